@@ -1,0 +1,144 @@
+// The gateway's configuration: one TOML file parsed once, at start, into the
+// plain structs below, then passed down explicitly. Every key has a default
+// here; config/edxgate.example.toml documents each one.
+//
+// Secrets (PINs, the axis secret) never appear in the TOML: only the name of a
+// file or of a systemd credential holding them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "edxgate/base/result.h"
+
+namespace edxgate::config {
+
+// [server]: the HTTPS listeners.
+struct Server {
+  std::string internal_listen = "127.0.0.1:8443";  // internal systems, officers, leaders
+  std::string axis_listen = "";                    // push deliveries from the axis; "" = off
+  std::string health_listen = "127.0.0.1:9464";    // plain HTTP, loopback only; "" = off
+  std::string tls_cert;                            // PEM certificate chain of the gateway
+  std::string tls_key;                             // PEM private key of the TLS certificate
+  std::string client_ca;                           // PEM bundle that issues client certificates
+  uint32_t shutdown_grace_s = 20;                  // in-flight requests get this long
+};
+
+// [limits]: bounds on every request; exceeding one is an HTTP error.
+struct Limits {
+  uint32_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = 512ull * 1024 * 1024;
+  uint64_t max_json_bytes = 1024 * 1024;
+  uint32_t request_timeout_s = 300;
+  uint32_t idle_timeout_s = 30;
+  uint32_t min_body_rate_bps = 4096;  // slower bodies are cut off
+  uint32_t max_connections = 512;
+  uint32_t max_connections_per_client = 32;
+};
+
+// [edxml]: parser limits and format choices that the sources leave unsure.
+struct Edxml {
+  uint32_t max_depth = 64;
+  uint64_t max_nodes = 100000;
+  uint32_t max_attributes = 32;
+  uint64_t max_text_bytes = 1024 * 1024;  // any text node except attachment content
+  uint32_t max_attachments = 200;
+  uint64_t max_attachment_bytes = 512ull * 1024 * 1024;
+  uint32_t parse_timeout_s = 120;
+  std::string organ_id_pattern = R"(^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$)";
+  std::string status_element = "MessageStatus";  // or "Status"
+};
+
+// [store]
+struct Store {
+  std::string state_dir = "/var/lib/edxgate";  // database and attachment directory
+  uint32_t busy_timeout_ms = 5000;
+};
+
+// [hsm]: the PKCS#11 token the gateway signs with.
+struct Hsm {
+  std::string module = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string key_uri;         // RFC 7512 pkcs11: URI of the signing key
+  std::string cert;            // PEM of the signing certificate (else read from the token)
+  std::string chain;           // PEM of intermediates to include in KeyInfo
+  std::string pin_file;        // file holding the user PIN
+  std::string pin_credential;  // name under $CREDENTIALS_DIRECTORY
+};
+
+// [[trust.sha1_exception]]: a logged exception for a sender still on SHA-1.
+struct Sha1Exception {
+  std::string sender;  // organ id
+  std::string until;   // YYYY-MM-DD, exclusive
+};
+
+// [trust]: what makes a signature trusted.
+struct Trust {
+  std::vector<std::string> anchors;        // PEM files of trust anchors
+  std::vector<std::string> intermediates;  // PEM files of intermediates
+  std::vector<std::string> crls;           // PEM/DER CRL files
+  std::string revocation = "hard";         // "hard" | "soft" | "off"
+  bool fetch_crl = false;                  // fetch from the CRL distribution point
+  bool ocsp = false;                       // ask the OCSP responder in the AIA
+  uint32_t revocation_cache_s = 3600;
+  std::vector<Sha1Exception> sha1_exceptions;
+};
+
+// [axis]: the national interconnection axis.
+struct Axis {
+  std::string mode = "pull";  // "pull" (poll getReceivedEdocList) | "push" | "off"
+  std::string endpoint;       // https://... base URL of the axis
+  std::string organ_id;       // our organ id, registered for system_id
+  std::string system_id;
+  std::string secret_file;        // file holding the HMAC secret
+  std::string secret_credential;  // or its systemd credential name
+  std::string ca_file;            // CA bundle to verify the axis' TLS certificate
+  std::string client_cert;        // our TLS client certificate towards the axis
+  std::string client_key;
+  uint32_t poll_interval_s = 30;
+  uint32_t timeout_s = 60;
+  uint32_t retry_base_s = 5;
+  uint32_t retry_max_s = 3600;
+  uint32_t replay_window_s = 300;
+};
+
+enum class Role { system, axis, officer, leader };
+
+// [[clients]]: a caller identified by its TLS client certificate.
+struct Client {
+  std::string name;
+  Role role = Role::system;
+  std::string subject;      // RFC 2253 subject DN, or
+  std::string fingerprint;  // "sha256:<hex>" of the DER certificate
+  std::vector<std::string> organ_ids;  // for role "system": organ ids it may send as
+};
+
+// [log]
+struct Log {
+  std::string level = "info";
+};
+
+struct Config {
+  std::string path;  // where it was read from ("" for defaults)
+  Server server;
+  Limits limits;
+  Edxml edxml;
+  Store store;
+  Hsm hsm;
+  Trust trust;
+  Axis axis;
+  std::vector<Client> clients;
+  Log log;
+};
+
+std::string_view role_name(Role role);
+
+// Parses TOML text. `origin` names the source in messages. Collects every
+// problem; on failure the Error's message holds one line per problem
+// ("<origin>:<line>: <key>: <what>") and `line` the first problem's line.
+Result<Config> parse(std::string_view toml_text, std::string_view origin);
+
+// Reads and parses a file (missing or unreadable file: one clear error).
+Result<Config> load(const std::string& path);
+
+}  // namespace edxgate::config

@@ -1,0 +1,1 @@
+#include "edxgate/edxml/limits.h"

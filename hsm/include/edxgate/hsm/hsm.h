@@ -1,0 +1,2 @@
+// hsm: PKCS#11 tokens through libp11 (placeholder until the hsm issue lands).
+#pragma once

@@ -1,0 +1,1 @@
+#include "edxgate/hsm/hsm.h"

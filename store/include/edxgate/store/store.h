@@ -1,0 +1,2 @@
+// store: the durable SQLite store (placeholder until the store issue lands).
+#pragma once

@@ -1,0 +1,1 @@
+#include "edxgate/store/store.h"
