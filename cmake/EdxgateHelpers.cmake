@@ -7,7 +7,12 @@ function(edxgate_target_settings target)
   endif()
 endfunction()
 
-if(EDXGATE_SANITIZE)
+if(EDXGATE_FUZZ)
+  # Everything is instrumented for coverage; only fuzz targets link libFuzzer.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+  add_custom_target(edxgate_fuzzers)  # `cmake --build B --target edxgate_fuzzers`
+elseif(EDXGATE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
                       -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
@@ -28,6 +33,9 @@ endfunction()
 include(GoogleTest)
 function(edxgate_add_gtest name)
   cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(EDXGATE_FUZZ)
+    return()  # a fuzz build builds and runs only the fuzz targets
+  endif()
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
@@ -41,4 +49,35 @@ function(edxgate_add_gtest name)
     DISCOVERY_MODE PRE_TEST
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
                ENVIRONMENT "EDXGATE_BINARY_DIR=${PROJECT_BINARY_DIR}")
+endfunction()
+
+# edxgate_add_fuzzer(NAME LABEL label SOURCES... DEPS... [SECONDS n] [CORPUS dir])
+# A libFuzzer target (clang, EDXGATE_FUZZ=ON only), registered with CTest under
+# the "fuzz" label: it runs for SECONDS from the seed corpus in CORPUS and
+# fails on any crash, leak, or input slower than 10 s.
+function(edxgate_add_fuzzer name)
+  if(NOT EDXGATE_FUZZ)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "LABEL;SECONDS;CORPUS" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_SECONDS)
+    set(ARG_SECONDS 60)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS})
+  target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  edxgate_target_settings(${name})
+  add_dependencies(edxgate_fuzzers ${name})
+  set(work ${CMAKE_CURRENT_BINARY_DIR}/${name}-corpus)
+  set(seeds "")
+  if(ARG_CORPUS)
+    set(seeds ${ARG_CORPUS})
+  endif()
+  add_test(NAME ${name}
+    COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=1:halt_on_error=1
+            $<TARGET_FILE:${name}> -max_total_time=${ARG_SECONDS} -timeout=10
+            -rss_limit_mb=2048 -print_final_stats=1 ${work} ${seeds})
+  set_tests_properties(${name} PROPERTIES LABELS "fuzz;${ARG_LABEL}"
+                       TIMEOUT ${ARG_SECONDS}0)
+  file(MAKE_DIRECTORY ${work})
 endfunction()
