@@ -1,0 +1,169 @@
+#include "edxgate/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using edxgate::config::parse;
+using edxgate::config::Role;
+
+namespace {
+
+std::string error_of(const std::string& toml) {
+  auto r = parse(toml, "t.toml");
+  EXPECT_FALSE(r.ok()) << "expected an error for:\n" << toml;
+  return r.ok() ? "" : r.error().message;
+}
+
+TEST(Config, EmptyFileGivesDefaults) {
+  auto r = parse("", "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->server.internal_listen, "127.0.0.1:8443");
+  EXPECT_EQ(r->limits.max_header_bytes, 16384u);
+  EXPECT_EQ(r->trust.revocation, "hard");
+  EXPECT_EQ(r->edxml.status_element, "MessageStatus");
+  EXPECT_TRUE(r->clients.empty());
+}
+
+TEST(Config, ReadsEverySection) {
+  auto r = parse(R"(
+[server]
+internal_listen = "0.0.0.0:9443"
+axis_listen = "[::1]:9444"
+[limits]
+max_body_bytes = 2048
+[edxml]
+status_element = "Status"
+[store]
+state_dir = "/srv/edx"
+[hsm]
+key_uri = "pkcs11:token=a;object=b"
+pin_credential = "pin"
+[trust]
+anchors = ["a.pem", "b.pem"]
+revocation = "soft"
+[[trust.sha1_exception]]
+sender = "000.00.00.H41"
+until = "2027-01-01"
+[axis]
+mode = "push"
+endpoint = "https://axis.example"
+organ_id = "000.00.00.G06"
+[[clients]]
+name = "eoffice"
+role = "system"
+subject = "CN=eoffice"
+organ_ids = ["000.00.00.G06"]
+[[clients]]
+name = "axis"
+role = "axis"
+fingerprint = "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+[log]
+level = "debug"
+)",
+                 "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->server.axis_listen, "[::1]:9444");
+  EXPECT_EQ(r->limits.max_body_bytes, 2048u);
+  EXPECT_EQ(r->edxml.status_element, "Status");
+  EXPECT_EQ(r->store.state_dir, "/srv/edx");
+  EXPECT_EQ(r->hsm.pin_credential, "pin");
+  ASSERT_EQ(r->trust.anchors.size(), 2u);
+  EXPECT_EQ(r->trust.revocation, "soft");
+  ASSERT_EQ(r->trust.sha1_exceptions.size(), 1u);
+  EXPECT_EQ(r->trust.sha1_exceptions[0].until, "2027-01-01");
+  EXPECT_EQ(r->axis.mode, "push");
+  ASSERT_EQ(r->clients.size(), 2u);
+  EXPECT_EQ(r->clients[0].role, Role::system);
+  EXPECT_EQ(r->clients[1].role, Role::axis);
+  EXPECT_EQ(r->log.level, "debug");
+}
+
+TEST(Config, UnknownKeyIsNamedWithItsLine) {
+  std::string msg = error_of("[server]\ninternal_listen = \"127.0.0.1:1\"\nlisten_port = 3\n");
+  EXPECT_EQ(msg, "t.toml:3: server.listen_port: unknown key");
+}
+
+TEST(Config, UnknownTopLevelTableIsAnError) {
+  EXPECT_EQ(error_of("[serverz]\nx = 1\n"), "t.toml:1: serverz: unknown key");
+}
+
+TEST(Config, WrongTypeIsNamedWithItsLine) {
+  EXPECT_EQ(error_of("\n[limits]\nmax_connections = \"many\"\n"),
+            "t.toml:3: limits.max_connections: must be an integer");
+  EXPECT_EQ(error_of("[trust]\nanchors = \"a.pem\"\n"),
+            "t.toml:2: trust.anchors: must be an array of strings");
+  EXPECT_EQ(error_of("server = 3\n"), "t.toml:1: server: must be a table");
+}
+
+TEST(Config, OutOfRangeValueIsAnError) {
+  EXPECT_EQ(error_of("[limits]\nmax_connections = 0\n"),
+            "t.toml:2: limits.max_connections: must be between 1 and 1000000, not 0");
+  EXPECT_EQ(error_of("[limits]\nmax_header_bytes = -5\n"),
+            "t.toml:2: limits.max_header_bytes: must be between 1024 and 1048576, not -5");
+}
+
+TEST(Config, EnumValueOutsideItsChoicesIsAnError) {
+  EXPECT_EQ(error_of("[trust]\nrevocation = \"maybe\"\n"),
+            "t.toml:2: trust.revocation: must be one of \"hard\", \"soft\", \"off\", not \"maybe\"");
+}
+
+TEST(Config, SyntaxErrorNamesTheLine) {
+  auto r = parse("[server]\ninternal_listen = \n", "t.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "config.syntax");
+  EXPECT_EQ(r.error().line, 2);
+  EXPECT_EQ(r.error().message.rfind("t.toml:2: ", 0), 0u) << r.error().message;
+}
+
+TEST(Config, EveryProblemIsReportedOnItsOwnLine) {
+  std::string msg = error_of("[server]\nfoo = 1\n[limits]\nmax_connections = true\n");
+  EXPECT_EQ(msg,
+            "t.toml:2: server.foo: unknown key\n"
+            "t.toml:4: limits.max_connections: must be an integer");
+}
+
+TEST(Config, ClientNeedsExactlyOneIdentity) {
+  EXPECT_NE(error_of("[[clients]]\nname = \"x\"\nrole = \"officer\"\n")
+                .find("give exactly one of subject or fingerprint"),
+            std::string::npos);
+  EXPECT_NE(error_of("[[clients]]\nname = \"x\"\nfingerprint = \"sha256:zz\"\n")
+                .find("clients.fingerprint: must be \"sha256:\" followed by 64 hex digits"),
+            std::string::npos);
+}
+
+TEST(Config, MalformedOrganIdIsRefused) {
+  EXPECT_EQ(error_of("[axis]\norgan_id = \"G06\"\n"),
+            "t.toml:2: axis.organ_id: \"G06\" is not an organ id (edxml.organ_id_pattern)");
+}
+
+TEST(Config, ListenAddressMustBeHostPort) {
+  EXPECT_EQ(error_of("[server]\ninternal_listen = \"localhost\"\n"),
+            "t.toml:2: server.internal_listen: must be HOST:PORT");
+}
+
+TEST(Config, SecretsMayComeFromOneSourceOnly) {
+  EXPECT_EQ(error_of("[hsm]\npin_file = \"a\"\npin_credential = \"b\"\n"),
+            "t.toml:2: hsm.pin_file: give either pin_file or pin_credential, not both");
+}
+
+TEST(Config, AxisEndpointMustBeHttps) {
+  EXPECT_EQ(error_of("[axis]\nendpoint = \"http://axis.example\"\n"),
+            "t.toml:2: axis.endpoint: must be an https:// URL");
+}
+
+TEST(Config, ExampleConfigIsValid) {
+  auto r = edxgate::config::load(std::string(EDXGATE_SOURCE_DIR) + "/config/edxgate.example.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->server.shutdown_grace_s, 20u);
+}
+
+TEST(Config, MissingFileIsOneClearError) {
+  auto r = edxgate::config::load("/nonexistent/edxgate.toml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "config.unreadable");
+  EXPECT_EQ(r.error().message,
+            "cannot read config: cannot open /nonexistent/edxgate.toml: No such file or directory");
+}
+
+}  // namespace
