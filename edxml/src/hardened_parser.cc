@@ -1,0 +1,430 @@
+#include "hardened_parser.h"
+
+#include <libxml/SAX2.h>
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "edxgate/base/fs.h"
+#include "prescan.h"
+
+namespace edxgate::edxml {
+
+void XmlDocDeleter::operator()(xmlDoc* d) const noexcept { xmlFreeDoc(d); }
+void XmlFreeDeleter::operator()(void* p) const noexcept { xmlFree(p); }
+
+namespace detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kFeedPiece = 64 * 1024;
+
+struct CtxtDeleter {
+  void operator()(xmlParserCtxt* c) const noexcept {
+    if (c->myDoc) xmlFreeDoc(c->myDoc);
+    c->myDoc = nullptr;
+    xmlFreeParserCtxt(c);
+  }
+};
+using CtxtPtr = std::unique_ptr<xmlParserCtxt, CtxtDeleter>;
+
+bool name_is(const xmlChar* a, std::string_view b) {
+  return a && std::string_view(reinterpret_cast<const char*>(a)) == b;
+}
+
+bool is_content_element(const xmlChar* local, const xmlChar* uri) {
+  return name_is(local, "ContentTransferEncoded") && (!uri || name_is(uri, kEdxmlNs));
+}
+
+// The largest text an attachment content element may hold: base64 of
+// max_attachment_bytes, with room for line breaks at any width.
+uint64_t content_text_limit(const Limits& l) {
+  uint64_t b64 = (l.max_attachment_bytes + 2) / 3 * 4;
+  return b64 * 2 + 4096;
+}
+
+void init_libxml_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { xmlInitParser(); });
+}
+
+}  // namespace
+
+bool is_edxml_element(const xmlNode* n, std::string_view local) {
+  if (!n || n->type != XML_ELEMENT_NODE || !name_is(n->name, local)) return false;
+  return !n->ns || name_is(n->ns->href, kEdxmlNs);
+}
+
+struct HardenedParser::State {
+  State(const Limits& l, ContentSink* s) : limits(l), sink(s), scanner(limits) {}
+
+  Limits limits;
+  ContentSink* sink;
+  PreScanner scanner;
+  CtxtPtr ctxt;
+  std::optional<Error> error;      // ours: a limit, a refusal, a sink error
+  std::optional<Error> xml_error;  // libxml2's first error
+  uint32_t depth = 0;
+  uint32_t content_depth = 0;  // depth of the content element being read, 0 if none
+  uint64_t nodes = 0;
+  uint64_t text_run = 0;
+  bool in_text = false;
+  uint64_t total = 0;
+  uint64_t events = 0;
+  Clock::time_point deadline;
+
+  int line() const {
+    return ctxt && ctxt->input ? ctxt->input->line : scanner.line();
+  }
+  void fail(Error e) {
+    if (!error) error = std::move(e);
+    if (ctxt) xmlStopParser(ctxt.get());
+  }
+  void fail(const char* code, std::string message) { fail(make_error(code, std::move(message), line())); }
+
+  bool tick() {
+    if ((++events & 63) == 0 && Clock::now() > deadline) {
+      fail("xml.timeout", "Parsing took longer than the limit of " +
+                              std::to_string(limits.parse_timeout_s) + " seconds.");
+      return false;
+    }
+    return true;
+  }
+  bool count_node() {
+    if (++nodes > limits.max_nodes) {
+      fail("xml.nodes", "The document has more than " + std::to_string(limits.max_nodes) +
+                            " nodes.");
+      return false;
+    }
+    return true;
+  }
+  bool in_content() const { return content_depth != 0 && depth == content_depth; }
+  bool refuse_markup_in_content(const char* what) {
+    if (content_depth == 0) return false;
+    fail("edxml.base64", std::string("Attachment content contains ") + what + ".");
+    return true;
+  }
+  void end_text() {
+    in_text = false;
+    text_run = 0;
+  }
+};
+
+namespace {
+
+HardenedParser::State* state_of(void* ctx) {
+  return static_cast<HardenedParser::State*>(static_cast<xmlParserCtxt*>(ctx)->_private);
+}
+
+void on_start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar* uri,
+                      int nb_ns, const xmlChar** ns, int nb_attrs, int nb_defaulted,
+                      const xmlChar** attrs) {
+  auto* s = state_of(ctx);
+  if (s->error || !s->tick()) return;
+  if (s->refuse_markup_in_content("an element")) return;
+  if (++s->depth > s->limits.max_depth) {
+    s->fail("xml.depth", "Elements are nested deeper than the limit of " +
+                             std::to_string(s->limits.max_depth) + ".");
+    return;
+  }
+  if (static_cast<uint32_t>(nb_attrs) > s->limits.max_attributes) {
+    s->fail("xml.attributes", "An element has more than " +
+                                  std::to_string(s->limits.max_attributes) + " attributes.");
+    return;
+  }
+  if (!s->count_node()) return;
+  if (s->depth == 1) {
+    const xmlChar* enc = s->ctxt->input ? s->ctxt->input->encoding : nullptr;
+    if (!enc) enc = s->ctxt->encoding;
+    if (enc && xmlStrcasecmp(enc, BAD_CAST "UTF-8") != 0 && xmlStrcasecmp(enc, BAD_CAST "UTF8") != 0) {
+      s->fail("xml.encoding", "The document declares an encoding other than UTF-8.");
+      return;
+    }
+  }
+  s->end_text();
+  xmlSAX2StartElementNs(ctx, local, prefix, uri, nb_ns, ns, nb_attrs, nb_defaulted, attrs);
+  if (is_content_element(local, uri)) {
+    s->content_depth = s->depth;
+    if (s->sink) {
+      if (auto st = s->sink->begin(s->ctxt->node); !st) s->fail(st.error());
+    }
+  }
+}
+
+void on_end_element(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar* uri) {
+  auto* s = state_of(ctx);
+  if (s->error) return;
+  if (s->content_depth != 0 && s->depth == s->content_depth) {
+    s->content_depth = 0;
+    if (s->sink) {
+      if (auto st = s->sink->end(); !st) {
+        s->fail(st.error());
+        return;
+      }
+    }
+  }
+  --s->depth;
+  s->end_text();
+  xmlSAX2EndElementNs(ctx, local, prefix, uri);
+}
+
+// Accounts one piece of text; false if the parse must stop.
+bool account_text(HardenedParser::State* s, int len) {
+  if (s->error || !s->tick()) return false;
+  if (!s->in_text) {
+    if (!s->count_node()) return false;
+    s->in_text = true;
+  }
+  s->text_run += static_cast<uint64_t>(len);
+  uint64_t limit = s->in_content() ? content_text_limit(s->limits) : s->limits.max_text_bytes;
+  if (s->text_run > limit) {
+    if (s->in_content()) {
+      s->fail("xml.text_size", "An attachment is larger than the limit of " +
+                                   std::to_string(s->limits.max_attachment_bytes) + " bytes.");
+    } else {
+      s->fail("xml.text_size", "A text node is longer than the limit of " +
+                                   std::to_string(s->limits.max_text_bytes) + " bytes.");
+    }
+    return false;
+  }
+  return true;
+}
+
+bool divert_to_sink(HardenedParser::State* s, const xmlChar* ch, int len) {
+  if (!s->sink || !s->in_content()) return false;
+  if (auto st = s->sink->data({reinterpret_cast<const char*>(ch), static_cast<size_t>(len)}); !st) {
+    s->fail(st.error());
+  }
+  return true;
+}
+
+void on_characters(void* ctx, const xmlChar* ch, int len) {
+  auto* s = state_of(ctx);
+  if (!account_text(s, len)) return;
+  if (divert_to_sink(s, ch, len)) return;
+  xmlSAX2Characters(ctx, ch, len);
+}
+
+void on_cdata(void* ctx, const xmlChar* ch, int len) {
+  auto* s = state_of(ctx);
+  if (!account_text(s, len)) return;
+  if (divert_to_sink(s, ch, len)) return;
+  xmlSAX2CDataBlock(ctx, ch, len);
+}
+
+void on_comment(void* ctx, const xmlChar* value) {
+  auto* s = state_of(ctx);
+  if (s->error || !s->tick() || s->refuse_markup_in_content("a comment") || !s->count_node()) return;
+  s->end_text();
+  xmlSAX2Comment(ctx, value);
+}
+
+void on_pi(void* ctx, const xmlChar* target, const xmlChar* data) {
+  auto* s = state_of(ctx);
+  if (s->error || !s->tick() || s->refuse_markup_in_content("a processing instruction") ||
+      !s->count_node()) {
+    return;
+  }
+  s->end_text();
+  xmlSAX2ProcessingInstruction(ctx, target, data);
+}
+
+void refuse_dtd(HardenedParser::State* s) {
+  s->fail("xml.doctype",
+          "The document has a DOCTYPE or markup declaration; edXML envelopes must not have one "
+          "(no DTD, no entities).");
+}
+
+void on_internal_subset(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
+  refuse_dtd(state_of(ctx));
+}
+void on_entity_decl(void* ctx, const xmlChar*, int, const xmlChar*, const xmlChar*, xmlChar*) {
+  refuse_dtd(state_of(ctx));
+}
+void on_notation_decl(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
+  refuse_dtd(state_of(ctx));
+}
+void on_attribute_decl(void* ctx, const xmlChar*, const xmlChar*, int, int, const xmlChar*,
+                       xmlEnumerationPtr tree) {
+  if (tree) xmlFreeEnumeration(tree);  // ownership passes to the callback
+  refuse_dtd(state_of(ctx));
+}
+void on_element_decl(void* ctx, const xmlChar*, int, xmlElementContentPtr) {
+  refuse_dtd(state_of(ctx));
+}
+void on_unparsed_entity_decl(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*,
+                             const xmlChar*) {
+  refuse_dtd(state_of(ctx));
+}
+void on_reference(void* ctx, const xmlChar*) {
+  state_of(ctx)->fail("xml.doctype", "The document references an entity; only the five "
+                                     "predefined entities and character references are allowed.");
+}
+// Only the five predefined entities exist; nothing is ever looked up or loaded.
+xmlEntityPtr on_get_entity(void*, const xmlChar* name) { return xmlGetPredefinedEntity(name); }
+xmlEntityPtr on_get_parameter_entity(void*, const xmlChar*) { return nullptr; }
+xmlParserInputPtr on_resolve_entity(void* ctx, const xmlChar*, const xmlChar*) {
+  refuse_dtd(state_of(ctx));
+  return nullptr;
+}
+
+void on_structured_error(void* ctx, xmlErrorPtr err) {
+  if (!err || err->level == XML_ERR_WARNING || !ctx) return;
+  // For parser errors libxml2 passes the parser context as ctx.
+  auto* s = state_of(ctx);
+  if (!s || s->xml_error) return;
+  std::string msg = err->message ? err->message : "malformed XML";
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  const char* code = err->domain == XML_FROM_NAMESPACE ? "xml.namespace" : "xml.malformed";
+  s->xml_error = make_error(code, "The XML is not well-formed: " + msg + ".", err->line);
+}
+
+void silent(void*, const char*, ...) {}
+
+xmlSAXHandler make_sax() {
+  xmlSAXHandler sax;
+  std::memset(&sax, 0, sizeof sax);
+  xmlSAXVersion(&sax, 2);
+  sax.startElementNs = on_start_element;
+  sax.endElementNs = on_end_element;
+  sax.characters = on_characters;
+  sax.ignorableWhitespace = on_characters;
+  sax.cdataBlock = on_cdata;
+  sax.comment = on_comment;
+  sax.processingInstruction = on_pi;
+  sax.internalSubset = on_internal_subset;
+  sax.externalSubset = on_internal_subset;
+  sax.entityDecl = on_entity_decl;
+  sax.notationDecl = on_notation_decl;
+  sax.attributeDecl = on_attribute_decl;
+  sax.elementDecl = on_element_decl;
+  sax.unparsedEntityDecl = on_unparsed_entity_decl;
+  sax.reference = on_reference;
+  sax.getEntity = on_get_entity;
+  sax.getParameterEntity = on_get_parameter_entity;
+  sax.resolveEntity = on_resolve_entity;
+  sax.serror = on_structured_error;
+  sax.error = silent;
+  sax.warning = silent;
+  sax.fatalError = silent;
+  return sax;
+}
+
+// Never XML_PARSE_NOENT, DTDLOAD, DTDATTR or DTDVALID. HUGE lifts libxml2's
+// own caps (10 MB text, depth 256): our limits above hold instead.
+constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_BIG_LINES |
+                              XML_PARSE_NOXINCNODE;
+
+}  // namespace
+
+HardenedParser::HardenedParser(const Limits& limits, ContentSink* sink)
+    : s_(std::make_unique<State>(limits, sink)) {
+  init_libxml_once();
+  s_->deadline = Clock::now() + std::chrono::seconds(limits.parse_timeout_s);
+  xmlSAXHandler sax = make_sax();
+  s_->ctxt.reset(xmlCreatePushParserCtxt(&sax, nullptr, nullptr, 0, nullptr));
+  if (!s_->ctxt) throw std::bad_alloc();
+  xmlCtxtUseOptions(s_->ctxt.get(), kParseOptions);
+  s_->ctxt->_private = s_.get();
+  s_->ctxt->linenumbers = 1;
+  s_->ctxt->replaceEntities = 0;
+  s_->ctxt->loadsubset = 0;
+  s_->ctxt->validate = 0;
+}
+
+HardenedParser::~HardenedParser() = default;
+
+Status HardenedParser::feed(std::string_view chunk) {
+  State& s = *s_;
+  while (!chunk.empty()) {
+    if (s.error) return *s.error;
+    if (s.xml_error) return *s.xml_error;
+    size_t n = std::min(chunk.size(), kFeedPiece);
+    std::string_view piece = chunk.substr(0, n);
+    chunk.remove_prefix(n);
+    s.total += n;
+    if (s.total > s.limits.max_total_bytes) {
+      s.fail("xml.size", "The document is larger than the limit of " +
+                             std::to_string(s.limits.max_total_bytes) + " bytes.");
+      return *s.error;
+    }
+    if (Clock::now() > s.deadline) {
+      s.fail("xml.timeout", "Parsing took longer than the limit of " +
+                                std::to_string(s.limits.parse_timeout_s) + " seconds.");
+      return *s.error;
+    }
+    if (auto st = s.scanner.scan(piece); !st) {
+      s.fail(st.error());
+      return *s.error;
+    }
+    xmlParseChunk(s.ctxt.get(), piece.data(), static_cast<int>(piece.size()), 0);
+  }
+  if (s.error) return *s.error;
+  if (s.xml_error) return *s.xml_error;
+  return {};
+}
+
+Result<XmlDocPtr> HardenedParser::finish() {
+  State& s = *s_;
+  if (auto st = feed({}); !st) return st.error();
+  xmlParseChunk(s.ctxt.get(), nullptr, 0, 1);
+  if (s.error) return *s.error;
+  if (s.xml_error) return *s.xml_error;
+  if (!s.ctxt->wellFormed || !s.ctxt->myDoc) {
+    return make_error("xml.malformed", "The XML is not well-formed.", s.line());
+  }
+  if (!s.ctxt->nsWellFormed) {
+    return make_error("xml.namespace", "The XML uses an undeclared or invalid namespace prefix.",
+                      s.line());
+  }
+  XmlDocPtr doc(s.ctxt->myDoc);
+  s.ctxt->myDoc = nullptr;
+  if (!xmlDocGetRootElement(doc.get())) {
+    return make_error("xml.malformed", "The document has no root element.", s.line());
+  }
+  return doc;
+}
+
+}  // namespace detail
+
+Result<XmlDocPtr> parse_xml(std::string_view bytes, const Limits& limits) {
+  detail::HardenedParser parser(limits, nullptr);
+  if (auto st = parser.feed(bytes); !st) return st.error();
+  return parser.finish();
+}
+
+Result<XmlDocPtr> parse_xml_file(const std::string& path, const Limits& limits) {
+  fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return make_error("io.read", "Cannot open " + path + ": " + std::strerror(errno) + ".");
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
+      static_cast<uint64_t>(st.st_size) > limits.max_total_bytes) {
+    return make_error("xml.size", "The document is larger than the limit of " +
+                                      std::to_string(limits.max_total_bytes) + " bytes.");
+  }
+  detail::HardenedParser parser(limits, nullptr);
+  std::string buf(256 * 1024, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error("io.read", "Cannot read " + path + ": " + std::strerror(errno) + ".");
+    if (n == 0) break;
+    if (auto s = parser.feed({buf.data(), static_cast<size_t>(n)}); !s) return s.error();
+  }
+  return parser.finish();
+}
+
+}  // namespace edxgate::edxml
