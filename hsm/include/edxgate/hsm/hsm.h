@@ -1,2 +1,8 @@
-// hsm: PKCS#11 tokens through libp11 (placeholder until the hsm issue lands).
+// hsm: PKCS#11 tokens through libp11 — modules, tokens, PINs, keys, CSRs,
+// certificates, and TokenSigner. Include this or the narrower headers.
 #pragma once
+
+#include "edxgate/hsm/pin.h"
+#include "edxgate/hsm/token.h"
+#include "edxgate/hsm/token_signer.h"
+#include "edxgate/hsm/uri.h"

@@ -1,1 +1,0 @@
-#include "edxgate/hsm/hsm.h"
