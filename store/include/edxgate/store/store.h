@@ -1,2 +1,303 @@
-// store: the durable SQLite store (placeholder until the store issue lands).
+// Store: the gateway's durable memory. Documents and their attachments, the
+// workflow states and every transition, the status messages exchanged for a
+// document, the outbox of things to send, and the hash-chained audit log.
+//
+// The interface hides its engine: nothing above it writes SQL, so a
+// PostgreSQL backend can replace open_store()'s SQLite one.
+//
+// Durability: a call that returned ok has been committed and fsync'd; it
+// survives kill -9 and power loss. A blob is durable before any row naming it
+// commits. Each mutation is one transaction: a transition writes the new
+// state, its transition row and its audit row together, or none of them.
+//
+// Concurrency: a Store is thread-safe; call it from any thread. Writes are
+// serialised (one writer connection behind a mutex, as SQLite allows one
+// writer at a time); reads run in parallel on pooled connections, each in one
+// snapshot. Several processes (the daemon and the CLI) may open the same
+// state directory; SQLite's locks and the busy timeout coordinate them.
 #pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edxgate/base/audit.h"
+#include "edxgate/base/result.h"
+#include "edxgate/store/blob_store.h"
+#include "edxgate/store/workflow.h"
+
+namespace edxgate::store {
+
+using DocumentId = int64_t;
+using OutboxId = int64_t;
+
+// One attachment of a document: its name and type as the envelope declares
+// them, and the blob holding its bytes.
+struct Attachment {
+  std::string name;
+  std::string content_type;
+  BlobRef blob;
+};
+
+// The fields a document is created with. Dates are text as the envelope
+// carries them (normalised to YYYY-MM-DD by the caller when it can).
+struct NewDocument {
+  Direction direction = Direction::outgoing;
+  State state = State::draft;     // must satisfy is_initial(direction, state)
+  std::string envelope_id;        // edXML DocumentId (or the axis docId)
+  std::string sender;             // organ id of From
+  std::vector<std::string> recipients;  // organ ids of To
+  std::string code_number;
+  std::string code_notation;
+  std::string promulgation_date;
+  std::string subject;
+  std::string document_type;
+  int priority = 0;
+  std::string due_date;
+  std::optional<BlobRef> envelope;  // the edXML file, when there is one yet
+  std::vector<Attachment> attachments;
+  std::string signer_summary;     // e.g. subject DN and verification outcome
+  // Outgoing submissions: a retried submission with the same (submitter,
+  // idempotency_key) returns the first document instead of a new one.
+  std::string submitter;
+  std::string idempotency_key;
+  std::string actor;              // recorded in the first transition and audit row
+};
+
+struct Document {
+  DocumentId id = 0;
+  Direction direction = Direction::outgoing;
+  State state = State::draft;
+  std::string envelope_id;
+  std::string sender;
+  std::vector<std::string> recipients;
+  std::string code_number;
+  std::string code_notation;
+  std::string promulgation_date;
+  std::string subject;
+  std::string document_type;
+  int priority = 0;
+  std::string due_date;
+  std::optional<BlobRef> envelope;
+  std::vector<Attachment> attachments;
+  std::string signer_summary;
+  std::string submitter;
+  std::string idempotency_key;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+// The answer to a create: the document's id and whether it already existed
+// (a duplicate incoming envelope, or a retried submission).
+struct Created {
+  DocumentId id = 0;
+  bool existing = false;
+};
+
+struct Transition {
+  std::optional<State> from;  // none for the creation
+  State to = State::draft;
+  std::string actor;
+  std::string reason;
+  int64_t at_ms = 0;
+};
+
+// A status message received for (incoming direction) or sent about
+// (outgoing direction) a document; `code` is the two-digit edXML StatusCode.
+struct StatusMessage {
+  Direction direction = Direction::incoming;
+  std::string code;
+  std::string description;
+  std::string staff;  // who, as the message states it
+  std::optional<BlobRef> envelope;
+  int64_t at_ms = 0;
+};
+
+// Something the outbox must deliver: the document's envelope to the axis
+// ("edoc") or a status message about it ("status").
+struct OutboxRequest {
+  std::string kind = "edoc";
+  std::string destination;  // organ id(s) or an endpoint name
+  std::optional<BlobRef> payload;
+};
+
+enum class OutboxState { pending, done, cancelled };
+std::string_view outbox_state_name(OutboxState s);
+
+struct OutboxItem {
+  OutboxId id = 0;
+  DocumentId document_id = 0;
+  std::string kind;
+  std::string destination;
+  std::optional<BlobRef> payload;
+  OutboxState state = OutboxState::pending;
+  int attempts = 0;
+  int64_t next_attempt_ms = 0;
+  std::string last_error;
+  std::string lease_owner;   // set while claimed
+  int64_t lease_until_ms = 0;
+  std::string lease_token;   // only in items returned by claim_outbox
+  int64_t created_ms = 0;
+};
+
+// Filters for list_documents; empty fields do not filter. Results come newest
+// first; pass the previous page's next_before_id to get the next page.
+struct DocumentQuery {
+  std::optional<Direction> direction;
+  std::optional<State> state;
+  std::string sender;
+  std::optional<int64_t> created_from_ms;   // inclusive
+  std::optional<int64_t> created_until_ms;  // exclusive
+  std::string subject_contains;             // case-insensitive (Unicode simple folding)
+  std::optional<DocumentId> before_id;
+  uint32_t limit = 50;                      // capped at 1000
+};
+
+struct DocumentPage {
+  std::vector<Document> documents;  // attachments and recipients not filled
+  std::optional<DocumentId> next_before_id;
+};
+
+struct OutboxQuery {
+  std::optional<OutboxState> state;
+  std::optional<DocumentId> document_id;
+  std::optional<OutboxId> after_id;
+  uint32_t limit = 100;  // capped at 1000
+};
+
+// The outcome of walking the audit chain: ok, or the first broken row.
+struct AuditCheck {
+  bool ok = true;
+  uint64_t rows = 0;
+  int64_t first_bad_seq = 0;
+  std::string problem;       // one sentence when !ok
+  std::string head_sha256;   // hash of the last row (record it elsewhere to detect truncation)
+};
+
+struct AuditRow {
+  int64_t seq = 0;
+  int64_t at_ms = 0;
+  AuditEvent event;
+  std::string prev_sha256;
+  std::string sha256;
+};
+
+struct GcReport {
+  uint64_t blobs_removed = 0;
+  uint64_t temps_removed = 0;
+  uint64_t blobs_kept = 0;
+};
+
+// Retry policy of the outbox: after the n-th failure the next attempt comes
+// after a delay drawn uniformly from [min_delay_ms, min(cap_ms, base_ms*2^(n-1))]
+// ("full jitter", floored so that a failing item never spins).
+struct BackoffPolicy {
+  int64_t base_ms = 5'000;
+  int64_t cap_ms = 3'600'000;
+  int64_t min_delay_ms = 1'000;
+};
+
+// The delay before attempt n+1 after n >= 1 failures, drawn from `random`.
+int64_t backoff_delay_ms(const BackoffPolicy& policy, int failures, uint64_t random);
+
+struct StoreOptions {
+  std::string state_dir;        // holds edxgate.db and blobs/
+  std::string db_path;          // default: <state_dir>/edxgate.db
+  uint32_t busy_timeout_ms = 5000;
+  uint64_t max_blob_bytes = 512ull * 1024 * 1024;
+  bool read_only = false;       // no migrations, no writes (inspection tools)
+  BackoffPolicy backoff;
+  // Blobs and temp files younger than this are never collected: a blob must
+  // be referenced by a committed row within this time after it was written.
+  int64_t gc_grace_ms = 3'600'000;
+  // Injected for tests; default: the system clock and a CSPRNG.
+  std::function<int64_t()> now_ms;
+  std::function<uint64_t()> random;
+};
+
+class Store : public AuditSink {
+ public:
+  ~Store() override = default;
+
+  virtual const BlobStore& blobs() const = 0;
+
+  // --- documents ---
+  // Creates a document in its initial state (with its first transition and
+  // an audit row), or returns the existing one for a duplicate incoming
+  // envelope (same direction, sender, envelope_id and envelope hash) or a
+  // retried submission (same submitter and idempotency_key). Every blob named
+  // must exist in blobs(): "store.blob_missing".
+  virtual Result<Created> create_document(const NewDocument& doc) = 0;
+  // Group commit: creates many documents in one transaction (one fsync).
+  // All or nothing.
+  virtual Result<std::vector<Created>> create_documents(std::span<const NewDocument> docs) = 0;
+  virtual Result<Document> get_document(DocumentId id) = 0;  // "store.not_found"
+  virtual Result<DocumentPage> list_documents(const DocumentQuery& query) = 0;
+  // Sets the envelope of a document (e.g. once signed). Audited.
+  virtual Status set_envelope(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
+                              const std::string& actor) = 0;
+  // Removes a document in a terminal state with its rows (the audit log keeps
+  // its trace); its blobs become collectable when nothing else refers to them.
+  virtual Status purge_document(DocumentId id, const std::string& actor, const std::string& reason) = 0;
+
+  // --- workflow ---
+  // Moves a document to `to` if the table allows it ("store.illegal_transition"
+  // naming both states), recording the transition and an audit row; when
+  // `enqueue` is given, the outbox item is added in the same transaction.
+  // `expected_from`, when given, must be the current state ("store.conflict").
+  virtual Result<std::optional<OutboxId>> transition(DocumentId id, State to, const std::string& actor,
+                                                     const std::string& reason,
+                                                     std::optional<State> expected_from = std::nullopt,
+                                                     const std::optional<OutboxRequest>& enqueue = std::nullopt) = 0;
+  virtual Result<std::vector<Transition>> history(DocumentId id) = 0;
+  virtual Status add_status_message(DocumentId id, const StatusMessage& message) = 0;
+  virtual Result<std::vector<StatusMessage>> status_messages(DocumentId id) = 0;
+
+  // --- outbox ---
+  virtual Result<OutboxId> enqueue(DocumentId id, const OutboxRequest& request) = 0;
+  // Leases up to `max_items` due items to `worker` for `lease_ms`. An item is
+  // due when pending, its next attempt has come and it holds no live lease.
+  // Each returned item carries a fresh lease_token that complete/fail need.
+  virtual Result<std::vector<OutboxItem>> claim_outbox(const std::string& worker, int64_t lease_ms,
+                                                       uint32_t max_items) = 0;
+  // Marks a leased item sent ("store.lease_lost" when the lease was taken
+  // over by another worker). With `advance_to`, the item's document moves to
+  // that state (e.g. sent) in the same transaction, so a crash can never leave
+  // a sent item pending nor a document queued after its item is done.
+  virtual Status complete_outbox(OutboxId id, const std::string& lease_token,
+                                 std::optional<State> advance_to = std::nullopt,
+                                 const std::string& actor = "system:outbox") = 0;
+  // Records a failed attempt and schedules the next one (BackoffPolicy).
+  virtual Status fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) = 0;
+  virtual Status cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) = 0;
+  virtual Result<std::vector<OutboxItem>> list_outbox(const OutboxQuery& query) = 0;
+
+  // --- audit ---
+  // AuditSink: appends one hash-chained row durably.
+  Status append(const AuditEvent& event) override = 0;
+  virtual Result<AuditCheck> verify_audit() = 0;
+  virtual Result<std::vector<AuditRow>> audit_rows(int64_t after_seq, uint32_t limit) = 0;
+
+  // --- maintenance ---
+  // Number of rows (documents, attachments, status messages, outbox items)
+  // that refer to a blob; a blob with none is garbage.
+  virtual Result<uint64_t> blob_references(std::string_view sha256) = 0;
+  // Removes unreferenced blobs and stale temp files older than gc_grace_ms.
+  virtual Result<GcReport> collect_garbage() = 0;
+  // The schema version of the open database.
+  virtual int schema_version() const = 0;
+};
+
+// Opens (creating if needed, migrating to the latest schema unless read_only)
+// the SQLite store under options.state_dir. Errors: "store.schema_newer" when
+// the database was written by a newer edxgate, "store.open", "store.db".
+Result<std::unique_ptr<Store>> open_store(const StoreOptions& options);
+
+// The schema version this binary writes.
+int latest_schema_version();
+
+}  // namespace edxgate::store

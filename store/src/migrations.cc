@@ -1,0 +1,163 @@
+#include "migrations.h"
+
+#include <string>
+
+namespace edxgate::store {
+namespace {
+
+// Never edit a migration that has shipped: add the next one.
+constexpr const char* kMigrations[] = {
+    // 1: documents, attachments, workflow, outbox, audit log.
+    R"sql(
+CREATE TABLE documents(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a purged id is never reused
+  direction TEXT NOT NULL CHECK(direction IN ('outgoing','incoming')),
+  state TEXT NOT NULL,
+  envelope_id TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  code_number TEXT NOT NULL,
+  code_notation TEXT NOT NULL,
+  promulgation_date TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  document_type TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  due_date TEXT NOT NULL,
+  envelope_sha256 TEXT,
+  envelope_size INTEGER,
+  signer_summary TEXT NOT NULL,
+  submitter TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX documents_incoming_dedup ON documents(sender, envelope_id, envelope_sha256)
+  WHERE direction = 'incoming' AND envelope_sha256 IS NOT NULL;
+CREATE UNIQUE INDEX documents_idempotency ON documents(submitter, idempotency_key)
+  WHERE idempotency_key <> '';
+CREATE INDEX documents_state ON documents(direction, state, id);
+CREATE INDEX documents_sender ON documents(sender, id);
+CREATE INDEX documents_created ON documents(created_ms, id);
+CREATE INDEX documents_envelope ON documents(envelope_sha256) WHERE envelope_sha256 IS NOT NULL;
+CREATE TABLE recipients(
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  organ_id TEXT NOT NULL,
+  PRIMARY KEY(document_id, ordinal)) WITHOUT ROWID;
+CREATE TABLE attachments(
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  ordinal INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY(document_id, ordinal)) WITHOUT ROWID;
+CREATE INDEX attachments_sha256 ON attachments(sha256);
+CREATE TABLE transitions(
+  id INTEGER PRIMARY KEY,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at_ms INTEGER NOT NULL);
+CREATE INDEX transitions_document ON transitions(document_id, id);
+CREATE TABLE outbox(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  payload_sha256 TEXT,
+  payload_size INTEGER,
+  state TEXT NOT NULL CHECK(state IN ('pending','done','cancelled')),
+  attempts INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  lease_owner TEXT NOT NULL,
+  lease_token TEXT NOT NULL,
+  lease_until_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE INDEX outbox_due ON outbox(next_attempt_ms) WHERE state = 'pending';
+CREATE INDEX outbox_document ON outbox(document_id);
+CREATE INDEX outbox_payload ON outbox(payload_sha256) WHERE payload_sha256 IS NOT NULL;
+CREATE TABLE audit_log(
+  seq INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  object TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_sha256 TEXT NOT NULL,
+  sha256 TEXT NOT NULL);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+)sql",
+    // 2: status messages per document; folded subjects for case-insensitive
+    // search (backfilled for documents stored by version 1).
+    R"sql(
+CREATE TABLE status_messages(
+  id INTEGER PRIMARY KEY,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  direction TEXT NOT NULL CHECK(direction IN ('outgoing','incoming')),
+  code TEXT NOT NULL,
+  description TEXT NOT NULL,
+  staff TEXT NOT NULL,
+  envelope_sha256 TEXT,
+  envelope_size INTEGER,
+  at_ms INTEGER NOT NULL);
+CREATE INDEX status_messages_document ON status_messages(document_id, id);
+CREATE INDEX status_messages_envelope ON status_messages(envelope_sha256)
+  WHERE envelope_sha256 IS NOT NULL;
+ALTER TABLE documents ADD COLUMN subject_folded TEXT NOT NULL DEFAULT '';
+UPDATE documents SET subject_folded = edx_fold(subject);
+)sql",
+};
+static_assert(std::size(kMigrations) == kLatestSchemaVersion);
+
+}  // namespace
+
+Result<int> read_schema_version(sql::Conn& conn) {
+  auto has = conn.prepare(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (!has.ok()) return has.error();
+  auto row = has->step();
+  if (!row.ok()) return row.error();
+  if (has->i64(0) == 0) return 0;
+  auto st = conn.prepare("SELECT max(version) FROM schema_version");
+  if (!st.ok()) return st.error();
+  row = st->step();
+  if (!row.ok()) return row.error();
+  return *row && !st->is_null(0) ? static_cast<int>(st->i64(0)) : 0;
+}
+
+Result<int> migrate(sql::Conn& conn, int target) {
+  auto tx = sql::Tx::begin(conn, sql::Tx::Kind::write);
+  if (!tx.ok()) return tx.error();
+  auto current = read_schema_version(conn);
+  if (!current.ok()) return current.error();
+  int version = *current;
+  if (version > kLatestSchemaVersion) {
+    return make_error("store.schema_newer",
+                      "the database has schema version " + std::to_string(version) +
+                          " but this edxgate knows only up to " +
+                          std::to_string(kLatestSchemaVersion) + "; run a newer edxgate");
+  }
+  if (version == 0) {
+    EDX_TRY(conn.exec(
+        "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL, applied_ms INTEGER NOT NULL)"));
+  }
+  for (; version < target; ++version) {
+    EDX_TRY(conn.exec(kMigrations[version]));
+    auto st = conn.prepare(
+        "INSERT INTO schema_version(version, applied_ms) "
+        "VALUES(?, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))");
+    if (!st.ok()) return st.error();
+    EDX_TRY(st->bind(1, int64_t{version + 1}).run());
+  }
+  EDX_TRY(tx->commit());
+  return version;
+}
+
+}  // namespace edxgate::store

@@ -1,0 +1,230 @@
+// The outbox: durable send queue with leases and capped, jittered backoff.
+#include <algorithm>
+#include <string>
+
+#include "sqlite_store.h"
+
+namespace edxgate::store {
+namespace {
+
+constexpr size_t kMaxErrorBytes = 2000;
+
+constexpr const char* kOutboxColumns =
+    "id, document_id, kind, destination, payload_sha256, payload_size, state, attempts,"
+    " next_attempt_ms, last_error, lease_owner, lease_until_ms, created_ms, lease_token";
+
+OutboxState parse_outbox_state(const std::string& s) {
+  if (s == "done") return OutboxState::done;
+  if (s == "cancelled") return OutboxState::cancelled;
+  return OutboxState::pending;
+}
+
+OutboxItem item_at(const sql::Stmt& st, bool with_token) {
+  OutboxItem it;
+  it.id = st.i64(0);
+  it.document_id = st.i64(1);
+  it.kind = st.text(2);
+  it.destination = st.text(3);
+  if (!st.is_null(4)) it.payload = BlobRef{st.text(4), static_cast<uint64_t>(st.i64(5))};
+  it.state = parse_outbox_state(st.text(6));
+  it.attempts = static_cast<int>(st.i64(7));
+  it.next_attempt_ms = st.i64(8);
+  it.last_error = st.text(9);
+  it.lease_owner = st.text(10);
+  it.lease_until_ms = st.i64(11);
+  it.created_ms = st.i64(12);
+  if (with_token) it.lease_token = st.text(13);
+  return it;
+}
+
+// Why an UPDATE guarded by (id, lease_token, pending) changed nothing.
+Error lease_problem(sql::Conn& c, OutboxId id) {
+  auto st = c.prepare("SELECT state FROM outbox WHERE id = ?");
+  if (!st.ok()) return st.error();
+  st->bind(1, id);
+  auto row = st->step();
+  if (!row.ok()) return row.error();
+  if (!*row) return make_error("store.not_found", "no outbox item " + std::to_string(id));
+  if (st->text(0) != "pending") {
+    return make_error("store.conflict", "outbox item " + std::to_string(id) + " is already " + st->text(0));
+  }
+  return make_error("store.lease_lost", "the lease on outbox item " + std::to_string(id) +
+                                            " expired and another worker holds it now");
+}
+
+}  // namespace
+
+std::string_view outbox_state_name(OutboxState s) {
+  switch (s) {
+    case OutboxState::pending: return "pending";
+    case OutboxState::done: return "done";
+    case OutboxState::cancelled: return "cancelled";
+  }
+  return "pending";
+}
+
+int64_t backoff_delay_ms(const BackoffPolicy& p, int failures, uint64_t random) {
+  const int64_t base = std::max<int64_t>(p.base_ms, 1);
+  const int64_t cap = std::max<int64_t>(p.cap_ms, p.min_delay_ms);
+  int64_t ceiling = base;
+  for (int i = 1; i < failures && ceiling < cap; ++i) ceiling *= 2;  // no overflow: stops at cap
+  ceiling = std::min(ceiling, cap);
+  const int64_t floor = std::min(p.min_delay_ms, ceiling);
+  const auto span = static_cast<uint64_t>(ceiling - floor) + 1;
+  return floor + static_cast<int64_t>(random % span);
+}
+
+Result<OutboxId> SqliteStore::insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r,
+                                            int64_t at) {
+  if (r.kind.size() > 64 || r.destination.size() > 64 * 1024) {
+    return make_error("store.field_too_long", "the outbox kind or destination is too long");
+  }
+  auto st = c.prepare(
+      "INSERT INTO outbox(document_id, kind, destination, payload_sha256, payload_size, state,"
+      " attempts, next_attempt_ms, last_error, lease_owner, lease_token, lease_until_ms, created_ms)"
+      " VALUES(?,?,?,?,?,'pending',0,?,'','','',0,?)");
+  if (!st.ok()) return st.error();
+  st->bind(1, id).bind(2, r.kind).bind(3, r.destination).bind(6, at).bind(7, at);
+  if (r.payload) st->bind(4, r.payload->sha256).bind(5, static_cast<int64_t>(r.payload->size));
+  Status s = st->run();
+  if (!s.ok()) {
+    if (s.error().code == "store.constraint") {
+      return make_error("store.not_found", "no document " + std::to_string(id));
+    }
+    return s.error();
+  }
+  const OutboxId item = c.last_insert_id();
+  EDX_TRY(append_audit(c,
+                       {"system", "outbox.enqueue", "document:" + std::to_string(id), "ok",
+                        "item " + std::to_string(item) + " " + r.kind + " to " + r.destination},
+                       at));
+  return item;
+}
+
+Result<OutboxId> SqliteStore::enqueue(DocumentId id, const OutboxRequest& request) {
+  if (request.payload) EDX_TRY(blobs_.claim(*request.payload));
+  return write_tx<OutboxId>([&](sql::Conn& c) { return insert_outbox(c, id, request, now()); });
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::claim_outbox(const std::string& worker,
+                                                          int64_t lease_ms, uint32_t max_items) {
+  if (lease_ms <= 0 || max_items == 0) return std::vector<OutboxItem>{};
+  max_items = std::min<uint32_t>(max_items, 1000);
+  return write_tx<std::vector<OutboxItem>>([&](sql::Conn& c) -> Result<std::vector<OutboxItem>> {
+    const int64_t at = now();
+    std::vector<OutboxId> due;
+    {
+      auto st = c.prepare(
+          "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1"
+          " AND lease_until_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2");
+      if (!st.ok()) return st.error();
+      st->bind(1, at).bind(2, int64_t{max_items});
+      for (;;) {
+        auto row = st->step();
+        if (!row.ok()) return row.error();
+        if (!*row) break;
+        due.push_back(st->i64(0));
+      }
+    }
+    std::vector<OutboxItem> out;
+    for (OutboxId id : due) {
+      auto up = c.prepare(
+          "UPDATE outbox SET lease_owner = ?, lease_token = ?, lease_until_ms = ? WHERE id = ?");
+      if (!up.ok()) return up.error();
+      EDX_TRY(up->bind(1, worker).bind(2, new_token()).bind(3, at + lease_ms).bind(4, id).run());
+      auto st = c.prepare_built(std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE id = ?");
+      if (!st.ok()) return st.error();
+      st->bind(1, id);
+      auto row = st->step();
+      if (!row.ok()) return row.error();
+      if (*row) out.push_back(item_at(*st, /*with_token=*/true));
+    }
+    return out;
+  });
+}
+
+Status SqliteStore::complete_outbox(OutboxId id, const std::string& lease_token,
+                                    std::optional<State> advance_to, const std::string& actor) {
+  return write_tx<void>([&](sql::Conn& c) -> Status {
+    const int64_t at = now();
+    auto st = c.prepare(
+        "UPDATE outbox SET state = 'done', lease_owner = '', lease_token = '', lease_until_ms = 0,"
+        " last_error = '' WHERE id = ? AND lease_token = ? AND state = 'pending' AND ? <> ''");
+    if (!st.ok()) return st.error();
+    EDX_TRY(st->bind(1, id).bind(2, lease_token).bind(3, lease_token).run());
+    if (c.changes() == 0) return lease_problem(c, id);
+    auto doc = c.prepare("SELECT document_id FROM outbox WHERE id = ?");
+    if (!doc.ok()) return doc.error();
+    doc->bind(1, id);
+    auto row = doc->step();
+    if (!row.ok()) return row.error();
+    const DocumentId document = doc->i64(0);
+    EDX_TRY(append_audit(c,
+                         {actor, "outbox.sent", "document:" + std::to_string(document), "ok",
+                          "item " + std::to_string(id)},
+                         at));
+    if (advance_to) EDX_TRY(move_document(c, document, *advance_to, actor, "outbox item sent", {}, at));
+    return {};
+  });
+}
+
+Status SqliteStore::fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) {
+  return write_tx<void>([&](sql::Conn& c) -> Status {
+    const int64_t at = now();
+    auto cur = c.prepare("SELECT attempts FROM outbox WHERE id = ? AND lease_token = ? AND state = 'pending'"
+                         " AND ? <> ''");
+    if (!cur.ok()) return cur.error();
+    cur->bind(1, id).bind(2, lease_token).bind(3, lease_token);
+    auto row = cur->step();
+    if (!row.ok()) return row.error();
+    if (!*row) return lease_problem(c, id);
+    const int failures = static_cast<int>(cur->i64(0)) + 1;
+    const int64_t next = at + backoff_delay_ms(options_.backoff, failures, random64());
+    auto st = c.prepare(
+        "UPDATE outbox SET attempts = ?, next_attempt_ms = ?, last_error = ?, lease_owner = '',"
+        " lease_token = '', lease_until_ms = 0 WHERE id = ?");
+    if (!st.ok()) return st.error();
+    const std::string err = error.substr(0, kMaxErrorBytes);
+    return st->bind(1, int64_t{failures}).bind(2, next).bind(3, err).bind(4, id).run();
+  });
+}
+
+Status SqliteStore::cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) {
+  return write_tx<void>([&](sql::Conn& c) -> Status {
+    auto st = c.prepare(
+        "UPDATE outbox SET state = 'cancelled', lease_owner = '', lease_token = '',"
+        " lease_until_ms = 0 WHERE id = ? AND state = 'pending'");
+    if (!st.ok()) return st.error();
+    EDX_TRY(st->bind(1, id).run());
+    if (c.changes() == 0) return lease_problem(c, id);
+    return append_audit(c, {actor, "outbox.cancel", "outbox:" + std::to_string(id), "ok", reason},
+                        now());
+  });
+}
+
+Result<std::vector<OutboxItem>> SqliteStore::list_outbox(const OutboxQuery& q) {
+  std::string sql = std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE 1";
+  if (q.state) sql += " AND state = ?1";
+  if (q.document_id) sql += " AND document_id = ?2";
+  if (q.after_id) sql += " AND id > ?3";
+  sql += " ORDER BY id LIMIT ?4";
+  const uint32_t limit = q.limit == 0 ? 100 : std::min<uint32_t>(q.limit, 1000);
+  return read_tx<std::vector<OutboxItem>>([&](sql::Conn& c) -> Result<std::vector<OutboxItem>> {
+    auto st = c.prepare_built(sql);
+    if (!st.ok()) return st.error();
+    if (q.state) st->bind(1, outbox_state_name(*q.state));
+    if (q.document_id) st->bind(2, *q.document_id);
+    if (q.after_id) st->bind(3, *q.after_id);
+    st->bind(4, int64_t{limit});
+    std::vector<OutboxItem> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      out.push_back(item_at(*st, /*with_token=*/false));
+    }
+    return out;
+  });
+}
+
+}  // namespace edxgate::store

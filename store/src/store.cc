@@ -1,1 +1,0 @@
-#include "edxgate/store/store.h"

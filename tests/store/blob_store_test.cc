@@ -1,0 +1,176 @@
+// The content-addressed attachment directory.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "store_test_util.h"
+
+namespace edxgate::store {
+namespace {
+
+using testing::TempDir;
+
+// sha256sum, as an independent implementation of the hash.
+std::string sha256sum_of(const std::string& path) {
+  std::string cmd = "sha256sum '" + path + "'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  char buf[65] = {};
+  if (p) {
+    size_t n = fread(buf, 1, 64, p);
+    buf[n] = 0;
+    ::pclose(p);
+  }
+  return buf;
+}
+
+size_t count_temps(const std::string& dir) {
+  size_t n = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind(".tmp-", 0) == 0) ++n;
+  }
+  return n;
+}
+
+TEST(BlobStore, StoresContentUnderItsSha256) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  auto ref = blobs->put("Nội dung tệp đính kèm");
+  ASSERT_TRUE(ref.ok());
+  EXPECT_TRUE(is_blob_name(ref->sha256));
+  EXPECT_EQ(ref->size, std::string("Nội dung tệp đính kèm").size());
+  EXPECT_EQ(sha256sum_of(blobs->path_of(ref->sha256)), ref->sha256);
+  auto back = blobs->read(ref->sha256, 1 << 20);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, "Nội dung tệp đính kèm");
+  EXPECT_EQ(count_temps(blobs->dir()), 0u);
+}
+
+TEST(BlobStore, IdenticalContentSharesOneFile) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path(), 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  auto a = blobs->put("same bytes");
+  auto b = blobs->put("same bytes");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+  size_t files = 0;
+  ASSERT_TRUE(blobs->for_each([&](std::string_view) { ++files; }).ok());
+  EXPECT_EQ(files, 1u);
+}
+
+TEST(BlobStore, ReadDetectsACorruptedFile) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path(), 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  auto ref = blobs->put(std::string(10000, 'a'));
+  ASSERT_TRUE(ref.ok());
+  {
+    int fd = ::open(blobs->path_of(ref->sha256).c_str(), O_WRONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::pwrite(fd, "b", 1, 5000), 1);
+    ::close(fd);
+  }
+  auto r = blobs->read(ref->sha256, 1 << 20);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.blob_corrupt");
+  auto v = blobs->verify(*ref);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().code, "store.blob_corrupt");
+  // Putting the right content again repairs it.
+  ASSERT_TRUE(blobs->put(std::string(10000, 'a')).ok());
+  EXPECT_TRUE(blobs->verify(*ref).ok());
+}
+
+TEST(BlobStore, ATruncatedFileFailsVerification) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path(), 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  auto ref = blobs->put("0123456789");
+  ASSERT_TRUE(ref.ok());
+  ASSERT_EQ(::truncate(blobs->path_of(ref->sha256).c_str(), 4), 0);
+  EXPECT_EQ(blobs->verify(*ref).error().code, "store.blob_corrupt");
+  EXPECT_EQ(blobs->claim(*ref).error().code, "store.blob_corrupt");
+}
+
+TEST(BlobStore, RefusesContentOverTheSizeLimitAndLeavesNoTempFile) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path(), 1000);
+  ASSERT_TRUE(blobs.ok());
+  {
+    auto w = blobs->begin();
+    ASSERT_TRUE(w.ok());
+    EXPECT_TRUE(w->write(std::string(600, 'x')).ok());
+    auto r = w->write(std::string(401, 'x'));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "store.too_large");
+    EXPECT_FALSE(w->commit().ok());
+  }
+  EXPECT_EQ(count_temps(dir.path()), 0u);
+  EXPECT_TRUE(blobs->put(std::string(1000, 'x')).ok());  // exactly the limit is fine
+}
+
+TEST(BlobStore, AnAbandonedWriterLeavesNoTempFile) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path(), 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  {
+    auto w = blobs->begin();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->write("partial").ok());
+    EXPECT_EQ(count_temps(dir.path()), 1u);
+  }
+  EXPECT_EQ(count_temps(dir.path()), 0u);
+}
+
+TEST(BlobStore, RejectsNamesThatAreNotHashes) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/b", 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  std::ofstream(dir.path() + "/secret") << "do not read";
+  for (const std::string& bad : std::vector<std::string>{"../secret", "", std::string(64, 'A'), std::string(63, 'a'),
+                          std::string(63, 'a') + "/", ".lock"}) {
+    auto r = blobs->read(bad, 1 << 20);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "store.blob_name") << bad;
+  }
+  auto missing = blobs->read(std::string(64, 'a'), 1 << 20);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, "store.blob_missing");
+}
+
+TEST(BlobStore, StreamsALargeFileInAndOut) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 64ull << 20);
+  ASSERT_TRUE(blobs.ok());
+  const std::string src = dir.path() + "/big.bin";
+  {
+    std::ofstream out(src, std::ios::binary);
+    std::string chunk(1 << 20, '\0');
+    for (int i = 0; i < 24; ++i) {
+      for (size_t j = 0; j < chunk.size(); j += 4096) chunk[j] = static_cast<char>(i + j);
+      out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    }
+  }
+  auto ref = blobs->put_file(src);
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  EXPECT_EQ(ref->size, 24u << 20);
+  EXPECT_EQ(ref->sha256, sha256sum_of(src));
+  uint64_t chunks = 0, bytes = 0;
+  ASSERT_TRUE(blobs->read_to(ref->sha256, [&](std::string_view c) -> Status {
+                  ++chunks;
+                  bytes += c.size();
+                  return {};
+                }).ok());
+  EXPECT_EQ(bytes, ref->size);
+  EXPECT_GT(chunks, 10u);  // streamed, not slurped
+  auto too_big = blobs->read(ref->sha256, 1 << 20);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.error().code, "store.too_large");
+}
+
+}  // namespace
+}  // namespace edxgate::store
