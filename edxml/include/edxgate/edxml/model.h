@@ -1,0 +1,214 @@
+// The edXML envelope (QCVN 102:2016/BTTTT) as plain C++ values.
+//
+// An Envelope is either a document (MessageHeader + manifest + attachments)
+// or a status message (StatusMessage, no body). Text fields are UTF-8; the
+// writer normalizes them to NFC and the reader returns them NFC-normalized,
+// so a field compares equal after any round trip. An empty string means the
+// element was absent or empty. Attachments never live in memory: an
+// Attachment names the file holding its bytes.
+//
+// The checked values (organ ids, dates, document codes, status codes) have
+// parse functions returning a Result; their error codes are "edxml.organ_id",
+// "edxml.date", "edxml.code", "edxml.status_code".
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edxgate/base/result.h"
+
+namespace edxgate::edxml {
+
+// Format choices the sources leave unsure (config [edxml]).
+struct FormatOptions {
+  // ECMAScript regex an organ id (mã định danh) must match, e.g. 000.00.00.G06.
+  std::string organ_id_pattern = R"(^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$)";
+  // Element name written for a status message: "MessageStatus" or "Status"
+  // (both are always read).
+  std::string status_element = "MessageStatus";
+};
+
+// Checks an organ id against the pattern ("edxml.organ_id").
+Status check_organ_id(std::string_view id, const FormatOptions& format);
+
+// A calendar date, written yyyy/MM/dd.
+struct Date {
+  int year = 0, month = 0, day = 0;
+  bool operator==(const Date&) const = default;
+};
+// A wall-clock time in Vietnam (UTC+07:00), written yyyy/MM/dd HH:mm:ss.
+struct DateTime {
+  Date date;
+  int hour = 0, minute = 0, second = 0;
+  bool operator==(const DateTime&) const = default;
+};
+// Accept yyyy/MM/dd and ISO 8601 yyyy-MM-dd (a time part is refused).
+Result<Date> parse_date(std::string_view text);
+// Accept yyyy/MM/dd HH:mm:ss, yyyy/MM/dd alone (midnight) and ISO 8601
+// yyyy-MM-ddTHH:mm:ss[.fraction][Z|±hh:mm]; a zone is converted to UTC+07:00.
+Result<DateTime> parse_datetime(std::string_view text);
+std::string format_date(const Date& d);
+std::string format_datetime(const DateTime& t);
+// The current time in UTC+07:00.
+DateTime now_vietnam();
+
+// Số và ký hiệu: "251/TMĐT-TTTH" = number 251, notation TMĐT-TTTH.
+struct DocumentCode {
+  std::string number;    // digits
+  std::string notation;  // letters, digits and - . / & _
+  bool operator==(const DocumentCode&) const = default;
+};
+Result<DocumentCode> parse_document_code(std::string_view text);  // "251/TMĐT-TTTH"
+Status check_document_code(const DocumentCode& code);
+std::string format_document_code(const DocumentCode& code);
+
+// The processing statuses of Decision 28/2018/QĐ-TTg (two digits on the wire).
+enum class StatusCode : int {
+  arrived = 1,            // 01 đã đến
+  refused = 2,            // 02 từ chối tiếp nhận
+  accepted = 3,           // 03 đã tiếp nhận (vào sổ)
+  assigned = 4,           // 04 phân công
+  processing = 5,         // 05 đang xử lý
+  completed = 6,          // 06 hoàn thành
+  recall_requested = 13,  // 13 yêu cầu lấy lại
+  recall_agreed = 15,     // 15 đồng ý lấy lại / cập nhật
+  recall_refused = 16,    // 16 từ chối lấy lại / cập nhật
+};
+Result<StatusCode> parse_status_code(std::string_view text);  // "01".."16"
+std::string format_status_code(StatusCode code);               // "01"
+std::string_view status_code_meaning(StatusCode code);         // Vietnamese
+
+// An element the reader did not know, kept as self-contained XML text (its
+// namespaces declared on it). Written back only when it was read.
+struct RawElement {
+  std::string xml;
+  bool operator==(const RawElement&) const = default;
+};
+
+struct Organization {
+  std::string organ_id, organization_in_charge, organ_name, organ_add, email, telephone, fax,
+      website;
+  bool operator==(const Organization&) const = default;
+};
+
+struct ResponseFor {
+  std::string organ_id;
+  std::string code;  // số/ký hiệu as one string, e.g. "251/TMĐT-TTTH"
+  std::optional<Date> promulgation_date;
+  std::string document_id;
+  bool operator==(const ResponseFor&) const = default;
+};
+
+struct StaffInfo {
+  std::string department, staff, mobile, email;
+  bool operator==(const StaffInfo&) const = default;
+};
+
+struct MessageHeader {
+  Organization from;
+  std::vector<Organization> to;  // at least one
+  DocumentCode code;
+  std::string promulgation_place;
+  Date promulgation_date;
+  std::string type, type_detail, type_name;  // DocumentType
+  std::string subject, content;
+  std::string signer_competence, signer_position, signer_full_name;  // SignerInfo
+  std::optional<Date> due_date;
+  std::vector<std::string> to_places;
+  // OtherInfo
+  std::string priority, sphere_of_promulgation, typer_notation, promulgation_amount, page_amount;
+  std::vector<std::string> appendixes;
+  std::vector<RawElement> other_info_extensions;
+  std::string steering_type, document_id;
+  std::optional<ResponseFor> response_for;
+  std::vector<RawElement> extensions;  // unknown MessageHeader children
+  bool operator==(const MessageHeader&) const = default;
+};
+
+struct StatusMessage {
+  ResponseFor response_for;
+  Organization from;
+  StatusCode code = StatusCode::arrived;
+  std::string description;
+  DateTime timestamp;
+  StaffInfo staff;
+  std::vector<RawElement> extensions;
+  bool operator==(const StatusMessage&) const = default;
+};
+
+struct TraceHeader {
+  std::string organ_id;
+  DateTime timestamp;
+  bool operator==(const TraceHeader&) const = default;
+};
+
+// BussinessDocType: what the document does to an earlier one.
+enum class BusinessDocType : int { new_document = 0, revocation = 1, update = 2, replacement = 3 };
+
+struct ReplacementInfo {
+  std::string document_id;
+  std::vector<std::string> organ_ids;
+  bool operator==(const ReplacementInfo&) const = default;
+};
+
+// The "Bussiness" block of TraceHeaderList (the SDKs' spelling on the wire).
+struct Business {
+  BusinessDocType doc_type = BusinessDocType::new_document;
+  std::string reason;
+  std::string document_id;
+  std::string document_info, document_receiver;  // BussinessDocumentInfo
+  std::vector<RawElement> receivers;              // ReceiverList/Receiver, kept whole
+  std::vector<ReplacementInfo> replacements;
+  bool paper = false;
+  StaffInfo staff;
+  bool operator==(const Business&) const = default;
+};
+
+struct TraceHeaderList {
+  std::vector<TraceHeader> traces;
+  std::optional<Business> business;
+  bool operator==(const TraceHeaderList&) const = default;
+};
+
+// An attachment: its metadata and the file holding its bytes.
+struct Attachment {
+  std::string content_id;  // without "cid:"
+  std::string name;        // AttachmentName as declared (NFC)
+  std::string content_type;
+  std::string description;
+  std::string path;  // the file with the decoded bytes (reader) or to encode (writer)
+  uint64_t size = 0;
+  std::array<uint8_t, 32> sha256{};
+  bool operator==(const Attachment&) const = default;
+};
+
+// What stands in the header's signature slot.
+enum class SignaturePresence {
+  none,       // nothing
+  dsig,       // a Signature element in the XML-DSig namespace
+  lookalike,  // only a look-alike (no-namespace Signature, edXML:DigitalSignature)
+};
+
+struct Envelope {
+  std::optional<MessageHeader> message;  // exactly one of message, status
+  std::optional<StatusMessage> status;
+  TraceHeaderList trace;
+  std::vector<Attachment> attachments;  // empty for a status message
+  SignaturePresence signature = SignaturePresence::none;
+};
+
+// Checks an attachment name for use as a file name: non-empty, at most 255
+// bytes, valid UTF-8, no '/', '\\', "..", control characters, and not starting
+// with '.' ("edxml.attachment_name"). Names are refused, never rewritten.
+Status check_attachment_name(std::string_view name);
+
+// Checks the whole envelope: required fields ("edxml.missing"), organ ids,
+// document code, unique content ids ("edxml.duplicate_content_id"),
+// attachment names.
+Status check_envelope(const Envelope& env, const FormatOptions& format);
+
+}  // namespace edxgate::edxml

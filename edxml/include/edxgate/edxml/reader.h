@@ -1,0 +1,60 @@
+// Reading edXML envelopes into the model.
+//
+// The file reader streams: it parses with the hardened parser and sends each
+// attachment's base64 straight through a decoder into a temp file in
+// `attachment_dir` (SHA-256 and size computed on the way), so memory does
+// not grow with attachment size. Only after the whole envelope has passed
+// every check are the files renamed to their declared names (which are
+// checked, never rewritten; a name repeated within one envelope gets " (2)"
+// before its extension). On any error no file is left behind.
+//
+// Accepted variations (EDXML.md): Manifest or edXMLManifest; AttachmentEncoded
+// and its children with or without the edXML namespace; any child order;
+// MessageStatus or Status as the status element; ISO 8601 dates. Unknown
+// children of MessageHeader, OtherInfo and the status element are kept as
+// RawElement. A singular element given twice is refused ("edxml.duplicate").
+//
+// Error codes beyond the parser's ("xml.*") and the model's: "edxml.structure"
+// (not an edXML envelope), "edxml.missing", "edxml.duplicate",
+// "edxml.manifest" (manifest and attachments disagree), "edxml.base64",
+// "edxml.attachments", "edxml.attachment_size", "edxml.status_body",
+// "xml.namespace" (an edXML element in another namespace).
+#pragma once
+
+#include <libxml/tree.h>
+
+#include <string>
+#include <string_view>
+
+#include "edxgate/base/result.h"
+#include "edxgate/edxml/limits.h"
+#include "edxgate/edxml/model.h"
+#include "edxgate/edxml/xml.h"
+
+namespace edxgate::edxml {
+
+struct ReadOptions {
+  Limits limits;
+  FormatOptions format;
+  // Directory for decoded attachments (must exist). Empty: attachments are
+  // decoded and hashed only, and Attachment::path stays empty.
+  std::string attachment_dir;
+};
+
+Result<Envelope> read_envelope_file(const std::string& path, const ReadOptions& options);
+Result<Envelope> read_envelope(std::string_view bytes, const ReadOptions& options);
+
+// Maps a document already parsed by parse_xml (attachment content in the
+// DOM, e.g. after signature verification) to the model.
+Result<Envelope> envelope_from_doc(const xmlDoc* doc, const ReadOptions& options);
+
+// A streamed envelope together with its DOM, in which each attachment
+// content element is left empty (its bytes went to the files).
+struct StreamedEnvelope {
+  Envelope envelope;
+  XmlDocPtr doc;
+};
+Result<StreamedEnvelope> read_envelope_file_with_doc(const std::string& path,
+                                                     const ReadOptions& options);
+
+}  // namespace edxgate::edxml

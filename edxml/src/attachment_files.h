@@ -1,0 +1,60 @@
+// Where decoded attachment bytes go while an envelope is read: a temp file
+// per attachment in the output directory (or nowhere, when only the digest
+// is wanted), SHA-256 and size computed on the way. Nothing appears under a
+// final name until commit(), which the reader calls only once the whole
+// envelope has passed its checks; destroying an uncommitted set removes the
+// temp files.
+#pragma once
+
+#include <libxml/tree.h>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "base64.h"
+#include "edxgate/base/fs.h"
+#include "edxgate/edxml/limits.h"
+#include "hardened_parser.h"
+#include "ossl.h"
+
+namespace edxgate::edxml::detail {
+
+struct DecodedContent {
+  std::optional<fs::AtomicFile> file;  // absent when no directory was given
+  uint64_t size = 0;
+  std::array<uint8_t, 32> sha256{};
+};
+
+class AttachmentFiles : public ContentSink {
+ public:
+  // `dir` empty: decode and hash only.
+  AttachmentFiles(std::string dir, const Limits& limits) : dir_(std::move(dir)), limits_(limits) {}
+
+  Status begin(xmlNode* element) override;
+  Status data(std::string_view chunk) override;
+  Status end() override;
+
+  // The content decoded for a content element, or null.
+  DecodedContent* find(const xmlNode* element);
+  // Moves the file of `element` to `<dir>/<name>`, made unique within this
+  // envelope by " (2)", " (3)"... before the extension; returns its path.
+  Result<std::string> commit(const xmlNode* element, const std::string& name);
+
+ private:
+  std::string dir_;
+  const Limits& limits_;
+  std::map<const xmlNode*, DecodedContent> done_;
+  std::set<std::string> used_names_;
+  // The content being decoded.
+  const xmlNode* current_ = nullptr;
+  DecodedContent cur_;
+  Base64Decoder decoder_;
+  std::unique_ptr<Sha256> sha_;
+  std::string buf_;
+};
+
+}  // namespace edxgate::edxml::detail

@@ -1,0 +1,494 @@
+// The DOM -> model walk shared by the streaming and the in-memory readers.
+#include "dom_reader.h"
+
+#include <libxml/xmlsave.h>
+
+#include <functional>
+#include <initializer_list>
+#include <set>
+
+#include "text.h"
+
+namespace edxgate::edxml::detail {
+namespace {
+
+std::string_view sv(const xmlChar* s) {
+  return s ? std::string_view(reinterpret_cast<const char*>(s)) : std::string_view();
+}
+
+int line_of(const xmlNode* n) { return static_cast<int>(xmlGetLineNo(n)); }
+
+bool in_edxml_ns(const xmlNode* n) { return n->ns && sv(n->ns->href) == kEdxmlNs; }
+
+// Which namespaces an element of a container may be in.
+enum class Ns { edxml, edxml_or_none };
+
+bool ns_ok(const xmlNode* n, Ns ns) {
+  return in_edxml_ns(n) || (ns == Ns::edxml_or_none && !n->ns);
+}
+
+std::string text_of(const xmlNode* n) {
+  XmlCharPtr c(xmlNodeGetContent(n));
+  return nfc(sv(c.get()));
+}
+
+std::string trimmed_text(const xmlNode* n) { return std::string(trim(text_of(n))); }
+
+struct Field {
+  std::string_view name;
+  std::function<Status(xmlNode*)> set;
+  bool repeat = false;
+};
+
+Status with_line(Status s, const xmlNode* n) {
+  if (s.ok() || s.error().line != 0) return s;
+  Error e = s.error();
+  e.line = line_of(n);
+  return e;
+}
+
+// Dispatches the element children of `parent` to `fields` by local name.
+// A known name in a foreign namespace is refused; unknown elements go to
+// `unknown` (or are ignored).
+Status read_fields(const xmlNode* parent, Ns ns, std::initializer_list<Field> fields,
+                   const std::function<Status(xmlNode*)>& unknown = nullptr) {
+  std::set<std::string_view> seen;
+  for (xmlNode* c = parent->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE) continue;
+    const Field* f = nullptr;
+    for (const Field& cand : fields) {
+      if (cand.name == sv(c->name)) f = &cand;
+    }
+    if (!f) {
+      if (unknown) EDX_TRY(with_line(unknown(c), c));
+      continue;
+    }
+    if (!ns_ok(c, ns)) {
+      return make_error("xml.namespace", "The element " + std::string(f->name) +
+                                             " is not in the edXML namespace.", line_of(c));
+    }
+    if (!f->repeat && !seen.insert(f->name).second) {
+      return make_error("edxml.duplicate",
+                        "The element " + std::string(f->name) + " appears twice.", line_of(c));
+    }
+    EDX_TRY(with_line(f->set(c), c));
+  }
+  return {};
+}
+
+Field text_field(std::string_view name, std::string& out) {
+  return {name, [&out](xmlNode* n) -> Status {
+            out = text_of(n);
+            return {};
+          }};
+}
+
+Field trimmed_field(std::string_view name, std::string& out) {
+  return {name, [&out](xmlNode* n) -> Status {
+            out = trimmed_text(n);
+            return {};
+          }};
+}
+
+Field date_field(std::string_view name, std::optional<Date>& out) {
+  return {name, [&out](xmlNode* n) -> Status {
+            std::string t = trimmed_text(n);
+            if (t.empty()) return {};
+            auto d = parse_date(t);
+            if (!d.ok()) return d.error();
+            out = *d;
+            return {};
+          }};
+}
+
+Field datetime_field(std::string_view name, DateTime& out) {
+  return {name, [&out](xmlNode* n) -> Status {
+            std::string t = trimmed_text(n);
+            if (t.empty()) return {};
+            auto d = parse_datetime(t);
+            if (!d.ok()) return d.error();
+            out = *d;
+            return {};
+          }};
+}
+
+// An element kept whole: copied into a document of its own so that every
+// namespace it uses is declared on it, then serialized.
+Result<RawElement> raw_element(const xmlNode* n) {
+  XmlDocPtr doc(xmlNewDoc(BAD_CAST "1.0"));
+  xmlNode* copy = xmlDocCopyNode(const_cast<xmlNode*>(n), doc.get(), 1);
+  if (!copy) throw std::bad_alloc();
+  xmlDocSetRootElement(doc.get(), copy);
+  xmlReconciliateNs(doc.get(), copy);
+  std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buf(xmlBufferCreate(), xmlBufferFree);
+  if (!buf || xmlNodeDump(buf.get(), doc.get(), copy, 0, 0) < 0) throw std::bad_alloc();
+  return RawElement{nfc(sv(xmlBufferContent(buf.get())))};
+}
+
+std::function<Status(xmlNode*)> keep_into(std::vector<RawElement>& out) {
+  return [&out](xmlNode* n) -> Status {
+    auto r = raw_element(n);
+    if (!r.ok()) return r.error();
+    out.push_back(std::move(r.value()));
+    return {};
+  };
+}
+
+Status read_org(const xmlNode* n, Organization& o) {
+  return read_fields(n, Ns::edxml,
+                     {trimmed_field("OrganId", o.organ_id),
+                      text_field("OrganizationInCharge", o.organization_in_charge),
+                      text_field("OrganName", o.organ_name), text_field("OrganAdd", o.organ_add),
+                      trimmed_field("Email", o.email), trimmed_field("Telephone", o.telephone),
+                      trimmed_field("Fax", o.fax), trimmed_field("Website", o.website)});
+}
+
+Status read_response_for(const xmlNode* n, ResponseFor& r) {
+  return read_fields(n, Ns::edxml,
+                     {trimmed_field("OrganId", r.organ_id), trimmed_field("Code", r.code),
+                      date_field("PromulgationDate", r.promulgation_date),
+                      trimmed_field("DocumentId", r.document_id)});
+}
+
+Status read_staff(const xmlNode* n, StaffInfo& s) {
+  return read_fields(n, Ns::edxml,
+                     {text_field("Department", s.department), text_field("Staff", s.staff),
+                      trimmed_field("Mobile", s.mobile), trimmed_field("Email", s.email)});
+}
+
+Status read_list(const xmlNode* n, std::string_view item, std::vector<std::string>& out,
+                 bool trimmed = false) {
+  return read_fields(n, Ns::edxml, {Field{item, [&out, trimmed](xmlNode* c) -> Status {
+                                            out.push_back(trimmed ? trimmed_text(c) : text_of(c));
+                                            return {};
+                                          }, true}});
+}
+
+Status read_other_info(const xmlNode* n, MessageHeader& m) {
+  return read_fields(
+      n, Ns::edxml,
+      {trimmed_field("Priority", m.priority),
+       text_field("SphereOfPromulgation", m.sphere_of_promulgation),
+       text_field("TyperNotation", m.typer_notation),
+       trimmed_field("PromulgationAmount", m.promulgation_amount),
+       trimmed_field("PageAmount", m.page_amount),
+       {"Appendixes", [&m](xmlNode* c) { return read_list(c, "Appendix", m.appendixes); }}},
+      keep_into(m.other_info_extensions));
+}
+
+Status read_message_header(const xmlNode* n, MessageHeader& m) {
+  std::optional<Date> promulgation;
+  std::string code_number, code_notation;
+  Status s = read_fields(
+      n, Ns::edxml,
+      {{"From", [&m](xmlNode* c) { return read_org(c, m.from); }},
+       {"To", [&m](xmlNode* c) {
+          m.to.emplace_back();
+          return read_org(c, m.to.back());
+        }, true},
+       {"Code", [&](xmlNode* c) {
+          return read_fields(c, Ns::edxml, {trimmed_field("CodeNumber", code_number),
+                                            trimmed_field("CodeNotation", code_notation)});
+        }},
+       {"PromulgationInfo", [&](xmlNode* c) {
+          return read_fields(c, Ns::edxml, {text_field("Place", m.promulgation_place),
+                                            date_field("PromulgationDate", promulgation)});
+        }},
+       {"DocumentType", [&m](xmlNode* c) {
+          return read_fields(c, Ns::edxml, {trimmed_field("Type", m.type),
+                                            trimmed_field("TypeDetail", m.type_detail),
+                                            text_field("TypeName", m.type_name)});
+        }},
+       text_field("Subject", m.subject), text_field("Content", m.content),
+       {"SignerInfo", [&m](xmlNode* c) {
+          return read_fields(c, Ns::edxml, {text_field("Competence", m.signer_competence),
+                                            text_field("Position", m.signer_position),
+                                            text_field("FullName", m.signer_full_name)});
+        }},
+       date_field("DueDate", m.due_date),
+       {"ToPlaces", [&m](xmlNode* c) { return read_list(c, "Place", m.to_places); }},
+       {"OtherInfo", [&m](xmlNode* c) { return read_other_info(c, m); }},
+       trimmed_field("SteeringType", m.steering_type), trimmed_field("DocumentId", m.document_id),
+       {"ResponseFor", [&m](xmlNode* c) {
+          m.response_for.emplace();
+          return read_response_for(c, *m.response_for);
+        }}},
+      keep_into(m.extensions));
+  EDX_TRY(s);
+  m.code = DocumentCode{code_number, code_notation};
+  if (promulgation) m.promulgation_date = *promulgation;
+  return {};
+}
+
+Status read_status(const xmlNode* n, StatusMessage& st) {
+  std::string code;
+  EDX_TRY(read_fields(n, Ns::edxml,
+                      {{"ResponseFor", [&st](xmlNode* c) { return read_response_for(c, st.response_for); }},
+                       {"From", [&st](xmlNode* c) { return read_org(c, st.from); }},
+                       trimmed_field("StatusCode", code), text_field("Description", st.description),
+                       datetime_field("Timestamp", st.timestamp),
+                       {"StaffInfo", [&st](xmlNode* c) { return read_staff(c, st.staff); }}},
+                      keep_into(st.extensions)));
+  if (code.empty()) return make_error("edxml.missing", "The status message has no StatusCode.", line_of(n));
+  auto c = parse_status_code(code);
+  if (!c.ok()) return with_line(c.error(), n);
+  st.code = *c;
+  return {};
+}
+
+Status read_business(const xmlNode* n, Business& b) {
+  std::string doc_type, paper;
+  EDX_TRY(read_fields(
+      n, Ns::edxml,
+      {trimmed_field("BussinessDocType", doc_type), text_field("BussinessDocReason", b.reason),
+       trimmed_field("DocumentId", b.document_id),
+       {"BussinessDocumentInfo", [&b](xmlNode* c) {
+          return read_fields(c, Ns::edxml,
+                             {text_field("DocumentInfo", b.document_info),
+                              text_field("DocumentReceiver", b.document_receiver),
+                              {"ReceiverList", [&b](xmlNode* l) {
+                                 return read_fields(l, Ns::edxml, {{"Receiver", keep_into(b.receivers), true}});
+                               }}});
+        }},
+       {"ReplacementInfoList", [&b](xmlNode* c) {
+          return read_fields(c, Ns::edxml, {{"ReplacementInfo", [&b](xmlNode* r) {
+                                               b.replacements.emplace_back();
+                                               ReplacementInfo& ri = b.replacements.back();
+                                               return read_fields(r, Ns::edxml, {
+                                                   trimmed_field("DocumentId", ri.document_id),
+                                                   {"OrganIdList", [&ri](xmlNode* l) {
+                                                      return read_list(l, "OrganId", ri.organ_ids, true);
+                                                    }}});
+                                             }, true}});
+        }},
+       trimmed_field("Paper", paper),
+       {"StaffInfo", [&b](xmlNode* c) { return read_staff(c, b.staff); }}}));
+  if (!doc_type.empty()) {
+    if (doc_type.size() != 1 || doc_type[0] < '0' || doc_type[0] > '3') {
+      return make_error("edxml.business", "BussinessDocType must be 0, 1, 2 or 3.", line_of(n));
+    }
+    b.doc_type = static_cast<BusinessDocType>(doc_type[0] - '0');
+  }
+  if (!paper.empty() && paper != "0" && paper != "1") {
+    return make_error("edxml.business", "Paper must be 0 or 1.", line_of(n));
+  }
+  b.paper = paper == "1";
+  return {};
+}
+
+Status read_trace_list(const xmlNode* n, TraceHeaderList& t) {
+  auto business = [&t](xmlNode* c) -> Status {
+    if (t.business) return make_error("edxml.duplicate", "The element Bussiness appears twice.");
+    t.business.emplace();
+    return read_business(c, *t.business);
+  };
+  return read_fields(n, Ns::edxml,
+                     {{"TraceHeader", [&t](xmlNode* c) {
+                        t.traces.emplace_back();
+                        TraceHeader& h = t.traces.back();
+                        return read_fields(c, Ns::edxml, {trimmed_field("OrganId", h.organ_id),
+                                                          datetime_field("Timestamp", h.timestamp)});
+                      }, true},
+                      {"Bussiness", business, true},
+                      {"Business", business, true}});
+}
+
+std::string strip_cid(std::string id) {
+  if (id.size() >= 4 && (id.compare(0, 4, "cid:") == 0 || id.compare(0, 4, "CID:") == 0)) {
+    id.erase(0, 4);
+  }
+  return id;
+}
+
+Status read_manifest(const xmlNode* n, std::vector<ManifestRef>& refs) {
+  return read_fields(n, Ns::edxml, {{"Reference", [&refs](xmlNode* r) -> Status {
+    ManifestRef ref;
+    ref.line = line_of(r);
+    std::string cid;
+    EDX_TRY(read_fields(r, Ns::edxml, {trimmed_field("ContentId", cid),
+                                       text_field("AttachmentName", ref.name),
+                                       trimmed_field("ContentType", ref.content_type),
+                                       text_field("Description", ref.description)}));
+    XmlCharPtr href(xmlGetNsProp(r, BAD_CAST "href", BAD_CAST "http://www.w3.org/1999/xlink"));
+    std::string from_href = href ? strip_cid(std::string(trim(sv(href.get())))) : "";
+    ref.content_id = cid.empty() ? from_href : strip_cid(cid);
+    if (!cid.empty() && !from_href.empty() && from_href != ref.content_id) {
+      return make_error("edxml.manifest", "A manifest reference names two content ids.");
+    }
+    if (ref.content_id.empty()) return make_error("edxml.missing", "A manifest reference has no content id.");
+    refs.push_back(std::move(ref));
+    return {};
+  }, true}});
+}
+
+}  // namespace
+
+Status DomReader::read_attachment(xmlNode* n) {
+  Attachment a;
+  xmlNode* content = nullptr;
+  std::string cid;
+  EDX_TRY(read_fields(n, Ns::edxml_or_none,
+                      {trimmed_field("ContentId", cid), text_field("AttachmentName", a.name),
+                       trimmed_field("ContentType", a.content_type),
+                       text_field("Description", a.description),
+                       {"ContentTransferEncoded", [&content](xmlNode* c) -> Status {
+                          content = c;
+                          return {};
+                        }}}));
+  a.content_id = strip_cid(cid);
+  if (!content) {
+    return make_error("edxml.missing", "An attachment has no ContentTransferEncoded.", line_of(n));
+  }
+  if (!files_.find(content)) {  // DOM mode: the content is still in the tree
+    EDX_TRY(files_.begin(content));
+    for (xmlNode* t = content->children; t; t = t->next) {
+      if (t->type != XML_TEXT_NODE && t->type != XML_CDATA_SECTION_NODE) {
+        return make_error("edxml.base64", "Attachment content contains markup.", line_of(t));
+      }
+      EDX_TRY(files_.data(sv(t->content)));
+    }
+    EDX_TRY(files_.end());
+  }
+  const DecodedContent* d = files_.find(content);
+  a.size = d->size;
+  a.sha256 = d->sha256;
+  attachments_.push_back({std::move(a), content});
+  return {};
+}
+
+Status DomReader::read_header(const xmlNode* n, Envelope& env) {
+  bool trace_seen = false;
+  for (xmlNode* c = n->children; c; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE) continue;
+    std::string_view name = sv(c->name);
+    bool dsig_ns = c->ns && sv(c->ns->href) == kDsigNs;
+    if (name == "Signature" && dsig_ns) {
+      env.signature = SignaturePresence::dsig;
+      continue;
+    }
+    if (name == "Signature" || name == "DigitalSignature") {
+      if (env.signature == SignaturePresence::none) env.signature = SignaturePresence::lookalike;
+      continue;
+    }
+    bool known = name == "MessageHeader" || name == "MessageStatus" || name == "Status" ||
+                 name == "TraceHeaderList";
+    if (!known) continue;
+    if (!in_edxml_ns(c)) {
+      return make_error("xml.namespace",
+                        "The element " + std::string(name) + " is not in the edXML namespace.",
+                        line_of(c));
+    }
+    if (name == "TraceHeaderList") {
+      if (trace_seen) return make_error("edxml.duplicate", "TraceHeaderList appears twice.", line_of(c));
+      trace_seen = true;
+      EDX_TRY(read_trace_list(c, env.trace));
+      continue;
+    }
+    if (env.message || env.status) {
+      return make_error("edxml.duplicate", "The header has more than one MessageHeader or status.",
+                        line_of(c));
+    }
+    if (name == "MessageHeader") {
+      env.message.emplace();
+      EDX_TRY(read_message_header(c, *env.message));
+    } else {
+      env.status.emplace();
+      EDX_TRY(read_status(c, *env.status));
+    }
+  }
+  if (!env.message && !env.status) {
+    return make_error("edxml.missing", "The header has neither a MessageHeader nor a status.",
+                      line_of(n));
+  }
+  return {};
+}
+
+Status DomReader::read_envelope(const xmlNode* n, Envelope& env) {
+  bool body_seen = false;
+  EDX_TRY(read_fields(n, Ns::edxml,
+                      {{"edXMLHeader", [&](xmlNode* c) { return read_header(c, env); }},
+                       {"edXMLBody", [&](xmlNode* c) -> Status {
+                          body_seen = true;
+                          return read_fields(c, Ns::edxml,
+                                             {{"edXMLManifest", [&](xmlNode* m) { return read_manifest(m, refs_); }},
+                                              {"Manifest", [&](xmlNode* m) { return read_manifest(m, refs_); }}});
+                        }}}));
+  if (!env.message && !env.status) {
+    return make_error("edxml.missing", "The envelope has no edXMLHeader.", line_of(n));
+  }
+  (void)body_seen;
+  return {};
+}
+
+Status DomReader::check_manifest() const {
+  if (refs_.size() != attachments_.size()) {
+    return make_error("edxml.manifest",
+                      "The manifest lists " + std::to_string(refs_.size()) + " attachments but " +
+                          std::to_string(attachments_.size()) + " are attached.");
+  }
+  for (const ManifestRef& r : refs_) {
+    const Attachment* match = nullptr;
+    for (const auto& [a, node] : attachments_) {
+      if (a.content_id == r.content_id) match = &a;
+    }
+    if (!match) {
+      return make_error("edxml.manifest",
+                        "The manifest references content id '" + r.content_id.substr(0, 80) +
+                            "', which is not attached.",
+                        r.line);
+    }
+    if (!r.name.empty() && !match->name.empty() && r.name != match->name) {
+      return make_error("edxml.manifest", "The manifest and the attachment '" +
+                                              r.content_id.substr(0, 80) + "' disagree on its name.",
+                        r.line);
+    }
+  }
+  return {};
+}
+
+Result<Envelope> DomReader::read(const xmlDoc* doc) {
+  const xmlNode* root = xmlDocGetRootElement(doc);
+  if (!root || sv(root->name) != "edXML") {
+    return make_error("edxml.structure", "The document is not an edXML envelope (root element "
+                                         "edXML expected).", root ? line_of(root) : 0);
+  }
+  if (!in_edxml_ns(root)) {
+    return make_error("xml.namespace", "The root element edXML is not in the namespace " +
+                                           std::string(kEdxmlNs) + ".", line_of(root));
+  }
+  Envelope env;
+  bool envelope_seen = false;
+  EDX_TRY(read_fields(root, Ns::edxml,
+                      {{"edXMLEnvelope", [&](xmlNode* c) {
+                         envelope_seen = true;
+                         return read_envelope(c, env);
+                       }}},
+                      [&](xmlNode* c) -> Status {
+                        if (sv(c->name) != "AttachmentEncoded") return {};
+                        if (c->ns && !in_edxml_ns(c)) {
+                          return make_error("xml.namespace", "AttachmentEncoded is in a foreign namespace.");
+                        }
+                        if (attachments_seen_) {
+                          return make_error("edxml.duplicate", "AttachmentEncoded appears twice.");
+                        }
+                        attachments_seen_ = true;
+                        return read_fields(c, Ns::edxml_or_none,
+                                           {{"Attachment", [this](xmlNode* a) { return read_attachment(a); }, true}});
+                      }));
+  if (!envelope_seen) return make_error("edxml.missing", "The document has no edXMLEnvelope.", line_of(root));
+  if (env.status && (!refs_.empty() || !attachments_.empty())) {
+    return make_error("edxml.status_body", "A status message carries no attachments.");
+  }
+  EDX_TRY(check_manifest());
+  for (auto& [a, node] : attachments_) env.attachments.push_back(a);
+  EDX_TRY(check_envelope(env, options_.format));
+  // Every check passed: now the files get their names.
+  for (size_t i = 0; i < attachments_.size(); ++i) {
+    auto path = files_.commit(attachments_[i].second, env.attachments[i].name);
+    if (!path.ok()) return path.error();
+    env.attachments[i].path = *path;
+  }
+  return env;
+}
+
+}  // namespace edxgate::edxml::detail

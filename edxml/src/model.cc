@@ -1,0 +1,361 @@
+#include "edxgate/edxml/model.h"
+
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+
+#include "text.h"
+
+namespace edxgate::edxml {
+namespace {
+
+constexpr int64_t kVietnamOffsetS = 7 * 3600;
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+int to_int(std::string_view s) {
+  int v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int days_in_month(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && leap(y) ? 29 : kDays[m - 1];
+}
+
+// Days since 1970-01-01 (H. Hinnant's days_from_civil).
+int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+Date civil_from_days(int64_t z) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  const int m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  return Date{static_cast<int>(yoe + era * 400 + (m <= 2)), m, d};
+}
+
+DateTime from_epoch_vietnam(int64_t epoch_s) {
+  int64_t local = epoch_s + kVietnamOffsetS;
+  int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
+  int64_t rem = local - days * 86400;
+  return DateTime{civil_from_days(days), static_cast<int>(rem / 3600),
+                  static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60)};
+}
+
+Error date_error(std::string_view text, const char* expected) {
+  std::string shown(text.substr(0, 40));
+  return make_error("edxml.date", "'" + shown + "' is not a valid " + expected + ".");
+}
+
+// yyyy?MM?dd with `sep` as separator.
+std::optional<Date> parse_ymd(std::string_view s, char sep) {
+  if (s.size() != 10 || s[4] != sep || s[7] != sep) return std::nullopt;
+  if (!all_digits(s.substr(0, 4)) || !all_digits(s.substr(5, 2)) || !all_digits(s.substr(8, 2))) {
+    return std::nullopt;
+  }
+  Date d{to_int(s.substr(0, 4)), to_int(s.substr(5, 2)), to_int(s.substr(8, 2))};
+  if (d.year < 1000 || d.month < 1 || d.month > 12 || d.day < 1 ||
+      d.day > days_in_month(d.year, d.month)) {
+    return std::nullopt;
+  }
+  return d;
+}
+
+// HH:mm:ss
+bool parse_hms(std::string_view s, DateTime& t) {
+  if (s.size() != 8 || s[2] != ':' || s[5] != ':') return false;
+  if (!all_digits(s.substr(0, 2)) || !all_digits(s.substr(3, 2)) || !all_digits(s.substr(6, 2))) {
+    return false;
+  }
+  t.hour = to_int(s.substr(0, 2));
+  t.minute = to_int(s.substr(3, 2));
+  t.second = to_int(s.substr(6, 2));
+  return t.hour < 24 && t.minute < 60 && t.second < 60;
+}
+
+std::string pad(int v, int width) {
+  std::string s = std::to_string(v);
+  return std::string(s.size() < static_cast<size_t>(width) ? width - s.size() : 0, '0') + s;
+}
+
+const std::regex* compiled_pattern(const std::string& pattern) {
+  static std::mutex mu;
+  static std::map<std::string, std::unique_ptr<std::regex>> cache;
+  std::lock_guard lock(mu);
+  auto it = cache.find(pattern);
+  if (it != cache.end()) return it->second.get();
+  if (cache.size() > 16) cache.clear();  // patterns come from config: a handful at most
+  try {
+    auto re = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
+    return cache.emplace(pattern, std::move(re)).first->second.get();
+  } catch (const std::regex_error&) {
+    return nullptr;
+  }
+}
+
+Error missing(const std::string& what) {
+  return make_error("edxml.missing", "The envelope has no " + what + ".");
+}
+
+}  // namespace
+
+Status check_organ_id(std::string_view id, const FormatOptions& format) {
+  std::string shown(id.substr(0, 40));
+  if (id.empty() || id.size() > 64 || !detail::valid_utf8(id)) {
+    return make_error("edxml.organ_id", "'" + shown + "' is not a valid organ id (mã định danh).");
+  }
+  const std::regex* re = compiled_pattern(format.organ_id_pattern);
+  if (!re) {
+    return make_error("edxml.organ_id", "The organ id pattern in the configuration is not a "
+                                        "valid regular expression.");
+  }
+  if (!std::regex_match(id.begin(), id.end(), *re)) {
+    return make_error("edxml.organ_id", "'" + shown +
+                                            "' is not a valid organ id (mã định danh), expected "
+                                            "a form like 000.00.00.G06.");
+  }
+  return {};
+}
+
+Result<Date> parse_date(std::string_view text) {
+  if (auto d = parse_ymd(text, '/')) return *d;
+  if (auto d = parse_ymd(text, '-')) return *d;
+  return date_error(text, "date (expected yyyy/MM/dd)");
+}
+
+Result<DateTime> parse_datetime(std::string_view text) {
+  const char* expected = "timestamp (expected yyyy/MM/dd HH:mm:ss)";
+  if (text.size() == 10) {
+    auto d = parse_ymd(text, '/');
+    if (!d) return date_error(text, expected);
+    return DateTime{*d, 0, 0, 0};
+  }
+  if (text.size() == 19 && text[10] == ' ') {
+    auto d = parse_ymd(text.substr(0, 10), '/');
+    DateTime t;
+    if (!d || !parse_hms(text.substr(11), t)) return date_error(text, expected);
+    t.date = *d;
+    return t;
+  }
+  // ISO 8601: yyyy-MM-ddTHH:mm:ss[.fff][Z|±hh:mm]
+  if (text.size() < 19 || (text[10] != 'T' && text[10] != ' ')) return date_error(text, expected);
+  auto d = parse_ymd(text.substr(0, 10), '-');
+  DateTime t;
+  if (!d || !parse_hms(text.substr(11, 8), t)) return date_error(text, expected);
+  t.date = *d;
+  std::string_view rest = text.substr(19);
+  if (!rest.empty() && rest[0] == '.') {
+    size_t n = 1;
+    while (n < rest.size() && rest[n] >= '0' && rest[n] <= '9') ++n;
+    if (n == 1 || n > 10) return date_error(text, expected);
+    rest.remove_prefix(n);
+  }
+  if (rest.empty()) return t;  // no zone: already Vietnam wall time
+  int64_t offset_s = 0;
+  if (rest == "Z") {
+    offset_s = 0;
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' &&
+             all_digits(rest.substr(1, 2)) && all_digits(rest.substr(4, 2))) {
+    int h = to_int(rest.substr(1, 2)), m = to_int(rest.substr(4, 2));
+    if (h > 14 || m > 59) return date_error(text, expected);
+    offset_s = (h * 3600 + m * 60) * (rest[0] == '-' ? -1 : 1);
+  } else {
+    return date_error(text, expected);
+  }
+  int64_t epoch = days_from_civil(t.date.year, t.date.month, t.date.day) * 86400 +
+                  t.hour * 3600 + t.minute * 60 + t.second - offset_s;
+  return from_epoch_vietnam(epoch);
+}
+
+std::string format_date(const Date& d) {
+  return pad(d.year, 4) + "/" + pad(d.month, 2) + "/" + pad(d.day, 2);
+}
+
+std::string format_datetime(const DateTime& t) {
+  return format_date(t.date) + " " + pad(t.hour, 2) + ":" + pad(t.minute, 2) + ":" +
+         pad(t.second, 2);
+}
+
+DateTime now_vietnam() {
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch()).count();
+  return from_epoch_vietnam(s);
+}
+
+Status check_document_code(const DocumentCode& code) {
+  std::string shown = format_document_code(code).substr(0, 60);
+  if (code.number.size() > 12 || !all_digits(code.number)) {
+    return make_error("edxml.code", "'" + shown + "' has no valid number (số): expected digits.");
+  }
+  const std::string& n = code.notation;
+  bool ok = !n.empty() && n.size() <= 100 && detail::valid_utf8(n);
+  const auto* p = reinterpret_cast<const uint8_t*>(n.data());
+  int32_t i = 0, len = static_cast<int32_t>(n.size());
+  while (ok && i < len) {
+    UChar32 c;
+    U8_NEXT(p, i, len, c);
+    ok = c >= 0 && (u_isalnum(c) || c == '-' || c == '.' || c == '/' || c == '&' || c == '_');
+  }
+  if (!ok) {
+    return make_error("edxml.code", "'" + shown +
+                                        "' has no valid notation (ký hiệu): expected letters, "
+                                        "digits and - . / & _ only.");
+  }
+  return {};
+}
+
+Result<DocumentCode> parse_document_code(std::string_view text) {
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos) {
+    return make_error("edxml.code", "'" + std::string(text.substr(0, 60)) +
+                                        "' is not a document code (expected number/notation, "
+                                        "e.g. 251/TMĐT-TTTH).");
+  }
+  DocumentCode code{std::string(text.substr(0, slash)), detail::nfc(text.substr(slash + 1))};
+  if (!detail::valid_utf8(text)) return make_error("edxml.code", "The document code is not UTF-8.");
+  EDX_TRY(check_document_code(code));
+  return code;
+}
+
+std::string format_document_code(const DocumentCode& code) {
+  return code.number + "/" + code.notation;
+}
+
+Result<StatusCode> parse_status_code(std::string_view text) {
+  if (text.size() == 2 && all_digits(text)) {
+    switch (to_int(text)) {
+      case 1: case 2: case 3: case 4: case 5: case 6: case 13: case 15: case 16:
+        return static_cast<StatusCode>(to_int(text));
+      default: break;
+    }
+  }
+  return make_error("edxml.status_code", "'" + std::string(text.substr(0, 20)) +
+                                             "' is not a status code (01-06, 13, 15 or 16).");
+}
+
+std::string format_status_code(StatusCode code) { return pad(static_cast<int>(code), 2); }
+
+std::string_view status_code_meaning(StatusCode code) {
+  switch (code) {
+    case StatusCode::arrived: return "Đã đến";
+    case StatusCode::refused: return "Từ chối tiếp nhận";
+    case StatusCode::accepted: return "Đã tiếp nhận";
+    case StatusCode::assigned: return "Phân công";
+    case StatusCode::processing: return "Đang xử lý";
+    case StatusCode::completed: return "Hoàn thành";
+    case StatusCode::recall_requested: return "Yêu cầu lấy lại";
+    case StatusCode::recall_agreed: return "Đồng ý lấy lại / cập nhật";
+    case StatusCode::recall_refused: return "Từ chối lấy lại / cập nhật";
+  }
+  return "";
+}
+
+Status check_attachment_name(std::string_view name) {
+  auto bad = [&](const std::string& why) {
+    return make_error("edxml.attachment_name", "The attachment name is refused: " + why + ".");
+  };
+  if (name.empty()) return bad("it is empty");
+  if (name.size() > 255) return bad("it is longer than 255 bytes");
+  if (!detail::valid_utf8(name)) return bad("it is not UTF-8");
+  if (name.find("..") != std::string_view::npos) return bad("it contains '..'");
+  if (name.front() == '.') return bad("it starts with '.'");
+  const auto* p = reinterpret_cast<const uint8_t*>(name.data());
+  int32_t i = 0, len = static_cast<int32_t>(name.size());
+  while (i < len) {
+    UChar32 c;
+    U8_NEXT(p, i, len, c);
+    if (c == '/' || c == '\\') return bad("it contains a path separator");
+    if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029) {
+      return bad("it contains a control character");
+    }
+  }
+  return {};
+}
+
+namespace {
+
+Status check_organization(const Organization& o, const std::string& role,
+                          const FormatOptions& format) {
+  if (o.organ_id.empty()) return missing(role + " organ id (OrganId)");
+  return check_organ_id(o.organ_id, format);
+}
+
+Status check_message(const MessageHeader& m, const FormatOptions& format) {
+  EDX_TRY(check_organization(m.from, "sender", format));
+  if (m.to.empty()) return missing("recipient (To)");
+  for (const Organization& to : m.to) EDX_TRY(check_organization(to, "recipient", format));
+  if (m.code.number.empty() || m.code.notation.empty()) {
+    return missing("document number and notation (Code)");
+  }
+  EDX_TRY(check_document_code(m.code));
+  if (m.promulgation_date.year == 0) return missing("promulgation date (PromulgationDate)");
+  if (m.subject.empty()) return missing("subject (Subject)");
+  if (m.response_for && !m.response_for->organ_id.empty()) {
+    EDX_TRY(check_organ_id(m.response_for->organ_id, format));
+  }
+  return {};
+}
+
+Status check_status(const StatusMessage& s, const FormatOptions& format) {
+  EDX_TRY(check_organization(s.from, "sender", format));
+  if (s.response_for.organ_id.empty()) return missing("ResponseFor organ id");
+  EDX_TRY(check_organ_id(s.response_for.organ_id, format));
+  if (s.timestamp.date.year == 0) return missing("status timestamp (Timestamp)");
+  return {};
+}
+
+}  // namespace
+
+Status check_envelope(const Envelope& env, const FormatOptions& format) {
+  if (env.message.has_value() == env.status.has_value()) {
+    return missing("header: exactly one of MessageHeader and the status element is needed");
+  }
+  if (env.message) EDX_TRY(check_message(*env.message, format));
+  if (env.status) {
+    EDX_TRY(check_status(*env.status, format));
+    if (!env.attachments.empty()) {
+      return make_error("edxml.status_body", "A status message carries no attachments.");
+    }
+  }
+  for (const TraceHeader& t : env.trace.traces) {
+    if (t.organ_id.empty()) return missing("organ id in a TraceHeader");
+    EDX_TRY(check_organ_id(t.organ_id, format));
+  }
+  std::set<std::string> ids;
+  for (const Attachment& a : env.attachments) {
+    if (a.content_id.empty()) return missing("ContentId of an attachment");
+    if (!ids.insert(a.content_id).second) {
+      return make_error("edxml.duplicate_content_id",
+                        "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.");
+    }
+    EDX_TRY(check_attachment_name(a.name));
+  }
+  return {};
+}
+
+}  // namespace edxgate::edxml
