@@ -70,8 +70,10 @@ int64_t backoff_delay_ms(const BackoffPolicy& p, int failures, uint64_t random) 
   for (int i = 1; i < failures && ceiling < cap; ++i) ceiling *= 2;  // no overflow: stops at cap
   ceiling = std::min(ceiling, cap);
   const int64_t floor = std::min(p.min_delay_ms, ceiling);
-  const auto span = static_cast<uint64_t>(ceiling - floor) + 1;
-  return floor + static_cast<int64_t>(random % span);
+  // Scale a 64-bit random number onto [floor, ceiling] (no modulo bias).
+  __extension__ using u128 = unsigned __int128;
+  const auto span = static_cast<u128>(ceiling - floor) + 1;
+  return floor + static_cast<int64_t>((static_cast<u128>(random) * span) >> 64);
 }
 
 Result<OutboxId> SqliteStore::insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r,

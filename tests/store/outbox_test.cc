@@ -1,0 +1,241 @@
+// The outbox: leases, expiry, backoff, and atomicity with the workflow.
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "store_test_util.h"
+
+namespace edxgate::store {
+namespace {
+
+using testing::FakeClock;
+using testing::TempDir;
+
+struct OutboxFixture : ::testing::Test {
+  TempDir dir;
+  FakeClock clock;
+  std::shared_ptr<std::atomic<uint64_t>> rnd = std::make_shared<std::atomic<uint64_t>>(0);
+  std::unique_ptr<Store> store;
+
+  StoreOptions options() {
+    StoreOptions o = testing::options_for(dir.path());
+    o.now_ms = clock.fn();
+    auto r = rnd;
+    o.random = [r] { return r->load(); };
+    o.backoff = {5'000, 60'000, 1'000};
+    return o;
+  }
+  void SetUp() override {
+    store = testing::open_or_die(options());
+    ASSERT_TRUE(store);
+  }
+  // A signed outgoing document moved to queued with its outbox item.
+  OutboxId queued_item() {
+    auto id = store->create_document(testing::outgoing_doc());
+    EXPECT_TRUE(id.ok());
+    EXPECT_TRUE(store->transition(id->id, State::pending_signature, "t", "").ok());
+    EXPECT_TRUE(store->transition(id->id, State::signed_, "t", "").ok());
+    auto item = store->transition(id->id, State::queued, "t", "", State::signed_,
+                                  OutboxRequest{"edoc", "000.00.00.H41", std::nullopt});
+    EXPECT_TRUE(item.ok() && item->has_value());
+    return item.ok() && item->has_value() ? **item : 0;
+  }
+};
+
+TEST_F(OutboxFixture, AClaimedItemIsLeasedToOneWorkerOnly) {
+  OutboxId id = queued_item();
+  auto a = store->claim_outbox("worker-a", 30'000, 10);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 1u);
+  EXPECT_EQ((*a)[0].id, id);
+  EXPECT_EQ((*a)[0].lease_owner, "worker-a");
+  EXPECT_EQ((*a)[0].lease_until_ms, clock.now() + 30'000);
+  EXPECT_EQ((*a)[0].lease_token.size(), 32u);
+  auto b = store->claim_outbox("worker-b", 30'000, 10);
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(b->empty());
+  clock.advance(29'999);
+  EXPECT_TRUE(store->claim_outbox("worker-b", 30'000, 10)->empty());
+  ASSERT_TRUE(store->complete_outbox(id, (*a)[0].lease_token).ok());
+  clock.advance(3'600'000);
+  EXPECT_TRUE(store->claim_outbox("worker-b", 30'000, 10)->empty());  // done items never return
+  auto listed = store->list_outbox({});
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].state, OutboxState::done);
+  EXPECT_TRUE((*listed)[0].lease_token.empty());  // tokens are never listed
+}
+
+TEST_F(OutboxFixture, AnExpiredLeaseMakesTheItemClaimableAndTheOldTokenUseless) {
+  OutboxId id = queued_item();
+  auto a = store->claim_outbox("crashed-worker", 10'000, 1);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 1u);
+  clock.advance(10'000);
+  auto b = store->claim_outbox("worker-b", 10'000, 1);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->size(), 1u);
+  EXPECT_EQ((*b)[0].id, id);
+  EXPECT_NE((*b)[0].lease_token, (*a)[0].lease_token);
+  auto late = store->complete_outbox(id, (*a)[0].lease_token);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, "store.lease_lost");
+  EXPECT_EQ(store->fail_outbox(id, (*a)[0].lease_token, "x").error().code, "store.lease_lost");
+  EXPECT_EQ(store->complete_outbox(id, "").error().code, "store.lease_lost");
+  EXPECT_TRUE(store->complete_outbox(id, (*b)[0].lease_token).ok());
+  EXPECT_EQ(store->complete_outbox(id, (*b)[0].lease_token).error().code, "store.conflict");
+}
+
+TEST_F(OutboxFixture, AFailureSchedulesTheNextAttemptWithCappedBackoff) {
+  OutboxId id = queued_item();
+  *rnd = ~uint64_t{0};  // the top of every range
+  std::vector<int64_t> delays;
+  for (int attempt = 1; attempt <= 7; ++attempt) {
+    auto c = store->claim_outbox("w", 5'000, 1);
+    ASSERT_TRUE(c.ok());
+    ASSERT_EQ(c->size(), 1u) << "attempt " << attempt;
+    ASSERT_TRUE(store->fail_outbox(id, (*c)[0].lease_token, "axis said 503 at attempt " +
+                                                               std::to_string(attempt)).ok());
+    auto item = store->list_outbox({});
+    ASSERT_TRUE(item.ok());
+    const OutboxItem& it = (*item)[0];
+    EXPECT_EQ(it.attempts, attempt);
+    EXPECT_EQ(it.last_error, "axis said 503 at attempt " + std::to_string(attempt));
+    EXPECT_TRUE(it.lease_owner.empty());
+    const int64_t delay = it.next_attempt_ms - clock.now();
+    delays.push_back(delay);
+    // Not claimable before its time, claimable at it.
+    clock.advance(delay - 1);
+    EXPECT_TRUE(store->claim_outbox("w", 5'000, 1)->empty());
+    clock.advance(1);
+  }
+  for (size_t i = 0; i < delays.size(); ++i) {
+    EXPECT_GE(delays[i], 1'000);
+    EXPECT_LE(delays[i], 60'000);
+  }
+  EXPECT_EQ(delays[0], 5'000);   // base
+  EXPECT_EQ(delays[1], 10'000);  // doubles...
+  EXPECT_EQ(delays[3], 40'000);
+  EXPECT_EQ(delays[4], 60'000);  // ...up to the cap
+  EXPECT_EQ(delays[6], 60'000);
+}
+
+TEST(Backoff, DelaysStayBetweenTheFloorAndTheGrowingCappedCeiling) {
+  BackoffPolicy p{5'000, 3'600'000, 1'000};
+  for (int failures = 1; failures < 200; ++failures) {
+    int64_t ceiling = std::min<int64_t>(3'600'000, failures > 30 ? 3'600'000 : 5'000ll << (failures - 1));
+    for (uint64_t r : {uint64_t{0}, uint64_t{1}, uint64_t{12345}, ~uint64_t{0}}) {
+      int64_t d = backoff_delay_ms(p, failures, r);
+      EXPECT_GE(d, 1'000);
+      EXPECT_LE(d, ceiling) << failures;
+    }
+  }
+  EXPECT_EQ(backoff_delay_ms(p, 1, 0), 1'000);
+  EXPECT_EQ(backoff_delay_ms(p, 1, ~uint64_t{0}), 5'000);
+  EXPECT_EQ(backoff_delay_ms(p, 3, ~uint64_t{0}), 20'000);
+  EXPECT_EQ(backoff_delay_ms(p, 1000, ~uint64_t{0}), 3'600'000);  // no overflow at huge counts
+  // Jitter spreads a crowd of retries over the whole window.
+  int64_t lo = INT64_MAX, hi = 0;
+  for (uint64_t r = 0; r < 100'000; r += 997) {
+    int64_t d = backoff_delay_ms(p, 6, r * 0x9E3779B97F4A7C15ull);
+    lo = std::min(lo, d);
+    hi = std::max(hi, d);
+  }
+  EXPECT_LT(lo, 20'000);
+  EXPECT_GT(hi, 140'000);
+}
+
+TEST_F(OutboxFixture, CompletingCanAdvanceTheDocumentInTheSameTransaction) {
+  OutboxId id = queued_item();
+  auto c = store->claim_outbox("w", 5'000, 1);
+  ASSERT_TRUE(c.ok() && c->size() == 1);
+  ASSERT_TRUE(store->complete_outbox(id, (*c)[0].lease_token, State::sent, "system:outbox").ok());
+  auto doc = store->get_document((*c)[0].document_id);
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(doc->state, State::sent);
+}
+
+TEST_F(OutboxFixture, AnIllegalAdvanceLeavesTheItemPending) {
+  OutboxId id = queued_item();
+  auto c = store->claim_outbox("w", 5'000, 1);
+  ASSERT_TRUE(c.ok() && c->size() == 1);
+  auto r = store->complete_outbox(id, (*c)[0].lease_token, State::completed, "system:outbox");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.illegal_transition");
+  EXPECT_EQ((*store->list_outbox({}))[0].state, OutboxState::pending);
+  EXPECT_EQ(store->get_document((*c)[0].document_id)->state, State::queued);
+}
+
+TEST_F(OutboxFixture, AnIllegalTransitionEnqueuesNothing) {
+  auto id = store->create_document(testing::outgoing_doc());
+  ASSERT_TRUE(id.ok());
+  auto r = store->transition(id->id, State::queued, "t", "", std::nullopt,
+                             OutboxRequest{"edoc", "000.00.00.H41", std::nullopt});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(store->list_outbox({})->empty());
+}
+
+TEST_F(OutboxFixture, ACancelledItemIsNeverClaimed) {
+  OutboxId id = queued_item();
+  ASSERT_TRUE(store->cancel_outbox(id, "officer:b", "recipient withdrawn").ok());
+  clock.advance(86'400'000);
+  EXPECT_TRUE(store->claim_outbox("w", 5'000, 10)->empty());
+  OutboxQuery q;
+  q.state = OutboxState::cancelled;
+  EXPECT_EQ(store->list_outbox(q)->size(), 1u);
+  EXPECT_EQ(store->cancel_outbox(id, "officer:b", "again").error().code, "store.conflict");
+}
+
+TEST_F(OutboxFixture, ClaimsComeInDueOrderAndRespectTheBatchSize) {
+  std::vector<OutboxId> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(queued_item());
+    clock.advance(10);
+  }
+  auto first = store->claim_outbox("w", 60'000, 3);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*first)[i].id, ids[i]);
+  auto rest = store->claim_outbox("w2", 60'000, 10);
+  ASSERT_EQ(rest->size(), 2u);
+}
+
+// Two stores on one database (as two processes) hammer the outbox: no item
+// is ever held by two workers at once, and every item is sent exactly once.
+TEST(OutboxConcurrency, TwoWorkersOnOneDatabaseNeverHoldTheSameItem) {
+  TempDir dir;
+  auto s1 = testing::open_or_die(testing::options_for(dir.path()));
+  auto s2 = testing::open_or_die(testing::options_for(dir.path()));
+  ASSERT_TRUE(s1 && s2);
+  auto doc = s1->create_document(testing::outgoing_doc());
+  ASSERT_TRUE(doc.ok());
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(s1->enqueue(doc->id, {"status", "000.00.00.H41", std::nullopt}).ok());
+  }
+  std::mutex mu;
+  std::map<OutboxId, int> sent;
+  std::atomic<int> errors{0};
+  auto worker = [&](Store* s, std::string name) {
+    for (;;) {
+      auto items = s->claim_outbox(name, 60'000, 4);
+      if (!items.ok()) { ++errors; continue; }
+      if (items->empty()) return;
+      for (const OutboxItem& it : *items) {
+        {
+          std::lock_guard lock(mu);
+          ++sent[it.id];
+        }
+        if (!s->complete_outbox(it.id, it.lease_token).ok()) ++errors;
+      }
+    }
+  };
+  std::thread a(worker, s1.get(), "a"), b(worker, s2.get(), "b");
+  a.join();
+  b.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(sent.size(), 60u);
+  for (auto& [id, n] : sent) EXPECT_EQ(n, 1) << "item " << id;
+}
+
+}  // namespace
+}  // namespace edxgate::store
