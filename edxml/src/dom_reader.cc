@@ -421,6 +421,21 @@ Status DomReader::read_envelope(const xmlNode* n, Envelope& env) {
 }
 
 Status DomReader::check_manifest() const {
+  std::set<std::string_view> ref_ids, att_ids;
+  for (const ManifestRef& r : refs_) {
+    if (!ref_ids.insert(r.content_id).second) {
+      return make_error("edxml.duplicate_content_id",
+                        "Two manifest references have the content id '" + r.content_id.substr(0, 80) + "'.",
+                        r.line);
+    }
+  }
+  for (const auto& [a, node] : attachments_) {
+    if (!att_ids.insert(a.content_id).second) {
+      return make_error("edxml.duplicate_content_id",
+                        "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.",
+                        line_of(node));
+    }
+  }
   if (refs_.size() != attachments_.size()) {
     return make_error("edxml.manifest",
                       "The manifest lists " + std::to_string(refs_.size()) + " attachments but " +
