@@ -1,0 +1,116 @@
+// prepare / complete / sign: building the enveloped signature ourselves
+// (libxml2 C14N + OpenSSL digests), the private key staying in the Signer.
+#include "edxgate/crypto/signing.h"
+
+#include "dsig.h"
+
+namespace edxgate::crypto {
+
+namespace {
+
+const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
+
+xmlNode* add(xmlNode* parent, xmlNs* ns, const char* name, const std::string& text = "") {
+  return xmlNewTextChild(parent, ns, X(name), text.empty() ? nullptr : X(text.c_str()));
+}
+
+void set_alg(xmlNode* n, std::string_view uri) { xmlNewProp(n, X("Algorithm"), X(std::string(uri).c_str())); }
+
+const dsig::SignatureMethod& method_of(SignatureAlgorithm alg) {
+  return *dsig::find_signature_method(signature_uri(alg));
+}
+
+// Builds ds:Signature (empty SignatureValue) as the last child of `header`;
+// returns the SignatureValue node.
+xmlNode* insert_skeleton(xmlNode* header, const std::vector<uint8_t>& digest, const SignOptions& o,
+                         const Certificate& cert, std::span<const Certificate> chain) {
+  xmlNode* sig = xmlNewNode(nullptr, X("Signature"));
+  xmlNs* ds = xmlNewNs(sig, X("http://www.w3.org/2000/09/xmldsig#"), X("ds"));
+  xmlSetNs(sig, ds);
+  xmlAddChild(header, sig);
+  xmlNode* si = add(sig, ds, "SignedInfo");
+  set_alg(add(si, ds, "CanonicalizationMethod"), dsig::kExcC14n);
+  set_alg(add(si, ds, "SignatureMethod"), signature_uri(o.algorithm));
+  xmlNode* ref = add(si, ds, "Reference");
+  xmlNewProp(ref, X("URI"), X(""));
+  xmlNode* transforms = add(ref, ds, "Transforms");
+  set_alg(add(transforms, ds, "Transform"), dsig::kEnveloped);
+  set_alg(add(transforms, ds, "Transform"), dsig::kExcC14n);
+  set_alg(add(ref, ds, "DigestMethod"), dsig::digest_method(digest_of(o.algorithm)).uri);
+  add(ref, ds, "DigestValue", dsig::base64_encode(digest));
+  xmlNode* value = add(sig, ds, "SignatureValue");
+  xmlNode* x509 = add(add(sig, ds, "KeyInfo"), ds, "X509Data");
+  add(x509, ds, "X509Certificate", dsig::base64_encode(cert.der()));
+  if (o.include_chain) {
+    for (const auto& c : chain) {
+      if (!(c == cert)) add(x509, ds, "X509Certificate", dsig::base64_encode(c.der()));
+    }
+  }
+  return value;
+}
+
+}  // namespace
+
+Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
+                                  std::span<const Certificate> chain, const SignOptions& options) {
+  if (!doc || doc->intSubset || doc->extSubset) {
+    return make_error("sign.envelope", "the document has a DOCTYPE; parse it with the hardened parser");
+  }
+  xmlNode* header = dsig::find_edxml_header(doc.get());
+  if (!header) return make_error("sign.envelope", "the document is not an edXML envelope with an edXMLHeader");
+  if (!dsig::find_signatures(doc.get()).empty()) {
+    return make_error("sign.already_signed", "the document already carries an XML-DSig signature");
+  }
+  const auto& method = method_of(options.algorithm);
+  EVP_PKEY* pub = X509_get0_pubkey(cert.get());
+  if (!pub) return make_error("sig.keyinfo", "the signing certificate's public key is unreadable");
+  EDX_TRY(dsig::check_key(pub, method));
+
+  // The reference digest: exclusive C14N (no comments) of the document as it
+  // is now, which is exactly the document after the enveloped-signature
+  // transform removes the signature we are about to insert.
+  const auto& digest = dsig::digest_method(digest_of(options.algorithm));
+  auto value = dsig::c14n_digest(doc.get(), nullptr, *dsig::find_c14n(dsig::kExcC14n), digest.md());
+  if (!value.ok()) return value.error();
+
+  PreparedSignature p;
+  p.value_node_ = insert_skeleton(header, *value, options, cert, chain);
+  xmlNode* signed_info = p.value_node_->prev;
+  auto bytes = dsig::c14n_subtree(doc.get(), signed_info, *dsig::find_c14n(dsig::kExcC14n));
+  if (!bytes.ok()) return bytes.error();
+  p.signed_info_.assign(bytes->begin(), bytes->end());
+  p.algorithm_ = options.algorithm;
+  p.cert_ = cert;
+  p.doc_ = std::move(doc);
+  return p;
+}
+
+Result<edxml::XmlDocPtr> complete(PreparedSignature prepared, std::span<const uint8_t> signature_value,
+                                  const Verifier& verifier, Verification* report) {
+  const auto& method = method_of(prepared.algorithm_);
+  if (!dsig::verify_raw(X509_get0_pubkey(prepared.cert_.get()), method, prepared.signed_info_,
+                        signature_value)) {
+    return make_error("sign.value", "the signature value does not verify with the signing certificate's key");
+  }
+  std::string b64 = dsig::base64_encode(signature_value);
+  xmlNodeSetContent(prepared.value_node_, X(b64.c_str()));
+  Verification v = verifier.verify(prepared.doc_.get());
+  if (report) *report = v;
+  if (!v.valid) {
+    return make_error("sign.self_check", "the signed document fails our own verification: " + v.code + ": " +
+                                             v.message);
+  }
+  return std::move(prepared.doc_);
+}
+
+Result<edxml::XmlDocPtr> sign(edxml::XmlDocPtr doc, Signer& signer, const Certificate& cert,
+                              std::span<const Certificate> chain, const SignOptions& options,
+                              const Verifier& verifier, Verification* report) {
+  auto prepared = prepare(std::move(doc), cert, chain, options);
+  if (!prepared.ok()) return prepared.error();
+  auto value = signer.sign(prepared->bytes_to_sign(), prepared->algorithm());
+  if (!value.ok()) return value.error();
+  return complete(std::move(prepared.value()), *value, verifier, report);
+}
+
+}  // namespace edxgate::crypto
