@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "base64.h"
 #include "edxgate/base/fs.h"
@@ -32,7 +33,10 @@ struct DecodedContent {
 class AttachmentFiles : public ContentSink {
  public:
   // `dir` empty: decode and hash only.
-  AttachmentFiles(std::string dir, const Limits& limits) : dir_(std::move(dir)), limits_(limits) {}
+  AttachmentFiles(std::string dir, const Limits& limits,
+                  const std::vector<std::string>& reserved_names = {})
+      : dir_(std::move(dir)), limits_(limits),
+        used_names_(reserved_names.begin(), reserved_names.end()) {}
 
   Status begin(xmlNode* element) override;
   Status data(std::string_view chunk) override;

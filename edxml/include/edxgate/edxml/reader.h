@@ -25,6 +25,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "edxgate/base/result.h"
 #include "edxgate/edxml/limits.h"
@@ -39,6 +40,9 @@ struct ReadOptions {
   // Directory for decoded attachments (must exist). Empty: attachments are
   // decoded and hashed only, and Attachment::path stays empty.
   std::string attachment_dir;
+  // File names in attachment_dir an attachment may not take (e.g. the
+  // caller's own "header.json"); such an attachment gets " (2)" instead.
+  std::vector<std::string> reserved_names;
 };
 
 Result<Envelope> read_envelope_file(const std::string& path, const ReadOptions& options);
