@@ -1,0 +1,388 @@
+// The VDXP adapter behind AxisTransport (axis.h). Every call builds its
+// headers afresh with vdxp::sign; every answer is parsed strictly.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/json/basic_parser_impl.hpp>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "base64.h"
+#include "edxgate/base/fs.h"
+#include "edxgate/base/json.h"
+#include "edxgate/gateway/axis.h"
+#include "edxgate/gateway/vdxp.h"
+
+namespace edxgate::gateway {
+
+std::string_view axis_message_type_name(AxisMessageType t) {
+  switch (t) {
+    case AxisMessageType::edoc: return "edoc";
+    case AxisMessageType::replacement: return "replacement";
+    case AxisMessageType::revocation: return "revocation";
+    case AxisMessageType::update: return "update";
+    case AxisMessageType::status: return "status";
+  }
+  return "edoc";
+}
+
+std::string_view axis_item_status_name(AxisItemStatus s) {
+  switch (s) {
+    case AxisItemStatus::inbox: return "inbox";
+    case AxisItemStatus::acceptance: return "acceptance";
+    case AxisItemStatus::rejection: return "rejection";
+    case AxisItemStatus::processing: return "processing";
+    case AxisItemStatus::done: return "done";
+    case AxisItemStatus::fail: return "fail";
+  }
+  return "inbox";
+}
+
+namespace {
+
+namespace bj = json::bj;
+
+// A scalar field as text ("" when absent); numbers are accepted where the
+// axis may send them, anything else is malformed.
+Result<std::string> text_field(const bj::object& o, std::string_view key) {
+  const bj::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return std::string();
+  if (v->is_string()) return std::string(v->get_string());
+  if (v->is_int64()) return std::to_string(v->get_int64());
+  if (v->is_uint64()) return std::to_string(v->get_uint64());
+  return make_error("axis.malformed", "the axis answer's " + std::string(key) + " is not text");
+}
+
+Status check_code(std::string_view status, std::string_view code, std::string_view desc) {
+  if (status == "OK" && (code == "0" || code.empty())) return {};
+  std::string why = desc.empty() ? "no reason given" : std::string(desc.substr(0, 300));
+  return make_error("axis.refused", "the axis refused the call (status " + std::string(status.substr(0, 20)) +
+                                        ", ErrorCode " + std::string(code.substr(0, 20)) + "): " + why);
+}
+
+// SAX handler for the getEdoc answer: decodes the top-level "data" string
+// straight into a file and keeps the small status fields.
+struct EdocAnswerHandler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = 256;
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  explicit EdocAnswerHandler(int out_fd) : fd(out_fd) {}
+
+  int fd;
+  int depth = 0;
+  bool top_is_object = false;
+  std::string key;
+  std::string status, code, desc;
+  bool have_data = false;
+  bool bad_base64 = false;
+  bool io_failed = false;
+  uint64_t decoded = 0;
+  uint64_t max_decoded = 0;
+  b64::Decoder decoder;
+  std::string scratch;
+  std::string* small = nullptr;  // the top-level string field being read
+
+  bool fail(boost::system::error_code& ec) {
+    ec = boost::json::error::syntax;
+    return false;
+  }
+  bool write_out(boost::system::error_code& ec) {
+    decoded += scratch.size();
+    if (decoded > max_decoded) return fail(ec);
+    const char* p = scratch.data();
+    size_t n = scratch.size();
+    while (n > 0) {
+      ssize_t w = ::write(fd, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        io_failed = true;
+        return fail(ec);
+      }
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+    scratch.clear();
+    return true;
+  }
+  bool begin_value(boost::system::error_code& ec) {
+    if (depth == 0) return fail(ec);  // the document must be an object
+    return true;
+  }
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    if (depth == 0) top_is_object = true;
+    ++depth;
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code& ec) {
+    if (!begin_value(ec)) return false;
+    ++depth;
+    return true;
+  }
+  bool on_array_end(std::size_t, boost::system::error_code&) {
+    --depth;
+    return true;
+  }
+  bool on_key_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+    if (depth == 1) key.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+    if (depth == 1) {
+      key.append(s.data(), s.size());
+      current = key;
+      key.clear();
+    }
+    return true;
+  }
+  std::string current;
+  std::string* target_for_key() {
+    if (current == "status") return &status;
+    if (current == "ErrorCode") return &code;
+    if (current == "ErrorDesc") return &desc;
+    return nullptr;
+  }
+  bool string_piece(boost::json::string_view s, bool last, boost::system::error_code& ec) {
+    if (depth != 1) return true;
+    if (current == "data") {
+      if (have_data && !small) return fail(ec);
+      have_data = true;
+      if (!decoder.update(std::string_view(s.data(), s.size()), scratch)) {
+        bad_base64 = true;
+        return fail(ec);
+      }
+      if (!write_out(ec)) return false;
+      if (last && !decoder.finish()) {
+        bad_base64 = true;
+        return fail(ec);
+      }
+      return true;
+    }
+    if (std::string* t = target_for_key()) {
+      if (t->size() + s.size() > 4096) return fail(ec);
+      t->append(s.data(), s.size());
+    }
+    return true;
+  }
+  bool on_string_part(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
+    return string_piece(s, false, ec);
+  }
+  bool on_string(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
+    return string_piece(s, true, ec);
+  }
+  bool number(boost::json::string_view text, boost::system::error_code& ec) {
+    if (depth == 1)
+      if (std::string* t = target_for_key()) t->assign(text.data(), text.size());
+    return begin_value(ec);
+  }
+  bool on_number_part(boost::json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(int64_t, boost::json::string_view s, boost::system::error_code& ec) { return number(s, ec); }
+  bool on_uint64(uint64_t, boost::json::string_view s, boost::system::error_code& ec) { return number(s, ec); }
+  bool on_double(double, boost::json::string_view s, boost::system::error_code& ec) { return number(s, ec); }
+  bool on_bool(bool, boost::system::error_code& ec) { return begin_value(ec); }
+  bool on_null(boost::system::error_code& ec) { return begin_value(ec); }
+  bool on_comment_part(boost::json::string_view, boost::system::error_code& ec) { return fail(ec); }
+  bool on_comment(boost::json::string_view, boost::system::error_code& ec) { return fail(ec); }
+};
+
+// Removes a file when it goes out of scope unless released.
+struct TempFile {
+  std::string path;
+  ~TempFile() {
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
+class VdxpTransport final : public AxisTransport {
+ public:
+  VdxpTransport(VdxpOptions o, HttpsClient c) : opt_(std::move(o)), client_(std::move(c)) {}
+
+  Result<std::string> send_envelope(const std::string& file, const std::vector<std::string>& to,
+                                    AxisMessageType type) override {
+    if (to.empty()) return make_error("axis.param", "an envelope needs at least one recipient organ id");
+    bj::array list;
+    for (const auto& id : to) list.emplace_back(id);
+    auto hash = vdxp::hash_file_hex(file);
+    if (!hash.ok()) return hash.error();
+    auto answer = call("sendEdoc",
+                       {{"servicetype", "eDoc"},
+                        {"messagetype", std::string(axis_message_type_name(type))},
+                        {"from", opt_.organ_id},
+                        {"to", bj::serialize(list)},
+                        {"hash-file", *hash}},
+                       file);
+    if (!answer.ok()) return answer.error();
+    const auto& o = answer->get_object();
+    auto id = text_field(o, "DocId");
+    if (!id.ok()) return id.error();
+    if (id->empty()) return make_error("axis.malformed", "the axis accepted the envelope but gave no DocId");
+    return *id;
+  }
+
+  Result<std::string> send_status(const std::string& file, const std::vector<std::string>& to) override {
+    return send_envelope(file, to, AxisMessageType::status);
+  }
+
+  Result<std::vector<AxisReceivedItem>> list_received(const AxisListQuery& q) override {
+    auto answer = call("getReceivedEdocList",
+                       {{"servicetype", "eDoc"},
+                        {"messagetype", std::string(axis_message_type_name(q.message_type))},
+                        {"pageIndex", std::to_string(q.page_index)},
+                        {"pageSize", std::to_string(q.page_size)}},
+                       "");
+    if (!answer.ok()) return answer.error();
+    const bj::value* data = answer->get_object().if_contains("data");
+    if (!data || !data->is_array())
+      return make_error("axis.malformed", "the axis list answer has no data array");
+    std::vector<AxisReceivedItem> items;
+    for (const auto& v : data->get_array()) {
+      if (!v.is_object()) return make_error("axis.malformed", "an entry of the axis list is not an object");
+      const auto& o = v.get_object();
+      AxisReceivedItem it;
+      struct F {
+        const char* key;
+        std::string AxisReceivedItem::*field;
+      };
+      static const F kFields[] = {{"docId", &AxisReceivedItem::doc_id},
+                                  {"serviceType", &AxisReceivedItem::service_type},
+                                  {"messageType", &AxisReceivedItem::message_type},
+                                  {"created_time", &AxisReceivedItem::created_time},
+                                  {"updated_time", &AxisReceivedItem::updated_time},
+                                  {"from", &AxisReceivedItem::from},
+                                  {"to", &AxisReceivedItem::to},
+                                  {"status", &AxisReceivedItem::status},
+                                  {"status_desc", &AxisReceivedItem::status_desc}};
+      for (const auto& f : kFields) {
+        auto t = text_field(o, f.key);
+        if (!t.ok()) return t.error();
+        it.*f.field = std::move(*t);
+      }
+      if (it.doc_id.empty()) return make_error("axis.malformed", "an entry of the axis list has no docId");
+      items.push_back(std::move(it));
+    }
+    return items;
+  }
+
+  Status get(const std::string& doc_id, const std::string& dest_file) override {
+    auto headers = vdxp::sign({{"servicetype", "eDoc"}, {"docId", doc_id}}, opt_.system_id, *opt_.secret,
+                               vdxp::Clock::now());
+    if (!headers.ok()) return headers.error();
+    TempFile spool{opt_.spool_dir + "/getEdoc-" + std::to_string(::getpid()) + "-" +
+                   std::to_string(reinterpret_cast<uintptr_t>(&spool)) + "-" +
+                   std::to_string(vdxp::Clock::now().time_since_epoch().count())};
+    ClientRequest req;
+    req.path = "/getEdoc";
+    for (auto& h : *headers) req.headers.emplace_back(std::move(h.name), std::move(h.value));
+    auto resp = client_.send(req, spool.path);
+    if (!resp.ok()) return axis_error(resp.error());
+    if (resp->status != 200)
+      return make_error("axis.http", "the axis answered getEdoc with HTTP " + std::to_string(resp->status));
+    return decode_edoc_answer(spool.path, dest_file);
+  }
+
+  Status update_status(const std::string& doc_id, AxisItemStatus status) override {
+    auto answer = call("updateStatus",
+                       {{"servicetype", "eDoc"}, {"docId", doc_id}, {"status", std::string(axis_item_status_name(status))}},
+                       "");
+    if (!answer.ok()) return answer.error();
+    return {};
+  }
+
+ private:
+  static Error axis_error(const Error& e) {
+    return make_error(e.code == "client.timeout" ? "axis.timeout" : "axis.unreachable", e.message);
+  }
+
+  // One call: fresh signed headers, the body (if any) from a file, a JSON
+  // answer that must be an object with an OK status.
+  Result<bj::value> call(const char* name, const std::vector<std::pair<std::string, std::string>>& params,
+                         const std::string& body_file) {
+    auto headers = vdxp::sign(params, opt_.system_id, *opt_.secret, vdxp::Clock::now());
+    if (!headers.ok()) return headers.error();
+    ClientRequest req;
+    req.path = std::string("/") + name;
+    for (auto& h : *headers) req.headers.emplace_back(std::move(h.name), std::move(h.value));
+    if (!body_file.empty()) {
+      req.body_file = body_file;
+      req.content_type = "application/octet-stream";
+    }
+    auto resp = client_.send(req);
+    if (!resp.ok()) return axis_error(resp.error());
+    auto parsed = json::parse(resp->body, 8);
+    if (!parsed.ok() || !parsed->is_object()) {
+      if (resp->status != 200)
+        return make_error("axis.http", std::string("the axis answered ") + name + " with HTTP " +
+                                           std::to_string(resp->status));
+      return make_error("axis.malformed", std::string("the axis answer to ") + name + " is not a JSON object");
+    }
+    EDX_TRY(check_vdxp_answer(*parsed));
+    if (resp->status != 200)
+      return make_error("axis.http", std::string("the axis answered ") + name + " with HTTP " +
+                                         std::to_string(resp->status));
+    return parsed;
+  }
+
+  Status decode_edoc_answer(const std::string& spool, const std::string& dest) {
+    auto out = fs::AtomicFile::create(std::filesystem::path(dest).parent_path().string());
+    if (!out.ok()) return out.error();
+    fs::UniqueFd in(::open(spool.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) return make_error("axis.io", "cannot reopen the spooled getEdoc answer");
+    boost::json::basic_parser<EdocAnswerHandler> parser(boost::json::parse_options{}, out->fd());
+    parser.handler().max_decoded = opt_.max_envelope_bytes;
+    std::vector<char> buf(1 << 16);
+    boost::system::error_code ec;
+    while (true) {
+      ssize_t n = ::read(in.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return make_error("axis.io", "cannot read the spooled getEdoc answer");
+      parser.write_some(n > 0, buf.data(), static_cast<size_t>(n), ec);
+      if (ec || n == 0) break;
+    }
+    const auto& h = parser.handler();
+    if (h.io_failed) return make_error("axis.io", "cannot write the fetched envelope to " + dest);
+    if (h.decoded > opt_.max_envelope_bytes)
+      return make_error("axis.too_large", "the fetched envelope is larger than allowed");
+    if (h.bad_base64) return make_error("axis.malformed", "the getEdoc answer's data is not valid base64");
+    if (ec || !parser.done() || !h.top_is_object)
+      return make_error("axis.malformed", "the getEdoc answer is not a JSON object");
+    EDX_TRY(check_code(h.status, h.code, h.desc));
+    if (!h.have_data) return make_error("axis.malformed", "the getEdoc answer has no data");
+    return out->commit(std::filesystem::path(dest).filename().string());
+  }
+
+  VdxpOptions opt_;
+  HttpsClient client_;
+};
+
+}  // namespace
+
+Status check_vdxp_answer(const bj::value& answer) {
+  if (!answer.is_object()) return make_error("axis.malformed", "the axis answer is not a JSON object");
+  const auto& o = answer.get_object();
+  auto status = text_field(o, "status");
+  auto code = text_field(o, "ErrorCode");
+  auto desc = text_field(o, "ErrorDesc");
+  if (!status.ok()) return status.error();
+  if (!code.ok()) return code.error();
+  if (!desc.ok()) return desc.error();
+  if (status->empty()) return make_error("axis.malformed", "the axis answer has no status");
+  return check_code(*status, *code, *desc);
+}
+
+Result<std::unique_ptr<AxisTransport>> make_vdxp_transport(VdxpOptions options) {
+  if (options.system_id.empty() || !options.secret || options.secret->empty())
+    return make_error("axis.config", "the axis adapter needs a system id and its secret");
+  auto client = HttpsClient::create(options.endpoint, options.client);
+  if (!client.ok()) return client.error();
+  return std::unique_ptr<AxisTransport>(new VdxpTransport(std::move(options), std::move(*client)));
+}
+
+}  // namespace edxgate::gateway

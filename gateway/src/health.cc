@@ -1,0 +1,45 @@
+#include "edxgate/gateway/health.h"
+
+namespace edxgate::gateway {
+
+void Readiness::add(std::string name, Check check) {
+  std::lock_guard lock(mu_);
+  checks_.emplace_back(std::move(name), std::move(check));
+}
+
+Response Readiness::evaluate() const {
+  std::vector<std::pair<std::string, Check>> checks;
+  {
+    std::lock_guard lock(mu_);
+    checks = checks_;
+  }
+  json::bj::object results;
+  bool ready = true;
+  for (const auto& [name, check] : checks) {
+    json::bj::object r;
+    Status st = check ? check() : Status(make_error("ready.missing", "no check"));
+    r["ok"] = st.ok();
+    if (!st.ok()) {
+      r["error"] = st.error().code;
+      r["detail"] = st.error().message;
+      ready = false;
+    }
+    results[name] = std::move(r);
+  }
+  json::bj::object body;
+  body["ready"] = ready;
+  body["checks"] = std::move(results);
+  return Response::json(ready ? 200 : 503, body);
+}
+
+void add_health_routes(Router& router, const Readiness& readiness, const MetricsRegistry& metrics) {
+  router.add({"GET", "/healthz", Access::public_route(),
+              [](Request&, const Caller&, const PathParams&) { return Response::text(200, "ok\n"); }});
+  router.add({"GET", "/readyz", Access::public_route(),
+              [&readiness](Request&, const Caller&, const PathParams&) { return readiness.evaluate(); }});
+  router.add({"GET", "/metrics", Access::public_route(), [&metrics](Request&, const Caller&, const PathParams&) {
+                return Response::text(200, metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
+              }});
+}
+
+}  // namespace edxgate::gateway

@@ -1,0 +1,633 @@
+// The Beast/Asio HTTP(S) listener behind server.h. One of the few
+// translation units that include Beast (with beast_impl.cc and
+// https_client.cc); compiled with BOOST_{ASIO,BEAST}_SEPARATE_COMPILATION.
+#include "edxgate/gateway/server.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "edxgate/base/log.h"
+#include "ossl.h"
+
+namespace edxgate::gateway {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+HttpMetrics::HttpMetrics(MetricsRegistry& r)
+    : requests(r.counter("edxgate_http_requests_total", "HTTP requests by listener, route, method and status.",
+                         {"listener", "route", "method", "status"})),
+      latency(r.histogram("edxgate_http_request_duration_seconds",
+                          "Time from the first header byte to the end of the response.",
+                          {"listener", "route"}, MetricsRegistry::latency_buckets())),
+      connections(r.gauge("edxgate_http_connections", "Open connections by listener.", {"listener"})),
+      refused(r.counter("edxgate_http_connections_refused_total",
+                        "Connections refused or cut, by listener and reason.", {"listener", "reason"})) {}
+
+Caller identify_certificate(const unsigned char* der, size_t der_len,
+                            const std::vector<config::Client>& clients) {
+  Caller c;
+  const unsigned char* p = der;
+  ossl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der_len)));
+  if (!cert) return c;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  X509_digest(cert.get(), EVP_sha256(), md, &md_len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  c.fingerprint = "sha256:";
+  for (unsigned i = 0; i < md_len; ++i) {
+    c.fingerprint += kHex[md[i] >> 4];
+    c.fingerprint += kHex[md[i] & 15];
+  }
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  // RFC 2253 order and escaping, but UTF-8 left as is (Vietnamese names).
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0,
+                     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  c.subject.assign(data, static_cast<size_t>(n));
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    return s;
+  };
+  for (const auto& cl : clients) {
+    bool hit = !cl.fingerprint.empty() ? lower(cl.fingerprint) == c.fingerprint
+                                       : (!cl.subject.empty() && cl.subject == c.subject);
+    if (!hit) continue;
+    c.name = cl.name;
+    c.role = cl.role;
+    c.organ_ids = cl.organ_ids;
+    break;
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+
+struct SessionBase {
+  virtual ~SessionBase() = default;
+  virtual void on_server_stop() = 0;  // close if idle (posted to its strand)
+  virtual void force_close() = 0;
+};
+
+struct Server::Impl {
+  ListenerOptions opt;
+  std::shared_ptr<const Router> router;
+  HttpMetrics* metrics = nullptr;
+  std::atomic<bool> stopping{false};
+  bool stopped = false;
+  std::mutex stop_mu;
+
+  mutable std::mutex mu;  // guards the fields below
+  std::condition_variable cv;
+  size_t active = 0;     // admitted connections
+  size_t refusing = 0;   // connections being answered 503/429
+  std::map<std::string, size_t> per_address;
+  std::map<uint64_t, std::weak_ptr<SessionBase>> sessions;
+  uint64_t next_id = 0;
+
+  std::string bound;
+  uint16_t bound_port = 0;
+
+  // Destroyed first (declared last): the worker pool, then the sockets, then
+  // the I/O context, so nothing outlives what it refers to.
+  net::io_context ioc;
+  std::optional<ssl::context> tls;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::optional<net::thread_pool> workers;
+
+  void metric_connections() {
+    if (metrics) metrics->connections.set({opt.name}, static_cast<double>(active + refusing));
+  }
+  void refused(const char* reason) {
+    if (metrics) metrics->refused.inc({opt.name, reason});
+  }
+  void release(uint64_t id, const std::string& address, bool admitted) {
+    std::lock_guard lock(mu);
+    sessions.erase(id);
+    if (admitted) {
+      --active;
+      if (--per_address[address] == 0) per_address.erase(address);
+    } else {
+      --refusing;
+    }
+    metric_connections();
+    cv.notify_all();
+  }
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+};
+
+namespace {
+
+Status configure_tls(ssl::context& ctx, const ListenerOptions& o) {
+  SSL_CTX* c = ctx.native_handle();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                             SSL_OP_NO_TICKET);
+  // TLS 1.2: forward secrecy and AEAD only. TLS 1.3 suites are all AEAD.
+  if (SSL_CTX_set_cipher_list(c,
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256") != 1)
+    return make_error("tls.config", "cannot set the TLS 1.2 cipher list");
+  if (SSL_CTX_use_certificate_chain_file(c, o.tls_cert.c_str()) != 1)
+    return make_error("tls.cert", "cannot load the TLS certificate chain " + o.tls_cert);
+  if (SSL_CTX_use_PrivateKey_file(c, o.tls_key.c_str(), SSL_FILETYPE_PEM) != 1)
+    return make_error("tls.key", "cannot load the TLS private key " + o.tls_key);
+  if (SSL_CTX_check_private_key(c) != 1)
+    return make_error("tls.key", "the TLS private key does not match the certificate");
+  static const unsigned char kSidContext[] = "edxgate";
+  SSL_CTX_set_session_id_context(c, kSidContext, sizeof kSidContext - 1);
+  if (!o.client_ca.empty()) {
+    if (SSL_CTX_load_verify_locations(c, o.client_ca.c_str(), nullptr) != 1)
+      return make_error("tls.client_ca", "cannot load the client CA bundle " + o.client_ca);
+    STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.client_ca.c_str());
+    if (names) SSL_CTX_set_client_CA_list(c, names);
+    SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
+    SSL_CTX_set_verify_depth(c, 4);
+  }
+  return {};
+}
+
+Result<tcp::endpoint> parse_endpoint(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos)
+    return make_error("server.listen", "listen address '" + listen + "' is not HOST:PORT");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(host, ec);
+  if (ec) return make_error("server.listen", "listen host '" + host + "' is not an IP address");
+  unsigned long port = 0;
+  try {
+    port = std::stoul(listen.substr(colon + 1));
+  } catch (...) {
+    port = 70000;
+  }
+  if (port > 65535) return make_error("server.listen", "listen port in '" + listen + "' is not a port");
+  return tcp::endpoint(addr, static_cast<uint16_t>(port));
+}
+
+template <bool Tls>
+using StreamOf = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+
+// One connection. All its handlers run on its strand (the socket's executor);
+// the handler of a request runs on the worker pool while the session waits.
+template <bool Tls>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Tls>> {
+ public:
+  Session(Server::Impl* srv, tcp::socket&& socket, uint64_t id, std::string address, unsigned refuse)
+      : srv_(srv), stream_(make_stream(srv, std::move(socket))), id_(id), address_(std::move(address)),
+        refuse_(refuse) {}
+
+  ~Session() override { srv_->release(id_, address_, refuse_ == 0); }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
+  }
+
+  void on_server_stop() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (self->waiting_for_request_ && (!self->parser_ || !self->parser_->got_some())) self->close_now();
+    });
+  }
+
+  void force_close() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close_now(); });
+  }
+
+ private:
+  static StreamOf<Tls> make_stream(Server::Impl* srv, tcp::socket&& s) {
+    if constexpr (Tls) return StreamOf<Tls>(std::move(s), *srv->tls);
+    else return StreamOf<Tls>(std::move(s));
+  }
+  beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+  const config::Limits& limits() const { return srv_->opt.limits; }
+
+  void begin() {
+    if constexpr (Tls) {
+      tcp_layer().expires_after(std::chrono::seconds(std::min<uint32_t>(limits().idle_timeout_s, 10)));
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+    } else {
+      after_handshake();
+    }
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if (ec) {
+      srv_->refused("tls_handshake");
+      log::debug("TLS handshake failed", {{"listener", srv_->opt.name}, {"peer", address_}, {"error", ec.message()}});
+      return close_now();
+    }
+    if constexpr (Tls) {
+      ossl::X509Ptr peer(SSL_get1_peer_certificate(stream_.native_handle()));
+      if (peer && SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
+        unsigned char* der = nullptr;
+        int len = i2d_X509(peer.get(), &der);
+        if (len > 0) {
+          caller_ = identify_certificate(der, static_cast<size_t>(len), srv_->opt.clients);
+          OPENSSL_free(der);
+        }
+      }
+    }
+    after_handshake();
+  }
+
+  void after_handshake() {
+    if (refuse_ != 0) {
+      srv_->refused(refuse_ == 503 ? "max_connections" : "max_connections_per_client");
+      label_ = "refused";
+      started_ = SteadyClock::now();
+      method_ = "-";
+      return send(Response::problem(refuse_, refuse_ == 503 ? "http.busy" : "http.too_many_connections",
+                                    refuse_ == 503 ? "The gateway has too many open connections; retry later."
+                                                   : "This client has too many open connections; close some first."),
+                  true);
+    }
+    read_request();
+  }
+
+  void read_request() {
+    if (srv_->stopping) return close_now();
+    req_ = Request{};
+    label_ = "unmatched";
+    method_ = "-";
+    route_ = nullptr;
+    parser_.emplace();
+    parser_->header_limit(limits().max_header_bytes);
+    parser_->body_limit(limits().max_body_bytes);
+    waiting_for_request_ = true;
+    tcp_layer().expires_after(std::chrono::seconds(limits().idle_timeout_s));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    waiting_for_request_ = false;
+    started_ = SteadyClock::now();
+    deadline_ = started_ + std::chrono::seconds(limits().request_timeout_s);
+    if (ec) {
+      if (!parser_->got_some()) return close_now();  // idle or closed between requests
+      if (ec == http::error::header_limit)
+        return fail(431, "http.header_too_large", "The request line and headers are larger than allowed.");
+      if (ec == http::error::body_limit)
+        return fail(413, "http.body_too_large", "The request body is larger than allowed.");
+      if (ec == beast::error::timeout)
+        return fail(408, "http.timeout", "The request headers did not arrive in time.");
+      if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::ssl::error::stream_truncated)
+        return close_now();
+      return fail(400, "http.malformed", "The request is not valid HTTP/1.1: " + ec.message() + ".");
+    }
+    auto& h = parser_->get();
+    req_.method = std::string(h.method_string());
+    req_.target = std::string(h.target());
+    auto q = req_.target.find('?');
+    req_.path = req_.target.substr(0, q);
+    if (q != std::string::npos) req_.query = req_.target.substr(q + 1);
+    for (const auto& f : h) req_.headers.add(std::string(f.name_string()), std::string(f.value()));
+    req_.remote_address = address_;
+    method_ = req_.method;
+    keep_alive_ = h.keep_alive();
+    if (req_.path.empty() || req_.path.front() != '/')
+      return fail(400, "http.target", "The request target must be an absolute path.");
+
+    RouteMatch m = srv_->router->match(req_.method, req_.path, caller_);
+    label_ = m.label;
+    if (m.status == 403)
+      return fail(403, "http.forbidden",
+                  caller_.role ? "Your role may not call this route."
+                               : "This route needs a client certificate registered with the gateway.");
+    if (m.status == 404) return fail(404, "http.not_found", "No such route.");
+    if (m.status == 405) return fail(405, "http.method", "This route does not accept that method.");
+    route_ = m.route;
+    params_ = std::move(m.params);
+    body_limit_ = limits().max_body_bytes;
+    if (route_->max_body_bytes) body_limit_ = std::min(body_limit_, route_->max_body_bytes);
+    if (auto len = parser_->content_length(); len && *len > body_limit_)
+      return fail(413, "http.body_too_large", "The request body is larger than this route accepts.");
+    body_started_ = SteadyClock::now();
+    if (parser_->is_done()) return dispatch_handler();
+    auto expect = h[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, h.version());
+      tcp_layer().expires_after(std::chrono::seconds(limits().idle_timeout_s));
+      return http::async_write(stream_, *cont,
+                               [self = this->shared_from_this(), cont](beast::error_code e, size_t) {
+                                 if (e) return self->close_now();
+                                 self->read_body();
+                               });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    auto now = SteadyClock::now();
+    if (now >= deadline_) return fail(408, "http.timeout", "The request did not complete in time.");
+    auto idle = std::chrono::seconds(limits().idle_timeout_s);
+    tcp_layer().expires_after(std::min<SteadyClock::duration>(idle, deadline_ - now));
+    parser_->get().body().data = chunk_.data();
+    parser_->get().body().size = chunk_.size();
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec == http::error::need_buffer) ec = {};
+    const size_t got = chunk_.size() - parser_->get().body().size;
+    if (got > 0) {
+      if (req_.body.size() + got > body_limit_)
+        return fail(413, "http.body_too_large", "The request body is larger than this route accepts.");
+      auto st = req_.body.append(chunk_.data(), got, srv_->opt.memory_body_bytes, srv_->opt.spool_dir);
+      if (!st.ok()) {
+        log::error("cannot spool a request body", {{"listener", srv_->opt.name}, {"error", st.error().message}});
+        return fail(503, "http.spool", "The gateway cannot store the request body now; retry later.");
+      }
+    }
+    if (ec) {
+      if (ec == beast::error::timeout) return fail(408, "http.timeout", "The request body did not arrive in time.");
+      if (ec == http::error::body_limit)
+        return fail(413, "http.body_too_large", "The request body is larger than allowed.");
+      if (ec == http::error::partial_message || ec == http::error::end_of_stream || ec == net::error::eof ||
+          ec == net::ssl::error::stream_truncated)
+        return close_now();
+      return fail(400, "http.malformed", "The request body is malformed: " + ec.message() + ".");
+    }
+    if (too_slow()) {
+      srv_->refused("slow_body");
+      return fail(408, "http.slow_body", "The request body arrives slower than the minimum rate.");
+    }
+    if (parser_->is_done()) return dispatch_handler();
+    read_body();
+  }
+
+  // A body must keep up with min_body_rate_bps after a two-second start.
+  bool too_slow() const {
+    const uint32_t rate = limits().min_body_rate_bps;
+    if (rate == 0) return false;
+    const double elapsed = std::chrono::duration<double>(SteadyClock::now() - body_started_).count();
+    if (elapsed < 2.0) return false;
+    return static_cast<double>(req_.body.size()) < rate * (elapsed - 2.0);
+  }
+
+  void dispatch_handler() {
+    req_.body.finish();
+    net::post(*srv_->workers, [self = this->shared_from_this()] {
+      Response r;
+      try {
+        r = self->route_->handler(self->req_, self->caller_, self->params_);
+      } catch (const std::exception& e) {
+        log::error("handler failed", {{"route", self->label_}, {"error", e.what()}});
+        r = Response::problem(500, "internal", "The gateway failed to handle this request.");
+      }
+      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+        self->send(std::move(r), !self->keep_alive_);
+      });
+    });
+  }
+
+  void fail(unsigned status, std::string_view code, std::string_view detail) {
+    send(Response::problem(status, code, detail), true);
+  }
+
+  void set_common(http::response_header<>& h, const Response& r, bool close) {
+    h.result(r.status);
+    h.version(11);
+    h.set(http::field::content_type, r.content_type);
+    h.set(http::field::cache_control, "no-store");
+    h.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [k, v] : r.headers.fields()) h.insert(k, v);
+    h.set(http::field::connection, close ? "close" : "keep-alive");
+  }
+
+  void send(Response r, bool close) {
+    if (r.drop_connection) return close_now();
+    close = close || srv_->stopping;
+    status_ = r.status;
+    tcp_layer().expires_after(std::chrono::seconds(limits().request_timeout_s));
+    auto done = [self = this->shared_from_this(), close](auto msg) {
+      return [self, close, msg](beast::error_code ec, size_t) { self->on_sent(ec, close); };
+    };
+    if (!r.body_file.empty()) {
+      auto msg = std::make_shared<http::response<http::file_body>>();
+      set_common(msg->base(), r, close);
+      beast::error_code ec;
+      msg->body().open(r.body_file.c_str(), beast::file_mode::scan, ec);
+      if (ec) return send(Response::problem(500, "io.open", "The gateway cannot read the response file."), true);
+      msg->prepare_payload();
+      return http::async_write(stream_, *msg, done(msg));
+    }
+    auto msg = std::make_shared<http::response<http::string_body>>();
+    set_common(msg->base(), r, close);
+    msg->body() = std::move(r.body);
+    msg->prepare_payload();
+    http::async_write(stream_, *msg, done(msg));
+  }
+
+  void on_sent(beast::error_code ec, bool close) {
+    if (srv_->metrics && method_ != "-") {
+      srv_->metrics->requests.inc({srv_->opt.name, label_, method_, std::to_string(status_)});
+      srv_->metrics->latency.observe({srv_->opt.name, label_},
+                                     std::chrono::duration<double>(SteadyClock::now() - started_).count());
+    }
+    req_ = Request{};  // drop any spooled body now
+    if (ec || close) return shutdown();
+    read_request();
+  }
+
+  // Orderly close: TLS close_notify (bounded), then the socket.
+  void shutdown() {
+    if constexpr (Tls) {
+      tcp_layer().expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close_now(); });
+    } else {
+      beast::error_code ec;
+      tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+      close_now();
+    }
+  }
+
+  void close_now() {
+    beast::error_code ec;
+    tcp_layer().socket().close(ec);
+  }
+
+  Server::Impl* srv_;
+  StreamOf<Tls> stream_;
+  uint64_t id_;
+  std::string address_;
+  unsigned refuse_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::buffer_body>> parser_;
+  std::array<char, 64 * 1024> chunk_{};
+  Caller caller_;
+  Request req_;
+  const Route* route_ = nullptr;
+  PathParams params_;
+  uint64_t body_limit_ = 0;
+  bool keep_alive_ = true;
+  bool waiting_for_request_ = false;
+  std::string label_ = "unmatched";
+  std::string method_ = "-";
+  unsigned status_ = 0;
+  SteadyClock::time_point started_, deadline_, body_started_;
+};
+
+}  // namespace
+
+void Server::Impl::do_accept() {
+  acceptor->async_accept(net::make_strand(ioc),
+                         [this](beast::error_code ec, tcp::socket s) { on_accept(ec, std::move(s)); });
+}
+
+void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec) {
+    if (ec == net::error::operation_aborted || stopping) return;
+    log::warn("accept failed", {{"listener", opt.name}, {"error", ec.message()}});
+    return do_accept();
+  }
+  beast::error_code ep_ec;
+  auto ep = socket.remote_endpoint(ep_ec);
+  std::string address = ep_ec ? "?" : ep.address().to_string();
+  unsigned refuse = 0;
+  uint64_t id = 0;
+  {
+    std::lock_guard lock(mu);
+    if (active >= opt.limits.max_connections) refuse = 503;
+    else if (per_address[address] >= opt.limits.max_connections_per_client) refuse = 429;
+    if (refuse && refusing >= 64) {
+      // Answering refusals costs a handshake each; past a bound, just close.
+      if (per_address[address] == 0) per_address.erase(address);
+      refused("overflow");
+      beast::error_code ignored;
+      socket.close(ignored);
+      return do_accept();
+    }
+    if (refuse) {
+      if (per_address[address] == 0) per_address.erase(address);
+      ++refusing;
+    } else {
+      ++active;
+      ++per_address[address];
+    }
+    id = ++next_id;
+    metric_connections();
+  }
+  std::shared_ptr<SessionBase> session;
+  if (tls) {
+    auto s = std::make_shared<Session<true>>(this, std::move(socket), id, address, refuse);
+    s->start();
+    session = s;
+  } else {
+    auto s = std::make_shared<Session<false>>(this, std::move(socket), id, address, refuse);
+    s->start();
+    session = s;
+  }
+  {
+    std::lock_guard lock(mu);
+    sessions[id] = session;
+  }
+  if (!stopping) do_accept();
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Server>> Server::start(ListenerOptions options, std::shared_ptr<const Router> router,
+                                              HttpMetrics* metrics) {
+  auto impl = std::make_unique<Impl>();
+  impl->opt = std::move(options);
+  impl->router = std::move(router);
+  impl->metrics = metrics;
+  const auto& o = impl->opt;
+  if (o.tls) {
+    impl->tls.emplace(ssl::context::tls_server);
+    EDX_TRY(configure_tls(*impl->tls, o));
+  }
+  auto ep = parse_endpoint(o.listen);
+  if (!ep.ok()) return ep.error();
+  beast::error_code ec;
+  impl->acceptor.emplace(impl->ioc);
+  impl->acceptor->open(ep->protocol(), ec);
+  if (!ec) impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(*ep, ec);
+  if (!ec) impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return make_error("server.listen", "cannot listen on " + o.listen + ": " + ec.message());
+  auto local = impl->acceptor->local_endpoint();
+  impl->bound_port = local.port();
+  impl->bound = (local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string()) +
+                ":" + std::to_string(local.port());
+  impl->workers.emplace(std::max(1u, o.worker_threads));
+  impl->do_accept();
+  Impl* raw = impl.get();
+  for (unsigned i = 0; i < std::max(1u, o.io_threads); ++i) raw->threads.emplace_back([raw] { raw->ioc.run(); });
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::~Server() { stop(std::chrono::milliseconds(0)); }
+
+std::string Server::local_address() const { return impl_->bound; }
+uint16_t Server::port() const { return impl_->bound_port; }
+
+size_t Server::connections() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->active + impl_->refusing;
+}
+
+void Server::stop(std::chrono::milliseconds grace) {
+  Impl& s = *impl_;
+  std::lock_guard stop_lock(s.stop_mu);
+  if (s.stopped) return;
+  s.stopping = true;
+  net::post(s.acceptor->get_executor(), [&s] {
+    beast::error_code ec;
+    s.acceptor->close(ec);
+  });
+  auto each_session = [&s](auto fn) {
+    std::vector<std::shared_ptr<SessionBase>> live;
+    {
+      std::lock_guard lock(s.mu);
+      for (auto& [id, w] : s.sessions)
+        if (auto p = w.lock()) live.push_back(std::move(p));
+    }
+    for (auto& p : live) fn(*p);
+  };
+  each_session([](SessionBase& x) { x.on_server_stop(); });
+  {
+    std::unique_lock lock(s.mu);
+    s.cv.wait_for(lock, grace, [&s] { return s.active + s.refusing == 0; });
+  }
+  each_session([](SessionBase& x) { x.force_close(); });
+  {
+    std::unique_lock lock(s.mu);
+    s.cv.wait_for(lock, std::chrono::seconds(2), [&s] { return s.active + s.refusing == 0; });
+  }
+  s.ioc.stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+  s.workers->join();
+  s.stopped = true;
+}
+
+}  // namespace edxgate::gateway

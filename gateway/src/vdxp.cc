@@ -1,0 +1,305 @@
+// VDXP header encodings; see vdxp.h and shared/EDXML.md.
+#include "edxgate/gateway/vdxp.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <set>
+
+#include "edxgate/base/fs.h"
+#include "edxgate/base/json.h"
+#include "ossl.h"
+
+namespace edxgate::gateway::vdxp {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+std::string hex(const unsigned char* p, size_t n) {
+  std::string out;
+  out.reserve(n * 2);
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[p[i] >> 4];
+    out += kHex[p[i] & 15];
+  }
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// A value that can travel as an HTTP header value: printable, no CR/LF/NUL.
+bool header_safe(std::string_view v) {
+  return std::none_of(v.begin(), v.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  });
+}
+
+bool token_safe(std::string_view k) {
+  return !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+}
+
+// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::string hmac_sha256_hex(std::string_view secret, std::string_view text) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
+  std::string out = hex(mac, len);
+  OPENSSL_cleanse(mac, sizeof mac);
+  return out;
+}
+
+std::string unpadded_hex(const unsigned char* digest, size_t size) {
+  std::string out;
+  for (size_t i = 0; i < size; ++i) {
+    if (digest[i] >= 16) out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+std::string hash_bytes_hex(std::string_view bytes) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
+  return unpadded_hex(d, sizeof d);
+}
+
+Result<std::string> hash_file_hex(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rbe");
+  if (!f) return make_error("io.open", "cannot open " + path + " to hash it");
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
+  ossl::MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    return make_error("crypto.digest", "cannot start a SHA-256 digest");
+  std::vector<char> buf(1 << 16);
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0)
+    EVP_DigestUpdate(ctx.get(), buf.data(), n);
+  if (std::ferror(f)) return make_error("io.read", "cannot read " + path + " to hash it");
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), d, &len);
+  return unpadded_hex(d, len);
+}
+
+std::string format_timestamp(Clock::time_point t) {
+  using namespace std::chrono;
+  const auto ms_total = duration_cast<milliseconds>(t.time_since_epoch()).count() +
+                        int64_t{kTimestampUtcOffsetMinutes} * 60'000;
+  const int64_t ms = ((ms_total % 1000) + 1000) % 1000;
+  const int64_t secs = (ms_total - ms) / 1000;
+  const auto dp = floor<days>(sys_seconds(seconds(secs)));
+  const year_month_day ymd{dp};
+  const hh_mm_ss hms{seconds(secs) - dp.time_since_epoch()};
+  char out[32];
+  std::snprintf(out, sizeof out, "%02u%02u%04dT%02d%02d%02d+%04d",
+                static_cast<unsigned>(ymd.day()), static_cast<unsigned>(ymd.month()),
+                static_cast<int>(ymd.year()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()), static_cast<int>(ms));
+  return out;
+}
+
+Result<Clock::time_point> parse_timestamp(std::string_view s) {
+  auto bad = [&] {
+    return make_error("vdxp.malformed", "timestamp is not in the form ddMMyyyyTHHmmss+SSSS");
+  };
+  if (s.size() != 20 || s[8] != 'T' || s[15] != '+') return bad();
+  auto num = [&](size_t pos, size_t len, int& out) {
+    out = 0;
+    for (size_t i = pos; i < pos + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      out = out * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int d, mo, y, h, mi, se, ms;
+  if (!num(0, 2, d) || !num(2, 2, mo) || !num(4, 4, y) || !num(9, 2, h) || !num(11, 2, mi) ||
+      !num(13, 2, se) || !num(16, 4, ms))
+    return bad();
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
+                                        std::chrono::day(d)};
+  if (!ymd.ok() || h > 23 || mi > 59 || se > 59 || ms > 999) return bad();
+  const int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
+                       int64_t{kTimestampUtcOffsetMinutes} * 60;
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::milliseconds(secs * 1000 + ms)));
+}
+
+std::string sign_header_json(const std::vector<Header>& prefixed) {
+  std::string out = "{";
+  for (size_t i = 0; i < prefixed.size(); ++i) {
+    if (i) out += ',';
+    out += json::bj::serialize(json::bj::value(prefixed[i].name));
+    out += ':';
+    out += json::bj::serialize(json::bj::value(prefixed[i].value));
+  }
+  out += '}';
+  return out;
+}
+
+Result<std::vector<Header>> sign(const std::vector<std::pair<std::string, std::string>>& params,
+                                 std::string_view system_id, const SecretString& secret,
+                                 Clock::time_point now) {
+  std::vector<Header> signed_headers;
+  auto add = [&](std::string_view key, std::string_view value) -> Status {
+    if (!token_safe(key))
+      return make_error("vdxp.param", "axis parameter name '" + std::string(key) + "' is not a header token");
+    if (!header_safe(value))
+      return make_error("vdxp.param", "axis parameter '" + std::string(key) + "' holds a control character");
+    signed_headers.push_back({std::string(kPrefix) + std::string(key), std::string(value)});
+    return {};
+  };
+  for (const auto& [k, v] : params) EDX_TRY(add(k, v));
+  EDX_TRY(add("systemid", system_id));
+  EDX_TRY(add("timestamp", format_timestamp(now)));
+
+  std::string key_list;
+  for (const auto& h : signed_headers) {
+    if (!key_list.empty()) key_list += ';';
+    key_list += h.name;
+  }
+  const std::string text = sign_header_json(signed_headers);
+  std::vector<Header> out = signed_headers;
+  out.push_back({std::string(kPrefix) + "sign-header-key", key_list});
+  out.push_back({std::string(kPrefix) + "sign-header", text});
+  out.push_back({std::string(kPrefix) + "hash-header", hmac_sha256_hex(secret.view(), text)});
+  out.push_back({std::string(kPrefix) + "version", std::string(kVersion)});
+  out.push_back({"User-Agent", std::string(kUserAgent)});
+  return out;
+}
+
+bool ReplayGuard::first_use(const std::string& mac, Clock::time_point timestamp,
+                            Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  // Forget what has left the window on either side: it would be refused as stale anyway.
+  for (auto it = seen_.begin(); it != seen_.end();) {
+    if (it->second + window_ < now) it = seen_.erase(it);
+    else ++it;
+  }
+  return seen_.emplace(mac, timestamp).second;
+}
+
+Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secret_of,
+                            const std::vector<std::string>& required, ReplayGuard& guard,
+                            Clock::time_point now) {
+  const std::string p(kPrefix);
+  auto need = [&](std::string_view name) -> Result<std::string> {
+    auto v = header(p + std::string(name));
+    if (!v) return make_error("vdxp.missing", "the axis request lacks the header " + p + std::string(name));
+    return *v;
+  };
+  auto key_list = need("sign-header-key");
+  if (!key_list.ok()) return key_list.error();
+  auto text = need("sign-header");
+  if (!text.ok()) return text.error();
+  auto mac = need("hash-header");
+  if (!mac.ok()) return mac.error();
+
+  // The signed names: distinct, all XroadVnpt- headers.
+  std::vector<std::string> names;
+  std::set<std::string> lower_names;
+  std::string_view rest = *key_list;
+  while (true) {
+    auto semi = rest.find(';');
+    std::string_view n = trim(rest.substr(0, semi));
+    if (n.size() <= p.size() || !iequals(n.substr(0, p.size()), p))
+      return make_error("vdxp.malformed", "sign-header-key names a header outside " + p);
+    std::string lower(n);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!lower_names.insert(lower).second)
+      return make_error("vdxp.malformed", "sign-header-key names a header twice");
+    names.emplace_back(n);
+    if (semi == std::string_view::npos) break;
+    rest.remove_prefix(semi + 1);
+  }
+  std::vector<std::string> must = {"systemid", "timestamp"};
+  must.insert(must.end(), required.begin(), required.end());
+  for (const auto& r : must) {
+    std::string lower = p + r;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (!lower_names.count(lower))
+      return make_error("vdxp.missing", "the axis request does not sign the header " + p + r);
+  }
+
+  // The signed JSON must say exactly what was received.
+  auto parsed = json::parse(*text, 2);
+  if (!parsed.ok() || !parsed->is_object())
+    return make_error("vdxp.malformed", "sign-header is not a JSON object");
+  const auto& obj = parsed->get_object();
+  if (obj.size() != names.size())
+    return make_error("vdxp.malformed", "sign-header does not hold exactly the headers of sign-header-key");
+  VerifiedCall call;
+  for (const auto& n : names) {
+    const auto* v = obj.if_contains(n);
+    if (!v || !v->is_string())
+      return make_error("vdxp.malformed", "sign-header lacks the string value of " + n);
+    auto actual = header(n);
+    if (!actual || *actual != std::string_view(v->get_string()))
+      return make_error("vdxp.bad_mac", "the signed value of " + n + " differs from the header received");
+    call.params[n.substr(p.size())] = *actual;
+  }
+  for (auto& [k, v] : call.params) {
+    std::string lower = k;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == "systemid") call.system_id = v;
+  }
+
+  const SecretString* secret = secret_of(call.system_id);
+  if (!secret) return make_error("vdxp.unknown_system", "the axis request names an unknown system id");
+  const std::string expect = hmac_sha256_hex(secret->view(), *text);
+  std::string got = *mac;
+  std::transform(got.begin(), got.end(), got.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (got.size() != expect.size() || CRYPTO_memcmp(got.data(), expect.data(), got.size()) != 0)
+    return make_error("vdxp.bad_mac", "the request's hash-header does not match its signed headers");
+
+  std::string ts;
+  for (auto& [k, v] : call.params)
+    if (iequals(k, "timestamp")) ts = v;
+  auto when = parse_timestamp(ts);
+  if (!when.ok()) return when.error();
+  call.timestamp = *when;
+  const auto skew = now > *when ? now - *when : *when - now;
+  if (skew > guard.window())
+    return make_error("vdxp.stale", "the request's timestamp is outside the accepted window");
+  if (!guard.first_use(expect, *when, now))
+    return make_error("vdxp.replay", "this signed request was already received");
+  return call;
+}
+
+}  // namespace edxgate::gateway::vdxp
