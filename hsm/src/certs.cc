@@ -3,7 +3,6 @@
 
 #include <ctime>
 
-#include "libp11_ctx.h"
 #include "p11.h"
 
 namespace edxgate::hsm {
@@ -180,40 +179,29 @@ Result<CertInfo> TokenSession::import_certificate(const Pkcs11Uri& key_uri,
 }
 
 Result<std::vector<CertInfo>> TokenSession::certificates() {
-  auto& p11 = module_->libp11();
-  std::vector<CertInfo> out;
-  {
-    std::lock_guard lock(p11.mu);
-    if (!p11.refresh()) {
-      ERR_clear_error();
-      return make_error("p11.error", "cannot enumerate the slots of " + module_->path());
-    }
-    PKCS11_SLOT* slot = nullptr;
-    for (unsigned int i = 0; i < p11.nslots; ++i) {
-      if (PKCS11_get_slotid_from_slot(&p11.slots[i]) == token_.slot_id) slot = &p11.slots[i];
-    }
-    if (!slot || !slot->token) return make_error("token.absent", "token not present");
-    PKCS11_CERT* certs = nullptr;
-    unsigned int n = 0;
-    if (PKCS11_enumerate_certs(slot->token, &certs, &n) != 0) {
-      ERR_clear_error();
-      return make_error("p11.error", "cannot enumerate the certificates on the token");
-    }
-    for (unsigned int i = 0; i < n; ++i) {
-      if (!certs[i].x509) continue;
-      CertInfo c = describe(certs[i].x509);
-      if (certs[i].label) c.label = certs[i].label;
-      c.id.assign(certs[i].id, certs[i].id + certs[i].id_len);
-      out.push_back(std::move(c));
-    }
-  }
+  const Pkcs11Api& api = module_->api();
+  static const CK_OBJECT_CLASS cert_cls = CKO_CERTIFICATE;
   static const CK_OBJECT_CLASS priv_cls = CKO_PRIVATE_KEY;
-  for (CertInfo& c : out) {
+  auto found = p11::find(api, session_, p11::object_template(&cert_cls, Pkcs11Uri{}));
+  if (!found.ok()) return found.error();
+  std::vector<CertInfo> out;
+  for (CK_OBJECT_HANDLE h : *found) {
+    auto value = p11::get_bytes(api, session_, h, CKA_VALUE);
+    if (!value.ok()) continue;
+    auto cert = parse_certificate(
+        std::string_view(reinterpret_cast<const char*>(value->data()), value->size()));
+    if (!cert.ok()) continue;  // not X.509: not ours to describe
+    CertInfo c = describe(cert->get());
+    auto label = p11::get_bytes(api, session_, h, CKA_LABEL);
+    if (label.ok()) c.label.assign(label->begin(), label->end());
+    auto id = p11::get_bytes(api, session_, h, CKA_ID);
+    if (id.ok()) c.id = std::move(id.value());
     c.uri = p11::object_uri(token_, c.label, c.id, "cert");
     Pkcs11Uri by_id;
     by_id.id = c.id;
-    auto keys = p11::find(module_->api(), session_, p11::object_template(&priv_cls, by_id), 1);
+    auto keys = p11::find(api, session_, p11::object_template(&priv_cls, by_id), 1);
     c.has_private_key = !c.id.empty() && keys.ok() && !keys->empty();
+    out.push_back(std::move(c));
   }
   return out;
 }

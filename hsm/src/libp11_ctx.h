@@ -20,24 +20,12 @@ struct CtxDeleter {
 };
 using Libp11Ctx = std::unique_ptr<PKCS11_CTX, CtxDeleter>;
 
-// libp11's slot list, kept for the Module's lifetime and refreshed with
-// PKCS11_update_slots: releasing libp11 slots calls C_CloseAllSessions on each
-// slot, which would close (and log out) every session of the process on that
-// token, TokenSigner's included. Guarded by `mu`.
+// The libp11 context (module loading, C_Initialize/C_Finalize) and the lock
+// for libp11 calls. libp11 slot objects are deliberately not kept: releasing
+// them calls C_CloseAllSessions, which logs out every session on the token.
 struct Module::Libp11 {
   Libp11Ctx ctx;
   std::mutex mu;
-  PKCS11_SLOT* slots = nullptr;
-  unsigned int nslots = 0;
-
-  // Enumerates (first call) or refreshes the slots. REQUIRES: mu held.
-  bool refresh() {
-    if (!slots) return PKCS11_enumerate_slots(ctx.get(), &slots, &nslots) == 0;
-    return PKCS11_update_slots(ctx.get(), &slots, &nslots) == 0;
-  }
-  ~Libp11() {
-    if (slots) PKCS11_release_all_slots(ctx.get(), slots, nslots);
-  }
 };
 
 }  // namespace edxgate::hsm

@@ -44,6 +44,8 @@ Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
   if (!p11->ctx) return make_error("module.load", "cannot create a libp11 context");
   if (PKCS11_CTX_load(p11->ctx.get(), path.c_str()) != 0) {
     ERR_clear_error();
+    // libp11 0.4.12 already unloaded; a second PKCS11_CTX_unload crashes.
+    PKCS11_CTX_free(p11->ctx.release());
     return make_error("module.load", "cannot load the PKCS#11 module " + path);
   }
   // The same library instance libp11 just loaded and initialised.
@@ -68,38 +70,40 @@ std::string TokenInfo::uri() const {
   return u.to_string();
 }
 
+// Raw slot enumeration: libp11 0.4.12's PKCS11_update_slots crashed on a
+// second refresh, and PKCS11_release_all_slots calls C_CloseAllSessions on
+// every slot, which would log out every session of the process (TokenSigner's).
 Result<TokenList> list_tokens(Module& module) {
-  auto& p11 = module.libp11();
-  std::lock_guard lock(p11.mu);
-  if (!p11.refresh()) {
-    ERR_clear_error();
-    return make_error("p11.error", "cannot enumerate the slots of " + module.path());
-  }
+  const Pkcs11Api& api = module.api();
   TokenList out;
-  if (p11.ctx->manufacturer) out.module_manufacturer = p11.ctx->manufacturer;
-  if (p11.ctx->description) out.module_description = p11.ctx->description;
-  for (unsigned int i = 0; i < p11.nslots; ++i) {
-    PKCS11_SLOT& s = p11.slots[i];
-    TokenInfo t;
-    t.slot_id = PKCS11_get_slotid_from_slot(&s);
-    if (s.description) t.slot_description = s.description;
-    t.removable = s.removable;
-    if (const PKCS11_TOKEN* tok = s.token) {
-      t.present = true;
-      t.label = tok->label ? tok->label : "";
-      t.serial = tok->serialnr ? tok->serialnr : "";
-      t.manufacturer = tok->manufacturer ? tok->manufacturer : "";
-      t.model = tok->model ? tok->model : "";
-      t.initialized = tok->initialized;
-      t.login_required = tok->loginRequired;
-      t.user_pin_initialized = tok->userPinSet;
-      t.read_only = tok->readOnly;
-      t.pin_count_low = tok->userPinCountLow;
-      t.pin_final_try = tok->userPinFinalTry;
-      t.pin_locked = tok->userPinLocked;
-      t.pin_to_be_changed = tok->userPinToBeChanged;
+  {
+    auto& p11 = module.libp11();
+    std::lock_guard lock(p11.mu);
+    if (p11.ctx->manufacturer) out.module_manufacturer = p11.ctx->manufacturer;
+    if (p11.ctx->description) out.module_description = p11.ctx->description;
+  }
+  CK_ULONG n = 0;
+  CK_RV rv = api->C_GetSlotList(CK_FALSE, nullptr, &n);
+  if (rv != CKR_OK) return p11::ckr_error(rv, "listing slots");
+  std::vector<CK_SLOT_ID> slots(n);
+  rv = api->C_GetSlotList(CK_FALSE, slots.data(), &n);
+  if (rv != CKR_OK) return p11::ckr_error(rv, "listing slots");
+  slots.resize(n);
+  for (CK_SLOT_ID slot : slots) {
+    auto t = p11::token_info(api, slot);
+    if (t.ok()) {
+      out.slots.push_back(std::move(t.value()));
+      continue;
     }
-    out.slots.push_back(std::move(t));
+    if (t.error().code != "token.absent") return t.error();
+    TokenInfo empty;  // an empty slot: describe the slot only
+    empty.slot_id = slot;
+    CK_SLOT_INFO si{};
+    if (api->C_GetSlotInfo(slot, &si) == CKR_OK) {
+      empty.slot_description = p11::padded(si.slotDescription, sizeof si.slotDescription);
+      empty.removable = si.flags & CKF_REMOVABLE_DEVICE;
+    }
+    out.slots.push_back(std::move(empty));
   }
   return out;
 }

@@ -81,7 +81,7 @@ class Module {
   std::unique_ptr<Pkcs11Api> api_;
 };
 
-// Every slot of the module, with or without a token (libp11 enumeration).
+// Every slot of the module, with or without a token.
 Result<TokenList> list_tokens(Module& module);
 
 enum class KeyType { rsa, ec };
@@ -172,7 +172,7 @@ class TokenSession {
   // and, unless `replace`, a key that already has a certificate.
   Result<CertInfo> import_certificate(const Pkcs11Uri& key, std::string_view cert_bytes,
                                       bool replace = false);
-  // Certificate objects (public; libp11 enumeration).
+  // Certificate objects (public; has_private_key is only known after login).
   Result<std::vector<CertInfo>> certificates();
 
  private:
