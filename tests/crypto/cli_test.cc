@@ -1,0 +1,127 @@
+// The edxgate verify / sign commands, run as a user would, including the
+// interop loop: SoftHSM2 key -> `edxgate sign` -> `xmlsec1 --verify`.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "test_pki.h"
+
+namespace edxgate::crypto::test {
+namespace {
+
+const std::string kEdxgate = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate";
+
+struct CliRun {
+  int code;
+  std::string out;
+};
+
+CliRun run(const std::string& cmd) {
+  std::string full = cmd + " 2>&1";
+  FILE* p = popen(full.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int rc = pclose(p);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  const Pki& pki = Pki::get();
+  std::string trust() const {
+    return " --trust-anchor '" + pki.path("root.pem") + "' --intermediate '" + pki.path("inter.pem") +
+           "' --crl '" + pki.path("root.crl.pem") + "' --crl '" + pki.path("inter.crl.der") + "' ";
+  }
+  std::string file(const std::string& name, const std::string& text) const {
+    write_text(pki.path(name), text);
+    return "'" + pki.path(name) + "'";
+  }
+};
+
+using Cli = CliTest;
+
+TEST_F(Cli, VerifyExitsZeroOnValidAndPrintsTheSigner) {
+  CliRun r = run(kEdxgate + " verify" + trust() + file("cli-good.xml", signed_envelope("good")));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out.rfind("valid: ", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("edxgate test good"), std::string::npos);
+}
+
+TEST_F(Cli, VerifyExitsOneWithTheReasonOnOneLine) {
+  CliRun r = run(kEdxgate + " verify" + trust() + file("cli-revoked.xml", signed_envelope("revoked")));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_EQ(r.out.rfind("invalid: cert.revoked: ", 0), 0u) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+}
+
+TEST_F(Cli, VerifyRefusesDoctypeThroughTheHardenedParser) {
+  std::string bomb = R"(<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>)";
+  CliRun r = run(kEdxgate + " verify" + trust() + file("cli-xxe.xml", bomb));
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("xml.doctype"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, VerifyPrintsJson) {
+  CliRun r = run(kEdxgate + " verify --json" + trust() + file("cli-json.xml", signed_envelope("ec256", SignatureAlgorithm::ecdsa_sha256)));
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"valid\": true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"signature_algorithm\": \"ecdsa-sha256\""), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, VerifyHonoursAtAndRevocationOptions) {
+  std::string expired = file("cli-expired.xml", signed_envelope("good"));
+  CliRun soft = run(kEdxgate + " verify --revocation soft --trust-anchor '" + pki.path("root.pem") +
+                 "' --intermediate '" + pki.path("inter.pem") + "' " + expired);
+  EXPECT_EQ(soft.code, 0) << soft.out;
+  EXPECT_NE(soft.out.find("warning:"), std::string::npos) << soft.out;
+  CliRun future = run(kEdxgate + " verify --at 2099-01-01" + trust() + expired);
+  EXPECT_EQ(future.code, 1) << future.out;
+  EXPECT_NE(future.out.find("cert.expired"), std::string::npos) << future.out;
+}
+
+TEST_F(Cli, VerifyUsageAndIoErrorsExitTwo) {
+  EXPECT_EQ(run(kEdxgate + " verify" + trust()).code, 2);
+  EXPECT_EQ(run(kEdxgate + " verify" + trust() + "/nonexistent/file.xml").code, 2);
+  EXPECT_EQ(run(kEdxgate + " verify " + file("cli-x.xml", signed_envelope("good"))).code, 2);  // no anchor
+  EXPECT_EQ(run(kEdxgate + " verify --at yesterday" + trust() + "x.xml").code, 2);
+  EXPECT_EQ(run(kEdxgate + " verify --help").code, 0);
+}
+
+TEST_F(Cli, SignsWithSoftHsmKeyAndXmlsec1VerifiesTheResult) {
+  std::string dir = pki.path("softhsm");
+  sh("mkdir -p '" + dir + "/tokens'");
+  write_text(dir + "/softhsm2.conf", "directories.tokendir = " + dir + "/tokens\nobjectstore.backend = file\n");
+  std::string env = "SOFTHSM2_CONF='" + dir + "/softhsm2.conf' ";
+  sh(env + "softhsm2-util --init-token --free --label edx --so-pin 12345678 --pin 1234");
+  for (auto [name, id] : {std::pair{"good", "01"}, std::pair{"ec384", "02"}}) {
+    sh(env + "softhsm2-util --import '" + pki.path(std::string(name) + ".key") + "' --token edx --label " + name +
+       " --id " + id + " --pin 1234");
+  }
+  write_text(dir + "/pin", "1234\n");
+  sh("chmod 600 '" + dir + "/pin'");
+  std::string in = file("cli-unsigned.xml", envelope_xml(4096));
+  for (auto [name, alg] : {std::pair{"good", "rsa-sha256"}, std::pair{"ec384", "ecdsa-sha384"}}) {
+    std::string out = pki.path(std::string("cli-hsm-") + name + ".xml");
+    CliRun s = run(env + kEdxgate + " sign --module /usr/lib/softhsm/libsofthsm2.so --key 'pkcs11:token=edx;object=" +
+                name + ";type=private' --pin-file '" + dir + "/pin' --cert '" + pki.path(std::string(name) + ".pem") +
+                "' --chain '" + pki.path("inter.pem") + "' --alg " + alg + trust() + in + " -o '" + out + "'");
+    ASSERT_EQ(s.code, 0) << s.out;
+    std::string x = sh("xmlsec1 --verify --trusted-pem '" + pki.path("root.pem") + "' '" + out + "'");
+    EXPECT_NE(x.find("OK"), std::string::npos) << x;
+    CliRun v = run(kEdxgate + " verify" + trust() + "'" + out + "'");
+    EXPECT_EQ(v.code, 0) << v.out;
+  }
+  // Refuses to sign twice.
+  CliRun again = run(env + kEdxgate + " sign --key 'pkcs11:token=edx;object=good;type=private' --pin-file '" + dir +
+                  "/pin' --cert '" + pki.path("good.pem") + "' '" + pki.path("cli-hsm-good.xml") + "' -o '" +
+                  pki.path("twice.xml") + "'");
+  EXPECT_EQ(again.code, 1) << again.out;
+  EXPECT_NE(again.out.find("sign.already_signed"), std::string::npos) << again.out;
+}
+
+}  // namespace
+}  // namespace edxgate::crypto::test
