@@ -1,8 +1,401 @@
-// edxgate commands of the store part.
+// edxgate commands of the store part: audit verify, queue list, doc show.
+// They open the store read-only: they never migrate, write or lock out the
+// daemon, and a database from a newer edxgate is refused.
+#include <sys/stat.h>
+
+#include <charconv>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
 #include "cli.h"
+#include "edxgate/base/json.h"
+#include "edxgate/store/store.h"
 
 namespace edxgate::cli {
+namespace {
 
-std::span<const Command> store_commands() { return {}; }
+namespace bj = json::bj;
+using namespace edxgate::store;
+
+// --db is the state directory (holding edxgate.db and blobs/) or the
+// database file itself (blobs/ then sits beside it).
+Result<std::unique_ptr<Store>> open_db(const Args& args) {
+  const std::string db = args.get("--db");
+  if (db.empty()) return make_error("usage.db", "--db PATH is required (the state directory or its edxgate.db)");
+  StoreOptions o;
+  o.read_only = true;
+  std::error_code ec;
+  if (std::filesystem::is_directory(db, ec)) {
+    o.state_dir = db;
+  } else {
+    std::filesystem::path p(db);
+    o.db_path = db;
+    o.state_dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  }
+  return open_store(o);
+}
+
+int store_fail(const Error& e) {
+  const bool invalid = e.code == "store.corrupt" || e.code == "store.schema_newer" ||
+                       e.code == "store.not_found";
+  return fail(invalid ? kExitInvalid : kExitUsage, e);
+}
+
+std::string iso_time(int64_t ms) {
+  if (ms <= 0) return "";
+  std::time_t s = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+// YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ, to ms since the epoch.
+Result<int64_t> parse_time(const std::string& text) {
+  std::tm tm{};
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  char tail = 0;
+  int n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail);
+  const bool date_only = n == 3 && text.size() == 10;
+  const bool full = n == 7 && tail == 'Z' && text.size() == 20;
+  if (!(date_only || full) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    return make_error("usage.time", "'" + text + "' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
+  }
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+Result<int64_t> parse_int(const std::string& text, const char* what) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < 0) {
+    return make_error("usage.number", std::string(what) + " must be a non-negative number, not '" + text + "'");
+  }
+  return v;
+}
+
+bj::value blob_json(const std::optional<BlobRef>& b) {
+  if (!b) return nullptr;
+  return bj::object{{"sha256", b->sha256}, {"size", b->size}};
+}
+
+// `full`: with recipients and attachments (doc show); lists carry only the
+// searchable fields.
+bj::object document_json(const Document& d, bool full) {
+  bj::object o;
+  o["id"] = d.id;
+  o["direction"] = direction_name(d.direction);
+  o["state"] = state_name(d.state);
+  o["envelope_id"] = d.envelope_id;
+  o["sender"] = d.sender;
+  if (full) {
+    bj::array to;
+    for (const auto& r : d.recipients) to.emplace_back(r);
+    o["recipients"] = std::move(to);
+  }
+  o["code_number"] = d.code_number;
+  o["code_notation"] = d.code_notation;
+  o["promulgation_date"] = d.promulgation_date;
+  o["subject"] = d.subject;
+  o["document_type"] = d.document_type;
+  o["priority"] = d.priority;
+  o["due_date"] = d.due_date;
+  o["envelope"] = blob_json(d.envelope);
+  if (full) {
+    bj::array atts;
+    for (const auto& a : d.attachments) {
+      atts.push_back(bj::object{{"name", a.name}, {"content_type", a.content_type},
+                                {"sha256", a.blob.sha256}, {"size", a.blob.size}});
+    }
+    o["attachments"] = std::move(atts);
+  }
+  o["signer_summary"] = d.signer_summary;
+  o["submitter"] = d.submitter;
+  o["created"] = iso_time(d.created_ms);
+  o["updated"] = iso_time(d.updated_ms);
+  return o;
+}
+
+bj::object outbox_json(const OutboxItem& it) {
+  return bj::object{{"id", it.id},
+                    {"document_id", it.document_id},
+                    {"kind", it.kind},
+                    {"destination", it.destination},
+                    {"state", outbox_state_name(it.state)},
+                    {"attempts", it.attempts},
+                    {"next_attempt", iso_time(it.next_attempt_ms)},
+                    {"last_error", it.last_error},
+                    {"lease_owner", it.lease_owner},
+                    {"lease_until", iso_time(it.lease_until_ms)},
+                    {"payload", blob_json(it.payload)}};
+}
+
+// --- audit verify ---
+
+int audit_verify(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {{"--db", "", true}, {"--json"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args->positional().empty()) return fail(kExitUsage, "audit verify takes no arguments");
+  auto store = open_db(*args);
+  if (!store.ok()) return store_fail(store.error());
+  auto check = (*store)->verify_audit();
+  if (!check.ok()) return store_fail(check.error());
+  if (args->has("--json")) {
+    bj::object o{{"ok", check->ok}, {"rows", check->rows}};
+    if (check->ok) {
+      o["head_sha256"] = check->head_sha256;
+    } else {
+      o["first_bad_seq"] = check->first_bad_seq;
+      o["problem"] = check->problem;
+    }
+    std::cout << json::pretty(o);
+  } else if (check->ok) {
+    std::cout << "audit log ok: " << check->rows << " rows, head sha256 " << check->head_sha256 << "\n";
+  } else {
+    std::cout << "audit log BROKEN at row " << check->first_bad_seq << ": " << check->problem << "\n";
+  }
+  return check->ok ? kExitOk : kExitInvalid;
+}
+
+// --- queue list ---
+
+Result<DocumentQuery> document_query(const Args& a) {
+  DocumentQuery q;
+  if (a.has("--direction")) {
+    q.direction = parse_direction(a.get("--direction"));
+    if (!q.direction) return make_error("usage.direction", "--direction is incoming or outgoing");
+  }
+  if (a.has("--state")) {
+    q.state = parse_state(a.get("--state"));
+    if (!q.state) return make_error("usage.state", "unknown state '" + a.get("--state") + "'");
+  }
+  q.sender = a.get("--sender");
+  q.subject_contains = a.get("--subject");
+  if (a.has("--since")) {
+    auto t = parse_time(a.get("--since"));
+    if (!t.ok()) return t.error();
+    q.created_from_ms = *t;
+  }
+  if (a.has("--until")) {
+    auto t = parse_time(a.get("--until"));
+    if (!t.ok()) return t.error();
+    q.created_until_ms = *t;
+  }
+  if (a.has("--before")) {
+    auto v = parse_int(a.get("--before"), "--before");
+    if (!v.ok()) return v.error();
+    q.before_id = *v;
+  }
+  if (a.has("--limit")) {
+    auto v = parse_int(a.get("--limit"), "--limit");
+    if (!v.ok()) return v.error();
+    q.limit = static_cast<uint32_t>(std::min<int64_t>(*v, 1000));
+  }
+  return q;
+}
+
+int list_outbox(Store& store, const Args& a) {
+  OutboxQuery q;
+  if (a.has("--outbox-state")) {
+    const std::string s = a.get("--outbox-state");
+    if (s == "pending") q.state = OutboxState::pending;
+    else if (s == "done") q.state = OutboxState::done;
+    else if (s == "cancelled") q.state = OutboxState::cancelled;
+    else return fail(kExitUsage, "--outbox-state is pending, done or cancelled");
+  }
+  auto items = store.list_outbox(q);
+  if (!items.ok()) return store_fail(items.error());
+  if (a.has("--json")) {
+    bj::array arr;
+    for (const auto& it : *items) arr.push_back(outbox_json(it));
+    std::cout << json::pretty(bj::object{{"outbox", std::move(arr)}});
+    return kExitOk;
+  }
+  std::printf("%-8s %-8s %-9s %-8s %-24s %s\n", "ITEM", "DOC", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR");
+  for (const auto& it : *items) {
+    std::printf("%-8lld %-8lld %-9s %-8d %-24s %s\n", static_cast<long long>(it.id),
+                static_cast<long long>(it.document_id), std::string(outbox_state_name(it.state)).c_str(),
+                it.attempts, iso_time(it.next_attempt_ms).c_str(), it.last_error.c_str());
+  }
+  return kExitOk;
+}
+
+int queue_list(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {{"--db", "", true}, {"--direction", "", true}, {"--state", "", true},
+                                 {"--sender", "", true}, {"--since", "", true}, {"--until", "", true},
+                                 {"--subject", "", true}, {"--limit", "", true}, {"--before", "", true},
+                                 {"--outbox"}, {"--outbox-state", "", true}, {"--json"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args->positional().empty()) return fail(kExitUsage, "queue list takes no arguments");
+  auto query = document_query(*args);
+  if (!query.ok()) return fail(kExitUsage, query.error());
+  auto store = open_db(*args);
+  if (!store.ok()) return store_fail(store.error());
+  if (args->has("--outbox")) return list_outbox(**store, *args);
+  auto page = (*store)->list_documents(*query);
+  if (!page.ok()) return store_fail(page.error());
+  if (args->has("--json")) {
+    bj::array docs;
+    for (const Document& d : page->documents) {
+      docs.push_back(document_json(d, false));
+    }
+    bj::object out{{"documents", std::move(docs)}};
+    out["next_before"] = page->next_before_id ? bj::value(*page->next_before_id) : bj::value(nullptr);
+    std::cout << json::pretty(out);
+    return kExitOk;
+  }
+  std::printf("%-8s %-9s %-18s %-14s %-24s %s\n", "ID", "DIR", "STATE", "SENDER", "CREATED", "SUBJECT");
+  for (const Document& d : page->documents) {
+    std::printf("%-8lld %-9s %-18s %-14s %-24s %s\n", static_cast<long long>(d.id),
+                std::string(direction_name(d.direction)).c_str(), std::string(state_name(d.state)).c_str(),
+                d.sender.c_str(), iso_time(d.created_ms).c_str(), d.subject.c_str());
+  }
+  if (page->next_before_id) {
+    std::printf("(more: --before %lld)\n", static_cast<long long>(*page->next_before_id));
+  }
+  return kExitOk;
+}
+
+// --- doc show ---
+
+int doc_show(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {{"--db", "", true}, {"--json"}, {"--verify"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (args->positional().size() != 1) return fail(kExitUsage, "doc show needs exactly one document ID");
+  auto id = parse_int(args->positional()[0], "the document ID");
+  if (!id.ok()) return fail(kExitUsage, id.error());
+  auto store = open_db(*args);
+  if (!store.ok()) return store_fail(store.error());
+  auto doc = (*store)->get_document(*id);
+  if (!doc.ok()) return store_fail(doc.error());
+  auto history = (*store)->history(*id);
+  auto statuses = (*store)->status_messages(*id);
+  OutboxQuery oq;
+  oq.document_id = *id;
+  auto outbox = (*store)->list_outbox(oq);
+  if (!history.ok()) return store_fail(history.error());
+  if (!statuses.ok()) return store_fail(statuses.error());
+  if (!outbox.ok()) return store_fail(outbox.error());
+  // --verify re-hashes the envelope and every attachment.
+  bool intact = true;
+  std::vector<std::string> problems;
+  if (args->has("--verify")) {
+    std::vector<BlobRef> refs;
+    if (doc->envelope) refs.push_back(*doc->envelope);
+    for (const auto& a : doc->attachments) refs.push_back(a.blob);
+    for (const BlobRef& r : refs) {
+      Status v = (*store)->blobs().verify(r);
+      if (!v.ok()) {
+        intact = false;
+        problems.push_back(v.error().message);
+      }
+    }
+  }
+  if (args->has("--json")) {
+    bj::object o = document_json(*doc, true);
+    bj::array h, s, ob;
+    for (const auto& t : *history) {
+      h.push_back(bj::object{{"from", t.from ? bj::value(state_name(*t.from)) : bj::value(nullptr)},
+                             {"to", state_name(t.to)}, {"actor", t.actor}, {"reason", t.reason},
+                             {"at", iso_time(t.at_ms)}});
+    }
+    for (const auto& m : *statuses) {
+      s.push_back(bj::object{{"direction", direction_name(m.direction)}, {"code", m.code},
+                             {"description", m.description}, {"staff", m.staff},
+                             {"envelope", blob_json(m.envelope)}, {"at", iso_time(m.at_ms)}});
+    }
+    for (const auto& it : *outbox) ob.push_back(outbox_json(it));
+    o["history"] = std::move(h);
+    o["status_messages"] = std::move(s);
+    o["outbox"] = std::move(ob);
+    if (args->has("--verify")) {
+      bj::array p;
+      for (const auto& x : problems) p.emplace_back(x);
+      o["files_intact"] = intact;
+      o["file_problems"] = std::move(p);
+    }
+    std::cout << json::pretty(o);
+    return intact ? kExitOk : kExitInvalid;
+  }
+  const Document& d = *doc;
+  std::cout << "document " << d.id << " (" << direction_name(d.direction) << "), state " << state_name(d.state)
+            << "\n  envelope id:  " << d.envelope_id << "\n  sender:       " << d.sender
+            << "\n  recipients:  ";
+  for (const auto& r : d.recipients) std::cout << " " << r;
+  std::cout << "\n  code:         " << d.code_number << "/" << d.code_notation
+            << "\n  promulgated:  " << d.promulgation_date << "\n  type:         " << d.document_type
+            << "\n  subject:      " << d.subject << "\n  priority:     " << d.priority
+            << "\n  due:          " << d.due_date << "\n  signer:       " << d.signer_summary
+            << "\n  created:      " << iso_time(d.created_ms) << "\n  updated:      " << iso_time(d.updated_ms)
+            << "\n  envelope:     " << (d.envelope ? d.envelope->sha256 : "(none)") << "\n";
+  std::cout << "attachments:\n";
+  for (const auto& a : d.attachments) {
+    std::cout << "  " << a.name << "  " << a.content_type << "  " << a.blob.size << " bytes  " << a.blob.sha256 << "\n";
+  }
+  std::cout << "history:\n";
+  for (const auto& t : *history) {
+    std::cout << "  " << iso_time(t.at_ms) << "  " << (t.from ? state_name(*t.from) : "(new)") << " -> "
+              << state_name(t.to) << "  by " << t.actor << (t.reason.empty() ? "" : ": " + t.reason) << "\n";
+  }
+  std::cout << "status messages:\n";
+  for (const auto& m : *statuses) {
+    std::cout << "  " << iso_time(m.at_ms) << "  " << direction_name(m.direction) << "  " << m.code << "  "
+              << m.description << "\n";
+  }
+  std::cout << "outbox:\n";
+  for (const auto& it : *outbox) {
+    std::cout << "  item " << it.id << "  " << it.kind << " to " << it.destination << "  "
+              << outbox_state_name(it.state) << "  attempts " << it.attempts
+              << (it.last_error.empty() ? "" : "  last error: " + it.last_error) << "\n";
+  }
+  if (args->has("--verify")) {
+    if (intact) std::cout << "files: all intact\n";
+    for (const auto& p : problems) std::cout << "files: " << p << "\n";
+  }
+  return intact ? kExitOk : kExitInvalid;
+}
+
+constexpr Command kCommands[] = {
+    {"audit verify", "check the hash chain of the audit log",
+     "usage: edxgate audit verify --db PATH [--json]\n\n"
+     "Walks the audit log of the store at PATH (the state directory, or its\n"
+     "edxgate.db) and checks that every row holds the SHA-256 of the previous row\n"
+     "and of its own content. Prints the row count and the head hash (record it\n"
+     "elsewhere: a log cut short after the head you recorded is then detected), or\n"
+     "the first broken row. Exit 0 intact, 1 broken, 2 cannot read the store.\n",
+     audit_verify},
+    {"queue list", "list documents (or outbox items) in the store",
+     "usage: edxgate queue list --db PATH [filters] [--limit N] [--before ID] [--json]\n"
+     "       edxgate queue list --db PATH --outbox [--outbox-state pending|done|cancelled] [--json]\n\n"
+     "Lists documents newest first. Filters:\n"
+     "  --direction incoming|outgoing   --state STATE   --sender ORGAN_ID\n"
+     "  --since DATE   --until DATE     (created time; YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)\n"
+     "  --subject TEXT                  (case-insensitive substring)\n"
+     "Pages hold --limit documents (default 50, at most 1000); the next page is\n"
+     "--before the last ID shown. --outbox lists the send queue instead, with\n"
+     "attempts, next attempt and last error. PATH is the state directory or its\n"
+     "edxgate.db; the store is opened read-only.\n",
+     queue_list},
+    {"doc show", "show one document: fields, files, history, status, outbox",
+     "usage: edxgate doc show ID --db PATH [--verify] [--json]\n\n"
+     "Prints the document's header fields, envelope and attachments (name, type,\n"
+     "size, SHA-256), its state history, the status messages received or sent for\n"
+     "it, and its outbox items. --verify re-hashes its files (exit 1 if one is\n"
+     "missing or corrupt). Exit 1 when there is no such document.\n",
+     doc_show},
+};
+
+}  // namespace
+
+std::span<const Command> store_commands() { return kCommands; }
 
 }  // namespace edxgate::cli
