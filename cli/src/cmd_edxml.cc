@@ -1,8 +1,396 @@
-// edxgate commands of the edxml part.
+// edxgate commands of the edxml part: pack, unpack, validate, status make/show.
+#include <openssl/rand.h>
+
+#include <filesystem>
+#include <iostream>
+
 #include "cli.h"
+#include "edxgate/base/fs.h"
+#include "edxgate/base/json.h"
+#include "edxgate/config/config.h"
+#include "edxgate/edxml/json.h"
+#include "edxgate/edxml/reader.h"
+#include "edxgate/edxml/schema.h"
+#include "edxgate/edxml/writer.h"
 
 namespace edxgate::cli {
+namespace {
 
-std::span<const Command> edxml_commands() { return {}; }
+namespace ex = edxgate::edxml;
+namespace bj = edxgate::json::bj;
+
+constexpr size_t kMaxMetaBytes = 1 << 20;
+
+// Exit code for an error: I/O and environment problems are 2, bad input 1.
+int exit_for(const Error& e) {
+  bool io = e.code.rfind("io.", 0) == 0 || e.code.rfind("config.", 0) == 0 ||
+            e.code.rfind("usage.", 0) == 0;
+  return io ? kExitUsage : kExitInvalid;
+}
+
+int fail_error(const Error& e) {
+  std::string msg = e.to_string();
+  return fail(exit_for(e), msg + " [" + e.code + "]");
+}
+
+// The [edxml] section of --config (or the defaults).
+Result<ex::ReadOptions> read_options(const Args& args) {
+  ex::ReadOptions ro;
+  if (!args.has("--config")) return ro;
+  auto cfg = config::load(args.get("--config"));
+  if (!cfg.ok()) {
+    Error e = cfg.error();
+    if (e.code.rfind("config.", 0) != 0) e.code = "config." + e.code;
+    return e;
+  }
+  const config::Edxml& c = cfg->edxml;
+  ro.limits.max_depth = c.max_depth;
+  ro.limits.max_nodes = c.max_nodes;
+  ro.limits.max_attributes = c.max_attributes;
+  ro.limits.max_text_bytes = c.max_text_bytes;
+  ro.limits.max_attachments = c.max_attachments;
+  ro.limits.max_attachment_bytes = c.max_attachment_bytes;
+  ro.limits.parse_timeout_s = c.parse_timeout_s;
+  ro.format.organ_id_pattern = c.organ_id_pattern;
+  ro.format.status_element = c.status_element;
+  return ro;
+}
+
+std::string uuid4() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
+    s.push_back(kHex[b[i] >> 4]);
+    s.push_back(kHex[b[i] & 15]);
+  }
+  return s;
+}
+
+std::string guess_content_type(const std::string& name) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".pdf", "application/pdf"}, {".doc", "application/msword"},
+      {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+      {".xls", "application/vnd.ms-excel"},
+      {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+      {".odt", "application/vnd.oasis.opendocument.text"}, {".txt", "text/plain"},
+      {".xml", "application/xml"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
+      {".png", "image/png"}, {".zip", "application/zip"}, {".p7s", "application/pkcs7-signature"}};
+  std::string ext = std::filesystem::path(name).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const auto& [e, t] : kTypes) {
+    if (ext == e) return t;
+  }
+  return "application/octet-stream";
+}
+
+void print_json(const bj::value& v) { std::cout << json::pretty(v); }
+
+// ---- pack ----
+
+// Fills what META.json may leave out: attachment metadata from the files, a
+// trace header from the sender, a Bussiness block, the DocumentId.
+Status complete_for_pack(ex::Envelope& env, const std::vector<std::string>& files) {
+  if (!env.message || env.status) {
+    return make_error("edxml.missing", "META.json must hold a \"message\" (use 'edxgate status "
+                                       "make' for status messages).");
+  }
+  if (!env.attachments.empty() && env.attachments.size() != files.size()) {
+    return make_error("usage.attachments", "META.json lists " +
+                                               std::to_string(env.attachments.size()) +
+                                               " attachments but " + std::to_string(files.size()) +
+                                               " files were given.");
+  }
+  env.attachments.resize(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    ex::Attachment& a = env.attachments[i];
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(files[i], ec)) {
+      return make_error("io.read", "Cannot read the attachment file " + files[i] + ".");
+    }
+    a.path = files[i];
+    a.size = std::filesystem::file_size(files[i], ec);
+    if (a.name.empty()) a.name = std::filesystem::path(files[i]).filename().string();
+    if (a.content_type.empty()) a.content_type = guess_content_type(a.name);
+    if (a.content_id.empty()) a.content_id = uuid4();
+  }
+  ex::MessageHeader& m = *env.message;
+  if (env.trace.traces.empty()) env.trace.traces.push_back({m.from.organ_id, ex::now_vietnam()});
+  if (!env.trace.business) env.trace.business.emplace();
+  if (m.document_id.empty() && m.promulgation_date.year != 0) {
+    m.document_id = m.from.organ_id + "," + ex::format_date(m.promulgation_date) + "," +
+                    ex::format_document_code(m.code);
+  }
+  return {};
+}
+
+int pack(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {{"--out", "-o", true}, {"--config", "", true}, {"--json"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  const auto& pos = args->positional();
+  if (pos.empty() || !args->has("--out")) {
+    return fail(kExitUsage, "pack needs META.json, the files and -o OUT.xml (see edxgate pack --help)");
+  }
+  auto ro = read_options(*args);
+  if (!ro.ok()) return fail_error(ro.error());
+  auto text = fs::read_file(pos[0], kMaxMetaBytes);
+  if (!text.ok()) return fail(kExitUsage, text.error());
+  auto meta = json::parse(*text);
+  if (!meta.ok()) return fail(kExitInvalid, "META.json: " + meta.error().to_string());
+  auto env = ex::envelope_from_json(*meta);
+  if (!env.ok()) return fail_error(env.error());
+  std::vector<std::string> files(pos.begin() + 1, pos.end());
+  if (auto s = complete_for_pack(*env, files); !s) return fail_error(s.error());
+  ex::WriteOptions wo{ro->format};
+  if (auto s = ex::write_envelope_file(*env, wo, args->get("--out")); !s) return fail_error(s.error());
+  if (args->has("--json")) {
+    print_json(ex::envelope_to_json(*env));
+  } else {
+    std::cout << "packed " << args->get("--out") << ": "
+              << ex::format_document_code(env->message->code) << ", " << env->message->to.size()
+              << " recipient(s), " << env->attachments.size() << " attachment(s)\n";
+  }
+  return kExitOk;
+}
+
+// ---- unpack ----
+
+int unpack(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {{"--dir", "-d", true}, {"--config", "", true}, {"--json"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (args->positional().size() != 1 || !args->has("--dir")) {
+    return fail(kExitUsage, "unpack needs ENVELOPE and -d DIR (see edxgate unpack --help)");
+  }
+  auto ro = read_options(*args);
+  if (!ro.ok()) return fail_error(ro.error());
+  std::string dir = args->get("--dir");
+  if (auto s = fs::make_dirs(dir); !s) return fail(kExitUsage, s.error());
+  ro->attachment_dir = dir;
+  ro->reserved_names = {"header.json"};
+  auto env = ex::read_envelope_file(args->positional()[0], *ro);
+  if (!env.ok()) return fail_error(env.error());
+  bj::value j = ex::envelope_to_json(*env);
+  if (auto s = fs::write_file_atomic(dir + "/header.json", json::pretty(j), 0644); !s) {
+    return fail(kExitUsage, s.error());
+  }
+  if (args->has("--json")) {
+    print_json(j);
+  } else {
+    std::cout << "unpacked to " << dir << ": header.json";
+    for (const auto& a : env->attachments) {
+      std::cout << ", " << std::filesystem::path(a.path).filename().string();
+    }
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+// ---- validate ----
+
+int validate(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {{"--config", "", true}, {"--json"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (args->positional().size() != 1) {
+    return fail(kExitUsage, "validate needs exactly one ENVELOPE (see edxgate validate --help)");
+  }
+  auto ro = read_options(*args);
+  if (!ro.ok()) return fail_error(ro.error());
+  auto read = ex::read_envelope_file_with_doc(args->positional()[0], *ro);
+  Status schema_ok;
+  if (read.ok()) schema_ok = ex::validate_schema(read->doc.get());
+  const Error* err = !read.ok() ? &read.error() : !schema_ok.ok() ? &schema_ok.error() : nullptr;
+  if (args->has("--json")) {
+    bj::object out{{"valid", err == nullptr}};
+    if (err) {
+      out["code"] = err->code;
+      out["message"] = err->message;
+      out["line"] = err->line;
+    } else {
+      out["envelope"] = ex::envelope_to_json(read->envelope);
+    }
+    print_json(out);
+    return err ? exit_for(*err) : kExitOk;
+  }
+  if (err) return fail_error(*err);
+  const ex::Envelope& env = read->envelope;
+  if (env.message) {
+    std::cout << "valid: document " << ex::format_document_code(env.message->code) << " from "
+              << env.message->from.organ_id << " to " << env.message->to.size()
+              << " recipient(s), " << env.attachments.size() << " attachment(s)";
+  } else {
+    std::cout << "valid: status " << ex::format_status_code(env.status->code) << " ("
+              << ex::status_code_meaning(env.status->code) << ") from "
+              << env.status->from.organ_id;
+  }
+  std::cout << (env.signature == ex::SignaturePresence::dsig ? ", signed (not verified here)\n"
+                                                             : ", unsigned\n");
+  return kExitOk;
+}
+
+// ---- status make / show ----
+
+Status response_for_from_envelope(const std::string& path, const ex::ReadOptions& ro,
+                                  ex::ResponseFor& out) {
+  auto env = ex::read_envelope_file(path, ro);
+  if (!env.ok()) return env.error();
+  if (!env->message) {
+    return make_error("edxml.missing", "--for must name a document envelope, not a status message.");
+  }
+  const ex::MessageHeader& m = *env->message;
+  out.organ_id = m.from.organ_id;
+  out.code = ex::format_document_code(m.code);
+  out.promulgation_date = m.promulgation_date;
+  out.document_id = m.document_id;
+  return {};
+}
+
+int status_make(const std::vector<std::string>& argv) {
+  auto args = Args::parse(
+      argv, {{"--out", "-o", true}, {"--config", "", true}, {"--for", "", true},
+             {"--response-for-organ", "", true}, {"--response-for-code", "", true},
+             {"--response-for-date", "", true}, {"--response-for-document-id", "", true},
+             {"--from", "", true}, {"--from-name", "", true}, {"--code", "", true},
+             {"--description", "", true}, {"--staff", "", true}, {"--department", "", true},
+             {"--email", "", true}, {"--mobile", "", true}, {"--timestamp", "", true},
+             {"--status-element", "", true}, {"--json"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args->positional().empty() || !args->has("--out") || !args->has("--from") ||
+      !args->has("--code") || (!args->has("--for") && !args->has("--response-for-organ"))) {
+    return fail(kExitUsage, "status make needs --code, --from, --for ENVELOPE (or "
+                            "--response-for-organ ...) and -o OUT.xml (see --help)");
+  }
+  auto ro = read_options(*args);
+  if (!ro.ok()) return fail_error(ro.error());
+  if (args->has("--status-element")) ro->format.status_element = args->get("--status-element");
+  ex::Envelope env;
+  ex::StatusMessage& s = env.status.emplace();
+  if (args->has("--for")) {
+    if (auto st = response_for_from_envelope(args->get("--for"), *ro, s.response_for); !st) {
+      return fail_error(st.error());
+    }
+  }
+  if (args->has("--response-for-organ")) s.response_for.organ_id = args->get("--response-for-organ");
+  if (args->has("--response-for-code")) s.response_for.code = args->get("--response-for-code");
+  if (args->has("--response-for-document-id")) {
+    s.response_for.document_id = args->get("--response-for-document-id");
+  }
+  if (args->has("--response-for-date")) {
+    auto d = ex::parse_date(args->get("--response-for-date"));
+    if (!d.ok()) return fail_error(d.error());
+    s.response_for.promulgation_date = *d;
+  }
+  auto code = ex::parse_status_code(args->get("--code"));
+  if (!code.ok()) return fail_error(code.error());
+  s.code = *code;
+  s.from.organ_id = args->get("--from");
+  s.from.organ_name = args->get("--from-name");
+  s.from.organization_in_charge = s.from.organ_name;
+  s.description = args->get("--description", std::string(ex::status_code_meaning(s.code)));
+  s.staff = {args->get("--department"), args->get("--staff"), args->get("--mobile"),
+             args->get("--email")};
+  s.timestamp = ex::now_vietnam();
+  if (args->has("--timestamp")) {
+    auto t = ex::parse_datetime(args->get("--timestamp"));
+    if (!t.ok()) return fail_error(t.error());
+    s.timestamp = *t;
+  }
+  env.trace.traces.push_back({s.from.organ_id, s.timestamp});
+  if (auto st = ex::write_envelope_file(env, ex::WriteOptions{ro->format}, args->get("--out")); !st) {
+    return fail_error(st.error());
+  }
+  if (args->has("--json")) {
+    print_json(ex::envelope_to_json(env));
+  } else {
+    std::cout << "wrote status " << ex::format_status_code(s.code) << " ("
+              << ex::status_code_meaning(s.code) << ") to " << args->get("--out") << "\n";
+  }
+  return kExitOk;
+}
+
+int status_show(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {{"--config", "", true}, {"--json"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (args->positional().size() != 1) return fail(kExitUsage, "status show needs exactly one FILE");
+  auto ro = read_options(*args);
+  if (!ro.ok()) return fail_error(ro.error());
+  auto env = ex::read_envelope_file(args->positional()[0], *ro);
+  if (!env.ok()) return fail_error(env.error());
+  if (!env->status) return fail(kExitInvalid, "the file is a document envelope, not a status message");
+  if (args->has("--json")) {
+    print_json(ex::envelope_to_json(*env));
+    return kExitOk;
+  }
+  const ex::StatusMessage& s = *env->status;
+  std::cout << "status:       " << ex::format_status_code(s.code) << " ("
+            << ex::status_code_meaning(s.code) << ")\n"
+            << "from:         " << s.from.organ_id << (s.from.organ_name.empty() ? "" : " ")
+            << s.from.organ_name << "\n"
+            << "response for: " << s.response_for.organ_id << " " << s.response_for.code
+            << (s.response_for.promulgation_date
+                    ? " of " + ex::format_date(*s.response_for.promulgation_date)
+                    : std::string())
+            << "\n"
+            << "document id:  " << s.response_for.document_id << "\n"
+            << "description:  " << s.description << "\n"
+            << "timestamp:    " << ex::format_datetime(s.timestamp) << "\n"
+            << "staff:        " << s.staff.staff << " " << s.staff.department << " "
+            << s.staff.email << " " << s.staff.mobile << "\n";
+  return kExitOk;
+}
+
+constexpr std::string_view kCommon =
+    "  --config FILE   take [edxml] limits, organ id pattern and status element from FILE\n"
+    "  --json          print JSON instead of text\n\n"
+    "exit codes: 0 success, 1 invalid input, 2 usage or I/O error\n";
+
+const std::string kPackHelp = std::string(
+    "usage: edxgate pack META.json FILE... -o OUT.xml [--config FILE] [--json]\n\n"
+    "Builds an edXML document envelope: the header fields from META.json (format: "
+    "edxml/README.md),\none attachment per FILE (base64-encoded while it is written). "
+    "Unsigned: sign it with 'edxgate sign'.\n\n"
+    "options:\n  -o, --out OUT.xml  where to write (atomically)\n") + std::string(kCommon);
+const std::string kUnpackHelp = std::string(
+    "usage: edxgate unpack ENVELOPE -d DIR [--config FILE] [--json]\n\n"
+    "Checks ENVELOPE and writes DIR/header.json and each attachment under its declared\n"
+    "name. Names with '/', '\\\\', '..', control characters or a leading '.' are refused.\n"
+    "Nothing is written under a final name unless the whole envelope is valid.\n\n"
+    "options:\n  -d, --dir DIR   output directory (created if needed)\n") + std::string(kCommon);
+const std::string kValidateHelp = std::string(
+    "usage: edxgate validate ENVELOPE [--config FILE] [--json]\n\n"
+    "Parses ENVELOPE with the hardened parser, checks every field and attachment (base64,\n"
+    "manifest), then validates it against edxml/schema/edxml.xsd. Exit 0 valid, 1 invalid\n"
+    "(the reason and its code are printed), 2 usage or I/O error.\n\n"
+    "options:\n") + std::string(kCommon);
+const std::string kStatusMakeHelp = std::string(
+    "usage: edxgate status make --code NN --from ORGAN_ID (--for ENVELOPE |\n"
+    "         --response-for-organ ID --response-for-code NUM/NOTATION\n"
+    "         [--response-for-date yyyy/MM/dd] [--response-for-document-id ID])\n"
+    "         [--from-name NAME] [--description TEXT] [--staff NAME] [--department D]\n"
+    "         [--email E] [--mobile M] [--timestamp 'yyyy/MM/dd HH:mm:ss']\n"
+    "         [--status-element MessageStatus|Status] -o OUT.xml\n\n"
+    "Writes a status message answering a document. Codes: 01 đã đến, 02 từ chối tiếp nhận,\n"
+    "03 đã tiếp nhận, 04 phân công, 05 đang xử lý, 06 hoàn thành, 13 yêu cầu lấy lại,\n"
+    "15 đồng ý lấy lại/cập nhật, 16 từ chối lấy lại/cập nhật. --description defaults to\n"
+    "the code's meaning, --timestamp to now (UTC+07:00).\n\n"
+    "options:\n") + std::string(kCommon);
+const std::string kStatusShowHelp = std::string(
+    "usage: edxgate status show FILE [--config FILE] [--json]\n\n"
+    "Checks a status message and prints its fields.\n\noptions:\n") + std::string(kCommon);
+
+const Command kCommands[] = {
+    {"pack", "build an edXML envelope from META.json and files", kPackHelp, pack},
+    {"unpack", "check an envelope, write header.json and attachments", kUnpackHelp, unpack},
+    {"validate", "check an envelope against the rules and the XSD", kValidateHelp, validate},
+    {"status make", "write a status message (đã đến, tiếp nhận, ...)", kStatusMakeHelp, status_make},
+    {"status show", "print a status message", kStatusShowHelp, status_show},
+};
+
+}  // namespace
+
+std::span<const Command> edxml_commands() { return kCommands; }
 
 }  // namespace edxgate::cli
