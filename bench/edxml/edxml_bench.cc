@@ -62,7 +62,7 @@ Envelope sample(const std::string& attachment) {
   Envelope env;
   MessageHeader& m = env.message.emplace();
   m.from.organ_id = "000.00.00.G06";
-  m.to = {Organization{"000.00.00.H41"}};
+  m.to.emplace_back().organ_id = "000.00.00.H41";
   m.code = DocumentCode{"251", "TMĐT-TTTH"};
   m.promulgation_date = Date{2024, 3, 15};
   m.subject = "V/v đo hiệu năng";
