@@ -120,6 +120,20 @@ Result<RawElement> raw_element(const xmlNode* n) {
   if (!copy) throw std::bad_alloc();
   xmlDocSetRootElement(doc.get(), copy);
   xmlReconciliateNs(doc.get(), copy);
+  if (!copy->ns) {
+    // Written inside our envelope, whose root declares a default namespace,
+    // a no-namespace element must say so itself.
+    bool undeclared = false;
+    for (xmlNs* d = copy->nsDef; d; d = d->next) {
+      if (d->prefix) continue;
+      if (d->href && d->href[0]) {
+        return make_error("xml.namespace", "An extension element without a namespace holds "
+                                           "default-namespace content.", line_of(n));
+      }
+      undeclared = true;  // already xmlns=""
+    }
+    if (!undeclared && !xmlNewNs(copy, BAD_CAST "", nullptr)) throw std::bad_alloc();
+  }
   std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buf(xmlBufferCreate(), xmlBufferFree);
   if (!buf || xmlNodeDump(buf.get(), doc.get(), copy, 0, 0) < 0) throw std::bad_alloc();
   return RawElement{nfc(sv(xmlBufferContent(buf.get())))};

@@ -79,6 +79,24 @@ TEST(Reader, PreservesExtensionElementsThroughAWrite) {
   EXPECT_EQ(again->message, r->message);
 }
 
+TEST(Reader, KeepsTheNamespaceOfExtensionElementsThroughAWrite) {
+  std::string xml = replace(fixture("sdk_dotnet_form.xml"), "<edXML:SteeringType>",
+                            "<Local xmlns=\"\">x</Local><Mine>y</Mine><o:Other xmlns:o=\"urn:o\"/>"
+                            "<edXML:SteeringType>");
+  auto r = read_envelope(xml, ReadOptions{});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->message->extensions.size(), 3u);
+  r->attachments.clear();
+  auto out = write_envelope_string(*r, WriteOptions{});
+  ASSERT_TRUE(out.ok()) << out.error().to_string();
+  auto again = read_envelope(*out, ReadOptions{});
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_EQ(again->message->extensions, r->message->extensions);
+  EXPECT_NE(out->find("<Local xmlns=\"\">x</Local>"), std::string::npos);
+  EXPECT_NE(out->find("<Mine xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">y</Mine>"),
+            std::string::npos);
+}
+
 TEST(Reader, ReadsBothStatusElementNames) {
   for (const char* f : {"status_messagestatus.xml", "status_status.xml"}) {
     auto r = read_envelope(fixture(f), ReadOptions{});
