@@ -68,6 +68,14 @@ Status PreScanner::scan(std::string_view chunk) {
     }
     char c = *p++;
     if (c == '\n') ++line_;
+    // Comments, PIs and end tags are buffered whole by libxml2: bound them too.
+    if ((st_ == St::comment || st_ == St::pi || st_ == St::end_tag) &&
+        ++markup_bytes_ > limits_.max_text_bytes) {
+      return make_error("xml.text_size", "A comment, processing instruction or end tag is longer "
+                                         "than the limit of " +
+                                             std::to_string(limits_.max_text_bytes) + " bytes.",
+                        line_);
+    }
     switch (st_) {
       case St::start:
         if (auto s = check_first_byte(static_cast<unsigned char>(c)); !s) return s;
@@ -76,6 +84,7 @@ Status PreScanner::scan(std::string_view chunk) {
       case St::text:
         break;  // handled above
       case St::lt:
+        markup_bytes_ = 0;
         if (c == '/') {
           st_ = St::end_tag;
         } else if (c == '?') {

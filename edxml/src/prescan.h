@@ -8,7 +8,8 @@
 //    ("xml.doctype"), so no DTD, entity, element or attribute-list
 //    declaration ever reaches libxml2;
 //  - a start tag with more attributes than allowed ("xml.attributes") or
-//    longer than the text limit ("xml.text_size");
+//    longer than the text limit, and likewise an over-long comment, PI or end
+//    tag ("xml.text_size");
 //  - input that is not UTF-8 (UTF-16/32, EBCDIC; "xml.encoding").
 // It does not check well-formedness: that stays libxml2's job. On malformed
 // input it may desynchronise, which can only make it refuse more.
@@ -41,6 +42,7 @@ class PreScanner {
   char quote_ = 0;
   uint32_t attrs_ = 0;
   uint64_t tag_bytes_ = 0;
+  uint64_t markup_bytes_ = 0;  // of the current comment, PI or end tag
   char prev1_ = 0, prev2_ = 0;  // last two bytes, for "-->", "]]>", "?>"
   char bang_[8] = {};
   uint32_t bang_len_ = 0;

@@ -96,6 +96,14 @@ TEST(Parser, RejectsOverlongStartTag) {
   EXPECT_EQ(error_code(parse_xml(tag, l)), "xml.text_size");
 }
 
+TEST(Parser, RejectsOverlongCommentsAndProcessingInstructions) {
+  Limits l;
+  l.max_text_bytes = 1000;
+  EXPECT_EQ(error_code(parse_xml("<r><!--" + std::string(5000, 'c') + "--></r>", l)), "xml.text_size");
+  EXPECT_EQ(error_code(parse_xml("<r><?pi " + std::string(5000, 'c') + "?></r>", l)), "xml.text_size");
+  EXPECT_TRUE(parse_xml("<r><!-- short --><?pi short?></r>", l).ok());
+}
+
 TEST(Parser, RejectsTooManyNodes) {
   Limits l;
   l.max_nodes = 100;
