@@ -76,10 +76,9 @@ CertInfo describe(X509* cert) {
   }
   c.not_before = iso_time(X509_get0_notBefore(cert), nullptr);
   c.not_after = iso_time(X509_get0_notAfter(cert), &c.not_after_time);
-  int days = 0, secs = 0;
-  if (ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notAfter(cert))) {
-    c.days_to_expiry = days - (days == 0 && secs < 0 ? 1 : 0);
-  }
+  // Whole days left, rounded down (-1 from the first second after expiry).
+  const long long left = static_cast<long long>(c.not_after_time) - std::time(nullptr);
+  c.days_to_expiry = static_cast<long>(left >= 0 ? left / 86400 : -((-left + 86399) / 86400));
   c.key_usage = key_usage_names(cert);
   ossl::Bio bio(BIO_new(BIO_s_mem()));
   if (PEM_write_bio_X509(bio.get(), cert)) {

@@ -219,6 +219,7 @@ TEST_F(TokenTest, ImportsTheCertificateNextToItsKeyAndListsIt) {
   EXPECT_EQ(info->label, "leader");
   EXPECT_EQ(info->subject, "CN=Trần Hữu Linh,O=Bộ Công Thương,C=VN");
   EXPECT_EQ(info->issuer, "CN=Test Root,O=Test CA,C=VN");
+  // 100 days from issue: 100 within the same second, else 99 (rounded down).
   EXPECT_TRUE(info->days_to_expiry == 99 || info->days_to_expiry == 100) << info->days_to_expiry;
   EXPECT_EQ(info->key_usage, (std::vector<std::string>{"digitalSignature", "nonRepudiation"}));
 

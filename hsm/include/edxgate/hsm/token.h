@@ -115,7 +115,7 @@ struct CertInfo {
   std::string serial;               // hex
   std::string not_before, not_after;  // ISO 8601 UTC
   std::time_t not_after_time = 0;
-  long days_to_expiry = 0;          // negative once expired
+  long days_to_expiry = 0;          // whole days left, rounded down; negative once expired
   std::vector<std::string> key_usage;  // "digitalSignature", "nonRepudiation", ...
   bool has_private_key = false;     // a private key with the same CKA_ID is on the token
   std::string uri;
