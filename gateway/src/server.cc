@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -112,6 +113,9 @@ struct Server::Impl {
   // Destroyed first (declared last): the worker pool, then the sockets, then
   // the I/O context, so nothing outlives what it refers to.
   net::io_context ioc;
+  // Keeps run() going while a handler is on the worker pool and nothing else
+  // is pending (as when the acceptor is closed during a graceful stop).
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<ssl::context> tls;
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
@@ -199,8 +203,8 @@ template <bool Tls>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Tls>> {
  public:
   Session(Server::Impl* srv, tcp::socket&& socket, uint64_t id, std::string address, unsigned refuse)
-      : srv_(srv), stream_(make_stream(srv, std::move(socket))), id_(id), address_(std::move(address)),
-        refuse_(refuse) {}
+      : srv_(srv), stream_(make_stream(srv, std::move(socket))), timer_(stream_.get_executor()), id_(id),
+        address_(std::move(address)), refuse_(refuse) {}
 
   ~Session() override { srv_->release(id_, address_, refuse_ == 0); }
 
@@ -224,6 +228,27 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     else return StreamOf<Tls>(std::move(s));
   }
   beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
+
+  // Reads are bounded by our own timer, not the stream's: a stream timeout
+  // closes the socket, and a timed-out request must still get its 408. The
+  // timer cancels the pending read instead; the generation counter makes a
+  // late firing harmless.
+  void arm_read_deadline(SteadyClock::time_point at) {
+    tcp_layer().expires_never();
+    timed_out_ = false;
+    const uint64_t gen = ++timer_gen_;
+    timer_.expires_at(at);
+    timer_.async_wait([self = this->shared_from_this(), gen](beast::error_code ec) {
+      if (ec || gen != self->timer_gen_) return;
+      self->timed_out_ = true;
+      self->tcp_layer().cancel();
+    });
+  }
+  void disarm(beast::error_code& ec) {
+    ++timer_gen_;
+    timer_.cancel();
+    if (ec == net::error::operation_aborted && timed_out_) ec = beast::error::timeout;
+  }
   const config::Limits& limits() const { return srv_->opt.limits; }
 
   void begin() {
@@ -280,12 +305,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->header_limit(limits().max_header_bytes);
     parser_->body_limit(limits().max_body_bytes);
     waiting_for_request_ = true;
-    tcp_layer().expires_after(std::chrono::seconds(limits().idle_timeout_s));
+    arm_read_deadline(SteadyClock::now() + std::chrono::seconds(limits().idle_timeout_s));
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
+    disarm(ec);
     waiting_for_request_ = false;
     started_ = SteadyClock::now();
     deadline_ = started_ + std::chrono::seconds(limits().request_timeout_s);
@@ -346,15 +372,15 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void read_body() {
     auto now = SteadyClock::now();
     if (now >= deadline_) return fail(408, "http.timeout", "The request did not complete in time.");
-    auto idle = std::chrono::seconds(limits().idle_timeout_s);
-    tcp_layer().expires_after(std::min<SteadyClock::duration>(idle, deadline_ - now));
+    arm_read_deadline(std::min(deadline_, now + std::chrono::seconds(limits().idle_timeout_s)));
     parser_->get().body().data = chunk_.data();
     parser_->get().body().size = chunk_.size();
-    http::async_read(stream_, buffer_, *parser_,
+    http::async_read_some(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
+    disarm(ec);
     if (ec == http::error::need_buffer) ec = {};
     const size_t got = chunk_.size() - parser_->get().body().size;
     if (got > 0) {
@@ -393,6 +419,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void dispatch_handler() {
+    log::debug("request", {{"listener", srv_->opt.name}, {"method", req_.method}, {"route", label_}, {"peer", address_}});
     req_.body.finish();
     net::post(*srv_->workers, [self = this->shared_from_this()] {
       Response r;
@@ -447,6 +474,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void on_sent(beast::error_code ec, bool close) {
+    log::debug("response sent", {{"listener", srv_->opt.name}, {"status", std::to_string(status_)}, {"close", close ? "1" : "0"}, {"error", ec.message()}});
     if (srv_->metrics && method_ != "-") {
       srv_->metrics->requests.inc({srv_->opt.name, label_, method_, std::to_string(status_)});
       srv_->metrics->latency.observe({srv_->opt.name, label_},
@@ -470,12 +498,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void close_now() {
+    ++timer_gen_;
+    timer_.cancel();
     beast::error_code ec;
     tcp_layer().socket().close(ec);
   }
 
   Server::Impl* srv_;
   StreamOf<Tls> stream_;
+  net::steady_timer timer_;  // read deadlines (see arm_read_deadline)
+  uint64_t timer_gen_ = 0;
+  bool timed_out_ = false;
   uint64_t id_;
   std::string address_;
   unsigned refuse_;
@@ -579,6 +612,7 @@ Result<std::unique_ptr<Server>> Server::start(ListenerOptions options, std::shar
   impl->bound = (local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string()) +
                 ":" + std::to_string(local.port());
   impl->workers.emplace(std::max(1u, o.worker_threads));
+  impl->work.emplace(impl->ioc.get_executor());
   impl->do_accept();
   Impl* raw = impl.get();
   for (unsigned i = 0; i < std::max(1u, o.io_threads); ++i) raw->threads.emplace_back([raw] { raw->ioc.run(); });
@@ -623,6 +657,7 @@ void Server::stop(std::chrono::milliseconds grace) {
     std::unique_lock lock(s.mu);
     s.cv.wait_for(lock, std::chrono::seconds(2), [&s] { return s.active + s.refusing == 0; });
   }
+  s.work.reset();
   s.ioc.stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
