@@ -1,4 +1,4 @@
-// Module loading (libp11), token enumeration (libp11), key specs.
+// Module loading (libp11), slot/token enumeration, key specs.
 #include <dlfcn.h>
 #include <openssl/err.h>
 

@@ -1,4 +1,4 @@
-// hsm: PKCS#11 tokens through libp11 — modules, tokens, PINs, keys, CSRs,
+// hsm: PKCS#11 tokens (modules loaded through libp11) — modules, tokens, PINs, keys, CSRs,
 // certificates, and TokenSigner. Include this or the narrower headers.
 #pragma once
 
