@@ -1,0 +1,337 @@
+// The VDXP adapter against edxgate-axis-sim over HTTPS on loopback: send,
+// list, get, update status, status relay, push to a gateway's endpoint, and
+// refusals (wrong organ id, bad HMAC, replay, stale timestamp, injected
+// faults, unparsable answers).
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "edxgate/gateway/axis.h"
+#include "edxgate/gateway/push_endpoint.h"
+#include "edxgate/gateway/server.h"
+#include "edxgate/gateway/vdxp.h"
+#include "test_support.h"
+
+namespace edxgate::gateway {
+namespace {
+
+using testing::read_text;
+using testing::TempDir;
+using testing::TestPki;
+using testing::write_text;
+
+constexpr const char* kOrganA = "000.00.00.G06";
+constexpr const char* kOrganB = "000.00.00.G07";
+constexpr const char* kOrganC = "000.00.00.G08";
+
+class AxisTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    pki_ = new TestPki(dir_->path());
+    pki_->client("axis", "/C=VN/O=Truc lien thong/CN=axis");
+    write_text(*dir_ / "a.secret", "secret-A\n");
+    write_text(*dir_ / "b.secret", "secret-B\n");
+    write_text(*dir_ / "c.secret", "secret-C\n");
+    std::filesystem::create_directories(*dir_ / "sim");
+    std::filesystem::create_directories(*dir_ / "spool");
+
+    // Gateway C's push endpoint, served here.
+    sink_ = new SpoolSink(*dir_ / "incoming-c");
+    PushEndpointOptions po;
+    po.system_id = "SYS-C";
+    po.secret = std::make_shared<SecretString>("secret-C");
+    po.spool_dir = *dir_ / "spool";
+    push_ = new PushEndpoint(po, *sink_);
+    auto router = std::make_shared<Router>();
+    push_->add_routes(*router);
+    ListenerOptions lo;
+    lo.name = "axis";
+    lo.listen = "127.0.0.1:0";
+    lo.tls_cert = pki_->cert("server");
+    lo.tls_key = pki_->key("server");
+    lo.client_ca = pki_->cert("ca");
+    lo.spool_dir = *dir_ / "spool";
+    config::Client axis;
+    axis.name = "axis";
+    axis.role = config::Role::axis;
+    axis.fingerprint = pki_->fingerprint("axis");
+    lo.clients = {axis};
+    auto s = Server::start(lo, router, nullptr);
+    if (!s.ok()) throw std::runtime_error(s.error().message);
+    push_server_ = s->release();
+
+    const std::string port_file = *dir_ / "sim.port";
+    sim_pid_ = ::fork();
+    if (sim_pid_ == 0) {
+      const std::string exe = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate-axis-sim";
+      const std::string a = "id=SYS-A,organ=" + std::string(kOrganA) + ",secret-file=" + (*dir_ / "a.secret");
+      const std::string b = "id=SYS-B,organ=" + std::string(kOrganB) + ",secret-file=" + (*dir_ / "b.secret");
+      const std::string c = "id=SYS-C,organ=" + std::string(kOrganC) + ",secret-file=" + (*dir_ / "c.secret") +
+                            ",push=https://127.0.0.1:" + std::to_string(push_server_->port());
+      const std::string data = *dir_ / "sim";
+      const std::string cert = pki_->cert("server"), key = pki_->key("server"), ca = pki_->cert("ca");
+      const std::string pcert = pki_->cert("axis"), pkey = pki_->key("axis");
+      ::execl(exe.c_str(), exe.c_str(), "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), "--data", data.c_str(),
+              "--port-file", port_file.c_str(), "--system", a.c_str(), "--system", b.c_str(), "--system", c.c_str(),
+              "--push-ca", ca.c_str(), "--push-cert", pcert.c_str(), "--push-key", pkey.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 300 && port_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::string p = read_text(port_file);
+      if (!p.empty() && p.back() == '\n') port_ = p.substr(0, p.size() - 1);
+    }
+  }
+  static void TearDownTestSuite() {
+    if (sim_pid_ > 0) {
+      ::kill(sim_pid_, SIGTERM);
+      int st = 0;
+      ::waitpid(sim_pid_, &st, 0);
+    }
+    push_server_->stop(std::chrono::seconds(1));
+    delete push_server_;
+    delete push_;
+    delete sink_;
+    delete pki_;
+    delete dir_;
+  }
+
+  void SetUp() override { ASSERT_FALSE(port_.empty()) << "the simulator did not start"; }
+
+  static ClientOptions ca_only() {
+    ClientOptions o;
+    o.ca_file = pki_->cert("ca");
+    return o;
+  }
+  static std::string url() { return "https://127.0.0.1:" + port_; }
+
+  std::unique_ptr<AxisTransport> transport(const std::string& system, const std::string& organ,
+                                           const std::string& secret,
+                                           std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    VdxpOptions o;
+    o.endpoint = url();
+    o.system_id = system;
+    o.organ_id = organ;
+    o.secret = std::make_shared<SecretString>(secret);
+    o.client.ca_file = pki_->cert("ca");
+    o.client.timeout = timeout;
+    o.spool_dir = *dir_ / "spool";
+    auto t = make_vdxp_transport(std::move(o));
+    EXPECT_TRUE(t.ok());
+    return std::move(*t);
+  }
+
+  static std::string envelope(size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::string s = "<edXML>";
+    s.reserve(n);
+    while (s.size() < n) s += static_cast<char>('A' + rng() % 26);
+    return s;
+  }
+
+  void fault(const std::string& json) {
+    auto c = HttpsClient::create(url(), ca_only());
+    ASSERT_TRUE(c.ok());
+    ClientRequest r;
+    r.path = "/_sim/fault";
+    r.body = json;
+    auto resp = c->send(r);
+    ASSERT_TRUE(resp.ok() && resp->status == 200);
+  }
+
+  static bool listed(const std::vector<AxisReceivedItem>& items, const std::string& id) {
+    for (const auto& i : items)
+      if (i.doc_id == id) return true;
+    return false;
+  }
+
+  static TempDir* dir_;
+  static TestPki* pki_;
+  static SpoolSink* sink_;
+  static PushEndpoint* push_;
+  static Server* push_server_;
+  static pid_t sim_pid_;
+  static std::string port_;
+};
+
+TempDir* AxisTest::dir_ = nullptr;
+TestPki* AxisTest::pki_ = nullptr;
+SpoolSink* AxisTest::sink_ = nullptr;
+PushEndpoint* AxisTest::push_ = nullptr;
+Server* AxisTest::push_server_ = nullptr;
+pid_t AxisTest::sim_pid_ = -1;
+std::string AxisTest::port_;
+
+TEST_F(AxisTest, SendsListsFetchesAndMarksAnEnvelope) {
+  const std::string body = envelope(3 * 1024 * 1024 + 5, 1);
+  write_text(*dir_ / "out.edxml", body);
+  auto a = transport("SYS-A", kOrganA, "secret-A");
+  auto b = transport("SYS-B", kOrganB, "secret-B");
+  auto id = a->send_envelope(*dir_ / "out.edxml", {kOrganB}, AxisMessageType::edoc);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  auto items = b->list_received({});
+  ASSERT_TRUE(items.ok()) << items.error().message;
+  ASSERT_TRUE(listed(*items, *id));
+  for (const auto& i : *items)
+    if (i.doc_id == *id) {
+      EXPECT_EQ(i.from, kOrganA);
+      EXPECT_EQ(i.message_type, "edoc");
+    }
+  ASSERT_TRUE(b->get(*id, *dir_ / "in.edxml").ok());
+  EXPECT_EQ(read_text(*dir_ / "in.edxml"), body);
+  ASSERT_TRUE(b->update_status(*id, AxisItemStatus::done).ok());
+  items = b->list_received({});
+  ASSERT_TRUE(items.ok());
+  EXPECT_FALSE(listed(*items, *id));
+  // A cannot read what was sent to B.
+  EXPECT_FALSE(a->get(*id, *dir_ / "stolen.edxml").ok());
+}
+
+TEST_F(AxisTest, RelaysStatusMessagesSeparatelyFromDocuments) {
+  write_text(*dir_ / "status.edxml", "<edXML><Status>06</Status></edXML>");
+  auto b = transport("SYS-B", kOrganB, "secret-B");
+  auto a = transport("SYS-A", kOrganA, "secret-A");
+  auto id = b->send_status(*dir_ / "status.edxml", {kOrganA});
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  auto statuses = a->list_received(AxisListQuery{AxisMessageType::status, 1, 100});
+  ASSERT_TRUE(statuses.ok());
+  EXPECT_TRUE(listed(*statuses, *id));
+  auto docs = a->list_received({});
+  ASSERT_TRUE(docs.ok());
+  EXPECT_FALSE(listed(*docs, *id));
+}
+
+TEST_F(AxisTest, RefusesASenderOrganIdNotRegisteredForTheSystem) {
+  write_text(*dir_ / "x.edxml", "<edXML/>");
+  auto liar = transport("SYS-A", kOrganB, "secret-A");
+  auto r = liar->send_envelope(*dir_ / "x.edxml", {kOrganC}, AxisMessageType::edoc);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "axis.refused");
+  EXPECT_NE(r.error().message.find("khong dung voi ma da dang ky"), std::string::npos) << r.error().message;
+}
+
+TEST_F(AxisTest, RefusesACallWithABadHmac) {
+  auto wrong = transport("SYS-A", kOrganA, "not-the-secret");
+  auto r = wrong->list_received({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "axis.refused");
+  EXPECT_NE(r.error().message.find("vdxp.bad_mac"), std::string::npos) << r.error().message;
+}
+
+TEST_F(AxisTest, RefusesAReplayedAndAStaleRequest) {
+  SecretString secret("secret-A");
+  auto c = HttpsClient::create(url(), ca_only());
+  ASSERT_TRUE(c.ok());
+  auto send = [&](vdxp::Clock::time_point when, int copies) {
+    auto h = vdxp::sign({{"servicetype", "eDoc"}, {"messagetype", "edoc"}}, "SYS-A", secret, when);
+    ClientRequest req;
+    req.path = "/getReceivedEdocList";
+    for (auto& x : *h) req.headers.emplace_back(x.name, x.value);
+    std::vector<ClientResponse> out;
+    for (int i = 0; i < copies; ++i) out.push_back(*c->send(req));
+    return out;
+  };
+  auto twice = send(vdxp::Clock::now(), 2);
+  EXPECT_EQ(twice[0].status, 200u);
+  EXPECT_EQ(twice[1].status, 401u);
+  EXPECT_NE(twice[1].body.find("vdxp.replay"), std::string::npos) << twice[1].body;
+  auto stale = send(vdxp::Clock::now() - std::chrono::minutes(10), 1);
+  EXPECT_EQ(stale[0].status, 401u);
+  EXPECT_NE(stale[0].body.find("vdxp.stale"), std::string::npos);
+}
+
+TEST_F(AxisTest, ReportsInjectedRefusalDropAndDelayAsErrors) {
+  auto a = transport("SYS-A", kOrganA, "secret-A", std::chrono::milliseconds(700));
+  fault(R"({"mode":"refuse","count":1})");
+  auto r = a->list_received({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "axis.refused");
+  fault(R"({"mode":"drop","count":1})");
+  r = a->list_received({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "axis.unreachable");
+  fault(R"({"mode":"delay","count":1,"delay_ms":1500})");
+  r = a->list_received({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "axis.timeout");
+  EXPECT_TRUE(a->list_received({}).ok());  // the faults are spent
+}
+
+TEST_F(AxisTest, PushesToTheRecipientGatewaysEndpointWhichStoresItOnce) {
+  const std::string body = envelope(200 * 1024, 9);
+  write_text(*dir_ / "to-c.edxml", body);
+  auto a = transport("SYS-A", kOrganA, "secret-A");
+  auto id = a->send_envelope(*dir_ / "to-c.edxml", {kOrganC}, AxisMessageType::edoc);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  std::string stored;
+  for (int i = 0; i < 100 && stored.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!std::filesystem::exists(*dir_ / "incoming-c")) continue;
+    for (const auto& e : std::filesystem::directory_iterator(*dir_ / "incoming-c"))
+      if (e.path().extension() == ".edxml") stored = e.path();
+  }
+  ASSERT_FALSE(stored.empty()) << "nothing was pushed to gateway C";
+  EXPECT_EQ(read_text(stored), body);
+  auto c = transport("SYS-C", kOrganC, "secret-C");
+  auto pending = c->list_received({});
+  ASSERT_TRUE(pending.ok());
+  EXPECT_FALSE(listed(*pending, *id));  // pushed, so not waiting for a pull
+}
+
+// A fake axis whose answers are broken in the ways a real one might be.
+TEST(VdxpAnswers, AreErrorsWhenTheyCannotBeParsedNeverEmptySuccess) {
+  TempDir dir;
+  TestPki pki(dir.path());
+  auto router = std::make_shared<Router>();
+  std::string list_answer;
+  router->add({"POST", "/getReceivedEdocList", Access::public_route(),
+               [&](Request&, const Caller&, const PathParams&) { return Response::text(200, list_answer, "application/json"); }});
+  router->add({"POST", "/getEdoc", Access::public_route(), [](Request&, const Caller&, const PathParams&) {
+                 return Response::text(200, R"({"status":"OK","ErrorCode":"0","data":"PGVk$$$"})", "application/json");
+               }});
+  ListenerOptions lo;
+  lo.listen = "127.0.0.1:0";
+  lo.tls_cert = pki.cert("server");
+  lo.tls_key = pki.key("server");
+  auto s = Server::start(lo, router, nullptr);
+  ASSERT_TRUE(s.ok());
+  VdxpOptions o;
+  o.endpoint = "https://127.0.0.1:" + std::to_string((*s)->port());
+  o.system_id = "SYS-A";
+  o.secret = std::make_shared<SecretString>("x");
+  o.client.ca_file = pki.cert("ca");
+  o.spool_dir = dir.path();
+  auto t = make_vdxp_transport(o);
+  ASSERT_TRUE(t.ok());
+  for (const char* bad : {"", "not json", "[]", R"({"status":"OK","ErrorCode":"0"})",
+                          R"({"status":"OK","ErrorCode":"0","data":{}})",
+                          R"({"status":"OK","ErrorCode":"0","data":[42]})",
+                          R"({"status":"OK","ErrorCode":"0","data":[{"from":"x"}]})"}) {
+    list_answer = bad;
+    auto r = (*t)->list_received({});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "axis.malformed") << bad;
+  }
+  list_answer = R"({"status":"FAIL","ErrorCode":"E12","ErrorDesc":"khong co quyen"})";
+  auto r = (*t)->list_received({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "axis.refused");
+  list_answer = R"({"status":"OK","ErrorCode":"0","data":[]})";
+  r = (*t)->list_received({});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->empty());
+  auto g = (*t)->get("1", dir / "out.edxml");
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.error().code, "axis.malformed");
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.edxml"));
+}
+
+}  // namespace
+}  // namespace edxgate::gateway
