@@ -83,7 +83,7 @@ struct EdocAnswerHandler {
   uint64_t max_decoded = 0;
   b64::Decoder decoder;
   std::string scratch;
-  std::string* small = nullptr;  // the top-level string field being read
+  bool data_open = false;  // inside the "data" string
 
   bool fail(boost::system::error_code& ec) {
     ec = boost::json::error::syntax;
@@ -153,8 +153,11 @@ struct EdocAnswerHandler {
   bool string_piece(boost::json::string_view s, bool last, boost::system::error_code& ec) {
     if (depth != 1) return true;
     if (current == "data") {
-      if (have_data && !small) return fail(ec);
-      have_data = true;
+      if (!data_open) {
+        if (have_data) return fail(ec);  // "data" twice
+        have_data = data_open = true;
+      }
+      if (last) data_open = false;
       if (!decoder.update(std::string_view(s.data(), s.size()), scratch)) {
         bad_base64 = true;
         return fail(ec);

@@ -184,7 +184,8 @@ TEST_F(AxisTest, SendsListsFetchesAndMarksAnEnvelope) {
       EXPECT_EQ(i.from, kOrganA);
       EXPECT_EQ(i.message_type, "edoc");
     }
-  ASSERT_TRUE(b->get(*id, *dir_ / "in.edxml").ok());
+  auto got = b->get(*id, *dir_ / "in.edxml");
+  ASSERT_TRUE(got.ok()) << got.error().message;
   EXPECT_EQ(read_text(*dir_ / "in.edxml"), body);
   ASSERT_TRUE(b->update_status(*id, AxisItemStatus::done).ok());
   items = b->list_received({});
