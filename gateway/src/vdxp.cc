@@ -203,12 +203,14 @@ Result<std::vector<Header>> sign(const std::vector<std::pair<std::string, std::s
 bool ReplayGuard::first_use(const std::string& mac, Clock::time_point timestamp,
                             Clock::time_point now) {
   std::lock_guard lock(mu_);
-  // Forget what has left the window on either side: it would be refused as stale anyway.
-  for (auto it = seen_.begin(); it != seen_.end();) {
-    if (it->second + window_ < now) it = seen_.erase(it);
-    else ++it;
+  // Forget what has left the window: it would be refused as stale anyway.
+  while (!order_.empty() && order_.begin()->first + window_ < now) {
+    seen_.erase(order_.begin()->second);
+    order_.erase(order_.begin());
   }
-  return seen_.emplace(mac, timestamp).second;
+  if (!seen_.emplace(mac, timestamp).second) return false;
+  order_.emplace(timestamp, mac);
+  return true;
 }
 
 Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secret_of,

@@ -3,6 +3,8 @@
 // and the receiving side's checks: HMAC, signed values, replay window.
 #include <gtest/gtest.h>
 
+#include <strings.h>
+
 #include <random>
 
 #include "../../gateway/src/base64.h"

@@ -76,7 +76,8 @@ class ReplayGuard {
  private:
   std::chrono::seconds window_;
   std::mutex mu_;
-  std::map<std::string, Clock::time_point> seen_;  // mac -> timestamp
+  std::map<std::string, Clock::time_point> seen_;       // mac -> timestamp
+  std::multimap<Clock::time_point, std::string> order_;  // timestamp -> mac, for expiry
 };
 
 // What a verified call says: the system that made it and its signed
