@@ -14,6 +14,8 @@
 #include "edxgate/hsm/uri.h"
 
 #include <libxml/xmlsave.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 namespace edxgate::cli {
 namespace {
@@ -233,6 +235,16 @@ int run_sign(const std::vector<std::string>& argv) {
         }()
       : token_certificate(*module, *uri, (*signer)->key().id);
   if (!cert.ok()) return fail_sign(cert.error());
+  if (!args->has("--alg")) {
+    // Default by key type: RSA-SHA256; ECDSA with the hash matching the curve.
+    EVP_PKEY* pub = X509_get0_pubkey(cert->get());
+    if (pub && EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
+      int bits = EVP_PKEY_get_bits(pub);
+      options.algorithm = bits > 384   ? crypto::SignatureAlgorithm::ecdsa_sha512
+                          : bits > 256 ? crypto::SignatureAlgorithm::ecdsa_sha384
+                                       : crypto::SignatureAlgorithm::ecdsa_sha256;
+    }
+  }
   std::vector<crypto::Certificate> chain;
   if (args->has("--chain")) {
     auto c = crypto::Certificate::load_file(args->get("--chain"));
@@ -290,8 +302,8 @@ constexpr Command kCommands[] = {
      "  --pin-file F       file holding the user PIN (mode 0600); else asked on the terminal\n"
      "  --cert F           signer certificate (default: the token's certificate of the key)\n"
      "  --chain F          intermediate certificates to include in KeyInfo\n"
-     "  --alg A            rsa-sha256 (default), rsa-sha384, rsa-sha512, ecdsa-sha256,\n"
-     "                     ecdsa-sha384, ecdsa-sha512\n"
+     "  --alg A            rsa-sha256, rsa-sha384, rsa-sha512, ecdsa-sha256, ecdsa-sha384,\n"
+     "                     ecdsa-sha512 (default: rsa-sha256, or ECDSA matching the curve)\n"
      "  --trust-anchor F   validate the chain in the self-check (also from --config)\n"
      "exit codes: 0 signed, 1 refused, 2 usage, I/O or token error\n",
      run_sign},

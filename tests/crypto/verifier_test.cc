@@ -2,6 +2,9 @@
 // code, on envelopes signed by us and by the xmlsec1 CLI.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "edxgate/crypto/signing.h"
 #include "edxgate/crypto/verifier.h"
 #include "test_pki.h"
@@ -413,6 +416,24 @@ TEST_F(Verifier_, HardenedParserRefusesEntityExpansionAndExternalEntities) {
   auto doc2 = edxml::parse_xml(xxe, edxml::Limits{});
   ASSERT_FALSE(doc2.ok());
   EXPECT_EQ(doc2.error().code, "xml.doctype");
+}
+
+TEST_F(Verifier_, IsSharedSafelyByThreadsAndLeavesTheDocumentUnchanged) {
+  Verifier verifier(pki.trust(), strict_policy());
+  std::string xml = signed_envelope("good");
+  std::atomic<int> valid{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        auto doc = parse(xml);
+        std::string before = serialize(doc.get());
+        if (verifier.verify(doc.get()).valid && serialize(doc.get()) == before) ++valid;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(valid.load(), 20);
 }
 
 }  // namespace
