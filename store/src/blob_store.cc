@@ -130,8 +130,8 @@ Result<BlobRef> BlobWriter::commit() {
   return ref;
 }
 
-Result<BlobStore> BlobStore::open(std::string dir, uint64_t max_bytes) {
-  EDX_TRY(fs::make_dirs(dir));
+Result<BlobStore> BlobStore::open(std::string dir, uint64_t max_bytes, bool create) {
+  if (create) EDX_TRY(fs::make_dirs(dir));
   return BlobStore(std::move(dir), max_bytes);
 }
 

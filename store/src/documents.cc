@@ -261,13 +261,25 @@ Status SqliteStore::set_envelope(DocumentId id, const BlobRef& envelope,
   EDX_TRY(blobs_.claim(envelope));
   return write_tx<void>([&](sql::Conn& c) -> Status {
     const int64_t at = now();
+    // Only an outgoing document that has not left may get a new envelope.
     auto st = c.prepare(
         "UPDATE documents SET envelope_sha256 = ?, envelope_size = ?, signer_summary = ?,"
-        " updated_ms = ? WHERE id = ?");
+        " updated_ms = ? WHERE id = ? AND direction = 'outgoing'"
+        " AND state IN ('draft', 'pending_signature', 'signed')");
     if (!st.ok()) return st.error();
     st->bind(1, envelope.sha256).bind(2, static_cast<int64_t>(envelope.size));
     EDX_TRY(st->bind(3, signer_summary).bind(4, at).bind(5, id).run());
-    if (c.changes() == 0) return make_error("store.not_found", "no document " + std::to_string(id));
+    if (c.changes() == 0) {
+      auto exists = c.prepare("SELECT state FROM documents WHERE id = ?");
+      if (!exists.ok()) return exists.error();
+      exists->bind(1, id);
+      auto row = exists->step();
+      if (!row.ok()) return row.error();
+      if (!*row) return make_error("store.not_found", "no document " + std::to_string(id));
+      return make_error("store.conflict", "the envelope of document " + std::to_string(id) +
+                                              " can no longer change (state " + exists->text(0) +
+                                              " or incoming)");
+    }
     return append_audit(c,
                         {actor, "document.envelope", "document:" + std::to_string(id), "ok",
                          "envelope sha256 " + envelope.sha256},

@@ -72,7 +72,8 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options) {
     EDX_TRY(fs::make_dirs(options.state_dir));
     EDX_TRY(precreate(db_path, created));
   }
-  auto blobs = BlobStore::open(options.state_dir + "/blobs", options.max_blob_bytes);
+  auto blobs = BlobStore::open(options.state_dir + "/blobs", options.max_blob_bytes,
+                               /*create=*/!options.read_only);
   if (!blobs.ok()) return blobs.error();
   std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(blobs.value())));
   store->db_path_ = db_path;

@@ -45,6 +45,14 @@ Status SqliteStore::move_document(sql::Conn& c, DocumentId id, State to, const s
   if (!t.ok()) return t.error();
   t->bind(1, id).bind(2, state_name(*from)).bind(3, state_name(to));
   EDX_TRY(t->bind(4, actor).bind(5, reason).bind(6, at).run());
+  if (to == State::cancelled) {
+    // A cancelled document is never sent: its pending outbox items go with it.
+    auto ob = c.prepare(
+        "UPDATE outbox SET state = 'cancelled', lease_owner = '', lease_token = '',"
+        " lease_until_ms = 0 WHERE document_id = ? AND state = 'pending'");
+    if (!ob.ok()) return ob.error();
+    EDX_TRY(ob->bind(1, id).run());
+  }
   std::string detail = std::string(state_name(*from)) + " -> " + std::string(state_name(to));
   if (!reason.empty()) detail += ": " + reason;
   return append_audit(c, {actor, "document.transition", doc_object(id), "ok", detail}, at);

@@ -186,6 +186,19 @@ TEST_F(OutboxFixture, ACancelledItemIsNeverClaimed) {
   EXPECT_EQ(store->cancel_outbox(id, "officer:b", "again").error().code, "store.conflict");
 }
 
+TEST_F(OutboxFixture, CancellingTheDocumentCancelsItsPendingItems) {
+  OutboxId id = queued_item();
+  auto item = (*store->list_outbox({}))[0];
+  ASSERT_EQ(item.id, id);
+  auto lease = store->claim_outbox("w", 60'000, 1);
+  ASSERT_TRUE(lease.ok() && lease->size() == 1);
+  ASSERT_TRUE(store->transition(item.document_id, State::cancelled, "officer:b", "wrong recipient").ok());
+  EXPECT_EQ((*store->list_outbox({}))[0].state, OutboxState::cancelled);
+  EXPECT_EQ(store->complete_outbox(id, (*lease)[0].lease_token).error().code, "store.conflict");
+  clock.advance(86'400'000);
+  EXPECT_TRUE(store->claim_outbox("w", 5'000, 10)->empty());
+}
+
 TEST_F(OutboxFixture, ClaimsComeInDueOrderAndRespectTheBatchSize) {
   std::vector<OutboxId> ids;
   for (int i = 0; i < 5; ++i) {

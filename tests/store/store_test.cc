@@ -157,6 +157,27 @@ TEST(Documents, RoundTripEveryField) {
   EXPECT_EQ(store->get_document(999).error().code, "store.not_found");
 }
 
+TEST(Documents, TheEnvelopeIsFixedOnceTheDocumentIsQueued) {
+  TempDir dir;
+  auto store = testing::open_or_die(testing::options_for(dir.path()));
+  ASSERT_TRUE(store);
+  auto signed_env = store->blobs().put("<edXML><Signature/></edXML>");
+  auto other = store->blobs().put("<edXML>swapped</edXML>");
+  ASSERT_TRUE(signed_env.ok() && other.ok());
+  auto id = store->create_document(testing::outgoing_doc());
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(store->transition(id->id, State::pending_signature, "t", "").ok());
+  ASSERT_TRUE(store->set_envelope(id->id, *signed_env, "CN=Leader", "signer").ok());
+  ASSERT_TRUE(store->transition(id->id, State::signed_, "t", "").ok());
+  ASSERT_TRUE(store->transition(id->id, State::queued, "t", "").ok());
+  auto r = store->set_envelope(id->id, *other, "CN=Mallory", "x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "store.conflict");
+  EXPECT_EQ(*store->get_document(id->id)->envelope, *signed_env);
+  EXPECT_EQ(store->get_document(id->id)->signer_summary, "CN=Leader");
+  EXPECT_EQ(store->set_envelope(999, *other, "", "x").error().code, "store.not_found");
+}
+
 TEST(Documents, RefuseAReferenceToAMissingOrMisSizedBlob) {
   TempDir dir;
   auto store = testing::open_or_die(testing::options_for(dir.path()));
@@ -429,6 +450,7 @@ TEST(Store, AReadOnlyStoreReadsButRefusesWrites) {
   EXPECT_TRUE(reader->get_document(id->id).ok());
   EXPECT_EQ(reader->create_document(testing::outgoing_doc()).error().code, "store.read_only");
   EXPECT_EQ(reader->append({"a", "b", "c", "ok", ""}).error().code, "store.read_only");
+  EXPECT_EQ(reader->collect_garbage().error().code, "store.read_only");
 }
 
 TEST(Concurrency, ParallelWritersAndReadersSeeWholeDocuments) {

@@ -59,8 +59,9 @@ class BlobWriter {
 
 class BlobStore {
  public:
-  // `dir` is created (0700) if missing. Blobs larger than `max_bytes` are refused.
-  static Result<BlobStore> open(std::string dir, uint64_t max_bytes);
+  // `dir` is created (0700) if missing and `create` is set. Blobs larger than
+  // `max_bytes` are refused.
+  static Result<BlobStore> open(std::string dir, uint64_t max_bytes, bool create = true);
 
   Result<BlobWriter> begin() const;
   // Convenience: begin + write + commit.

@@ -237,7 +237,8 @@ class Store : public AuditSink {
   virtual Result<std::vector<Created>> create_documents(std::span<const NewDocument> docs) = 0;
   virtual Result<Document> get_document(DocumentId id) = 0;  // "store.not_found"
   virtual Result<DocumentPage> list_documents(const DocumentQuery& query) = 0;
-  // Sets the envelope of a document (e.g. once signed). Audited.
+  // Sets the envelope of an outgoing document not yet queued (e.g. once
+  // signed); "store.conflict" otherwise. Audited.
   virtual Status set_envelope(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
                               const std::string& actor) = 0;
   // Removes a document in a terminal state with its rows (the audit log keeps
@@ -249,6 +250,8 @@ class Store : public AuditSink {
   // naming both states), recording the transition and an audit row; when
   // `enqueue` is given, the outbox item is added in the same transaction.
   // `expected_from`, when given, must be the current state ("store.conflict").
+  // Cancelling a document cancels its pending outbox items in the same
+  // transaction (a worker holding one gets "store.conflict" on completion).
   virtual Result<std::optional<OutboxId>> transition(DocumentId id, State to, const std::string& actor,
                                                      const std::string& reason,
                                                      std::optional<State> expected_from = std::nullopt,
