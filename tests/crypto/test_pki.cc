@@ -2,7 +2,12 @@
 
 #include <libxml/xmlsave.h>
 #include <openssl/pem.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <ctime>
 
 #include <array>
 #include <cstdlib>
@@ -151,11 +156,28 @@ void gencrl(const std::string& dir, const std::string& ca) {
 
 }  // namespace
 
+// Making the PKI takes seconds and ctest runs each test in its own process,
+// so the PKI is made once per build tree (under a lock; remade after a day so
+// its CRLs stay current) and each process works on its own copy.
 Pki::Pki() {
+  const std::string cache = std::string(EDXGATE_BINARY_DIR) + "/tests/crypto/pki-cache";
+  sh("mkdir -p '" + std::string(EDXGATE_BINARY_DIR) + "/tests/crypto'");
+  int lock = ::open((cache + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock the PKI cache");
+  struct stat st {};
+  bool fresh = ::stat((cache + "/.complete").c_str(), &st) == 0 && time(nullptr) - st.st_mtime < 86400;
+  if (!fresh) {
+    sh("rm -rf '" + cache + "' && mkdir -p '" + cache + "'");
+    dir = cache;
+    build();
+    sh("touch '" + cache + "/.complete'");
+  }
   char tmpl[] = "/tmp/edxgate-crypto-pki-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir = tmpl;
-  build();
+  sh("cp -a '" + cache + "/.' '" + dir + "/'");
+  ::flock(lock, LOCK_UN);
+  ::close(lock);
 }
 
 void Pki::build() {
