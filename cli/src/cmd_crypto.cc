@@ -235,16 +235,7 @@ int run_sign(const std::vector<std::string>& argv) {
         }()
       : token_certificate(*module, *uri, (*signer)->key().id);
   if (!cert.ok()) return fail_sign(cert.error());
-  if (!args->has("--alg")) {
-    // Default by key type: RSA-SHA256; ECDSA with the hash matching the curve.
-    EVP_PKEY* pub = X509_get0_pubkey(cert->get());
-    if (pub && EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
-      int bits = EVP_PKEY_get_bits(pub);
-      options.algorithm = bits > 384   ? crypto::SignatureAlgorithm::ecdsa_sha512
-                          : bits > 256 ? crypto::SignatureAlgorithm::ecdsa_sha384
-                                       : crypto::SignatureAlgorithm::ecdsa_sha256;
-    }
-  }
+  if (!args->has("--alg")) options.algorithm = crypto::default_algorithm(*cert);
   std::vector<crypto::Certificate> chain;
   if (args->has("--chain")) {
     auto c = crypto::Certificate::load_file(args->get("--chain"));

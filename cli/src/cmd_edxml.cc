@@ -1,5 +1,4 @@
 // edxgate commands of the edxml part: pack, unpack, validate, status make/show.
-#include <openssl/rand.h>
 
 #include <filesystem>
 #include <iostream>
@@ -9,6 +8,7 @@
 #include "edxgate/base/json.h"
 #include "edxgate/config/config.h"
 #include "edxgate/edxml/json.h"
+#include "edxgate/edxml/pack.h"
 #include "edxgate/edxml/reader.h"
 #include "edxgate/edxml/schema.h"
 #include "edxgate/edxml/writer.h"
@@ -56,77 +56,9 @@ Result<ex::ReadOptions> read_options(const Args& args) {
   return ro;
 }
 
-std::string uuid4() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(kHex[b[i] >> 4]);
-    s.push_back(kHex[b[i] & 15]);
-  }
-  return s;
-}
-
-std::string guess_content_type(const std::string& name) {
-  static const std::pair<const char*, const char*> kTypes[] = {
-      {".pdf", "application/pdf"}, {".doc", "application/msword"},
-      {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
-      {".xls", "application/vnd.ms-excel"},
-      {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-      {".odt", "application/vnd.oasis.opendocument.text"}, {".txt", "text/plain"},
-      {".xml", "application/xml"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
-      {".png", "image/png"}, {".zip", "application/zip"}, {".p7s", "application/pkcs7-signature"}};
-  std::string ext = std::filesystem::path(name).extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const auto& [e, t] : kTypes) {
-    if (ext == e) return t;
-  }
-  return "application/octet-stream";
-}
-
 void print_json(const bj::value& v) { std::cout << json::pretty(v); }
 
 // ---- pack ----
-
-// Fills what META.json may leave out: attachment metadata from the files, a
-// trace header from the sender, a Bussiness block, the DocumentId.
-Status complete_for_pack(ex::Envelope& env, const std::vector<std::string>& files) {
-  if (!env.message || env.status) {
-    return make_error("edxml.missing", "META.json must hold a \"message\" (use 'edxgate status "
-                                       "make' for status messages).");
-  }
-  if (!env.attachments.empty() && env.attachments.size() != files.size()) {
-    return make_error("usage.attachments", "META.json lists " +
-                                               std::to_string(env.attachments.size()) +
-                                               " attachments but " + std::to_string(files.size()) +
-                                               " files were given.");
-  }
-  env.attachments.resize(files.size());
-  for (size_t i = 0; i < files.size(); ++i) {
-    ex::Attachment& a = env.attachments[i];
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(files[i], ec)) {
-      return make_error("io.read", "Cannot read the attachment file " + files[i] + ".");
-    }
-    a.path = files[i];
-    a.size = std::filesystem::file_size(files[i], ec);
-    if (a.name.empty()) a.name = std::filesystem::path(files[i]).filename().string();
-    if (a.content_type.empty()) a.content_type = guess_content_type(a.name);
-    if (a.content_id.empty()) a.content_id = uuid4();
-  }
-  ex::MessageHeader& m = *env.message;
-  if (env.trace.traces.empty()) env.trace.traces.push_back({m.from.organ_id, ex::now_vietnam()});
-  if (!env.trace.business) env.trace.business.emplace();
-  if (m.document_id.empty() && m.promulgation_date.year != 0) {
-    m.document_id = m.from.organ_id + "," + ex::format_date(m.promulgation_date) + "," +
-                    ex::format_document_code(m.code);
-  }
-  return {};
-}
 
 int pack(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--out", "-o", true}, {"--config", "", true}, {"--json"}});
@@ -144,7 +76,7 @@ int pack(const std::vector<std::string>& argv) {
   auto env = ex::envelope_from_json(*meta);
   if (!env.ok()) return fail_error(env.error());
   std::vector<std::string> files(pos.begin() + 1, pos.end());
-  if (auto s = complete_for_pack(*env, files); !s) return fail_error(s.error());
+  if (auto s = ex::complete_for_pack(*env, files); !s) return fail_error(s.error());
   ex::WriteOptions wo{ro->format};
   if (auto s = ex::write_envelope_file(*env, wo, args->get("--out")); !s) return fail_error(s.error());
   if (args->has("--json")) {

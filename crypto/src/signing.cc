@@ -2,6 +2,9 @@
 // (libxml2 C14N + OpenSSL digests), the private key staying in the Signer.
 #include "edxgate/crypto/signing.h"
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "dsig.h"
 
 namespace edxgate::crypto {
@@ -101,6 +104,17 @@ Result<edxml::XmlDocPtr> complete(PreparedSignature prepared, std::span<const ui
                                              v.message);
   }
   return std::move(prepared.doc_);
+}
+
+SignatureAlgorithm default_algorithm(const Certificate& cert) {
+  EVP_PKEY* pub = X509_get0_pubkey(cert.get());
+  if (pub && EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
+    const int bits = EVP_PKEY_get_bits(pub);
+    return bits > 384 ? SignatureAlgorithm::ecdsa_sha512
+           : bits > 256 ? SignatureAlgorithm::ecdsa_sha384
+                        : SignatureAlgorithm::ecdsa_sha256;
+  }
+  return SignatureAlgorithm::rsa_sha256;
 }
 
 Result<edxml::XmlDocPtr> sign(edxml::XmlDocPtr doc, Signer& signer, const Certificate& cert,

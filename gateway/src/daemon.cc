@@ -16,10 +16,16 @@
 #include "edxgate/base/secret.h"
 #include "edxgate/base/version.h"
 #include "edxgate/config/config.h"
+#include "edxgate/crypto/revocation.h"
+#include "edxgate/crypto/verifier.h"
+#include "edxgate/gateway/api.h"
+#include "edxgate/gateway/engine.h"
 #include "edxgate/gateway/health.h"
+#include "edxgate/gateway/keys.h"
 #include "edxgate/gateway/notify.h"
 #include "edxgate/gateway/push_endpoint.h"
 #include "edxgate/gateway/server.h"
+#include "edxgate/store/store.h"
 #include "openapi_json.h"
 
 namespace edxgate::gateway {
@@ -93,9 +99,7 @@ ListenerOptions listener(const config::Config& cfg, std::string name, std::strin
   return o;
 }
 
-// The internal API. The document routes (submit, sign, list, fetch,
-// acknowledge, report) join this table when the workflow engine lands; see
-// gateway/openapi.json for the intended API.
+// The internal API: these two routes, and the document routes of api.h.
 void add_internal_routes(Router& r) {
   r.add({"GET", "/openapi.json", Access::any_role(), [](Request&, const Caller&, const PathParams&) {
            return Response::text(200, std::string(kOpenApiJson), "application/json");
@@ -113,11 +117,53 @@ void add_internal_routes(Router& r) {
          }});
 }
 
+// The strict verification policy of [trust].
+Result<std::shared_ptr<const crypto::Verifier>> make_verifier(const config::Config& cfg) {
+  const config::Trust& t = cfg.trust;
+  crypto::TrustStore trust;
+  for (const auto& f : t.anchors) EDX_TRY(trust.add_anchor_file(f));
+  for (const auto& f : t.intermediates) EDX_TRY(trust.add_intermediate_file(f));
+  for (const auto& f : t.crls) EDX_TRY(trust.add_crl_file(f));
+  crypto::VerifyPolicy policy;
+  if (!crypto::parse_revocation_mode(t.revocation, policy.chain.revocation)) {
+    return make_error("config.trust", "revocation must be hard, soft or off");
+  }
+  for (const auto& ex : t.sha1_exceptions) {
+    auto until = crypto::parse_time(ex.until);
+    if (!until) return make_error("config.trust", "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
+    policy.sha1_exceptions.push_back({ex.sender, *until});
+  }
+  std::shared_ptr<crypto::RevocationSource> online;
+  if (t.fetch_crl || t.ocsp) {
+    online = std::make_shared<crypto::RevocationSource>(
+        crypto::make_http_fetcher(), crypto::OnlineRevocationOptions{t.fetch_crl, t.ocsp, t.revocation_cache_s});
+  }
+  return std::shared_ptr<const crypto::Verifier>(
+      std::make_shared<crypto::Verifier>(std::move(trust), policy, std::move(online)));
+}
+
+edxml::ReadOptions read_options(const config::Edxml& e) {
+  edxml::ReadOptions ro;
+  ro.limits.max_depth = e.max_depth;
+  ro.limits.max_nodes = e.max_nodes;
+  ro.limits.max_attributes = e.max_attributes;
+  ro.limits.max_text_bytes = e.max_text_bytes;
+  ro.limits.max_attachments = e.max_attachments;
+  ro.limits.max_attachment_bytes = e.max_attachment_bytes;
+  ro.limits.parse_timeout_s = e.parse_timeout_s;
+  ro.format.organ_id_pattern = e.organ_id_pattern;
+  ro.format.status_element = e.status_element;
+  return ro;
+}
+
 struct Running {
   MetricsRegistry registry;
   std::unique_ptr<HttpMetrics> http;
   Readiness readiness;
-  std::unique_ptr<SpoolSink> sink;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<KeyProvider> keys;
+  std::unique_ptr<AxisTransport> axis;
+  std::unique_ptr<Engine> engine;
   std::unique_ptr<PushEndpoint> push;
   std::vector<std::unique_ptr<Server>> api;  // internal, axis
   std::unique_ptr<Server> health;
@@ -135,24 +181,111 @@ Status start(const config::Config& cfg, Running& run) {
     return {};
   });
 
+  // The store, the keys, the axis and the engine.
+  store::StoreOptions so;
+  so.state_dir = cfg.store.state_dir;
+  so.busy_timeout_ms = cfg.store.busy_timeout_ms;
+  // An envelope carries its attachments in base64 (4/3) plus the header.
+  so.max_blob_bytes = std::max<uint64_t>(cfg.limits.max_body_bytes, cfg.edxml.max_attachment_bytes / 3 * 4 + (1 << 20));
+  so.backoff.base_ms = int64_t{cfg.axis.retry_base_s} * 1000;
+  so.backoff.cap_ms = int64_t{cfg.axis.retry_max_s} * 1000;
+  so.backoff.min_delay_ms = std::min<int64_t>(1000, so.backoff.base_ms);
+  auto st = store::open_store(so);
+  if (!st.ok()) return st.error();
+  run.store = std::move(*st);
+  store::Store* store_ptr = run.store.get();
+  run.readiness.add("store", [store_ptr]() -> Status {
+    auto s = store_ptr->stats();
+    if (!s.ok()) return make_error("ready.store", "the store does not answer: " + s.error().message);
+    return {};
+  });
+  auto verifier = make_verifier(cfg);
+  if (!verifier.ok()) return verifier.error();
+  if (cfg.trust.anchors.empty()) {
+    // It still starts (health, metrics, officers' routes), but is not ready:
+    // every incoming envelope would be quarantined.
+    log::warn("no trust anchors: every incoming signature will be refused", {{"key", "trust.anchors"}});
+    run.readiness.add("trust", []() -> Status {
+      return make_error("ready.trust", "[trust] anchors is empty: no incoming signature can be trusted");
+    });
+  }
+  if (auto keys = make_hsm_key_provider(cfg.hsm, run.store.get()); !keys.ok()) {
+    // Without a configured key the gateway still receives, verifies and relays.
+    if (!cfg.hsm.key_uri.empty()) return keys.error();
+    log::warn("no PKCS#11 module: signing on the gateway is off", {{"error", keys.error().message}});
+  } else {
+    run.keys = std::move(*keys);
+    KeyProvider* kp = run.keys.get();
+    run.readiness.add("token", [kp]() -> Status { return kp->check(); });
+    if (auto cert = kp->configured_certificate()) {
+      auto& g = run.registry.gauge("edxgate_certificate_days_to_expiry",
+                                   "Days until the signing certificate of a configured key expires.", {"key"});
+      g.set({cfg.hsm.key_uri}, static_cast<double>(cert->not_after() - ::time(nullptr)) / 86400.0);
+    }
+  }
+  const bool axis_on = cfg.axis.mode != "off" && !cfg.axis.endpoint.empty();
+  std::shared_ptr<const SecretString> axis_secret;
+  if (cfg.axis.mode != "off" && (!cfg.axis.secret_file.empty() || !cfg.axis.secret_credential.empty())) {
+    auto secret = read_secret(cfg.axis.secret_file, cfg.axis.secret_credential, "axis secret");
+    if (!secret.ok()) return secret.error();
+    axis_secret = *secret;
+  }
+  if (axis_on) {
+    if (!axis_secret) return make_error("config.axis", "[axis] needs secret_file or secret_credential");
+    VdxpOptions vo;
+    vo.endpoint = cfg.axis.endpoint;
+    vo.organ_id = cfg.axis.organ_id;
+    vo.system_id = cfg.axis.system_id;
+    vo.secret = axis_secret;
+    vo.client.ca_file = cfg.axis.ca_file;
+    vo.client.client_cert = cfg.axis.client_cert;
+    vo.client.client_key = cfg.axis.client_key;
+    vo.client.timeout = std::chrono::seconds(cfg.axis.timeout_s);
+    vo.max_envelope_bytes = so.max_blob_bytes;
+    vo.spool_dir = spool;
+    auto t = make_vdxp_transport(vo);
+    if (!t.ok()) return t.error();
+    run.axis = std::move(*t);
+  }
+  EngineOptions eo;
+  eo.organ_id = cfg.axis.organ_id;
+  eo.work_dir = cfg.store.state_dir + "/work";
+  eo.read = read_options(cfg.edxml);
+  eo.write.format = eo.read.format;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  eo.worker = std::string("engine@") + host;
+  eo.lease_ms = int64_t{cfg.axis.timeout_s} * 2000 + 30'000;
+  eo.pull = axis_on && cfg.axis.mode == "pull";
+  eo.poll_interval = std::chrono::seconds(cfg.axis.poll_interval_s);
+  run.engine = std::make_unique<Engine>(eo, *run.store, *verifier, run.keys.get(), run.axis.get(), run.registry);
+  if (run.axis) {
+    Engine* engine = run.engine.get();
+    run.readiness.add("axis", [engine]() -> Status { return engine->axis_check(); });
+  }
+
   auto internal = std::make_shared<Router>();
   add_internal_routes(*internal);
+  ApiOptions ao;
+  ao.spool_dir = spool;
+  ao.max_json_bytes = cfg.limits.max_json_bytes;
+  ao.multipart.max_file_bytes = cfg.edxml.max_attachment_bytes;
+  ao.multipart.max_parts = cfg.edxml.max_attachments + 1;
+  add_api_routes(*internal, *run.engine, *run.store, ao);
   auto s = Server::start(listener(cfg, "internal", cfg.server.internal_listen, true, spool), internal, run.http.get());
   if (!s.ok()) return s.error();
   log::info("listening", {{"listener", "internal"}, {"address", "https://" + (*s)->local_address()}});
   run.api.push_back(std::move(*s));
 
   if (!cfg.server.axis_listen.empty()) {
-    auto secret = read_secret(cfg.axis.secret_file, cfg.axis.secret_credential, "axis secret");
-    if (!secret.ok()) return secret.error();
-    run.sink = std::make_unique<SpoolSink>(cfg.store.state_dir + "/incoming");
+    if (!axis_secret) return make_error("config.axis", "the axis listener needs [axis] secret_file or secret_credential");
     PushEndpointOptions po;
     po.system_id = cfg.axis.system_id;
-    po.secret = *secret;
+    po.secret = axis_secret;
     po.replay_window = std::chrono::seconds(cfg.axis.replay_window_s);
     po.max_envelope_bytes = cfg.limits.max_body_bytes;
     po.spool_dir = spool;
-    run.push = std::make_unique<PushEndpoint>(po, *run.sink);
+    run.push = std::make_unique<PushEndpoint>(po, *run.engine);
     auto axis = std::make_shared<Router>();
     run.push->add_routes(*axis);
     auto a = Server::start(listener(cfg, "axis", cfg.server.axis_listen, true, spool), axis, run.http.get());
@@ -169,6 +302,7 @@ Status start(const config::Config& cfg, Running& run) {
     log::info("listening", {{"listener", "health"}, {"address", "http://" + (*h)->local_address()}});
     run.health = std::move(*h);
   }
+  run.engine->start();
   return {};
 }
 
@@ -245,6 +379,8 @@ int daemon_main(const std::vector<std::string>& args) {
   std::vector<std::thread> stoppers;
   for (auto& s : run.api) stoppers.emplace_back([&s, grace] { s->stop(grace); });
   for (auto& t : stoppers) t.join();
+  // The engine finishes its current send (its lease covers a crash anyway).
+  if (run.engine) run.engine->stop();
   if (run.health) run.health->stop(std::chrono::milliseconds(500));
   notifier.stop_watchdog();
   log::info("edxgated stopped");

@@ -225,6 +225,7 @@ Result<DocumentPage> SqliteStore::list_documents(const DocumentQuery& q) {
   if (q.created_until_ms) sql += " AND created_ms < ?5";
   if (!q.subject_contains.empty()) sql += " AND instr(subject_folded, ?6) > 0";
   if (q.before_id) sql += " AND id < ?7";
+  if (!q.envelope_id.empty()) sql += " AND envelope_id = ?9";
   sql += " ORDER BY id DESC LIMIT ?8";
   const uint32_t limit = q.limit == 0 ? 50 : std::min<uint32_t>(q.limit, 1000);
   return read_tx<DocumentPage>([&](sql::Conn& c) -> Result<DocumentPage> {
@@ -237,6 +238,7 @@ Result<DocumentPage> SqliteStore::list_documents(const DocumentQuery& q) {
     if (q.created_until_ms) st->bind(5, *q.created_until_ms);
     if (!q.subject_contains.empty()) st->bind(6, sql::fold(q.subject_contains));
     if (q.before_id) st->bind(7, *q.before_id);
+    if (!q.envelope_id.empty()) st->bind(9, q.envelope_id);
     st->bind(8, int64_t{limit} + 1);  // one more tells whether a next page exists
     DocumentPage page;
     for (;;) {

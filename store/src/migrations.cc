@@ -113,6 +113,10 @@ CREATE INDEX status_messages_envelope ON status_messages(envelope_sha256)
 ALTER TABLE documents ADD COLUMN subject_folded TEXT NOT NULL DEFAULT '';
 UPDATE documents SET subject_folded = edx_fold(subject);
 )sql",
+    // 3: status messages find their document by its edXML DocumentId.
+    R"sql(
+CREATE INDEX documents_envelope_id ON documents(envelope_id, direction);
+)sql",
 };
 static_assert(std::size(kMigrations) == kLatestSchemaVersion);
 

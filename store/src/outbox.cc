@@ -204,6 +204,49 @@ Status SqliteStore::cancel_outbox(OutboxId id, const std::string& actor, const s
   });
 }
 
+Result<uint64_t> SqliteStore::release_leases(const std::string& worker) {
+  return write_tx<uint64_t>([&](sql::Conn& c) -> Result<uint64_t> {
+    auto st = c.prepare(
+        "UPDATE outbox SET lease_owner = '', lease_token = '', lease_until_ms = 0"
+        " WHERE lease_owner = ? AND state = 'pending' AND lease_until_ms > ?");
+    if (!st.ok()) return st.error();
+    const int64_t at = now();
+    EDX_TRY(st->bind(1, worker).bind(2, at).run());
+    const uint64_t n = static_cast<uint64_t>(c.changes());
+    if (n > 0) {
+      EDX_TRY(append_audit(c, {worker, "outbox.release", "outbox", "ok",
+                               std::to_string(n) + " lease(s) of a previous run released"},
+                           at));
+    }
+    return n;
+  });
+}
+
+Result<StoreStats> SqliteStore::stats() {
+  return read_tx<StoreStats>([&](sql::Conn& c) -> Result<StoreStats> {
+    StoreStats s;
+    auto st = c.prepare("SELECT direction, state, count(*) FROM documents GROUP BY direction, state");
+    if (!st.ok()) return st.error();
+    for (;;) {
+      auto row = st->step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      auto d = parse_direction(st->text(0));
+      auto state = parse_state(st->text(1));
+      if (d && state) s.documents.push_back({*d, *state, static_cast<uint64_t>(st->i64(2))});
+    }
+    auto ob = c.prepare("SELECT count(*), coalesce(min(created_ms), 0) FROM outbox WHERE state = 'pending'");
+    if (!ob.ok()) return ob.error();
+    auto row = ob->step();
+    if (!row.ok()) return row.error();
+    if (*row) {
+      s.outbox_pending = static_cast<uint64_t>(ob->i64(0));
+      s.outbox_oldest_created_ms = ob->i64(1);
+    }
+    return s;
+  });
+}
+
 Result<std::vector<OutboxItem>> SqliteStore::list_outbox(const OutboxQuery& q) {
   std::string sql = std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE 1";
   if (q.state) sql += " AND state = ?1";

@@ -39,6 +39,7 @@ class SqliteStore final : public Store {
   Status fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) override;
   Status cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) override;
   Result<std::vector<OutboxItem>> list_outbox(const OutboxQuery& query) override;
+  Result<uint64_t> release_leases(const std::string& worker) override;
 
   Status append(const AuditEvent& event) override;
   Result<AuditCheck> verify_audit() override;
@@ -46,6 +47,7 @@ class SqliteStore final : public Store {
 
   Result<uint64_t> blob_references(std::string_view sha256) override;
   Result<GcReport> collect_garbage() override;
+  Result<StoreStats> stats() override;
   int schema_version() const override { return schema_version_; }
 
  private:

@@ -86,6 +86,47 @@ TEST_F(OutboxFixture, AnExpiredLeaseMakesTheItemClaimableAndTheOldTokenUseless) 
   EXPECT_EQ(store->complete_outbox(id, (*b)[0].lease_token).error().code, "store.conflict");
 }
 
+TEST_F(OutboxFixture, ARestartedWorkerReleasesOnlyItsOwnLiveLeases) {
+  OutboxId mine = queued_item();
+  OutboxId theirs = queued_item();
+  auto a = store->claim_outbox("engine@a", 600'000, 1);
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 1u);
+  EXPECT_EQ((*a)[0].id, mine);
+  auto b = store->claim_outbox("engine@b", 600'000, 1);
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->size(), 1u);
+  EXPECT_EQ((*b)[0].id, theirs);
+  auto released = store->release_leases("engine@a");
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(*released, 1u);
+  // Claimable at once by the restarted worker; the other worker's item is not.
+  auto again = store->claim_outbox("engine@a", 600'000, 10);
+  ASSERT_TRUE(again.ok());
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].id, mine);
+  // The previous life's token is useless now.
+  EXPECT_EQ(store->complete_outbox(mine, (*a)[0].lease_token).error().code, "store.lease_lost");
+  EXPECT_EQ(*store->release_leases("nobody"), 0u);
+}
+
+TEST_F(OutboxFixture, StatsCountDocumentsByStateAndThePendingOutbox) {
+  clock.advance(1'000);
+  queued_item();
+  const int64_t first = clock.now();
+  clock.advance(5'000);
+  queued_item();
+  ASSERT_TRUE(store->create_document(testing::outgoing_doc()).ok());
+  auto s = store->stats();
+  ASSERT_TRUE(s.ok());
+  std::map<std::string, uint64_t> by_state;
+  for (const auto& c : s->documents) by_state[std::string(state_name(c.state))] += c.count;
+  EXPECT_EQ(by_state["queued"], 2u);
+  EXPECT_EQ(by_state["draft"], 1u);
+  EXPECT_EQ(s->outbox_pending, 2u);
+  EXPECT_EQ(s->outbox_oldest_created_ms, first);
+}
+
 TEST_F(OutboxFixture, AFailureSchedulesTheNextAttemptWithCappedBackoff) {
   OutboxId id = queued_item();
   *rnd = ~uint64_t{0};  // the top of every range

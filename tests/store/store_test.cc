@@ -21,11 +21,12 @@ TEST(Migrations, AFreshDatabaseGetsTheLatestSchemaInWalMode) {
   store.reset();
   EXPECT_EQ(testing::raw_query(db_of(dir), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(testing::raw_query(db_of(dir), "SELECT group_concat(version) FROM schema_version"),
-            "1,2");
+            "1,2,3");
   // Reopening applies nothing twice.
   store = testing::open_or_die(testing::options_for(dir.path()));
   ASSERT_TRUE(store);
-  EXPECT_EQ(testing::raw_query(db_of(dir), "SELECT count(*) FROM schema_version"), "2");
+  EXPECT_EQ(testing::raw_query(db_of(dir), "SELECT count(*) FROM schema_version"),
+            std::to_string(latest_schema_version()));
 }
 
 TEST(Migrations, UpgradesAVersion1DatabaseKeepingItsDocuments) {
@@ -46,7 +47,7 @@ TEST(Migrations, UpgradesAVersion1DatabaseKeepingItsDocuments) {
   }
   auto store = testing::open_or_die(testing::options_for(dir.path()));
   ASSERT_TRUE(store);
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), latest_schema_version());
   auto doc = store->get_document(1);
   ASSERT_TRUE(doc.ok());
   EXPECT_EQ(doc->state, State::registered);
@@ -56,6 +57,16 @@ TEST(Migrations, UpgradesAVersion1DatabaseKeepingItsDocuments) {
   auto page = store->list_documents(q);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->documents.size(), 1u);
+  // Version 3: found by its envelope id.
+  DocumentQuery by_id;
+  by_id.envelope_id = "x";
+  auto found = store->list_documents(by_id);
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->documents.size(), 1u);
+  by_id.envelope_id = "y";
+  found = store->list_documents(by_id);
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(found->documents.empty());
   // And version 2's table works.
   EXPECT_TRUE(store->add_status_message(1, {Direction::outgoing, "03", "vào sổ", "", {}, 0}).ok());
 }

@@ -61,6 +61,11 @@ Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
 Result<edxml::XmlDocPtr> complete(PreparedSignature prepared, std::span<const uint8_t> signature_value,
                                   const Verifier& verifier, Verification* report = nullptr);
 
+// The algorithm a certificate's key signs with when none is asked for:
+// RSA-SHA256; ECDSA with the hash that matches the curve (P-256: SHA-256,
+// P-384: SHA-384, P-521: SHA-512).
+SignatureAlgorithm default_algorithm(const Certificate& cert);
+
 // prepare + signer.sign + complete.
 Result<edxml::XmlDocPtr> sign(edxml::XmlDocPtr doc, Signer& signer, const Certificate& cert,
                               std::span<const Certificate> chain, const SignOptions& options,

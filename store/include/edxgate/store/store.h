@@ -150,6 +150,7 @@ struct DocumentQuery {
   std::optional<Direction> direction;
   std::optional<State> state;
   std::string sender;
+  std::string envelope_id;                  // exact edXML DocumentId
   std::optional<int64_t> created_from_ms;   // inclusive
   std::optional<int64_t> created_until_ms;  // exclusive
   std::string subject_contains;             // case-insensitive (Unicode simple folding)
@@ -184,6 +185,18 @@ struct AuditRow {
   AuditEvent event;
   std::string prev_sha256;
   std::string sha256;
+};
+
+// Counts for monitoring: documents per (direction, state), and the outbox.
+struct StoreStats {
+  struct StateCount {
+    Direction direction = Direction::outgoing;
+    State state = State::draft;
+    uint64_t count = 0;
+  };
+  std::vector<StateCount> documents;  // only pairs with at least one document
+  uint64_t outbox_pending = 0;
+  int64_t outbox_oldest_created_ms = 0;  // 0 when none is pending
 };
 
 struct GcReport {
@@ -278,6 +291,11 @@ class Store : public AuditSink {
   virtual Status fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) = 0;
   virtual Status cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) = 0;
   virtual Result<std::vector<OutboxItem>> list_outbox(const OutboxQuery& query) = 0;
+  // Releases every live lease held by `worker`: a worker restarted after a
+  // crash calls this for its own name, so that what its previous life held
+  // is sent again at once instead of after the lease expires. Returns how
+  // many leases were released.
+  virtual Result<uint64_t> release_leases(const std::string& worker) = 0;
 
   // --- audit ---
   // AuditSink: appends one hash-chained row durably.
@@ -291,6 +309,7 @@ class Store : public AuditSink {
   virtual Result<uint64_t> blob_references(std::string_view sha256) = 0;
   // Removes unreferenced blobs and stale temp files older than gc_grace_ms.
   virtual Result<GcReport> collect_garbage() = 0;
+  virtual Result<StoreStats> stats() = 0;
   // The schema version of the open database.
   virtual int schema_version() const = 0;
 };

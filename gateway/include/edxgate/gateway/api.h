@@ -1,0 +1,43 @@
+// The internal API (documented in gateway/openapi.json, served at
+// /openapi.json): JSON over mutual TLS for internal document systems
+// (role system), leaders and security officers.
+//
+//   POST /v1/outgoing                     system           submit (multipart or application/xml)
+//   GET  /v1/outgoing/{id}                system officer leader   state, history, status messages
+//   POST /v1/outgoing/{id}/sign           leader officer   sign on the gateway's token (PIN in body)
+//   GET  /v1/outgoing/{id}/to-sign        leader           remote agent: the bytes to sign
+//   POST /v1/outgoing/{id}/signature      leader           remote agent: the signature value
+//   GET  /v1/incoming                     system officer   list (filters, paging)
+//   GET  /v1/incoming/{id}                system officer   metadata
+//   GET  /v1/incoming/{id}/envelope       system officer   the envelope as received (streamed)
+//   GET  /v1/incoming/{id}/attachments/{n} system officer  attachment n (0-based, streamed)
+//   POST /v1/incoming/{id}/ack            system           acknowledge receipt
+//   POST /v1/incoming/{id}/status         system           report accepted/refused/assigned/processing/completed
+//
+// A system sees only outgoing documents sent as one of its organ ids, and
+// only incoming documents that passed verification (quarantined ones are for
+// officers). Errors are application/problem+json.
+#pragma once
+
+#include <string>
+
+#include "edxgate/gateway/engine.h"
+#include "edxgate/gateway/multipart.h"
+#include "edxgate/gateway/router.h"
+#include "edxgate/store/store.h"
+
+namespace edxgate::gateway {
+
+struct ApiOptions {
+  std::string spool_dir;            // where request bodies are written before the store takes them
+  uint64_t max_json_bytes = 1024 * 1024;
+  MultipartLimits multipart;
+};
+
+// Adds the routes above. `engine` and `store` must outlive the router.
+void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOptions options);
+
+// The HTTP status for an error of the engine or the store (exposed for tests).
+unsigned http_status_for(const Error& e);
+
+}  // namespace edxgate::gateway
