@@ -305,9 +305,24 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->header_limit(limits().max_header_bytes);
     parser_->body_limit(limits().max_body_bytes);
     waiting_for_request_ = true;
+    header_bytes_ = 0;
     arm_read_deadline(SteadyClock::now() + std::chrono::seconds(limits().idle_timeout_s));
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    read_header_some();
+  }
+
+  // Beast's header_limit bounds only the bytes of one parse call: complete
+  // fields are consumed as they arrive, so headers trickled in small reads
+  // were never limited. The header is therefore read piece by piece and the
+  // bytes the parser consumed are added up here.
+  void read_header_some() {
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                            self->header_bytes_ += n;
+                            if (!ec && self->header_bytes_ > self->limits().max_header_bytes)
+                              ec = http::error::header_limit;
+                            if (!ec && !self->parser_->is_header_done()) return self->read_header_some();
+                            self->on_header(ec);
+                          });
   }
 
   void on_header(beast::error_code ec) {
@@ -522,6 +537,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   uint64_t body_limit_ = 0;
   bool keep_alive_ = true;
   bool waiting_for_request_ = false;
+  uint64_t header_bytes_ = 0;  // consumed by the parser for the current request's header
   std::string label_ = "unmatched";
   std::string method_ = "-";
   unsigned status_ = 0;
