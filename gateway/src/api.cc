@@ -136,16 +136,20 @@ Result<std::string> idempotency_key(const Request& req) {
   return *k;
 }
 
-bj::object document_json(const store::Document& d) {
+// `full`: the document as get_document returns it (recipients and
+// attachments filled); list entries carry neither.
+bj::object document_json(const store::Document& d, bool full) {
   bj::object o;
   o["id"] = std::to_string(d.id);
   o["direction"] = std::string(store::direction_name(d.direction));
   o["state"] = std::string(store::state_name(d.state));
   o["document_id"] = d.envelope_id;
   o["from"] = d.sender;
-  bj::array to;
-  for (const auto& r : d.recipients) to.emplace_back(r);
-  o["to"] = std::move(to);
+  if (full) {
+    bj::array to;
+    for (const auto& r : d.recipients) to.emplace_back(r);
+    o["to"] = std::move(to);
+  }
   o["code"] = d.code_number.empty() ? d.code_notation : d.code_number + "/" + d.code_notation;
   o["promulgation_date"] = d.promulgation_date;
   o["subject"] = d.subject;
@@ -156,6 +160,7 @@ bj::object document_json(const store::Document& d) {
   o["created"] = iso_time(d.created_ms);
   o["updated"] = iso_time(d.updated_ms);
   if (d.envelope) o["envelope"] = bj::object{{"sha256", d.envelope->sha256}, {"size", d.envelope->size}};
+  if (!full) return o;
   bj::array atts;
   for (size_t i = 0; i < d.attachments.size(); ++i) {
     const auto& a = d.attachments[i];
@@ -170,7 +175,7 @@ bj::object document_json(const store::Document& d) {
 }
 
 Result<bj::object> full_document_json(store::Store& store, const store::Document& d) {
-  bj::object o = document_json(d);
+  bj::object o = document_json(d, true);
   auto history = store.history(d.id);
   if (!history.ok()) return history.error();
   bj::array h;
@@ -259,7 +264,7 @@ Response stream_blob(store::Store& store, const store::BlobRef& ref, std::string
   r.content_type = std::move(content_type);
   r.body_file = store.blobs().path_of(ref.sha256);
   if (!disposition.empty()) r.headers.add("Content-Disposition", disposition);
-  r.headers.add("Digest", "sha-256=" + ref.sha256);
+  r.headers.add("X-Edxgate-SHA256", ref.sha256);
   return r;
 }
 
@@ -441,7 +446,7 @@ class Api {
       auto page = store_.list_documents(q);
       if (!page.ok()) return error_response(page.error());
       for (const auto& d : page->documents) {
-        if (may_see(c, d)) docs.push_back(document_json(d));
+        if (may_see(c, d)) docs.push_back(document_json(d, false));
       }
       next = page->next_before_id;
       if (!next || docs.size() >= q.limit) break;
