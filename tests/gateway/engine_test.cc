@@ -1,0 +1,532 @@
+// The workflow engine in process: two ministries (two engines, two stores)
+// joined by a recording transport instead of the axis, signing with software
+// keys of the crypto test PKI. The daemon-level end-to-end test is
+// e2e_test.cc; this one pins the engine's rules, including every way a
+// delivery or a status message may try to trick it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "../crypto/test_pki.h"
+#include "edxgate/base/json.h"
+#include "edxgate/edxml/reader.h"
+#include "edxgate/edxml/writer.h"
+#include "edxgate/gateway/engine.h"
+#include "edxgate/store/store.h"
+
+namespace edxgate::gateway {
+namespace {
+
+using crypto::test::Pki;
+using store::Direction;
+using store::State;
+
+constexpr const char* kA = "000.00.00.G01";
+constexpr const char* kB = "000.00.00.G02";
+constexpr const char* kC = "000.00.00.G03";
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary);
+  f << data;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string t = (std::filesystem::temp_directory_path() / "edxgate-engine-XXXXXX").string();
+    path_ = ::mkdtemp(t.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& n) const { return path_ + "/" + n; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Keeps a copy of everything "sent", in order.
+class RecordingAxis final : public AxisTransport {
+ public:
+  struct Sent {
+    std::string kind;  // edoc | status
+    std::vector<std::string> to;
+    std::string bytes;
+  };
+  explicit RecordingAxis(std::string dir) : dir_(std::move(dir)) {}
+  Result<std::string> send_envelope(const std::string& file, const std::vector<std::string>& to,
+                                    AxisMessageType) override {
+    return record("edoc", file, to);
+  }
+  Result<std::string> send_status(const std::string& file, const std::vector<std::string>& to) override {
+    return record("status", file, to);
+  }
+  Result<std::vector<AxisReceivedItem>> list_received(const AxisListQuery&) override {
+    return std::vector<AxisReceivedItem>{};
+  }
+  Status get(const std::string&, const std::string&) override { return make_error("axis.test", "not here"); }
+  Status update_status(const std::string&, AxisItemStatus) override { return {}; }
+
+  std::vector<Sent> take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(sent_, {});
+  }
+  bool down = false;
+
+ private:
+  Result<std::string> record(const char* kind, const std::string& file, const std::vector<std::string>& to) {
+    if (down) return make_error("axis.connect", "the axis is down (test)");
+    std::lock_guard lock(mu_);
+    sent_.push_back({kind, to, read_file(file)});
+    return std::to_string(sent_.size());
+  }
+  std::string dir_;
+  std::mutex mu_;
+  std::vector<Sent> sent_;
+};
+
+// Signs with a software key of the test PKI (the token path is tested by
+// the hsm and e2e tests).
+class SoftwareKeys final : public KeyProvider {
+ public:
+  explicit SoftwareKeys(std::string name, bool unattended = true) : name_(std::move(name)), unattended_(unattended) {}
+  Result<SigningKey> open(const std::string&, const SecretString* pin) override {
+    if (!pin && !unattended_) return make_error("pin.missing", "a PIN is needed");
+    if (pin && pin->view() != "1234") return make_error("pin.incorrect", "the PIN is wrong");
+    SigningKey k;
+    k.signer = std::make_unique<crypto::test::SoftwareSigner>(Pki::get().path(name_ + ".key"));
+    k.certificate = Pki::get().cert(name_);
+    k.chain = {Pki::get().cert("inter")};
+    k.algorithm = crypto::default_algorithm(k.certificate);
+    return k;
+  }
+  bool has_unattended_key() const override { return unattended_; }
+  std::optional<crypto::Certificate> configured_certificate() const override { return Pki::get().cert(name_); }
+  Status check() const override { return {}; }
+
+ private:
+  std::string name_;
+  bool unattended_;
+};
+
+// One ministry: its store, engine, keys and outgoing recorder.
+struct Ministry {
+  Ministry(const std::string& organ, const std::string& key, const TempDir& dir)
+      : root(dir / organ), axis(root + "/axis"), keys(key) {
+    std::filesystem::create_directories(root);
+    store::StoreOptions so;
+    so.state_dir = root + "/state";
+    so.backoff = {1, 1, 1};
+    auto s = store::open_store(so);
+    if (!s.ok()) throw std::runtime_error(s.error().message);
+    db = std::move(*s);
+    crypto::VerifyPolicy policy;
+    policy.chain.revocation = crypto::RevocationMode::hard;  // the PKI's CRLs are in the trust store
+    verifier = std::make_shared<crypto::Verifier>(Pki::get().trust(true), policy);
+    EngineOptions eo;
+    eo.organ_id = organ;
+    eo.organ_name = "Bộ " + organ;
+    eo.work_dir = root + "/work";
+    eo.worker = "engine@" + organ;
+    engine = std::make_unique<Engine>(eo, *db, verifier, &keys, &axis, metrics);
+  }
+
+  // Submits a document from this ministry to `to` with one attachment per entry of `files`.
+  Result<Submitted> submit(const std::vector<std::string>& to, const std::map<std::string, std::string>& files,
+                           const std::string& subject = "Về việc thử nghiệm liên thông", const std::string& key = "") {
+    json::bj::array recipients;
+    for (const auto& t : to) recipients.push_back(json::bj::object{{"organ_id", t}});
+    json::bj::object message{{"from", json::bj::object{{"organ_id", engine_organ()}}},
+                             {"to", std::move(recipients)},
+                             {"code", "7/BTN-VP"},
+                             {"promulgation_date", "2026/11/23"},
+                             {"subject", subject}};
+    Submission s;
+    s.header = json::bj::object{{"message", std::move(message)}};
+    int i = 0;
+    for (const auto& [name, bytes] : files) {
+      std::string path = root + "/upload-" + std::to_string(++uploads) + "-" + std::to_string(i++);
+      write_file(path, bytes);
+      s.files.push_back(path);
+      s.names.push_back(name);
+    }
+    s.submitter = "eoffice";
+    s.allowed_senders = {engine_organ()};
+    s.idempotency_key = key;
+    return engine->submit(std::move(s));
+  }
+  std::string engine_organ() const { return std::filesystem::path(root).filename().string(); }
+
+  // Delivers bytes as the axis would.
+  Result<std::string> deliver(const std::string& bytes, const std::string& from, const std::string& type = "edoc") {
+    std::string file = root + "/delivery-" + std::to_string(++uploads);
+    write_file(file, bytes);
+    IncomingDelivery d;
+    d.file = file;
+    d.size = bytes.size();
+    d.from = from;
+    d.message_type = type;
+    auto r = engine->accept(d);
+    ::unlink(file.c_str());
+    return r;
+  }
+
+  store::Document doc(store::DocumentId id) {
+    auto d = db->get_document(id);
+    if (!d.ok()) throw std::runtime_error(d.error().message);
+    return *d;
+  }
+
+  std::string root;
+  RecordingAxis axis;
+  SoftwareKeys keys;
+  MetricsRegistry metrics;
+  std::unique_ptr<store::Store> db;
+  std::shared_ptr<crypto::Verifier> verifier;
+  std::unique_ptr<Engine> engine;
+  int uploads = 0;
+};
+
+struct EngineTest : ::testing::Test {
+  TempDir dir;
+  Ministry a{kA, "good", dir};
+  Ministry b{kB, "good2", dir};
+
+  // A submits and signs a document for B; returns A's id and the bytes sent.
+  std::pair<store::DocumentId, std::string> send_a_to_b(const std::string& attachment = "Nội dung văn bản") {
+    auto sub = a.submit({kB}, {{"Công văn số 7.txt", attachment}});
+    EXPECT_TRUE(sub.ok()) << sub.error().message;
+    if (!sub.ok()) return {0, ""};
+    SecretString pin("1234");
+    auto st = a.engine->sign(sub->id, "", &pin, "leader");
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    auto n = a.engine->run_outbox_once();
+    EXPECT_TRUE(n.ok());
+    auto sent = a.axis.take();
+    EXPECT_EQ(sent.size(), 1u);
+    if (sent.size() != 1) return {sub->id, ""};
+    EXPECT_EQ(sent[0].kind, "edoc");
+    EXPECT_EQ(sent[0].to, std::vector<std::string>{kB});
+    return {sub->id, sent[0].bytes};
+  }
+
+  // Relays what B queued for A back to A; returns how many were relayed.
+  size_t relay_statuses_b_to_a() {
+    EXPECT_TRUE(b.engine->run_outbox_once().ok());
+    size_t n = 0;
+    for (const auto& s : b.axis.take()) {
+      EXPECT_EQ(s.kind, "status");
+      EXPECT_EQ(s.to, std::vector<std::string>{kA});
+      auto r = a.deliver(s.bytes, kB, "status");
+      EXPECT_TRUE(r.ok()) << r.error().message;
+      ++n;
+    }
+    return n;
+  }
+};
+
+TEST_F(EngineTest, ADocumentGoesFromAToBAndTheStatusesComeBack) {
+  std::string big(3 * 1024 * 1024 + 7, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 7919) >> 3);
+  auto [id, bytes] = send_a_to_b(big);
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(a.doc(id).state, State::sent);
+
+  auto got = b.deliver(bytes, kA);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  const store::Document in = b.doc(std::stoll(*got));
+  EXPECT_EQ(in.direction, Direction::incoming);
+  EXPECT_EQ(in.state, State::verified) << in.signer_summary;
+  EXPECT_EQ(in.sender, kA);
+  EXPECT_EQ(in.subject, "Về việc thử nghiệm liên thông");
+  ASSERT_EQ(in.attachments.size(), 1u);
+  EXPECT_EQ(in.attachments[0].name, "Công văn số 7.txt");
+  EXPECT_EQ(b.db->blobs().read(in.attachments[0].blob.sha256, 1 << 30).value(), big);
+
+  // 01 goes back at once; A moves to delivered.
+  EXPECT_EQ(relay_statuses_b_to_a(), 1u);
+  EXPECT_EQ(a.doc(id).state, State::delivered);
+
+  // B reports completed: 03 (implied) and 06 go back; A ends completed.
+  auto done = b.engine->report(in.id, {State::completed, "", "Nguyễn Văn A", "Văn phòng"}, "eoffice-b");
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(b.doc(in.id).state, State::completed);
+  EXPECT_EQ(relay_statuses_b_to_a(), 2u);
+  EXPECT_EQ(a.doc(id).state, State::completed);
+  auto msgs = a.db->status_messages(id);
+  ASSERT_TRUE(msgs.ok());
+  std::vector<std::string> codes;
+  for (const auto& m : *msgs) codes.push_back(m.code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"01", "03", "06"}));
+  // B's history walked registered on the way.
+  auto h = b.db->history(in.id);
+  ASSERT_TRUE(h.ok());
+  std::vector<State> states;
+  for (const auto& t : *h) states.push_back(t.to);
+  EXPECT_EQ(states, (std::vector<State>{State::verified, State::registered, State::completed}));
+}
+
+TEST_F(EngineTest, TheSameDeliveryTwiceIsStoredOnceAndAnsweredOnce) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  auto first = b.deliver(bytes, kA);
+  auto second = b.deliver(bytes, kA);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(*first, *second);
+  store::DocumentQuery q;
+  q.direction = Direction::incoming;
+  EXPECT_EQ(b.db->list_documents(q)->documents.size(), 1u);
+  EXPECT_EQ(relay_statuses_b_to_a(), 1u);
+  // And a status relayed twice is recorded once.
+  EXPECT_EQ(a.db->status_messages(id)->size(), 1u);
+}
+
+TEST_F(EngineTest, ATamperedEnvelopeIsQuarantinedAndTheSenderGetsARefusal) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  const std::string from = "Về việc thử nghiệm liên thông", to = "Về việc chuyển tiền gấp ngay";
+  auto pos = bytes.find(from);
+  ASSERT_NE(pos, std::string::npos);
+  std::string forged = bytes;
+  forged.replace(pos, from.size(), to);
+  auto got = b.deliver(forged, kA);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  const store::Document in = b.doc(std::stoll(*got));
+  EXPECT_EQ(in.state, State::quarantined);
+  EXPECT_NE(in.signer_summary.find("sig.digest"), std::string::npos) << in.signer_summary;
+  // The refusal names the reason and moves A's document to refused.
+  EXPECT_EQ(relay_statuses_b_to_a(), 1u);
+  EXPECT_EQ(a.doc(id).state, State::refused);
+  auto msgs = a.db->status_messages(id);
+  ASSERT_EQ(msgs->size(), 1u);
+  EXPECT_EQ((*msgs)[0].code, "02");
+  EXPECT_NE((*msgs)[0].description.find("sig.digest"), std::string::npos);
+  // B's system may not act on it.
+  EXPECT_FALSE(b.engine->report(in.id, {State::completed, "", "", ""}, "eoffice-b").ok());
+}
+
+TEST_F(EngineTest, AnEnvelopeNotAddressedToUsOrFromSomeoneElseIsQuarantined) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  // C receives B's mail (the axis misrouted it, or someone replays it at C).
+  Ministry c{kC, "good", dir};
+  auto atc = c.deliver(bytes, kA);
+  ASSERT_TRUE(atc.ok());
+  EXPECT_EQ(c.doc(std::stoll(*atc)).state, State::quarantined);
+  EXPECT_NE(c.doc(std::stoll(*atc)).signer_summary.find("edxml.recipient"), std::string::npos);
+  // The axis says it comes from C, the envelope says A.
+  auto spoof = b.deliver(bytes, kC);
+  ASSERT_TRUE(spoof.ok());
+  EXPECT_EQ(b.doc(std::stoll(*spoof)).state, State::quarantined);
+  EXPECT_NE(b.doc(std::stoll(*spoof)).signer_summary.find("edxml.sender"), std::string::npos);
+}
+
+TEST_F(EngineTest, GarbageAndHostileDeliveriesAreKeptInQuarantineNeverCrash) {
+  const std::vector<std::string> inputs = {
+      "", "not xml at all", "<edXML/>",
+      "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]><x>&b;</x>",
+      std::string(100000, '<'), "<a xmlns=\"urn:x\">" + std::string(200, 'x') + "</a>"};
+  for (const auto& in : inputs) {
+    auto r = b.deliver(in, kA);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(b.doc(std::stoll(*r)).state, State::quarantined);
+  }
+  // Nothing can be answered to an unreadable envelope.
+  EXPECT_TRUE(b.engine->run_outbox_once().ok());
+  EXPECT_TRUE(b.axis.take().empty());
+}
+
+TEST_F(EngineTest, StatusMessagesFromStrangersOrForUnknownDocumentsAreRefused) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  ASSERT_TRUE(b.deliver(bytes, kA).ok());
+  ASSERT_TRUE(b.engine->run_outbox_once().ok());
+  auto statuses = b.axis.take();
+  ASSERT_EQ(statuses.size(), 1u);
+  // C (not a recipient) says A's document is completed.
+  edxml::Envelope env;
+  auto& s = env.status.emplace();
+  s.response_for.organ_id = kA;
+  s.response_for.document_id = a.doc(id).envelope_id;
+  s.from.organ_id = kC;
+  s.code = edxml::StatusCode::completed;
+  s.description = "Hoàn thành";
+  s.timestamp = edxml::now_vietnam();
+  env.trace.traces.push_back({kC, s.timestamp});
+  auto text = edxml::write_envelope_string(env, {});
+  ASSERT_TRUE(text.ok());
+  auto r = a.deliver(*text, kC, "status");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "status.sender");
+  EXPECT_EQ(a.doc(id).state, State::sent);
+  // For a document A never sent.
+  s.response_for.document_id = "000.00.00.G01,2026/01/01,1/X";
+  s.from.organ_id = kB;
+  text = edxml::write_envelope_string(env, {});
+  r = a.deliver(*text, kB, "status");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "status.unknown_document");
+  // A signed status whose text was changed after signing.
+  std::string forged = statuses[0].bytes;
+  auto pos = forged.find("<edXML:Code>01</edXML:Code>");
+  if (pos == std::string::npos) pos = forged.find(">01<");
+  ASSERT_NE(pos, std::string::npos) << forged.substr(0, 2000);
+  auto digits = forged.find("01", pos);
+  forged.replace(digits, 2, "06");
+  r = a.deliver(forged, kB, "status");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "sig.digest");
+  EXPECT_EQ(a.doc(id).state, State::sent);
+  // The genuine one still works.
+  ASSERT_TRUE(a.deliver(statuses[0].bytes, kB, "status").ok());
+  EXPECT_EQ(a.doc(id).state, State::delivered);
+}
+
+TEST_F(EngineTest, SubmissionsAreCheckedAndRetriedOnesReturnTheFirst) {
+  // Not one of the caller's organs.
+  Submission s;
+  s.header = json::bj::object{
+      {"message", json::bj::object{{"from", json::bj::object{{"organ_id", kB}}},
+                                   {"to", json::bj::array{json::bj::object{{"organ_id", kA}}}},
+                                   {"code", "1/X"},
+                                   {"promulgation_date", "2026/11/23"},
+                                   {"subject", "x"}}}};
+  s.submitter = "eoffice";
+  s.allowed_senders = {kA};
+  auto r = a.engine->submit(std::move(s));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "submit.sender");
+  // A bad organ id in To.
+  auto bad = a.submit({"not-an-organ"}, {{"a.txt", "x"}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "edxml.organ_id");
+  // A file name that could escape a directory.
+  auto escape = a.submit({kB}, {{"../../etc/passwd", "x"}});
+  ASSERT_FALSE(escape.ok());
+  EXPECT_EQ(escape.error().code, "edxml.attachment_name");
+  // Idempotency.
+  auto first = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1");
+  auto again = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1");
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_EQ(first->id, again->id);
+  EXPECT_TRUE(again->existing);
+  // No upload is left behind in any case.
+  for (const auto& e : std::filesystem::directory_iterator(a.root)) {
+    EXPECT_EQ(e.path().filename().string().rfind("upload-", 0), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(EngineTest, SigningNeedsTheRightPinAndHappensOnce) {
+  auto sub = a.submit({kB}, {{"a.txt", "x"}});
+  ASSERT_TRUE(sub.ok());
+  SecretString wrong("0000");
+  auto w = a.engine->sign(sub->id, "", &wrong, "leader");
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().code, "pin.incorrect");
+  EXPECT_EQ(a.doc(sub->id).state, State::pending_signature);
+  SecretString pin("1234");
+  ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
+  auto twice = a.engine->sign(sub->id, "", &pin, "leader");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code, "store.conflict");
+}
+
+TEST_F(EngineTest, RemoteSigningChecksTheValueBeforeQueueing) {
+  auto sub = a.submit({kB}, {{"a.txt", "remote"}});
+  ASSERT_TRUE(sub.ok());
+  std::vector<crypto::Certificate> certs = {Pki::get().cert("ec256"), Pki::get().cert("inter")};
+  auto ts = a.engine->to_sign(sub->id, certs, std::nullopt);
+  ASSERT_TRUE(ts.ok()) << ts.error().message;
+  EXPECT_EQ(ts->algorithm, crypto::SignatureAlgorithm::ecdsa_sha256);
+  // The same bytes again (prepare is deterministic).
+  EXPECT_EQ(a.engine->to_sign(sub->id, certs, std::nullopt)->bytes, ts->bytes);
+  crypto::test::SoftwareSigner right_key(Pki::get().path("ec256.key"));
+  // A value from another key is refused; the document waits.
+  auto bad_value = right_key.sign(std::vector<uint8_t>{1, 2, 3}, ts->algorithm);
+  ASSERT_TRUE(bad_value.ok());
+  auto bad = a.engine->complete_signature(sub->id, certs, std::nullopt, *bad_value, "leader");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "sign.value");
+  EXPECT_EQ(a.doc(sub->id).state, State::pending_signature);
+  auto value = right_key.sign(ts->bytes, ts->algorithm);
+  ASSERT_TRUE(value.ok());
+  auto ok = a.engine->complete_signature(sub->id, certs, std::nullopt, *value, "leader");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(*ok, State::queued);
+  // A revoked signer's certificate is refused by the self-check.
+  auto sub2 = a.submit({kB}, {{"a.txt", "revoked"}});
+  ASSERT_TRUE(sub2.ok());
+  std::vector<crypto::Certificate> revoked = {Pki::get().cert("revoked")};
+  crypto::test::SoftwareSigner revoked_key(Pki::get().path("revoked.key"));
+  auto ts2 = a.engine->to_sign(sub2->id, revoked, std::nullopt);
+  ASSERT_TRUE(ts2.ok());
+  auto v2 = revoked_key.sign(ts2->bytes, ts2->algorithm);
+  ASSERT_TRUE(v2.ok());
+  auto r2 = a.engine->complete_signature(sub2->id, revoked, std::nullopt, *v2, "leader");
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(a.doc(sub2->id).state, State::pending_signature);
+}
+
+TEST_F(EngineTest, TheOutboxRetriesWhileTheAxisIsDownAndSendsOnce) {
+  auto sub = a.submit({kB}, {{"a.txt", "x"}});
+  ASSERT_TRUE(sub.ok());
+  SecretString pin("1234");
+  ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
+  a.axis.down = true;
+  for (int i = 0; i < 3; ++i) {
+    auto n = a.engine->run_outbox_once();
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 0u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // backoff is 1 ms here
+  }
+  EXPECT_FALSE(a.engine->axis_check().ok());
+  EXPECT_EQ(a.doc(sub->id).state, State::queued);
+  auto items = a.db->list_outbox({});
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_GE((*items)[0].attempts, 3);
+  EXPECT_NE((*items)[0].last_error.find("axis.connect"), std::string::npos);
+  a.axis.down = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(*a.engine->run_outbox_once(), 1u);
+  EXPECT_EQ(*a.engine->run_outbox_once(), 0u);
+  EXPECT_EQ(a.axis.take().size(), 1u);
+  EXPECT_EQ(a.doc(sub->id).state, State::sent);
+  EXPECT_TRUE(a.engine->axis_check().ok());
+}
+
+TEST_F(EngineTest, ReportsFollowTheWorkflowAndRefusalsNeedAReason) {
+  auto [id, bytes] = send_a_to_b();
+  auto got = b.deliver(bytes, kA);
+  ASSERT_TRUE(got.ok());
+  const auto in = std::stoll(*got);
+  auto no_reason = b.engine->report(in, {State::refused, "", "", ""}, "x");
+  ASSERT_FALSE(no_reason.ok());
+  EXPECT_EQ(no_reason.error().code, "report.reason");
+  auto not_a_report = b.engine->report(in, {State::quarantined, "", "", ""}, "x");
+  ASSERT_FALSE(not_a_report.ok());
+  EXPECT_EQ(not_a_report.error().code, "report.state");
+  ASSERT_TRUE(b.engine->report(in, {State::processing, "", "", ""}, "x").ok());
+  auto back = b.engine->report(in, {State::assigned, "", "", ""}, "x");
+  ASSERT_FALSE(back.ok());
+  EXPECT_EQ(back.error().code, "store.illegal_transition");
+  // A report on an outgoing document is refused.
+  auto out = a.engine->report(id, {State::completed, "", "", ""}, "x");
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, "store.not_found");
+}
+
+}  // namespace
+}  // namespace edxgate::gateway
