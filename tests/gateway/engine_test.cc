@@ -7,7 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <mutex>
 #include <sstream>
 
@@ -15,7 +17,9 @@
 #include "edxgate/base/json.h"
 #include "edxgate/edxml/reader.h"
 #include "edxgate/edxml/writer.h"
+#include "edxgate/gateway/api.h"
 #include "edxgate/gateway/engine.h"
+#include "openapi_json.h"
 #include "edxgate/store/store.h"
 
 namespace edxgate::gateway {
@@ -526,6 +530,35 @@ TEST_F(EngineTest, ReportsFollowTheWorkflowAndRefusalsNeedAReason) {
   auto out = a.engine->report(id, {State::completed, "", "", ""}, "x");
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, "store.not_found");
+}
+
+TEST_F(EngineTest, TheOpenApiDocumentListsExactlyTheRoutesWithTheirRoles) {
+  Router router;
+  add_api_routes(router, *a.engine, *a.db, ApiOptions{a.root, 1 << 20, {}});
+  auto doc = json::parse(kOpenApiJson, 64);
+  ASSERT_TRUE(doc.ok());
+  const auto& paths = doc->as_object().at("paths").as_object();
+  std::set<std::string> documented, served;
+  for (const auto& [path, ops] : paths) {
+    if (std::string(path).rfind("/v1/", 0) != 0 || path == "/v1/whoami") continue;
+    for (const auto& [method, op] : ops.as_object()) {
+      std::string m(method);
+      std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+      documented.insert(m + " " + std::string(path));
+      EXPECT_EQ(op.as_object().at("x-edxgate-status").as_string(), "implemented") << path;
+      // The roles documented are the roles allowed.
+      std::set<std::string> roles;
+      for (const auto& r : op.as_object().at("x-edxgate-roles").as_array()) roles.insert(std::string(r.as_string()));
+      for (const auto& route : router.routes()) {
+        if (route.method != m || route.pattern != path) continue;
+        std::set<std::string> allowed;
+        for (auto role : route.access.roles) allowed.insert(std::string(config::role_name(role)));
+        EXPECT_EQ(allowed, roles) << m << " " << path;
+      }
+    }
+  }
+  for (const auto& route : router.routes()) served.insert(route.method + " " + route.pattern);
+  EXPECT_EQ(documented, served);
 }
 
 }  // namespace
