@@ -13,20 +13,27 @@
 //            Floor: TokenSigner::sign of SignedInfo-sized data, and the
 //            software RSA-2048 EVP_DigestSign rate (an `openssl speed`-like
 //            second baseline).
+// Beside both: a 4 KB append + fdatasync in the state directory, the disk
+// floor (each stored document costs several syncs of the blobs and the WAL).
 //
 // Everything lives in a temp dir: a SoftHSM2 token (own SOFTHSM2_CONF) with an
 // RSA-2048 key whose certificate a test signing CA issued (openssl CLI), a
 // SQLite store, the TLS PKI, and the simulator process. Nothing leaves
 // loopback. Prints a table and one JSON line (prefix "JSON "). Not a ctest.
 //
-//   gateway_load_bench [--docs N] [--large-docs M] [--concurrency C]
+//   gateway_load_bench [--docs N] [--large-docs M] [--large-kb K] [--concurrency C]
 //                      [--seconds S] [--attachment-kb K] [--transport sim|noop]
 //                      [--status-unsigned] [--quick]
+// Each path stops at S seconds or N envelopes, whichever comes first; the
+// send path runs first (the receive path queues status messages in the
+// outbox, which the send path's outbox passes would otherwise deliver too).
+// Exit code 1 when any request failed or an envelope was quarantined.
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,8 +88,11 @@ constexpr const char* kRecipient = "000.00.00.G07";  // whom we send to (at the 
 constexpr const char* kUsSystem = "SYS-US";
 constexpr const char* kRecipientSystem = "SYS-G07";
 
+pid_t g_sim_pid = -1;  // the simulator, stopped on every way out
+
 [[noreturn]] void die(const std::string& what) {
   std::cerr << "gateway_load_bench: " << what << "\n";
+  if (g_sim_pid > 0) ::kill(g_sim_pid, SIGTERM);
   std::exit(1);
 }
 
@@ -484,6 +494,7 @@ struct World {
     const std::string log_file = dir / "sim.log";
     sim_pid = ::fork();
     if (sim_pid == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the bench
       FILE* lf = std::fopen(log_file.c_str(), "w");
       if (lf) ::dup2(::fileno(lf), 2);
       const std::string us = std::string("id=") + kUsSystem + ",organ=" + kUs + ",secret-file=" + (dir / "us.secret");
@@ -496,6 +507,7 @@ struct World {
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
+    g_sim_pid = sim_pid;
     for (int i = 0; i < 300 && sim_port.empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       std::string p = testing::read_text(port_file);
