@@ -583,9 +583,22 @@ Result<std::string> Engine::accept_status(const std::string& file, const std::st
   if (!size.ok()) return size.error();
   sm.envelope->size = *size;
   EDX_TRY(store_.add_status_message(doc->id, sm));
-  if (auto to = state_for_status(s.code); to && store::is_legal(Direction::outgoing, doc->state, *to)) {
+  State current = doc->state;
+  if (current == State::queued && state_for_status(s.code)) {
+    // The axis took an earlier send whose answer we never saw (a crash, a
+    // lost connection) and the retry is still due: the recipient's status
+    // proves it was sent. Without this the status would be dropped and the
+    // document left at sent once the retry completes.
+    auto sent = store_.transition(doc->id, State::sent, "organ:" + s.from.organ_id,
+                                  "a status message from a recipient shows it was sent", State::queued);
+    if (!sent.ok() && sent.error().code != "store.conflict") return sent.error();
+    auto again = store_.get_document(doc->id);
+    if (!again.ok()) return again.error();
+    current = again->state;
+  }
+  if (auto to = state_for_status(s.code); to && store::is_legal(Direction::outgoing, current, *to)) {
     auto moved = store_.transition(doc->id, *to, "organ:" + s.from.organ_id,
-                                   "status " + sm.code + ": " + s.description, doc->state);
+                                   "status " + sm.code + ": " + s.description, current);
     if (!moved.ok() && moved.error().code != "store.conflict") return moved.error();
   }
   log::info("status received", {{"document", std::to_string(doc->id)}, {"code", sm.code}, {"from", s.from.organ_id}});
