@@ -17,6 +17,7 @@ constexpr const char* kUsage = R"(usage: edxgate-axis-sim --tls-cert PEM --tls-k
                         --system id=ID,organ=ORGAN,secret-file=FILE[,push=URL] ...
                         [--listen HOST:PORT] [--port-file FILE] [--replay-window S]
                         [--push-ca PEM] [--push-cert PEM --push-key PEM]
+                        [--push-timeout-ms MS] [--push-retry-ms MS]
 
 An axis (VDXP) simulator for tests and demos, on loopback. It speaks the axis
 calls sendEdoc, getReceivedEdocList, getEdoc, updateStatus and countReceiveEdoc
@@ -29,10 +30,16 @@ the signed `to` header, pushes to a system's gateway when it has push=URL
   --port-file FILE       also write the bound port there
   --system ...           a registered system; repeat for each
   --replay-window S      accepted clock skew of signed calls (default 300)
+  --push-timeout-ms MS   bound of one push to a gateway (default 60000)
+  --push-retry-ms MS     a failed push is retried after MS, doubling up to 16x,
+                         for 30 minutes (default 5000)
 
 Control (no authentication: keep it on loopback):
-  POST /_sim/fault {"mode":"refuse"|"delay"|"drop"|"none","count":N,"delay_ms":MS}
-       the next N axis calls (all when count is absent) fail that way
+  POST /_sim/fault {"mode":"refuse"|"delay"|"drop"|"none","count":N,"delay_ms":MS,
+                   "call":NAME,"system":ID}
+       the next N axis calls (all when count is absent; only calls NAME, e.g.
+       "sendEdoc", when call is given; only sendEdoc calls of system ID when
+       system is given) fail that way
   GET  /_sim/items  every routed item and its status
 )";
 
@@ -105,6 +112,8 @@ int main(int argc, char** argv) {
     else if (a == "--push-ca") so.push_client.ca_file = v;
     else if (a == "--push-cert") so.push_client.client_cert = v;
     else if (a == "--push-key") so.push_client.client_key = v;
+    else if (a == "--push-timeout-ms") so.push_client.timeout = std::chrono::milliseconds(std::stoul(v));
+    else if (a == "--push-retry-ms") so.push_retry = std::chrono::milliseconds(std::max(1ul, std::stoul(v)));
     else if (a == "--system") {
       auto e = parse_system(v);
       if (!e.ok()) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <set>
@@ -72,6 +73,12 @@ Status write_all(int fd, std::string_view s) {
 }  // namespace
 
 Simulator::Simulator(SimOptions options) : opt_(std::move(options)), guard_(opt_.replay_window) {
+  // Item ids stay unique across restarts (a real axis never reuses one, and
+  // getEdoc answers are cached on disk by id).
+  next_id_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count()) *
+             1000;
   pusher_ = std::thread([this] { push_loop(); });
 }
 
@@ -104,11 +111,13 @@ const SystemEntry* Simulator::system(std::string_view id) const {
   return nullptr;
 }
 
-std::optional<Response> Simulator::inject_fault() {
+std::optional<Response> Simulator::inject_fault(std::string_view call, std::string_view system_id) {
   Fault f;
   {
     std::lock_guard lock(mu_);
     if (fault_.mode == "none" || fault_.remaining == 0) return std::nullopt;
+    if (!fault_.call.empty() && fault_.call != call) return std::nullopt;
+    if (!fault_.system.empty() && fault_.system != system_id) return std::nullopt;
     if (fault_.remaining > 0) --fault_.remaining;
     f = fault_;
   }
@@ -133,8 +142,9 @@ Result<gateway::vdxp::VerifiedCall> Simulator::authenticate(Request& req, const 
 }
 
 Response Simulator::send_edoc(Request& req) {
-  if (auto f = inject_fault()) return *f;
+  // The caller is known before a fault applies, so a fault may target one system.
   auto call = authenticate(req, {"messagetype", "from", "to", "hash-file"});
+  if (auto f = inject_fault("sendEdoc", call.ok() ? call->system_id : "")) return *f;
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   const SystemEntry* sender = system(call->system_id);
   const std::string from = param(*call, "from");
@@ -183,7 +193,10 @@ Response Simulator::send_edoc(Request& req) {
       it.created_time = it.updated_time = now_text();
       if (first.empty()) first = it.doc_id;
       for (const auto& s : opt_.systems)
-        if (s.organ_id == it.to_organ && !s.push_url.empty()) push_queue_.push_back(it.doc_id);
+        if (s.organ_id == it.to_organ && !s.push_url.empty()) {
+          const auto now = std::chrono::steady_clock::now();
+          push_queue_.push_back({it.doc_id, now, now, 0});
+        }
       items_[it.doc_id] = std::move(it);
     }
   }
@@ -193,7 +206,7 @@ Response Simulator::send_edoc(Request& req) {
 }
 
 Response Simulator::list(Request& req) {
-  if (auto f = inject_fault()) return *f;
+  if (auto f = inject_fault("getReceivedEdocList")) return *f;
   auto call = authenticate(req, {"messagetype"});
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   const std::string organ = system(call->system_id)->organ_id;
@@ -234,7 +247,7 @@ Response Simulator::list(Request& req) {
 }
 
 Response Simulator::get(Request& req) {
-  if (auto f = inject_fault()) return *f;
+  if (auto f = inject_fault("getEdoc")) return *f;
   auto call = authenticate(req, {"docId"});
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   const std::string organ = system(call->system_id)->organ_id;
@@ -271,7 +284,7 @@ Response Simulator::get(Request& req) {
 }
 
 Response Simulator::update_status(Request& req) {
-  if (auto f = inject_fault()) return *f;
+  if (auto f = inject_fault("updateStatus")) return *f;
   auto call = authenticate(req, {"docId", "status"});
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   static const std::set<std::string> kAllowed = {"inbox", "acceptance", "rejection", "processing", "done", "fail"};
@@ -287,7 +300,7 @@ Response Simulator::update_status(Request& req) {
 }
 
 Response Simulator::count(Request& req) {
-  if (auto f = inject_fault()) return *f;
+  if (auto f = inject_fault("countReceiveEdoc")) return *f;
   auto call = authenticate(req, {});
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   const std::string organ = system(call->system_id)->organ_id;
@@ -316,13 +329,16 @@ Response Simulator::control_fault(Request& req) {
     return Response::problem(400, "sim.fault", "mode is one of none, refuse, delay, drop");
   if (const auto* c = o.if_contains("count"); c && c->is_int64()) f.remaining = static_cast<int>(c->get_int64());
   else f.remaining = -1;
+  if (const auto* c = o.if_contains("call"); c && c->is_string()) f.call = c->get_string();
+  if (const auto* c = o.if_contains("system"); c && c->is_string()) f.system = c->get_string();
   if (const auto* d = o.if_contains("delay_ms"); d && d->is_int64())
     f.delay_ms = static_cast<int>(std::clamp<int64_t>(d->get_int64(), 0, 600000));
   {
     std::lock_guard lock(mu_);
     fault_ = f;
   }
-  return Response::json(200, bj::object{{"mode", f.mode}, {"count", f.remaining}, {"delay_ms", f.delay_ms}});
+  return Response::json(200, bj::object{{"mode", f.mode}, {"call", f.call}, {"system", f.system},
+                                        {"count", f.remaining}, {"delay_ms", f.delay_ms}});
 }
 
 Response Simulator::control_items(Request&) {
@@ -330,7 +346,8 @@ Response Simulator::control_items(Request&) {
   std::lock_guard lock(mu_);
   for (const auto& [id, it] : items_) {
     a.push_back(bj::object{{"docId", it.doc_id}, {"from", it.from_organ}, {"to", it.to_organ},
-                           {"messageType", it.message_type}, {"status", it.status}, {"file", it.file}});
+                           {"messageType", it.message_type}, {"status", it.status}, {"file", it.file},
+                           {"pushAttempts", it.push_attempts}});
   }
   return Response::json(200, a);
 }
@@ -369,22 +386,40 @@ bool Simulator::push(const Item& item) {
 void Simulator::push_loop() {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stop_ || !push_queue_.empty(); });
     if (stop_) return;
-    std::string id = push_queue_.front();
-    push_queue_.pop_front();
-    Item item = items_[id];
-    lock.unlock();
-    bool ok = false;
-    for (int attempt = 0; attempt < 3 && !ok; ++attempt) {
-      if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-      ok = push(item);
+    if (push_queue_.empty()) {
+      cv_.wait(lock);
+      continue;
     }
+    // The job due first.
+    auto next = std::min_element(push_queue_.begin(), push_queue_.end(),
+                                 [](const PushJob& a, const PushJob& b) { return a.due < b.due; });
+    if (next->due > std::chrono::steady_clock::now()) {
+      cv_.wait_until(lock, next->due);
+      continue;
+    }
+    PushJob job = *next;
+    push_queue_.erase(next);
+    Item item = items_[job.doc_id];
+    if (item.status != "pending") continue;  // pulled and marked meanwhile
+    ++items_[job.doc_id].push_attempts;
+    lock.unlock();
+    const bool ok = push(item);
     lock.lock();
     if (ok) {
-      items_[id].status = "pushed";
-      items_[id].updated_time = now_text();
-    }  // else it stays pending: the recipient can still pull it
+      items_[job.doc_id].status = "pushed";
+      items_[job.doc_id].updated_time = now_text();
+      continue;
+    }
+    // Like the axis: try again later; meanwhile the recipient can still pull it.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - job.first >= opt_.push_give_up) {
+      log::warn("sim: push given up", {{"doc_id", job.doc_id}});
+      continue;
+    }
+    job.due = now + opt_.push_retry * (1 << std::min(job.attempt, 4));
+    ++job.attempt;
+    push_queue_.push_back(job);
   }
 }
 

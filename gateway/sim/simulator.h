@@ -43,6 +43,11 @@ struct SimOptions {
   std::vector<SystemEntry> systems;
   std::chrono::seconds replay_window{300};
   gateway::ClientOptions push_client;  // CA of the gateways, our client certificate as the axis
+  // A push that fails (the gateway down, slow or answering an error) is
+  // retried after this delay, doubled each time up to 16x, until it succeeds
+  // or push_give_up passes; the item stays listed for a pull meanwhile.
+  std::chrono::milliseconds push_retry{5000};
+  std::chrono::milliseconds push_give_up{std::chrono::minutes(30)};
   uint64_t max_envelope_bytes = 512ull * 1024 * 1024;
 };
 
@@ -58,6 +63,7 @@ struct Item {
   std::string updated_time;
   std::string status = "pending";  // pending | pushed | inbox | acceptance | rejection | processing | done | fail
   std::string status_desc;
+  int push_attempts = 0;
 };
 
 class Simulator {
@@ -71,6 +77,8 @@ class Simulator {
  private:
   struct Fault {
     std::string mode = "none";  // none | refuse | delay | drop
+    std::string call;           // only this call (e.g. "sendEdoc"); "" = every axis call
+    std::string system;         // only calls of this system id (sendEdoc only); "" = any
     int remaining = 0;          // calls affected; -1 = until reset
     int delay_ms = 0;
   };
@@ -85,7 +93,7 @@ class Simulator {
   gateway::Response control_fault(gateway::Request& req);
   gateway::Response control_items(gateway::Request& req);
   // Applies the configured fault to one call; returns a response to give instead.
-  std::optional<gateway::Response> inject_fault();
+  std::optional<gateway::Response> inject_fault(std::string_view call, std::string_view system_id = "");
   void push_loop();
   bool push(const Item& item);
 
@@ -96,7 +104,13 @@ class Simulator {
   std::map<std::string, Item> items_;  // doc_id -> item
   uint64_t next_id_ = 0;
   Fault fault_;
-  std::deque<std::string> push_queue_;
+  struct PushJob {
+    std::string doc_id;
+    std::chrono::steady_clock::time_point due;
+    std::chrono::steady_clock::time_point first;
+    int attempt = 0;
+  };
+  std::deque<PushJob> push_queue_;
   bool stop_ = false;
   std::thread pusher_;
 };
