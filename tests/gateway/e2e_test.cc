@@ -1,0 +1,478 @@
+// End to end (issue 7): edxgate-axis-sim and two edxgated processes on
+// loopback with real TLS, real SoftHSM2 tokens and a test PKI (e2e_support.h).
+// Ministry A (000.00.00.G01) pulls from the axis, ministry B (000.00.00.G02)
+// is pushed to, so both delivery paths are used: A's documents reach B by
+// push, B's status messages reach A by pull.
+//
+//   Flow            submit (20 MB + Vietnamese file name) -> sign on the token
+//                   -> axis -> B verifies and stores -> B's system fetches the
+//                   bytes -> reports completed -> A sees 01, 03, 06.
+//   ForgedEnvelope  a signed envelope with its subject changed, injected at
+//                   the axis with A's credentials: quarantined at B (sig.*),
+//                   hidden from B's system, seen by B's officer; A gets 02.
+//   RemoteSigning   to-sign / signature with a software key; a wrong value is
+//                   422 and leaves the document pending_signature.
+//   Faults          the axis down; A killed mid-send; B stopped mid-push and
+//                   killed: each document is stored at B exactly once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "e2e_support.h"
+#include "edxgate/gateway/axis.h"
+#include "edxgate/gateway/vdxp.h"
+
+namespace edxgate::e2e {
+namespace {
+
+class E2e : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    try {
+      world_ = new World();
+    } catch (const std::exception& e) {
+      setup_error_ = e.what();
+    }
+  }
+  static void TearDownTestSuite() {
+    // EDXGATE_E2E_LOGS=DIR keeps the processes' logs for a look afterwards.
+    if (const char* keep = std::getenv("EDXGATE_E2E_LOGS"); keep && world_) {
+      std::error_code ec;
+      std::filesystem::create_directories(keep, ec);
+      for (const auto& [from, to] : {std::pair{world_->a().dir + "/edxgated.log", "edxgated-a.log"},
+                                     std::pair{world_->b().dir + "/edxgated.log", "edxgated-b.log"},
+                                     std::pair{world_->path("sim.log"), "sim.log"}}) {
+        std::filesystem::copy_file(from, std::string(keep) + "/" + to,
+                                   std::filesystem::copy_options::overwrite_existing, ec);
+      }
+    }
+    delete world_;
+    world_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(world_, nullptr) << setup_error_;
+    // A test that failed half-way may have left a process down.
+    World& w = *world_;
+    if (!w.sim().running()) w.start_sim();
+    for (Gateway* g : {&w.a(), &w.b()}) {
+      g->proc.signal(SIGCONT);
+      if (!g->proc.running()) w.start(*g);
+    }
+    w.sim_fault(R"({"mode":"none"})");
+  }
+  void TearDown() override {
+    if (HasFailure() && world_) {
+      std::printf("---- edxgated A log (tail) ----\n%s\n", tail(world_->a().proc.log()).c_str());
+      std::printf("---- edxgated B log (tail) ----\n%s\n", tail(world_->b().proc.log()).c_str());
+      std::printf("---- sim log (tail) ----\n%s\n", tail(read_text(world_->path("sim.log"))).c_str());
+    }
+  }
+  static std::string tail(const std::string& s) { return s.size() > 6000 ? s.substr(s.size() - 6000) : s; }
+
+  World& w() { return *world_; }
+
+  // Submits a document as A's system; returns its id ("" on failure).
+  std::string submit(const std::string& code, const std::string& subject,
+                     const std::vector<std::pair<std::string, std::string>>& files) {
+    static int n = 0;
+    Form f = make_form(w().path("form-" + std::to_string(++n)), metadata_json(code, subject), files);
+    Reply r = w().call(w().a(), "sys-a", "POST", "/v1/outgoing", "", f.content_type, f.file);
+    EXPECT_EQ(r.status, 202u) << r.error << r.body;
+    std::filesystem::remove(f.file);
+    return str(r.json(), "id");
+  }
+  bj::value outgoing(const std::string& id, const std::string& who = "sys-a") {
+    Reply r = w().call(w().a(), who, "GET", "/v1/outgoing/" + id);
+    EXPECT_EQ(r.status, 200u) << r.error << r.body;
+    return r.json();
+  }
+  // Every incoming document at B with this DocumentId, as `who` lists them.
+  std::vector<bj::value> incoming_at_b(const std::string& document_id, const std::string& who = "officer-b") {
+    std::vector<bj::value> out;
+    Reply r = w().call(w().b(), who, "GET", "/v1/incoming?limit=1000");
+    if (r.status != 200) return out;
+    auto v = r.json();
+    if (!v.is_object() || !v.as_object().contains("documents")) return out;
+    for (const auto& d : v.as_object().at("documents").as_array()) {
+      if (str(d, "document_id") == document_id) out.push_back(d);
+    }
+    return out;
+  }
+  // Waits until B holds `count` documents with this DocumentId.
+  std::vector<bj::value> wait_at_b(const std::string& document_id, size_t count = 1,
+                                   std::chrono::seconds limit = std::chrono::seconds(40)) {
+    std::vector<bj::value> docs;
+    wait_until(
+        [&] {
+          docs = incoming_at_b(document_id);
+          return docs.size() >= count;
+        },
+        limit);
+    return docs;
+  }
+  // How many documents from A to B the axis has routed since it started.
+  size_t edocs_to_b() {
+    size_t n = 0;
+    const bj::value items = w().sim_items();
+    if (!items.is_array()) return 0;
+    for (const auto& it : items.as_array())
+      if (str(it, "to") == kOrganB && str(it, "messageType") == "edoc" && str(it, "from") == kOrganA) ++n;
+    return n;
+  }
+  static bool has_code(const bj::value& doc, const std::string& direction, const std::string& code) {
+    if (!doc.is_object() || !doc.as_object().contains("status_messages")) return false;
+    for (const auto& m : doc.as_object().at("status_messages").as_array()) {
+      if (str(m, "direction") == direction && str(m, "code") == code) return true;
+    }
+    return false;
+  }
+  static std::vector<std::string> history_states(const bj::value& doc) {
+    std::vector<std::string> out;
+    if (!doc.is_object() || !doc.as_object().contains("history")) return out;
+    for (const auto& h : doc.as_object().at("history").as_array()) out.push_back(str(h, "state"));
+    return out;
+  }
+  std::string small_file(const std::string& name, const std::string& text) {
+    const std::string p = w().path(name);
+    write_text(p, text);
+    return p;
+  }
+  // Submits and signs on A's token; returns {id, document_id}.
+  std::pair<std::string, std::string> submit_and_sign(const std::string& code, const std::string& subject) {
+    std::string id = submit(code, subject, {{"to-trinh.txt", small_file("small-" + code.substr(0, 2), subject)}});
+    if (id.empty()) return {};
+    Reply s = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
+    EXPECT_EQ(s.status, 200u) << s.error << s.body;
+    EXPECT_EQ(str(s.json(), "state"), "queued") << s.body;
+    return {id, str(outgoing(id), "document_id")};
+  }
+
+  static World* world_;
+  static std::string setup_error_;
+};
+
+World* E2e::world_ = nullptr;
+std::string E2e::setup_error_;
+
+TEST_F(E2e, DocumentTravelsFromAToBAndStatusesComeBack) {
+  const std::string big = w().path("big.bin");
+  random_file(big, 20u << 20, 7);
+  const std::string vn_name = "Công văn số 12 về việc triển khai.pdf";
+  const std::string vn = small_file("vn.pdf", "%PDF-1.4 tài liệu thử nghiệm\n");
+  const std::string id = submit("12/BA-VP", "V/v trao đổi văn bản điện tử", {{"phu-luc.bin", big}, {vn_name, vn}});
+  ASSERT_FALSE(id.empty());
+  EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
+
+  // A system may not sign; a leader may, with the token's PIN.
+  EXPECT_EQ(w().call(w().a(), "sys-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})").status, 403u);
+  Reply s = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
+  ASSERT_EQ(s.status, 200u) << s.error << s.body;
+  EXPECT_EQ(str(s.json(), "state"), "queued");
+  const bj::value out = outgoing(id);
+  const std::string document_id = str(out, "document_id");
+  ASSERT_FALSE(document_id.empty());
+
+  // B verifies and stores it; its system sees it.
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u) << "B did not store the document";
+  EXPECT_EQ(str(docs[0], "state"), "verified") << str(docs[0], "signer");
+  const std::string in_id = str(docs[0], "id");
+  Reply list = w().call(w().b(), "sys-b", "GET", "/v1/incoming");
+  ASSERT_EQ(list.status, 200u);
+  EXPECT_NE(list.body.find("\"id\":\"" + in_id + "\""), std::string::npos) << list.body;
+
+  Reply meta = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id);
+  ASSERT_EQ(meta.status, 200u) << meta.body;
+  const bj::value m = meta.json();
+  EXPECT_EQ(str(m, "from"), kOrganA);
+  EXPECT_EQ(str(m, "subject"), "V/v trao đổi văn bản điện tử");
+  EXPECT_NE(str(m, "signer").find("Lãnh đạo a"), std::string::npos) << str(m, "signer");
+  ASSERT_EQ(m.as_object().at("attachments").as_array().size(), 2u) << meta.body;
+
+  // The envelope as A signed it, and both attachments, byte for byte.
+  const std::string env_file = w().path("b-envelope.xml");
+  Reply env = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id + "/envelope", "", "", "", env_file);
+  ASSERT_EQ(env.status, 200u) << env.error;
+  EXPECT_EQ(sha256_hex_of_file(env_file), str(out.as_object().at("envelope"), "sha256"));
+  const std::vector<std::pair<std::string, std::string>> sent = {{"phu-luc.bin", big}, {vn_name, vn}};
+  for (size_t i = 0; i < 2; ++i) {
+    const std::string got = w().path("b-att-" + std::to_string(i));
+    Reply a = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id + "/attachments/" + std::to_string(i), "", "",
+                       "", got);
+    ASSERT_EQ(a.status, 200u) << a.error;
+    EXPECT_EQ(sha256_hex_of_file(got), sha256_hex_of_file(sent[i].second)) << "attachment " << i;
+    EXPECT_EQ(str(m.as_object().at("attachments").as_array()[i], "name"), sent[i].first);
+    std::filesystem::remove(got);
+  }
+  std::filesystem::remove(big);
+
+  // B's system reports it completed; A hears 01, 03 (implied) and 06.
+  Reply done = w().call(w().b(), "sys-b", "POST", "/v1/incoming/" + in_id + "/status", R"({"state":"completed"})");
+  ASSERT_EQ(done.status, 202u) << done.body;
+  bj::value last;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        last = outgoing(id);
+        return str(last, "state") == "completed" && has_code(last, "received", "01");
+      },
+      std::chrono::seconds(30)))
+      << bj::serialize(last);
+  EXPECT_TRUE(has_code(last, "received", "01"));
+  EXPECT_TRUE(has_code(last, "received", "03"));
+  EXPECT_TRUE(has_code(last, "received", "06"));
+  auto states = history_states(last);
+  for (const char* st : {"pending_signature", "signed", "queued", "sent", "completed"}) {
+    EXPECT_NE(std::find(states.begin(), states.end(), st), states.end()) << st << " in " << bj::serialize(last);
+  }
+  // B's side: registered (03) then completed (06), both sent.
+  Reply b_meta = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id);
+  EXPECT_EQ(str(b_meta.json(), "state"), "completed");
+  EXPECT_TRUE(has_code(b_meta.json(), "sent", "01"));
+  EXPECT_TRUE(has_code(b_meta.json(), "sent", "03"));
+  EXPECT_TRUE(has_code(b_meta.json(), "sent", "06"));
+}
+
+TEST_F(E2e, ForgedEnvelopeIsQuarantinedAtBAndRefusedToA) {
+  auto [id, document_id] = submit_and_sign("13/BA-VP", "V/v kế hoạch năm 2027");
+  ASSERT_FALSE(id.empty());
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  const std::string genuine = str(docs[0], "id");
+  const std::string env_file = w().path("genuine.xml");
+  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + genuine + "/envelope", "", "", "", env_file).status,
+            200u);
+  std::string xml = read_text(env_file);
+  const std::string from = "V/v kế hoạch năm 2027", to = "V/v kế hoạch năm 2028";
+  auto at = xml.find(from);
+  ASSERT_NE(at, std::string::npos);
+  xml.replace(at, from.size(), to);
+  write_text(w().path("forged.xml"), xml);
+
+  // Injected at the axis with A's own VDXP credentials.
+  gateway::VdxpOptions vo;
+  vo.endpoint = w().sim_url();
+  vo.organ_id = kOrganA;
+  vo.system_id = "SYS-A";
+  std::string secret = read_text(w().a().dir + "/axis.secret");
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  vo.secret = std::make_shared<SecretString>(secret);
+  vo.client.ca_file = w().tls().cert("ca");
+  vo.spool_dir = w().dir();
+  auto axis = gateway::make_vdxp_transport(vo);
+  ASSERT_TRUE(axis.ok()) << axis.error().message;
+  auto sent = (*axis)->send_envelope(w().path("forged.xml"), {kOrganB}, gateway::AxisMessageType::edoc);
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+
+  docs = wait_at_b(document_id, 2);
+  ASSERT_EQ(docs.size(), 2u);
+  bj::value forged;
+  for (const auto& d : docs)
+    if (str(d, "id") != genuine) forged = d;
+  EXPECT_EQ(str(forged, "state"), "quarantined");
+  EXPECT_NE(str(forged, "signer").find("sig.digest"), std::string::npos) << str(forged, "signer");
+  const std::string forged_id = str(forged, "id");
+  // B's system does not see it at all; B's officer does.
+  EXPECT_EQ(incoming_at_b(document_id, "sys-b").size(), 1u);
+  EXPECT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + forged_id).status, 404u);
+  EXPECT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming?state=quarantined").body.find(forged_id),
+            std::string::npos);
+  Reply officer = w().call(w().b(), "officer-b", "GET", "/v1/incoming/" + forged_id);
+  EXPECT_EQ(officer.status, 200u);
+  EXPECT_EQ(str(officer.json(), "state"), "quarantined");
+
+  // A hears the refusal (02) for that DocumentId.
+  bj::value last;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        last = outgoing(id);
+        return has_code(last, "received", "02");
+      },
+      std::chrono::seconds(30)))
+      << bj::serialize(last);
+  // NB: A cannot tell this 02 (for a forged copy) from a refusal of its own
+  // envelope, so its genuine document moves to refused (see the report of
+  // issue 7); this test pins only that the refusal arrives.
+}
+
+TEST_F(E2e, RemoteSigningWithASoftwareKey) {
+  w().issue_software_signer("remote", "Trần Hữu Linh");
+  const std::string id =
+      submit("14/BA-VP", "V/v ký số từ xa", {{"bao-cao.txt", small_file("remote.txt", "báo cáo")}});
+  ASSERT_FALSE(id.empty());
+  // The certificate as base64url of its DER.
+  int st = 0;
+  std::string der_b64 = run_capture("openssl x509 -in " + w().path("remote.pem") + " -outform DER | openssl base64 -A", &st);
+  ASSERT_EQ(st, 0);
+  for (char& c : der_b64) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!der_b64.empty() && (der_b64.back() == '=' || der_b64.back() == '\n')) der_b64.pop_back();
+  const std::string tbs = w().path("to-sign.bin");
+  Reply r = w().call(w().a(), "leader-a", "GET", "/v1/outgoing/" + id + "/to-sign?cert=" + der_b64, "", "", "", tbs);
+  ASSERT_EQ(r.status, 200u) << r.error << read_text(tbs);
+  EXPECT_EQ(r.headers.get("X-Edxgate-Signature-Algorithm").value_or(""), "rsa-sha256");
+  // A system may not fetch it.
+  EXPECT_EQ(w().call(w().a(), "sys-a", "GET", "/v1/outgoing/" + id + "/to-sign?cert=" + der_b64).status, 403u);
+
+  auto sign = [&](const std::string& file) {
+    int rc = 0;
+    std::string b64 = run_capture("openssl dgst -sha256 -sign " + w().path("remote.key") + " " + file +
+                                      " | openssl base64 -A",
+                                  &rc);
+    EXPECT_EQ(rc, 0) << b64;
+    return b64;
+  };
+  auto body = [&](const std::string& sig) {
+    return bj::serialize(
+        bj::object{{"signature", sig}, {"certificates", bj::array{bj::value(read_text(w().path("remote.pem")))}}});
+  };
+  // A signature over other bytes: refused, still pending.
+  write_text(w().path("other.bin"), read_text(tbs) + " ");
+  Reply bad = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature", body(sign(w().path("other.bin"))));
+  EXPECT_EQ(bad.status, 422u) << bad.body;
+  EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
+
+  Reply good = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature", body(sign(tbs)));
+  ASSERT_EQ(good.status, 200u) << good.body;
+  EXPECT_EQ(str(good.json(), "state"), "queued");
+  const std::string document_id = str(outgoing(id), "document_id");
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(str(docs[0], "state"), "verified") << str(docs[0], "signer");
+  EXPECT_NE(str(docs[0], "signer").find("Trần Hữu Linh"), std::string::npos) << str(docs[0], "signer");
+}
+
+TEST_F(E2e, AxisDownThenBackDeliversExactlyOnce) {
+  w().sim().kill();
+  auto [id, document_id] = submit_and_sign("15/BA-VP", "V/v trục liên thông tạm ngừng");
+  ASSERT_FALSE(id.empty());
+  // A tries and fails at least twice.
+  const auto failures = [&] {
+    const std::string log = w().a().proc.log();
+    size_t n = 0;
+    for (size_t p = 0; (p = log.find("send to the axis failed", p)) != std::string::npos; ++p) ++n;
+    return n;
+  };
+  const size_t before = failures();
+  EXPECT_TRUE(wait_until([&] { return failures() >= before + 2; }, std::chrono::seconds(15)));
+  EXPECT_EQ(str(outgoing(id), "state"), "queued");
+  w().start_sim();
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(str(docs[0], "state"), "verified");
+  // Nothing more arrives later.
+  bj::value last;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        last = outgoing(id);
+        return has_code(last, "received", "01");
+      },
+      std::chrono::seconds(20)))
+      << bj::serialize(last);
+  EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
+}
+
+TEST_F(E2e, SenderKilledWhileSendingDeliversExactlyOnce) {
+  // The axis holds A's send for 3 s; A is killed meanwhile. The axis then
+  // takes that first copy (A never hears of it) and B stores it.
+  const size_t before = edocs_to_b();
+  ASSERT_TRUE(w().sim_fault(R"({"mode":"delay","call":"sendEdoc","count":1,"delay_ms":3000})"));
+  auto [id, document_id] = submit_and_sign("16/BA-VP", "V/v gửi lại sau sự cố");
+  ASSERT_FALSE(id.empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  w().a().proc.kill();
+  // While A is down, and for a while after its restart, the axis refuses
+  // sends (it still lists and relays), so B's 01 reaches A before A's resend.
+  ASSERT_TRUE(w().sim_fault(R"({"mode":"refuse","call":"sendEdoc","system":"SYS-A"})"));
+  ASSERT_EQ(wait_at_b(document_id).size(), 1u);
+  EXPECT_EQ(edocs_to_b() - before, 1u);
+  w().start(w().a());
+  bj::value last;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        last = outgoing(id);
+        return has_code(last, "received", "01");
+      },
+      std::chrono::seconds(20)))
+      << bj::serialize(last);
+  ASSERT_TRUE(w().sim_fault(R"({"mode":"none"})"));
+  // A resends (at least once is the contract); B stores it once.
+  EXPECT_TRUE(wait_until([&] { return edocs_to_b() - before == 2; }, std::chrono::seconds(20)));
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const bj::value items = w().sim_items();
+        if (!items.is_array()) return false;
+        for (const auto& it : items.as_array())
+          if (str(it, "to") == kOrganB && str(it, "messageType") == "edoc" && str(it, "status") != "pushed") return false;
+        return true;
+      },
+      std::chrono::seconds(20)));
+  EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
+  // The recipient's 01 moved A's document on, although it came before the
+  // resend completed.
+  EXPECT_TRUE(wait_until([&] { return str(last = outgoing(id), "state") == "delivered"; }, std::chrono::seconds(10)))
+      << bj::serialize(last);
+}
+
+TEST_F(E2e, RecipientStoppedMidPushIsRetriedAndStoresOnce) {
+  w().b().proc.signal(SIGSTOP);
+  auto [id, document_id] = submit_and_sign("17/BA-VP", "V/v nhận lại khi bên nhận dừng");
+  ASSERT_FALSE(id.empty());
+  // The axis' push to the stopped B times out (3 s) at least once.
+  auto attempts = [&]() -> int64_t {
+    int64_t best = 0;
+    auto items = w().sim_items();
+    if (!items.is_array()) return 0;
+    for (const auto& it : items.as_array()) {
+      if (str(it, "to") != kOrganB || str(it, "status") != "pending") continue;
+      const auto* n = it.as_object().if_contains("pushAttempts");
+      if (n && n->is_int64()) best = std::max(best, n->as_int64());
+    }
+    return best;
+  };
+  ASSERT_TRUE(wait_until([&] { return attempts() >= 2; }, std::chrono::seconds(20)));
+  w().b().proc.kill();
+  w().start(w().b());
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(str(docs[0], "state"), "verified");
+
+  // The same bytes pushed again (an axis retry after a lost answer): the same
+  // document, stored once.
+  const std::string env_file = w().path("pushed.xml");
+  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + str(docs[0], "id") + "/envelope", "", "", "", env_file)
+                .status,
+            200u);
+  std::string secret = read_text(w().b().dir + "/axis.secret");
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  SecretString key(secret);
+  auto hash = gateway::vdxp::hash_file_hex(env_file);
+  ASSERT_TRUE(hash.ok());
+  auto headers = gateway::vdxp::sign({{"servicetype", "eDoc"},
+                                      {"messagetype", "edoc"},
+                                      {"from", kOrganA},
+                                      {"to", std::string("[\"") + kOrganB + "\"]"},
+                                      {"hash-file", *hash}},
+                                     "SYS-B", key, gateway::vdxp::Clock::now());
+  ASSERT_TRUE(headers.ok());
+  gateway::ClientOptions o;
+  o.ca_file = w().tls().cert("ca");
+  o.client_cert = w().tls().cert("axis");
+  o.client_key = w().tls().key("axis");
+  auto c = gateway::HttpsClient::create("https://127.0.0.1:" + std::to_string(w().b().axis_port), o);
+  ASSERT_TRUE(c.ok());
+  gateway::ClientRequest req;
+  req.path = "/vdxp/sendEdoc";
+  req.body_file = env_file;
+  req.content_type = "application/octet-stream";
+  for (auto& h : *headers) req.headers.emplace_back(h.name, h.value);
+  auto resp = c->send(req);
+  ASSERT_TRUE(resp.ok()) << resp.error().message;
+  EXPECT_EQ(resp->status, 200u) << resp->body;
+  EXPECT_NE(resp->body.find("\"DocId\":\"" + str(docs[0], "id") + "\""), std::string::npos) << resp->body;
+  EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
+}
+
+}  // namespace
+}  // namespace edxgate::e2e
