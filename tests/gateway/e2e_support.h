@@ -460,9 +460,10 @@ inline Form make_form(const std::string& path, const std::string& metadata,
 }
 
 // The META.json of edxml/README.md, from A to B.
-inline std::string metadata_json(const std::string& code, const std::string& subject) {
-  bj::object from{{"organ_id", kOrganA}, {"organ_name", "Bộ A"}};
-  bj::array to{bj::object{{"organ_id", kOrganB}, {"organ_name", "Bộ B"}}};
+inline std::string metadata_json(const std::string& code, const std::string& subject,
+                                 const std::string& from_organ = kOrganA, const std::string& to_organ = kOrganB) {
+  bj::object from{{"organ_id", from_organ}, {"organ_name", "Bộ gửi"}};
+  bj::array to{bj::object{{"organ_id", to_organ}, {"organ_name", "Bộ nhận"}}};
   bj::object m{{"from", from},
                {"to", to},
                {"code", code},

@@ -232,6 +232,114 @@ TEST_F(E2e, DocumentTravelsFromAToBAndStatusesComeBack) {
   EXPECT_TRUE(has_code(b_meta.json(), "sent", "06"));
 }
 
+TEST_F(E2e, SigningChecksThePinTheStateAndIdempotency) {
+  const std::string meta = metadata_json("18/BA-VP", "V/v kiểm tra ký số");
+  Form f = make_form(w().path("form-idem"), meta, {{"a.txt", small_file("idem.txt", "nội dung")}});
+  auto post = [&] {
+    gateway::ClientOptions o;
+    o.ca_file = w().tls().cert("ca");
+    o.client_cert = w().tls().cert("sys-a");
+    o.client_key = w().tls().key("sys-a");
+    auto c = gateway::HttpsClient::create("https://127.0.0.1:" + std::to_string(w().a().internal_port), o);
+    gateway::ClientRequest r;
+    r.path = "/v1/outgoing";
+    r.content_type = f.content_type;
+    r.body_file = f.file;
+    r.headers.emplace_back("Idempotency-Key", "e2e-18");
+    auto resp = c->send(r);
+    Reply out;
+    if (resp.ok()) {
+      out.status = resp->status;
+      out.body = resp->body;
+    }
+    return out;
+  };
+  Reply first = post(), again = post();
+  ASSERT_EQ(first.status, 202u) << first.body;
+  ASSERT_EQ(again.status, 202u) << again.body;
+  const std::string id = str(first.json(), "id");
+  EXPECT_EQ(str(again.json(), "id"), id);
+  EXPECT_TRUE(again.json().as_object().at("existing").as_bool());
+  // A system may not send as another organ.
+  Form other = make_form(w().path("form-other"), metadata_json("19/BA-VP", "V/v giả danh", kOrganB, kOrganA),
+                         {{"a.txt", small_file("other.txt", "x")}});
+  EXPECT_EQ(w().call(w().a(), "sys-a", "POST", "/v1/outgoing", "", other.content_type, other.file).status, 403u);
+
+  Reply wrong = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"9999"})");
+  EXPECT_EQ(wrong.status, 403u) << wrong.body;
+  EXPECT_EQ(wrong.body.find("9999"), std::string::npos);
+  EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
+  Reply ok = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  Reply twice = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
+  EXPECT_EQ(twice.status, 409u) << twice.body;
+  // The PIN never reaches a log.
+  for (const Gateway* g : {&w().a(), &w().b()}) EXPECT_EQ(g->proc.log().find("\"pin\""), std::string::npos);
+}
+
+TEST_F(E2e, DocumentFromBReachesAByPullAndARefusesIt) {
+  const std::string att = w().path("pull.bin");
+  random_file(att, 5u << 20, 11);
+  Form f = make_form(w().path("form-b"), metadata_json("20/BB-VP", "V/v đề nghị phối hợp", kOrganB, kOrganA),
+                     {{"Đề nghị.bin", att}});
+  Reply r = w().call(w().b(), "sys-b", "POST", "/v1/outgoing", "", f.content_type, f.file);
+  ASSERT_EQ(r.status, 202u) << r.body;
+  const std::string id = str(r.json(), "id");
+  Reply s = w().call(w().b(), "leader-b", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
+  ASSERT_EQ(s.status, 200u) << s.body;
+  Reply out = w().call(w().b(), "sys-b", "GET", "/v1/outgoing/" + id);
+  const std::string document_id = str(out.json(), "document_id");
+
+  // A polls the axis (pull mode) and stores it.
+  bj::value doc;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        Reply l = w().call(w().a(), "sys-a", "GET", "/v1/incoming?limit=1000");
+        if (l.status != 200) return false;
+        const bj::value v = l.json();
+        for (const auto& d : v.as_object().at("documents").as_array())
+          if (str(d, "document_id") == document_id) doc = d;
+        return doc.is_object();
+      },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(str(doc, "state"), "verified") << str(doc, "signer");
+  const std::string in_id = str(doc, "id");
+  const std::string got = w().path("pulled.bin");
+  Reply a = w().call(w().a(), "sys-a", "GET", "/v1/incoming/" + in_id + "/attachments/0", "", "", "", got);
+  ASSERT_EQ(a.status, 200u);
+  EXPECT_EQ(sha256_hex_of_file(got), sha256_hex_of_file(att));
+  EXPECT_NE(a.headers.get("Content-Disposition").value_or("").find("filename*=UTF-8''%C4%90%E1%BB%81"),
+            std::string::npos);
+  // The axis item is marked done: nothing is listed for A any more.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const bj::value items = w().sim_items();
+        if (!items.is_array()) return false;
+        for (const auto& it : items.as_array())
+          if (str(it, "to") == kOrganA && str(it, "messageType") == "edoc" && str(it, "status") != "done") return false;
+        return true;
+      },
+      std::chrono::seconds(10)));
+
+  // A refusal needs a reason; with one, B hears 02 and its document is refused.
+  EXPECT_EQ(w().call(w().a(), "sys-a", "POST", "/v1/incoming/" + in_id + "/status", R"({"state":"refused"})").status,
+            422u);
+  Reply refuse = w().call(w().a(), "sys-a", "POST", "/v1/incoming/" + in_id + "/status",
+                          R"({"state":"refused","reason":"Sai thẩm quyền","staff":{"name":"Lê Văn An"}})");
+  ASSERT_EQ(refuse.status, 202u) << refuse.body;
+  bj::value last;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        last = w().call(w().b(), "sys-b", "GET", "/v1/outgoing/" + id).json();
+        return str(last, "state") == "refused" && has_code(last, "received", "02");
+      },
+      std::chrono::seconds(30)))
+      << bj::serialize(last);
+  // Refused is final: a later report is a conflict.
+  EXPECT_EQ(w().call(w().a(), "sys-a", "POST", "/v1/incoming/" + in_id + "/status", R"({"state":"completed"})").status,
+            409u);
+}
+
 TEST_F(E2e, ForgedEnvelopeIsQuarantinedAtBAndRefusedToA) {
   auto [id, document_id] = submit_and_sign("13/BA-VP", "V/v kế hoạch năm 2027");
   ASSERT_FALSE(id.empty());
