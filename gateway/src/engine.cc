@@ -420,16 +420,19 @@ Result<State> Engine::complete_signature(DocumentId id, const std::vector<crypto
 Result<std::string> Engine::accept(IncomingDelivery& d) {
   ScratchDir scratch(opt_.work_dir);
   if (!scratch.ok()) return make_error("io.write", "cannot create a temp directory in " + opt_.work_dir);
-  auto id = store_incoming_document(d, scratch.path());
+  std::string status_for;
+  auto id = store_incoming_document(d, scratch.path(), status_for);
   if (!id.ok()) {
     m_->incoming.inc({"error"});
     return id.error();
   }
-  return *id >= 0 ? std::to_string(*id) : "status";
+  return *id >= 0 ? std::to_string(*id) : "status:" + status_for;
 }
 
-// Returns the document id, or -1 for a status message (handled by accept_status).
-Result<DocumentId> Engine::store_incoming_document(IncomingDelivery& d, const std::string& dir) {
+// Returns the document id, or -1 for a status message (handled by
+// accept_status; `status_for` receives the id of the document it is about).
+Result<DocumentId> Engine::store_incoming_document(IncomingDelivery& d, const std::string& dir,
+                                                   std::string& status_for) {
   const auto& blobs = store_.blobs();
   // The bytes as received are kept first, whatever they turn out to be.
   auto envelope = blobs.put_file(d.file);
@@ -451,6 +454,7 @@ Result<DocumentId> Engine::store_incoming_document(IncomingDelivery& d, const st
       m_->incoming.inc({"status_refused"});
       return r.error();
     }
+    status_for = *r;
     m_->incoming.inc({"status"});
     return DocumentId{-1};
   }

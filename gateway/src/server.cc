@@ -496,8 +496,36 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                      std::chrono::duration<double>(SteadyClock::now() - started_).count());
     }
     req_ = Request{};  // drop any spooled body now
-    if (ec || close) return shutdown();
+    if (ec) return shutdown();
+    // After an error the client may still be sending (an oversized body): a
+    // close with unread input makes the kernel reset the connection, which
+    // can destroy the answer before the client reads it. So read and drop
+    // what keeps coming, bounded in bytes and time, then close.
+    if (close && status_ >= 400 && refuse_ == 0) return drain(0);
+    if (close) return shutdown();
     read_request();
+  }
+
+  static constexpr uint64_t kDrainMaxBytes = 4 * 1024 * 1024;
+  static constexpr std::chrono::seconds kDrainTime{2};
+
+  void drain(uint64_t drained) {
+    if (drained == 0) {
+      if constexpr (!Tls) {
+        beast::error_code ignored;
+        tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      }
+      drain_until_ = SteadyClock::now() + kDrainTime;
+      drain_buf_.resize(64 * 1024);
+    }
+    const auto left = drain_until_ - SteadyClock::now();
+    if (drained >= kDrainMaxBytes || left <= SteadyClock::duration::zero()) return shutdown();
+    tcp_layer().expires_after(std::chrono::duration_cast<std::chrono::milliseconds>(left));
+    stream_.async_read_some(net::buffer(drain_buf_),
+                            [self = this->shared_from_this(), drained](beast::error_code e, size_t n) {
+                              if (e) return self->close_now();  // the peer closed, or time is up
+                              self->drain(drained + n);
+                            });
   }
 
   // Orderly close: TLS close_notify (bounded), then the socket.
@@ -538,6 +566,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool keep_alive_ = true;
   bool waiting_for_request_ = false;
   uint64_t header_bytes_ = 0;  // consumed by the parser for the current request's header
+  SteadyClock::time_point drain_until_{};
+  std::vector<char> drain_buf_;
   std::string label_ = "unmatched";
   std::string method_ = "-";
   unsigned status_ = 0;

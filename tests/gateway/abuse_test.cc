@@ -16,6 +16,7 @@
 #include "edxgate/base/secret.h"
 #include "edxgate/gateway/https_client.h"
 #include "edxgate/gateway/vdxp.h"
+#include "edxgate/store/store.h"
 #include "test_support.h"
 
 namespace edxgate::gateway {
@@ -215,6 +216,19 @@ class AbuseTest : public ::testing::Test {
   // After a case: the daemon lives, every connection of the case is released
   // (so the per-client count starts from zero again), and ordinary requests
   // on the internal and health listeners succeed.
+  // Incoming documents in the daemon's store (read-only, beside the daemon).
+  uint64_t incoming_documents() {
+    store::StoreOptions so;
+    so.state_dir = *dir_ / "state";
+    so.read_only = true;
+    auto db = store::open_store(so);
+    if (!db.ok()) return 0;  // not created yet: nothing stored
+    store::DocumentQuery q;
+    q.direction = store::Direction::incoming;
+    auto page = (*db)->list_documents(q);
+    return page.ok() ? page->documents.size() : 0;
+  }
+
   void expect_healthy() {
     ASSERT_TRUE(alive()) << "edxgated died:\n" << read_text(*log_path_);
     const auto t0 = SteadyClock::now();
@@ -525,15 +539,15 @@ TEST_F(AbuseTest, AxisPushSignedWithAWrongSecretIsRefusedWithAVdxpAnswer) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->status, 401u) << r->body;
   expect_vdxp(*r, "FAIL", "vdxp.missing");
-  EXPECT_FALSE(std::filesystem::exists(*dir_ / "state/incoming"));
+  EXPECT_EQ(incoming_documents(), 0u);  // nothing refused was stored
   expect_healthy();
 }
 
-// The push endpoint does not parse XML: it checks the signature and the
-// hash-file, stores the bytes durably and answers OK (the envelope is parsed
-// later, by the hardened edXML parser, which refuses any DOCTYPE). So a
-// billion-laughs body from the genuine axis is stored as received: never
-// expanded, never a 5xx, the daemon unharmed.
+// The push endpoint checks the signature and the hash-file, then hands the
+// bytes to the engine, which keeps them as received and parses them with the
+// hardened edXML parser; it refuses any DOCTYPE, so a billion-laughs body
+// from the genuine axis ends in quarantine: never expanded, never a 5xx, the
+// daemon unharmed.
 TEST_F(AbuseTest, AxisPushOfABillionLaughsBodyIsNeverExpandedNorACrash) {
   const std::string xml = hostile_xml();
   auto r = call(axis_port_, "axis", send_edoc(xml, kSecret));
@@ -544,8 +558,17 @@ TEST_F(AbuseTest, AxisPushOfABillionLaughsBodyIsNeverExpandedNorACrash) {
     auto v = json::parse(r->body);
     ASSERT_TRUE(v.ok());
     const std::string id(v->at("DocId").as_string());
-    EXPECT_EQ(read_text(*dir_ / ("state/incoming/" + id + ".edxml")),
-              xml);  // as received, not expanded
+    store::StoreOptions so;
+    so.state_dir = *dir_ / "state";
+    so.read_only = true;
+    auto db = store::open_store(so);
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    auto doc = (*db)->get_document(std::stoll(id));
+    ASSERT_TRUE(doc.ok()) << doc.error().message;
+    EXPECT_EQ(doc->state, store::State::quarantined);
+    EXPECT_NE(doc->signer_summary.find("xml.doctype"), std::string::npos) << doc->signer_summary;
+    ASSERT_TRUE(doc->envelope.has_value());
+    EXPECT_EQ((*db)->blobs().read(doc->envelope->sha256, 1 << 20).value(), xml);  // as received, not expanded
   } else {
     expect_vdxp(*r, "FAIL", "");
   }

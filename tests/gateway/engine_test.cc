@@ -236,6 +236,9 @@ struct EngineTest : ::testing::Test {
       EXPECT_EQ(s.to, std::vector<std::string>{kA});
       auto r = a.deliver(s.bytes, kB, "status");
       EXPECT_TRUE(r.ok()) << r.error().message;
+      if (r.ok()) {
+        EXPECT_EQ(r->rfind("status:", 0), 0u) << *r;  // "status:<the document id>"
+      }
       ++n;
     }
     return n;

@@ -169,7 +169,8 @@ class Engine : public IncomingSink {
 
  private:
   struct Metrics;
-  Result<store::DocumentId> store_incoming_document(IncomingDelivery& d, const std::string& dir);
+  Result<store::DocumentId> store_incoming_document(IncomingDelivery& d, const std::string& dir,
+                                                    std::string& status_for);
   Result<std::string> accept_status(const std::string& file, const std::string& envelope_sha256);
   Status queue_status(const store::Document& doc, edxml::StatusCode code, const std::string& description,
                       const std::string& staff, const std::string& department,
