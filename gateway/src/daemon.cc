@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "edxgate/base/fs.h"
@@ -172,6 +173,18 @@ struct Running {
 Status start(const config::Config& cfg, Running& run) {
   const std::string spool = cfg.store.state_dir + "/spool";
   EDX_TRY(fs::make_dirs(spool));
+  {
+    // The spool holds only bodies of requests in flight; what is there now was
+    // left by a crash mid-request (a partial upload or push, up to
+    // limits.max_body_bytes each) and would never be removed otherwise.
+    std::error_code ec;
+    size_t removed = 0;
+    for (const auto& e : std::filesystem::directory_iterator(spool, ec)) {
+      std::error_code rm;
+      if (e.is_regular_file(rm) && std::filesystem::remove(e.path(), rm)) ++removed;
+    }
+    if (removed > 0) log::info("spool files of a previous run removed", {{"count", std::to_string(removed)}});
+  }
   run.http = std::make_unique<HttpMetrics>(run.registry);
   run.registry.gauge("edxgate_build_info", "Build information.", {"version"}).set({EDXGATE_VERSION}, 1);
   const std::string state_dir = cfg.store.state_dir;
