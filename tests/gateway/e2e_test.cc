@@ -582,5 +582,46 @@ TEST_F(E2e, RecipientStoppedMidPushIsRetriedAndStoresOnce) {
   EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
 }
 
+TEST_F(E2e, RecipientKilledMidPushStoresTheRetryOnceAndLeavesNoSpool) {
+  const std::string big = w().path("big2.bin");
+  random_file(big, 20u << 20, 13);
+  const std::string id = submit("21/BA-VP", "V/v bên nhận dừng giữa chừng", {{"lon.bin", big}});
+  ASSERT_FALSE(id.empty());
+  const std::string spool = w().b().state_dir() + "/spool";
+  auto partial = [&] {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(spool, ec))
+      if (e.path().filename().string().rfind("body-", 0) == 0 && e.file_size(ec) > 0) return true;
+    return false;
+  };
+  Reply s = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
+  ASSERT_EQ(s.status, 200u) << s.body;
+  const std::string document_id = str(outgoing(id), "document_id");
+  // SIGKILL B as soon as the pushed body is being spooled.
+  bool caught = false;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < end && !caught) {
+    if (partial()) {
+      w().b().proc.kill();
+      caught = true;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  std::printf("B killed mid-push: %s\n", caught ? "yes" : "no (the push was over first)");
+  if (caught) w().start(w().b());
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(str(docs[0], "state"), "verified");
+  std::filesystem::remove(big);
+  // What the killed B had spooled is gone after its restart.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::vector<std::string> left;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(spool, ec)) left.push_back(e.path().filename().string());
+  EXPECT_TRUE(left.empty()) << left.size() << " file(s) left in " << spool << ", e.g. " << left.front();
+  EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
+}
+
 }  // namespace
 }  // namespace edxgate::e2e
