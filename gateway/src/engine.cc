@@ -449,7 +449,7 @@ Result<DocumentId> Engine::store_incoming_document(IncomingDelivery& d, const st
   std::string problem_code, problem;
 
   if (env.ok() && env->status) {
-    auto r = accept_status(blobs.path_of(envelope->sha256), envelope->sha256);
+    auto r = accept_status(blobs.path_of(envelope->sha256), envelope->sha256, d.from);
     if (!r.ok()) {
       m_->incoming.inc({"status_refused"});
       return r.error();
@@ -541,7 +541,8 @@ Result<DocumentId> Engine::store_incoming_document(IncomingDelivery& d, const st
   return created->id;
 }
 
-Result<std::string> Engine::accept_status(const std::string& file, const std::string& envelope_sha256) {
+Result<std::string> Engine::accept_status(const std::string& file, const std::string& envelope_sha256,
+                                          const std::string& axis_from) {
   ex::ReadOptions ro = opt_.read;
   auto env = ex::read_envelope_file(file, ro);
   if (!env.ok()) return env.error();
@@ -561,6 +562,13 @@ Result<std::string> Engine::accept_status(const std::string& file, const std::st
   }
   auto doc = store_.get_document(page->documents.front().id);
   if (!doc.ok()) return doc.error();
+  // The organ the axis authenticated as the sender must be the one the
+  // message names: otherwise any system on the axis could report (unsigned)
+  // in a recipient's name.
+  if (!axis_from.empty() && axis_from != s.from.organ_id) {
+    return make_error("status.sender", "the status message says it is from " + s.from.organ_id +
+                                           " but the axis delivered it from " + axis_from);
+  }
   if (std::find(doc->recipients.begin(), doc->recipients.end(), s.from.organ_id) == doc->recipients.end()) {
     return make_error("status.sender", "organ '" + s.from.organ_id + "' is not a recipient of document " +
                                            std::to_string(doc->id));

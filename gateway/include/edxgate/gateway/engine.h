@@ -171,7 +171,8 @@ class Engine : public IncomingSink {
   struct Metrics;
   Result<store::DocumentId> store_incoming_document(IncomingDelivery& d, const std::string& dir,
                                                     std::string& status_for);
-  Result<std::string> accept_status(const std::string& file, const std::string& envelope_sha256);
+  Result<std::string> accept_status(const std::string& file, const std::string& envelope_sha256,
+                                    const std::string& axis_from);
   Status queue_status(const store::Document& doc, edxml::StatusCode code, const std::string& description,
                       const std::string& staff, const std::string& department,
                       std::optional<store::State> move_to, const std::string& actor);
