@@ -41,6 +41,7 @@ using testing::write_text;
 
 inline constexpr const char* kOrganA = "000.00.00.G01";
 inline constexpr const char* kOrganB = "000.00.00.G02";
+inline constexpr const char* kOrganC = "000.00.00.G03";  // a third system on the axis, no gateway here
 inline constexpr const char* kPin = "1234";
 
 inline std::string bin(const std::string& name) { return std::string(EDXGATE_BINARY_DIR) + "/bin/" + name; }
@@ -226,6 +227,7 @@ class World {
     b_.organ = kOrganB;
     b_.system_id = "SYS-B";
     sim_port_ = free_port();
+    write_text(path("c.secret"), "secret-c-0123456789\n");
     for (Gateway* g : {&a_, &b_}) {
       g->dir = d + "/gw-" + g->name;
       std::filesystem::create_directories(g->dir);
@@ -275,7 +277,8 @@ class World {
     };
     sim_.start({bin("edxgate-axis-sim"), "--tls-cert", tls_.cert("server"), "--tls-key", tls_.key("server"), "--data",
                 data, "--listen", "127.0.0.1:" + std::to_string(sim_port_), "--system", sys(a_, false), "--system",
-                sys(b_, true), "--push-ca", tls_.cert("ca"), "--push-cert", tls_.cert("axis"), "--push-key",
+                sys(b_, true), "--system",
+                "id=SYS-C,organ=" + std::string(kOrganC) + ",secret-file=" + path("c.secret"), "--push-ca", tls_.cert("ca"), "--push-cert", tls_.cert("axis"), "--push-key",
                 tls_.key("axis"), "--push-timeout-ms", "3000", "--push-retry-ms", "500"},
                {}, path("sim.log"));
     if (!wait_until([&] { return port_open(sim_port_) || !sim_.running(); }, std::chrono::seconds(20)) ||

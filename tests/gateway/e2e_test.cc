@@ -623,5 +623,50 @@ TEST_F(E2e, RecipientKilledMidPushStoresTheRetryOnceAndLeavesNoSpool) {
   EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
 }
 
+TEST_F(E2e, StatusFromAnotherSystemClaimingToBeTheRecipientIsRefused) {
+  auto [id, document_id] = submit_and_sign("22/BA-VP", "V/v trạng thái giả mạo");
+  ASSERT_FALSE(id.empty());
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  bj::value last;
+  ASSERT_TRUE(wait_until([&] { return str(last = outgoing(id), "state") == "delivered"; }, std::chrono::seconds(20)))
+      << bj::serialize(last);
+  // System C (organ G03) writes an unsigned 06 "from B" about A's document
+  // and sends it to A through the axis with its own credentials.
+  const std::string env_file = w().path("for-status.xml");
+  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + str(docs[0], "id") + "/envelope", "", "", "", env_file)
+                .status,
+            200u);
+  int st = 0;
+  std::string out = run_capture(bin("edxgate") + " status make --for " + env_file + " --from " + kOrganB +
+                                    " --code 06 -o " + w().path("fake-06.xml"),
+                                &st);
+  ASSERT_EQ(st, 0) << out;
+  gateway::VdxpOptions vo;
+  vo.endpoint = w().sim_url();
+  vo.organ_id = kOrganC;
+  vo.system_id = "SYS-C";
+  vo.secret = std::make_shared<SecretString>("secret-c-0123456789");
+  vo.client.ca_file = w().tls().cert("ca");
+  vo.spool_dir = w().dir();
+  auto axis = gateway::make_vdxp_transport(vo);
+  ASSERT_TRUE(axis.ok()) << axis.error().message;
+  auto sent = (*axis)->send_status(w().path("fake-06.xml"), {kOrganA});
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  // A pulls it and answers the axis (done or fail).
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const bj::value items = w().sim_items();
+        if (!items.is_array()) return false;
+        for (const auto& it : items.as_array())
+          if (str(it, "docId") == *sent) return str(it, "status") == "done" || str(it, "status") == "fail";
+        return false;
+      },
+      std::chrono::seconds(20)));
+  last = outgoing(id);
+  EXPECT_EQ(str(last, "state"), "delivered") << bj::serialize(last);
+  EXPECT_FALSE(has_code(last, "received", "06")) << bj::serialize(last);
+}
+
 }  // namespace
 }  // namespace edxgate::e2e
