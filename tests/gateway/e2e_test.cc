@@ -221,7 +221,7 @@ TEST_F(E2e, DocumentTravelsFromAToBAndStatusesComeBack) {
   EXPECT_TRUE(has_code(last, "received", "03"));
   EXPECT_TRUE(has_code(last, "received", "06"));
   auto states = history_states(last);
-  for (const char* st : {"pending_signature", "signed", "queued", "sent", "completed"}) {
+  for (const char* st : {"pending_signature", "signed", "queued", "sent", "delivered", "accepted", "completed"}) {
     EXPECT_NE(std::find(states.begin(), states.end(), st), states.end()) << st << " in " << bj::serialize(last);
   }
   // B's side: registered (03) then completed (06), both sent.
@@ -666,6 +666,37 @@ TEST_F(E2e, StatusFromAnotherSystemClaimingToBeTheRecipientIsRefused) {
   last = outgoing(id);
   EXPECT_EQ(str(last, "state"), "delivered") << bj::serialize(last);
   EXPECT_FALSE(has_code(last, "received", "06")) << bj::serialize(last);
+}
+
+TEST_F(E2e, RecipientStoppedThenResumedStoresOnce) {
+  // Like above, but B is resumed (SIGCONT) rather than killed: the pushes that
+  // timed out are still in its accept queue, their client long gone.
+  w().b().proc.signal(SIGSTOP);
+  auto [id, document_id] = submit_and_sign("23/BA-VP", "V/v bên nhận tiếp tục");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const bj::value items = w().sim_items();
+        if (!items.is_array()) return false;
+        for (const auto& it : items.as_array()) {
+          const auto* n = it.as_object().if_contains("pushAttempts");
+          if (str(it, "to") == kOrganB && str(it, "status") == "pending" && n && n->is_int64() && n->as_int64() >= 2)
+            return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(20)));
+  w().b().proc.signal(SIGCONT);
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(str(docs[0], "state"), "verified");
+  bj::value last;
+  EXPECT_TRUE(wait_until([&] { return has_code(last = outgoing(id), "received", "01"); }, std::chrono::seconds(20)))
+      << bj::serialize(last);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
+  // B still serves.
+  EXPECT_EQ(w().call(w().b(), "officer-b", "GET", "/v1/incoming?limit=1").status, 200u);
 }
 
 }  // namespace
