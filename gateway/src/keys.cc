@@ -1,6 +1,7 @@
 #include "edxgate/gateway/keys.h"
 
 #include <mutex>
+#include <optional>
 
 #include "edxgate/crypto/signing.h"
 #include "edxgate/hsm/pin.h"
@@ -11,16 +12,21 @@
 namespace edxgate::gateway {
 namespace {
 
-// Delegates to a signer owned elsewhere (the kept unattended key).
-class SharedSigner final : public crypto::Signer {
+// A token signer that holds the provider's token lock for as long as it
+// lives: its session is the only one the gateway has on the token, so when it
+// is destroyed (session closed) the token is logged out again.
+class LockedSigner final : public crypto::Signer {
  public:
-  explicit SharedSigner(std::shared_ptr<crypto::Signer> s) : s_(std::move(s)) {}
+  LockedSigner(std::shared_ptr<std::mutex> mu, std::unique_lock<std::mutex> lock, std::unique_ptr<crypto::Signer> s)
+      : mu_(std::move(mu)), lock_(std::move(lock)), s_(std::move(s)) {}
   Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) override {
     return s_->sign(data, alg);
   }
 
  private:
-  std::shared_ptr<crypto::Signer> s_;
+  std::shared_ptr<std::mutex> mu_;     // outlives the lock
+  std::unique_lock<std::mutex> lock_;  // declared before s_: released after the session is closed
+  std::unique_ptr<crypto::Signer> s_;
 };
 
 class HsmKeyProvider final : public KeyProvider {
@@ -28,36 +34,41 @@ class HsmKeyProvider final : public KeyProvider {
   HsmKeyProvider(config::Hsm cfg, std::shared_ptr<hsm::Module> module, AuditSink* audit)
       : cfg_(std::move(cfg)), module_(std::move(module)), audit_(audit) {}
 
+  // PKCS#11 login state is per application, shared by all its sessions, and
+  // C_Login while logged in answers CKR_USER_ALREADY_LOGGED_IN without
+  // checking the PIN (which hsm::login takes as success). So a session kept
+  // open with the configured PIN, or another request's signing session, would
+  // let any PIN through. Every use of the token therefore holds token_mu_
+  // from login until its session is closed (the token is then logged out),
+  // and the unattended key is opened per use instead of kept open.
   Result<SigningKey> open(const std::string& key_uri, const SecretString* pin) override {
     const std::string uri_text = key_uri.empty() ? cfg_.key_uri : key_uri;
     if (uri_text.empty()) return make_error("sign.no_key", "no key is configured ([hsm] key_uri) or given");
     auto uri = hsm::Pkcs11Uri::parse(uri_text);
     if (!uri.ok()) return uri.error();
     const bool configured_key = key_uri.empty() || key_uri == cfg_.key_uri;
+    std::optional<SecretString> configured_pin;
     if (!pin) {
       if (!configured_key || !has_unattended_key()) {
         return make_error("pin.missing", "a PIN is needed to sign with this key");
       }
-      std::lock_guard lock(mu_);
-      if (!kept_) {
-        auto p = !cfg_.pin_file.empty() ? hsm::read_pin_file(cfg_.pin_file)
-                                        : hsm::read_pin_credential(cfg_.pin_credential);
-        if (!p.ok()) return p.error();
-        auto signer = hsm::TokenSigner::open(module_, *uri, std::move(p.value()), {"gateway", audit_});
-        if (!signer.ok()) return signer.error();
-        auto cert = certificate_for(*uri, (*signer)->key().id);
-        if (!cert.ok()) return cert.error();
-        kept_ = std::shared_ptr<crypto::Signer>(std::move(signer.value()));
-        kept_cert_ = *cert;
-      }
-      return finish(std::make_unique<SharedSigner>(kept_), *kept_cert_);
+      auto p = !cfg_.pin_file.empty() ? hsm::read_pin_file(cfg_.pin_file)
+                                      : hsm::read_pin_credential(cfg_.pin_credential);
+      if (!p.ok()) return p.error();
+      configured_pin.emplace(std::move(p.value()));
+      pin = &*configured_pin;
     }
+    std::unique_lock token_lock(*token_mu_);
     SecretString copy(pin->view());
     auto signer = hsm::TokenSigner::open(module_, *uri, std::move(copy), {"gateway", audit_});
     if (!signer.ok()) return signer.error();
     auto cert = certificate_for(*uri, (*signer)->key().id);
     if (!cert.ok()) return cert.error();
-    return finish(std::move(signer.value()), *cert);
+    if (configured_key) {
+      std::lock_guard lock(mu_);
+      kept_cert_ = *cert;
+    }
+    return finish(std::make_unique<LockedSigner>(token_mu_, std::move(token_lock), std::move(signer.value())), *cert);
   }
 
   bool has_unattended_key() const override {
@@ -78,6 +89,10 @@ class HsmKeyProvider final : public KeyProvider {
     if (cfg_.key_uri.empty()) return {};
     auto uri = hsm::Pkcs11Uri::parse(cfg_.key_uri);
     if (!uri.ok()) return uri.error();
+    // A token in use (a signing session open) is present; opening another
+    // session now could keep it logged in after that one closes.
+    std::unique_lock token_lock(*token_mu_, std::try_to_lock);
+    if (!token_lock.owns_lock()) return {};
     auto tokens = hsm::list_tokens(*module_);
     if (!tokens.ok()) return tokens.error();
     auto session = hsm::TokenSession::open(module_, *uri);
@@ -122,9 +137,9 @@ class HsmKeyProvider final : public KeyProvider {
   config::Hsm cfg_;
   std::shared_ptr<hsm::Module> module_;
   AuditSink* audit_;
-  mutable std::mutex mu_;
-  std::shared_ptr<crypto::Signer> kept_;
+  mutable std::mutex mu_;  // kept_cert_
   std::optional<crypto::Certificate> kept_cert_;
+  std::shared_ptr<std::mutex> token_mu_ = std::make_shared<std::mutex>();
 };
 
 }  // namespace
