@@ -699,5 +699,31 @@ TEST_F(E2e, RecipientStoppedThenResumedStoresOnce) {
   EXPECT_EQ(w().call(w().b(), "officer-b", "GET", "/v1/incoming?limit=1").status, 200u);
 }
 
+TEST_F(E2e, AWrongPinIsRefusedWhileTheGatewaysOwnKeyIsInUse) {
+  // B's gateway signs its status messages with its configured (unattended)
+  // key; once it has, a leader's sign with a wrong PIN must still fail.
+  auto [id, document_id] = submit_and_sign("24/BA-VP", "V/v mã PIN");
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(wait_at_b(document_id).size(), 1u);
+  bj::value last;
+  ASSERT_TRUE(wait_until([&] { return has_code(last = outgoing(id), "received", "01"); }, std::chrono::seconds(20)));
+  // B has now signed a status (its 01) with its own key. B's system submits;
+  // B's leader signs with a wrong PIN.
+  Form fb = make_form(w().path("form-pin-b"), metadata_json("25/BB-VP", "V/v mã PIN sai", kOrganB, kOrganA),
+                      {{"b.txt", small_file("pin-b.txt", "y")}});
+  Reply r = w().call(w().b(), "sys-b", "POST", "/v1/outgoing", "", fb.content_type, fb.file);
+  ASSERT_EQ(r.status, 202u) << r.body;
+  const std::string bid = str(r.json(), "id");
+  Reply wrong = w().call(w().b(), "leader-b", "POST", "/v1/outgoing/" + bid + "/sign", R"({"pin":"0000"})");
+  EXPECT_EQ(wrong.status, 403u) << wrong.body;
+  Reply st = w().call(w().b(), "sys-b", "GET", "/v1/outgoing/" + bid);
+  EXPECT_EQ(str(st.json(), "state"), "pending_signature") << st.body;
+  Reply right = w().call(w().b(), "leader-b", "POST", "/v1/outgoing/" + bid + "/sign", R"({"pin":"1234"})");
+  EXPECT_EQ(right.status, 200u) << right.body;
+  // And the gateway's own key still signs afterwards (A's 01 for it is signed
+  // by A; B's next status is signed by B: nothing logged as unsigned).
+  EXPECT_EQ(w().b().proc.log().find("sent unsigned"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace edxgate::e2e
