@@ -725,5 +725,31 @@ TEST_F(E2e, AWrongPinIsRefusedWhileTheGatewaysOwnKeyIsInUse) {
   EXPECT_EQ(w().b().proc.log().find("sent unsigned"), std::string::npos);
 }
 
+TEST_F(E2e, ConcurrentSigningChecksEveryPin) {
+  // Six leaders sign at once on A's token, every other one with a wrong PIN.
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(submit(std::to_string(30 + i) + "/BA-VP", "V/v ký đồng thời " + std::to_string(i),
+                         {{"c.txt", small_file("conc-" + std::to_string(i), "nội dung " + std::to_string(i))}}));
+    ASSERT_FALSE(ids.back().empty());
+  }
+  std::vector<unsigned> status(ids.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    threads.emplace_back([&, i] {
+      const std::string pin = i % 2 == 0 ? R"({"pin":"1234"})" : R"({"pin":"4321"})";
+      status[i] = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + ids[i] + "/sign", pin).status;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(status[i], i % 2 == 0 ? 200u : 403u) << "signer " << i;
+    EXPECT_EQ(str(outgoing(ids[i]), "state") == "pending_signature", i % 2 == 1) << "document " << i;
+  }
+  for (size_t i = 0; i < ids.size(); i += 2) {
+    EXPECT_EQ(wait_at_b(str(outgoing(ids[i]), "document_id")).size(), 1u) << "document " << i;
+  }
+}
+
 }  // namespace
 }  // namespace edxgate::e2e
