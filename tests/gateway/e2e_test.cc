@@ -155,6 +155,24 @@ World* E2e::world_ = nullptr;
 std::string E2e::setup_error_;
 
 TEST_F(E2e, DocumentTravelsFromAToBAndStatusesComeBack) {
+  // Both gateways are ready: store, token, trust anchors, axis.
+  for (const Gateway* g : {&w().a(), &w().b()}) {
+    auto c = gateway::HttpsClient::create("http://127.0.0.1:" + std::to_string(g->health_port), {});
+    ASSERT_TRUE(c.ok());
+    gateway::ClientRequest r;
+    r.method = "GET";
+    r.path = "/readyz";
+    Reply ready;
+    wait_until(
+        [&] {
+          auto resp = c->send(r);
+          ready.status = resp.ok() ? resp->status : 0;
+          ready.body = resp.ok() ? resp->body : resp.error().message;
+          return ready.status == 200;
+        },
+        std::chrono::seconds(10));
+    EXPECT_EQ(ready.status, 200u) << g->name << ": " << ready.body;
+  }
   const std::string big = w().path("big.bin");
   random_file(big, 20u << 20, 7);
   const std::string vn_name = "Công văn số 12 về việc triển khai.pdf";
