@@ -41,6 +41,7 @@ Control (no authentication: keep it on loopback):
        "sendEdoc", when call is given; only sendEdoc calls of system ID when
        system is given) fail that way
   GET  /_sim/items  every routed item and its status
+  GET  /_sim/calls  authenticated sendEdoc calls begun, per system ("sendEdoc:ID": N)
 )";
 
 int wait_for_stop_signal() {

@@ -103,6 +103,7 @@ void Simulator::add_routes(gateway::Router& r) {
   r.add({"GET", "/countReceiveEdoc", Access::public_route(), bind(&Simulator::count), 4096});
   r.add({"POST", "/_sim/fault", Access::public_route(), bind(&Simulator::control_fault), 4096});
   r.add({"GET", "/_sim/items", Access::public_route(), bind(&Simulator::control_items), 4096});
+  r.add({"GET", "/_sim/calls", Access::public_route(), bind(&Simulator::control_calls), 4096});
 }
 
 const SystemEntry* Simulator::system(std::string_view id) const {
@@ -144,6 +145,10 @@ Result<gateway::vdxp::VerifiedCall> Simulator::authenticate(Request& req, const 
 Response Simulator::send_edoc(Request& req) {
   // The caller is known before a fault applies, so a fault may target one system.
   auto call = authenticate(req, {"messagetype", "from", "to", "hash-file"});
+  if (call.ok()) {
+    std::lock_guard lock(mu_);
+    ++calls_["sendEdoc:" + call->system_id];
+  }
   if (auto f = inject_fault("sendEdoc", call.ok() ? call->system_id : "")) return *f;
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   const SystemEntry* sender = system(call->system_id);
@@ -350,6 +355,13 @@ Response Simulator::control_items(Request&) {
                            {"pushAttempts", it.push_attempts}});
   }
   return Response::json(200, a);
+}
+
+Response Simulator::control_calls(Request&) {
+  bj::object o;
+  std::lock_guard lock(mu_);
+  for (const auto& [k, n] : calls_) o[k] = n;
+  return Response::json(200, o);
 }
 
 bool Simulator::push(const Item& item) {

@@ -92,6 +92,7 @@ class Simulator {
   gateway::Response count(gateway::Request& req);
   gateway::Response control_fault(gateway::Request& req);
   gateway::Response control_items(gateway::Request& req);
+  gateway::Response control_calls(gateway::Request& req);
   // Applies the configured fault to one call; returns a response to give instead.
   std::optional<gateway::Response> inject_fault(std::string_view call, std::string_view system_id = "");
   void push_loop();
@@ -103,6 +104,7 @@ class Simulator {
   std::condition_variable cv_;
   std::map<std::string, Item> items_;  // doc_id -> item
   uint64_t next_id_ = 0;
+  std::map<std::string, uint64_t> calls_;  // "sendEdoc:<system>" -> authenticated calls begun
   Fault fault_;
   struct PushJob {
     std::string doc_id;
