@@ -77,17 +77,27 @@ inline std::string sha256_hex_of_file(const std::string& path) {
   return out;
 }
 
-// A free loopback TCP port (bound then released; the daemons reuse addresses).
+// A free loopback TCP port for a listener that must keep its port across
+// restarts. Taken below the usual ephemeral range (32768-60999), so that no
+// client connection of this or a parallel test takes it meanwhile, at random
+// so that parallel tests rarely try the same one; checked bindable.
 inline uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  static std::mt19937 rng(static_cast<unsigned>(::getpid()) ^
+                          static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const uint16_t port = static_cast<uint16_t>(20000 + rng() % 12000);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 1) == 0;
+    ::close(fd);
+    if (ok) return port;
+  }
+  throw std::runtime_error("no free port");
 }
 
 inline bool port_open(uint16_t port) {
@@ -346,6 +356,23 @@ class World {
     r.body = json;
     auto resp = c->send(r);
     return resp.ok() && resp->status == 200;
+  }
+  // Authenticated sendEdoc calls the simulator has begun for `system_id`.
+  int64_t sim_send_calls(const std::string& system_id) const {
+    gateway::ClientOptions o;
+    o.ca_file = tls_.cert("ca");
+    o.timeout = std::chrono::seconds(10);
+    auto c = gateway::HttpsClient::create(sim_url(), o);
+    if (!c.ok()) return -1;
+    gateway::ClientRequest r;
+    r.method = "GET";
+    r.path = "/_sim/calls";
+    auto resp = c->send(r);
+    if (!resp.ok()) return -1;
+    auto v = json::parse(resp->body);
+    if (!v.ok() || !v->is_object()) return -1;
+    const auto* n = v->as_object().if_contains("sendEdoc:" + system_id);
+    return n && n->is_int64() ? n->as_int64() : n && n->is_uint64() ? static_cast<int64_t>(n->as_uint64()) : 0;
   }
   bj::value sim_items() const {
     gateway::ClientOptions o;

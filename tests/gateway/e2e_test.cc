@@ -503,10 +503,13 @@ TEST_F(E2e, SenderKilledWhileSendingDeliversExactlyOnce) {
   // The axis holds A's send for 3 s; A is killed meanwhile. The axis then
   // takes that first copy (A never hears of it) and B stores it.
   const size_t before = edocs_to_b();
-  ASSERT_TRUE(w().sim_fault(R"({"mode":"delay","call":"sendEdoc","count":1,"delay_ms":3000})"));
+  const int64_t calls = w().sim_send_calls("SYS-A");
+  ASSERT_GE(calls, 0);
+  ASSERT_TRUE(w().sim_fault(R"({"mode":"delay","call":"sendEdoc","system":"SYS-A","count":1,"delay_ms":3000})"));
   auto [id, document_id] = submit_and_sign("16/BA-VP", "V/v gửi lại sau sự cố");
   ASSERT_FALSE(id.empty());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  // Killed once its send is at the axis (held there), never before.
+  ASSERT_TRUE(wait_until([&] { return w().sim_send_calls("SYS-A") > calls; }, std::chrono::seconds(20)));
   w().a().proc.kill();
   // While A is down, and for a while after its restart, the axis refuses
   // sends (it still lists and relays), so B's 01 reaches A before A's resend.
