@@ -442,14 +442,22 @@ class Api {
     bj::array docs;
     std::optional<DocumentId> next;
     // A system never sees quarantined documents: skip them, page on.
+    const uint32_t limit = q.limit;
     for (int pages = 0; pages < 20; ++pages) {
       auto page = store_.list_documents(q);
       if (!page.ok()) return error_response(page.error());
-      for (const auto& d : page->documents) {
-        if (may_see(c, d)) docs.push_back(document_json(d, false));
-      }
       next = page->next_before_id;
-      if (!next || docs.size() >= q.limit) break;
+      for (size_t i = 0; i < page->documents.size(); ++i) {
+        const auto& d = page->documents[i];
+        if (!may_see(c, d)) continue;
+        docs.push_back(document_json(d, false));
+        if (docs.size() == limit) {
+          // Full: the next page starts after this one (if anything follows).
+          if (i + 1 < page->documents.size() || next) next = d.id;
+          break;
+        }
+      }
+      if (!next || docs.size() >= limit) break;
       q.before_id = next;
     }
     bj::object o;

@@ -530,7 +530,9 @@ Result<DocumentId> Engine::store_incoming_document(IncomingDelivery& d, const st
                     ? queue_status(*doc, ex::StatusCode::arrived, std::string(ex::status_code_meaning(ex::StatusCode::arrived)),
                                    "", "", std::nullopt, "system:engine")
                     : queue_status(*doc, ex::StatusCode::refused,
-                                   "Từ chối tiếp nhận: " + problem + " [" + problem_code + "]", "", "",
+                                   "Từ chối tiếp nhận: " + problem + " [" + problem_code + "] (envelope sha256:" +
+                                       nd.envelope->sha256 + ")",
+                                   "", "",
                                    std::nullopt, "system:engine");
     if (!st.ok()) {
       // The document is stored; the answer is retried at the next delivery or
@@ -595,6 +597,21 @@ Result<std::string> Engine::accept_status(const std::string& file, const std::st
   if (!size.ok()) return size.error();
   sm.envelope->size = *size;
   EDX_TRY(store_.add_status_message(doc->id, sm));
+  // A refusal that names the hash of the envelope it refused, when that is
+  // not the envelope we sent, is about a copy someone else made (a forgery
+  // injected at the axis): it is recorded, and the genuine document keeps its
+  // state. A refusal without a hash (other implementations) counts as usual.
+  if (s.code == ex::StatusCode::refused && doc->envelope) {
+    const auto at = s.description.find("sha256:");
+    if (at != std::string::npos && s.description.size() >= at + 7 + 64) {
+      const std::string refused = s.description.substr(at + 7, 64);
+      if (store::is_blob_name(refused) && refused != doc->envelope->sha256) {
+        log::warn("a refusal of an envelope we did not send (a forged copy?)",
+                  {{"document", std::to_string(doc->id)}, {"from", s.from.organ_id}, {"refused_sha256", refused}});
+        return std::to_string(doc->id);
+      }
+    }
+  }
   State current = doc->state;
   if (current == State::queued && state_for_status(s.code)) {
     // The axis took an earlier send whose answer we never saw (a crash, a

@@ -314,13 +314,27 @@ TEST_F(EngineTest, ATamperedEnvelopeIsQuarantinedAndTheSenderGetsARefusal) {
   const store::Document in = b.doc(std::stoll(*got));
   EXPECT_EQ(in.state, State::quarantined);
   EXPECT_NE(in.signer_summary.find("sig.digest"), std::string::npos) << in.signer_summary;
-  // The refusal names the reason and moves A's document to refused.
+  // The refusal names the reason and the hash of the refused envelope; that
+  // is not the one A sent, so A records it and its document stays sent.
   EXPECT_EQ(relay_statuses_b_to_a(), 1u);
-  EXPECT_EQ(a.doc(id).state, State::refused);
+  EXPECT_EQ(a.doc(id).state, State::sent);
   auto msgs = a.db->status_messages(id);
   ASSERT_EQ(msgs->size(), 1u);
   EXPECT_EQ((*msgs)[0].code, "02");
   EXPECT_NE((*msgs)[0].description.find("sig.digest"), std::string::npos);
+  // The genuine envelope then arrives and is answered as usual.
+  ASSERT_TRUE(b.deliver(bytes, kA).ok());
+  EXPECT_EQ(relay_statuses_b_to_a(), 1u);
+  EXPECT_EQ(a.doc(id).state, State::delivered);
+  // A refusal of A's own envelope (B's system refuses it) does move it.
+  store::DocumentQuery q;
+  q.direction = Direction::incoming;
+  q.state = State::verified;
+  auto page = b.db->list_documents(q);
+  ASSERT_EQ(page->documents.size(), 1u);
+  ASSERT_TRUE(b.engine->report(page->documents[0].id, {State::refused, "Sai thẩm quyền", "", ""}, "eoffice-b").ok());
+  EXPECT_EQ(relay_statuses_b_to_a(), 1u);
+  EXPECT_EQ(a.doc(id).state, State::refused);
   // B's system may not act on it.
   EXPECT_FALSE(b.engine->report(in.id, {State::completed, "", "", ""}, "eoffice-b").ok());
 }
