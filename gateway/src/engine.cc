@@ -1,6 +1,10 @@
 #include "edxgate/gateway/engine.h"
 
 #include <libxml/xmlsave.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -142,6 +146,26 @@ std::string signer_summary(const crypto::Verification& v) {
   std::string s = v.signer->subject + " (serial " + v.signer->serial + ", issuer " + v.signer->issuer + ")";
   s += v.valid ? ", " + v.signature_algorithm : "; " + v.code + ": " + v.message;
   return s.substr(0, 4000);
+}
+
+// A remote agent may hand an ECDSA value in the DER form most tools write
+// (openssl dgst, CNG, Java): XML-DSig wants r||s of the key's width.
+std::vector<uint8_t> ecdsa_raw_value(const std::vector<uint8_t>& value, const crypto::Certificate& cert) {
+  if (value.empty() || value[0] != 0x30) return value;
+  EVP_PKEY* key = X509_get0_pubkey(cert.get());
+  if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return value;
+  const unsigned char* p = value.data();
+  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(value.size()));
+  if (!sig) return value;
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> owned(sig, &ECDSA_SIG_free);
+  if (p != value.data() + value.size()) return value;  // trailing bytes: not a DER value
+  const int width = (EVP_PKEY_get_bits(key) + 7) / 8;
+  std::vector<uint8_t> raw(static_cast<size_t>(width) * 2);
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw.data(), width) != width ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw.data() + width, width) != width) {
+    return value;
+  }
+  return raw;
 }
 
 bool is_input_error(const Error& e) {
@@ -407,7 +431,9 @@ Result<State> Engine::complete_signature(DocumentId id, const std::vector<crypto
   auto prepared = crypto::prepare(std::move(*unsigned_doc), certificates.front(), chain, so);
   if (!prepared.ok()) return prepared.error();
   crypto::Verification v;
-  auto signed_doc = crypto::complete(std::move(*prepared), signature, *verifier_, &v);
+  std::vector<uint8_t> value =
+      crypto::is_ecdsa(prepared->algorithm()) ? ecdsa_raw_value(signature, certificates.front()) : signature;
+  auto signed_doc = crypto::complete(std::move(*prepared), value, *verifier_, &v);
   if (!signed_doc.ok()) {
     m_->signatures.inc({"failed"});
     return signed_doc.error();

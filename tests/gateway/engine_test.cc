@@ -4,6 +4,8 @@
 // e2e_test.cc; this one pins the engine's rules, including every way a
 // delivery or a status message may try to trick it.
 #include <gtest/gtest.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
 
 #include <filesystem>
 #include <fstream>
@@ -487,6 +489,25 @@ TEST_F(EngineTest, RemoteSigningChecksTheValueBeforeQueueing) {
   auto ok = a.engine->complete_signature(sub->id, certs, std::nullopt, *value, "leader");
   ASSERT_TRUE(ok.ok()) << ok.error().message;
   EXPECT_EQ(*ok, State::queued);
+  // The DER form most tools write (openssl dgst, CNG, Java) is taken too.
+  auto sub3 = a.submit({kB}, {{"a.txt", "der"}});
+  ASSERT_TRUE(sub3.ok());
+  auto ts3 = a.engine->to_sign(sub3->id, certs, std::nullopt);
+  ASSERT_TRUE(ts3.ok());
+  auto raw = right_key.sign(ts3->bytes, ts3->algorithm);
+  ASSERT_TRUE(raw.ok());
+  ASSERT_EQ(raw->size(), 64u);
+  ECDSA_SIG* es = ECDSA_SIG_new();
+  ECDSA_SIG_set0(es, BN_bin2bn(raw->data(), 32, nullptr), BN_bin2bn(raw->data() + 32, 32, nullptr));
+  unsigned char* der = nullptr;
+  const int der_len = i2d_ECDSA_SIG(es, &der);
+  ASSERT_GT(der_len, 0);
+  std::vector<uint8_t> der_value(der, der + der_len);
+  OPENSSL_free(der);
+  ECDSA_SIG_free(es);
+  auto ok3 = a.engine->complete_signature(sub3->id, certs, std::nullopt, der_value, "leader");
+  ASSERT_TRUE(ok3.ok()) << ok3.error().message;
+  EXPECT_EQ(*ok3, State::queued);
   // A revoked signer's certificate is refused by the self-check.
   auto sub2 = a.submit({kB}, {{"a.txt", "revoked"}});
   ASSERT_TRUE(sub2.ok());
