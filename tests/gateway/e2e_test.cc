@@ -635,12 +635,20 @@ TEST_F(E2e, RecipientKilledMidPushStoresTheRetryOnceAndLeavesNoSpool) {
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_EQ(str(docs[0], "state"), "verified");
   std::filesystem::remove(big);
-  // What the killed B had spooled is gone after its restart.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // What the killed B had spooled is gone after its restart. A retried push
+  // still in flight (the simulator gives up on a slow answer and pushes
+  // again, e.g. under sanitizers) holds its own spool file until it ends, so
+  // wait for in-flight requests to finish.
   std::vector<std::string> left;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(spool, ec)) left.push_back(e.path().filename().string());
-  EXPECT_TRUE(left.empty()) << left.size() << " file(s) left in " << spool << ", e.g. " << left.front();
+  const bool empty = wait_until(
+      [&] {
+        left.clear();
+        std::error_code ec;
+        for (const auto& e : std::filesystem::directory_iterator(spool, ec)) left.push_back(e.path().filename().string());
+        return left.empty();
+      },
+      std::chrono::seconds(60));
+  EXPECT_TRUE(empty) << left.size() << " file(s) left in " << spool << ", e.g. " << (left.empty() ? "" : left.front());
   EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
 }
 
