@@ -168,6 +168,28 @@ std::vector<uint8_t> ecdsa_raw_value(const std::vector<uint8_t>& value, const cr
   return raw;
 }
 
+// The searchable header fields of a document (store::NewDocument) from its
+// envelope, and its attachments moved into the blob store.
+Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const store::BlobStore& blobs) {
+  const ex::MessageHeader& m = *env.message;
+  nd.envelope_id = m.document_id;
+  nd.sender = m.from.organ_id;
+  for (const auto& t : m.to) nd.recipients.push_back(t.organ_id);
+  nd.code_number = m.code.number;
+  nd.code_notation = m.code.notation;
+  nd.promulgation_date = iso_date(m.promulgation_date);
+  nd.subject = m.subject;
+  nd.document_type = m.type_name.empty() ? m.type : m.type_name;
+  nd.priority = parse_priority(m.priority);
+  if (m.due_date) nd.due_date = iso_date(*m.due_date);
+  for (const auto& a : env.attachments) {
+    auto ref = blobs.put_file(a.path);
+    if (!ref.ok()) return ref.error();
+    nd.attachments.push_back({a.name, a.content_type, *ref});
+  }
+  return {};
+}
+
 bool is_input_error(const Error& e) {
   for (const char* p : {"edxml.", "json.", "xml.", "submit.", "usage.", "sig.", "sign.", "cert.", "c14n."}) {
     if (e.code.rfind(p, 0) == 0) return true;
@@ -232,25 +254,10 @@ Result<Submitted> Engine::submit(Submission sub) {
   store::NewDocument nd;
   nd.direction = Direction::outgoing;
   nd.state = State::pending_signature;
-  const ex::MessageHeader& m = *env->message;
-  nd.envelope_id = m.document_id;
-  nd.sender = from;
-  for (const auto& t : m.to) nd.recipients.push_back(t.organ_id);
-  nd.code_number = m.code.number;
-  nd.code_notation = m.code.notation;
-  nd.promulgation_date = iso_date(m.promulgation_date);
-  nd.subject = m.subject;
-  nd.document_type = m.type_name.empty() ? m.type : m.type_name;
-  nd.priority = parse_priority(m.priority);
-  if (m.due_date) nd.due_date = iso_date(*m.due_date);
   auto envelope = blobs.put_file(envelope_file);
   if (!envelope.ok()) return envelope.error();
   nd.envelope = *envelope;
-  for (const auto& a : env->attachments) {
-    auto ref = blobs.put_file(a.path);
-    if (!ref.ok()) return ref.error();
-    nd.attachments.push_back({a.name, a.content_type, *ref});
-  }
+  EDX_TRY(fill_document(nd, *env, blobs));
   nd.submitter = sub.submitter;
   nd.idempotency_key = sub.idempotency_key;
   nd.actor = sub.submitter;
@@ -296,24 +303,10 @@ Result<Submitted> Engine::submit_envelope(std::string file, const std::string& s
   store::NewDocument nd;
   nd.direction = Direction::outgoing;
   nd.state = State::pending_signature;
-  nd.envelope_id = m.document_id;
-  nd.sender = m.from.organ_id;
-  for (const auto& t : m.to) nd.recipients.push_back(t.organ_id);
-  nd.code_number = m.code.number;
-  nd.code_notation = m.code.notation;
-  nd.promulgation_date = iso_date(m.promulgation_date);
-  nd.subject = m.subject;
-  nd.document_type = m.type_name.empty() ? m.type : m.type_name;
-  nd.priority = parse_priority(m.priority);
-  if (m.due_date) nd.due_date = iso_date(*m.due_date);
   auto envelope = blobs.put_file(file);
   if (!envelope.ok()) return envelope.error();
   nd.envelope = *envelope;
-  for (const auto& a : env->attachments) {
-    auto ref = blobs.put_file(a.path);
-    if (!ref.ok()) return ref.error();
-    nd.attachments.push_back({a.name, a.content_type, *ref});
-  }
+  EDX_TRY(fill_document(nd, *env, blobs));
   if (verified) nd.signer_summary = signer_summary(*verified);
   nd.submitter = submitter;
   nd.idempotency_key = idempotency_key;
@@ -491,21 +484,8 @@ Result<DocumentId> Engine::store_incoming_document(IncomingDelivery& d, const st
     nd.sender = d.from.empty() ? "unknown" : d.from;
   } else {
     const ex::MessageHeader& m = *env->message;
-    nd.envelope_id = m.document_id.empty() ? "sha256:" + envelope->sha256 : m.document_id;
-    nd.sender = m.from.organ_id;
-    for (const auto& t : m.to) nd.recipients.push_back(t.organ_id);
-    nd.code_number = m.code.number;
-    nd.code_notation = m.code.notation;
-    nd.promulgation_date = iso_date(m.promulgation_date);
-    nd.subject = m.subject;
-    nd.document_type = m.type_name.empty() ? m.type : m.type_name;
-    nd.priority = parse_priority(m.priority);
-    if (m.due_date) nd.due_date = iso_date(*m.due_date);
-    for (const auto& a : env->attachments) {
-      auto ref = blobs.put_file(a.path);
-      if (!ref.ok()) return ref.error();
-      nd.attachments.push_back({a.name, a.content_type, *ref});
-    }
+    EDX_TRY(fill_document(nd, *env, blobs));
+    if (nd.envelope_id.empty()) nd.envelope_id = "sha256:" + envelope->sha256;
     // The policy, cheapest first: addressed to us, from whom the axis says,
     // then the signature.
     if (std::find(nd.recipients.begin(), nd.recipients.end(), opt_.organ_id) == nd.recipients.end()) {
