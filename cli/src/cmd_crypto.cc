@@ -166,20 +166,13 @@ int run_verify(const std::vector<std::string>& argv) {
   return v.valid ? kExitOk : kExitInvalid;
 }
 
-Result<crypto::Certificate> token_certificate(std::shared_ptr<hsm::Module> module, const hsm::Pkcs11Uri& key_uri,
-                                              const std::vector<uint8_t>& key_id) {
-  auto session = hsm::TokenSession::open(std::move(module), key_uri);
-  if (!session.ok()) return session.error();
-  auto certs = session->certificates();
-  if (!certs.ok()) return certs.error();
-  for (const auto& c : *certs) {
-    if (c.id == key_id) {
-      auto parsed = crypto::Certificate::parse(c.pem);
-      if (!parsed.ok()) return parsed.error();
-      return parsed->front();
-    }
+Result<crypto::Certificate> certificate_on_token(std::shared_ptr<hsm::Module> module, const hsm::Pkcs11Uri& key_uri,
+                                                 const std::vector<uint8_t>& key_id) {
+  auto cert = hsm::token_certificate(std::move(module), key_uri, key_id);
+  if (!cert.ok() && cert.error().code == "cert.missing") {
+    return make_error("usage.cert", "the token holds no certificate for this key; give --cert");
   }
-  return make_error("usage.cert", "the token holds no certificate for this key; give --cert");
+  return cert;
 }
 
 Status write_document(xmlDoc* doc, const std::string& out) {
@@ -233,7 +226,7 @@ int run_sign(const std::vector<std::string>& argv) {
           if (!c.ok()) return c.error();
           return c->front();
         }()
-      : token_certificate(*module, *uri, (*signer)->key().id);
+      : certificate_on_token(*module, *uri, (*signer)->key().id);
   if (!cert.ok()) return fail_sign(cert.error());
   if (!args->has("--alg")) options.algorithm = crypto::default_algorithm(*cert);
   std::vector<crypto::Certificate> chain;

@@ -267,6 +267,19 @@ std::optional<std::vector<uint8_t>> ecdsa_raw_to_der(std::span<const uint8_t> ra
   return der;
 }
 
+std::optional<std::vector<uint8_t>> ecdsa_der_to_raw(std::span<const uint8_t> der, size_t width) {
+  const unsigned char* p = der.data();
+  ossl::EcdsaSigPtr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  if (!sig || p != der.data() + der.size()) return std::nullopt;
+  std::vector<uint8_t> raw(width * 2);
+  const int w = static_cast<int>(width);
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), raw.data(), w) != w ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), raw.data() + width, w) != w) {
+    return std::nullopt;
+  }
+  return raw;
+}
+
 bool verify_raw(EVP_PKEY* key, const SignatureMethod& m, std::span<const uint8_t> data,
                 std::span<const uint8_t> signature) {
   std::vector<uint8_t> der;

@@ -80,6 +80,9 @@ std::optional<std::vector<uint8_t>> base64_decode(std::string_view text);
 
 // XML-DSig ECDSA value (r||s) <-> DER.
 std::optional<std::vector<uint8_t>> ecdsa_raw_to_der(std::span<const uint8_t> raw);
+// A DER ECDSA-Sig-Value as r||s, each padded to `width` bytes (nullopt if it
+// is not exactly one DER value or a part does not fit).
+std::optional<std::vector<uint8_t>> ecdsa_der_to_raw(std::span<const uint8_t> der, size_t width);
 // Checks `signature` (XML-DSig form) over `data` with `key`.
 bool verify_raw(EVP_PKEY* key, const SignatureMethod& m, std::span<const uint8_t> data,
                 std::span<const uint8_t> signature);

@@ -91,8 +91,16 @@ Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
 Result<edxml::XmlDocPtr> complete(PreparedSignature prepared, std::span<const uint8_t> signature_value,
                                   const Verifier& verifier, Verification* report) {
   const auto& method = method_of(prepared.algorithm_);
-  if (!dsig::verify_raw(X509_get0_pubkey(prepared.cert_.get()), method, prepared.signed_info_,
-                        signature_value)) {
+  EVP_PKEY* key = X509_get0_pubkey(prepared.cert_.get());
+  // An ECDSA value in the DER form most tools write (openssl dgst, CNG,
+  // Java) becomes the r||s that XML-DSig carries.
+  std::optional<std::vector<uint8_t>> raw;
+  const size_t width = static_cast<size_t>((EVP_PKEY_get_bits(key) + 7) / 8);
+  if (method.ecdsa && signature_value.size() != 2 * width) {
+    raw = dsig::ecdsa_der_to_raw(signature_value, width);
+    if (raw) signature_value = *raw;
+  }
+  if (!dsig::verify_raw(key, method, prepared.signed_info_, signature_value)) {
     return make_error("sign.value", "the signature value does not verify with the signing certificate's key");
   }
   std::string b64 = dsig::base64_encode(signature_value);

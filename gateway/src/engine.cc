@@ -1,10 +1,6 @@
 #include "edxgate/gateway/engine.h"
 
 #include <libxml/xmlsave.h>
-#include <openssl/bn.h>
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -146,26 +142,6 @@ std::string signer_summary(const crypto::Verification& v) {
   std::string s = v.signer->subject + " (serial " + v.signer->serial + ", issuer " + v.signer->issuer + ")";
   s += v.valid ? ", " + v.signature_algorithm : "; " + v.code + ": " + v.message;
   return s.substr(0, 4000);
-}
-
-// A remote agent may hand an ECDSA value in the DER form most tools write
-// (openssl dgst, CNG, Java): XML-DSig wants r||s of the key's width.
-std::vector<uint8_t> ecdsa_raw_value(const std::vector<uint8_t>& value, const crypto::Certificate& cert) {
-  if (value.empty() || value[0] != 0x30) return value;
-  EVP_PKEY* key = X509_get0_pubkey(cert.get());
-  if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return value;
-  const unsigned char* p = value.data();
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(value.size()));
-  if (!sig) return value;
-  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> owned(sig, &ECDSA_SIG_free);
-  if (p != value.data() + value.size()) return value;  // trailing bytes: not a DER value
-  const int width = (EVP_PKEY_get_bits(key) + 7) / 8;
-  std::vector<uint8_t> raw(static_cast<size_t>(width) * 2);
-  if (BN_bn2binpad(ECDSA_SIG_get0_r(sig), raw.data(), width) != width ||
-      BN_bn2binpad(ECDSA_SIG_get0_s(sig), raw.data() + width, width) != width) {
-    return value;
-  }
-  return raw;
 }
 
 // The searchable header fields of a document (store::NewDocument) from its
@@ -392,8 +368,9 @@ Result<State> Engine::sign(DocumentId id, const std::string& key_uri, const Secr
   return store_signed(id, signed_doc->get(), v, actor);
 }
 
-Result<ToSign> Engine::to_sign(DocumentId id, const std::vector<crypto::Certificate>& certificates,
-                               std::optional<crypto::SignatureAlgorithm> algorithm) {
+Result<crypto::PreparedSignature> Engine::prepare_remote(DocumentId id,
+                                                        const std::vector<crypto::Certificate>& certificates,
+                                                        std::optional<crypto::SignatureAlgorithm> algorithm) {
   if (certificates.empty()) return make_error("sign.certificate", "the signer's certificate is missing");
   auto doc = store_.get_document(id);
   if (!doc.ok()) return doc.error();
@@ -403,7 +380,12 @@ Result<ToSign> Engine::to_sign(DocumentId id, const std::vector<crypto::Certific
   so.algorithm = algorithm.value_or(crypto::default_algorithm(certificates.front()));
   so.include_chain = certificates.size() > 1;
   std::span<const crypto::Certificate> chain(certificates.data() + 1, certificates.size() - 1);
-  auto prepared = crypto::prepare(std::move(*unsigned_doc), certificates.front(), chain, so);
+  return crypto::prepare(std::move(*unsigned_doc), certificates.front(), chain, so);
+}
+
+Result<ToSign> Engine::to_sign(DocumentId id, const std::vector<crypto::Certificate>& certificates,
+                               std::optional<crypto::SignatureAlgorithm> algorithm) {
+  auto prepared = prepare_remote(id, certificates, algorithm);
   if (!prepared.ok()) return prepared.error();
   auto bytes = prepared->bytes_to_sign();
   return ToSign{std::vector<uint8_t>(bytes.begin(), bytes.end()), prepared->algorithm()};
@@ -412,21 +394,11 @@ Result<ToSign> Engine::to_sign(DocumentId id, const std::vector<crypto::Certific
 Result<State> Engine::complete_signature(DocumentId id, const std::vector<crypto::Certificate>& certificates,
                                          std::optional<crypto::SignatureAlgorithm> algorithm,
                                          const std::vector<uint8_t>& signature, const std::string& actor) {
-  if (certificates.empty()) return make_error("sign.certificate", "the signer's certificate is missing");
-  auto doc = store_.get_document(id);
-  if (!doc.ok()) return doc.error();
-  auto unsigned_doc = load_unsigned(*doc);
-  if (!unsigned_doc.ok()) return unsigned_doc.error();
-  crypto::SignOptions so;
-  so.algorithm = algorithm.value_or(crypto::default_algorithm(certificates.front()));
-  so.include_chain = certificates.size() > 1;
-  std::span<const crypto::Certificate> chain(certificates.data() + 1, certificates.size() - 1);
-  auto prepared = crypto::prepare(std::move(*unsigned_doc), certificates.front(), chain, so);
+  // prepare() is deterministic: the same bytes the agent signed.
+  auto prepared = prepare_remote(id, certificates, algorithm);
   if (!prepared.ok()) return prepared.error();
   crypto::Verification v;
-  std::vector<uint8_t> value =
-      crypto::is_ecdsa(prepared->algorithm()) ? ecdsa_raw_value(signature, certificates.front()) : signature;
-  auto signed_doc = crypto::complete(std::move(*prepared), value, *verifier_, &v);
+  auto signed_doc = crypto::complete(std::move(*prepared), signature, *verifier_, &v);
   if (!signed_doc.ok()) {
     m_->signatures.inc({"failed"});
     return signed_doc.error();

@@ -107,17 +107,8 @@ class HsmKeyProvider final : public KeyProvider {
       if (!c.ok()) return c.error();
       return c->front();
     }
-    auto session = hsm::TokenSession::open(module_, uri);
-    if (!session.ok()) return session.error();
-    auto certs = session->certificates();
-    if (!certs.ok()) return certs.error();
-    for (const auto& c : *certs) {
-      if (c.id == key_id) {
-        auto parsed = crypto::Certificate::parse(c.pem);
-        if (!parsed.ok()) return parsed.error();
-        return parsed->front();
-      }
-    }
+    auto cert = hsm::token_certificate(module_, uri, key_id);
+    if (cert.ok() || cert.error().code != "cert.missing") return cert;
     return make_error("sign.certificate", "the token holds no certificate for this key and [hsm] cert is not set");
   }
 

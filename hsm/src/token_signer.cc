@@ -143,4 +143,19 @@ Result<std::vector<uint8_t>> TokenSigner::sign(std::span<const uint8_t> data,
   return make_error("token.absent", "token not present");
 }
 
+Result<crypto::Certificate> token_certificate(std::shared_ptr<Module> module, const Pkcs11Uri& token_uri,
+                                              const std::vector<uint8_t>& key_id) {
+  auto session = TokenSession::open(std::move(module), token_uri);
+  if (!session.ok()) return session.error();
+  auto certs = session->certificates();
+  if (!certs.ok()) return certs.error();
+  for (const auto& c : *certs) {
+    if (c.id != key_id) continue;
+    auto parsed = crypto::Certificate::parse(c.pem);
+    if (!parsed.ok()) return parsed.error();
+    return parsed->front();
+  }
+  return make_error("cert.missing", "the token holds no certificate for this key");
+}
+
 }  // namespace edxgate::hsm

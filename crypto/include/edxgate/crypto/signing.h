@@ -55,6 +55,8 @@ class PreparedSignature {
 Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
                                   std::span<const Certificate> chain, const SignOptions& options);
 
+// An ECDSA value may be r||s (XML-DSig) or the DER ECDSA-Sig-Value most tools
+// write; the document always carries r||s.
 // Errors: "sign.value" (the value does not verify with the certificate's key),
 // "sign.self_check" (our Verifier rejects the result; the message names why).
 // `report`, when given, receives the Verifier's result.

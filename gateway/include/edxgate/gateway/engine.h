@@ -177,6 +177,9 @@ class Engine : public IncomingSink {
                       const std::string& staff, const std::string& department,
                       std::optional<store::State> move_to, const std::string& actor);
   Result<edxml::XmlDocPtr> load_unsigned(const store::Document& doc);
+  Result<crypto::PreparedSignature> prepare_remote(store::DocumentId id,
+                                                   const std::vector<crypto::Certificate>& certificates,
+                                                   std::optional<crypto::SignatureAlgorithm> algorithm);
   Result<store::State> store_signed(store::DocumentId id, xmlDoc* doc, const crypto::Verification& v,
                                     const std::string& actor);
   std::string temp_dir();

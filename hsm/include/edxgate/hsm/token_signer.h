@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "edxgate/crypto/signer.h"
+#include "edxgate/crypto/x509.h"
 #include "edxgate/hsm/token.h"
 
 namespace edxgate::hsm {
@@ -57,5 +58,10 @@ class TokenSigner : public crypto::Signer {
   unsigned long key_handle_ = 0;
   bool open_ = false;
 };
+
+// The certificate stored on the token next to the key with `key_id` (same
+// CKA_ID), on the token `token_uri` names. "cert.missing" when there is none.
+Result<crypto::Certificate> token_certificate(std::shared_ptr<Module> module, const Pkcs11Uri& token_uri,
+                                              const std::vector<uint8_t>& key_id);
 
 }  // namespace edxgate::hsm
