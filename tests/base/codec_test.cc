@@ -1,0 +1,127 @@
+// The shared codecs: hex, base64 (OpenSSL's, with the whitespace rule of
+// base64.h) and SHA-256, checked against the openssl CLI and RFC 4648.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <random>
+
+#include "edxgate/base/base64.h"
+#include "edxgate/base/digest.h"
+#include "edxgate/base/hex.h"
+
+namespace edxgate {
+namespace {
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+std::string random_bytes(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+TEST(Hex, EncodesLowerCaseAndDecodesEitherCase) {
+  EXPECT_EQ(to_hex(std::string_view("\x00\x0a\xff", 3)), "000aff");
+  auto d = from_hex("000AfF");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, (std::vector<uint8_t>{0x00, 0x0a, 0xff}));
+  EXPECT_FALSE(from_hex("abc"));
+  EXPECT_FALSE(from_hex("zz"));
+}
+
+TEST(Base64, Rfc4648Vectors) {
+  const std::pair<const char*, const char*> v[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
+                                                   {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+                                                   {"foobar", "Zm9vYmFy"}};
+  for (auto [plain, enc] : v) {
+    EXPECT_EQ(base64::encode(plain), enc);
+    std::string out;
+    ASSERT_TRUE(base64::decode(enc, out)) << enc;
+    EXPECT_EQ(out, plain);
+  }
+}
+
+TEST(Base64, SkipsXmlWhitespaceAnywhereIncludingTab) {
+  std::string out;
+  ASSERT_TRUE(base64::decode(" Zm9v\r\n\tYmFy \n", out));
+  EXPECT_EQ(out, "foobar");
+  out.clear();
+  ASSERT_TRUE(base64::decode("Zm8\n=\n", out));
+  EXPECT_EQ(out, "fo");
+}
+
+TEST(Base64, StrictRefusesWhatLenientSkips) {
+  for (const char* bad : {"Zm9v-YmFy", "Zm9v\fYmFy", "Zm9v*YmFy", "Zm9v\x80YmFy"}) {
+    std::string out;
+    EXPECT_FALSE(base64::decode(bad, out)) << bad;
+    out.clear();
+    EXPECT_TRUE(base64::decode(bad, out, base64::Mode::lenient)) << bad;
+    EXPECT_EQ(out, "foobar");
+  }
+}
+
+TEST(Base64, PaddingOnlyAtTheEndAndWholeQuanta) {
+  std::string out;
+  EXPECT_FALSE(base64::decode("Zg==Zm8=", out));
+  EXPECT_FALSE(base64::decode("Zg=", out));
+  EXPECT_FALSE(base64::decode("Z===", out));
+  EXPECT_FALSE(base64::decode("Zm9vY", out));
+  EXPECT_FALSE(base64::decode("Zm9v=", out));
+  EXPECT_FALSE(base64::decode("Zg==\n=", out));
+}
+
+TEST(Base64, StreamsInPiecesOfAnySizeAndAgreesWithOpenssl) {
+  const std::string data = random_bytes(100'003, 7);
+  const std::string path = ::testing::TempDir() + "/codec_test.bin";
+  std::ofstream(path, std::ios::binary) << data;
+  // openssl base64 writes 64-column lines; ours 76: both decode to the same bytes.
+  const std::string theirs = run("openssl base64 -in " + path);
+  ASSERT_FALSE(theirs.empty());
+  for (size_t piece : {1u, 3u, 7u, 64u, 5000u}) {
+    base64::Decoder d;
+    std::string out;
+    for (size_t i = 0; i < theirs.size(); i += piece) ASSERT_TRUE(d.update(std::string_view(theirs).substr(i, piece), out));
+    ASSERT_TRUE(d.finish(out));
+    EXPECT_EQ(out, data) << piece;
+  }
+  const std::string ours = base64::encode(data, 76);
+  EXPECT_EQ(ours.find('\n'), 76u);
+  std::string back;
+  ASSERT_TRUE(base64::decode(ours, back));
+  EXPECT_EQ(back, data);
+  // Streaming encode in odd pieces gives the same text.
+  base64::Encoder e(76);
+  std::string streamed;
+  for (size_t i = 0; i < data.size(); i += 1000 + i % 7) e.update(std::string_view(data).substr(i, 1000 + i % 7), streamed);
+  e.finish(streamed);
+  EXPECT_EQ(streamed, ours);
+  std::remove(path.c_str());
+}
+
+TEST(Sha256, AgreesWithOpensslDgst) {
+  const std::string data = random_bytes(70'000, 3);
+  const std::string path = ::testing::TempDir() + "/codec_sha.bin";
+  std::ofstream(path, std::ios::binary) << data;
+  const std::string theirs = run("openssl dgst -sha256 -r " + path).substr(0, 64);
+  EXPECT_EQ(sha256_hex(data), theirs);
+  auto f = sha256_file_hex(path);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(*f, theirs);
+  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(sha256_file_hex(path + ".missing").error().code, "io.open");
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace edxgate
