@@ -81,8 +81,12 @@ Result<Envelope> read_envelope_file(const std::string& path, const ReadOptions& 
   return std::move(r->envelope);
 }
 
+Result<StreamedEnvelope> read_envelope_with_doc(std::string_view bytes, const ReadOptions& options) {
+  return stream(options, [&](detail::HardenedParser& parser) { return parser.feed(bytes); });
+}
+
 Result<Envelope> read_envelope(std::string_view bytes, const ReadOptions& options) {
-  auto r = stream(options, [&](detail::HardenedParser& parser) { return parser.feed(bytes); });
+  auto r = read_envelope_with_doc(bytes, options);
   if (!r.ok()) return r.error();
   return std::move(r->envelope);
 }

@@ -80,5 +80,7 @@ struct StreamedEnvelope {
 };
 Result<StreamedEnvelope> read_envelope_file_with_doc(const std::string& path,
                                                      const ReadOptions& options);
+// The same for an envelope held in memory.
+Result<StreamedEnvelope> read_envelope_with_doc(std::string_view bytes, const ReadOptions& options);
 
 }  // namespace edxgate::edxml
