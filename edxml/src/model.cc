@@ -338,13 +338,17 @@ class EnvelopeCheck {
   Status organ_id(const std::string& id, const std::string& role) {
     if (id.empty()) return missing(role + " organ id (OrganId)");
     if (!receive_) return check_organ_id(id, format_);
-    EDX_TRY(check_received_organ_id(id));
-    if (auto strict = check_organ_id(id, format_); !strict) {
-      warn("edxml.organ_id", "The " + role + " organ id '" + id.substr(0, 40) +
-                                 "' is not in the usual form (e.g. 000.00.00.G06); accepted on "
-                                 "receive.");
-    }
-    return {};
+    return received_organ_id(id, role);
+  }
+
+  // The organ a document or status answers (ResponseFor) is the peer's, taken
+  // from what it sent: whatever we accepted from it we may answer, also in
+  // what we send (a refusal here would leave a state enterprise with a
+  // 12-digit id without its status messages).
+  Status answered_organ_id(const std::string& id) {
+    if (id.empty()) return missing("ResponseFor organ id (OrganId)");
+    if (!receive_) return check_received_organ_id(id);
+    return received_organ_id(id, "ResponseFor");
   }
 
   Status code(const DocumentCode& c) {
@@ -371,15 +375,14 @@ class EnvelopeCheck {
     if (m.promulgation_date.year == 0) return missing("promulgation date (PromulgationDate)");
     if (m.subject.empty()) return missing("subject (Subject)");
     if (m.response_for && !m.response_for->organ_id.empty()) {
-      EDX_TRY(organ_id(m.response_for->organ_id, "ResponseFor"));
+      EDX_TRY(answered_organ_id(m.response_for->organ_id));
     }
     return {};
   }
 
   Status status(const StatusMessage& s) {
     EDX_TRY(organ_id(s.from.organ_id, "sender"));
-    if (s.response_for.organ_id.empty()) return missing("ResponseFor organ id");
-    EDX_TRY(organ_id(s.response_for.organ_id, "ResponseFor"));
+    EDX_TRY(answered_organ_id(s.response_for.organ_id));
     if (s.timestamp.date.year == 0) return missing("status timestamp (Timestamp)");
     return {};
   }
@@ -394,6 +397,16 @@ class EnvelopeCheck {
   }
 
  private:
+  Status received_organ_id(const std::string& id, const std::string& role) {
+    EDX_TRY(check_received_organ_id(id));
+    if (auto strict = check_organ_id(id, format_); !strict) {
+      warn("edxml.organ_id", "The " + role + " organ id '" + id.substr(0, 40) +
+                                 "' is not in the usual form (e.g. 000.00.00.G06); accepted on "
+                                 "receive.");
+    }
+    return {};
+  }
+
   void warn(std::string code, std::string message) {
     if (!warnings_) return;
     Warning w{std::move(code), std::move(message), 0};

@@ -207,6 +207,16 @@ TEST(EdxmlCli, ValidateJudgesRealFilesAsTheReceivingGatewayAndOutgoingAsWeSend) 
   EXPECT_TRUE(v->at("envelope").at("attachments").at(0).at("zipped").as_bool());
 }
 
+TEST(EdxmlCli, StatusMakeAnswersARealDeliveryFromAnUnusualSender) {
+  TempDir dir;
+  CliRun m = edxgate(dir, {"status", "make", "--for", std::string(EDXML_TEST_DIR) + "/fixtures/axis_2025.xml",
+                           "--from", "000.00.00.H29", "--code", "01", "-o", dir / "st.xml"});
+  ASSERT_EQ(m.rc, 0) << m.err;
+  CliRun s = edxgate(dir, {"status", "show", dir / "st.xml"});
+  ASSERT_EQ(s.rc, 0) << s.err;
+  EXPECT_NE(s.out.find("response for: 020100107370 74fass22/EVNNPC-KT of 2025/03/04"), std::string::npos) << s.out;
+}
+
 TEST(EdxmlCli, StatusShowReadsStatusesUnderMessageHeader) {
   TempDir dir;
   CliRun a = edxgate(dir, {"status", "show", std::string(EDXML_TEST_DIR) + "/fixtures/vnpt_status.xml"});

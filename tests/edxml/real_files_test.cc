@@ -423,6 +423,34 @@ TEST(RealFiles, TheWriterKeepsTheOutgoingRulesWhateverWasRead) {
   EXPECT_TRUE(check_envelope(*r, FormatOptions{}, Strictness::receive, &warnings).ok());
 }
 
+// We answer whoever we accepted a document from: the organ a ResponseFor
+// names is the peer's, not held to our pattern (ours, From, still is).
+TEST(RealFiles, AStatusAnswersASenderWithAnUnusualIdButComesFromAUsualOne) {
+  auto doc = read_envelope(fixture("axis_2025.xml"), ReadOptions{});
+  ASSERT_TRUE(doc.ok());
+  Envelope env;
+  StatusMessage& s = env.status.emplace();
+  s.response_for = {doc->message->from.organ_id, format_document_code(doc->message->code),
+                    doc->message->promulgation_date, doc->message->document_id};
+  s.from = testing::org("001.00.20.TT2", "Trung tâm Tin học");
+  s.code = StatusCode::arrived;
+  s.timestamp = DateTime{Date{2025, 3, 4}, 10, 5, 0};
+  EXPECT_EQ(write_envelope_string(env, WriteOptions{}).error().code, "edxml.organ_id");  // our id
+  s.from.organ_id = "000.00.00.H29";
+  auto xml = write_envelope_string(env, WriteOptions{});
+  ASSERT_TRUE(xml.ok()) << xml.error().to_string();
+  auto back = read_envelope(*xml, with(Strictness::outgoing));
+  ASSERT_TRUE(back.ok()) << back.error().to_string();
+  EXPECT_EQ(back->status->response_for.organ_id, "020100107370");
+  EXPECT_EQ(back->status->response_for.code, "74fass22/EVNNPC-KT");
+  s.response_for.organ_id = "0201 00107370";  // a space: not an organ id at all
+  EXPECT_EQ(write_envelope_string(env, WriteOptions{}).error().code, "edxml.organ_id");
+  // A document answering it likewise.
+  Envelope answer = testing::full_message();
+  answer.message->response_for->organ_id = "020100107370";
+  EXPECT_TRUE(write_envelope_string(answer, WriteOptions{}).ok());
+}
+
 TEST(RealFiles, UnzipsTheZippedAttachmentWhenAskedAndKeepsTheBytesAsReceived) {
   TempDir dir;
   ReadOptions ro;

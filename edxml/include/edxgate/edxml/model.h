@@ -45,7 +45,9 @@ inline constexpr std::string_view kStatusElements[] = {"MessageHeader", "Message
 //    without spaces, a CodeNumber that is not digits, a TraceHeader without
 //    OrganId (the axis's own hop), header elements in any order. What deviates
 //    from our own rules is reported as a Warning, not refused.
-//  - outgoing: the rules for what we send: organ ids match organ_id_pattern,
+//  - outgoing: the rules for what we send: organ ids match organ_id_pattern
+//    (except the one a ResponseFor names: that is the peer's, answered as it
+//    came, a non-empty token without spaces),
 //    CodeNumber is digits, every TraceHeader names its organ and time, and the
 //    header elements are in the order our writer (and the SDKs) write them.
 // Both refuse what is truly broken (not well-formed, undeclared prefixes, bad
