@@ -12,6 +12,7 @@
 #include "edxgate/edxml/reader.h"
 #include "edxgate/edxml/schema.h"
 #include "edxgate/edxml/writer.h"
+#include "edxgate/edxml/zipped.h"
 
 namespace edxgate::cli {
 namespace {
@@ -51,12 +52,22 @@ Result<ex::ReadOptions> read_options(const Args& args) {
   ro.limits.max_attachments = c.max_attachments;
   ro.limits.max_attachment_bytes = c.max_attachment_bytes;
   ro.limits.parse_timeout_s = c.parse_timeout_s;
+  ro.limits.max_zip_ratio = c.max_zip_ratio;
   ro.format.organ_id_pattern = c.organ_id_pattern;
   ro.format.status_element = c.status_element;
   return ro;
 }
 
 void print_json(const bj::value& v) { std::cout << json::pretty(v); }
+
+// What was accepted but deviates from our rules, one line each.
+void print_warnings(const std::vector<ex::Warning>& warnings) {
+  for (const auto& w : warnings) {
+    std::cout << "warning: " << w.message;
+    if (w.line > 0) std::cout << " (line " << w.line << ")";
+    std::cout << " [" << w.code << "]\n";
+  }
+}
 
 // ---- pack ----
 
@@ -91,6 +102,37 @@ int pack(const std::vector<std::string>& argv) {
 
 // ---- unpack ----
 
+// A zipped attachment (zipped.h): the file inside takes the attachment's
+// place in DIR, the bytes as received move to DIR/as-received/<name>.zip.
+// When it cannot be unzipped, the bytes as received stay where they are and
+// the reason is a warning.
+constexpr const char* kAsReceived = "as-received";
+
+Status unzip_in_place(const std::string& dir, ex::Attachment& a, const ex::Limits& limits,
+                      std::vector<ex::Warning>& warnings) {
+  const std::string file = std::filesystem::path(a.path).filename().string();
+  const std::string keep_dir = dir + "/" + kAsReceived;
+  EDX_TRY(fs::make_dirs(keep_dir));
+  const std::string kept = keep_dir + "/" + file + ".zip";
+  std::error_code ec;
+  std::filesystem::rename(a.path, kept, ec);
+  if (ec) return make_error("io.write", "Cannot move " + a.path + " to " + kept + ": " + ec.message() + ".");
+  auto r = ex::unzip_attachment(kept, dir, file, limits);
+  if (!r.ok()) {
+    std::filesystem::rename(kept, a.path, ec);
+    if (ec) return make_error("io.write", "Cannot move " + kept + " back: " + ec.message() + ".");
+    std::filesystem::remove(keep_dir, ec);  // only if empty: earlier ones stay
+    a.unzip_error = ex::Warning{r.error().code, r.error().message, 0};
+    warnings.push_back({r.error().code, "The attachment '" + a.name + "' is zipped and was kept as received: " +
+                                            r.error().message, 0});
+    return {};
+  }
+  a.path = kept;
+  a.unzipped = std::move(r.value());
+  a.unzipped->name = a.name;
+  return {};
+}
+
 int unpack(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--dir", "-d", true}, {"--config", "", true}, {"--json"}});
   if (!args.ok()) return fail(kExitUsage, args.error());
@@ -102,10 +144,14 @@ int unpack(const std::vector<std::string>& argv) {
   std::string dir = args->get("--dir");
   if (auto s = fs::make_dirs(dir); !s) return fail(kExitUsage, s.error());
   ro->attachment_dir = dir;
-  ro->reserved_names = {"header.json"};
+  ro->reserved_names = {"header.json", kAsReceived};
   auto env = ex::read_envelope_file(args->positional()[0], *ro);
   if (!env.ok()) return fail_error(env.error());
-  bj::value j = ex::envelope_to_json(*env);
+  for (auto& a : env->attachments) {
+    if (!a.zipped) continue;
+    if (auto s = unzip_in_place(dir, a, ro->limits, env->warnings); !s) return fail_error(s.error());
+  }
+  bj::value j = ex::envelope_to_json(*env, dir);
   if (auto s = fs::write_file_atomic(dir + "/header.json", json::pretty(j), 0644); !s) {
     return fail(kExitUsage, s.error());
   }
@@ -114,9 +160,13 @@ int unpack(const std::vector<std::string>& argv) {
   } else {
     std::cout << "unpacked to " << dir << ": header.json";
     for (const auto& a : env->attachments) {
-      std::cout << ", " << std::filesystem::path(a.path).filename().string();
+      std::cout << ", " << (a.unzipped ? a.unzipped->name + " (unzipped; as received: " +
+                                             std::string(kAsReceived) + "/" +
+                                             std::filesystem::path(a.path).filename().string() + ")"
+                                       : std::filesystem::path(a.path).filename().string());
     }
     std::cout << "\n";
+    print_warnings(env->warnings);
   }
   return kExitOk;
 }
@@ -124,19 +174,21 @@ int unpack(const std::vector<std::string>& argv) {
 // ---- validate ----
 
 int validate(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--config", "", true}, {"--json"}});
+  auto args = Args::parse(argv, {{"--config", "", true}, {"--json"}, {"--outgoing"}});
   if (!args.ok()) return fail(kExitUsage, args.error());
   if (args->positional().size() != 1) {
     return fail(kExitUsage, "validate needs exactly one ENVELOPE (see edxgate validate --help)");
   }
   auto ro = read_options(*args);
   if (!ro.ok()) return fail_error(ro.error());
+  const bool outgoing = args->has("--outgoing");
+  ro->strictness = outgoing ? ex::Strictness::outgoing : ex::Strictness::receive;
   auto read = ex::read_envelope_file_with_doc(args->positional()[0], *ro);
   Status schema_ok;
   if (read.ok()) schema_ok = ex::validate_schema(read->doc.get());
   const Error* err = !read.ok() ? &read.error() : !schema_ok.ok() ? &schema_ok.error() : nullptr;
   if (args->has("--json")) {
-    bj::object out{{"valid", err == nullptr}};
+    bj::object out{{"valid", err == nullptr}, {"strictness", outgoing ? "outgoing" : "receive"}};
     if (err) {
       out["code"] = err->code;
       out["message"] = err->message;
@@ -158,8 +210,17 @@ int validate(const std::vector<std::string>& argv) {
               << ex::status_code_meaning(env.status->code) << ") from "
               << env.status->from.organ_id;
   }
-  std::cout << (env.signature == ex::SignaturePresence::dsig ? ", signed (not verified here)\n"
-                                                             : ", unsigned\n");
+  std::cout << (env.signature == ex::SignaturePresence::dsig        ? ", signed (not verified here)"
+                : env.signature == ex::SignaturePresence::lookalike ? ", unsigned (a look-alike signature only)"
+                                                                    : ", unsigned")
+            << (outgoing ? ", fit to send\n" : "\n");
+  for (const auto& a : env.attachments) {
+    if (a.zipped) {
+      std::cout << "note: the attachment '" << a.name
+                << "' is a ZIP under a non-ZIP name; unpack writes the file inside it\n";
+    }
+  }
+  print_warnings(env.warnings);
   return kExitOk;
 }
 
@@ -271,6 +332,7 @@ int status_show(const std::vector<std::string>& argv) {
             << "timestamp:    " << ex::format_datetime(s.timestamp) << "\n"
             << "staff:        " << s.staff.staff << " " << s.staff.department << " "
             << s.staff.email << " " << s.staff.mobile << "\n";
+  print_warnings(env->warnings);
   return kExitOk;
 }
 
@@ -287,31 +349,46 @@ const std::string kPackHelp = std::string(
     "options:\n  -o, --out OUT.xml  where to write (atomically)\n") + std::string(kCommon);
 const std::string kUnpackHelp = std::string(
     "usage: edxgate unpack ENVELOPE -d DIR [--config FILE] [--json]\n\n"
-    "Checks ENVELOPE and writes DIR/header.json and each attachment under its declared\n"
-    "name. Names with '/', '\\\\', '..', control characters or a leading '.' are refused.\n"
-    "Nothing is written under a final name unless the whole envelope is valid.\n\n"
+    "Checks ENVELOPE as the receiving gateway does and writes DIR/header.json and each\n"
+    "attachment under its declared name. Names with '/', '\\\\', '..', control characters or a\n"
+    "leading '.' are refused. Nothing is written under a final name unless the whole\n"
+    "envelope is valid.\n"
+    "A zipped attachment (a ZIP under a non-ZIP name, as the VNPT library sends any file\n"
+    "that is not pdf/doc/docx/xls/xlsx/zip) is unzipped: DIR/NAME is the one file inside it\n"
+    "and DIR/as-received/NAME.zip the bytes as received (what was signed). A ZIP that is\n"
+    "not one safe file within the limits (several entries, encrypted, a bomb, damaged) is\n"
+    "kept as received under NAME, with a warning; header.json says which.\n\n"
     "options:\n  -d, --dir DIR   output directory (created if needed)\n") + std::string(kCommon);
 const std::string kValidateHelp = std::string(
-    "usage: edxgate validate ENVELOPE [--config FILE] [--json]\n\n"
+    "usage: edxgate validate ENVELOPE [--outgoing] [--config FILE] [--json]\n\n"
     "Parses ENVELOPE with the hardened parser, checks every field and attachment (base64,\n"
-    "manifest), then validates it against edxml/schema/edxml.xsd. Exit 0 valid, 1 invalid\n"
-    "(the reason and its code are printed), 2 usage or I/O error.\n\n"
-    "options:\n") + std::string(kCommon);
+    "manifest), then validates it against edxml/schema/edxml.xsd. By default it judges as\n"
+    "the receiving gateway does: what real peers send but we would not (an organ id outside\n"
+    "the configured pattern, a CodeNumber that is not digits, unknown elements) is printed\n"
+    "as a warning and the envelope is valid. Exit 0 valid, 1 invalid (the reason and its\n"
+    "code are printed), 2 usage or I/O error.\n\n"
+    "options:\n"
+    "  --outgoing      apply the rules for what we send instead: organ ids match the\n"
+    "                  pattern, CodeNumber is digits, every TraceHeader names its organ,\n"
+    "                  the header is in the SDK order\n") + std::string(kCommon);
 const std::string kStatusMakeHelp = std::string(
     "usage: edxgate status make --code NN --from ORGAN_ID (--for ENVELOPE |\n"
     "         --response-for-organ ID --response-for-code NUM/NOTATION\n"
     "         [--response-for-date yyyy/MM/dd] [--response-for-document-id ID])\n"
     "         [--from-name NAME] [--description TEXT] [--staff NAME] [--department D]\n"
     "         [--email E] [--mobile M] [--timestamp 'yyyy/MM/dd HH:mm:ss']\n"
-    "         [--status-element MessageStatus|Status] -o OUT.xml\n\n"
+    "         [--status-element MessageHeader|MessageStatus|Status] -o OUT.xml\n\n"
     "Writes a status message answering a document. Codes: 01 đã đến, 02 từ chối tiếp nhận,\n"
     "03 đã tiếp nhận, 04 phân công, 05 đang xử lý, 06 hoàn thành, 13 yêu cầu lấy lại,\n"
     "15 đồng ý lấy lại/cập nhật, 16 từ chối lấy lại/cập nhật. --description defaults to\n"
-    "the code's meaning, --timestamp to now (UTC+07:00).\n\n"
+    "the code's meaning, --timestamp to now (UTC+07:00). The status is written under\n"
+    "MessageHeader, as the SDKs write it (--status-element or [edxml] status_element for\n"
+    "older peers).\n\n"
     "options:\n") + std::string(kCommon);
 const std::string kStatusShowHelp = std::string(
     "usage: edxgate status show FILE [--config FILE] [--json]\n\n"
-    "Checks a status message and prints its fields.\n\noptions:\n") + std::string(kCommon);
+    "Checks a status message (under MessageHeader, MessageStatus or Status) as the\n"
+    "receiving gateway does and prints its fields and any warnings.\n\noptions:\n") + std::string(kCommon);
 
 const Command kCommands[] = {
     {"pack", "build an edXML envelope from META.json and files", kPackHelp, pack},

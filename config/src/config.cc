@@ -183,8 +183,9 @@ void read_edxml(TableReader& r, Edxml& e) {
   r.integer("max_attachments", e.max_attachments, 0, 100000);
   r.integer("max_attachment_bytes", e.max_attachment_bytes, 1, kI64);
   r.integer("parse_timeout_s", e.parse_timeout_s, 1, 86400);
+  r.integer("max_zip_ratio", e.max_zip_ratio, 1, 1000000);
   r.str("organ_id_pattern", e.organ_id_pattern);
-  r.one_of("status_element", e.status_element, {"MessageStatus", "Status"});
+  r.one_of("status_element", e.status_element, {"MessageHeader", "MessageStatus", "Status"});
 }
 
 void read_trust(TableReader& r, Trust& t, std::vector<Problem>& problems) {

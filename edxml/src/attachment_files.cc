@@ -26,6 +26,7 @@ Status AttachmentFiles::begin(xmlNode* element) {
   cur_.file.reset();
   cur_.size = 0;
   cur_.sha256 = {};
+  cur_.head.clear();
   decoder_ = Base64Decoder{};
   sha_ = std::make_unique<Sha256>();
   if (!dir_.empty()) {
@@ -48,6 +49,7 @@ Status AttachmentFiles::data(std::string_view chunk) {
                                                    std::to_string(limits_.max_attachment_bytes) +
                                                    " bytes.");
   }
+  if (cur_.head.size() < 4) cur_.head.append(buf_, 0, 4 - cur_.head.size());
   sha_->update(buf_.data(), buf_.size());
   if (cur_.file) EDX_TRY(cur_.file->write(buf_.data(), buf_.size()));
   return {};

@@ -28,6 +28,7 @@ struct DecodedContent {
   std::optional<fs::AtomicFile> file;  // absent when no directory was given
   uint64_t size = 0;
   std::array<uint8_t, 32> sha256{};
+  std::string head;  // the first bytes (up to 4), to tell a ZIP by its magic
 };
 
 class AttachmentFiles : public ContentSink {

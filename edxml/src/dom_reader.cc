@@ -3,10 +3,12 @@
 
 #include <libxml/xmlsave.h>
 
+#include <algorithm>
 #include <functional>
 #include <initializer_list>
 #include <set>
 
+#include "edxgate/edxml/zipped.h"
 #include "text.h"
 
 namespace edxgate::edxml::detail {
@@ -34,11 +36,45 @@ std::string text_of(const xmlNode* n) {
 
 std::string trimmed_text(const xmlNode* n) { return std::string(trim(text_of(n))); }
 
+// A text field holds text only: markup inside it is refused (the schema
+// refuses it too, and no peer writes it).
+Status text_only(const xmlNode* n) {
+  for (const xmlNode* c = n->children; c; c = c->next) {
+    if (c->type == XML_ELEMENT_NODE) {
+      return make_error("edxml.structure", "The text field " + std::string(sv(n->name)) +
+                                               " contains the element " + std::string(sv(c->name)) + ".",
+                        line_of(c));
+    }
+  }
+  return {};
+}
+
+constexpr size_t kMaxUnknownWarnings = 20;
+
 struct Field {
   std::string_view name;
   std::function<Status(xmlNode*)> set;
   bool repeat = false;
 };
+
+// What to do with an element a structure does not define.
+using Unknown = std::function<Status(xmlNode*)>;
+
+// Ignored, with a warning (the first few of them).
+Unknown ignore_unknown(WalkContext& cx, const xmlNode* parent) {
+  return [&cx, parent](xmlNode* c) -> Status {
+    if (cx.unknown_elements++ < kMaxUnknownWarnings) {
+      cx.warnings.push_back({"edxml.unknown_element",
+                             "The element " + std::string(sv(c->name).substr(0, 80)) + " in " +
+                                 std::string(sv(parent->name).substr(0, 80)) +
+                                 " is not part of edXML; ignored.",
+                             line_of(c)});
+    } else if (cx.unknown_elements == kMaxUnknownWarnings + 1) {
+      cx.warnings.push_back({"edxml.unknown_element", "More unknown elements were ignored.", line_of(c)});
+    }
+    return {};
+  };
+}
 
 Status with_line(Status s, const xmlNode* n) {
   if (s.ok() || s.error().line != 0) return s;
@@ -47,12 +83,17 @@ Status with_line(Status s, const xmlNode* n) {
   return e;
 }
 
+// Whether read_fields checks, for what we send, that the children come in
+// the order `fields` lists them.
+enum class Order { any, as_listed };
+
 // Dispatches the element children of `parent` to `fields` by local name.
 // A known name in a foreign namespace is refused; unknown elements go to
-// `unknown` (or are ignored).
-Status read_fields(const xmlNode* parent, Ns ns, std::initializer_list<Field> fields,
-                   const std::function<Status(xmlNode*)>& unknown = nullptr) {
+// `unknown` (by default: ignored with a warning).
+Status read_fields(WalkContext& cx, const xmlNode* parent, Ns ns, std::initializer_list<Field> fields,
+                   const Unknown& unknown = nullptr, Order order = Order::any) {
   std::set<std::string_view> seen;
+  const Field* last = nullptr;
   for (xmlNode* c = parent->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE) continue;
     const Field* f = nullptr;
@@ -60,7 +101,7 @@ Status read_fields(const xmlNode* parent, Ns ns, std::initializer_list<Field> fi
       if (cand.name == sv(c->name)) f = &cand;
     }
     if (!f) {
-      if (unknown) EDX_TRY(with_line(unknown(c), c));
+      EDX_TRY(with_line(unknown ? unknown(c) : ignore_unknown(cx, parent)(c), c));
       continue;
     }
     if (!ns_ok(c, ns)) {
@@ -71,6 +112,16 @@ Status read_fields(const xmlNode* parent, Ns ns, std::initializer_list<Field> fi
       return make_error("edxml.duplicate",
                         "The element " + std::string(f->name) + " appears twice.", line_of(c));
     }
+    if (cx.outgoing && order == Order::as_listed) {
+      if (last && f < last) {
+        return make_error("edxml.order", "In " + std::string(sv(parent->name)) + ", " +
+                                             std::string(f->name) + " comes after " +
+                                             std::string(last->name) +
+                                             ": what we send keeps the SDK order.",
+                          line_of(c));
+      }
+      last = f;
+    }
     EDX_TRY(with_line(f->set(c), c));
   }
   return {};
@@ -78,6 +129,7 @@ Status read_fields(const xmlNode* parent, Ns ns, std::initializer_list<Field> fi
 
 Field text_field(std::string_view name, std::string& out) {
   return {name, [&out](xmlNode* n) -> Status {
+            EDX_TRY(text_only(n));
             out = text_of(n);
             return {};
           }};
@@ -85,6 +137,7 @@ Field text_field(std::string_view name, std::string& out) {
 
 Field trimmed_field(std::string_view name, std::string& out) {
   return {name, [&out](xmlNode* n) -> Status {
+            EDX_TRY(text_only(n));
             out = trimmed_text(n);
             return {};
           }};
@@ -92,6 +145,7 @@ Field trimmed_field(std::string_view name, std::string& out) {
 
 Field date_field(std::string_view name, std::optional<Date>& out) {
   return {name, [&out](xmlNode* n) -> Status {
+            EDX_TRY(text_only(n));
             std::string t = trimmed_text(n);
             if (t.empty()) return {};
             auto d = parse_date(t);
@@ -103,6 +157,7 @@ Field date_field(std::string_view name, std::optional<Date>& out) {
 
 Field datetime_field(std::string_view name, DateTime& out) {
   return {name, [&out](xmlNode* n) -> Status {
+            EDX_TRY(text_only(n));
             std::string t = trimmed_text(n);
             if (t.empty()) return {};
             auto d = parse_datetime(t);
@@ -139,7 +194,7 @@ Result<RawElement> raw_element(const xmlNode* n) {
   return RawElement{nfc(sv(xmlBufferContent(buf.get())))};
 }
 
-std::function<Status(xmlNode*)> keep_into(std::vector<RawElement>& out) {
+Unknown keep_into(std::vector<RawElement>& out) {
   return [&out](xmlNode* n) -> Status {
     auto r = raw_element(n);
     if (!r.ok()) return r.error();
@@ -148,8 +203,8 @@ std::function<Status(xmlNode*)> keep_into(std::vector<RawElement>& out) {
   };
 }
 
-Status read_org(const xmlNode* n, Organization& o) {
-  return read_fields(n, Ns::edxml,
+Status read_org(WalkContext& cx, const xmlNode* n, Organization& o) {
+  return read_fields(cx, n, Ns::edxml,
                      {trimmed_field("OrganId", o.organ_id),
                       text_field("OrganizationInCharge", o.organization_in_charge),
                       text_field("OrganName", o.organ_name), text_field("OrganAdd", o.organ_add),
@@ -157,91 +212,96 @@ Status read_org(const xmlNode* n, Organization& o) {
                       trimmed_field("Fax", o.fax), trimmed_field("Website", o.website)});
 }
 
-Status read_response_for(const xmlNode* n, ResponseFor& r) {
-  return read_fields(n, Ns::edxml,
+Status read_response_for(WalkContext& cx, const xmlNode* n, ResponseFor& r) {
+  return read_fields(cx, n, Ns::edxml,
                      {trimmed_field("OrganId", r.organ_id), trimmed_field("Code", r.code),
                       date_field("PromulgationDate", r.promulgation_date),
                       trimmed_field("DocumentId", r.document_id)});
 }
 
-Status read_staff(const xmlNode* n, StaffInfo& s) {
-  return read_fields(n, Ns::edxml,
+Status read_staff(WalkContext& cx, const xmlNode* n, StaffInfo& s) {
+  return read_fields(cx, n, Ns::edxml,
                      {text_field("Department", s.department), text_field("Staff", s.staff),
                       trimmed_field("Mobile", s.mobile), trimmed_field("Email", s.email)});
 }
 
-Status read_list(const xmlNode* n, std::string_view item, std::vector<std::string>& out,
-                 bool trimmed = false) {
-  return read_fields(n, Ns::edxml, {Field{item, [&out, trimmed](xmlNode* c) -> Status {
-                                            out.push_back(trimmed ? trimmed_text(c) : text_of(c));
-                                            return {};
-                                          }, true}});
+Status read_list(WalkContext& cx, const xmlNode* n, std::string_view item,
+                 std::vector<std::string>& out, bool trimmed = false) {
+  return read_fields(cx, n, Ns::edxml, {Field{item, [&out, trimmed](xmlNode* c) -> Status {
+                                                EDX_TRY(text_only(c));
+                                                out.push_back(trimmed ? trimmed_text(c) : text_of(c));
+                                                return {};
+                                              }, true}});
 }
 
-Status read_other_info(const xmlNode* n, MessageHeader& m) {
+Status read_other_info(WalkContext& cx, const xmlNode* n, MessageHeader& m) {
   return read_fields(
-      n, Ns::edxml,
+      cx, n, Ns::edxml,
       {trimmed_field("Priority", m.priority),
        text_field("SphereOfPromulgation", m.sphere_of_promulgation),
        text_field("TyperNotation", m.typer_notation),
        trimmed_field("PromulgationAmount", m.promulgation_amount),
        trimmed_field("PageAmount", m.page_amount),
-       {"Appendixes", [&m](xmlNode* c) { return read_list(c, "Appendix", m.appendixes); }}},
+       {"Appendixes", [&](xmlNode* c) { return read_list(cx, c, "Appendix", m.appendixes); }}},
       keep_into(m.other_info_extensions));
 }
 
-Status read_message_header(const xmlNode* n, MessageHeader& m) {
+Status read_message_header(WalkContext& cx, const xmlNode* n, MessageHeader& m) {
   std::optional<Date> promulgation;
   std::string code_number, code_notation;
+  // In the SDKs' order (what we send keeps it; on receive DocumentId right
+  // after the last To and ToPlaces after SteeringType are common).
   Status s = read_fields(
-      n, Ns::edxml,
-      {{"From", [&m](xmlNode* c) { return read_org(c, m.from); }},
-       {"To", [&m](xmlNode* c) {
+      cx, n, Ns::edxml,
+      {{"From", [&](xmlNode* c) { return read_org(cx, c, m.from); }},
+       {"To", [&](xmlNode* c) {
           m.to.emplace_back();
-          return read_org(c, m.to.back());
+          return read_org(cx, c, m.to.back());
         }, true},
        {"Code", [&](xmlNode* c) {
-          return read_fields(c, Ns::edxml, {trimmed_field("CodeNumber", code_number),
-                                            trimmed_field("CodeNotation", code_notation)});
+          return read_fields(cx, c, Ns::edxml, {trimmed_field("CodeNumber", code_number),
+                                                trimmed_field("CodeNotation", code_notation)});
         }},
        {"PromulgationInfo", [&](xmlNode* c) {
-          return read_fields(c, Ns::edxml, {text_field("Place", m.promulgation_place),
-                                            date_field("PromulgationDate", promulgation)});
+          return read_fields(cx, c, Ns::edxml, {text_field("Place", m.promulgation_place),
+                                                date_field("PromulgationDate", promulgation)});
         }},
-       {"DocumentType", [&m](xmlNode* c) {
-          return read_fields(c, Ns::edxml, {trimmed_field("Type", m.type),
-                                            trimmed_field("TypeDetail", m.type_detail),
-                                            text_field("TypeName", m.type_name)});
+       {"DocumentType", [&](xmlNode* c) {
+          return read_fields(cx, c, Ns::edxml, {trimmed_field("Type", m.type),
+                                                trimmed_field("TypeDetail", m.type_detail),
+                                                text_field("TypeName", m.type_name)});
         }},
        text_field("Subject", m.subject), text_field("Content", m.content),
-       {"SignerInfo", [&m](xmlNode* c) {
-          return read_fields(c, Ns::edxml, {text_field("Competence", m.signer_competence),
-                                            text_field("Position", m.signer_position),
-                                            text_field("FullName", m.signer_full_name)});
+       {"SignerInfo", [&](xmlNode* c) {
+          return read_fields(cx, c, Ns::edxml, {text_field("Competence", m.signer_competence),
+                                                text_field("Position", m.signer_position),
+                                                text_field("FullName", m.signer_full_name)});
         }},
        date_field("DueDate", m.due_date),
-       {"ToPlaces", [&m](xmlNode* c) { return read_list(c, "Place", m.to_places); }},
-       {"OtherInfo", [&m](xmlNode* c) { return read_other_info(c, m); }},
+       {"ToPlaces", [&](xmlNode* c) { return read_list(cx, c, "Place", m.to_places); }},
+       {"OtherInfo", [&](xmlNode* c) { return read_other_info(cx, c, m); }},
        trimmed_field("SteeringType", m.steering_type), trimmed_field("DocumentId", m.document_id),
-       {"ResponseFor", [&m](xmlNode* c) {
-          m.response_for.emplace();
-          return read_response_for(c, *m.response_for);
+       {"ResponseFor", [&](xmlNode* c) -> Status {
+          ResponseFor r;
+          EDX_TRY(read_response_for(cx, c, r));
+          if (r != ResponseFor{}) m.response_for = std::move(r);  // empty: as if absent
+          return {};
         }}},
-      keep_into(m.extensions));
+      keep_into(m.extensions), Order::as_listed);
   EDX_TRY(s);
   m.code = DocumentCode{code_number, code_notation};
   if (promulgation) m.promulgation_date = *promulgation;
   return {};
 }
 
-Status read_status(const xmlNode* n, StatusMessage& st) {
+Status read_status(WalkContext& cx, const xmlNode* n, StatusMessage& st) {
   std::string code;
-  EDX_TRY(read_fields(n, Ns::edxml,
-                      {{"ResponseFor", [&st](xmlNode* c) { return read_response_for(c, st.response_for); }},
-                       {"From", [&st](xmlNode* c) { return read_org(c, st.from); }},
+  EDX_TRY(read_fields(cx, n, Ns::edxml,
+                      {{"ResponseFor", [&](xmlNode* c) { return read_response_for(cx, c, st.response_for); }},
+                       {"From", [&](xmlNode* c) { return read_org(cx, c, st.from); }},
                        trimmed_field("StatusCode", code), text_field("Description", st.description),
                        datetime_field("Timestamp", st.timestamp),
-                       {"StaffInfo", [&st](xmlNode* c) { return read_staff(c, st.staff); }}},
+                       {"StaffInfo", [&](xmlNode* c) { return read_staff(cx, c, st.staff); }}},
                       keep_into(st.extensions)));
   if (code.empty()) return make_error("edxml.missing", "The status message has no StatusCode.", line_of(n));
   auto c = parse_status_code(code);
@@ -250,33 +310,33 @@ Status read_status(const xmlNode* n, StatusMessage& st) {
   return {};
 }
 
-Status read_business(const xmlNode* n, Business& b) {
+Status read_business(WalkContext& cx, const xmlNode* n, Business& b) {
   std::string doc_type, paper;
   EDX_TRY(read_fields(
-      n, Ns::edxml,
+      cx, n, Ns::edxml,
       {trimmed_field("BussinessDocType", doc_type), text_field("BussinessDocReason", b.reason),
        trimmed_field("DocumentId", b.document_id),
-       {"BussinessDocumentInfo", [&b](xmlNode* c) {
-          return read_fields(c, Ns::edxml,
+       {"BussinessDocumentInfo", [&](xmlNode* c) {
+          return read_fields(cx, c, Ns::edxml,
                              {text_field("DocumentInfo", b.document_info),
                               text_field("DocumentReceiver", b.document_receiver),
-                              {"ReceiverList", [&b](xmlNode* l) {
-                                 return read_fields(l, Ns::edxml, {{"Receiver", keep_into(b.receivers), true}});
+                              {"ReceiverList", [&](xmlNode* l) {
+                                 return read_fields(cx, l, Ns::edxml, {{"Receiver", keep_into(b.receivers), true}});
                                }}});
         }},
-       {"ReplacementInfoList", [&b](xmlNode* c) {
-          return read_fields(c, Ns::edxml, {{"ReplacementInfo", [&b](xmlNode* r) {
-                                               b.replacements.emplace_back();
-                                               ReplacementInfo& ri = b.replacements.back();
-                                               return read_fields(r, Ns::edxml, {
-                                                   trimmed_field("DocumentId", ri.document_id),
-                                                   {"OrganIdList", [&ri](xmlNode* l) {
-                                                      return read_list(l, "OrganId", ri.organ_ids, true);
-                                                    }}});
-                                             }, true}});
+       {"ReplacementInfoList", [&](xmlNode* c) {
+          return read_fields(cx, c, Ns::edxml, {{"ReplacementInfo", [&](xmlNode* r) {
+                                                   b.replacements.emplace_back();
+                                                   ReplacementInfo& ri = b.replacements.back();
+                                                   return read_fields(cx, r, Ns::edxml, {
+                                                       trimmed_field("DocumentId", ri.document_id),
+                                                       {"OrganIdList", [&](xmlNode* l) {
+                                                          return read_list(cx, l, "OrganId", ri.organ_ids, true);
+                                                        }}});
+                                                 }, true}});
         }},
        trimmed_field("Paper", paper),
-       {"StaffInfo", [&b](xmlNode* c) { return read_staff(c, b.staff); }}}));
+       {"StaffInfo", [&](xmlNode* c) { return read_staff(cx, c, b.staff); }}}));
   if (!doc_type.empty()) {
     if (doc_type.size() != 1 || doc_type[0] < '0' || doc_type[0] > '3') {
       return make_error("edxml.business", "BussinessDocType must be 0, 1, 2 or 3.", line_of(n));
@@ -290,21 +350,24 @@ Status read_business(const xmlNode* n, Business& b) {
   return {};
 }
 
-Status read_trace_list(const xmlNode* n, TraceHeaderList& t) {
-  auto business = [&t](xmlNode* c) -> Status {
+Status read_trace_list(WalkContext& cx, const xmlNode* n, TraceHeaderList& t) {
+  auto business = [&](xmlNode* c) -> Status {
     if (t.business) return make_error("edxml.duplicate", "The element Bussiness appears twice.");
     t.business.emplace();
-    return read_business(c, *t.business);
+    return read_business(cx, c, *t.business);
   };
-  return read_fields(n, Ns::edxml,
-                     {{"TraceHeader", [&t](xmlNode* c) {
+  return read_fields(cx, n, Ns::edxml,
+                     {{"TraceHeader", [&](xmlNode* c) -> Status {
                         t.traces.emplace_back();
                         TraceHeader& h = t.traces.back();
-                        return read_fields(c, Ns::edxml, {trimmed_field("OrganId", h.organ_id),
-                                                          datetime_field("Timestamp", h.timestamp)});
+                        EDX_TRY(read_fields(cx, c, Ns::edxml, {trimmed_field("OrganId", h.organ_id),
+                                                               datetime_field("Timestamp", h.timestamp)}));
+                        if (h.organ_id == "null") h.organ_id.clear();  // a Java null written out
+                        return {};
                       }, true},
                       {"Bussiness", business, true},
-                      {"Business", business, true}});
+                      {"Business", business, true}},
+                     nullptr, Order::as_listed);
 }
 
 std::string strip_cid(std::string id) {
@@ -314,15 +377,15 @@ std::string strip_cid(std::string id) {
   return id;
 }
 
-Status read_manifest(const xmlNode* n, std::vector<ManifestRef>& refs) {
-  return read_fields(n, Ns::edxml, {{"Reference", [&refs](xmlNode* r) -> Status {
+Status read_manifest(WalkContext& cx, const xmlNode* n, std::vector<ManifestRef>& refs) {
+  return read_fields(cx, n, Ns::edxml, {{"Reference", [&](xmlNode* r) -> Status {
     ManifestRef ref;
     ref.line = line_of(r);
     std::string cid;
-    EDX_TRY(read_fields(r, Ns::edxml, {trimmed_field("ContentId", cid),
-                                       text_field("AttachmentName", ref.name),
-                                       trimmed_field("ContentType", ref.content_type),
-                                       text_field("Description", ref.description)}));
+    EDX_TRY(read_fields(cx, r, Ns::edxml, {trimmed_field("ContentId", cid),
+                                           text_field("AttachmentName", ref.name),
+                                           trimmed_field("ContentType", ref.content_type),
+                                           text_field("Description", ref.description)}));
     XmlCharPtr href(xmlGetNsProp(r, BAD_CAST "href", BAD_CAST "http://www.w3.org/1999/xlink"));
     std::string from_href = href ? strip_cid(std::string(trim(sv(href.get())))) : "";
     ref.content_id = cid.empty() ? from_href : strip_cid(cid);
@@ -335,13 +398,29 @@ Status read_manifest(const xmlNode* n, std::vector<ManifestRef>& refs) {
   }, true}});
 }
 
+bool has_child(const xmlNode* n, std::string_view local) {
+  for (const xmlNode* c = n->children; c; c = c->next) {
+    if (c->type == XML_ELEMENT_NODE && sv(c->name) == local) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+// StatusCode decides; without it, a ResponseFor with none of a document's To,
+// Code and Subject is a status missing its code (a clearer refusal than "no
+// recipient").
+bool holds_status(const xmlNode* message_header) {
+  if (has_child(message_header, "StatusCode")) return true;
+  return has_child(message_header, "ResponseFor") && !has_child(message_header, "To") &&
+         !has_child(message_header, "Code") && !has_child(message_header, "Subject");
+}
 
 Status DomReader::read_attachment(xmlNode* n) {
   Attachment a;
   xmlNode* content = nullptr;
   std::string cid;
-  EDX_TRY(read_fields(n, Ns::edxml_or_none,
+  EDX_TRY(read_fields(cx_, n, Ns::edxml_or_none,
                       {trimmed_field("ContentId", cid), text_field("AttachmentName", a.name),
                        trimmed_field("ContentType", a.content_type),
                        text_field("Description", a.description),
@@ -366,27 +445,48 @@ Status DomReader::read_attachment(xmlNode* n) {
   const DecodedContent* d = files_.find(content);
   a.size = d->size;
   a.sha256 = d->sha256;
+  a.zipped = is_zipped_attachment(a.name, a.content_type, d->head);
   attachments_.push_back({std::move(a), content});
   return {};
 }
 
 Status DomReader::read_header(const xmlNode* n, Envelope& env) {
   bool trace_seen = false;
+  // For what we send: the message or status, then TraceHeaderList, then the
+  // signature (where the crypto part inserts it).
+  int last_rank = 0;
+  auto in_order = [&](int rank, const xmlNode* c) -> Status {
+    if (cx_.outgoing && rank < last_rank) {
+      return make_error("edxml.order", "In edXMLHeader, " + std::string(sv(c->name)) +
+                                           " is out of place: what we send has the message, "
+                                           "then TraceHeaderList, then the signature.",
+                        line_of(c));
+    }
+    last_rank = std::max(last_rank, rank);
+    return {};
+  };
   for (xmlNode* c = n->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE) continue;
     std::string_view name = sv(c->name);
     bool dsig_ns = c->ns && sv(c->ns->href) == kDsigNs;
     if (name == "Signature" && dsig_ns) {
+      EDX_TRY(in_order(3, c));
       env.signature = SignaturePresence::dsig;
       continue;
     }
     if (name == "Signature" || name == "DigitalSignature") {
+      // An unprefixed Signature inherits the edXML default namespace, an
+      // empty DigitalSignature marks an unsigned envelope: look-alikes.
+      EDX_TRY(in_order(3, c));
       if (env.signature == SignaturePresence::none) env.signature = SignaturePresence::lookalike;
       continue;
     }
     bool known = name == "MessageHeader" || name == "MessageStatus" || name == "Status" ||
                  name == "TraceHeaderList";
-    if (!known) continue;
+    if (!known) {
+      EDX_TRY(ignore_unknown(cx_, n)(c));
+      continue;
+    }
     if (!in_edxml_ns(c)) {
       return make_error("xml.namespace",
                         "The element " + std::string(name) + " is not in the edXML namespace.",
@@ -395,19 +495,21 @@ Status DomReader::read_header(const xmlNode* n, Envelope& env) {
     if (name == "TraceHeaderList") {
       if (trace_seen) return make_error("edxml.duplicate", "TraceHeaderList appears twice.", line_of(c));
       trace_seen = true;
-      EDX_TRY(read_trace_list(c, env.trace));
+      EDX_TRY(in_order(2, c));
+      EDX_TRY(read_trace_list(cx_, c, env.trace));
       continue;
     }
     if (env.message || env.status) {
       return make_error("edxml.duplicate", "The header has more than one MessageHeader or status.",
                         line_of(c));
     }
-    if (name == "MessageHeader") {
+    EDX_TRY(in_order(1, c));
+    if (name == "MessageHeader" && !holds_status(c)) {
       env.message.emplace();
-      EDX_TRY(read_message_header(c, *env.message));
+      EDX_TRY(read_message_header(cx_, c, *env.message));
     } else {
       env.status.emplace();
-      EDX_TRY(read_status(c, *env.status));
+      EDX_TRY(read_status(cx_, c, *env.status));
     }
   }
   if (!env.message && !env.status) {
@@ -418,19 +520,20 @@ Status DomReader::read_header(const xmlNode* n, Envelope& env) {
 }
 
 Status DomReader::read_envelope(const xmlNode* n, Envelope& env) {
-  bool body_seen = false;
-  EDX_TRY(read_fields(n, Ns::edxml,
+  auto manifest = [&](xmlNode* m) -> Status {
+    if (manifest_seen_) return make_error("edxml.duplicate", "The body has two manifests.");
+    manifest_seen_ = true;
+    return read_manifest(cx_, m, refs_);
+  };
+  EDX_TRY(read_fields(cx_, n, Ns::edxml,
                       {{"edXMLHeader", [&](xmlNode* c) { return read_header(c, env); }},
                        {"edXMLBody", [&](xmlNode* c) -> Status {
-                          body_seen = true;
-                          return read_fields(c, Ns::edxml,
-                                             {{"edXMLManifest", [&](xmlNode* m) { return read_manifest(m, refs_); }},
-                                              {"Manifest", [&](xmlNode* m) { return read_manifest(m, refs_); }}});
+                          return read_fields(cx_, c, Ns::edxml,
+                                             {{"edXMLManifest", manifest}, {"Manifest", manifest}});
                         }}}));
   if (!env.message && !env.status) {
     return make_error("edxml.missing", "The envelope has no edXMLHeader.", line_of(n));
   }
-  (void)body_seen;
   return {};
 }
 
@@ -475,6 +578,25 @@ Status DomReader::check_manifest() const {
   return {};
 }
 
+// Each zipped attachment unzipped next to the others (ReadOptions::unzip_dir).
+// A failure belongs to that attachment: recorded, warned, the read goes on.
+void DomReader::unzip(Envelope& env) {
+  if (options_.unzip_dir.empty()) return;
+  for (Attachment& a : env.attachments) {
+    if (!a.zipped || a.path.empty()) continue;
+    const std::string file = a.path.substr(a.path.rfind('/') + 1);
+    auto r = unzip_attachment(a.path, options_.unzip_dir, file, options_.limits);
+    if (r.ok()) {
+      a.unzipped = std::move(r.value());
+      a.unzipped->name = a.name;
+      continue;
+    }
+    a.unzip_error = Warning{r.error().code, r.error().message, 0};
+    env.warnings.push_back({r.error().code, "The attachment '" + a.name.substr(0, 80) + "' is zipped and was "
+                                            "kept as received: " + r.error().message, 0});
+  }
+}
+
 Result<Envelope> DomReader::read(const xmlDoc* doc) {
   const xmlNode* root = xmlDocGetRootElement(doc);
   if (!root || sv(root->name) != "edXML") {
@@ -487,13 +609,13 @@ Result<Envelope> DomReader::read(const xmlDoc* doc) {
   }
   Envelope env;
   bool envelope_seen = false;
-  EDX_TRY(read_fields(root, Ns::edxml,
+  EDX_TRY(read_fields(cx_, root, Ns::edxml,
                       {{"edXMLEnvelope", [&](xmlNode* c) {
                          envelope_seen = true;
                          return read_envelope(c, env);
                        }}},
                       [&](xmlNode* c) -> Status {
-                        if (sv(c->name) != "AttachmentEncoded") return {};
+                        if (sv(c->name) != "AttachmentEncoded") return ignore_unknown(cx_, root)(c);
                         if (c->ns && !in_edxml_ns(c)) {
                           return make_error("xml.namespace", "AttachmentEncoded is in a foreign namespace.");
                         }
@@ -501,7 +623,7 @@ Result<Envelope> DomReader::read(const xmlDoc* doc) {
                           return make_error("edxml.duplicate", "AttachmentEncoded appears twice.");
                         }
                         attachments_seen_ = true;
-                        return read_fields(c, Ns::edxml_or_none,
+                        return read_fields(cx_, c, Ns::edxml_or_none,
                                            {{"Attachment", [this](xmlNode* a) { return read_attachment(a); }, true}});
                       }));
   if (!envelope_seen) return make_error("edxml.missing", "The document has no edXMLEnvelope.", line_of(root));
@@ -510,13 +632,15 @@ Result<Envelope> DomReader::read(const xmlDoc* doc) {
   }
   EDX_TRY(check_manifest());
   for (auto& [a, node] : attachments_) env.attachments.push_back(a);
-  EDX_TRY(check_envelope(env, options_.format));
+  env.warnings = std::move(cx_.warnings);
+  EDX_TRY(check_envelope(env, options_.format, options_.strictness, &env.warnings));
   // Every check passed: now the files get their names.
   for (size_t i = 0; i < attachments_.size(); ++i) {
     auto path = files_.commit(attachments_[i].second, env.attachments[i].name);
     if (!path.ok()) return path.error();
     env.attachments[i].path = *path;
   }
+  unzip(env);
   return env;
 }
 

@@ -349,7 +349,7 @@ Status attachment_from(const bj::value& v, Attachment& a) {
   j.str("name", a.name);
   j.str("content_type", a.content_type);
   j.str("description", a.description);
-  return j.finish({"size", "sha256", "file"});
+  return j.finish({"size", "sha256", "file", "zipped", "unzipped", "unzip_error"});
 }
 
 }  // namespace
@@ -364,7 +364,26 @@ std::string sha256_hex(const std::array<uint8_t, 32>& digest) {
   return s;
 }
 
-bj::value envelope_to_json(const Envelope& env) {
+namespace {
+
+std::string file_name(const std::string& path, const std::string& dir) {
+  if (!dir.empty() && path.size() > dir.size() + 1 && path.compare(0, dir.size(), dir) == 0 &&
+      path[dir.size()] == '/') {
+    return path.substr(dir.size() + 1);
+  }
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bj::object warning_json(const Warning& w) {
+  bj::object j{{"code", w.code}, {"message", w.message}};
+  if (w.line > 0) j["line"] = w.line;
+  return j;
+}
+
+}  // namespace
+
+bj::value envelope_to_json(const Envelope& env, const std::string& files_dir) {
   bj::object j;
   j["kind"] = env.status ? "status" : "message";
   if (env.message) j["message"] = message_json(*env.message);
@@ -375,16 +394,27 @@ bj::value envelope_to_json(const Envelope& env) {
                                                                    : "none";
   bj::array atts;
   for (const Attachment& a : env.attachments) {
-    std::string file = a.path.substr(a.path.rfind('/') == std::string::npos ? 0 : a.path.rfind('/') + 1);
-    atts.emplace_back(bj::object{{"content_id", a.content_id},
-                                 {"name", a.name},
-                                 {"content_type", a.content_type},
-                                 {"description", a.description},
-                                 {"size", a.size},
-                                 {"sha256", sha256_hex(a.sha256)},
-                                 {"file", file}});
+    bj::object aj{{"content_id", a.content_id},
+                  {"name", a.name},
+                  {"content_type", a.content_type},
+                  {"description", a.description},
+                  {"size", a.size},
+                  {"sha256", sha256_hex(a.sha256)},
+                  {"file", file_name(a.path, files_dir)}};
+    if (a.zipped) aj["zipped"] = true;
+    if (a.unzipped) {
+      aj["unzipped"] = bj::object{{"file", file_name(a.unzipped->path, files_dir)},
+                                  {"entry_name", a.unzipped->entry_name},
+                                  {"size", a.unzipped->size},
+                                  {"sha256", sha256_hex(a.unzipped->sha256)}};
+    }
+    if (a.unzip_error) aj["unzip_error"] = warning_json(*a.unzip_error);
+    atts.emplace_back(std::move(aj));
   }
   j["attachments"] = std::move(atts);
+  bj::array warnings;
+  for (const Warning& w : env.warnings) warnings.emplace_back(warning_json(w));
+  j["warnings"] = std::move(warnings);
   return j;
 }
 
@@ -398,7 +428,7 @@ Result<Envelope> envelope_from_json(const bj::value& v) {
     if (!a->is_array()) j.fail("attachments", "an array");
     else for (const auto& e : a->as_array()) j.merge(attachment_from(e, env.attachments.emplace_back()));
   }
-  EDX_TRY(j.finish({"kind", "signature"}));
+  EDX_TRY(j.finish({"kind", "signature", "warnings"}));
   return env;
 }
 

@@ -24,6 +24,18 @@ bool all_digits(std::string_view s) {
   return true;
 }
 
+// A token as the schema's \S{1,max} sees it: non-empty, at most `max`
+// characters, none of them XML whitespace.
+bool is_token(std::string_view s, size_t max) {
+  if (s.empty() || !detail::valid_utf8(s)) return false;
+  size_t chars = 0;
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return false;
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++chars;
+  }
+  return chars <= max;
+}
+
 int to_int(std::string_view s) {
   int v = 0;
   for (char c : s) v = v * 10 + (c - '0');
@@ -142,6 +154,15 @@ Status check_organ_id(std::string_view id, const FormatOptions& format) {
   return {};
 }
 
+Status check_received_organ_id(std::string_view id) {
+  if (!is_token(id, 64)) {
+    return make_error("edxml.organ_id", "'" + std::string(id.substr(0, 40)) +
+                                            "' is not an organ id (mã định danh): expected a "
+                                            "token of 1 to 64 characters without spaces.");
+  }
+  return {};
+}
+
 Result<Date> parse_date(std::string_view text) {
   if (auto d = parse_ymd(text, '/')) return *d;
   if (auto d = parse_ymd(text, '-')) return *d;
@@ -207,11 +228,9 @@ DateTime now_vietnam() {
   return from_epoch_vietnam(s);
 }
 
-Status check_document_code(const DocumentCode& code) {
-  std::string shown = format_document_code(code).substr(0, 60);
-  if (code.number.size() > 12 || !all_digits(code.number)) {
-    return make_error("edxml.code", "'" + shown + "' has no valid number (số): expected digits.");
-  }
+namespace {
+
+Status check_notation(const DocumentCode& code) {
   const std::string& n = code.notation;
   bool ok = !n.empty() && n.size() <= 100 && detail::valid_utf8(n);
   const auto* p = reinterpret_cast<const uint8_t*>(n.data());
@@ -222,11 +241,21 @@ Status check_document_code(const DocumentCode& code) {
     ok = c >= 0 && (u_isalnum(c) || c == '-' || c == '.' || c == '/' || c == '&' || c == '_');
   }
   if (!ok) {
-    return make_error("edxml.code", "'" + shown +
+    return make_error("edxml.code", "'" + format_document_code(code).substr(0, 60) +
                                         "' has no valid notation (ký hiệu): expected letters, "
                                         "digits and - . / & _ only.");
   }
   return {};
+}
+
+}  // namespace
+
+Status check_document_code(const DocumentCode& code) {
+  if (code.number.size() > 12 || !all_digits(code.number)) {
+    return make_error("edxml.code", "'" + format_document_code(code).substr(0, 60) +
+                                        "' has no valid number (số): expected digits.");
+  }
+  return check_notation(code);
 }
 
 Result<DocumentCode> parse_document_code(std::string_view text) {
@@ -299,53 +328,115 @@ Status check_attachment_name(std::string_view name) {
 
 namespace {
 
-Status check_organization(const Organization& o, const std::string& role,
-                          const FormatOptions& format) {
-  if (o.organ_id.empty()) return missing(role + " organ id (OrganId)");
-  return check_organ_id(o.organ_id, format);
-}
+// The checks of one envelope under one strictness. On receive, what only
+// breaks our own rules becomes a warning (each distinct one once).
+class EnvelopeCheck {
+ public:
+  EnvelopeCheck(const FormatOptions& format, Strictness strictness, std::vector<Warning>* warnings)
+      : format_(format), receive_(strictness == Strictness::receive), warnings_(warnings) {}
 
-Status check_message(const MessageHeader& m, const FormatOptions& format) {
-  EDX_TRY(check_organization(m.from, "sender", format));
-  if (m.to.empty()) return missing("recipient (To)");
-  for (const Organization& to : m.to) EDX_TRY(check_organization(to, "recipient", format));
-  if (m.code.number.empty() || m.code.notation.empty()) {
-    return missing("document number and notation (Code)");
+  Status organ_id(const std::string& id, const std::string& role) {
+    if (id.empty()) return missing(role + " organ id (OrganId)");
+    if (!receive_) return check_organ_id(id, format_);
+    return received_organ_id(id, role);
   }
-  EDX_TRY(check_document_code(m.code));
-  if (m.promulgation_date.year == 0) return missing("promulgation date (PromulgationDate)");
-  if (m.subject.empty()) return missing("subject (Subject)");
-  if (m.response_for && !m.response_for->organ_id.empty()) {
-    EDX_TRY(check_organ_id(m.response_for->organ_id, format));
-  }
-  return {};
-}
 
-Status check_status(const StatusMessage& s, const FormatOptions& format) {
-  EDX_TRY(check_organization(s.from, "sender", format));
-  if (s.response_for.organ_id.empty()) return missing("ResponseFor organ id");
-  EDX_TRY(check_organ_id(s.response_for.organ_id, format));
-  if (s.timestamp.date.year == 0) return missing("status timestamp (Timestamp)");
-  return {};
-}
+  // The organ a document or status answers (ResponseFor) is the peer's, taken
+  // from what it sent: whatever we accepted from it we may answer, also in
+  // what we send (a refusal here would leave a state enterprise with a
+  // 12-digit id without its status messages).
+  Status answered_organ_id(const std::string& id) {
+    if (id.empty()) return missing("ResponseFor organ id (OrganId)");
+    if (!receive_) return check_received_organ_id(id);
+    return received_organ_id(id, "ResponseFor");
+  }
+
+  Status code(const DocumentCode& c) {
+    if (c.number.empty() || c.notation.empty()) return missing("document number and notation (Code)");
+    if (!receive_) return check_document_code(c);
+    if (!is_token(c.number, 64)) {
+      return make_error("edxml.code", "'" + c.number.substr(0, 60) +
+                                          "' is not a document number (số): expected a token of 1 "
+                                          "to 64 characters without spaces.");
+    }
+    EDX_TRY(check_notation(c));
+    if (c.number.size() > 12 || !all_digits(c.number)) {
+      warn("edxml.code", "The document number (số) '" + c.number.substr(0, 60) +
+                             "' is not digits; accepted on receive.");
+    }
+    return {};
+  }
+
+  Status message(const MessageHeader& m) {
+    EDX_TRY(organ_id(m.from.organ_id, "sender"));
+    if (m.to.empty()) return missing("recipient (To)");
+    for (const Organization& to : m.to) EDX_TRY(organ_id(to.organ_id, "recipient"));
+    EDX_TRY(code(m.code));
+    if (m.promulgation_date.year == 0) return missing("promulgation date (PromulgationDate)");
+    if (m.subject.empty()) return missing("subject (Subject)");
+    if (m.response_for && !m.response_for->organ_id.empty()) {
+      EDX_TRY(answered_organ_id(m.response_for->organ_id));
+    }
+    return {};
+  }
+
+  Status status(const StatusMessage& s) {
+    EDX_TRY(organ_id(s.from.organ_id, "sender"));
+    EDX_TRY(answered_organ_id(s.response_for.organ_id));
+    if (s.timestamp.date.year == 0) return missing("status timestamp (Timestamp)");
+    return {};
+  }
+
+  // On receive a TraceHeader may name no organ: the axis appends its own hop
+  // with only a Timestamp.
+  Status trace(const TraceHeader& t) {
+    if (receive_ && t.organ_id.empty()) return {};
+    EDX_TRY(organ_id(t.organ_id, "TraceHeader"));
+    if (!receive_ && t.timestamp.date.year == 0) return missing("Timestamp in a TraceHeader");
+    return {};
+  }
+
+ private:
+  Status received_organ_id(const std::string& id, const std::string& role) {
+    EDX_TRY(check_received_organ_id(id));
+    if (auto strict = check_organ_id(id, format_); !strict) {
+      warn("edxml.organ_id", "The " + role + " organ id '" + id.substr(0, 40) +
+                                 "' is not in the usual form (e.g. 000.00.00.G06); accepted on "
+                                 "receive.");
+    }
+    return {};
+  }
+
+  void warn(std::string code, std::string message) {
+    if (!warnings_) return;
+    Warning w{std::move(code), std::move(message), 0};
+    for (const Warning& seen : *warnings_) {
+      if (seen == w) return;
+    }
+    warnings_->push_back(std::move(w));
+  }
+
+  const FormatOptions& format_;
+  bool receive_;
+  std::vector<Warning>* warnings_;
+};
 
 }  // namespace
 
-Status check_envelope(const Envelope& env, const FormatOptions& format) {
+Status check_envelope(const Envelope& env, const FormatOptions& format, Strictness strictness,
+                      std::vector<Warning>* warnings) {
   if (env.message.has_value() == env.status.has_value()) {
     return missing("header: exactly one of MessageHeader and the status element is needed");
   }
-  if (env.message) EDX_TRY(check_message(*env.message, format));
+  EnvelopeCheck check(format, strictness, warnings);
+  if (env.message) EDX_TRY(check.message(*env.message));
   if (env.status) {
-    EDX_TRY(check_status(*env.status, format));
+    EDX_TRY(check.status(*env.status));
     if (!env.attachments.empty()) {
       return make_error("edxml.status_body", "A status message carries no attachments.");
     }
   }
-  for (const TraceHeader& t : env.trace.traces) {
-    if (t.organ_id.empty()) return missing("organ id in a TraceHeader");
-    EDX_TRY(check_organ_id(t.organ_id, format));
-  }
+  for (const TraceHeader& t : env.trace.traces) EDX_TRY(check.trace(t));
   std::set<std::string> ids;
   for (const Attachment& a : env.attachments) {
     if (a.content_id.empty()) return missing("ContentId of an attachment");

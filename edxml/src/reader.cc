@@ -13,12 +13,26 @@
 namespace edxgate::edxml {
 namespace {
 
+bool is_dir(const std::string& path, struct stat& st) {
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 Status check_dir(const ReadOptions& options) {
-  if (options.attachment_dir.empty()) return {};
-  struct stat st {};
-  if (::stat(options.attachment_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  struct stat att {}, unz {};
+  if (!options.attachment_dir.empty() && !is_dir(options.attachment_dir, att)) {
     return make_error("io.write", "The attachment directory " + options.attachment_dir +
                                       " does not exist.");
+  }
+  if (options.unzip_dir.empty()) return {};
+  if (options.attachment_dir.empty()) {
+    return make_error("usage.unzip_dir", "Unzipping attachments needs an attachment directory.");
+  }
+  if (!is_dir(options.unzip_dir, unz)) {
+    return make_error("io.write", "The unzip directory " + options.unzip_dir + " does not exist.");
+  }
+  if (unz.st_dev == att.st_dev && unz.st_ino == att.st_ino) {
+    return make_error("usage.unzip_dir", "The unzip directory must not be the attachment directory: "
+                                         "the bytes as received are kept beside the unzipped file.");
   }
   return {};
 }
@@ -67,8 +81,12 @@ Result<Envelope> read_envelope_file(const std::string& path, const ReadOptions& 
   return std::move(r->envelope);
 }
 
+Result<StreamedEnvelope> read_envelope_with_doc(std::string_view bytes, const ReadOptions& options) {
+  return stream(options, [&](detail::HardenedParser& parser) { return parser.feed(bytes); });
+}
+
 Result<Envelope> read_envelope(std::string_view bytes, const ReadOptions& options) {
-  auto r = stream(options, [&](detail::HardenedParser& parser) { return parser.feed(bytes); });
+  auto r = read_envelope_with_doc(bytes, options);
   if (!r.ok()) return r.error();
   return std::move(r->envelope);
 }

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -307,8 +308,9 @@ void write_attachments(Out& o, const std::vector<Attachment>& atts) {
 Status write_envelope(const Envelope& env, const WriteOptions& options, const ByteSink& sink) {
   EDX_TRY(check_envelope(env, options.format));
   const std::string& status_el = options.format.status_element;
-  if (env.status && status_el != "MessageStatus" && status_el != "Status") {
-    return make_error("edxml.options", "The status element must be MessageStatus or Status.");
+  if (env.status && std::find(std::begin(kStatusElements), std::end(kStatusElements), status_el) ==
+                        std::end(kStatusElements)) {
+    return make_error("edxml.options", "The status element must be MessageHeader, MessageStatus or Status.");
   }
   Out o(sink);
   o.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<edXML xmlns=\"");

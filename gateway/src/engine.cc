@@ -258,6 +258,7 @@ Result<Submitted> Engine::submit_envelope(std::string file, const std::string& s
   if (!scratch.ok()) return make_error("io.write", "cannot create a temp directory in " + opt_.work_dir);
   ex::ReadOptions ro = opt_.read;
   ro.attachment_dir = scratch.path();
+  ro.strictness = ex::Strictness::outgoing;  // we are about to send it
   auto env = ex::read_envelope_file(file, ro);
   if (!env.ok()) return env.error();
   if (!env->message) return make_error("submit.header", "the envelope must be a document, not a status message");

@@ -21,7 +21,7 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_EQ(r->server.internal_listen, "127.0.0.1:8443");
   EXPECT_EQ(r->limits.max_header_bytes, 16384u);
   EXPECT_EQ(r->trust.revocation, "hard");
-  EXPECT_EQ(r->edxml.status_element, "MessageStatus");
+  EXPECT_EQ(r->edxml.status_element, "MessageHeader");
   EXPECT_TRUE(r->clients.empty());
 }
 
@@ -34,6 +34,7 @@ axis_listen = "[::1]:9444"
 max_body_bytes = 2048
 [edxml]
 status_element = "Status"
+max_zip_ratio = 50
 [store]
 state_dir = "/srv/edx"
 [hsm]
@@ -66,6 +67,7 @@ level = "debug"
   EXPECT_EQ(r->server.axis_listen, "[::1]:9444");
   EXPECT_EQ(r->limits.max_body_bytes, 2048u);
   EXPECT_EQ(r->edxml.status_element, "Status");
+  EXPECT_EQ(r->edxml.max_zip_ratio, 50u);
   EXPECT_EQ(r->store.state_dir, "/srv/edx");
   EXPECT_EQ(r->hsm.pin_credential, "pin");
   ASSERT_EQ(r->trust.anchors.size(), 2u);

@@ -1,7 +1,9 @@
-// libFuzzer target: the hardened parser, both readers, the schema, and a
-// write/re-read oracle (anything the reader accepts must be written and read
-// back to the same header).
+// libFuzzer target: the hardened parser, both readers, the schema, and two
+// oracles: whatever the reader accepts on receive the schema accepts (the
+// tree `edxgate validate` checks), and whatever it accepts as fit to send is
+// written and read back to the same header.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -27,6 +29,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)envelope_from_doc(doc->get(), ro);
     (void)validate_schema(doc->get());
   }
+  auto received = read_envelope_with_doc(bytes, ro);
+  if (received.ok()) {
+    if (auto s = validate_schema(received->doc.get()); !s.ok()) {
+      std::fprintf(stderr, "the reader accepts what the schema refuses: %s\n", s.error().to_string().c_str());
+      std::abort();
+    }
+  }
+  ro.strictness = Strictness::outgoing;
   auto env = read_envelope(bytes, ro);
   if (!env.ok()) return 0;
   env->attachments.clear();  // no files in this mode: write the header only

@@ -147,20 +147,31 @@ TEST(Reader, RejectsMissingRequiredFields) {
             "edxml.missing");
 }
 
-TEST(Reader, RejectsBadOrganId) {
-  std::string xml = fixture("sdk_dotnet_form.xml");
-  auto r = read_envelope(replace(xml, "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>H41"), ReadOptions{});
+TEST(Reader, AcceptsAnUnusualOrganIdOnReceiveAndRefusesItForWhatWeSend) {
+  std::string xml = replace(fixture("sdk_dotnet_form.xml"), "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>H41");
+  auto received = read_envelope(xml, ReadOptions{});
+  ASSERT_TRUE(received.ok()) << received.error().to_string();
+  ASSERT_EQ(received->warnings.size(), 1u);
+  EXPECT_EQ(received->warnings[0].code, "edxml.organ_id");
+  ReadOptions outgoing;
+  outgoing.strictness = Strictness::outgoing;
+  auto r = read_envelope(xml, outgoing);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "edxml.organ_id");
 }
 
-TEST(Reader, AppliesTheConfiguredOrganIdPattern) {
+TEST(Reader, AppliesTheConfiguredOrganIdPatternToWhatWeSend) {
   std::string xml = replace(fixture("sdk_dotnet_form.xml"), "<edXML:OrganId>000.00.00.H41",
                             "<edXML:OrganId>vxp.saas.03");
   ReadOptions ro;
+  ro.strictness = Strictness::outgoing;
   EXPECT_EQ(code_of(read_envelope(xml, ro)), "edxml.organ_id");
   ro.format.organ_id_pattern = R"(^(\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}|vxp\.saas\.\d{2})$)";
   EXPECT_EQ(code_of(read_envelope(xml, ro)), "ok");
+  ro.strictness = Strictness::receive;  // on receive the pattern only decides the warning
+  auto r = read_envelope(xml, ro);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->warnings.empty());
 }
 
 TEST(Reader, RejectsBadDateWithItsLine) {

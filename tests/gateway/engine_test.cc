@@ -418,6 +418,28 @@ TEST_F(EngineTest, StatusMessagesFromStrangersOrForUnknownDocumentsAreRefused) {
   EXPECT_EQ(a.doc(id).state, State::delivered);
 }
 
+// A CodeNumber that is not digits (real axis traffic carries "74fass22"):
+// a delivery is read as the receiving gateway reads it, a ready envelope
+// submitted for sending is held to the rules for what we send.
+TEST_F(EngineTest, DeliveriesAreReadLenientlyAndReadyEnvelopesStrictly) {
+  auto sub = a.submit({kB}, {{"a.txt", "x"}});
+  ASSERT_TRUE(sub.ok()) << sub.error().message;
+  std::string xml = read_file(a.db->blobs().path_of(a.doc(sub->id).envelope->sha256));
+  const std::string number = "<edXML:CodeNumber>7</edXML:CodeNumber>";
+  ASSERT_NE(xml.find(number), std::string::npos);
+  xml.replace(xml.find(number), number.size(), "<edXML:CodeNumber>74fass22</edXML:CodeNumber>");
+  const std::string file = a.root + "/ready.xml";
+  write_file(file, xml);
+  auto ready = a.engine->submit_envelope(file, "eoffice", {kA}, "ready-1");
+  ASSERT_FALSE(ready.ok());
+  EXPECT_EQ(ready.error().code, "edxml.code");
+  auto got = b.deliver(xml, kA);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  const store::Document in = b.doc(std::stoll(*got));
+  EXPECT_EQ(in.code_number, "74fass22");
+  EXPECT_EQ(in.signer_summary.find("edxml."), std::string::npos) << in.signer_summary;  // unsigned, not unreadable
+}
+
 TEST_F(EngineTest, SubmissionsAreCheckedAndRetriedOnesReturnTheFirst) {
   // Not one of the caller's organs.
   Submission s;

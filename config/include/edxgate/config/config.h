@@ -46,8 +46,10 @@ struct Edxml {
   uint32_t max_attachments = 200;
   uint64_t max_attachment_bytes = 512ull * 1024 * 1024;
   uint32_t parse_timeout_s = 120;
+  uint32_t max_zip_ratio = 200;  // a zipped attachment past 1 MiB: unzipped/compressed at most
+  // Applied to what we send; on receive any token without spaces is accepted.
   std::string organ_id_pattern = R"(^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$)";
-  std::string status_element = "MessageStatus";  // or "Status"
+  std::string status_element = "MessageHeader";  // or "MessageStatus", "Status" (older peers)
 };
 
 // [store]

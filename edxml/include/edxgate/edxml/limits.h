@@ -14,6 +14,9 @@ struct Limits {
   uint64_t max_attachment_bytes = 512ull * 1024 * 1024;
   uint64_t max_total_bytes = 2ull * 1024 * 1024 * 1024;
   uint32_t parse_timeout_s = 120;
+  // A zipped attachment (zipped.h) may unzip to at most max_attachment_bytes
+  // and, beyond its first MiB, to at most this many times its compressed size.
+  uint32_t max_zip_ratio = 200;
 };
 
 }  // namespace edxgate::edxml

@@ -25,15 +25,52 @@ namespace edxgate::edxml {
 
 // Format choices the sources leave unsure (config [edxml]).
 struct FormatOptions {
-  // ECMAScript regex an organ id (mã định danh) must match, e.g. 000.00.00.G06.
+  // ECMAScript regex an organ id (mã định danh) must match, e.g. 000.00.00.G06,
+  // in what we send. On receive an id outside it is only a warning.
   std::string organ_id_pattern = R"(^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$)";
-  // Element name written for a status message: "MessageStatus" or "Status"
-  // (both are always read).
-  std::string status_element = "MessageStatus";
+  // Element name written for a status message. "MessageHeader" is what the
+  // SDKs and the VNPT library write (and all a receiver built on that library
+  // finds); "MessageStatus" and "Status" are for older peers. All three are
+  // read, and a status is told from a document by its content (a
+  // MessageHeader holding StatusCode is a status).
+  std::string status_element = "MessageHeader";
 };
 
-// Checks an organ id against the pattern ("edxml.organ_id").
+// The element names a status message may have (the first is the default).
+inline constexpr std::string_view kStatusElements[] = {"MessageHeader", "MessageStatus", "Status"};
+
+// How strictly input is judged.
+//  - receive: what the receiving gateway accepts from real peers (EDXML.md
+//    "What real files look like"): any organ id that is a non-empty token
+//    without spaces, a CodeNumber that is not digits, a TraceHeader without
+//    OrganId (the axis's own hop), header elements in any order. What deviates
+//    from our own rules is reported as a Warning, not refused.
+//  - outgoing: the rules for what we send: organ ids match organ_id_pattern
+//    (except the one a ResponseFor names: that is the peer's, answered as it
+//    came, a non-empty token without spaces),
+//    CodeNumber is digits, every TraceHeader names its organ and time, and the
+//    header elements are in the order our writer (and the SDKs) write them.
+// Both refuse what is truly broken (not well-formed, undeclared prefixes, bad
+// base64, dates that are not yyyy/MM/dd, unsafe attachment names...).
+enum class Strictness { receive, outgoing };
+
+// Something a received envelope does that we would not do, or a per-attachment
+// problem (a zipped attachment that could not be unzipped) that does not stop
+// the envelope from being read. `code` is stable ("edxml.organ_id",
+// "edxml.code", "edxml.unknown_element", "edxml.zip_*"...).
+struct Warning {
+  std::string code;
+  std::string message;
+  int line = 0;
+  bool operator==(const Warning&) const = default;
+};
+
+// Checks an organ id against the pattern ("edxml.organ_id"): the rule for
+// what we send.
 Status check_organ_id(std::string_view id, const FormatOptions& format);
+// The rule on receive: a non-empty token of at most 64 characters without
+// spaces ("edxml.organ_id").
+Status check_received_organ_id(std::string_view id);
 
 // A calendar date, written yyyy/MM/dd.
 struct Date {
@@ -58,11 +95,13 @@ DateTime now_vietnam();
 
 // Số và ký hiệu: "251/TMĐT-TTTH" = number 251, notation TMĐT-TTTH.
 struct DocumentCode {
-  std::string number;    // digits
+  std::string number;    // digits (in what we send; on receive any token without spaces)
   std::string notation;  // letters, digits and - . / & _
   bool operator==(const DocumentCode&) const = default;
 };
 Result<DocumentCode> parse_document_code(std::string_view text);  // "251/TMĐT-TTTH"
+// The rule for what we send: number 1-12 digits, notation letters, digits and
+// - . / & _ ("edxml.code").
 Status check_document_code(const DocumentCode& code);
 std::string format_document_code(const DocumentCode& code);
 
@@ -174,6 +213,16 @@ struct TraceHeaderList {
   bool operator==(const TraceHeaderList&) const = default;
 };
 
+// The real file inside a zipped attachment (see zipped.h), once unzipped.
+struct UnzippedFile {
+  std::string path;        // the file written
+  std::string name;        // the name the clerk gets: the attachment's declared name
+  std::string entry_name;  // the name inside the ZIP (often a meaningless temp name)
+  uint64_t size = 0;
+  std::array<uint8_t, 32> sha256{};
+  bool operator==(const UnzippedFile&) const = default;
+};
+
 // An attachment: its metadata and the file holding its bytes.
 struct Attachment {
   std::string content_id;  // without "cid:"
@@ -183,6 +232,13 @@ struct Attachment {
   std::string path;  // the file with the decoded bytes (reader) or to encode (writer)
   uint64_t size = 0;
   std::array<uint8_t, 32> sha256{};
+  // Set by the reader: the bytes are a ZIP under a non-ZIP name, as the VNPT
+  // library sends every file that is not pdf/doc/docx/xls/xlsx/zip
+  // (is_zipped_attachment). `path`, `size` and `sha256` stay those of the
+  // bytes as received: they are what was signed.
+  bool zipped = false;
+  std::optional<UnzippedFile> unzipped;  // when unzipping was asked and succeeded
+  std::optional<Warning> unzip_error;    // when it was asked and failed ("edxml.zip_*")
   bool operator==(const Attachment&) const = default;
 };
 
@@ -199,6 +255,9 @@ struct Envelope {
   TraceHeaderList trace;
   std::vector<Attachment> attachments;  // empty for a status message
   SignaturePresence signature = SignaturePresence::none;
+  // Set by the reader: what was accepted but deviates from our own rules, and
+  // per-attachment unzip failures. Never written.
+  std::vector<Warning> warnings;
 };
 
 // Checks an attachment name for use as a file name: non-empty, at most 255
@@ -207,8 +266,13 @@ struct Envelope {
 Status check_attachment_name(std::string_view name);
 
 // Checks the whole envelope: required fields ("edxml.missing"), organ ids,
-// document code, unique content ids ("edxml.duplicate_content_id"),
-// attachment names.
-Status check_envelope(const Envelope& env, const FormatOptions& format);
+// document code, trace headers, unique content ids
+// ("edxml.duplicate_content_id"), attachment names. The default is the rule
+// for what we send (the writer always checks so); with Strictness::receive
+// the deviations real peers send are appended to `warnings` (if given)
+// instead of refused.
+Status check_envelope(const Envelope& env, const FormatOptions& format,
+                      Strictness strictness = Strictness::outgoing,
+                      std::vector<Warning>* warnings = nullptr);
 
 }  // namespace edxgate::edxml

@@ -10,12 +10,23 @@
 //
 // Accepted variations (EDXML.md): Manifest or edXMLManifest; AttachmentEncoded
 // and its children with or without the edXML namespace; any child order;
-// MessageStatus or Status as the status element; ISO 8601 dates. Unknown
-// children of MessageHeader, OtherInfo and the status element are kept as
-// RawElement. A singular element given twice is refused ("edxml.duplicate").
+// MessageHeader, MessageStatus or Status as the status element (a
+// MessageHeader holding StatusCode is a status); ISO 8601 dates; an empty
+// ResponseFor (read as absent); a TraceHeader whose OrganId is absent, empty
+// or "null" (read as absent); look-alike signatures (an unprefixed Signature,
+// edXML:DigitalSignature: the envelope is unsigned). Unknown children of
+// MessageHeader, OtherInfo and the status element are kept as RawElement;
+// unknown elements elsewhere are ignored with a warning. A singular element
+// given twice is refused ("edxml.duplicate"), and so is markup inside a text
+// field ("edxml.structure").
+//
+// ReadOptions::strictness says which rules apply (model.h, Strictness): the
+// default, receive, is what the gateway applies to what the axis delivers;
+// outgoing adds the rules for what we send, among them the write order of
+// the header ("edxml.order").
 //
 // Error codes beyond the parser's ("xml.*") and the model's: "edxml.structure"
-// (not an edXML envelope), "edxml.missing", "edxml.duplicate",
+// (not an edXML envelope), "edxml.missing", "edxml.duplicate", "edxml.order",
 // "edxml.manifest" (manifest and attachments disagree), "edxml.base64",
 // "edxml.attachments", "edxml.attachment_size", "edxml.status_body",
 // "xml.namespace" (an edXML element in another namespace).
@@ -37,12 +48,21 @@ namespace edxgate::edxml {
 struct ReadOptions {
   Limits limits;
   FormatOptions format;
+  // Receive (lenient, warnings) by default: every reader of what arrives from
+  // the axis wants that. Reading what we are about to send takes outgoing.
+  Strictness strictness = Strictness::receive;
   // Directory for decoded attachments (must exist). Empty: attachments are
   // decoded and hashed only, and Attachment::path stays empty.
   std::string attachment_dir;
   // File names in attachment_dir an attachment may not take (e.g. the
   // caller's own "header.json"); such an attachment gets " (2)" instead.
   std::vector<std::string> reserved_names;
+  // Directory (must exist, not attachment_dir) where each zipped attachment
+  // (Attachment::zipped) is unzipped under its attachment's file name, within
+  // Limits (zipped.h). Empty: zipped attachments are only flagged. Needs
+  // attachment_dir. A failure is Attachment::unzip_error plus a warning; the
+  // envelope is still read.
+  std::string unzip_dir;
 };
 
 Result<Envelope> read_envelope_file(const std::string& path, const ReadOptions& options);
@@ -60,5 +80,7 @@ struct StreamedEnvelope {
 };
 Result<StreamedEnvelope> read_envelope_file_with_doc(const std::string& path,
                                                      const ReadOptions& options);
+// The same for an envelope held in memory.
+Result<StreamedEnvelope> read_envelope_with_doc(std::string_view bytes, const ReadOptions& options);
 
 }  // namespace edxgate::edxml

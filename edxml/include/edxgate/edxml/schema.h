@@ -3,10 +3,13 @@
 // Run it on a document the hardened parser built (parse_xml, or the tree from
 // read_envelope_file_with_doc, whose attachment content elements are empty:
 // for an envelope of any size the XSD then checks the whole structure and
-// the header, while the streaming decoder has checked the base64). Extension
-// elements (unknown children of MessageHeader, OtherInfo and the status
-// element) are left out of the check on a copy; the document is not changed.
-// Error code "edxml.schema", with the line and libxml2's sentence.
+// the header, while the streaming decoder has checked the base64). What the
+// reader does not read (extension and unknown elements, attributes, text
+// between the elements of a structure) is left out of the check on a copy;
+// the document is not changed. The schema describes what the gateway accepts
+// on receive, so that whatever the reader accepts (in either strictness) it
+// accepts too. Error code "edxml.schema", with the line and libxml2's
+// sentence.
 #pragma once
 
 #include <libxml/tree.h>

@@ -5,7 +5,11 @@
 //   element prefixed edXML:, the header's elements in the SDKs' order, the
 //   manifest as edXMLManifest/Reference (xlink:href="cid:<id>"), and
 //   edXML:AttachmentEncoded/edXML:Attachment after the envelope.
-// Header text is checked (UTF-8, XML characters) and NFC-normalized. The
+// Before anything is written the envelope passes check_envelope with the
+// rules for what we send (Strictness::outgoing), whatever it was read with.
+// A status message is written under FormatOptions::status_element
+// (MessageHeader by default). Header text is checked (UTF-8, XML characters)
+// and NFC-normalized. The
 // writer never writes a signature: the crypto part inserts ds:Signature as
 // the last child of edXMLHeader. Extension elements are written back only
 // because they were read (they cannot come from anywhere else).
