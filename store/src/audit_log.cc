@@ -1,7 +1,7 @@
 // The audit log: append-only rows, each chained to the previous by SHA-256.
 #include <string>
 
-#include "sqlite_store.h"
+#include "sql_store.h"
 
 namespace edxgate::store {
 namespace {
@@ -32,7 +32,7 @@ std::string audit_row_hash(const std::string& prev_sha256, int64_t seq, int64_t 
   return sha256_hex(buf);
 }
 
-Status SqliteStore::append_audit(sql::Conn& c, const AuditEvent& event, int64_t at) {
+Status SqlStore::append_audit(sql::Conn& c, const AuditEvent& event, int64_t at) {
   AuditEvent e = event;
   for (std::string* f : {&e.actor, &e.action, &e.object, &e.outcome, &e.detail}) {
     if (f->size() > kMaxFieldBytes) f->resize(kMaxFieldBytes);  // bounded rows; never refuse to audit
@@ -52,11 +52,11 @@ Status SqliteStore::append_audit(sql::Conn& c, const AuditEvent& event, int64_t 
   return st->bind(6, e.outcome).bind(7, e.detail).bind(8, prev).bind(9, hash).run();
 }
 
-Status SqliteStore::append(const AuditEvent& event) {
+Status SqlStore::append(const AuditEvent& event) {
   return write_tx<void>([&](sql::Conn& c) { return append_audit(c, event, now()); });
 }
 
-Result<AuditCheck> SqliteStore::verify_audit() {
+Result<AuditCheck> SqlStore::verify_audit() {
   return read_tx<AuditCheck>([&](sql::Conn& c) -> Result<AuditCheck> {
     auto st = c.prepare(
         "SELECT seq, at_ms, actor, action, object, outcome, detail, prev_sha256, sha256"
@@ -100,7 +100,7 @@ Result<AuditCheck> SqliteStore::verify_audit() {
   });
 }
 
-Result<std::vector<AuditRow>> SqliteStore::audit_rows(int64_t after_seq, uint32_t limit) {
+Result<std::vector<AuditRow>> SqlStore::audit_rows(int64_t after_seq, uint32_t limit) {
   limit = limit == 0 ? 100 : std::min<uint32_t>(limit, 1000);
   return read_tx<std::vector<AuditRow>>([&](sql::Conn& c) -> Result<std::vector<AuditRow>> {
     auto st = c.prepare(

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "migrations.h"
+#include "sqlite.h"
 #include "store_test_util.h"
 
 namespace edxgate::store {
@@ -32,7 +33,7 @@ TEST(Migrations, AFreshDatabaseGetsTheLatestSchemaInWalMode) {
 TEST(Migrations, UpgradesAVersion1DatabaseKeepingItsDocuments) {
   TempDir dir;
   {
-    auto conn = sql::Conn::open(db_of(dir), false, 1000);
+    auto conn = sql::SqliteConn::open(db_of(dir), false, 1000);
     ASSERT_TRUE(conn.ok());
     auto v = migrate(**conn, 1);
     ASSERT_TRUE(v.ok());
@@ -96,7 +97,7 @@ TEST(Migrations, AReadOnlyOpenNeitherCreatesNorUpgrades) {
   EXPECT_EQ(missing.error().code, "store.open");
   EXPECT_FALSE(std::filesystem::exists(db_of(dir)));
   {
-    auto conn = sql::Conn::open(db_of(dir), false, 1000);
+    auto conn = sql::SqliteConn::open(db_of(dir), false, 1000);
     ASSERT_TRUE(conn.ok());
     ASSERT_TRUE(migrate(**conn, 1).ok());
   }
