@@ -9,6 +9,7 @@
 
 #include "database.h"
 #include "edxgate/store/store.h"
+#include "edxgate/store/transfer.h"
 
 namespace edxgate::store {
 
@@ -53,6 +54,9 @@ class SqlStore final : public Store {
   int schema_version() const override { return schema_version_; }
 
  private:
+  // Copies rows engine to engine (transfer.cc).
+  friend Result<TransferReport> transfer_store(const StoreOptions& from, const StoreOptions& to);
+
   SqlStore(StoreOptions options, BlobStore blobs)
       : options_(std::move(options)), blobs_(std::move(blobs)) {}
 
