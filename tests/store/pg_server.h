@@ -59,8 +59,9 @@ inline bool pg_is_up(const std::string& socket_dir) {
 }
 
 // Starts a server in a new /tmp/edxpg-XXXXXX (data in data/, socket and log
-// beside it). Returns the directory, or "" with `error` set.
-inline std::string start_pg_server(std::string& error) {
+// beside it). Returns the directory, or "" with `error` set. `durable`: fsync
+// on, as in production (benchmarks); tests run without it, for speed.
+inline std::string start_pg_server(std::string& error, bool durable = false) {
   const std::string bin = pg_bin_dir();
   if (bin.empty()) {
     error = "no PostgreSQL found under /usr/lib/postgresql (apt-get install postgresql)";
@@ -76,7 +77,6 @@ inline std::string start_pg_server(std::string& error) {
     error = "cannot give " + dir + " to nobody";
     return "";
   }
-  // fsync off: the tests check the gateway's logic, not the disk; they need speed.
   const std::string init = bin + "/initdb -D " + dir + "/data -U postgres -A trust -E UTF8 --locale=C"
                            " --no-sync >" + dir + "/initdb.log 2>&1";
   if (run_as_pg_user(init) != 0) {
@@ -84,8 +84,9 @@ inline std::string start_pg_server(std::string& error) {
     return "";
   }
   const std::string start = bin + "/pg_ctl -D " + dir + "/data -l " + dir + "/server.log -w -t 60 -o \"-k " + dir +
-                            " -c listen_addresses= -c fsync=off -c full_page_writes=off"
-                            " -c max_connections=200\" start >" + dir + "/pg_ctl.log 2>&1";
+                            " -c listen_addresses= " +
+                            (durable ? std::string() : std::string("-c fsync=off -c full_page_writes=off ")) +
+                            "-c max_connections=200\" start >" + dir + "/pg_ctl.log 2>&1";
   if (run_as_pg_user(start) != 0 || !pg_is_up(dir)) {
     error = "PostgreSQL did not start (see " + dir + "/server.log)";
     return "";
