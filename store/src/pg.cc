@@ -112,6 +112,15 @@ void PgStmt::reset() {
 }
 
 Result<std::unique_ptr<PgConn>> PgConn::open(const PgSettings& s) {
+  // libpq's own parse errors quote the string, which may hold a password.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(s.dsn.c_str(), &parse_error);
+  if (parse_error) PQfreemem(parse_error);
+  if (!parsed) {
+    return make_error("store.open",
+                      "the PostgreSQL connection string cannot be parsed (not shown: it may hold a password)");
+  }
+  PQconninfoFree(parsed);
   const std::string timeout = std::to_string(s.connect_timeout_s);
   // Later keywords override earlier ones; the DSN (expanded from dbname)
   // comes last so that it may set its own connect_timeout.

@@ -69,6 +69,9 @@ class Stmt {
     }
   }
 
+  // Forgets bindings and results, to run the statement again.
+  void reset() { s_->reset(); }
+
   bool is_null(int c) const { return s_->is_null(c); }
   int64_t i64(int c) const { return s_->i64(c); }
   std::string text(int c) const { return s_->text(c); }

@@ -12,6 +12,7 @@
 #include "backend_fixture.h"
 #include "database.h"  // kAuditLockKey
 #include "migrations.h"
+#include "sql_store.h"  // audit_row_hash, to write a long chain at once
 
 namespace edxgate::store {
 namespace {
@@ -254,6 +255,44 @@ TEST_P(PgCluster, TheConnectionStringNeverAppearsInAnError) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, "store.unavailable");
   EXPECT_EQ(s.error().message.find("s3cr3t-pw"), std::string::npos) << s.error().message;
+  // A malformed string: libpq would quote the part it could not read.
+  o.dsn = "host=/tmp user=e password s3cr3t-pw";
+  s = open_store(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "store.open");
+  EXPECT_EQ(s.error().message.find("s3cr3t-pw"), std::string::npos) << s.error().message;
+}
+
+// The chain is read in pages (PostgreSQL would hand the whole table over at
+// once): a chain longer than a page verifies, and a break past the first
+// page is found.
+TEST_P(Cluster, AChainLongerThanAPageVerifiesAndABreakBeyondItIsFound) {
+  // Rows chained exactly as the store chains them, written in one statement
+  // (4500 appends one by one would cost 4500 fsyncs).
+  std::string sql = "INSERT INTO audit_log(seq, at_ms, actor, action, object, outcome, detail, prev_sha256, sha256) VALUES";
+  std::string prev(64, '0');
+  for (int64_t seq = 1; seq <= 4500; ++seq) {
+    const AuditEvent e{"officer:cli", "key.list", "token", "ok", std::to_string(seq)};
+    const std::string hash = audit_row_hash(prev, seq, 1'700'000'000'000 + seq, e);
+    sql += (seq > 1 ? ",(" : "(") + std::to_string(seq) + "," + std::to_string(1'700'000'000'000 + seq) +
+           ",'officer:cli','key.list','token','ok','" + std::to_string(seq) + "','" + prev + "','" + hash + "')";
+    prev = hash;
+  }
+  ASSERT_EQ(raw_sql(sql), "");
+  auto check = node_b->verify_audit();
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok) << check->problem;
+  EXPECT_EQ(check->rows, 4500u);
+  EXPECT_EQ(check->head_sha256, (*node_a->audit_rows(4499, 1))[0].sha256);
+  // An insider removes the trigger and rewrites a row on the third page.
+  const std::string drop = postgresql() ? "DROP TRIGGER audit_log_no_update ON audit_log"
+                                        : "DROP TRIGGER audit_log_no_update";
+  ASSERT_EQ(raw_sql(drop), "");
+  ASSERT_EQ(raw_sql("UPDATE audit_log SET detail = 'rewritten' WHERE seq = 4321"), "");
+  check = node_b->verify_audit();
+  ASSERT_TRUE(check.ok());
+  EXPECT_FALSE(check->ok);
+  EXPECT_EQ(check->first_bad_seq, 4321);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, PgCluster, ::testing::Values(Backend::postgresql),
