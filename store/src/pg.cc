@@ -122,10 +122,16 @@ Result<std::unique_ptr<PgConn>> PgConn::open(const PgSettings& s) {
   }
   PQconninfoFree(parsed);
   const std::string timeout = std::to_string(s.connect_timeout_s);
+  // A server that vanishes from the network (no RST) must not hang a call
+  // forever: TCP keepalives, and a bound on unacknowledged data.
+  const std::string user_timeout = std::to_string(s.statement_timeout_ms + 30'000);
   // Later keywords override earlier ones; the DSN (expanded from dbname)
-  // comes last so that it may set its own connect_timeout.
-  const char* keys[] = {"connect_timeout", "application_name", "client_encoding", "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), s.application_name.c_str(), "UTF8", s.dsn.c_str(), nullptr};
+  // comes last so that it may set its own.
+  const char* keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout", "application_name", "client_encoding",
+                        "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), "1", "30", "10", "3", user_timeout.c_str(),
+                          s.application_name.c_str(), "UTF8", s.dsn.c_str(), nullptr};
   PgConnPtr c(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
   if (!c) return make_error("store.unavailable", "cannot connect to PostgreSQL: out of memory");
   if (PQstatus(c.get()) != CONNECTION_OK) {

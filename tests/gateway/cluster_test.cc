@@ -57,6 +57,10 @@ class ClusterE2e : public ::testing::Test {
     c = replaced(c, "127.0.0.1:" + std::to_string(a.health_port), "127.0.0.1:" + std::to_string(a2_.health_port));
     c = replaced(c, "\"" + a.state_dir() + "\"", "\"" + a2_.state_dir() + "\"");
     c = replaced(c, "node = \"a1\"", "node = \"a2\"");
+    // This node reads its connection string, with a password, from a file.
+    write_text(a2_.dir + "/store.dsn", dsn_ + " password=" + kPassword + "\n");
+    ::chmod((a2_.dir + "/store.dsn").c_str(), 0600);
+    c = replaced(c, "dsn = \"" + dsn_ + "\"", "dsn_file = \"" + a2_.dir + "/store.dsn\"");
     a2_.config = a2_.dir + "/edxgate.toml";
     write_text(a2_.config, c);
     a2_.proc.start({bin("edxgated"), "--config", a2_.config}, {{"SOFTHSM2_CONF", a.token->conf()}},
@@ -99,6 +103,7 @@ class ClusterE2e : public ::testing::Test {
     return out;
   }
 
+  static constexpr const char* kPassword = "n0t-in-any-log";
   std::string database_, dsn_;
   std::unique_ptr<World> world_;
   Gateway a2_;
@@ -164,6 +169,7 @@ TEST_F(ClusterE2e, EveryAcceptedDocumentIsDeliveredOnceThoughANodeIsKilledMidLoa
 
   // One audit chain for the cluster, unbroken.
   a2_.proc.stop();
+  EXPECT_EQ(a2_.proc.log().find(kPassword), std::string::npos);
   int status = 0;
   const std::string out = testing::run_capture(bin("edxgate") + " audit verify --db 'postgresql:" + dsn_ + "'", &status);
   EXPECT_EQ(status, 0) << out;
