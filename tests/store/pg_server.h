@@ -43,10 +43,11 @@ inline std::string pg_bin_dir() {
 }
 
 // Runs a shell command as the user PostgreSQL runs as; returns its exit status.
+// From / : the caller's directory (a checkout under /root) may be closed to nobody.
 inline int run_as_pg_user(const std::string& command) {
   const std::string full =
-      ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups -- /bin/sh -c '" + command + "'"
-                       : "/bin/sh -c '" + command + "'";
+      ::geteuid() == 0 ? "setpriv --reuid=65534 --regid=65534 --clear-groups -- /bin/sh -c 'cd / && " + command + "'"
+                       : "/bin/sh -c 'cd / && " + command + "'";
   return std::system(full.c_str());
 }
 
