@@ -20,10 +20,13 @@
 // RSA-2048 key whose certificate a test signing CA issued (openssl CLI), a
 // SQLite store, the TLS PKI, and the simulator process. Nothing leaves
 // loopback. Prints a table and one JSON line (prefix "JSON "). Not a ctest.
+// --store postgresql runs both paths twice, on SQLite and then on a
+// throwaway PostgreSQL server (fsync on, unix socket, tests/store/pg_server.h),
+// and prints the PostgreSQL figures beside SQLite's.
 //
 //   gateway_load_bench [--docs N] [--large-docs M] [--large-kb K] [--concurrency C]
 //                      [--seconds S] [--attachment-kb K] [--transport sim|noop]
-//                      [--status-unsigned] [--quick]
+//                      [--status-unsigned] [--store sqlite|postgresql] [--quick]
 // Each path stops at S seconds or N envelopes, whichever comes first; the
 // send path runs first (the receive path queues status messages in the
 // outbox, which the send path's outbox passes would otherwise deliver too).
@@ -73,6 +76,7 @@
 #include "edxgate/gateway/vdxp.h"
 #include "edxgate/hsm/hsm.h"
 #include "edxgate/store/store.h"
+#include "pg_server.h"
 #include "softhsm_fixture.h"
 #include "test_support.h"
 
@@ -133,6 +137,7 @@ struct Options {
   double seconds = 3.0;     // per path, upper bound
   std::string transport = "sim";
   bool status_unsigned = false;
+  std::string store = "sqlite";  // or "postgresql": both, side by side
 };
 
 Options parse_args(int argc, char** argv) {
@@ -151,13 +156,15 @@ Options parse_args(int argc, char** argv) {
     else if (a[i] == "--seconds") o.seconds = std::stod(next());
     else if (a[i] == "--transport") o.transport = next();
     else if (a[i] == "--status-unsigned") o.status_unsigned = true;
+    else if (a[i] == "--store") o.store = next();
     else if (a[i] == "--quick") {
       o.docs = 60;
       o.large_docs = 4;
       o.seconds = 1.0;
     } else if (a[i] == "--help" || a[i] == "-h") {
       std::cout << "usage: gateway_load_bench [--docs N] [--large-docs M] [--large-kb K] [--attachment-kb K]\n"
-                   "       [--concurrency C] [--seconds S] [--transport sim|noop] [--status-unsigned] [--quick]\n"
+                   "       [--concurrency C] [--seconds S] [--transport sim|noop] [--status-unsigned]\n"
+                   "       [--store sqlite|postgresql] [--quick]\n"
                    "Each path runs until S seconds or its N envelopes are used up, whichever comes first.\n";
       std::exit(0);
     } else {
@@ -166,6 +173,7 @@ Options parse_args(int argc, char** argv) {
   }
   if (o.concurrency == 0 || o.docs == 0 || o.seconds <= 0) die("--docs, --concurrency and --seconds must be > 0");
   if (o.transport != "sim" && o.transport != "noop") die("--transport is sim or noop");
+  if (o.store != "sqlite" && o.store != "postgresql") die("--store is sqlite or postgresql");
   return o;
 }
 
@@ -364,8 +372,8 @@ struct World {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<gateway::KeyProvider> keys;
   std::unique_ptr<gateway::AxisTransport> axis;
-  gateway::MetricsRegistry metrics;
-  gateway::MetricsRegistry metrics2;  // the second engine's (metric names repeat)
+  // Per round (store): the engines' registries (metric names repeat).
+  std::vector<std::unique_ptr<gateway::MetricsRegistry>> registries;
   std::unique_ptr<gateway::Engine> engine;          // send path (and the receive sink when statuses are signed)
   std::unique_ptr<gateway::Engine> receive_engine;  // the receive sink without a key (--status-unsigned)
   std::unique_ptr<gateway::PushEndpoint> push;
@@ -374,10 +382,17 @@ struct World {
   pid_t sim_pid = -1;
   std::string sim_port;
   std::string transport_used;
+  std::string pg_dir;  // the throwaway PostgreSQL server (--store postgresql)
 
   explicit World(Options o) : opt(std::move(o)) {}
   ~World() {
     if (push_server) push_server->stop(std::chrono::seconds(1));
+    push_server.reset();
+    push.reset();
+    receive_engine.reset();
+    engine.reset();
+    store.reset();
+    if (!pg_dir.empty()) store::testing::stop_pg_server(pg_dir);
     if (sim_pid > 0) {
       ::kill(sim_pid, SIGTERM);
       int st = 0;
@@ -432,22 +447,50 @@ struct World {
     keys = must(gateway::make_hsm_key_provider(h, nullptr), "key provider");
   }
 
-  void setup_store_and_engines() {
+  // A fresh store on `backend` (state in dir/<sub>), its engines and the push
+  // endpoint over them; what a previous round used is stopped first.
+  void setup_store_and_engines(store::Backend backend, const std::string& sub) {
+    if (push_server) push_server->stop(std::chrono::seconds(1));
+    push_server.reset();
+    push.reset();
+    receive_engine.reset();
+    engine.reset();
+    store.reset();
     store::StoreOptions so;
-    so.state_dir = dir / "state";
+    so.state_dir = dir / sub;
     so.max_blob_bytes = 64ull << 20;
+    if (backend == store::Backend::postgresql) {
+      if (pg_dir.empty()) {
+        std::string error;
+        pg_dir = store::testing::start_pg_server(error, /*durable=*/true);
+        if (pg_dir.empty()) die("PostgreSQL: " + error);
+        PGconn* c = PQconnectdb(("host=" + pg_dir + " port=5432 user=postgres dbname=postgres").c_str());
+        PGresult* r = PQexec(c, "CREATE DATABASE bench ENCODING 'UTF8' TEMPLATE template0");
+        const bool created = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        PQfinish(c);
+        if (!created) die("cannot create the bench database");
+      }
+      so.backend = backend;
+      so.dsn = "host=" + pg_dir + " port=5432 user=postgres dbname=bench";
+      so.application_name = "gateway_load_bench";
+    }
     so.backoff.base_ms = 1000;
     so.backoff.min_delay_ms = 1000;
     store = must(store::open_store(so), "open store");
     gateway::EngineOptions eo;
     eo.organ_id = kUs;
     eo.organ_name = "Bench gateway";
-    eo.work_dir = dir / "state/work";
+    eo.work_dir = dir / (sub + "/work");
     eo.worker = "load-bench";
-    engine = std::make_unique<gateway::Engine>(eo, *store, verifier, keys.get(), axis.get(), metrics);
+    registries.push_back(std::make_unique<gateway::MetricsRegistry>());
+    engine = std::make_unique<gateway::Engine>(eo, *store, verifier, keys.get(), axis.get(), *registries.back());
     if (opt.status_unsigned) {
-      receive_engine = std::make_unique<gateway::Engine>(eo, *store, verifier, nullptr, axis.get(), metrics2);
+      registries.push_back(std::make_unique<gateway::MetricsRegistry>());
+      receive_engine =
+          std::make_unique<gateway::Engine>(eo, *store, verifier, nullptr, axis.get(), *registries.back());
     }
+    setup_push_endpoint();
   }
 
   void setup_push_endpoint() {
@@ -768,21 +811,15 @@ bj::object summary_json(const Summary& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  ::signal(SIGPIPE, SIG_IGN);
-  Options opt = parse_args(argc, argv);
-  log::set_level(log::Level::warn);  // one info line per request would time stderr, not the gateway
-  World w(opt);
-  std::cerr << "setting up (token, PKI, store, " << opt.transport << ") ...\n";
-  w.setup_pki();
-  w.setup_token();
-  w.setup_transport();
-  w.setup_store_and_engines();
-  w.setup_push_endpoint();
+// One round on the store `w` holds: the disk floor, both paths, the table and
+// the JSON line. Returns whether anything failed; `rates` gets the send and
+// receive env/s.
+bool run_round(World& w, const std::string& sub, const std::string& backend, std::pair<double, double>& rates) {
+  const Options& opt = w.opt;
 
-  std::cerr << "disk floor ...\n";
-  const double fsync_1t = fsync_rate(w.dir / "state", 1, std::max(0.3, opt.seconds / 2));
-  const double fsync_ct = fsync_rate(w.dir / "state", opt.concurrency, std::max(0.3, opt.seconds / 2));
+  std::cerr << "[" << backend << "] disk floor ...\n";
+  const double fsync_1t = fsync_rate(w.dir / sub, 1, std::max(0.3, opt.seconds / 2));
+  const double fsync_ct = fsync_rate(w.dir / sub, opt.concurrency, std::max(0.3, opt.seconds / 2));
   // Send first: each received envelope queues a status 01 in the outbox, which
   // the send path's outbox passes would otherwise also deliver.
   std::cerr << "send path ...\n";
@@ -807,9 +844,9 @@ int main(int argc, char** argv) {
   const long hwm = vm_hwm_kb();
 
   const unsigned C = opt.concurrency;
-  std::printf("\ngateway load bench: C=%u, <=%.1f s and <=%zu docs per path, RSA-2048 (SoftHSM2 token), "
+  std::printf("\ngateway load bench (store: %s): C=%u, <=%.1f s and <=%zu docs per path, RSA-2048 (SoftHSM2 token), "
               "transport: %s, status 01: %s\n",
-              C, opt.seconds, opt.docs, w.transport_used.c_str(),
+              backend.c_str(), C, opt.seconds, opt.docs, w.transport_used.c_str(),
               opt.status_unsigned ? "unsigned" : "signed on the token");
   std::printf("%-26s %7s %5s %9s %8s %8s %8s %8s\n", "path", "n", "err", "env/s", "p50 ms", "p95 ms", "p99 ms",
               "max ms");
@@ -842,6 +879,7 @@ int main(int argc, char** argv) {
 
   bj::object j;
   j["bench"] = "gateway_load";
+  j["backend"] = backend;
   j["concurrency"] = C;
   j["seconds"] = opt.seconds;
   j["transport"] = opt.transport;
@@ -880,6 +918,30 @@ int main(int argc, char** argv) {
   j["sim_vm_hwm_kb"] = sim_hwm;
   std::printf("JSON %s\n", bj::serialize(j).c_str());
   std::fflush(stdout);
-  const bool bad = quarantined > 0 || small.load.errors || large.load.errors || send.load.errors;
+  rates = {send.load.rate, small.load.rate};
+  return quarantined > 0 || small.load.errors || large.load.errors || send.load.errors;
+}
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  Options opt = parse_args(argc, argv);
+  log::set_level(log::Level::warn);  // one info line per request would time stderr, not the gateway
+  World w(opt);
+  std::cerr << "setting up (token, PKI, store, " << opt.transport << ") ...\n";
+  w.setup_pki();
+  w.setup_token();
+  w.setup_transport();
+  w.setup_store_and_engines(store::Backend::sqlite, "state");
+  std::pair<double, double> sqlite_rates, pg_rates;
+  bool bad = run_round(w, "state", "sqlite", sqlite_rates);
+  if (opt.store == "postgresql") {
+    std::cerr << "starting PostgreSQL (fsync on) ...\n";
+    w.setup_store_and_engines(store::Backend::postgresql, "state-pg");
+    bad = run_round(w, "state-pg", "postgresql", pg_rates) || bad;
+    auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    std::printf("\npostgresql beside sqlite (env/s, same run):  send %.1f vs %.1f (%.2fx), receive %.1f vs %.1f (%.2fx)\n",
+                pg_rates.first, sqlite_rates.first, ratio(pg_rates.first, sqlite_rates.first), pg_rates.second,
+                sqlite_rates.second, ratio(pg_rates.second, sqlite_rates.second));
+  }
   return bad ? 1 : 0;
 }

@@ -10,7 +10,9 @@
 
 #include "cli.h"
 #include "edxgate/base/json.h"
+#include "edxgate/base/fs.h"
 #include "edxgate/store/store.h"
+#include "edxgate/store/transfer.h"
 
 namespace edxgate::cli {
 namespace {
@@ -18,22 +20,60 @@ namespace {
 namespace bj = json::bj;
 using namespace edxgate::store;
 
-// --db is the state directory (holding edxgate.db and blobs/) or the
-// database file itself (blobs/ then sits beside it).
+// A store named on the command line: "sqlite:DIR", "postgresql:DSN", a
+// postgresql:// URI, or (SQLite) the state directory or its edxgate.db, in
+// which case blobs/ sits beside it. `dsn_file` holds a connection string
+// with its password (never on the command line, where ps shows it).
+Result<StoreOptions> store_location(const std::string& where, const std::string& dsn_file,
+                                    const std::string& blob_dir) {
+  StoreOptions o;
+  o.blob_dir = blob_dir;
+  std::string dsn;
+  if (where.rfind("postgresql:", 0) == 0 && where.rfind("postgresql://", 0) != 0) {
+    dsn = where.substr(11);
+  } else if (where.rfind("postgresql://", 0) == 0 || where.rfind("postgres://", 0) == 0) {
+    dsn = where;
+  } else if (where == "postgresql" && !dsn_file.empty()) {
+    dsn = "";
+  } else {
+    const std::string path = where.rfind("sqlite:", 0) == 0 ? where.substr(7) : where;
+    if (path.empty()) return make_error("usage.db", "no SQLite state directory given");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec) || where.rfind("sqlite:", 0) == 0) {
+      o.state_dir = path;
+    } else {
+      std::filesystem::path p(path);
+      o.db_path = path;
+      o.state_dir = p.has_parent_path() ? p.parent_path().string() : ".";
+    }
+    if (!dsn_file.empty()) return make_error("usage.db", "a connection string file is only for postgresql");
+    return o;
+  }
+  o.backend = Backend::postgresql;
+  o.application_name = "edxgate-cli";
+  if (!dsn_file.empty()) {
+    if (!dsn.empty()) return make_error("usage.db", "give the connection string or its file, not both");
+    auto text = fs::read_file(dsn_file, 64 * 1024);
+    if (!text.ok()) return make_error("usage.db", "cannot read the connection string file " + dsn_file);
+    dsn = *text;
+    while (!dsn.empty() && (dsn.back() == '\n' || dsn.back() == '\r')) dsn.pop_back();
+  }
+  if (dsn.empty()) return make_error("usage.db", "no PostgreSQL connection string given");
+  o.dsn = dsn;
+  if (o.blob_dir.empty()) o.state_dir = ".";  // blobs are needed only by doc show --verify
+  return o;
+}
+
+// --db names the store to inspect (see store_location); it is opened read-only.
 Result<std::unique_ptr<Store>> open_db(const Args& args) {
   const std::string db = args.get("--db");
-  if (db.empty()) return make_error("usage.db", "--db PATH is required (the state directory or its edxgate.db)");
-  StoreOptions o;
-  o.read_only = true;
-  std::error_code ec;
-  if (std::filesystem::is_directory(db, ec)) {
-    o.state_dir = db;
-  } else {
-    std::filesystem::path p(db);
-    o.db_path = db;
-    o.state_dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  if (db.empty()) {
+    return make_error("usage.db", "--db is required (the state directory, its edxgate.db, or postgresql:DSN)");
   }
-  return open_store(o);
+  auto o = store_location(db, args.get("--dsn-file"), args.get("--blob-dir"));
+  if (!o.ok()) return o.error();
+  o->read_only = true;
+  return open_store(*o);
 }
 
 int store_fail(const Error& e) {
@@ -142,7 +182,7 @@ bj::object outbox_json(const OutboxItem& it) {
 // --- audit verify ---
 
 int audit_verify(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--db", "", true}, {"--json"}});
+  auto args = Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--json"}});
   if (!args.ok()) return fail(kExitUsage, args.error());
   if (!args->positional().empty()) return fail(kExitUsage, "audit verify takes no arguments");
   auto store = open_db(*args);
@@ -230,7 +270,7 @@ int list_outbox(Store& store, const Args& a) {
 }
 
 int queue_list(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--db", "", true}, {"--direction", "", true}, {"--state", "", true},
+  auto args = Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--direction", "", true}, {"--state", "", true},
                                  {"--sender", "", true}, {"--since", "", true}, {"--until", "", true},
                                  {"--subject", "", true}, {"--limit", "", true}, {"--before", "", true},
                                  {"--outbox"}, {"--outbox-state", "", true}, {"--json"}});
@@ -268,7 +308,7 @@ int queue_list(const std::vector<std::string>& argv) {
 // --- doc show ---
 
 int doc_show(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--db", "", true}, {"--json"}, {"--verify"}});
+  auto args = Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--json"}, {"--verify"}});
   if (!args.ok()) return fail(kExitUsage, args.error());
   if (args->positional().size() != 1) return fail(kExitUsage, "doc show needs exactly one document ID");
   auto id = parse_int(args->positional()[0], "the document ID");
@@ -364,11 +404,54 @@ int doc_show(const std::vector<std::string>& argv) {
   return intact ? kExitOk : kExitInvalid;
 }
 
+// --- store migrate ---
+
+int store_migrate(const std::vector<std::string>& argv) {
+  auto args = Args::parse(argv, {{"--from", "", true}, {"--to", "", true}, {"--to-dsn-file", "", true},
+                                 {"--blob-dir", "", true}, {"--json"}});
+  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args->has("--from") || !args->has("--to")) {
+    return fail(kExitUsage, "--from sqlite:DIR and --to postgresql:DSN are both required");
+  }
+  auto from = store_location(args->get("--from"), "", "");
+  if (!from.ok()) return fail(kExitUsage, from.error());
+  auto to = store_location(args->get("--to"), args->get("--to-dsn-file"), args->get("--blob-dir"));
+  if (!to.ok()) return fail(kExitUsage, to.error());
+  // Unless told otherwise, the target keeps using the source's blob directory.
+  if (to->blob_dir.empty()) to->blob_dir = from->state_dir + "/blobs";
+  auto report = transfer_store(*from, *to);
+  if (!report.ok()) {
+    const Error& e = report.error();
+    const bool invalid = e.code == "store.target_not_empty" || e.code == "store.transfer_check" ||
+                         e.code == "store.corrupt" || e.code == "store.blob_corrupt" ||
+                         e.code == "store.blob_missing" || e.code == "store.schema_older";
+    return fail(invalid ? kExitInvalid : kExitUsage, e);
+  }
+  const TransferReport& r = *report;
+  if (args->has("--json")) {
+    std::cout << bj::serialize(bj::object{{"documents", r.documents},
+                                          {"idempotency_keys", r.idempotency_keys},
+                                          {"transitions", r.transitions},
+                                          {"status_messages", r.status_messages},
+                                          {"outbox_items", r.outbox_items},
+                                          {"audit_rows", r.audit_rows},
+                                          {"audit_head_sha256", r.audit_head_sha256},
+                                          {"blobs_copied", r.blobs_copied}})
+              << "\n";
+  } else {
+    std::cout << "moved " << r.documents << " documents (" << r.idempotency_keys << " with an idempotency key), "
+              << r.transitions << " transitions, " << r.status_messages << " status messages, "
+              << r.outbox_items << " outbox items, " << r.audit_rows << " audit rows; " << r.blobs_copied
+              << " blobs copied\naudit chain verified on the target, head " << r.audit_head_sha256 << "\n";
+  }
+  return kExitOk;
+}
+
 constexpr Command kCommands[] = {
     {"audit verify", "check the hash chain of the audit log",
      "usage: edxgate audit verify --db PATH [--json]\n\n"
-     "Walks the audit log of the store at PATH (the state directory, or its\n"
-     "edxgate.db) and checks that every row holds the SHA-256 of the previous row\n"
+     "Walks the audit log of the store at PATH (the state directory, its\n"
+     "edxgate.db, or postgresql:DSN with --dsn-file FILE for a password) and checks that every row holds the SHA-256 of the previous row\n"
      "and of its own content. Prints the row count and the head hash (record it\n"
      "elsewhere: a log cut short after the head you recorded is then detected), or\n"
      "the first broken row. Exit 0 intact, 1 broken, 2 cannot read the store.\n",
@@ -383,15 +466,32 @@ constexpr Command kCommands[] = {
      "Pages hold --limit documents (default 50, at most 1000); the next page is\n"
      "--before the last ID shown. --outbox lists the send queue instead, with\n"
      "attempts, next attempt and last error. PATH is the state directory or its\n"
-     "edxgate.db; the store is opened read-only.\n",
+     "edxgate.db, or postgresql:DSN (--dsn-file FILE for a connection string with a\n"
+     "password); the store is opened read-only.\n",
      queue_list},
     {"doc show", "show one document: fields, files, history, status, outbox",
      "usage: edxgate doc show ID --db PATH [--verify] [--json]\n\n"
      "Prints the document's header fields, envelope and attachments (name, type,\n"
      "size, SHA-256), its state history, the status messages received or sent for\n"
      "it, and its outbox items. --verify re-hashes its files (exit 1 if one is\n"
-     "missing or corrupt). Exit 1 when there is no such document.\n",
+     "missing or corrupt). Exit 1 when there is no such document. PATH as for\n"
+     "queue list; with postgresql:DSN, --blob-dir DIR names the blob directory.\n",
      doc_show},
+    {"store migrate", "move a gateway's state from SQLite to PostgreSQL",
+     "usage: edxgate store migrate --from sqlite:DIR --to postgresql:DSN [--to-dsn-file FILE]\n"
+     "                             [--blob-dir DIR] [--json]\n\n"
+     "Copies everything in the SQLite store of state directory DIR into the\n"
+     "PostgreSQL database DSN (a libpq connection string or postgresql:// URI):\n"
+     "documents, recipients, attachments, transitions, status messages, the outbox,\n"
+     "idempotency keys and the audit chain with its hashes, keeping every id. The\n"
+     "target must be empty (its schema is created). Stop the gateway first.\n"
+     "--to-dsn-file FILE reads the connection string (with its password) from FILE\n"
+     "instead (give --to postgresql). --blob-dir DIR is the cluster's blob\n"
+     "directory: the blobs the rows name are copied there and re-hashed (default:\n"
+     "DIR/blobs, nothing copied). Afterwards the audit chain is verified on the\n"
+     "target and must end at the source's head hash. Exit 0 moved, 1 refused (target\n"
+     "not empty, source corrupt, check failed), 2 usage or connection error.\n",
+     store_migrate},
 };
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <functional>
 #include <limits>
 #include <regex>
 #include <set>
@@ -256,6 +257,42 @@ void read_clients(const toml::array& arr, std::vector<Client>& out,
   }
 }
 
+// [store]
+void read_store(TableReader& r, Store& s) {
+  r.one_of("backend", s.backend, {"sqlite", "postgresql"});
+  r.str("state_dir", s.state_dir);
+  r.str("blob_dir", s.blob_dir);
+  r.integer("busy_timeout_ms", s.busy_timeout_ms, 0, 600000);
+  r.str("dsn", s.dsn);
+  r.str("dsn_file", s.dsn_file);
+  r.integer("pool_size", s.pool_size, 1, 1000);
+  r.integer("statement_timeout_ms", s.statement_timeout_ms, 100, 3600000);
+  r.str("node", s.node);
+}
+
+// A password written into a connection string ("password=..." or a URI's
+// "user:password@"): a secret in the TOML.
+bool dsn_has_password(const std::string& dsn) {
+  static const std::regex kw(R"((^|\s)password\s*=)", std::regex::icase);
+  static const std::regex uri(R"(^postgres(ql)?://[^/@]*:[^/@]*@)", std::regex::icase);
+  return std::regex_search(dsn, kw) || std::regex_search(dsn, uri);
+}
+
+void check_store(const Store& s, const std::function<void(const char*, const std::string&)>& bad) {
+  if (s.backend == "postgresql") {
+    if (s.dsn.empty() == s.dsn_file.empty()) {
+      bad("store.dsn", "backend \"postgresql\" needs exactly one of dsn and dsn_file");
+    }
+    if (dsn_has_password(s.dsn)) {
+      bad("store.dsn", "holds a password: put the connection string in dsn_file (mode 0600) or the "
+                       "password in ~/.pgpass, never in this file");
+    }
+  } else if (!s.dsn.empty() || !s.dsn_file.empty()) {
+    bad("store.dsn", "is only for backend = \"postgresql\"");
+  }
+  if (s.node.size() > 200) bad("store.node", "is longer than 200 characters");
+}
+
 // Checks that need several keys at once, after every table was read.
 void cross_check(const toml::table& root, Config& c, std::vector<Problem>& problems) {
   auto line_of = [&](const char* path) {
@@ -285,6 +322,7 @@ void cross_check(const toml::table& root, Config& c, std::vector<Problem>& probl
   } catch (const std::regex_error&) {
     bad("edxml.organ_id_pattern", "is not a valid regular expression");
   }
+  check_store(c.store, bad);
   if (c.axis.retry_base_s > c.axis.retry_max_s) {
     bad("axis.retry_base_s", "must not exceed axis.retry_max_s");
   }
@@ -344,8 +382,7 @@ Result<Config> parse(std::string_view text, std::string_view origin) {
   }
   if (const toml::table* t = top.table("store")) {
     TableReader r(*t, "store", problems);
-    r.str("state_dir", c.store.state_dir);
-    r.integer("busy_timeout_ms", c.store.busy_timeout_ms, 0, 600000);
+    read_store(r, c.store);
     r.finish();
   }
   if (const toml::table* t = top.table("hsm")) {

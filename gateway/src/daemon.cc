@@ -197,7 +197,20 @@ Status start(const config::Config& cfg, Running& run) {
   // The store, the keys, the axis and the engine.
   store::StoreOptions so;
   so.state_dir = cfg.store.state_dir;
+  so.blob_dir = cfg.store.blob_dir;
   so.busy_timeout_ms = cfg.store.busy_timeout_ms;
+  if (cfg.store.backend == "postgresql") {
+    so.backend = store::Backend::postgresql;
+    so.dsn = cfg.store.dsn;
+    if (!cfg.store.dsn_file.empty()) {  // the connection string with its password
+      auto dsn = read_secret(cfg.store.dsn_file, "", "store connection string");
+      if (!dsn.ok()) return dsn.error();
+      so.dsn = std::string((*dsn)->view());
+    }
+    so.pool_size = cfg.store.pool_size;
+    so.statement_timeout_ms = cfg.store.statement_timeout_ms;
+    so.application_name = "edxgated";
+  }
   // An envelope carries its attachments in base64 (4/3) plus the header.
   so.max_blob_bytes = std::max<uint64_t>(cfg.limits.max_body_bytes, cfg.edxml.max_attachment_bytes / 3 * 4 + (1 << 20));
   so.backoff.base_ms = int64_t{cfg.axis.retry_base_s} * 1000;
@@ -267,7 +280,8 @@ Status start(const config::Config& cfg, Running& run) {
   eo.write.format = eo.read.format;
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  eo.worker = std::string("engine@") + host;
+  // Outbox leases are held under this name: nodes of a cluster need distinct ones.
+  eo.worker = std::string("engine@") + (cfg.store.node.empty() ? std::string(host) : cfg.store.node);
   eo.lease_ms = int64_t{cfg.axis.timeout_s} * 2000 + 30'000;
   eo.pull = axis_on && cfg.axis.mode == "pull";
   eo.poll_interval = std::chrono::seconds(cfg.axis.poll_interval_s);

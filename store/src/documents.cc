@@ -1,7 +1,7 @@
 // Documents: create (with dedup), read, list, set the envelope, purge.
 #include <string>
 
-#include "sqlite_store.h"
+#include "sql_store.h"
 
 namespace edxgate::store {
 namespace {
@@ -100,13 +100,13 @@ Result<std::optional<DocumentId>> find_existing(sql::Conn& c, const NewDocument&
 
 }  // namespace
 
-Status SqliteStore::claim_blobs(const NewDocument& doc) const {
+Status SqlStore::claim_blobs(const NewDocument& doc) const {
   if (doc.envelope) EDX_TRY(blobs_.claim(*doc.envelope));
   for (const Attachment& a : doc.attachments) EDX_TRY(blobs_.claim(a.blob));
   return {};
 }
 
-Result<Created> SqliteStore::insert_document(sql::Conn& c, const NewDocument& d, int64_t at) {
+Result<Created> SqlStore::insert_document(sql::Conn& c, const NewDocument& d, int64_t at) {
   auto existing = find_existing(c, d);
   if (!existing.ok()) return existing.error();
   if (*existing) return Created{**existing, true};
@@ -115,7 +115,7 @@ Result<Created> SqliteStore::insert_document(sql::Conn& c, const NewDocument& d,
       "INSERT INTO documents(direction, state, envelope_id, sender, code_number, code_notation,"
       " promulgation_date, subject, document_type, priority, due_date, envelope_sha256,"
       " envelope_size, signer_summary, submitter, idempotency_key, created_ms, updated_ms,"
-      " subject_folded) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      " subject_folded) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
   if (!st.ok()) return st.error();
   st->bind(1, direction_name(d.direction)).bind(2, state_name(d.state)).bind(3, d.envelope_id);
   st->bind(4, d.sender).bind(5, d.code_number).bind(6, d.code_notation);
@@ -126,8 +126,11 @@ Result<Created> SqliteStore::insert_document(sql::Conn& c, const NewDocument& d,
   }
   st->bind(14, d.signer_summary).bind(15, d.submitter).bind(16, d.idempotency_key);
   st->bind(17, at).bind(18, at).bind(19, sql::fold(d.subject));
-  EDX_TRY(st->run());
-  const DocumentId id = c.last_insert_id();
+  auto inserted = st->step();
+  if (!inserted.ok()) return inserted.error();
+  if (!*inserted) return make_error("store.db", "the new document got no id");
+  const DocumentId id = st->i64(0);
+  EDX_TRY(st->run());  // ends the statement
 
   for (size_t i = 0; i < d.recipients.size(); ++i) {
     auto r = c.prepare("INSERT INTO recipients(document_id, ordinal, organ_id) VALUES(?,?,?)");
@@ -156,13 +159,13 @@ Result<Created> SqliteStore::insert_document(sql::Conn& c, const NewDocument& d,
   return Created{id, false};
 }
 
-Result<Created> SqliteStore::create_document(const NewDocument& doc) {
+Result<Created> SqlStore::create_document(const NewDocument& doc) {
   EDX_TRY(check_new_document(doc));
   EDX_TRY(claim_blobs(doc));
   return write_tx<Created>([&](sql::Conn& c) { return insert_document(c, doc, now()); });
 }
 
-Result<std::vector<Created>> SqliteStore::create_documents(std::span<const NewDocument> docs) {
+Result<std::vector<Created>> SqlStore::create_documents(std::span<const NewDocument> docs) {
   for (const NewDocument& d : docs) {
     EDX_TRY(check_new_document(d));
     EDX_TRY(claim_blobs(d));
@@ -180,7 +183,7 @@ Result<std::vector<Created>> SqliteStore::create_documents(std::span<const NewDo
   });
 }
 
-Result<Document> SqliteStore::get_document(DocumentId id) {
+Result<Document> SqlStore::get_document(DocumentId id) {
   return read_tx<Document>([&](sql::Conn& c) -> Result<Document> {
     auto st = c.prepare_built(std::string("SELECT ") + kDocumentColumns +
                               " FROM documents WHERE id = ?");
@@ -215,15 +218,19 @@ Result<Document> SqliteStore::get_document(DocumentId id) {
   });
 }
 
-Result<DocumentPage> SqliteStore::list_documents(const DocumentQuery& q) {
+Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
   // The WHERE clause is built from fixed fragments; every value is bound.
-  std::string sql = std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE 1";
+  const bool postgresql = db_->dialect() == sql::Dialect::postgresql;
+  std::string sql = std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE 1 = 1";
   if (q.direction) sql += " AND direction = ?1";
   if (q.state) sql += " AND state = ?2";
   if (!q.sender.empty()) sql += " AND sender = ?3";
   if (q.created_from_ms) sql += " AND created_ms >= ?4";
   if (q.created_until_ms) sql += " AND created_ms < ?5";
-  if (!q.subject_contains.empty()) sql += " AND instr(subject_folded, ?6) > 0";
+  if (!q.subject_contains.empty()) {
+    sql += postgresql ? " AND strpos(subject_folded, ?6) > 0"
+                                                       : " AND instr(subject_folded, ?6) > 0";
+  }
   if (q.before_id) sql += " AND id < ?7";
   if (!q.envelope_id.empty()) sql += " AND envelope_id = ?9";
   sql += " ORDER BY id DESC LIMIT ?8";
@@ -255,7 +262,7 @@ Result<DocumentPage> SqliteStore::list_documents(const DocumentQuery& q) {
   });
 }
 
-Status SqliteStore::set_envelope(DocumentId id, const BlobRef& envelope,
+Status SqlStore::set_envelope(DocumentId id, const BlobRef& envelope,
                                  const std::string& signer_summary, const std::string& actor) {
   if (signer_summary.size() > kMaxTextBytes) {
     return make_error("store.field_too_long", "the signer summary is too long");
@@ -289,7 +296,7 @@ Status SqliteStore::set_envelope(DocumentId id, const BlobRef& envelope,
   });
 }
 
-Status SqliteStore::purge_document(DocumentId id, const std::string& actor, const std::string& reason) {
+Status SqlStore::purge_document(DocumentId id, const std::string& actor, const std::string& reason) {
   return write_tx<void>([&](sql::Conn& c) -> Status {
     auto st = c.prepare("SELECT direction, state FROM documents WHERE id = ?");
     if (!st.ok()) return st.error();

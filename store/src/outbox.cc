@@ -2,7 +2,7 @@
 #include <algorithm>
 #include <string>
 
-#include "sqlite_store.h"
+#include "sql_store.h"
 
 namespace edxgate::store {
 namespace {
@@ -76,7 +76,7 @@ int64_t backoff_delay_ms(const BackoffPolicy& p, int failures, uint64_t random) 
   return floor + static_cast<int64_t>((static_cast<u128>(random) * span) >> 64);
 }
 
-Result<OutboxId> SqliteStore::insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r,
+Result<OutboxId> SqlStore::insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r,
                                             int64_t at) {
   if (r.kind.size() > 64 || r.destination.size() > 64 * 1024) {
     return make_error("store.field_too_long", "the outbox kind or destination is too long");
@@ -84,18 +84,20 @@ Result<OutboxId> SqliteStore::insert_outbox(sql::Conn& c, DocumentId id, const O
   auto st = c.prepare(
       "INSERT INTO outbox(document_id, kind, destination, payload_sha256, payload_size, state,"
       " attempts, next_attempt_ms, last_error, lease_owner, lease_token, lease_until_ms, created_ms)"
-      " VALUES(?,?,?,?,?,'pending',0,?,'','','',0,?)");
+      " VALUES(?,?,?,?,?,'pending',0,?,'','','',0,?) RETURNING id");
   if (!st.ok()) return st.error();
   st->bind(1, id).bind(2, r.kind).bind(3, r.destination).bind(6, at).bind(7, at);
   if (r.payload) st->bind(4, r.payload->sha256).bind(5, static_cast<int64_t>(r.payload->size));
-  Status s = st->run();
-  if (!s.ok()) {
-    if (s.error().code == "store.constraint") {
+  auto inserted = st->step();
+  if (!inserted.ok()) {
+    if (inserted.error().code == "store.constraint") {
       return make_error("store.not_found", "no document " + std::to_string(id));
     }
-    return s.error();
+    return inserted.error();
   }
-  const OutboxId item = c.last_insert_id();
+  if (!*inserted) return make_error("store.db", "the new outbox item got no id");
+  const OutboxId item = st->i64(0);
+  EDX_TRY(st->run());  // ends the statement
   EDX_TRY(append_audit(c,
                        {"system", "outbox.enqueue", "document:" + std::to_string(id), "ok",
                         "item " + std::to_string(item) + " " + r.kind + " to " + r.destination},
@@ -103,12 +105,12 @@ Result<OutboxId> SqliteStore::insert_outbox(sql::Conn& c, DocumentId id, const O
   return item;
 }
 
-Result<OutboxId> SqliteStore::enqueue(DocumentId id, const OutboxRequest& request) {
+Result<OutboxId> SqlStore::enqueue(DocumentId id, const OutboxRequest& request) {
   if (request.payload) EDX_TRY(blobs_.claim(*request.payload));
   return write_tx<OutboxId>([&](sql::Conn& c) { return insert_outbox(c, id, request, now()); });
 }
 
-Result<std::vector<OutboxItem>> SqliteStore::claim_outbox(const std::string& worker,
+Result<std::vector<OutboxItem>> SqlStore::claim_outbox(const std::string& worker,
                                                           int64_t lease_ms, uint32_t max_items) {
   if (lease_ms <= 0 || max_items == 0) return std::vector<OutboxItem>{};
   max_items = std::min<uint32_t>(max_items, 1000);
@@ -116,9 +118,15 @@ Result<std::vector<OutboxItem>> SqliteStore::claim_outbox(const std::string& wor
     const int64_t at = now();
     std::vector<OutboxId> due;
     {
-      auto st = c.prepare(
+      // PostgreSQL: nodes claiming at once each lock and take distinct items
+      // (SKIP LOCKED passes over rows another claim holds); SQLite has one writer.
+      static constexpr const char* kDue =
           "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1"
-          " AND lease_until_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2");
+          " AND lease_until_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2";
+      static constexpr const char* kDueSkipLocked =
+          "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1"
+          " AND lease_until_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2 FOR UPDATE SKIP LOCKED";
+      auto st = c.prepare(c.is_postgresql() ? kDueSkipLocked : kDue);
       if (!st.ok()) return st.error();
       st->bind(1, at).bind(2, int64_t{max_items});
       for (;;) {
@@ -142,10 +150,10 @@ Result<std::vector<OutboxItem>> SqliteStore::claim_outbox(const std::string& wor
       if (*row) out.push_back(item_at(*st, /*with_token=*/true));
     }
     return out;
-  });
+  }, /*lock_audit=*/false);
 }
 
-Status SqliteStore::complete_outbox(OutboxId id, const std::string& lease_token,
+Status SqlStore::complete_outbox(OutboxId id, const std::string& lease_token,
                                     std::optional<State> advance_to, const std::string& actor) {
   return write_tx<void>([&](sql::Conn& c) -> Status {
     const int64_t at = now();
@@ -170,7 +178,7 @@ Status SqliteStore::complete_outbox(OutboxId id, const std::string& lease_token,
   });
 }
 
-Status SqliteStore::fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) {
+Status SqlStore::fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) {
   return write_tx<void>([&](sql::Conn& c) -> Status {
     const int64_t at = now();
     auto cur = c.prepare("SELECT attempts FROM outbox WHERE id = ? AND lease_token = ? AND state = 'pending'"
@@ -180,18 +188,25 @@ Status SqliteStore::fail_outbox(OutboxId id, const std::string& lease_token, con
     auto row = cur->step();
     if (!row.ok()) return row.error();
     if (!*row) return lease_problem(c, id);
-    const int failures = static_cast<int>(cur->i64(0)) + 1;
+    const int64_t attempts = cur->i64(0);
+    const int failures = static_cast<int>(attempts) + 1;
     const int64_t next = at + backoff_delay_ms(options_.backoff, failures, random64());
+    // Guarded by the lease again: without the audit lock, another node may
+    // have taken the item over (or completed it) since the SELECT.
     auto st = c.prepare(
         "UPDATE outbox SET attempts = ?, next_attempt_ms = ?, last_error = ?, lease_owner = '',"
-        " lease_token = '', lease_until_ms = 0 WHERE id = ?");
+        " lease_token = '', lease_until_ms = 0 WHERE id = ? AND lease_token = ? AND state = 'pending'"
+        " AND attempts = ?");
     if (!st.ok()) return st.error();
     const std::string err = error.substr(0, kMaxErrorBytes);
-    return st->bind(1, int64_t{failures}).bind(2, next).bind(3, err).bind(4, id).run();
-  });
+    st->bind(1, int64_t{failures}).bind(2, next).bind(3, err).bind(4, id);
+    EDX_TRY(st->bind(5, lease_token).bind(6, attempts).run());
+    if (c.changes() == 0) return lease_problem(c, id);
+    return {};
+  }, /*lock_audit=*/false);
 }
 
-Status SqliteStore::cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) {
+Status SqlStore::cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) {
   return write_tx<void>([&](sql::Conn& c) -> Status {
     auto st = c.prepare(
         "UPDATE outbox SET state = 'cancelled', lease_owner = '', lease_token = '',"
@@ -204,7 +219,7 @@ Status SqliteStore::cancel_outbox(OutboxId id, const std::string& actor, const s
   });
 }
 
-Result<uint64_t> SqliteStore::release_leases(const std::string& worker) {
+Result<uint64_t> SqlStore::release_leases(const std::string& worker) {
   return write_tx<uint64_t>([&](sql::Conn& c) -> Result<uint64_t> {
     auto st = c.prepare(
         "UPDATE outbox SET lease_owner = '', lease_token = '', lease_until_ms = 0"
@@ -222,7 +237,7 @@ Result<uint64_t> SqliteStore::release_leases(const std::string& worker) {
   });
 }
 
-Result<StoreStats> SqliteStore::stats() {
+Result<StoreStats> SqlStore::stats() {
   return read_tx<StoreStats>([&](sql::Conn& c) -> Result<StoreStats> {
     StoreStats s;
     auto st = c.prepare("SELECT direction, state, count(*) FROM documents GROUP BY direction, state");
@@ -247,8 +262,8 @@ Result<StoreStats> SqliteStore::stats() {
   });
 }
 
-Result<std::vector<OutboxItem>> SqliteStore::list_outbox(const OutboxQuery& q) {
-  std::string sql = std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE 1";
+Result<std::vector<OutboxItem>> SqlStore::list_outbox(const OutboxQuery& q) {
+  std::string sql = std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE 1 = 1";
   if (q.state) sql += " AND state = ?1";
   if (q.document_id) sql += " AND document_id = ?2";
   if (q.after_id) sql += " AND id > ?3";

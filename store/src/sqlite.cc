@@ -38,29 +38,21 @@ Error db_error(sqlite3* db, std::string_view what) {
   return make_error(std::move(code), std::move(msg));
 }
 
-Result<bool> Stmt::step() {
-  int rc = sqlite3_step(s_);
+Result<bool> SqliteStmt::step() {
+  int rc = sqlite3_step(s_.get());
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return db_error(db_, sqlite3_sql(s_) ? "running a statement" : "stepping");
+  return db_error(db_, "running a statement");
 }
 
-Status Stmt::run() {
-  for (;;) {
-    auto r = step();
-    if (!r.ok()) return r.error();
-    if (!*r) return {};
-  }
-}
-
-std::string Stmt::text(int c) const {
-  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, c));
+std::string SqliteStmt::text(int c) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_.get(), c));
   if (!p) return {};
-  return std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_, c)));
+  return std::string(p, static_cast<size_t>(sqlite3_column_bytes(s_.get(), c)));
 }
 
-Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, bool read_only,
-                                         uint32_t busy_timeout_ms) {
+Result<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& path, bool read_only,
+                                                     uint32_t busy_timeout_ms) {
   sqlite3* raw = nullptr;
   int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
               SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
@@ -78,7 +70,7 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, bool read_only
   sqlite3_create_function_v2(raw, "edx_fold", 1,
                              SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
                              fold_fn, nullptr, nullptr, nullptr);
-  std::unique_ptr<Conn> conn(new Conn(std::move(db)));
+  std::unique_ptr<SqliteConn> conn(new SqliteConn(std::move(db)));
   if (!read_only) {
     // journal_mode=WAL answers with the mode in force; anything else means
     // the file system cannot do WAL and durability assumptions break.
@@ -94,7 +86,7 @@ Result<std::unique_ptr<Conn>> Conn::open(const std::string& path, bool read_only
   return conn;
 }
 
-Result<Stmt> Conn::prepare(const char* sql) {
+Result<Stmt> SqliteConn::prepare(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* s = nullptr;
@@ -102,12 +94,12 @@ Result<Stmt> Conn::prepare(const char* sql) {
         SQLITE_OK) {
       return db_error(db_.get(), "preparing a statement");
     }
-    it = cache_.emplace(sql, StmtPtr(s)).first;
+    it = cache_.emplace(sql, std::make_unique<SqliteStmt>(db_.get(), StmtPtr(s))).first;
   }
-  return Stmt(db_.get(), it->second.get());
+  return Stmt(it->second.get());
 }
 
-Result<Stmt> Conn::prepare_built(const std::string& sql) {
+Result<Stmt> SqliteConn::prepare_built(const std::string& sql) {
   auto it = built_.find(sql);
   if (it == built_.end()) {
     sqlite3_stmt* s = nullptr;
@@ -115,38 +107,26 @@ Result<Stmt> Conn::prepare_built(const std::string& sql) {
         SQLITE_OK) {
       return db_error(db_.get(), "preparing a query");
     }
-    it = built_.emplace(sql, StmtPtr(s)).first;
+    it = built_.emplace(sql, std::make_unique<SqliteStmt>(db_.get(), StmtPtr(s))).first;
   }
-  return Stmt(db_.get(), it->second.get());
+  return Stmt(it->second.get());
 }
 
-Status Conn::exec(const char* sql) {
+Status SqliteConn::exec(const char* sql) {
   if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return db_error(db_.get(), "running SQL");
   }
   return {};
 }
 
-Result<Tx> Tx::begin(Conn& conn, Kind kind) {
-  auto st = conn.prepare(kind == Kind::write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED");
+Status SqliteConn::run_cached(const char* sql) {
+  auto st = prepare(sql);
   if (!st.ok()) return st.error();
-  EDX_TRY(st->run());
-  return Tx(&conn);
+  return st->run();
 }
 
-Tx::~Tx() {
-  if (conn_ && !sqlite3_get_autocommit(conn_->get())) {
-    sqlite3_exec(conn_->get(), "ROLLBACK", nullptr, nullptr, nullptr);
-  }
-}
-
-Status Tx::commit() {
-  auto st = conn_->prepare("COMMIT");
-  if (!st.ok()) return st.error();
-  Status s = st->run();
-  if (!s.ok()) return s;  // the destructor rolls back
-  conn_ = nullptr;
-  return {};
+void SqliteConn::rollback() {
+  if (in_transaction()) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 std::string fold(std::string_view utf8) {

@@ -1,7 +1,7 @@
 // Workflow transitions, their history, and the status messages of a document.
 #include <string>
 
-#include "sqlite_store.h"
+#include "sql_store.h"
 
 namespace edxgate::store {
 namespace {
@@ -12,7 +12,7 @@ std::string doc_object(DocumentId id) { return "document:" + std::to_string(id);
 
 }  // namespace
 
-Status SqliteStore::move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor,
+Status SqlStore::move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor,
                                   const std::string& reason, std::optional<State> expected_from,
                                   int64_t at) {
   auto st = c.prepare("SELECT direction, state FROM documents WHERE id = ?");
@@ -58,7 +58,7 @@ Status SqliteStore::move_document(sql::Conn& c, DocumentId id, State to, const s
   return append_audit(c, {actor, "document.transition", doc_object(id), "ok", detail}, at);
 }
 
-Result<std::optional<OutboxId>> SqliteStore::transition(DocumentId id, State to,
+Result<std::optional<OutboxId>> SqlStore::transition(DocumentId id, State to,
                                                         const std::string& actor,
                                                         const std::string& reason,
                                                         std::optional<State> expected_from,
@@ -78,7 +78,7 @@ Result<std::optional<OutboxId>> SqliteStore::transition(DocumentId id, State to,
       });
 }
 
-Result<std::vector<Transition>> SqliteStore::history(DocumentId id) {
+Result<std::vector<Transition>> SqlStore::history(DocumentId id) {
   return read_tx<std::vector<Transition>>([&](sql::Conn& c) -> Result<std::vector<Transition>> {
     auto st = c.prepare(
         "SELECT from_state, to_state, actor, reason, at_ms FROM transitions"
@@ -102,7 +102,7 @@ Result<std::vector<Transition>> SqliteStore::history(DocumentId id) {
   });
 }
 
-Status SqliteStore::add_status_message(DocumentId id, const StatusMessage& m) {
+Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
   if (m.code.size() > 16 || m.description.size() > kMaxTextBytes || m.staff.size() > kMaxTextBytes) {
     return make_error("store.field_too_long", "a status message field is too long");
   }
@@ -130,7 +130,7 @@ Status SqliteStore::add_status_message(DocumentId id, const StatusMessage& m) {
   });
 }
 
-Result<std::vector<StatusMessage>> SqliteStore::status_messages(DocumentId id) {
+Result<std::vector<StatusMessage>> SqlStore::status_messages(DocumentId id) {
   return read_tx<std::vector<StatusMessage>>(
       [&](sql::Conn& c) -> Result<std::vector<StatusMessage>> {
         auto st = c.prepare(

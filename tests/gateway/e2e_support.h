@@ -217,13 +217,16 @@ struct Gateway {
   uint16_t internal_port = 0, axis_port = 0, health_port = 0;
   std::string config;
   Process proc;
+  std::string store_extra;     // more [store] keys (e.g. a PostgreSQL cluster's)
+  uint32_t axis_timeout_s = 10;
 
   std::string state_dir() const { return dir + "/state"; }
 };
 
 class World {
  public:
-  World() : tls_(root_.path()) {
+  // `configure` may change A's and B's settings before their configs are written.
+  explicit World(const std::function<void(Gateway& a, Gateway& b)>& configure = {}) : tls_(root_.path()) {
     const std::string& d = root_.path();
     // Callers (TLS client certificates of the TLS test CA).
     for (const char* who : {"sys-a", "leader-a", "officer-a", "sys-b", "officer-b", "leader-b", "axis"}) {
@@ -249,6 +252,7 @@ class World {
       g->health_port = free_port();
     }
     b_.axis_port = free_port();
+    if (configure) configure(a_, b_);
     write_config(a_, "pull");
     write_config(b_, "push");
     start_sim();
@@ -437,14 +441,15 @@ class World {
     c += "health_listen = " + q("127.0.0.1:" + std::to_string(g.health_port)) + "\n";
     c += "tls_cert = " + q(tls_.cert("server")) + "\ntls_key = " + q(tls_.key("server")) + "\n";
     c += "client_ca = " + q(tls_.cert("ca")) + "\nshutdown_grace_s = 2\n";
-    c += "[store]\nstate_dir = " + q(g.state_dir()) + "\n";
+    c += "[store]\nstate_dir = " + q(g.state_dir()) + "\n" + g.store_extra;
     c += "[hsm]\nmodule = " + q(testing::SoftHsmToken::module()) + "\n";
     c += "key_uri = " + q("pkcs11:token=gw-" + g.name + ";object=sign") + "\n";
     c += "cert = " + q(g.dir + "/sign.pem") + "\npin_file = " + q(g.token->pin_file()) + "\n";
     c += "[trust]\nanchors = [" + q(signing_ca()) + "]\ncrls = [" + q(path("signca.crl")) + "]\n";
     c += "[axis]\nmode = " + q(mode) + "\nendpoint = " + q(sim_url()) + "\norgan_id = " + q(g.organ) + "\n";
     c += "system_id = " + q(g.system_id) + "\nsecret_file = " + q(g.dir + "/axis.secret") + "\n";
-    c += "ca_file = " + q(tls_.cert("ca")) + "\npoll_interval_s = 1\ntimeout_s = 10\n";
+    c += "ca_file = " + q(tls_.cert("ca")) + "\npoll_interval_s = 1\ntimeout_s = " +
+         std::to_string(g.axis_timeout_s) + "\n";
     c += "retry_base_s = 1\nretry_max_s = 2\n";
     c += "[log]\nlevel = \"info\"\n";
     c += client("sys-" + g.name, "system", g.organ);

@@ -1,5 +1,5 @@
 // The hash-chained audit log.
-#include "sqlite_store.h"  // audit_row_hash, to forge a row as an attacker would
+#include "sql_store.h"  // audit_row_hash, to forge a row as an attacker would
 #include "store_test_util.h"
 
 namespace edxgate::store {

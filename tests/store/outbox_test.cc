@@ -1,24 +1,23 @@
-// The outbox: leases, expiry, backoff, and atomicity with the workflow.
+// The outbox: leases, expiry, backoff, and atomicity with the workflow, on
+// both engines; two Store instances on one database stand for two nodes.
 #include <map>
 #include <mutex>
 #include <thread>
 
-#include "store_test_util.h"
+#include "backend_fixture.h"
 
 namespace edxgate::store {
 namespace {
 
 using testing::FakeClock;
-using testing::TempDir;
 
-struct OutboxFixture : ::testing::Test {
-  TempDir dir;
+struct OutboxFixture : testing::BackendTest {
   FakeClock clock;
   std::shared_ptr<std::atomic<uint64_t>> rnd = std::make_shared<std::atomic<uint64_t>>(0);
   std::unique_ptr<Store> store;
 
   StoreOptions options() {
-    StoreOptions o = testing::options_for(dir.path());
+    StoreOptions o = base_options();
     o.now_ms = clock.fn();
     auto r = rnd;
     o.random = [r] { return r->load(); };
@@ -26,6 +25,8 @@ struct OutboxFixture : ::testing::Test {
     return o;
   }
   void SetUp() override {
+    BackendTest::SetUp();
+    if (HasFatalFailure()) return;
     store = testing::open_or_die(options());
     ASSERT_TRUE(store);
   }
@@ -42,7 +43,7 @@ struct OutboxFixture : ::testing::Test {
   }
 };
 
-TEST_F(OutboxFixture, AClaimedItemIsLeasedToOneWorkerOnly) {
+TEST_P(OutboxFixture, AClaimedItemIsLeasedToOneWorkerOnly) {
   OutboxId id = queued_item();
   auto a = store->claim_outbox("worker-a", 30'000, 10);
   ASSERT_TRUE(a.ok());
@@ -66,7 +67,7 @@ TEST_F(OutboxFixture, AClaimedItemIsLeasedToOneWorkerOnly) {
   EXPECT_TRUE((*listed)[0].lease_token.empty());  // tokens are never listed
 }
 
-TEST_F(OutboxFixture, AnExpiredLeaseMakesTheItemClaimableAndTheOldTokenUseless) {
+TEST_P(OutboxFixture, AnExpiredLeaseMakesTheItemClaimableAndTheOldTokenUseless) {
   OutboxId id = queued_item();
   auto a = store->claim_outbox("crashed-worker", 10'000, 1);
   ASSERT_TRUE(a.ok());
@@ -86,7 +87,7 @@ TEST_F(OutboxFixture, AnExpiredLeaseMakesTheItemClaimableAndTheOldTokenUseless) 
   EXPECT_EQ(store->complete_outbox(id, (*b)[0].lease_token).error().code, "store.conflict");
 }
 
-TEST_F(OutboxFixture, ARestartedWorkerReleasesOnlyItsOwnLiveLeases) {
+TEST_P(OutboxFixture, ARestartedWorkerReleasesOnlyItsOwnLiveLeases) {
   OutboxId mine = queued_item();
   OutboxId theirs = queued_item();
   auto a = store->claim_outbox("engine@a", 600'000, 1);
@@ -110,7 +111,7 @@ TEST_F(OutboxFixture, ARestartedWorkerReleasesOnlyItsOwnLiveLeases) {
   EXPECT_EQ(*store->release_leases("nobody"), 0u);
 }
 
-TEST_F(OutboxFixture, StatsCountDocumentsByStateAndThePendingOutbox) {
+TEST_P(OutboxFixture, StatsCountDocumentsByStateAndThePendingOutbox) {
   clock.advance(1'000);
   queued_item();
   const int64_t first = clock.now();
@@ -127,7 +128,7 @@ TEST_F(OutboxFixture, StatsCountDocumentsByStateAndThePendingOutbox) {
   EXPECT_EQ(s->outbox_oldest_created_ms, first);
 }
 
-TEST_F(OutboxFixture, AFailureSchedulesTheNextAttemptWithCappedBackoff) {
+TEST_P(OutboxFixture, AFailureSchedulesTheNextAttemptWithCappedBackoff) {
   OutboxId id = queued_item();
   *rnd = ~uint64_t{0};  // the top of every range
   std::vector<int64_t> delays;
@@ -186,7 +187,7 @@ TEST(Backoff, DelaysStayBetweenTheFloorAndTheGrowingCappedCeiling) {
   EXPECT_GT(hi, 140'000);
 }
 
-TEST_F(OutboxFixture, CompletingCanAdvanceTheDocumentInTheSameTransaction) {
+TEST_P(OutboxFixture, CompletingCanAdvanceTheDocumentInTheSameTransaction) {
   OutboxId id = queued_item();
   auto c = store->claim_outbox("w", 5'000, 1);
   ASSERT_TRUE(c.ok() && c->size() == 1);
@@ -196,7 +197,7 @@ TEST_F(OutboxFixture, CompletingCanAdvanceTheDocumentInTheSameTransaction) {
   EXPECT_EQ(doc->state, State::sent);
 }
 
-TEST_F(OutboxFixture, AnIllegalAdvanceLeavesTheItemPending) {
+TEST_P(OutboxFixture, AnIllegalAdvanceLeavesTheItemPending) {
   OutboxId id = queued_item();
   auto c = store->claim_outbox("w", 5'000, 1);
   ASSERT_TRUE(c.ok() && c->size() == 1);
@@ -207,7 +208,7 @@ TEST_F(OutboxFixture, AnIllegalAdvanceLeavesTheItemPending) {
   EXPECT_EQ(store->get_document((*c)[0].document_id)->state, State::queued);
 }
 
-TEST_F(OutboxFixture, AnIllegalTransitionEnqueuesNothing) {
+TEST_P(OutboxFixture, AnIllegalTransitionEnqueuesNothing) {
   auto id = store->create_document(testing::outgoing_doc());
   ASSERT_TRUE(id.ok());
   auto r = store->transition(id->id, State::queued, "t", "", std::nullopt,
@@ -216,7 +217,7 @@ TEST_F(OutboxFixture, AnIllegalTransitionEnqueuesNothing) {
   EXPECT_TRUE(store->list_outbox({})->empty());
 }
 
-TEST_F(OutboxFixture, ACancelledItemIsNeverClaimed) {
+TEST_P(OutboxFixture, ACancelledItemIsNeverClaimed) {
   OutboxId id = queued_item();
   ASSERT_TRUE(store->cancel_outbox(id, "officer:b", "recipient withdrawn").ok());
   clock.advance(86'400'000);
@@ -227,7 +228,7 @@ TEST_F(OutboxFixture, ACancelledItemIsNeverClaimed) {
   EXPECT_EQ(store->cancel_outbox(id, "officer:b", "again").error().code, "store.conflict");
 }
 
-TEST_F(OutboxFixture, CancellingTheDocumentCancelsItsPendingItems) {
+TEST_P(OutboxFixture, CancellingTheDocumentCancelsItsPendingItems) {
   OutboxId id = queued_item();
   auto item = (*store->list_outbox({}))[0];
   ASSERT_EQ(item.id, id);
@@ -240,7 +241,7 @@ TEST_F(OutboxFixture, CancellingTheDocumentCancelsItsPendingItems) {
   EXPECT_TRUE(store->claim_outbox("w", 5'000, 10)->empty());
 }
 
-TEST_F(OutboxFixture, ClaimsComeInDueOrderAndRespectTheBatchSize) {
+TEST_P(OutboxFixture, ClaimsComeInDueOrderAndRespectTheBatchSize) {
   std::vector<OutboxId> ids;
   for (int i = 0; i < 5; ++i) {
     ids.push_back(queued_item());
@@ -254,12 +255,13 @@ TEST_F(OutboxFixture, ClaimsComeInDueOrderAndRespectTheBatchSize) {
   ASSERT_EQ(rest->size(), 2u);
 }
 
-// Two stores on one database (as two processes) hammer the outbox: no item
-// is ever held by two workers at once, and every item is sent exactly once.
-TEST(OutboxConcurrency, TwoWorkersOnOneDatabaseNeverHoldTheSameItem) {
-  TempDir dir;
-  auto s1 = testing::open_or_die(testing::options_for(dir.path()));
-  auto s2 = testing::open_or_die(testing::options_for(dir.path()));
+// Two stores on one database (two nodes), two workers each, hammer the
+// outbox: no item is ever held by two workers at once, and every item is
+// sent exactly once.
+TEST_P(OutboxFixture, TwoNodesOnOneDatabaseNeverHoldTheSameItem) {
+  StoreOptions o = base_options();  // the real clock: leases must not expire here
+  auto s1 = testing::open_or_die(o);
+  auto s2 = testing::open_or_die(o);
   ASSERT_TRUE(s1 && s2);
   auto doc = s1->create_document(testing::outgoing_doc());
   ASSERT_TRUE(doc.ok());
@@ -283,13 +285,50 @@ TEST(OutboxConcurrency, TwoWorkersOnOneDatabaseNeverHoldTheSameItem) {
       }
     }
   };
-  std::thread a(worker, s1.get(), "a"), b(worker, s2.get(), "b");
+  std::thread a(worker, s1.get(), "a1"), b(worker, s2.get(), "b1");
+  std::thread c(worker, s1.get(), "a2"), d(worker, s2.get(), "b2");
   a.join();
   b.join();
+  c.join();
+  d.join();
   EXPECT_EQ(errors.load(), 0);
   EXPECT_EQ(sent.size(), 60u);
   for (auto& [id, n] : sent) EXPECT_EQ(n, 1) << "item " << id;
+  OutboxQuery q;
+  q.state = OutboxState::done;
+  q.limit = 1000;
+  EXPECT_EQ(s2->list_outbox(q)->size(), 60u);
+  auto audit = s1->verify_audit();
+  ASSERT_TRUE(audit.ok());
+  EXPECT_TRUE(audit->ok) << audit->problem;
 }
+
+// A node that crashed holding leases: the other node takes its items over
+// once the leases expire, not before; the crashed node's late completion is
+// refused.
+TEST_P(OutboxFixture, ACrashedNodesItemsAreTakenOverWhenTheLeaseExpires) {
+  auto node_b = testing::open_or_die(options());
+  ASSERT_TRUE(node_b);
+  std::vector<OutboxId> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(queued_item());
+  auto held = store->claim_outbox("engine@a", 30'000, 10);
+  ASSERT_TRUE(held.ok());
+  ASSERT_EQ(held->size(), 3u);
+  store.reset();  // node a dies (its leases stay in the database)
+  EXPECT_TRUE(node_b->claim_outbox("engine@b", 30'000, 10)->empty());
+  clock.advance(30'000);
+  auto taken = node_b->claim_outbox("engine@b", 30'000, 10);
+  ASSERT_TRUE(taken.ok());
+  ASSERT_EQ(taken->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*taken)[i].id, ids[i]);
+    EXPECT_EQ((*taken)[i].lease_owner, "engine@b");
+    EXPECT_EQ(node_b->complete_outbox(ids[i], (*held)[i].lease_token).error().code, "store.lease_lost");
+    EXPECT_TRUE(node_b->complete_outbox(ids[i], (*taken)[i].lease_token, State::sent).ok());
+  }
+}
+
+EDXGATE_BOTH_BACKENDS(OutboxFixture);
 
 }  // namespace
 }  // namespace edxgate::store

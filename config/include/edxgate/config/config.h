@@ -52,10 +52,21 @@ struct Edxml {
   std::string status_element = "MessageHeader";  // or "MessageStatus", "Status" (older peers)
 };
 
-// [store]
+// [store]: where the gateway keeps its state. SQLite (embedded, the default)
+// or PostgreSQL (several gateways on one database, a cluster).
 struct Store {
-  std::string state_dir = "/var/lib/edxgate";  // database and attachment directory
-  uint32_t busy_timeout_ms = 5000;
+  std::string backend = "sqlite";              // "sqlite" | "postgresql"
+  std::string state_dir = "/var/lib/edxgate";  // SQLite database, spool, work files
+  std::string blob_dir;                        // attachments and envelopes; "" = <state_dir>/blobs
+  uint32_t busy_timeout_ms = 5000;             // SQLite
+  // PostgreSQL: the libpq connection string, without a password (use
+  // dsn_file, or libpq's ~/.pgpass / PGPASSFILE), or a file holding the whole
+  // string with its password. Exactly one of them.
+  std::string dsn;
+  std::string dsn_file;
+  uint32_t pool_size = 8;                      // connections at most
+  uint32_t statement_timeout_ms = 30000;       // every statement
+  std::string node;                            // this gateway's name in a cluster; "" = host name
 };
 
 // [hsm]: the PKCS#11 token the gateway signs with.

@@ -2,19 +2,31 @@
 // workflow states and every transition, the status messages exchanged for a
 // document, the outbox of things to send, and the hash-chained audit log.
 //
-// The interface hides its engine: nothing above it writes SQL, so a
-// PostgreSQL backend can replace open_store()'s SQLite one.
+// The interface hides its engine: nothing above it writes SQL. open_store()
+// opens SQLite (embedded, the default) or PostgreSQL (several gateways on one
+// database, see "Cluster" below).
 //
 // Durability: a call that returned ok has been committed and fsync'd; it
 // survives kill -9 and power loss. A blob is durable before any row naming it
 // commits. Each mutation is one transaction: a transition writes the new
 // state, its transition row and its audit row together, or none of them.
 //
-// Concurrency: a Store is thread-safe; call it from any thread. Writes are
-// serialised (one writer connection behind a mutex, as SQLite allows one
+// Concurrency: a Store is thread-safe; call it from any thread. SQLite: writes
+// are serialised (one writer connection behind a mutex, as SQLite allows one
 // writer at a time); reads run in parallel on pooled connections, each in one
 // snapshot. Several processes (the daemon and the CLI) may open the same
 // state directory; SQLite's locks and the busy timeout coordinate them.
+//
+// Cluster (PostgreSQL): several processes on several machines open one
+// database and serve together. Outbox items are claimed with FOR UPDATE SKIP
+// LOCKED, so each due item goes to one node, and a crashed node's items are
+// taken over when their lease expires (node clocks must agree to well within
+// a lease). A duplicate incoming envelope or a retried submission is stored
+// once (unique constraints, checked under the audit lock). Every transaction
+// that appends to the audit chain first takes one cluster-wide lock, so the
+// chain never forks. A transaction lost to a deadlock, a serialization
+// failure or a dropped connection is run again (never one whose COMMIT was
+// sent); the pool is bounded and every statement has a timeout.
 #pragma once
 
 #include <cstdint>
@@ -217,10 +229,27 @@ struct BackoffPolicy {
 // The delay before attempt n+1 after n >= 1 failures, drawn from `random`.
 int64_t backoff_delay_ms(const BackoffPolicy& policy, int failures, uint64_t random);
 
+// The engine under the store. SQLite is embedded and needs nothing set up;
+// PostgreSQL lets several gateways (a cluster) share one database.
+enum class Backend { sqlite, postgresql };
+std::string_view backend_name(Backend b);  // "sqlite" | "postgresql"
+
 struct StoreOptions {
-  std::string state_dir;        // holds edxgate.db and blobs/
-  std::string db_path;          // default: <state_dir>/edxgate.db
-  uint32_t busy_timeout_ms = 5000;
+  Backend backend = Backend::sqlite;
+  std::string state_dir;        // SQLite: holds edxgate.db; both: blobs/ unless blob_dir is set
+  std::string db_path;          // SQLite: default <state_dir>/edxgate.db
+  // The content-addressed blob directory (default <state_dir>/blobs). Nodes
+  // of a cluster share one (e.g. an NFS mount): a blob's name is its hash, it
+  // is written to a temp file and renamed, so nodes never overwrite each other.
+  std::string blob_dir;
+  uint32_t busy_timeout_ms = 5000;  // SQLite: waiting for another process's lock
+  // PostgreSQL: a libpq connection string or URI. It may hold a password, so
+  // it is never logged nor put in an error message.
+  std::string dsn;
+  uint32_t pool_size = 8;                  // connections at most (each node)
+  uint32_t statement_timeout_ms = 30'000;  // every statement, and waiting for a connection
+  uint32_t connect_timeout_s = 10;
+  std::string application_name = "edxgate";  // shown in pg_stat_activity
   uint64_t max_blob_bytes = 512ull * 1024 * 1024;
   bool read_only = false;       // no migrations, no writes (inspection tools)
   BackoffPolicy backoff;
@@ -315,8 +344,10 @@ class Store : public AuditSink {
 };
 
 // Opens (creating if needed, migrating to the latest schema unless read_only)
-// the SQLite store under options.state_dir. Errors: "store.schema_newer" when
-// the database was written by a newer edxgate, "store.open", "store.db".
+// the store on options.backend: SQLite under options.state_dir, or the
+// PostgreSQL database of options.dsn. Errors: "store.schema_newer" when the
+// database was written by a newer edxgate, "store.schema_older" (read-only),
+// "store.open", "store.unavailable" (PostgreSQL cannot be reached), "store.db".
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& options);
 
 // The schema version this binary writes.

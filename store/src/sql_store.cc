@@ -1,6 +1,6 @@
-// Opening the SQLite store, its connections, clock and randomness, blob
+// Opening the store on either engine, its clock and randomness, blob
 // references and garbage collection.
-#include "sqlite_store.h"
+#include "sql_store.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -53,11 +53,38 @@ std::string sha256_hex(std::string_view data) {
 
 int latest_schema_version() { return kLatestSchemaVersion; }
 
+std::string_view backend_name(Backend b) { return b == Backend::postgresql ? "postgresql" : "sqlite"; }
+
 Result<std::unique_ptr<Store>> open_store(const StoreOptions& options) {
-  return SqliteStore::open(options);
+  if (options.backend == Backend::postgresql) return SqlStore::open_postgresql(options);
+  return SqlStore::open_sqlite(options);
 }
 
-Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options) {
+namespace {
+
+Status check_version(int version) {
+  if (version > kLatestSchemaVersion) {
+    return make_error("store.schema_newer",
+                      "the database has schema version " + std::to_string(version) +
+                          " but this edxgate knows only up to " +
+                          std::to_string(kLatestSchemaVersion) + "; run a newer edxgate");
+  }
+  if (version < kLatestSchemaVersion) {
+    return make_error("store.schema_older",
+                      "the database has schema version " + std::to_string(version) +
+                          "; open it once read-write (start the daemon) to upgrade it to " +
+                          std::to_string(kLatestSchemaVersion));
+  }
+  return {};
+}
+
+std::string blob_dir_of(const StoreOptions& o) {
+  return o.blob_dir.empty() ? o.state_dir + "/blobs" : o.blob_dir;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> SqlStore::open_sqlite(const StoreOptions& options) {
   if (options.state_dir.empty()) {
     return make_error("store.open", "no state directory given for the store");
   }
@@ -72,48 +99,72 @@ Result<std::unique_ptr<Store>> SqliteStore::open(const StoreOptions& options) {
     EDX_TRY(fs::make_dirs(options.state_dir));
     EDX_TRY(precreate(db_path, created));
   }
-  auto blobs = BlobStore::open(options.state_dir + "/blobs", options.max_blob_bytes,
+  auto blobs = BlobStore::open(blob_dir_of(options), options.max_blob_bytes,
                                /*create=*/!options.read_only);
   if (!blobs.ok()) return blobs.error();
-  std::unique_ptr<SqliteStore> store(new SqliteStore(options, std::move(blobs.value())));
-  store->db_path_ = db_path;
+  std::unique_ptr<SqlStore> store(new SqlStore(options, std::move(blobs.value())));
 
-  auto conn = sql::Conn::open(db_path, options.read_only, options.busy_timeout_ms);
+  auto conn = sql::SqliteConn::open(db_path, options.read_only, options.busy_timeout_ms);
   if (!conn.ok()) return conn.error();
   if (options.read_only) {
     auto version = read_schema_version(**conn);
     if (!version.ok()) return version.error();
-    if (*version > kLatestSchemaVersion) {
-      return make_error("store.schema_newer",
-                        "the database has schema version " + std::to_string(*version) +
-                            " but this edxgate knows only up to " +
-                            std::to_string(kLatestSchemaVersion) + "; run a newer edxgate");
-    }
-    if (*version < kLatestSchemaVersion) {
-      return make_error("store.schema_older",
-                        "the database has schema version " + std::to_string(*version) +
-                            "; open it once read-write (start the daemon) to upgrade it to " +
-                            std::to_string(kLatestSchemaVersion));
-    }
+    EDX_TRY(check_version(*version));
     store->schema_version_ = *version;
-    store->readers_.push_back(std::move(conn.value()));
+    store->db_ = std::make_unique<SqliteDatabase>(db_path, options.busy_timeout_ms, nullptr,
+                                                  std::move(conn.value()));
   } else {
     auto version = migrate(**conn);
     if (!version.ok()) return version.error();
     store->schema_version_ = *version;
-    store->writer_ = std::move(conn.value());
+    store->db_ = std::make_unique<SqliteDatabase>(db_path, options.busy_timeout_ms,
+                                                  std::move(conn.value()), nullptr);
     if (created) EDX_TRY(fs::fsync_dir(options.state_dir));  // the new file's entry
   }
   return std::unique_ptr<Store>(std::move(store));
 }
 
-int64_t SqliteStore::now() const {
+Result<std::unique_ptr<Store>> SqlStore::open_postgresql(const StoreOptions& options) {
+  if (options.dsn.empty()) {
+    return make_error("store.open", "no PostgreSQL connection string given for the store");
+  }
+  if (options.blob_dir.empty() && options.state_dir.empty()) {
+    return make_error("store.open", "no blob directory given for the store (blob_dir or state_dir)");
+  }
+  auto blobs = BlobStore::open(blob_dir_of(options), options.max_blob_bytes,
+                               /*create=*/!options.read_only);
+  if (!blobs.ok()) return blobs.error();
+  std::unique_ptr<SqlStore> store(new SqlStore(options, std::move(blobs.value())));
+  PgDatabase::Options po;
+  po.settings.dsn = options.dsn;
+  po.settings.statement_timeout_ms = options.statement_timeout_ms;
+  po.settings.connect_timeout_s = options.connect_timeout_s;
+  po.settings.application_name = options.application_name;
+  po.max_connections = std::max<uint32_t>(options.pool_size, 1);
+  po.acquire_timeout_ms = std::max<uint32_t>(options.statement_timeout_ms, 1000);
+  po.read_only = options.read_only;
+  auto db = std::make_unique<PgDatabase>(std::move(po));
+  int version = 0;
+  Status s = db->with_connection([&](sql::Conn& c) -> Status {
+    auto v = options.read_only ? read_schema_version(c) : migrate(c);
+    if (!v.ok()) return v.error();
+    version = *v;
+    return {};
+  });
+  if (!s.ok()) return s.error();
+  if (options.read_only) EDX_TRY(check_version(version));
+  store->schema_version_ = version;
+  store->db_ = std::move(db);
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+int64_t SqlStore::now() const {
   if (options_.now_ms) return options_.now_ms();
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-uint64_t SqliteStore::random64() const {
+uint64_t SqlStore::random64() const {
   if (options_.random) return options_.random();
   uint64_t v = 0;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1) {
@@ -122,7 +173,7 @@ uint64_t SqliteStore::random64() const {
   return v;
 }
 
-std::string SqliteStore::new_token() const {
+std::string SqlStore::new_token() const {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
     throw std::runtime_error("the system random generator failed");
@@ -130,7 +181,7 @@ std::string SqliteStore::new_token() const {
   return hex(bytes, sizeof bytes);
 }
 
-Result<uint64_t> SqliteStore::blob_references(std::string_view sha256) {
+Result<uint64_t> SqlStore::blob_references(std::string_view sha256) {
   return read_tx<uint64_t>([&](sql::Conn& c) -> Result<uint64_t> {
     auto st = c.prepare(
         "SELECT (SELECT count(*) FROM attachments WHERE sha256 = ?1)"
@@ -145,8 +196,8 @@ Result<uint64_t> SqliteStore::blob_references(std::string_view sha256) {
   });
 }
 
-Result<GcReport> SqliteStore::collect_garbage() {
-  if (!writer_) return make_error("store.read_only", "the store was opened read-only");
+Result<GcReport> SqlStore::collect_garbage() {
+  if (db_->read_only()) return make_error("store.read_only", "the store was opened read-only");
   GcReport report;
   const int64_t at = now();
   auto temps = blobs_.remove_stale_temps(at, options_.gc_grace_ms);

@@ -1,19 +1,22 @@
-// SqliteStore: the SQLite implementation of Store. Its methods are spread
-// over documents.cc, workflow_ops.cc, outbox.cc, audit_log.cc and
-// sqlite_store.cc (opening, connections, maintenance).
+// SqlStore: the Store, written once over the SQL seam (sql.h, database.h)
+// for both engines, SQLite and PostgreSQL. Its methods are spread over
+// documents.cc, workflow_ops.cc, outbox.cc, audit_log.cc and sql_store.cc
+// (opening, clock and randomness, maintenance).
 #pragma once
 
-#include <mutex>
-#include <vector>
+#include <memory>
+#include <optional>
 
+#include "database.h"
 #include "edxgate/store/store.h"
-#include "sqlite.h"
+#include "edxgate/store/transfer.h"
 
 namespace edxgate::store {
 
-class SqliteStore final : public Store {
+class SqlStore final : public Store {
  public:
-  static Result<std::unique_ptr<Store>> open(const StoreOptions& options);
+  static Result<std::unique_ptr<Store>> open_sqlite(const StoreOptions& options);
+  static Result<std::unique_ptr<Store>> open_postgresql(const StoreOptions& options);
 
   const BlobStore& blobs() const override { return blobs_; }
   Result<Created> create_document(const NewDocument& doc) override;
@@ -51,18 +54,24 @@ class SqliteStore final : public Store {
   int schema_version() const override { return schema_version_; }
 
  private:
-  SqliteStore(StoreOptions options, BlobStore blobs)
+  // Copies rows engine to engine (transfer.cc).
+  friend Result<TransferReport> transfer_store(const StoreOptions& from, const StoreOptions& to);
+
+  SqlStore(StoreOptions options, BlobStore blobs)
       : options_(std::move(options)), blobs_(std::move(blobs)) {}
 
   int64_t now() const;
   uint64_t random64() const;
   std::string new_token() const;  // 128 random bits, hex
 
-  // Runs `body(conn)` in one write transaction (BEGIN IMMEDIATE .. COMMIT,
-  // fsync'd); rolls back when it fails. Serialised by write_mu_.
+  // Runs `body(conn)` in one write transaction (committed durably); rolls
+  // back when it fails. `lock_audit` is false only for transactions that
+  // never append to the audit chain (claiming and failing outbox items), so
+  // that nodes of a cluster claim in parallel. `body` may run again after a
+  // retryable failure (see Database::write).
   template <class T, class F>
-  Result<T> write_tx(F&& body);
-  // Runs `body(conn)` in one read snapshot on a pooled connection.
+  Result<T> write_tx(F&& body, bool lock_audit = true);
+  // Runs `body(conn)` in one read snapshot.
   template <class T, class F>
   Result<T> read_tx(F&& body);
 
@@ -77,53 +86,35 @@ class SqliteStore final : public Store {
   StoreOptions options_;
   BlobStore blobs_;
   int schema_version_ = 0;
-  std::mutex write_mu_;
-  std::unique_ptr<sql::Conn> writer_;  // null when read-only
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<sql::Conn>> readers_;  // idle read connections
-  std::string db_path_;
+  std::unique_ptr<Database> db_;
 };
 
 template <class T, class F>
-Result<T> SqliteStore::write_tx(F&& body) {
-  if (!writer_) return make_error("store.read_only", "the store was opened read-only");
-  std::lock_guard lock(write_mu_);
-  auto tx = sql::Tx::begin(*writer_, sql::Tx::Kind::write);
-  if (!tx.ok()) return tx.error();
-  Result<T> r = body(*writer_);
-  if (!r.ok()) return r;  // ~Tx rolls back
-  Status c = tx->commit();
-  if (!c.ok()) return c.error();
-  return r;
+Result<T> SqlStore::write_tx(F&& body, bool lock_audit) {
+  std::optional<Result<T>> out;
+  Status s = db_->write(
+      [&](sql::Conn& c) -> Status {
+        Result<T> r = body(c);
+        if (!r.ok()) return r.error();
+        out.emplace(std::move(r));
+        return {};
+      },
+      lock_audit);
+  if (!s.ok()) return s.error();
+  return std::move(*out);
 }
 
 template <class T, class F>
-Result<T> SqliteStore::read_tx(F&& body) {
-  std::unique_ptr<sql::Conn> conn;
-  {
-    std::lock_guard lock(pool_mu_);
-    if (!readers_.empty()) {
-      conn = std::move(readers_.back());
-      readers_.pop_back();
-    }
-  }
-  if (!conn) {
-    auto opened = sql::Conn::open(db_path_, /*read_only=*/true, options_.busy_timeout_ms);
-    if (!opened.ok()) return opened.error();
-    conn = std::move(opened.value());
-  }
-  Result<T> r = [&]() -> Result<T> {
-    auto tx = sql::Tx::begin(*conn, sql::Tx::Kind::read);
-    if (!tx.ok()) return tx.error();
-    Result<T> inner = body(*conn);
-    if (!inner.ok()) return inner;
-    Status c = tx->commit();
-    if (!c.ok()) return c.error();
-    return inner;
-  }();
-  std::lock_guard lock(pool_mu_);
-  readers_.push_back(std::move(conn));
-  return r;
+Result<T> SqlStore::read_tx(F&& body) {
+  std::optional<Result<T>> out;
+  Status s = db_->read([&](sql::Conn& c) -> Status {
+    Result<T> r = body(c);
+    if (!r.ok()) return r.error();
+    out.emplace(std::move(r));
+    return {};
+  });
+  if (!s.ok()) return s.error();
+  return std::move(*out);
 }
 
 // Hex SHA-256 of an audit row: it covers the previous row's hash and every
