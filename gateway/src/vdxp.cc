@@ -222,12 +222,6 @@ std::string VerifiedCall::param(std::string_view name) const {
   return {};
 }
 
-bool VerifiedCall::has(std::string_view name) const {
-  for (const auto& [k, v] : params)
-    if (iequals(k, name)) return true;
-  return false;
-}
-
 Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secret_of,
                             const std::vector<std::string>& required, const VerifyOptions& options,
                             Clock::time_point now) {

@@ -93,7 +93,6 @@ struct VerifiedCall {
   Clock::time_point timestamp;
   // The signed value of `name` (compared case-insensitively); "" when unsigned.
   std::string param(std::string_view name) const;
-  bool has(std::string_view name) const;
 };
 
 struct VerifyOptions {
