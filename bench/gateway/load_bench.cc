@@ -613,20 +613,15 @@ ReceiveResult run_receive(World& w, size_t count, size_t attachment_bytes, unsig
   co.timeout = std::chrono::seconds(60);
   auto client = must(gateway::HttpsClient::create("https://127.0.0.1:" + std::to_string(w.push_server->port()), co),
                      "push client");
-  bj::array to{bj::value(kUs)};
-  const std::string to_json = bj::serialize(to);
   auto deliver = [&](const Incoming& in) -> bool {
-    auto headers = gateway::vdxp::sign({{"servicetype", "eDoc"},
-                                        {"messagetype", "edoc"},
-                                        {"from", kPeer},
-                                        {"to", to_json},
-                                        {"hash-file", in.hash_file}},
-                                       kUsSystem, *w.secret, gateway::vdxp::Clock::now());
+    auto headers = gateway::vdxp::sign(
+        {{"from", kPeer}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"hash-file", in.hash_file}},
+        gateway::vdxp::kContentTypeFile, kUsSystem, *w.secret, gateway::vdxp::Clock::now());
     if (!headers.ok()) return false;
     gateway::ClientRequest req;
     req.path = "/vdxp/sendEdoc";
-    req.body = in.bytes;
-    req.content_type = "application/octet-stream";
+    req.body = in.bytes + std::string(gateway::vdxp::kFileTrailer);  // as the SDK sends it
+    req.content_type = std::string(gateway::vdxp::kContentTypeFile);
     for (auto& h : *headers) req.headers.emplace_back(h.name, h.value);
     auto resp = client.send(req);
     if (!resp.ok() || resp->status != 200) {

@@ -87,6 +87,11 @@ class TableReader {
     }
   }
 
+  // A key that was renamed: its presence is a problem naming the new key.
+  void renamed(const char* old_key, const char* new_key, const std::string& hint) {
+    if (const toml::node* n = take(old_key)) add(*n, old_key, "renamed: use " + qualified(new_key) + " " + hint);
+  }
+
   const toml::table* table(const char* key) {
     const toml::node* n = take(key);
     if (!n) return nullptr;
@@ -227,7 +232,8 @@ void read_axis(TableReader& r, Axis& a) {
   r.integer("timeout_s", a.timeout_s, 1, 3600);
   r.integer("retry_base_s", a.retry_base_s, 1, 86400);
   r.integer("retry_max_s", a.retry_max_s, 1, 7 * 86400);
-  r.integer("replay_window_s", a.replay_window_s, 10, 86400);
+  r.integer("timestamp_window_s", a.timestamp_window_s, 0, 86400);
+  r.renamed("replay_window_s", "timestamp_window_s", "(0, the default, checks no timestamp)");
 }
 
 void read_clients(const toml::array& arr, std::vector<Client>& out,

@@ -15,21 +15,25 @@ namespace {
 
 constexpr const char* kUsage = R"(usage: edxgate-axis-sim --tls-cert PEM --tls-key PEM --data DIR
                         --system id=ID,organ=ORGAN,secret-file=FILE[,push=URL] ...
-                        [--listen HOST:PORT] [--port-file FILE] [--replay-window S]
+                        [--listen HOST:PORT] [--port-file FILE] [--timestamp-window S]
                         [--push-ca PEM] [--push-cert PEM --push-key PEM]
                         [--push-timeout-ms MS] [--push-retry-ms MS]
 
 An axis (VDXP) simulator for tests and demos, on loopback. It speaks the axis
 calls sendEdoc, getReceivedEdocList, getEdoc, updateStatus and countReceiveEdoc
-over HTTPS with XroadVnpt- signed headers, routes envelopes by the organ ids of
-the signed `to` header, pushes to a system's gateway when it has push=URL
-(POST URL/vdxp/sendEdoc, presenting --push-cert), and keeps the rest for pull.
+over HTTPS in the VXP SDK's dialect (XroadVnpt- signed headers, bare key list,
+Content-Type signed, sendEdoc body = file + CRLF, no `to`), routes an envelope
+by its own To (a status message by its ResponseFor), answers a repeated send
+of the same file with the first DocId, pushes to a system's gateway when it has
+push=URL (POST URL/vdxp/sendEdoc in the same dialect, presenting --push-cert),
+and keeps the rest for pull.
 
   --listen HOST:PORT     default 127.0.0.1:0 (a free port); the address is
                          printed as "listening address=https://..." on stderr
   --port-file FILE       also write the bound port there
   --system ...           a registered system; repeat for each
-  --replay-window S      accepted clock skew of signed calls (default 300)
+  --timestamp-window S   largest accepted age of a call's signed timestamp;
+                         0 = no check (default: the SDK reuses one for life)
   --push-timeout-ms MS   bound of one push to a gateway (default 60000)
   --push-retry-ms MS     a failed push is retried after MS, doubling up to 16x,
                          for 30 minutes (default 5000)
@@ -42,6 +46,8 @@ Control (no authentication: keep it on loopback):
        system is given) fail that way
   GET  /_sim/items  every routed item and its status
   GET  /_sim/calls  authenticated sendEdoc calls begun, per system ("sendEdoc:ID": N)
+  GET  /_sim/requests  the last 2000 axis calls received: call, method, headers,
+                   bodyBytes, bodyEndsWithCrlf, body (when short), status answered
 )";
 
 int wait_for_stop_signal() {
@@ -109,7 +115,7 @@ int main(int argc, char** argv) {
     else if (a == "--tls-key") lo.tls_key = v;
     else if (a == "--data") so.data_dir = v;
     else if (a == "--port-file") port_file = v;
-    else if (a == "--replay-window") so.replay_window = std::chrono::seconds(std::stoul(v));
+    else if (a == "--timestamp-window") so.timestamp_window = std::chrono::seconds(std::stoul(v));
     else if (a == "--push-ca") so.push_client.ca_file = v;
     else if (a == "--push-cert") so.push_client.client_cert = v;
     else if (a == "--push-key") so.push_client.client_key = v;

@@ -12,6 +12,7 @@
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
+#include "edxgate/edxml/reader.h"
 #include "edxgate/gateway/axis.h"
 #include "edxgate/gateway/push_endpoint.h"
 
@@ -33,31 +34,62 @@ std::string now_text() {
   return buf;
 }
 
-std::string param(const gateway::vdxp::VerifiedCall& c, const char* key) {
-  auto it = c.params.find(key);
-  return it == c.params.end() ? std::string() : it->second;
+constexpr size_t kMaxLogged = 2000;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
-// The `to` header: a JSON array of organ ids, as strings or as objects with
-// an OrganId (or organId / code) member.
-Result<std::vector<std::string>> parse_recipients(const std::string& text) {
-  auto v = json::parse(text, 3);
-  if (!v.ok() || !v->is_array() || v->get_array().empty())
-    return make_error("vdxp.to", "the to header is not a non-empty JSON array");
-  std::vector<std::string> out;
+// Whom an envelope is for, as the axis routes it: a document's To organs, or
+// the organ a status message answers (its ResponseFor, the document's
+// sender). Read with the hardened edXML reader, attachments only hashed.
+struct Routing {
+  bool is_status = false;
+  std::vector<std::string> organs;
+};
+
+Result<Routing> routing_of(const std::string& file) {
+  auto env = edxml::read_envelope_file(file, edxml::ReadOptions{});
+  if (!env.ok()) return env.error();
+  Routing r;
   std::set<std::string> seen;
-  for (const auto& e : v->get_array()) {
-    std::string id;
-    if (e.is_string()) {
-      id = e.get_string();
-    } else if (e.is_object()) {
-      for (const char* k : {"OrganId", "organId", "code"})
-        if (const auto* x = e.get_object().if_contains(k); x && x->is_string()) id = x->get_string();
-    }
-    if (id.empty()) return make_error("vdxp.to", "an entry of the to header names no organ id");
-    if (seen.insert(id).second) out.push_back(id);
+  auto add = [&](const std::string& id) {
+    if (!id.empty() && seen.insert(id).second) r.organs.push_back(id);
+  };
+  if (env->status) {
+    r.is_status = true;
+    add(env->status->response_for.organ_id);
+  } else if (env->message) {
+    for (const auto& o : env->message->to) add(o.organ_id);
   }
-  return out;
+  if (r.organs.empty()) return make_error("vdxp.to", "the envelope names no organ to deliver it to");
+  return r;
+}
+
+// The first bytes of a body and whether it ends with CRLF, read without
+// taking it from the request.
+void describe_body(const Request& req, LoggedCall& c) {
+  c.body_bytes = static_cast<int64_t>(req.body.size());
+  std::string head, tail;
+  if (req.body.in_file()) {
+    fs::UniqueFd fd(::open(req.body.path().c_str(), O_RDONLY | O_CLOEXEC));
+    char buf[17];
+    if (fd.valid()) {
+      ssize_t n = ::pread(fd.get(), buf, sizeof buf, 0);
+      if (n > 0) head.assign(buf, static_cast<size_t>(n));
+      if (req.body.size() >= 2 && ::pread(fd.get(), buf, 2, static_cast<off_t>(req.body.size() - 2)) == 2)
+        tail.assign(buf, 2);
+    }
+  } else {
+    const std::string& m = req.body.memory();
+    head = m.substr(0, 17);
+    if (m.size() >= 2) tail = m.substr(m.size() - 2);
+  }
+  c.body_ends_crlf = tail == "\r\n";
+  if (head.size() <= 16 && std::all_of(head.begin(), head.end(), [](char ch) { return ch >= 0x20 && ch < 0x7f; }))
+    c.body = head;
 }
 
 Status write_all(int fd, std::string_view s) {
@@ -72,7 +104,8 @@ Status write_all(int fd, std::string_view s) {
 
 }  // namespace
 
-Simulator::Simulator(SimOptions options) : opt_(std::move(options)), guard_(opt_.replay_window) {
+Simulator::Simulator(SimOptions options)
+    : opt_(std::move(options)), push_timestamp_(gateway::vdxp::Clock::now()) {
   // Item ids stay unique across restarts (a real axis never reuses one, and
   // getEdoc answers are cached on disk by id).
   next_id_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -93,22 +126,63 @@ Simulator::~Simulator() {
 
 void Simulator::add_routes(gateway::Router& r) {
   using gateway::Access;
+  // Every axis call is logged with the status it was answered.
   auto bind = [this](Response (Simulator::*fn)(Request&)) {
+    return [this, fn](Request& req, const gateway::Caller&, const gateway::PathParams&) {
+      LoggedCall c;
+      c.call = req.path;
+      c.method = req.method;
+      c.headers = req.headers.fields();
+      describe_body(req, c);
+      Response resp = (this->*fn)(req);
+      c.status = resp.status;
+      record(std::move(c));
+      return resp;
+    };
+  };
+  auto control = [this](Response (Simulator::*fn)(Request&)) {
     return [this, fn](Request& req, const gateway::Caller&, const gateway::PathParams&) { return (this->*fn)(req); };
   };
-  r.add({"POST", "/sendEdoc", Access::public_route(), bind(&Simulator::send_edoc), opt_.max_envelope_bytes});
+  gateway::Route send{"POST", "/sendEdoc", Access::public_route(), bind(&Simulator::send_edoc),
+                      opt_.max_envelope_bytes};
+  // A wrong MAC is refused before the (maybe large) body is read.
+  send.check_head = [this](const Request& head, const gateway::Caller&) -> std::optional<Response> {
+    auto call = authenticate(head, {"messagetype", "from", "hash-file"});
+    if (call.ok()) return std::nullopt;
+    LoggedCall c;
+    c.call = head.path;
+    c.method = head.method;
+    c.headers = head.headers.fields();
+    c.status = 401;
+    record(std::move(c));
+    return vdxp_answer(401, call.error().code, call.error().message);
+  };
+  r.add(std::move(send));
   r.add({"POST", "/getReceivedEdocList", Access::public_route(), bind(&Simulator::list), 4096});
   r.add({"POST", "/getEdoc", Access::public_route(), bind(&Simulator::get), 4096});
   r.add({"POST", "/updateStatus", Access::public_route(), bind(&Simulator::update_status), 4096});
   r.add({"GET", "/countReceiveEdoc", Access::public_route(), bind(&Simulator::count), 4096});
-  r.add({"POST", "/_sim/fault", Access::public_route(), bind(&Simulator::control_fault), 4096});
-  r.add({"GET", "/_sim/items", Access::public_route(), bind(&Simulator::control_items), 4096});
-  r.add({"GET", "/_sim/calls", Access::public_route(), bind(&Simulator::control_calls), 4096});
+  r.add({"POST", "/_sim/fault", Access::public_route(), control(&Simulator::control_fault), 4096});
+  r.add({"GET", "/_sim/items", Access::public_route(), control(&Simulator::control_items), 4096});
+  r.add({"GET", "/_sim/calls", Access::public_route(), control(&Simulator::control_calls), 4096});
+  r.add({"GET", "/_sim/requests", Access::public_route(), control(&Simulator::control_requests), 4096});
+}
+
+void Simulator::record(LoggedCall call) {
+  std::lock_guard lock(mu_);
+  log_.push_back(std::move(call));
+  while (log_.size() > kMaxLogged) log_.pop_front();
 }
 
 const SystemEntry* Simulator::system(std::string_view id) const {
   for (const auto& s : opt_.systems)
     if (s.system_id == id) return &s;
+  return nullptr;
+}
+
+const SystemEntry* Simulator::organ(std::string_view organ_id) const {
+  for (const auto& s : opt_.systems)
+    if (s.organ_id == organ_id) return &s;
   return nullptr;
 }
 
@@ -132,19 +206,22 @@ std::optional<Response> Simulator::inject_fault(std::string_view call, std::stri
   return std::nullopt;  // delay: answer normally, late
 }
 
-Result<gateway::vdxp::VerifiedCall> Simulator::authenticate(Request& req, const std::vector<std::string>& required) {
+Result<gateway::vdxp::VerifiedCall> Simulator::authenticate(const Request& req,
+                                                             const std::vector<std::string>& required) const {
+  gateway::vdxp::VerifyOptions vo;
+  vo.timestamp_window = opt_.timestamp_window;
   return gateway::vdxp::verify(
       [&req](std::string_view n) { return req.headers.get(n); },
       [this](std::string_view id) -> const SecretString* {
         const SystemEntry* s = system(id);
         return s ? s->secret.get() : nullptr;
       },
-      required, guard_, gateway::vdxp::Clock::now());
+      required, vo, gateway::vdxp::Clock::now());
 }
 
 Response Simulator::send_edoc(Request& req) {
   // The caller is known before a fault applies, so a fault may target one system.
-  auto call = authenticate(req, {"messagetype", "from", "to", "hash-file"});
+  auto call = authenticate(req, {"messagetype", "from", "hash-file"});
   if (call.ok()) {
     std::lock_guard lock(mu_);
     ++calls_["sendEdoc:" + call->system_id];
@@ -152,17 +229,23 @@ Response Simulator::send_edoc(Request& req) {
   if (auto f = inject_fault("sendEdoc", call.ok() ? call->system_id : "")) return *f;
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   const SystemEntry* sender = system(call->system_id);
-  const std::string from = param(*call, "from");
-  if (from != sender->organ_id)
-    return vdxp_answer(403, "SENDER", "Don vi gui " + from + " khong dung voi ma da dang ky");
-  auto to = parse_recipients(param(*call, "to"));
-  if (!to.ok()) return vdxp_answer(400, to.error().code, to.error().message);
-  for (const auto& organ : *to) {
-    bool known = false;
-    for (const auto& s : opt_.systems) known = known || s.organ_id == organ;
-    if (!known) return vdxp_answer(404, "RECEIVER", "the recipient " + organ + " is not connected to the axis");
-  }
+  const std::string from = call->param("from");
+  if (!iequals(from, sender->organ_id))
+    return vdxp_answer(403, "SENDER", "Don vi gui " + from.substr(0, 60) + " khong dung voi ma da dang ky");
+  const std::string type = call->param("messagetype");
+  if (type != "edoc" && type != "status")
+    return vdxp_answer(400, "MESSAGETYPE", "messagetype is edoc or status, not " + type.substr(0, 40));
   if (req.body.size() == 0) return vdxp_answer(400, "EMPTY", "the request carries no envelope");
+  const std::string hash_file = call->param("hash-file");
+  auto sent = req.body.in_file() ? gateway::vdxp::match_sent_file(req.body.path(), hash_file)
+                                 : gateway::vdxp::match_sent_bytes(req.body.memory(), hash_file);
+  if (!sent.ok()) return vdxp_answer(400, "HASH", "the envelope does not match hash-file");
+  // The same file from the same system is the same document: answered again, routed once.
+  const std::string key = sender->system_id + ":" + sent->sha256_hex;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = sent_.find(key); it != sent_.end()) return vdxp_answer(200, "0", "", it->second);
+  }
 
   uint64_t seq;
   {
@@ -172,41 +255,54 @@ Response Simulator::send_edoc(Request& req) {
   const std::string file = opt_.data_dir + "/" + std::to_string(seq) + ".edxml";
   if (req.body.in_file()) {
     std::string tmp = req.body.take_file();
-    if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    if (::truncate(tmp.c_str(), static_cast<off_t>(sent->size)) != 0 || ::rename(tmp.c_str(), file.c_str()) != 0) {
       ::unlink(tmp.c_str());
       return vdxp_answer(503, "STORE", "the simulator cannot store the envelope");
     }
-  } else if (!fs::write_file_atomic(file, req.body.memory()).ok()) {
+  } else if (!fs::write_file_atomic(file, std::string_view(req.body.memory()).substr(0, sent->size)).ok()) {
     return vdxp_answer(503, "STORE", "the simulator cannot store the envelope");
   }
-  auto hash = gateway::vdxp::hash_file_hex(file);
-  if (!hash.ok() || *hash != param(*call, "hash-file")) {
+  auto route = routing_of(file);
+  if (!route.ok()) {
     ::unlink(file.c_str());
-    return vdxp_answer(400, "HASH", "the envelope does not match hash-file");
+    return vdxp_answer(400, "EDXML", "the envelope cannot be routed: " + route.error().message.substr(0, 300));
   }
+  if (route->is_status != (type == "status")) {
+    ::unlink(file.c_str());
+    return vdxp_answer(400, "MESSAGETYPE", "messagetype " + type + " does not match the envelope");
+  }
+  for (const auto& o : route->organs)
+    if (!organ(o)) {
+      ::unlink(file.c_str());
+      return vdxp_answer(404, "RECEIVER", "the recipient " + o.substr(0, 60) + " is not connected to the axis");
+    }
   std::string first;
   {
     std::lock_guard lock(mu_);
-    for (size_t i = 0; i < to->size(); ++i) {
+    if (auto it = sent_.find(key); it != sent_.end()) {  // the same file, sent meanwhile
+      ::unlink(file.c_str());
+      return vdxp_answer(200, "0", "", it->second);
+    }
+    for (size_t i = 0; i < route->organs.size(); ++i) {
       Item it;
       it.doc_id = i == 0 ? std::to_string(seq) : std::to_string(seq) + "-" + std::to_string(i);
       it.from_system = sender->system_id;
-      it.from_organ = from;
-      it.to_organ = (*to)[i];
-      it.message_type = param(*call, "messagetype");
+      it.from_organ = sender->organ_id;
+      it.to_organ = route->organs[i];
+      it.message_type = type;
       it.file = file;
       it.created_time = it.updated_time = now_text();
       if (first.empty()) first = it.doc_id;
-      for (const auto& s : opt_.systems)
-        if (s.organ_id == it.to_organ && !s.push_url.empty()) {
-          const auto now = std::chrono::steady_clock::now();
-          push_queue_.push_back({it.doc_id, now, now, 0});
-        }
+      if (!organ(it.to_organ)->push_url.empty()) {
+        const auto now = std::chrono::steady_clock::now();
+        push_queue_.push_back({it.doc_id, now, now, 0});
+      }
       items_[it.doc_id] = std::move(it);
     }
+    sent_[key] = first;
   }
   cv_.notify_all();
-  log::info("sim: envelope accepted", {{"doc_id", first}, {"from", from}, {"to", param(*call, "to")}});
+  log::info("sim: envelope accepted", {{"doc_id", first}, {"from", sender->organ_id}, {"type", type}});
   return vdxp_answer(200, "0", "", first);
 }
 
@@ -215,11 +311,11 @@ Response Simulator::list(Request& req) {
   auto call = authenticate(req, {"messagetype"});
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   const std::string organ = system(call->system_id)->organ_id;
-  const std::string type = param(*call, "messagetype");
+  const std::string type = call->param("messagetype");
   unsigned long page = 1, size = 100;
   try {
-    if (auto p = param(*call, "pageIndex"); !p.empty()) page = std::max(1ul, std::stoul(p));
-    if (auto p = param(*call, "pageSize"); !p.empty()) size = std::clamp(std::stoul(p), 1ul, 1000ul);
+    if (auto p = call->param("pageIndex"); !p.empty()) page = std::max(1ul, std::stoul(p));
+    if (auto p = call->param("pageSize"); !p.empty()) size = std::clamp(std::stoul(p), 1ul, 1000ul);
   } catch (...) {
     return vdxp_answer(400, "PAGING", "pageIndex and pageSize must be numbers");
   }
@@ -256,7 +352,7 @@ Response Simulator::get(Request& req) {
   auto call = authenticate(req, {"docId"});
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   const std::string organ = system(call->system_id)->organ_id;
-  std::string file, id = param(*call, "docId");
+  std::string file, id = call->param("docId");
   {
     std::lock_guard lock(mu_);
     auto it = items_.find(id);
@@ -293,11 +389,11 @@ Response Simulator::update_status(Request& req) {
   auto call = authenticate(req, {"docId", "status"});
   if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
   static const std::set<std::string> kAllowed = {"inbox", "acceptance", "rejection", "processing", "done", "fail"};
-  const std::string status = param(*call, "status");
+  const std::string status = call->param("status");
   if (!kAllowed.count(status)) return vdxp_answer(400, "STATUS", "unknown status " + status.substr(0, 40));
   const std::string organ = system(call->system_id)->organ_id;
   std::lock_guard lock(mu_);
-  auto it = items_.find(param(*call, "docId"));
+  auto it = items_.find(call->param("docId"));
   if (it == items_.end() || it->second.to_organ != organ) return vdxp_answer(404, "NOT_FOUND", "no such document");
   it->second.status = status;
   it->second.updated_time = now_text();
@@ -364,29 +460,42 @@ Response Simulator::control_calls(Request&) {
   return Response::json(200, o);
 }
 
+Response Simulator::control_requests(Request&) {
+  bj::array a;
+  std::lock_guard lock(mu_);
+  for (const auto& c : log_) {
+    bj::array headers;
+    for (const auto& [k, v] : c.headers) headers.push_back(bj::array{bj::value(k), bj::value(v)});
+    bj::object o{{"call", c.call}, {"method", c.method}, {"headers", std::move(headers)},
+                 {"bodyBytes", c.body_bytes}, {"bodyEndsWithCrlf", c.body_ends_crlf}, {"status", c.status}};
+    if (c.body_bytes >= 0 && static_cast<size_t>(c.body_bytes) == c.body.size()) o["body"] = c.body;
+    a.push_back(std::move(o));
+  }
+  return Response::json(200, a);
+}
+
 bool Simulator::push(const Item& item) {
-  const SystemEntry* to = nullptr;
-  for (const auto& s : opt_.systems)
-    if (s.organ_id == item.to_organ && !s.push_url.empty()) to = &s;
-  if (!to) return false;
+  const SystemEntry* to = organ(item.to_organ);
+  if (!to || to->push_url.empty()) return false;
   auto client = gateway::HttpsClient::create(to->push_url, opt_.push_client);
   auto hash = gateway::vdxp::hash_file_hex(item.file);
   if (!client.ok() || !hash.ok()) return false;
-  bj::array recipients{bj::value(item.to_organ)};
-  auto headers = gateway::vdxp::sign({{"servicetype", "eDoc"},
+  // As an SDK client sends it: from, servicetype, messagetype, hash-file; no
+  // `to`; the file followed by CRLF; the one timestamp of this process.
+  auto headers = gateway::vdxp::sign({{"from", item.from_organ},
+                                      {"servicetype", "eDoc"},
                                       {"messagetype", item.message_type},
-                                      {"from", item.from_organ},
-                                      {"to", bj::serialize(recipients)},
                                       {"hash-file", *hash}},
-                                     to->system_id, *to->secret, gateway::vdxp::Clock::now());
+                                     gateway::vdxp::kContentTypeFile, to->system_id, *to->secret, push_timestamp_);
   if (!headers.ok()) return false;
   gateway::ClientRequest req;
   req.path = "/vdxp/sendEdoc";
   req.body_file = item.file;
-  req.content_type = "application/octet-stream";
+  req.body_file_suffix = std::string(gateway::vdxp::kFileTrailer);
+  req.content_type = std::string(gateway::vdxp::kContentTypeFile);
   for (auto& h : *headers) req.headers.emplace_back(h.name, h.value);
   auto resp = client->send(req);
-  if (!resp.ok() || resp->status != 200) {
+  if (!resp.ok() || (resp->status != 200 && resp->status != 201)) {
     log::warn("sim: push failed", {{"doc_id", item.doc_id},
                                    {"error", resp.ok() ? "HTTP " + std::to_string(resp->status) : resp.error().message}});
     return false;

@@ -1,15 +1,28 @@
 // edxgate-axis-sim: an axis (VDXP) simulator for tests and the demo.
 //
-// It registers systems (system id, secret, organ id, optional push URL of a
-// gateway's axis endpoint), accepts sendEdoc (the envelope stored on disk, the
-// recipients read from the signed `to` header), routes one item per recipient
-// organ id (pushed to the recipient's gateway when it has a push URL, else
-// kept for getReceivedEdocList / getEdoc / updateStatus), relays status
-// messages the same way, refuses a `from` organ id not registered for the
-// calling system id, and checks every call's HMAC and replay window exactly as
-// the gateway does (vdxp.h). A control endpoint makes it fail on purpose.
+// It speaks the VXP SDK's dialect both ways (vdxp.h), so that what a gateway
+// does against it is what it would do against the real axis with real SDK
+// peers:
+//  - it accepts sendEdoc, getReceivedEdocList, getEdoc, updateStatus and
+//    countReceiveEdoc signed as the SDK signs them (bare key list, older
+//    peers' prefixed list too), with no timestamp check unless a window is
+//    set (the SDK reuses one timestamp for its life);
+//  - sendEdoc: `from`, `messagetype` (edoc | status only) and `hash-file`
+//    must be signed; `from` must be the organ registered for the calling
+//    system (case-insensitively); the body is the file followed by CRLF (or
+//    the file alone); there is no `to`: the envelope is read with the
+//    hardened edXML reader and routed by its To (a document) or its
+//    ResponseFor organ (a status message), one item per recipient organ;
+//  - the same file sent again by the same system (same SHA-256) is the same
+//    document: answered OK with the first DocId, routed once;
+//  - items are pushed to the recipient's gateway when it has a push URL
+//    (POST URL/vdxp/sendEdoc, signed with the recipient system's secret in
+//    the same dialect, one timestamp for the simulator's life), else kept for
+//    getReceivedEdocList / getEdoc / updateStatus.
+// A control endpoint makes it fail on purpose and shows what it holds and
+// every axis call it received (headers, body form), for dialect tests.
 //
-// It never parses edXML. State is in memory; envelopes are files under `data`.
+// State is in memory; envelopes are files under `data`.
 #pragma once
 
 #include <chrono>
@@ -21,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "edxgate/base/result.h"
@@ -41,7 +55,9 @@ struct SystemEntry {
 struct SimOptions {
   std::string data_dir;
   std::vector<SystemEntry> systems;
-  std::chrono::seconds replay_window{300};
+  // Largest accepted age of a call's signed timestamp; 0 = no check (as the
+  // real axis must, for SDK clients).
+  std::chrono::seconds timestamp_window{0};
   gateway::ClientOptions push_client;  // CA of the gateways, our client certificate as the axis
   // A push that fails (the gateway down, slow or answering an error) is
   // retried after this delay, doubled each time up to 16x, until it succeeds
@@ -66,6 +82,17 @@ struct Item {
   int push_attempts = 0;
 };
 
+// One axis call as received, for GET /_sim/requests.
+struct LoggedCall {
+  std::string call;    // the path, e.g. "/sendEdoc"
+  std::string method;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int64_t body_bytes = -1;   // -1: refused before the body was read
+  bool body_ends_crlf = false;
+  std::string body;          // the body itself when it is at most 16 printable bytes
+  unsigned status = 0;       // the HTTP status answered
+};
+
 class Simulator {
  public:
   explicit Simulator(SimOptions options);
@@ -83,8 +110,10 @@ class Simulator {
     int delay_ms = 0;
   };
 
-  Result<gateway::vdxp::VerifiedCall> authenticate(gateway::Request& req, const std::vector<std::string>& required);
+  Result<gateway::vdxp::VerifiedCall> authenticate(const gateway::Request& req,
+                                                   const std::vector<std::string>& required) const;
   const SystemEntry* system(std::string_view id) const;
+  const SystemEntry* organ(std::string_view organ_id) const;
   gateway::Response send_edoc(gateway::Request& req);
   gateway::Response list(gateway::Request& req);
   gateway::Response get(gateway::Request& req);
@@ -93,18 +122,24 @@ class Simulator {
   gateway::Response control_fault(gateway::Request& req);
   gateway::Response control_items(gateway::Request& req);
   gateway::Response control_calls(gateway::Request& req);
+  gateway::Response control_requests(gateway::Request& req);
   // Applies the configured fault to one call; returns a response to give instead.
   std::optional<gateway::Response> inject_fault(std::string_view call, std::string_view system_id = "");
+  void record(LoggedCall call);
   void push_loop();
   bool push(const Item& item);
 
   SimOptions opt_;
-  gateway::vdxp::ReplayGuard guard_;
+  // The timestamp the simulator signs its pushes with: fixed when it starts,
+  // as the SDK fixes one per process.
+  const gateway::vdxp::Clock::time_point push_timestamp_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, Item> items_;  // doc_id -> item
+  std::map<std::string, std::string> sent_;  // "<system>:<sha256>" -> the DocId answered first
   uint64_t next_id_ = 0;
   std::map<std::string, uint64_t> calls_;  // "sendEdoc:<system>" -> authenticated calls begun
+  std::deque<LoggedCall> log_;             // the last kMaxLogged calls received
   Fault fault_;
   struct PushJob {
     std::string doc_id;

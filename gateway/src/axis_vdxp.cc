@@ -1,5 +1,6 @@
 // The VDXP adapter behind AxisTransport (axis.h). Every call builds its
-// headers afresh with vdxp::sign; every answer is parsed strictly.
+// headers afresh with vdxp::sign, in the SDK's dialect; every answer is
+// parsed strictly, except getEdoc's base64, read as leniently as the SDK.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -19,9 +20,6 @@ namespace edxgate::gateway {
 std::string_view axis_message_type_name(AxisMessageType t) {
   switch (t) {
     case AxisMessageType::edoc: return "edoc";
-    case AxisMessageType::replacement: return "replacement";
-    case AxisMessageType::revocation: return "revocation";
-    case AxisMessageType::update: return "update";
     case AxisMessageType::status: return "status";
   }
   return "edoc";
@@ -69,7 +67,7 @@ struct EdocAnswerHandler {
   static constexpr std::size_t max_key_size = 256;
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
-  explicit EdocAnswerHandler(int out_fd) : fd(out_fd) {}
+  explicit EdocAnswerHandler(int out_fd) : fd(out_fd), decoder(true) {}
 
   int fd;
   int depth = 0;
@@ -163,9 +161,12 @@ struct EdocAnswerHandler {
         return fail(ec);
       }
       if (!write_out(ec)) return false;
-      if (last && !decoder.finish()) {
-        bad_base64 = true;
-        return fail(ec);
+      if (last) {
+        if (!decoder.finish(scratch)) {
+          bad_base64 = true;
+          return fail(ec);
+        }
+        return write_out(ec);
       }
       return true;
     }
@@ -211,17 +212,17 @@ class VdxpTransport final : public AxisTransport {
   Result<std::string> send_envelope(const std::string& file, const std::vector<std::string>& to,
                                     AxisMessageType type) override {
     if (to.empty()) return make_error("axis.param", "an envelope needs at least one recipient organ id");
-    bj::array list;
-    for (const auto& id : to) list.emplace_back(id);
     auto hash = vdxp::hash_file_hex(file);
     if (!hash.ok()) return hash.error();
+    Body body;
+    body.file = file;
+    body.bytes = std::string(vdxp::kFileTrailer);
     auto answer = call("sendEdoc",
-                       {{"servicetype", "eDoc"},
+                       {{"from", opt_.organ_id},
+                        {"servicetype", "eDoc"},
                         {"messagetype", std::string(axis_message_type_name(type))},
-                        {"from", opt_.organ_id},
-                        {"to", bj::serialize(list)},
                         {"hash-file", *hash}},
-                       file);
+                       vdxp::kContentTypeFile, body);
     if (!answer.ok()) return answer.error();
     const auto& o = answer->get_object();
     auto id = text_field(o, "DocId");
@@ -235,12 +236,11 @@ class VdxpTransport final : public AxisTransport {
   }
 
   Result<std::vector<AxisReceivedItem>> list_received(const AxisListQuery& q) override {
-    auto answer = call("getReceivedEdocList",
-                       {{"servicetype", "eDoc"},
-                        {"messagetype", std::string(axis_message_type_name(q.message_type))},
-                        {"pageIndex", std::to_string(q.page_index)},
-                        {"pageSize", std::to_string(q.page_size)}},
-                       "");
+    vdxp::Params params = {{"servicetype", "eDoc"},
+                           {"messagetype", std::string(axis_message_type_name(q.message_type))}};
+    if (q.page_index) params.emplace_back("pageIndex", std::to_string(q.page_index));
+    if (q.page_size) params.emplace_back("pageSize", std::to_string(q.page_size));
+    auto answer = call("getReceivedEdocList", params, vdxp::kContentTypeJson, Body{});
     if (!answer.ok()) return answer.error();
     const bj::value* data = answer->get_object().if_contains("data");
     if (!data || !data->is_array())
@@ -275,26 +275,21 @@ class VdxpTransport final : public AxisTransport {
   }
 
   Status get(const std::string& doc_id, const std::string& dest_file) override {
-    auto headers = vdxp::sign({{"servicetype", "eDoc"}, {"docId", doc_id}}, opt_.system_id, *opt_.secret,
-                               vdxp::Clock::now());
-    if (!headers.ok()) return headers.error();
+    auto req = request("getEdoc", {{"docId", doc_id}}, vdxp::kContentTypeJson, Body{"", std::string(kEmptyJson)});
+    if (!req.ok()) return req.error();
     TempFile spool{opt_.spool_dir + "/getEdoc-" + std::to_string(::getpid()) + "-" +
                    std::to_string(reinterpret_cast<uintptr_t>(&spool)) + "-" +
                    std::to_string(vdxp::Clock::now().time_since_epoch().count())};
-    ClientRequest req;
-    req.path = "/getEdoc";
-    for (auto& h : *headers) req.headers.emplace_back(std::move(h.name), std::move(h.value));
-    auto resp = client_.send(req, spool.path);
+    auto resp = client_.send(*req, spool.path);
     if (!resp.ok()) return axis_error(resp.error());
-    if (resp->status != 200)
+    if (!answered(resp->status))
       return make_error("axis.http", "the axis answered getEdoc with HTTP " + std::to_string(resp->status));
     return decode_edoc_answer(spool.path, dest_file);
   }
 
   Status update_status(const std::string& doc_id, AxisItemStatus status) override {
-    auto answer = call("updateStatus",
-                       {{"servicetype", "eDoc"}, {"docId", doc_id}, {"status", std::string(axis_item_status_name(status))}},
-                       "");
+    auto answer = call("updateStatus", {{"status", std::string(axis_item_status_name(status))}, {"docId", doc_id}},
+                       vdxp::kContentTypeJson, Body{"", std::string(kEmptyJson)});
     if (!answer.ok()) return answer.error();
     return {};
   }
@@ -304,30 +299,52 @@ class VdxpTransport final : public AxisTransport {
     return make_error(e.code == "client.timeout" ? "axis.timeout" : "axis.unreachable", e.message);
   }
 
-  // One call: fresh signed headers, the body (if any) from a file, a JSON
-  // answer that must be an object with an OK status.
-  Result<bj::value> call(const char* name, const std::vector<std::pair<std::string, std::string>>& params,
-                         const std::string& body_file) {
-    auto headers = vdxp::sign(params, opt_.system_id, *opt_.secret, vdxp::Clock::now());
+  static constexpr std::string_view kEmptyJson = "{}";
+
+  // A request body as the SDK sends it: a file followed by `bytes`, or
+  // `bytes` alone when there is no file.
+  struct Body {
+    std::string file;
+    std::string bytes;
+  };
+
+  // The SDK reads an answer on 200 and 201 alike.
+  static bool answered(unsigned http_status) { return http_status == 200 || http_status == 201; }
+
+  // One request: fresh signed headers and the body.
+  Result<ClientRequest> request(const char* name, const vdxp::Params& params, std::string_view content_type,
+                                const Body& body) const {
+    auto headers = vdxp::sign(params, content_type, opt_.system_id, *opt_.secret, vdxp::Clock::now());
     if (!headers.ok()) return headers.error();
     ClientRequest req;
     req.path = std::string("/") + name;
+    req.content_type = std::string(content_type);
     for (auto& h : *headers) req.headers.emplace_back(std::move(h.name), std::move(h.value));
-    if (!body_file.empty()) {
-      req.body_file = body_file;
-      req.content_type = "application/octet-stream";
+    if (body.file.empty()) {
+      req.body = body.bytes;
+    } else {
+      req.body_file = body.file;
+      req.body_file_suffix = body.bytes;
     }
-    auto resp = client_.send(req);
+    return req;
+  }
+
+  // One call whose JSON answer must be an object with an OK status.
+  Result<bj::value> call(const char* name, const vdxp::Params& params, std::string_view content_type,
+                         const Body& body) {
+    auto req = request(name, params, content_type, body);
+    if (!req.ok()) return req.error();
+    auto resp = client_.send(*req);
     if (!resp.ok()) return axis_error(resp.error());
     auto parsed = json::parse(resp->body, 8);
     if (!parsed.ok() || !parsed->is_object()) {
-      if (resp->status != 200)
+      if (!answered(resp->status))
         return make_error("axis.http", std::string("the axis answered ") + name + " with HTTP " +
                                            std::to_string(resp->status));
       return make_error("axis.malformed", std::string("the axis answer to ") + name + " is not a JSON object");
     }
     EDX_TRY(check_vdxp_answer(*parsed));
-    if (resp->status != 200)
+    if (!answered(resp->status))
       return make_error("axis.http", std::string("the axis answered ") + name + " with HTTP " +
                                          std::to_string(resp->status));
     return parsed;

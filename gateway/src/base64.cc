@@ -14,7 +14,40 @@ int value_of(char c) {
 }
 }  // namespace
 
+void Decoder::push(uint32_t v, std::string& out) {
+  acc_ = (acc_ << 6) | v;
+  if (++have_ == 4) {
+    out.append({static_cast<char>((acc_ >> 16) & 0xff), static_cast<char>((acc_ >> 8) & 0xff),
+                static_cast<char>(acc_ & 0xff)});
+    have_ = 0;
+    acc_ = 0;
+  }
+}
+
+bool Decoder::finish(std::string& out) {
+  if (!lenient_) return have_ == 0 || padded_;
+  if (have_ == 1) return false;
+  if (have_ == 2) out += static_cast<char>((acc_ >> 4) & 0xff);
+  if (have_ == 3) out.append({static_cast<char>((acc_ >> 10) & 0xff), static_cast<char>((acc_ >> 2) & 0xff)});
+  have_ = 0;
+  acc_ = 0;
+  ended_ = true;
+  return true;
+}
+
 bool Decoder::update(std::string_view in, std::string& out) {
+  if (lenient_) {
+    for (char c : in) {
+      if (ended_) break;
+      if (c == '=') {
+        ended_ = true;
+        break;
+      }
+      const int v = value_of(c);
+      if (v >= 0) push(static_cast<uint32_t>(v), out);
+    }
+    return true;
+  }
   for (char c : in) {
     if (c == '\r' || c == '\n' || c == ' ') continue;
     if (c == '=') {
@@ -31,13 +64,7 @@ bool Decoder::update(std::string_view in, std::string& out) {
     if (padded_ || pad_ > 0) return false;
     int v = value_of(c);
     if (v < 0) return false;
-    acc_ = (acc_ << 6) | static_cast<uint32_t>(v);
-    if (++have_ == 4) {
-      out.append({static_cast<char>((acc_ >> 16) & 0xff), static_cast<char>((acc_ >> 8) & 0xff),
-                  static_cast<char>(acc_ & 0xff)});
-      have_ = 0;
-      acc_ = 0;
-    }
+    push(static_cast<uint32_t>(v), out);
   }
   return true;
 }

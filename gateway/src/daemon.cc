@@ -309,7 +309,7 @@ Status start(const config::Config& cfg, Running& run) {
     PushEndpointOptions po;
     po.system_id = cfg.axis.system_id;
     po.secret = axis_secret;
-    po.replay_window = std::chrono::seconds(cfg.axis.replay_window_s);
+    po.timestamp_window = std::chrono::seconds(cfg.axis.timestamp_window_s);
     po.max_envelope_bytes = cfg.limits.max_body_bytes;
     po.spool_dir = spool;
     run.push = std::make_unique<PushEndpoint>(po, *run.engine);

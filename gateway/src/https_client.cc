@@ -12,7 +12,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 namespace edxgate::gateway {
 
@@ -86,6 +88,50 @@ Result<ClientResponse> exchange(net::io_context& ioc, Stream& stream, beast::tcp
   tcp_layer.expires_after(std::chrono::seconds(1));
   return r;
 }
+
+// A file followed by a few bytes, streamed (the axis SDK sends a sendEdoc
+// file followed by CRLF). The file is read in pieces, never whole.
+struct FileThenBytesBody {
+  struct value_type {
+    beast::file file;
+    uint64_t file_size = 0;
+    std::string suffix;
+  };
+  static uint64_t size(const value_type& v) { return v.file_size + v.suffix.size(); }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+    template <bool isRequest, class Fields>
+    writer(http::header<isRequest, Fields>&, value_type& b) : body_(b) {}
+    void init(beast::error_code& ec) { ec = {}; }
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (sent_ < body_.file_size) {
+        const auto want = static_cast<size_t>(std::min<uint64_t>(buf_.size(), body_.file_size - sent_));
+        const size_t n = body_.file.read(buf_.data(), want, ec);
+        if (ec) return boost::none;
+        if (n == 0) {
+          ec = http::error::short_read;  // the file shrank while it was sent
+          return boost::none;
+        }
+        sent_ += n;
+        return {{net::const_buffer(buf_.data(), n), true}};
+      }
+      if (!suffix_sent_ && !body_.suffix.empty()) {
+        suffix_sent_ = true;
+        return {{net::const_buffer(body_.suffix.data(), body_.suffix.size()), false}};
+      }
+      return boost::none;
+    }
+
+   private:
+    value_type& body_;
+    uint64_t sent_ = 0;
+    bool suffix_sent_ = false;
+    std::vector<char> buf_ = std::vector<char>(64 * 1024);
+  };
+};
 
 template <class Body>
 void fill_request(http::request<Body>& req, const ClientRequest& r, const HttpsClient::Impl& c) {
@@ -196,6 +242,14 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
     if (c.tls) run(ioc, [&](auto h) { secure->async_shutdown(h); });
     return res;
   };
+  if (!r.body_file.empty() && !r.body_file_suffix.empty()) {
+    http::request<FileThenBytesBody> req;
+    req.body().file.open(r.body_file.c_str(), beast::file_mode::scan, ec);
+    if (!ec) req.body().file_size = req.body().file.size(ec);
+    if (ec) return make_error("client.io", "cannot open " + r.body_file + " to send it");
+    req.body().suffix = r.body_file_suffix;
+    return go(req);
+  }
   if (!r.body_file.empty()) {
     http::request<http::file_body> req;
     req.body().open(r.body_file.c_str(), beast::file_mode::scan, ec);

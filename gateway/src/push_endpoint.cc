@@ -74,44 +74,71 @@ Result<std::string> SpoolSink::accept(IncomingDelivery& d) {
 }
 
 PushEndpoint::PushEndpoint(PushEndpointOptions options, IncomingSink& sink)
-    : opt_(std::move(options)), sink_(sink), guard_(opt_.replay_window) {}
+    : opt_(std::move(options)), sink_(sink) {}
 
 void PushEndpoint::add_routes(Router& router) {
-  router.add({"POST", "/vdxp/sendEdoc", Access::only({config::Role::axis}),
-              [this](Request& req, const Caller&, const PathParams&) { return handle(req); },
-              opt_.max_envelope_bytes});
+  Route r{"POST", "/vdxp/sendEdoc", Access::only({config::Role::axis}),
+          [this](Request& req, const Caller&, const PathParams&) { return handle(req); }, opt_.max_envelope_bytes};
+  r.check_head = [this](const Request& head, const Caller&) { return check_head(head); };
+  router.add(std::move(r));
 }
 
-Response PushEndpoint::handle(Request& req) {
-  auto call = vdxp::verify(
+Result<vdxp::VerifiedCall> PushEndpoint::authenticate(const Request& req) const {
+  vdxp::VerifyOptions vo;
+  vo.timestamp_window = opt_.timestamp_window;
+  return vdxp::verify(
       [&req](std::string_view n) { return req.headers.get(n); },
       [this](std::string_view id) -> const SecretString* {
         return id == opt_.system_id ? opt_.secret.get() : nullptr;
       },
-      {"messagetype", "hash-file"}, guard_, vdxp::Clock::now());
+      {"messagetype", "from", "hash-file"}, vo, vdxp::Clock::now());
+}
+
+std::optional<Response> PushEndpoint::check_head(const Request& head) const {
+  auto call = authenticate(head);
+  if (call.ok()) return std::nullopt;
+  log::warn("axis delivery refused", {{"reason", call.error().code}, {"peer", head.remote_address}});
+  return vdxp_answer(401, call.error().code, call.error().message);
+}
+
+Response PushEndpoint::handle(Request& req) {
+  // Checked again on the whole request: cheap, and the handler stands alone.
+  auto call = authenticate(req);
   if (!call.ok()) {
     log::warn("axis delivery refused", {{"reason", call.error().code}, {"peer", req.remote_address}});
     return vdxp_answer(401, call.error().code, call.error().message);
   }
-  auto param = [&](const char* k) {
-    auto it = call->params.find(k);
-    return it == call->params.end() ? std::string() : it->second;
-  };
   if (req.body.size() == 0) return vdxp_answer(400, "vdxp.empty", "the delivery has no envelope");
+  const std::string hash_file = call->param("hash-file");
+  auto sent = req.body.in_file() ? vdxp::match_sent_file(req.body.path(), hash_file)
+                                 : vdxp::match_sent_bytes(req.body.memory(), hash_file);
+  if (!sent.ok()) {
+    if (sent.error().code != "vdxp.hash_file") {
+      log::error("cannot hash an axis delivery", {{"error", sent.error().message}});
+      return vdxp_answer(503, "io.spool", "cannot read the delivery; retry later");
+    }
+    log::warn("axis delivery refused", {{"reason", sent.error().code}, {"peer", req.remote_address}});
+    return vdxp_answer(400, sent.error().code, "the envelope does not match the signed hash-file");
+  }
   IncomingDelivery d;
-  d.size = req.body.size();
-  d.message_type = param("messagetype");
-  d.from = param("from");
+  d.size = sent->size;
+  d.message_type = call->param("messagetype");
+  d.from = call->param("from");
   d.system_id = call->system_id;
   std::string temp;
   if (req.body.in_file()) {
     temp = req.body.take_file();
+    // The SDK's CRLF after the file is not part of it.
+    if (sent->size != req.body.size() && ::truncate(temp.c_str(), static_cast<off_t>(sent->size)) != 0) {
+      ::unlink(temp.c_str());
+      return vdxp_answer(503, "io.spool", "cannot spool the delivery; retry later");
+    }
   } else {
     temp = opt_.spool_dir + "/push-XXXXXX";
     int fd = ::mkostemp(temp.data(), O_CLOEXEC);
     if (fd < 0) return vdxp_answer(503, "io.spool", "cannot spool the delivery; retry later");
     fs::UniqueFd guard(fd);
-    const std::string& m = req.body.memory();
+    const std::string_view m = std::string_view(req.body.memory()).substr(0, sent->size);
     if (::write(fd, m.data(), m.size()) != static_cast<ssize_t>(m.size())) {
       ::unlink(temp.c_str());
       return vdxp_answer(503, "io.spool", "cannot spool the delivery; retry later");
@@ -122,11 +149,14 @@ Response PushEndpoint::handle(Request& req) {
     std::string p;
     ~Cleanup() { ::unlink(p.c_str()); }  // harmless after a rename
   } cleanup{temp};
-  auto hash = vdxp::hash_file_hex(temp);
-  if (!hash.ok() || *hash != param("hash-file"))
-    return vdxp_answer(400, "vdxp.hash_file", "the envelope does not match the signed hash-file");
   auto id = sink_.accept(d);
   if (!id.ok()) {
+    // A status message the engine refuses (unknown document, wrong sender)
+    // is final: answered 422 so that the axis does not retry it.
+    if (id.error().code.rfind("status.", 0) == 0) {
+      log::warn("axis delivery refused", {{"reason", id.error().code}, {"from", d.from}});
+      return vdxp_answer(422, id.error().code, id.error().message);
+    }
     log::error("cannot store an axis delivery", {{"error", id.error().message}});
     return vdxp_answer(503, id.error().code, "the delivery could not be stored; retry later");
   }

@@ -369,6 +369,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (route_->max_body_bytes) body_limit_ = std::min(body_limit_, route_->max_body_bytes);
     if (auto len = parser_->content_length(); len && *len > body_limit_)
       return fail(413, "http.body_too_large", "The request body is larger than this route accepts.");
+    if (route_->check_head) {
+      if (auto refusal = route_->check_head(req_, caller_)) return send(std::move(*refusal), true);
+    }
     body_started_ = SteadyClock::now();
     if (parser_->is_done()) return dispatch_handler();
     auto expect = h[http::field::expect];

@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <set>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
 #include "ossl.h"
@@ -60,6 +63,13 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
 }
 
 std::string_view trim(std::string_view s) {
@@ -169,52 +179,51 @@ std::string sign_header_json(const std::vector<Header>& prefixed) {
   return out;
 }
 
-Result<std::vector<Header>> sign(const std::vector<std::pair<std::string, std::string>>& params,
-                                 std::string_view system_id, const SecretString& secret,
-                                 Clock::time_point now) {
+Result<std::vector<Header>> sign(const Params& params, std::string_view content_type, std::string_view system_id,
+                                 const SecretString& secret, Clock::time_point timestamp) {
   std::vector<Header> signed_headers;
+  std::set<std::string> seen;
   auto add = [&](std::string_view key, std::string_view value) -> Status {
     if (!token_safe(key))
       return make_error("vdxp.param", "axis parameter name '" + std::string(key) + "' is not a header token");
     if (!header_safe(value))
       return make_error("vdxp.param", "axis parameter '" + std::string(key) + "' holds a control character");
+    if (!seen.insert(lower(key)).second)
+      return make_error("vdxp.param", "axis parameter '" + std::string(key) + "' is given twice");
     signed_headers.push_back({std::string(kPrefix) + std::string(key), std::string(value)});
     return {};
   };
-  for (const auto& [k, v] : params) EDX_TRY(add(k, v));
+  // The SDK's order: timestamp, systemid, Content-Type, then the call's own.
+  EDX_TRY(add("timestamp", format_timestamp(timestamp)));
   EDX_TRY(add("systemid", system_id));
-  EDX_TRY(add("timestamp", format_timestamp(now)));
+  EDX_TRY(add("Content-Type", content_type));
+  for (const auto& [k, v] : params) EDX_TRY(add(k, v));
 
   std::string key_list;
   for (const auto& h : signed_headers) {
     if (!key_list.empty()) key_list += ';';
-    key_list += h.name;
+    key_list += h.name.substr(kPrefix.size());
   }
   const std::string text = sign_header_json(signed_headers);
-  std::vector<Header> out = signed_headers;
+  std::vector<Header> out;
+  out.push_back({"Content-Type", std::string(content_type)});
+  out.insert(out.end(), signed_headers.begin(), signed_headers.end());
   out.push_back({std::string(kPrefix) + "sign-header-key", key_list});
   out.push_back({std::string(kPrefix) + "sign-header", text});
   out.push_back({std::string(kPrefix) + "hash-header", hmac_sha256_hex(secret.view(), text)});
-  out.push_back({std::string(kPrefix) + "version", std::string(kVersion)});
   out.push_back({"User-Agent", std::string(kUserAgent)});
+  out.push_back({std::string(kPrefix) + "version", std::string(kVersion)});
   return out;
 }
 
-bool ReplayGuard::first_use(const std::string& mac, Clock::time_point timestamp,
-                            Clock::time_point now) {
-  std::lock_guard lock(mu_);
-  // Forget what has left the window: it would be refused as stale anyway.
-  while (!order_.empty() && order_.begin()->first + window_ < now) {
-    seen_.erase(order_.begin()->second);
-    order_.erase(order_.begin());
-  }
-  if (!seen_.emplace(mac, timestamp).second) return false;
-  order_.emplace(timestamp, mac);
-  return true;
+std::string VerifiedCall::param(std::string_view name) const {
+  for (const auto& [k, v] : params)
+    if (iequals(k, name)) return v;
+  return {};
 }
 
 Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secret_of,
-                            const std::vector<std::string>& required, ReplayGuard& guard,
+                            const std::vector<std::string>& required, const VerifyOptions& options,
                             Clock::time_point now) {
   const std::string p(kPrefix);
   auto need = [&](std::string_view name) -> Result<std::string> {
@@ -229,35 +238,27 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
   auto mac = need("hash-header");
   if (!mac.ok()) return mac.error();
 
-  // The signed names: distinct, all XroadVnpt- headers.
+  // The signed names: bare as the SDK lists them, or prefixed as older peers
+  // did; distinct; empty entries (a trailing ';') skipped.
   std::vector<std::string> names;
   std::set<std::string> lower_names;
   std::string_view rest = *key_list;
   while (true) {
-    auto semi = rest.find(';');
+    const auto semi = rest.find(';');
     std::string_view n = trim(rest.substr(0, semi));
-    if (n.size() <= p.size() || !iequals(n.substr(0, p.size()), p))
-      return make_error("vdxp.malformed", "sign-header-key names a header outside " + p);
-    std::string lower(n);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (!lower_names.insert(lower).second)
-      return make_error("vdxp.malformed", "sign-header-key names a header twice");
-    names.emplace_back(n);
+    if (n.size() >= p.size() && iequals(n.substr(0, p.size()), p)) n.remove_prefix(p.size());
+    if (!n.empty()) {
+      if (!token_safe(n)) return make_error("vdxp.malformed", "sign-header-key names something that is not a header");
+      if (!lower_names.insert(lower(n)).second)
+        return make_error("vdxp.malformed", "sign-header-key names a header twice");
+      names.emplace_back(n);
+    }
     if (semi == std::string_view::npos) break;
     rest.remove_prefix(semi + 1);
   }
-  std::vector<std::string> must = {"systemid", "timestamp"};
-  must.insert(must.end(), required.begin(), required.end());
-  for (const auto& r : must) {
-    std::string lower = p + r;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (!lower_names.count(lower))
-      return make_error("vdxp.missing", "the axis request does not sign the header " + p + r);
-  }
+  if (names.empty()) return make_error("vdxp.malformed", "sign-header-key names no header");
 
-  // The signed JSON must say exactly what was received.
+  // The signed JSON must hold exactly the listed names.
   auto parsed = json::parse(*text, 2);
   if (!parsed.ok() || !parsed->is_object())
     return make_error("vdxp.malformed", "sign-header is not a JSON object");
@@ -266,42 +267,111 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
     return make_error("vdxp.malformed", "sign-header does not hold exactly the headers of sign-header-key");
   VerifiedCall call;
   for (const auto& n : names) {
-    const auto* v = obj.if_contains(n);
-    if (!v || !v->is_string())
-      return make_error("vdxp.malformed", "sign-header lacks the string value of " + n);
-    auto actual = header(n);
-    if (!actual || *actual != std::string_view(v->get_string()))
-      return make_error("vdxp.bad_mac", "the signed value of " + n + " differs from the header received");
-    call.params[n.substr(p.size())] = *actual;
+    const auto* v = obj.if_contains(p + n);
+    if (!v || !v->is_string()) return make_error("vdxp.malformed", "sign-header lacks the string value of " + p + n);
+    call.params[n] = std::string(v->get_string());
   }
-  for (auto& [k, v] : call.params) {
-    std::string lower = k;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lower == "systemid") call.system_id = v;
-  }
+  call.system_id = call.param("systemid");
 
+  // Authenticate before trusting anything else the call says.
   const SecretString* secret = secret_of(call.system_id);
   if (!secret) return make_error("vdxp.unknown_system", "the axis request names an unknown system id");
   const std::string expect = hmac_sha256_hex(secret->view(), *text);
-  std::string got = *mac;
-  std::transform(got.begin(), got.end(), got.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string got = lower(*mac);
   if (got.size() != expect.size() || CRYPTO_memcmp(got.data(), expect.data(), got.size()) != 0)
     return make_error("vdxp.bad_mac", "the request's hash-header does not match its signed headers");
+  for (const auto& [n, v] : call.params) {
+    auto actual = header(p + n);
+    if (!actual || *actual != v)
+      return make_error("vdxp.bad_mac", "the signed value of " + p + n + " differs from the header received");
+  }
 
-  std::string ts;
-  for (auto& [k, v] : call.params)
-    if (iequals(k, "timestamp")) ts = v;
-  auto when = parse_timestamp(ts);
+  std::vector<std::string> must = {"systemid", "timestamp"};
+  must.insert(must.end(), required.begin(), required.end());
+  for (const auto& r : must)
+    if (!lower_names.count(lower(r)))
+      return make_error("vdxp.missing", "the axis request does not sign the header " + p + r);
+
+  auto when = parse_timestamp(call.param("timestamp"));
   if (!when.ok()) return when.error();
   call.timestamp = *when;
-  const auto skew = now > *when ? now - *when : *when - now;
-  if (skew > guard.window())
-    return make_error("vdxp.stale", "the request's timestamp is outside the accepted window");
-  if (!guard.first_use(expect, *when, now))
-    return make_error("vdxp.replay", "this signed request was already received");
+  if (options.timestamp_window.count() > 0) {
+    const auto skew = now > *when ? now - *when : *when - now;
+    if (skew > options.timestamp_window)
+      return make_error("vdxp.stale", "the request's timestamp is outside the accepted window");
+  }
   return call;
+}
+
+namespace {
+
+// Hashes a body while holding back its last two bytes, so that the digest of
+// the body less a trailing CRLF comes out of the same pass.
+class BodyHasher {
+ public:
+  BodyHasher() : ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) ctx_.reset();
+  }
+  bool ok() const { return ctx_ != nullptr; }
+  void update(std::string_view b) {
+    size_ += b.size();
+    if (b.size() >= 2) {
+      EVP_DigestUpdate(ctx_.get(), held_.data(), held_.size());
+      EVP_DigestUpdate(ctx_.get(), b.data(), b.size() - 2);
+      held_.assign(b.substr(b.size() - 2));
+      return;
+    }
+    held_.append(b);
+    if (held_.size() > 2) {
+      EVP_DigestUpdate(ctx_.get(), held_.data(), held_.size() - 2);
+      held_.erase(0, held_.size() - 2);
+    }
+  }
+  Result<SentFile> finish(std::string_view hash_file) {
+    const std::string want = lower(hash_file);
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (held_ == kFileTrailer) {
+      ossl::MdCtx less(EVP_MD_CTX_new());
+      if (less && EVP_MD_CTX_copy_ex(less.get(), ctx_.get()) == 1 && EVP_DigestFinal_ex(less.get(), d, &len) == 1 &&
+          unpadded_hex(d, len) == want)
+        return SentFile{size_ - kFileTrailer.size(), hex(d, len)};
+    }
+    EVP_DigestUpdate(ctx_.get(), held_.data(), held_.size());
+    if (EVP_DigestFinal_ex(ctx_.get(), d, &len) == 1 && unpadded_hex(d, len) == want) return SentFile{size_, hex(d, len)};
+    return make_error("vdxp.hash_file",
+                      "the body matches the signed hash-file neither with nor without a trailing CRLF");
+  }
+
+ private:
+  ossl::MdCtx ctx_;
+  std::string held_;
+  uint64_t size_ = 0;
+};
+
+}  // namespace
+
+Result<SentFile> match_sent_bytes(std::string_view body, std::string_view hash_file) {
+  BodyHasher h;
+  if (!h.ok()) return make_error("crypto.digest", "cannot start a SHA-256 digest");
+  h.update(body);
+  return h.finish(hash_file);
+}
+
+Result<SentFile> match_sent_file(const std::string& body_path, std::string_view hash_file) {
+  fs::UniqueFd fd(::open(body_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return make_error("io.open", "cannot open a received body to hash it");
+  BodyHasher h;
+  if (!h.ok()) return make_error("crypto.digest", "cannot start a SHA-256 digest");
+  std::vector<char> buf(1 << 16);
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error("io.read", "cannot read a received body to hash it");
+    if (n == 0) break;
+    h.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  return h.finish(hash_file);
 }
 
 }  // namespace edxgate::gateway::vdxp

@@ -154,6 +154,19 @@ TEST(Config, AxisEndpointMustBeHttps) {
             "t.toml:2: axis.endpoint: must be an https:// URL");
 }
 
+// The SDK reuses one signed timestamp for its life: no window unless asked.
+TEST(Config, AxisTimestampWindowIsOffByDefaultAndNamedForWhatItChecks) {
+  auto d = parse("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->axis.timestamp_window_s, 0u);
+  auto w = parse("[axis]\ntimestamp_window_s = 600\n", "t.toml");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->axis.timestamp_window_s, 600u);
+  EXPECT_EQ(error_of("[axis]\nreplay_window_s = 300\n"),
+            "t.toml:2: axis.replay_window_s: renamed: use axis.timestamp_window_s "
+            "(0, the default, checks no timestamp)");
+}
+
 TEST(Config, ExampleConfigIsValid) {
   auto r = edxgate::config::load(std::string(EDXGATE_SOURCE_DIR) + "/config/edxgate.example.toml");
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -281,19 +281,26 @@ class AbuseTest : public ::testing::Test {
   static ClientRequest send_edoc(const std::string& body, const std::string& secret,
                                  const std::string& system_id = kSystemId) {
     SecretString s(secret);
-    auto h = vdxp::sign({{"servicetype", "eDoc"},
+    auto h = vdxp::sign({{"from", "000.00.00.G06"},
+                         {"servicetype", "eDoc"},
                          {"messagetype", "edoc"},
-                         {"from", "000.00.00.G06"},
-                         {"to", "[\"000.00.00.G08\"]"},
                          {"hash-file", vdxp::hash_bytes_hex(body)}},
-                        system_id, s, vdxp::Clock::now());
+                        vdxp::kContentTypeFile, system_id, s, vdxp::Clock::now());
     ClientRequest req;
     req.path = "/vdxp/sendEdoc";
     if (h.ok())
       for (auto& x : *h) req.headers.emplace_back(x.name, x.value);
-    req.content_type = "application/xml";
-    req.body = body;
+    req.content_type = std::string(vdxp::kContentTypeFile);
+    req.body = body + std::string(vdxp::kFileTrailer);  // as the SDK sends it
     return req;
+  }
+
+  // The request line and well-signed axis headers of a push, for the cases
+  // that abuse its body (an unsigned one is refused before its body is read).
+  static std::string signed_post() {
+    std::string h = "POST /vdxp/sendEdoc HTTP/1.1\r\nHost: x\r\n";
+    for (const auto& [k, v] : send_edoc("<edXML/>", kSecret).headers) h += k + ": " + v + "\r\n";
+    return h;
   }
 
   static TempDir* dir_;
@@ -339,7 +346,7 @@ TEST_F(AbuseTest, BodyDeclaredLargerThanTheLimitGets413BeforeItIsRead) {
   {  // the connections close before the health check
     const std::string len = std::to_string(kMaxBodyBytes + 1);
     auto c = raw(axis_port_, "axis");
-    c.send("POST /vdxp/sendEdoc HTTP/1.1\r\nHost: x\r\nContent-Length: " + len + "\r\n\r\n");
+    c.send(signed_post() + "Content-Length: " + len + "\r\n\r\n");
     expect_problem(c.receive(), 413, "http.body_too_large");
     // Whatever the route: the parser refuses the length before routing.
     auto d = raw(internal_port_, "system");
@@ -354,7 +361,7 @@ TEST_F(AbuseTest, ChunkedBodyPastTheLimitGets413) {
   // bytes left unread when it closes would turn its close into a reset that
   // can overtake the answer.
   const std::string head =
-      "POST /vdxp/sendEdoc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+      signed_post() + "Transfer-Encoding: chunked\r\n\r\n";
   {
     // Many chunks, each within the limit, adding up past it.
     auto c = raw(axis_port_, "axis");
@@ -397,7 +404,7 @@ TEST_F(AbuseTest, SlowBodyIsCutOffWith408) {
   {  // the connections close before the health check
     auto c = raw(axis_port_, "axis");
     ASSERT_TRUE(c.connected());
-    c.send("POST /vdxp/sendEdoc HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n");
+    c.send(signed_post() + "Content-Length: 10000\r\n\r\n");
     const auto t0 = SteadyClock::now();
     // ~100 B/s against a minimum of 1024 B/s (after a 2 s start).
     for (int i = 0; i < 20 && seconds_since(t0) < kRequestTimeoutS + 0.5; ++i) {
@@ -416,7 +423,7 @@ TEST_F(AbuseTest, BodyThatStopsArrivingGets408) {
     auto c = raw(axis_port_, "axis");
     ASSERT_TRUE(c.connected());
     const auto t0 = SteadyClock::now();
-    c.send("POST /vdxp/sendEdoc HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly this");
+    c.send(signed_post() + "Content-Length: 1000\r\n\r\nonly this");
     expect_problem(c.receive(), 408, "http.timeout");
     EXPECT_LT(seconds_since(t0), kIdleTimeoutS + 2.0);
   }
@@ -427,9 +434,7 @@ TEST_F(AbuseTest, MalformedChunkedEncodingGets400) {
   for (const char* bad : {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX0\r\n\r\n",
                           "-1\r\nx\r\n0\r\n\r\n", "ffffffffffffffffffff\r\nx\r\n0\r\n\r\n"}) {
     auto c = raw(axis_port_, "axis");
-    c.send(std::string(
-               "POST /vdxp/sendEdoc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n") +
-           bad);
+    c.send(signed_post() + "Transfer-Encoding: chunked\r\n\r\n" + bad);
     expect_problem(c.receive(), 400, "http.malformed");
   }
   expect_healthy();
@@ -543,6 +548,36 @@ TEST_F(AbuseTest, AxisPushSignedWithAWrongSecretIsRefusedWithAVdxpAnswer) {
   expect_healthy();
 }
 
+// The signed headers are checked as soon as they arrive: a push with a wrong
+// MAC is answered at once, without waiting for (or reading) its body, which
+// here never comes; a genuine one is waited for until its body is in.
+TEST_F(AbuseTest, AxisPushWithAWrongMacIsRefusedBeforeItsBodyIsRead) {
+  auto head = [](const std::string& secret) {
+    const std::string body = "<edXML/>";
+    std::string h = "POST /vdxp/sendEdoc HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n";
+    for (const auto& [k, v] : send_edoc(body, secret).headers) h += k + ": " + v + "\r\n";
+    return h + "\r\n";
+  };
+  {
+    auto c = raw(axis_port_, "axis");
+    ASSERT_TRUE(c.connected());
+    const auto t0 = SteadyClock::now();
+    c.send(head("not-the-secret"));
+    const std::string resp = c.receive();
+    EXPECT_EQ(RawClient::status_of(resp), 401) << resp;
+    EXPECT_NE(RawClient::body_of(resp).find("vdxp.bad_mac"), std::string::npos) << resp;
+    EXPECT_LT(seconds_since(t0), kIdleTimeoutS * 0.5);  // not the body timeout
+  }
+  {
+    auto c = raw(axis_port_, "axis");
+    ASSERT_TRUE(c.connected());
+    c.send(head(kSecret));
+    // Well signed: the server waits for the body, then times it out.
+    EXPECT_EQ(RawClient::status_of(c.receive()), 408);
+  }
+  expect_healthy();
+}
+
 // The push endpoint checks the signature and the hash-file, then hands the
 // bytes to the engine, which keeps them as received and parses them with the
 // hardened edXML parser; it refuses any DOCTYPE, so a billion-laughs body
@@ -572,9 +607,9 @@ TEST_F(AbuseTest, AxisPushOfABillionLaughsBodyIsNeverExpandedNorACrash) {
   } else {
     expect_vdxp(*r, "FAIL", "");
   }
-  // A hash-file that does not match the body.
+  // A hash-file that matches neither the body nor the body less its CRLF.
   auto req = send_edoc(xml, kSecret);
-  req.body += "<!-- tampered -->";
+  req.body.insert(req.body.size() - 2, "<!-- tampered -->");
   r = call(axis_port_, "axis", req);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->status, 400u) << r->body;

@@ -112,7 +112,10 @@ struct Axis {
   uint32_t timeout_s = 60;
   uint32_t retry_base_s = 5;
   uint32_t retry_max_s = 3600;
-  uint32_t replay_window_s = 300;
+  // Largest accepted age of the signed timestamp of a call pushed to our axis
+  // listener; 0 = no check. Off by default: the axis SDK signs one timestamp
+  // for its whole process life, and a redelivery is harmless (stored once).
+  uint32_t timestamp_window_s = 0;
 };
 
 enum class Role { system, axis, officer, leader };

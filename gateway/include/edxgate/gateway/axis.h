@@ -7,6 +7,20 @@
 // and bounded by the adapter's timeout; failures are values (codes under
 // "axis."), never an empty success: an answer that cannot be parsed is an
 // error.
+//
+// The adapter speaks the VXP SDK's dialect exactly (vdxp.h): every call signs
+// timestamp, systemid and Content-Type before its own parameters;
+//   sendEdoc             from, servicetype=eDoc, messagetype, hash-file; the
+//                        body is the file followed by CRLF (no `to`: the axis
+//                        routes by the envelope's To)
+//   getReceivedEdocList  servicetype=eDoc, messagetype; empty body
+//   getEdoc              docId; body {}
+//   updateStatus         status, docId; body {}
+// An answer is read on HTTP 200 or 201. Unlike the SDK, which fixes one
+// timestamp for its whole process life, the adapter signs a fresh timestamp
+// per call: the axis accepts any age (it must, for the SDK), a peer that does
+// check freshness (our own push endpoint with a window) accepts ours, and a
+// captured request of ours is never older than such a window.
 #pragma once
 
 #include <cstdint>
@@ -21,11 +35,14 @@
 
 namespace edxgate::gateway {
 
-// sendEdoc message types (BussinessDocType 0/3/1/2, and status messages).
-enum class AxisMessageType { edoc, replacement, revocation, update, status };
+// sendEdoc message types: the SDK knows only these two. A revocation, update
+// or replacement is sent as edoc; its kind is the envelope's
+// Bussiness/BussinessDocType (1 revoke, 2 update, 3 replace).
+enum class AxisMessageType { edoc, status };
 std::string_view axis_message_type_name(AxisMessageType t);
 
-// updateStatus values for a received item.
+// updateStatus values for a received item (callers of the SDK use
+// processing, done and fail; the others appear in no caller).
 enum class AxisItemStatus { inbox, acceptance, rejection, processing, done, fail };
 std::string_view axis_item_status_name(AxisItemStatus s);
 
@@ -43,19 +60,24 @@ struct AxisReceivedItem {
 };
 
 struct AxisListQuery {
-  AxisMessageType message_type = AxisMessageType::edoc;  // edoc or status
-  uint32_t page_index = 1;
-  uint32_t page_size = 100;
+  AxisMessageType message_type = AxisMessageType::edoc;
+  // Paging, signed as pageIndex/pageSize only when not 0. The SDK's callers
+  // send none; the axis then answers its default page.
+  uint32_t page_index = 0;
+  uint32_t page_size = 0;
 };
 
 class AxisTransport {
  public:
   virtual ~AxisTransport() = default;
-  // Sends an edXML envelope file to the recipients' organ ids; returns the
-  // axis' id for it (axis.refused with the axis' reason when refused).
+  // Sends an edXML envelope file addressed to `to` (the organ ids of its To,
+  // at least one); returns the axis' id for it (axis.refused with the axis'
+  // reason when refused). The axis routes by the envelope's own To, so the
+  // VDXP adapter does not put `to` on the wire.
   virtual Result<std::string> send_envelope(const std::string& envelope_file, const std::vector<std::string>& to,
                                             AxisMessageType type) = 0;
-  // Sends a status message (an edXML file) to the organ ids concerned.
+  // Sends a status message (an edXML file) about a document of the organ ids
+  // in `to` (the axis routes it by the message's ResponseFor).
   virtual Result<std::string> send_status(const std::string& status_file, const std::vector<std::string>& to) = 0;
   // Lists what the axis holds for us.
   virtual Result<std::vector<AxisReceivedItem>> list_received(const AxisListQuery& query) = 0;
@@ -67,7 +89,7 @@ class AxisTransport {
 
 struct VdxpOptions {
   std::string endpoint;   // https://... base URL; calls go to {endpoint}/<name>
-  std::string organ_id;   // ours, registered for system_id (sent as `from`)
+  std::string organ_id;   // ours, registered for system_id (sent as `from` with sendEdoc)
   std::string system_id;
   std::shared_ptr<const SecretString> secret;
   ClientOptions client;   // TLS and the per-call timeout

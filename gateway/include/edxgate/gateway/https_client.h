@@ -32,6 +32,7 @@ struct ClientRequest {
   std::string content_type;
   std::string body;       // sent when body_file is empty
   std::string body_file;  // streamed from this file when set
+  std::string body_file_suffix;  // sent after body_file's bytes (the axis SDK's CRLF after a file)
 };
 
 struct ClientResponse {

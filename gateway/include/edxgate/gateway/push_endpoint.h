@@ -1,17 +1,25 @@
 // Our own axis endpoint for deployments where the axis pushes deliveries:
-// POST /vdxp/sendEdoc (role axis), speaking the same VDXP protocol as the
-// axis (signed XroadVnpt- headers, body = the raw edXML file).
+// POST /vdxp/sendEdoc (role axis), speaking the VXP SDK's sendEdoc dialect
+// (vdxp.h): signed XroadVnpt- headers whose key list is bare (or, from older
+// peers, prefixed), no `to` (the envelope's To says whom it is for), the body
+// = the edXML file followed by CRLF (or the file alone), and a timestamp the
+// sender may reuse for its whole life.
 //
 // A delivery is accepted only when its HMAC (keyed with our system's secret)
-// matches the received sign-header text, its timestamp is inside the replay
-// window and its MAC is new, and the body's SHA-256 equals the signed
-// `hash-file`. It is then handed to an IncomingSink, which must make it
-// durable before returning; only then is OK answered. The workflow engine
-// will be the production sink; SpoolSink is the durable default.
+// matches the received sign-header text, it signs `messagetype`, `from` and
+// `hash-file`, and `hash-file` matches the body less its trailing CRLF or the
+// whole body. The headers are checked before the body is read, so a wrong MAC
+// costs no upload. Timestamps are not checked unless a window is configured.
+// Replays are harmless instead of refused: the same file delivered again is
+// the same document, stored once and answered OK with the same id (the
+// sink's contract). The delivery goes to an IncomingSink, which must make it
+// durable before returning; only then is OK answered. The workflow engine is
+// the production sink; SpoolSink is a durable stand-in for tests.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "edxgate/base/result.h"
@@ -22,9 +30,9 @@
 namespace edxgate::gateway {
 
 struct IncomingDelivery {
-  std::string file;          // the envelope, in a spool file the sink may rename
+  std::string file;          // the envelope (without the SDK's CRLF), in a spool file the sink may rename
   uint64_t size = 0;
-  std::string message_type;  // edoc | replacement | revocation | update | status
+  std::string message_type;  // edoc | status (as signed; the envelope's content decides)
   std::string from;          // sender organ id as signed by the axis ("" if absent)
   std::string system_id;
 };
@@ -51,7 +59,9 @@ class SpoolSink final : public IncomingSink {
 struct PushEndpointOptions {
   std::string system_id;
   std::shared_ptr<const SecretString> secret;
-  std::chrono::seconds replay_window{300};
+  // Largest accepted age (or lead) of a delivery's signed timestamp; 0 = no
+  // check (the default: SDK-style senders reuse one timestamp for life).
+  std::chrono::seconds timestamp_window{0};
   uint64_t max_envelope_bytes = 512ull * 1024 * 1024;
   std::string spool_dir;  // where a small in-memory body is written before the sink
 };
@@ -61,12 +71,14 @@ class PushEndpoint {
   PushEndpoint(PushEndpointOptions options, IncomingSink& sink);
   // Adds POST /vdxp/sendEdoc for role axis. `this` must outlive the router.
   void add_routes(Router& router);
+  // The answer to a request head whose signature fails, or nullopt.
+  std::optional<Response> check_head(const Request& head) const;
   Response handle(Request& req);
 
  private:
+  Result<vdxp::VerifiedCall> authenticate(const Request& req) const;
   PushEndpointOptions opt_;
   IncomingSink& sink_;
-  vdxp::ReplayGuard guard_;
 };
 
 // The VDXP answer shape: {"status":"OK"|"FAIL","ErrorCode":..,"ErrorDesc":..[,"DocId":..]}.

@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,12 @@ struct Route {
   Access access;
   Handler handler;
   uint64_t max_body_bytes = 0;  // 0: the listener's limit; else the smaller of both
+  // Optional: looks at the request head (method, path, headers; no body yet)
+  // once the route is allowed, before the body is read. A response it returns
+  // is sent instead, and the connection closed: a signed axis call with a
+  // wrong MAC is refused before its (maybe large) body arrives. Runs on an
+  // I/O thread, so it must be cheap and never block.
+  std::function<std::optional<Response>(const Request& head, const Caller& caller)> check_head = nullptr;
 };
 
 // The outcome of matching one request line against the table.
