@@ -31,6 +31,7 @@
 #include "edxgate/edxml/limits.h"
 #include "edxgate/edxml/model.h"
 #include "edxgate/edxml/xml.h"
+#include "edxgate/edxml/xml_observer.h"
 
 namespace edxgate::edxml {
 
@@ -43,6 +44,9 @@ struct ReadOptions {
   // File names in attachment_dir an attachment may not take (e.g. the
   // caller's own "header.json"); such an attachment gets " (2)" instead.
   std::vector<std::string> reserved_names;
+  // Sees every parse event of the streaming readers (xml_observer.h), e.g.
+  // the streaming signature verifier; not owned, may be null.
+  XmlObserver* observer = nullptr;
 };
 
 Result<Envelope> read_envelope_file(const std::string& path, const ReadOptions& options);
