@@ -1,5 +1,7 @@
 #include "test_pki.h"
 
+#include <gtest/gtest.h>
+
 #include <libxml/xmlsave.h>
 #include <openssl/pem.h>
 #include <fcntl.h>
@@ -10,6 +12,7 @@
 #include <ctime>
 
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -346,9 +349,48 @@ std::string signed_envelope(const std::string& signer_name, SignatureAlgorithm a
 
 Verification verify_text(const std::string& xml, const VerifyPolicy& policy,
                          std::shared_ptr<RevocationSource> online, bool with_crls) {
-  Verifier verifier(Pki::get().trust(with_crls), policy, std::move(online));
-  auto doc = parse(xml);
-  return verifier.verify(doc.get());
+  return verify_both(Pki::get().trust(with_crls), policy, std::move(online), xml);
+}
+
+Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy,
+                         std::shared_ptr<RevocationSource> online, const std::string& xml) {
+  static std::atomic<int> counter{0};
+  const std::string file = Pki::get().path("both-" + std::to_string(::getpid()) + "-" +
+                                           std::to_string(counter++) + ".xml");
+  write_text(file, xml);
+  VerifyPolicy streaming_only = policy, dual = policy;
+  streaming_only.max_dual_bytes = 0;
+  dual.max_dual_bytes = 1ull << 40;
+  Verification dom;
+  if (auto doc = edxml::parse_xml(xml, edxml::Limits{}); doc.ok()) {
+    dom = Verifier(trust, policy, online).verify(doc->get());
+  } else {
+    dom.code = doc.error().code;
+  }
+  const Verifier stream(trust, streaming_only, online);
+  Verification s = stream.verify_file(file, edxml::Limits{});
+  EXPECT_EQ(s.valid, dom.valid) << "streaming " << s.code << ": " << s.message << " / DOM " << dom.code;
+  EXPECT_EQ(s.code, dom.code) << "streaming: " << s.message << " / DOM: " << dom.message;
+  EXPECT_FALSE(s.dual_checked);
+
+  char dir[] = "/tmp/edxgate-crypto-read-XXXXXX";
+  if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+  edxml::ReadOptions ro;
+  ro.attachment_dir = dir;
+  VerifiedEnvelope read = stream.read_and_verify(file, ro);
+  // An envelope the reader refuses before the XML is whole (attachment
+  // decoding) has no verdict to compare.
+  if (read.envelope.ok() || read.verification.code.rfind("edxml.", 0) != 0) {
+    EXPECT_EQ(read.verification.valid, dom.valid) << read.verification.code << ": " << read.verification.message;
+    EXPECT_EQ(read.verification.code, dom.code) << read.verification.message;
+  }
+  sh("rm -rf '" + std::string(dir) + "'");
+
+  Verification d = Verifier(trust, dual, online).verify_file(file, edxml::Limits{});
+  EXPECT_EQ(d.code, dom.code) << d.message;
+  EXPECT_TRUE(d.dual_checked || d.code.rfind("xml.", 0) == 0) << d.code;
+  std::remove(file.c_str());
+  return dom;
 }
 
 Result<std::vector<uint8_t>> FakeFetcher::fetch(const std::string& url, std::string_view,

@@ -72,8 +72,17 @@ std::string signed_envelope(const std::string& signer_name,
                             bool include_chain = false, const std::string& xml = envelope_xml());
 
 VerifyPolicy strict_policy();  // hard revocation, now
+// verify_both with the test PKI's trust (with or without its CRLs).
 Verification verify_text(const std::string& xml, const VerifyPolicy& policy = strict_policy(),
                          std::shared_ptr<RevocationSource> online = nullptr, bool with_crls = true);
+
+// Verifies `xml` with the DOM verifier (Verifier::verify) and, from a file,
+// with the streaming verifier alone (verify_file and read_and_verify, dual
+// verification off) and in dual mode; adds a test failure unless all give
+// the same validity and code (and dual mode checked). Returns the DOM
+// verifier's result.
+Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy,
+                         std::shared_ptr<RevocationSource> online, const std::string& xml);
 
 // A Fetcher that serves fixed answers by URL and records calls.
 class FakeFetcher : public Fetcher {

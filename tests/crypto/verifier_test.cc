@@ -96,9 +96,7 @@ TEST_F(Verifier_, AcceptsChainCarriedInKeyInfoWithoutConfiguredIntermediate) {
   trust.add_anchor(pki.cert("root"));
   (void)trust.add_crl_file(pki.path("root.crl.pem"));
   (void)trust.add_crl_file(pki.path("inter.crl.pem"));
-  Verifier verifier(trust, strict_policy());
-  auto doc = parse(xml);
-  Verification v = verifier.verify(doc.get());
+  Verification v = verify_both(trust, strict_policy(), nullptr, xml);
   EXPECT_TRUE(v.valid) << v.code << ": " << v.message;
   EXPECT_EQ(v.chain.size(), 3u);
 }
@@ -106,9 +104,7 @@ TEST_F(Verifier_, AcceptsChainCarriedInKeyInfoWithoutConfiguredIntermediate) {
 TEST_F(Verifier_, RejectsChainWithoutIntermediateAsUntrusted) {
   TrustStore trust;
   trust.add_anchor(pki.cert("root"));
-  Verifier verifier(trust, strict_policy());
-  auto doc = parse(signed_envelope("good"));
-  EXPECT_EQ(verifier.verify(doc.get()).code, "cert.untrusted");
+  EXPECT_EQ(verify_both(trust, strict_policy(), nullptr, signed_envelope("good")).code, "cert.untrusted");
 }
 
 TEST_F(Verifier_, AcceptsEnvelopeSignedByXmlsec1Cli) {
@@ -356,13 +352,10 @@ TEST_F(Verifier_, FetchesCrlFromTheDistributionPointAndCachesIt) {
   // Only the root's CRL is configured: the intermediate's comes from the DP.
   TrustStore trust = pki.trust(false);
   (void)trust.add_crl_file(pki.path("root.crl.pem"));
-  Verifier verifier(trust, strict_policy(), online);
-  auto revoked = parse(signed_envelope("revoked"));
-  EXPECT_EQ(verifier.verify(revoked.get()).code, "cert.revoked");
-  auto good = parse(signed_envelope("good"));
-  Verification v = verifier.verify(good.get());
+  EXPECT_EQ(verify_both(trust, strict_policy(), online, signed_envelope("revoked")).code, "cert.revoked");
+  Verification v = verify_both(trust, strict_policy(), online, signed_envelope("good"));
   EXPECT_TRUE(v.valid) << v.code << ": " << v.message;
-  EXPECT_EQ(fetcher->calls, 1);  // the second verification used the cache
+  EXPECT_EQ(fetcher->calls, 1);  // every later verification used the cache
 }
 
 TEST_F(Verifier_, AsksTheOcspResponderWhenNoCrlIsAvailable) {
@@ -373,14 +366,12 @@ TEST_F(Verifier_, AsksTheOcspResponderWhenNoCrlIsAvailable) {
   auto online = std::make_shared<RevocationSource>(fetcher, o);
   TrustStore trust = pki.trust(false);
   (void)trust.add_crl_file(pki.path("root.crl.pem"));
-  Verifier verifier(trust, strict_policy(), online);
-  auto revoked = parse(signed_envelope("revoked"));
-  EXPECT_EQ(verifier.verify(revoked.get()).code, "cert.revoked");
-  auto good = parse(signed_envelope("good"));
-  Verification v = verifier.verify(good.get());
+  EXPECT_EQ(verify_both(trust, strict_policy(), online, signed_envelope("revoked")).code, "cert.revoked");
+  const std::string good = signed_envelope("good");
+  Verification v = verify_both(trust, strict_policy(), online, good);
   EXPECT_TRUE(v.valid) << v.code << ": " << v.message;
   int calls = fetcher->calls;
-  (void)verifier.verify(good.get());
+  (void)verify_both(trust, strict_policy(), online, good);
   EXPECT_EQ(fetcher->calls, calls);  // cached
 }
 
@@ -394,9 +385,7 @@ TEST_F(Verifier_, OcspAnswerSignedByAnUnrelatedKeyIsNotTrusted) {
   auto online = std::make_shared<RevocationSource>(fetcher, o);
   TrustStore trust = pki.trust(false);
   (void)trust.add_crl_file(pki.path("root.crl.pem"));
-  Verifier verifier(trust, strict_policy(), online);
-  auto good = parse(signed_envelope("good"));
-  EXPECT_EQ(verifier.verify(good.get()).code, "revocation.unavailable");
+  EXPECT_EQ(verify_both(trust, strict_policy(), online, signed_envelope("good")).code, "revocation.unavailable");
 }
 
 TEST_F(Verifier_, WarnsThatCommentsAreNotCovered) {
@@ -421,6 +410,8 @@ TEST_F(Verifier_, HardenedParserRefusesEntityExpansionAndExternalEntities) {
 TEST_F(Verifier_, IsSharedSafelyByThreadsAndLeavesTheDocumentUnchanged) {
   Verifier verifier(pki.trust(), strict_policy());
   std::string xml = signed_envelope("good");
+  const std::string file = pki.path("threads.xml");
+  write_text(file, xml);
   std::atomic<int> valid{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -429,11 +420,13 @@ TEST_F(Verifier_, IsSharedSafelyByThreadsAndLeavesTheDocumentUnchanged) {
         auto doc = parse(xml);
         std::string before = serialize(doc.get());
         if (verifier.verify(doc.get()).valid && serialize(doc.get()) == before) ++valid;
+        Verification streamed = verifier.verify_file(file, edxml::Limits{});  // dual: both verifiers
+        if (streamed.valid && streamed.dual_checked) ++valid;
       }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(valid.load(), 20);
+  EXPECT_EQ(valid.load(), 40);
 }
 
 }  // namespace
