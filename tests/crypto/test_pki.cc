@@ -330,6 +330,34 @@ std::string serialize(xmlDoc* doc) {
   return out;
 }
 
+std::string replace(std::string s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  if (at == std::string::npos) throw std::runtime_error("test fixture: '" + from + "' not found");
+  return s.replace(at, from.size(), to);
+}
+
+std::string signature_template(const std::string& sig_method, const std::string& digest, const std::string& ref_uri,
+                               const std::string& transforms, const std::string& key_info, const std::string& c14n) {
+  return R"(<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>)" + c14n +
+         R"(<SignatureMethod Algorithm=")" + sig_method + R"("/><Reference URI=")" + ref_uri + R"(">)" +
+         "<Transforms>" + transforms + R"(</Transforms><DigestMethod Algorithm=")" + digest +
+         R"("/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo>)" + key_info +
+         "</KeyInfo></Signature>";
+}
+
+std::string with_template(const std::string& tmpl, const std::string& xml) {
+  return replace(xml, "</edXML:edXMLHeader>", tmpl + "</edXML:edXMLHeader>");
+}
+
+std::string xmlsec_sign(const std::string& xml, const std::string& name, const std::string& extra) {
+  const Pki& pki = Pki::get();
+  std::string in = pki.path("tmpl-" + name + ".xml"), out = pki.path("signed-" + name + ".xml");
+  write_text(in, xml);
+  sh("xmlsec1 --sign " + extra + " --privkey-pem '" + pki.path(name + ".key") + "," + pki.path(name + ".pem") +
+     "' --output '" + out + "' '" + in + "'");
+  return read_text(out);
+}
+
 VerifyPolicy strict_policy() { return VerifyPolicy{}; }
 
 std::string signed_envelope(const std::string& signer_name, SignatureAlgorithm alg, bool include_chain,

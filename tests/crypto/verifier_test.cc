@@ -12,45 +12,6 @@
 namespace edxgate::crypto::test {
 namespace {
 
-constexpr const char* kRsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-constexpr const char* kSha256 = "http://www.w3.org/2001/04/xmlenc#sha256";
-constexpr const char* kEnvelopedXml =
-    R"(<Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>)";
-constexpr const char* kExcXml = R"(<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>)";
-
-std::string replace(std::string s, const std::string& from, const std::string& to) {
-  size_t at = s.find(from);
-  if (at == std::string::npos) throw std::runtime_error("test fixture: '" + from + "' not found");
-  return s.replace(at, from.size(), to);
-}
-
-// An xmlsec1 template inserted as the last child of edXMLHeader.
-std::string signature_template(const std::string& sig_method = kRsaSha256, const std::string& digest = kSha256,
-                               const std::string& ref_uri = "",
-                               const std::string& transforms = std::string(kEnvelopedXml) + kExcXml,
-                               const std::string& key_info = "<X509Data><X509Certificate/></X509Data>") {
-  return R"(<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>)"
-         R"(<CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>)"
-         R"(<SignatureMethod Algorithm=")" + sig_method + R"("/><Reference URI=")" + ref_uri + R"(">)"
-         "<Transforms>" + transforms + R"(</Transforms><DigestMethod Algorithm=")" + digest +
-         R"("/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo>)" + key_info +
-         "</KeyInfo></Signature>";
-}
-
-std::string with_template(const std::string& tmpl, const std::string& xml = envelope_xml()) {
-  return replace(xml, "</edXML:edXMLHeader>", tmpl + "</edXML:edXMLHeader>");
-}
-
-// Signs a template with the xmlsec1 CLI and `name`'s key and certificate.
-std::string xmlsec_sign(const std::string& xml, const std::string& name, const std::string& extra = "") {
-  const Pki& pki = Pki::get();
-  std::string in = pki.path("tmpl-" + name + ".xml"), out = pki.path("signed-" + name + ".xml");
-  write_text(in, xml);
-  sh("xmlsec1 --sign " + extra + " --privkey-pem '" + pki.path(name + ".key") + "," + pki.path(name + ".pem") +
-     "' --output '" + out + "' '" + in + "'");
-  return read_text(out);
-}
-
 void expect_rejected(const std::string& xml, const std::string& code, const VerifyPolicy& policy = strict_policy()) {
   Verification v = verify_text(xml, policy);
   EXPECT_FALSE(v.valid);
