@@ -37,6 +37,9 @@ namespace edxgate::edxml {
 
 struct ReadOptions {
   Limits limits;
+  // Sees every parse event of the streaming readers (xml_observer.h), e.g.
+  // the streaming signature verifier; not owned, may be null.
+  XmlObserver* observer = nullptr;
   FormatOptions format;
   // Directory for decoded attachments (must exist). Empty: attachments are
   // decoded and hashed only, and Attachment::path stays empty.
@@ -44,9 +47,6 @@ struct ReadOptions {
   // File names in attachment_dir an attachment may not take (e.g. the
   // caller's own "header.json"); such an attachment gets " (2)" instead.
   std::vector<std::string> reserved_names;
-  // Sees every parse event of the streaming readers (xml_observer.h), e.g.
-  // the streaming signature verifier; not owned, may be null.
-  XmlObserver* observer = nullptr;
 };
 
 Result<Envelope> read_envelope_file(const std::string& path, const ReadOptions& options);
