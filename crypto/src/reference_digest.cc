@@ -2,29 +2,40 @@
 
 #include <openssl/err.h>
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 namespace edxgate::crypto {
 
-// Canonical bytes into the digest, through a buffer: the canonicalizer writes
-// many small pieces around the few big ones (attachment text).
+// Canonical bytes into the digest. The canonicalizer writes many small
+// pieces around the few big ones (attachment text): they are gathered into
+// 1 MiB blocks, and from the second block on a worker thread hashes one block
+// while the parser fills the next, so hashing adds little to the pass.
 class ReferenceDigest::Hash : public c14n::Output {
  public:
   explicit Hash(const EVP_MD* md) : ctx_(EVP_MD_CTX_new()) {
     if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), md, nullptr) != 1) throw std::bad_alloc();
-    buf_.reserve(kBuffer);
+    block_.reserve(kBlock);
   }
+  ~Hash() override { stop(); }
+
   void write(std::string_view bytes) override {
-    if (bytes.size() >= kDirect) {
-      flush();
-      update(bytes);
-      return;
+    while (!bytes.empty()) {
+      const size_t n = std::min(bytes.size(), kBlock - block_.size());
+      block_.append(bytes.substr(0, n));
+      bytes.remove_prefix(n);
+      if (block_.size() == kBlock) hand_over();
     }
-    buf_.append(bytes);
-    if (buf_.size() >= kBuffer) flush();
   }
+
   std::vector<uint8_t> finish() {
-    flush();
+    stop();  // the worker has hashed everything handed over
+    update(block_);
+    block_.clear();
+    if (failed_) throw std::bad_alloc();
     std::vector<uint8_t> out(EVP_MAX_MD_SIZE);
     unsigned int n = 0;
     if (EVP_DigestFinal_ex(ctx_.get(), out.data(), &n) != 1) throw std::bad_alloc();
@@ -33,17 +44,56 @@ class ReferenceDigest::Hash : public c14n::Output {
   }
 
  private:
-  static constexpr size_t kBuffer = 64 * 1024;
-  static constexpr size_t kDirect = 4096;
-  void flush() {
-    update(buf_);
-    buf_.clear();
-  }
+  static constexpr size_t kBlock = 1 << 20;
+
   void update(std::string_view bytes) {
-    if (!bytes.empty() && EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) != 1) throw std::bad_alloc();
+    if (!bytes.empty() && EVP_DigestUpdate(ctx_.get(), bytes.data(), bytes.size()) != 1) failed_ = true;
   }
+
+  // Gives the full block to the worker (started on first use) once it has
+  // finished the previous one.
+  void hand_over() {
+    std::unique_lock lock(mutex_);
+    if (!worker_.joinable()) worker_ = std::thread([this] { work(); });
+    cv_.wait(lock, [this] { return !pending_; });
+    std::swap(block_, work_);
+    pending_ = true;
+    cv_.notify_all();
+    lock.unlock();
+    block_.clear();
+    block_.reserve(kBlock);
+  }
+
+  void work() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return pending_ || stopping_; });
+      if (!pending_) return;
+      lock.unlock();
+      update(work_);  // only the worker touches ctx_ while it runs
+      lock.lock();
+      pending_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      cv_.notify_all();
+    }
+    if (worker_.joinable()) worker_.join();
+  }
+
   ossl::EvpMdCtxPtr ctx_;
-  std::string buf_;
+  std::string block_;  // being filled by the canonicalizer
+  std::string work_;   // being hashed by the worker
+  bool failed_ = false;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool pending_ = false, stopping_ = false;
+  std::thread worker_;
 };
 
 ReferenceDigest::ReferenceDigest() = default;
