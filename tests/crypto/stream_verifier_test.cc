@@ -332,6 +332,19 @@ TEST(StreamVerifierFile, ReportsIoAndLimitErrorsAsCodes) {
   EXPECT_TRUE(verifier.verify_file(pki.path("deep.xml"), edxml::Limits{}).valid);
 }
 
+// The pre-scanner counts the lines of attachment text in blocks; an error
+// after a long attachment still names its line.
+TEST(StreamVerifierFile, NamesTheLineOfAnErrorAfterALongAttachment) {
+  const Pki& pki = Pki::get();
+  std::string xml = "<a>\n<ContentTransferEncoded>";
+  for (int i = 0; i < 70000; ++i) xml += (i % 7 == 0 ? "QUFB\n" : "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\n");
+  xml += "</ContentTransferEncoded>\n<!ENTITY x \"y\">\n</a>\n";  // on line 70003
+  write_text(pki.path("long-lines.xml"), xml);
+  Verification v = Verifier(pki.trust(), strict_policy()).verify_file(pki.path("long-lines.xml"), edxml::Limits{});
+  EXPECT_EQ(v.code, "xml.doctype");
+  EXPECT_NE(v.message.find("(line 70003)"), std::string::npos) << v.message;
+}
+
 TEST(DualVerdict, AgreementKeepsTheStreamingVerdictAndMarksItChecked) {
   Verification s, d;
   s.valid = d.valid = true;
