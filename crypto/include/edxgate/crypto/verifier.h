@@ -109,6 +109,10 @@ class Verifier {
   // The streaming verifier: one pass over the file at `path` with the
   // hardened parser (these limits), attachments neither decoded nor kept;
   // dual verification per policy. For `edxgate verify`.
+  // The file is read again for dual verification, and for a second pass when
+  // attachment content precedes the signature (never in real envelopes): it
+  // must not change meanwhile (a spool file does not). Each read is held to
+  // the limits on its own.
   Verification verify_file(const std::string& path, const edxml::Limits& limits) const;
 
   // The same pass also reads the envelope: attachments are base64-decoded
