@@ -13,6 +13,9 @@
 //
 // Targets (issue 15): at 100 MB, edxgate <= 0.33x xmlsec1's time and
 // <= 0.25x its peak RSS; <= 64 MB peak RSS at 500 MB.
+//
+// BM_ReadAndVerify measures the gateway's call (verification and the edxml
+// reader's attachment files in one pass) the same way.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -28,6 +31,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "edxgate/crypto/verifier.h"
 
 extern char** environ;
 
@@ -108,9 +113,9 @@ struct Fixture {
     std::string tmpl = path + ".tmpl";
     std::ofstream f(tmpl, std::ios::binary);
     f << R"(<?xml version="1.0" encoding="UTF-8"?>
-<edXML:edXML xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016"><edXML:edXMLEnvelope><edXML:edXMLHeader><edXML:MessageHeader><edXML:From><edXML:OrganId>000.00.00.G06</edXML:OrganId></edXML:From><edXML:Subject>bench</edXML:Subject></edXML:MessageHeader><edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>000.00.00.G06</edXML:OrganId></edXML:TraceHeader></edXML:TraceHeaderList>)"
+<edXML:edXML xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016"><edXML:edXMLEnvelope><edXML:edXMLHeader><edXML:MessageHeader><edXML:From><edXML:OrganId>000.00.00.G06</edXML:OrganId></edXML:From><edXML:To><edXML:OrganId>000.00.00.H41</edXML:OrganId></edXML:To><edXML:Code><edXML:CodeNumber>12</edXML:CodeNumber><edXML:CodeNotation>BTN-VP</edXML:CodeNotation></edXML:Code><edXML:PromulgationInfo><edXML:Place>Ha Noi</edXML:Place><edXML:PromulgationDate>2025/01/02</edXML:PromulgationDate></edXML:PromulgationInfo><edXML:Subject>bench</edXML:Subject></edXML:MessageHeader><edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2025/01/02 08:00:00</edXML:Timestamp></edXML:TraceHeader></edXML:TraceHeaderList>)"
       << R"(<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo><CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/><SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><Reference URI=""><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/></Transforms><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data><X509Certificate/></X509Data></KeyInfo></Signature>)"
-      << R"(</edXML:edXMLHeader><edXML:edXMLBody/></edXML:edXMLEnvelope><edXML:AttachmentEncoded><edXML:Attachment><edXML:ContentId>1</edXML:ContentId><edXML:ContentTransferEncoded>)";
+      << R"(</edXML:edXMLHeader><edXML:edXMLBody><edXML:edXMLManifest version="1.0"><edXML:Reference><edXML:ContentId>cid:1</edXML:ContentId><edXML:AttachmentName>bench.bin</edXML:AttachmentName></edXML:Reference></edXML:edXMLManifest></edXML:edXMLBody></edXML:edXMLEnvelope><edXML:AttachmentEncoded><edXML:Attachment><edXML:ContentId>1</edXML:ContentId><edXML:AttachmentName>bench.bin</edXML:AttachmentName><edXML:ContentTransferEncoded>)";
     const std::string line = std::string(76, 'Q') + "\n";  // base64 of 57 bytes, one line
     std::string block;
     for (int i = 0; i < 1024; ++i) block += line;
@@ -165,6 +170,50 @@ void BM_VerifyEnvelope(benchmark::State& state) {
 }
 BENCHMARK(BM_VerifyEnvelope)->Arg(1)->Arg(10)->Arg(100)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_VerifyEnvelope)->Arg(500)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// The gateway's one call, Verifier::read_and_verify (streaming verification
+// while the attachments are decoded and hashed into files), in a child
+// process (for its peak RSS), beside xmlsec1 --verify alone.
+void BM_ReadAndVerify(benchmark::State& state) {
+  const int mb = static_cast<int>(state.range(0));
+  Fixture& fx = fixture();
+  const std::string& env = fx.envelope(mb);
+  edxgate::crypto::TrustStore trust;
+  if (!trust.add_anchor_file(fx.dir + "/root.pem").ok()) throw std::runtime_error("anchor");
+  edxgate::crypto::VerifyPolicy policy;
+  policy.chain.revocation = edxgate::crypto::RevocationMode::off;
+  policy.max_dual_bytes = 0;
+  const edxgate::crypto::Verifier verifier(trust, policy);
+  Sample ours, xmlsec1;
+  for (auto _ : state) {
+    const std::string out = fx.dir + "/attachments";
+    sh("rm -rf '" + out + "' && mkdir '" + out + "'");
+    auto start = std::chrono::steady_clock::now();
+    pid_t pid = fork();
+    if (pid == 0) {
+      edxgate::edxml::ReadOptions ro;
+      ro.attachment_dir = out;
+      auto r = verifier.read_and_verify(env, ro);
+      _exit(r.verification.valid && r.envelope.ok() ? 0 : 1);
+    }
+    int status = 0;
+    rusage ru{};
+    wait4(pid, &status, 0, &ru);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ours.add(seconds, static_cast<double>(ru.ru_maxrss) / 1024.0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+        run({"/usr/bin/xmlsec1", "--verify", "--trusted-pem", fx.dir + "/root.pem", env}, xmlsec1) != 0) {
+      state.SkipWithError("the envelope was not read and verified");
+      return;
+    }
+    state.SetIterationTime(seconds);
+  }
+  state.counters["read_and_verify_s"] = ours.seconds;
+  state.counters["read_and_verify_MB"] = ours.peak_mb;
+  state.counters["xmlsec1_s"] = xmlsec1.seconds;
+  state.counters["time_over_xmlsec1"] = ours.seconds / xmlsec1.seconds;
+}
+BENCHMARK(BM_ReadAndVerify)->Arg(100)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
