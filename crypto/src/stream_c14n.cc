@@ -369,43 +369,49 @@ void StreamCanonicalizer::processing_instruction(std::string_view target, std::s
 
 namespace {
 
-struct Replay {
-  const xmlNode* last;
-  StreamCanonicalizer& c14n;
-  bool done = false;
-};
-
-Status replay_node(const xmlNode* n, Replay& r) {
+void replay_leaf(const xmlNode* n, StreamCanonicalizer& c14n) {
   switch (n->type) {
-    case XML_ELEMENT_NODE:
-      EDX_TRY(r.c14n.start_element(n));
-      for (const xmlNode* c = n->children; c && !r.done; c = c->next) EDX_TRY(replay_node(c, r));
-      if (r.done) return {};  // an ancestor of `last`: still open
-      r.c14n.end_element();
-      if (n == r.last) r.done = true;
-      return {};
     case XML_TEXT_NODE:
     case XML_CDATA_SECTION_NODE:
-      r.c14n.text(sv(n->content));
-      return {};
+      c14n.text(sv(n->content));
+      break;
     case XML_COMMENT_NODE:
-      r.c14n.comment(sv(n->content));
-      return {};
+      c14n.comment(sv(n->content));
+      break;
     case XML_PI_NODE:
-      r.c14n.processing_instruction(sv(n->name), sv(n->content));
-      return {};
+      c14n.processing_instruction(sv(n->name), sv(n->content));
+      break;
     default:
-      return {};
+      break;
   }
 }
 
 }  // namespace
 
+// Iterative (the skeleton may be as deep as Limits::max_depth allows).
 Status replay_until(const xmlDoc* doc, const xmlNode* last, StreamCanonicalizer& c14n) {
-  Replay r{last, c14n};
-  for (const xmlNode* n = doc->children; n && !r.done; n = n->next) EDX_TRY(replay_node(n, r));
-  if (!r.done) return make_error("c14n.failed", "the signature is not part of the document being read");
-  return {};
+  const Error missing = make_error("c14n.failed", "the signature is not part of the document being read");
+  for (const xmlNode* n = doc->children; n;) {
+    if (n->type == XML_ELEMENT_NODE) {
+      EDX_TRY(c14n.start_element(n));
+      if (n->children) {
+        n = n->children;
+        continue;
+      }
+      c14n.end_element();
+      if (n == last) return {};
+    } else {
+      replay_leaf(n, c14n);
+    }
+    while (!n->next) {  // close the elements this node ends
+      n = n->parent;
+      if (!n || n->type != XML_ELEMENT_NODE) return missing;
+      c14n.end_element();
+      if (n == last) return {};  // its ancestors stay open
+    }
+    n = n->next;
+  }
+  return missing;
 }
 
 }  // namespace edxgate::crypto::c14n
