@@ -88,6 +88,11 @@ std::vector<std::pair<std::string, std::string>> peer_shapes() {
       // A prefixed root, attachment elements in no namespace.
       {"prefixed root", decl + "<edXML:edXML xmlns:edXML=\"" + kEdxmlNs + "\">\r\n" + envelope_core() +
                             attachments("<AttachmentEncoded>") + "</edXML:edXML>\r\n"},
+      // xml:* attributes on the root: inclusive C14N of SignedInfo inherits
+      // them (C14N 1.1 also fixes xml:base up).
+      {"xml attributes", decl + "<edXML xmlns=\"" + kEdxmlNs +
+                             "\" xml:lang=\"vi\" xml:space=\"preserve\" xml:base=\"http://example.test/a/\">\r\n" +
+                             envelope_core() + attachments("<AttachmentEncoded>") + "</edXML>\r\n"},
   };
 }
 
@@ -145,7 +150,7 @@ TEST_F(StreamVerifier, AgreesWithXmlsec1OnEveryC14nMethodOverRealPeerShapes) {
     for (const auto& t : transforms) check(xml, t, kC14nUris[0]);
   }
   // SignedInfo canonicalized by each method (libxml2 on the skeleton).
-  for (const auto& si : kC14nUris) check(peer_shapes()[0].second, transforms[1], si);
+  for (const auto& si : kC14nUris) check(peer_shapes()[3].second, transforms[1], si);
 }
 
 // A prefix bound on the root and used only inside text (a QName in content)
