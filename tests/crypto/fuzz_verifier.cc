@@ -2,7 +2,6 @@
 // on the hardened parser's document, and the streaming verifier on the same
 // bytes as a file, in dual mode. A disagreement between the two (on validity
 // or code) is a crash, as is any violated invariant.
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -17,29 +16,31 @@ using namespace edxgate;
 
 namespace {
 
-// One scratch file per fuzzing process for the streaming verifier.
-const std::string& scratch_file() {
-  static const std::string path = [] {
+// One scratch file per fuzzing process for the streaming verifier, unlinked
+// at once: it is reached through /proc/self/fd and vanishes with the process.
+int scratch_fd() {
+  static const int fd = [] {
     char tmpl[] = "/tmp/edxgate-fuzz-verifier-XXXXXX";
-    int fd = mkstemp(tmpl);
-    if (fd < 0) abort();
-    close(fd);
-    std::string p = tmpl;
-    std::atexit([] { unlink(scratch_file().c_str()); });
-    return p;
+    int f = mkstemp(tmpl);
+    if (f < 0) abort();
+    unlink(tmpl);
+    return f;
   }();
+  return fd;
+}
+
+const std::string& scratch_file() {
+  static const std::string path = "/proc/self/fd/" + std::to_string(scratch_fd());
   return path;
 }
 
 void write_scratch(const uint8_t* data, size_t size) {
-  int fd = open(scratch_file().c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) abort();
+  if (ftruncate(scratch_fd(), 0) != 0) abort();
   for (size_t done = 0; done < size;) {
-    ssize_t n = write(fd, data + done, size - done);
+    ssize_t n = pwrite(scratch_fd(), data + done, size - done, static_cast<off_t>(done));
     if (n <= 0) abort();
     done += static_cast<size_t>(n);
   }
-  close(fd);
 }
 
 }  // namespace
