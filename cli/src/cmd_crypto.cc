@@ -1,4 +1,6 @@
 // edxgate commands of the crypto part: verify and sign.
+#include <cerrno>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli.h"
@@ -92,6 +94,17 @@ Result<Setup> load_setup(const Args& args) {
     if (!until) return make_error("config.trust", "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
     s.policy.sha1_exceptions.push_back({ex.sender, *until});
   }
+  s.policy.max_dual_bytes = t.max_dual_bytes;
+  if (args.has("--dual-max-bytes")) {
+    const std::string n = args.get("--dual-max-bytes");
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long v = std::strtoull(n.c_str(), &end, 10);
+    if (n.empty() || n[0] == '-' || *end != '\0' || errno != 0) {
+      return make_error("usage.dual", "--dual-max-bytes takes a number of bytes (0: no dual verification)");
+    }
+    s.policy.max_dual_bytes = v;
+  }
   bool fetch_crl = t.fetch_crl || args.has("--online");
   bool ocsp = t.ocsp || args.has("--online");
   if (fetch_crl || ocsp) {
@@ -122,7 +135,8 @@ bj::object verification_json(const std::string& file, const Verification& v) {
                {"code", v.code},       {"message", v.message},
                {"signature_algorithm", v.signature_algorithm},
                {"digest_algorithm", v.digest_algorithm},
-               {"chain", std::move(chain)}, {"warnings", std::move(warnings)}};
+               {"chain", std::move(chain)}, {"warnings", std::move(warnings)},
+               {"dual_checked", v.dual_checked}};
   o["signer"] = v.signer ? bj::value(cert_json(*v.signer)) : bj::value(nullptr);
   return o;
 }
@@ -135,6 +149,7 @@ int run_verify(const std::vector<std::string>& argv) {
                                  {"--revocation", "", true},
                                  {"--online"},
                                  {"--json"},
+                                 {"--dual-max-bytes", "", true},
                                  {"--config", "", true}});
   if (!args.ok()) return fail_error(args.error());
   if (args->positional().size() != 1) return fail(kExitUsage, "verify takes one FILE (see --help)");
@@ -144,16 +159,11 @@ int run_verify(const std::vector<std::string>& argv) {
   if (!setup->any_anchor) {
     return fail(kExitUsage, "no trust anchor: give --trust-anchor or a --config with [trust] anchors");
   }
-  Verification v;
-  auto doc = edxml::parse_xml_file(file, setup->limits);
-  if (!doc.ok()) {
-    if (doc.error().code.rfind("io.", 0) == 0) return fail_error(doc.error());
-    v.code = doc.error().code;
-    v.message = doc.error().to_string();
-  } else {
-    crypto::Verifier verifier(std::move(setup->trust), setup->policy, setup->online);
-    v = verifier.verify(doc->get());
-  }
+  // The streaming verifier: one pass, memory bounded by the header; the DOM
+  // verifier too for files up to max_dual_bytes.
+  crypto::Verifier verifier(std::move(setup->trust), setup->policy, setup->online);
+  Verification v = verifier.verify_file(file, setup->limits);
+  if (v.code.rfind("io.", 0) == 0) return fail(kExitUsage, v.message + " [" + v.code + "]");
   if (args->has("--json")) {
     std::cout << json::pretty(verification_json(file, v));
   } else if (v.valid) {
@@ -257,8 +267,9 @@ constexpr Command kCommands[] = {
     {"verify", "verify the signature of an edXML envelope under the strict policy",
      "usage: edxgate verify [--trust-anchor F]... [--intermediate F]... [--crl F]...\n"
      "                      [--at TIME] [--revocation hard|soft|off] [--online] [--json]\n"
-     "                      [--config FILE] FILE\n\n"
-     "Parses FILE with the hardened parser, then accepts it only if it carries exactly one\n"
+     "                      [--dual-max-bytes N] [--config FILE] FILE\n\n"
+     "Streams FILE once through the hardened parser (memory bounded by the header, not the\n"
+     "attachments), then accepts it only if it carries exactly one\n"
      "enveloped XML signature over the whole document, in edXMLHeader, with RSA (>= 2048)\n"
      "or ECDSA (>= P-256) and SHA-256/384/512, made by the key of the certificate in KeyInfo,\n"
      "which chains to a trust anchor, is valid at TIME (default now), has a signing key\n"
@@ -269,6 +280,9 @@ constexpr Command kCommands[] = {
      "  --at TIME          validate at TIME: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)\n"
      "  --revocation MODE  hard (default: refuse when status unknown), soft (warn), off\n"
      "  --online           fetch CRLs from distribution points and ask OCSP responders\n"
+     "  --dual-max-bytes N a FILE of at most N bytes is also verified by the DOM verifier\n"
+     "                     (xmlsec1) and refused as sig.disagreement if the two differ\n"
+     "                     (default: [trust] max_dual_bytes, 16 MiB; 0: never)\n"
      "  --json             print the result as JSON\n"
      "  --config FILE      read [trust] and [edxml] limits from an edxgate config\n\n"
      "Prints 'valid: ...' or 'invalid: CODE: reason' on one line.\n"

@@ -202,6 +202,7 @@ void read_trust(TableReader& r, Trust& t, std::vector<Problem>& problems) {
   r.boolean("fetch_crl", t.fetch_crl);
   r.boolean("ocsp", t.ocsp);
   r.integer("revocation_cache_s", t.revocation_cache_s, 0, 7 * 86400);
+  r.integer("max_dual_bytes", t.max_dual_bytes, 0, kI64);
   if (const toml::array* arr = r.table_array("sha1_exception")) {
     for (const toml::node& n : *arr) {
       TableReader er(*n.as_table(), "trust.sha1_exception", problems);

@@ -300,6 +300,25 @@ bool verify_raw(EVP_PKEY* key, const SignatureMethod& m, std::span<const uint8_t
   return ok;
 }
 
+bool verify_signature_value(EVP_PKEY* key, const SignatureMethod& m, std::span<const uint8_t> data,
+                            std::span<const uint8_t> value) {
+  std::vector<uint8_t> der;
+  std::span<const uint8_t> sig = value;
+  if (m.ecdsa) {
+    const size_t full = 2 * static_cast<size_t>((EVP_PKEY_get_bits(key) + 7) / 8);
+    if (value.size() != full && (value.size() > full || value.size() % 2 != 0)) return false;
+    auto d = ecdsa_raw_to_der(value);  // splits at the middle
+    if (!d) return false;
+    der = std::move(*d);
+    sig = der;
+  }
+  ossl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+  bool ok = ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, m.md(), nullptr, key) == 1 &&
+            EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), data.data(), data.size()) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
 Status check_key(EVP_PKEY* key, const SignatureMethod& m) {
   int type = EVP_PKEY_get_base_id(key);
   if (type == EVP_PKEY_RSA) {

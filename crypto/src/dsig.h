@@ -87,6 +87,12 @@ std::optional<std::vector<uint8_t>> ecdsa_der_to_raw(std::span<const uint8_t> de
 bool verify_raw(EVP_PKEY* key, const SignatureMethod& m, std::span<const uint8_t> data,
                 std::span<const uint8_t> signature);
 
+// Checks a SignatureValue over `data` as xmlsec1 does: RSA PKCS#1 v1.5; ECDSA
+// r||s of twice the curve order's size, or of any shorter even size (both
+// halves trimmed alike, as some Java signers write them).
+bool verify_signature_value(EVP_PKEY* key, const SignatureMethod& m, std::span<const uint8_t> data,
+                            std::span<const uint8_t> value);
+
 // Key policy: RSA >= 2048 bits, EC on P-256/P-384/P-521; matches `m`.
 // Errors: "sig.key_size", "sig.algorithm".
 Status check_key(EVP_PKEY* key, const SignatureMethod& m);

@@ -61,7 +61,39 @@ Result<const C14nMethod*> read_c14n(xmlNode* n, const char* code) {
   return m;
 }
 
-Status check_transforms(xmlNode* transforms) {
+// The PrefixList of a C14N method element that passed check_method_children
+// (xmlSecTransformC14NNodeRead; libxml2 takes "" and "#default" alike).
+PrefixList read_prefix_list(const xmlNode* method) {
+  PrefixList out;
+  const xmlNode* inclusive = nullptr;
+  for (const xmlNode* c = method->children; c && !inclusive; c = c->next) {
+    if (c->type == XML_ELEMENT_NODE) inclusive = c;
+  }
+  if (!inclusive) return out;
+  const xmlAttr* list = nullptr;
+  for (const xmlAttr* a = inclusive->properties; a && !list; a = a->next) {
+    if (a->name && std::string_view(reinterpret_cast<const char*>(a->name)) == "PrefixList") list = a;
+  }
+  if (!list) {
+    out.unreadable = true;
+    return out;
+  }
+  xmlChar* v = xmlNodeListGetString(inclusive->doc, list->children, 1);
+  std::string value = v ? reinterpret_cast<const char*>(v) : "";
+  xmlFree(v);
+  for (size_t p = 0; p < value.size();) {
+    size_t n = value.find(' ', p);
+    if (n == std::string::npos) {
+      out.prefixes.push_back(value.substr(p));
+      break;
+    }
+    out.prefixes.push_back(value.substr(p, n - p));
+    p = n + 1;
+  }
+  return out;
+}
+
+Status check_transforms(xmlNode* transforms, ReferenceMethod& out) {
   auto kids = strict_children(transforms);
   if (!kids.ok()) return kids.error();
   if (kids->empty() || kids->size() > 2) {
@@ -82,12 +114,14 @@ Status check_transforms(xmlNode* transforms) {
       if (!m.ok()) {
         return err("sig.transform", "transform '" + alg + "' is not allowed after enveloped-signature");
       }
+      out.c14n = *m;
+      if ((*m)->exclusive()) out.prefixes = read_prefix_list(t);
     }
   }
   return {};
 }
 
-Result<const DigestMethod*> check_reference(xmlNode* ref) {
+Status check_reference(xmlNode* ref, SignatureParts& out) {
   bool has_uri = false;
   std::string uri = attr(ref, "URI", &has_uri);
   if (!has_uri || !uri.empty()) {
@@ -102,7 +136,7 @@ Result<const DigestMethod*> check_reference(xmlNode* ref) {
   if (!is_ds((*kids)[1], "DigestMethod") || !is_ds((*kids)[2], "DigestValue")) {
     return err("sig.structure", "the Reference must hold Transforms, DigestMethod, DigestValue");
   }
-  EDX_TRY(check_transforms((*kids)[0]));
+  EDX_TRY(check_transforms((*kids)[0], out.reference));
   std::string alg = attr((*kids)[1], "Algorithm");
   const DigestMethod* d = find_digest(alg);
   if (!d) return err("sig.algorithm", "digest method '" + alg + "' is not allowed (SHA-256/384/512)");
@@ -111,7 +145,10 @@ Result<const DigestMethod*> check_reference(xmlNode* ref) {
   if (!value || value->size() != static_cast<size_t>(EVP_MD_get_size(d->md()))) {
     return err("sig.structure", "the DigestValue is not a base64 " + std::string(d->name) + " digest");
   }
-  return d;
+  out.digest = d;
+  out.reference.digest = d;
+  out.digest_value = std::move(*value);
+  return {};
 }
 
 Result<const SignatureMethod*> read_signature_method(xmlNode* n) {
@@ -196,6 +233,7 @@ Status check_signed_info(xmlNode* si, SignatureParts& out) {
   auto c14n = read_c14n((*kids)[0], "sig.c14n");
   if (!c14n.ok()) return c14n.error();
   out.c14n = *c14n;
+  if (out.c14n->exclusive()) out.signed_info_prefixes = read_prefix_list((*kids)[0]);
   auto method = read_signature_method((*kids)[1]);
   if (!method.ok()) return method.error();
   out.method = *method;
@@ -206,10 +244,7 @@ Status check_signed_info(xmlNode* si, SignatureParts& out) {
     return err("sig.reference", "the signature must have exactly one Reference (it has " +
                                     std::to_string(kids->size() - 2) + ")");
   }
-  auto digest = check_reference((*kids)[2]);
-  if (!digest.ok()) return digest.error();
-  out.digest = *digest;
-  return {};
+  return check_reference((*kids)[2], out);
 }
 
 }  // namespace
@@ -221,8 +256,12 @@ Result<SignatureParts> parse_signature(xmlDoc* doc) {
     return err("sig.count", "the document has " + std::to_string(sigs.size()) +
                                 " XML-DSig signatures; exactly one is allowed");
   }
+  return parse_signature_element(doc, sigs[0]);
+}
+
+Result<SignatureParts> parse_signature_element(xmlDoc* doc, xmlNode* signature) {
   SignatureParts out;
-  out.signature = sigs[0];
+  out.signature = signature;
   EDX_TRY(check_placement(doc, out.signature));
   auto kids = strict_children(out.signature);
   if (!kids.ok()) return kids.error();

@@ -1,4 +1,5 @@
-// Verifier: structural policy, key policy, chain, then xmlsec1's check.
+// Verifier: structural policy, key policy, chain, then xmlsec1's check (the
+// DOM verifier); the steps the streaming verifier shares with it.
 #include "edxgate/crypto/verifier.h"
 
 #include <libxml/parser.h>
@@ -13,18 +14,12 @@
 #include "dsig.h"
 #include "edxgate/base/log.h"
 #include "structure.h"
+#include "verify_steps.h"
 #include "xmlsec_ptr.h"
 
 namespace edxgate::crypto {
 
 namespace {
-
-Verification reject(Verification v, const Error& e) {
-  v.valid = false;
-  v.code = e.code;
-  v.message = e.message;
-  return v;
-}
 
 // The sender's organ id (MessageHeader or status From/OrganId), for the
 // SHA-1 exception list. Empty when absent.
@@ -124,6 +119,74 @@ Status xmlsec_check(const dsig::SignatureParts& parts, EVP_PKEY* pub) {
 
 }  // namespace
 
+namespace detail {
+
+Verification reject(Verification v, const Error& e) {
+  v.valid = false;
+  v.code = e.code;
+  v.message = e.message;
+  return v;
+}
+
+std::optional<dsig::SignatureParts> check_policy(xmlDoc* doc, const Checker& c, Verification& v) {
+  if (!doc || doc->intSubset || doc->extSubset) {
+    v = reject(v, make_error("xml.doctype", "the document has a DOCTYPE; it must come from the hardened parser"));
+    return std::nullopt;
+  }
+  auto parts = dsig::parse_signature(doc);
+  if (!parts.ok()) {
+    v = reject(v, parts.error());
+    return std::nullopt;
+  }
+  v.signature_algorithm = parts->method->name;
+  v.digest_algorithm = parts->digest->name;
+  v.canonicalization = parts->c14n->uri;
+  v.signer = summarize(parts->leaf);
+  if (auto st = check_weak_algorithms(doc, *parts, c.policy, v); !st.ok()) {
+    v = reject(v, st.error());
+    return std::nullopt;
+  }
+  EVP_PKEY* pub = X509_get0_pubkey(parts->leaf.get());
+  Status key = pub ? dsig::check_key(pub, *parts->method)
+                   : make_error("sig.keyinfo", "the signer certificate's public key is unreadable");
+  if (!key.ok()) {
+    v = reject(v, key.error());
+    return std::nullopt;
+  }
+  if (c.policy.validate_chain) {
+    auto chain = validate_chain(parts->leaf, parts->others, c.trust, c.policy.chain, c.online);
+    if (!chain.ok()) {
+      v = reject(v, chain.error());
+      return std::nullopt;
+    }
+    for (const auto& cert : chain->chain) v.chain.push_back(summarize(cert));
+    for (auto& w : chain->warnings) v.warnings.push_back(std::move(w));
+  } else {
+    v.warnings.push_back("the certificate chain was not validated (no trust configured)");
+  }
+  return std::move(parts.value());
+}
+
+void accept(xmlDoc* doc, Verification& v) {
+  if (dsig::has_comments(doc)) {  // URI="" never covers comments
+    v.warnings.push_back("the document has comments; they are not covered by the signature");
+  }
+  v.valid = true;
+  v.code = "ok";
+  v.message = "the signature is valid";
+}
+
+Verification verify_dom(xmlDoc* doc, const Checker& c) {
+  Verification v;
+  auto parts = check_policy(doc, c, v);
+  if (!parts) return v;
+  if (auto st = xmlsec_check(*parts, X509_get0_pubkey(parts->leaf.get())); !st.ok()) return reject(v, st.error());
+  accept(doc, v);
+  return v;
+}
+
+}  // namespace detail
+
 Status init_xmlsec() {
   std::call_once(g_init_once, [] {
     xmlInitParser();
@@ -141,37 +204,7 @@ Verifier::Verifier(TrustStore trust, VerifyPolicy policy, std::shared_ptr<Revoca
     : trust_(std::move(trust)), policy_(std::move(policy)), online_(std::move(online)) {}
 
 Verification Verifier::verify(xmlDoc* doc) const {
-  Verification v;
-  if (!doc || doc->intSubset || doc->extSubset) {
-    return reject(v, make_error("xml.doctype", "the document has a DOCTYPE; it must come from the hardened parser"));
-  }
-  auto parts = dsig::parse_signature(doc);
-  if (!parts.ok()) return reject(v, parts.error());
-  v.signature_algorithm = parts->method->name;
-  v.digest_algorithm = parts->digest->name;
-  v.canonicalization = parts->c14n->uri;
-  v.signer = summarize(parts->leaf);
-  if (auto st = check_weak_algorithms(doc, *parts, policy_, v); !st.ok()) return reject(v, st.error());
-  EVP_PKEY* pub = X509_get0_pubkey(parts->leaf.get());
-  if (!pub) return reject(v, make_error("sig.keyinfo", "the signer certificate's public key is unreadable"));
-  if (auto st = dsig::check_key(pub, *parts->method); !st.ok()) return reject(v, st.error());
-
-  if (policy_.validate_chain) {
-    auto chain = validate_chain(parts->leaf, parts->others, trust_, policy_.chain, online_.get());
-    if (!chain.ok()) return reject(v, chain.error());
-    for (const auto& c : chain->chain) v.chain.push_back(summarize(c));
-    for (auto& w : chain->warnings) v.warnings.push_back(std::move(w));
-  } else {
-    v.warnings.push_back("the certificate chain was not validated (no trust configured)");
-  }
-  if (auto st = xmlsec_check(*parts, pub); !st.ok()) return reject(v, st.error());
-  if (dsig::has_comments(doc)) {  // URI="" never covers comments
-    v.warnings.push_back("the document has comments; they are not covered by the signature");
-  }
-  v.valid = true;
-  v.code = "ok";
-  v.message = "the signature is valid";
-  return v;
+  return detail::verify_dom(doc, detail::Checker{trust_, policy_, online_.get()});
 }
 
 }  // namespace edxgate::crypto

@@ -67,10 +67,11 @@ bool is_edxml_element(const xmlNode* n, std::string_view local) {
 }
 
 struct HardenedParser::State {
-  State(const Limits& l, ContentSink* s) : limits(l), sink(s), scanner(limits) {}
+  State(const Limits& l, ContentSink* s, XmlObserver* o) : limits(l), sink(s), observer(o), scanner(limits) {}
 
   Limits limits;
   ContentSink* sink;
+  XmlObserver* observer;  // may be null
   PreScanner scanner;
   CtxtPtr ctxt;
   std::optional<Error> error;      // ours: a limit, a refusal, a sink error
@@ -119,6 +120,14 @@ struct HardenedParser::State {
     in_text = false;
     text_run = 0;
   }
+  // Events reach the observer only while the parse is sound.
+  bool watching() const { return observer && !error && !xml_error; }
+  // Records an observer's refusal; false if the parse must stop.
+  bool observed(const Status& st) {
+    if (st.ok()) return true;
+    fail(st.error());
+    return false;
+  }
 };
 
 namespace {
@@ -154,11 +163,16 @@ void on_start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, co
   }
   s->end_text();
   xmlSAX2StartElementNs(ctx, local, prefix, uri, nb_ns, ns, nb_attrs, nb_defaulted, attrs);
-  if (is_content_element(local, uri)) {
+  const bool content = is_content_element(local, uri);
+  if (content) {
     s->content_depth = s->depth;
     if (s->sink) {
       if (auto st = s->sink->begin(s->ctxt->node); !st) s->fail(st.error());
     }
+  }
+  const xmlNode* built = s->ctxt->node;
+  if (s->watching() && built && built->type == XML_ELEMENT_NODE && xmlStrEqual(built->name, local)) {
+    s->observed(s->observer->start_element(built, content));
   }
 }
 
@@ -176,6 +190,7 @@ void on_end_element(void* ctx, const xmlChar* local, const xmlChar* prefix, cons
   }
   --s->depth;
   s->end_text();
+  if (s->watching() && s->ctxt->node && !s->observed(s->observer->end_element(s->ctxt->node))) return;
   xmlSAX2EndElementNs(ctx, local, prefix, uri);
 }
 
@@ -209,16 +224,22 @@ bool divert_to_sink(HardenedParser::State* s, const xmlChar* ch, int len) {
   return true;
 }
 
+// Hands text to the observer; false if the parse must stop.
+bool observe_text(HardenedParser::State* s, const xmlChar* ch, int len) {
+  if (!s->watching()) return true;
+  return s->observed(s->observer->text({reinterpret_cast<const char*>(ch), static_cast<size_t>(len)}));
+}
+
 void on_characters(void* ctx, const xmlChar* ch, int len) {
   auto* s = state_of(ctx);
-  if (!account_text(s, len)) return;
+  if (!account_text(s, len) || !observe_text(s, ch, len)) return;
   if (divert_to_sink(s, ch, len)) return;
   xmlSAX2Characters(ctx, ch, len);
 }
 
 void on_cdata(void* ctx, const xmlChar* ch, int len) {
   auto* s = state_of(ctx);
-  if (!account_text(s, len)) return;
+  if (!account_text(s, len) || !observe_text(s, ch, len)) return;
   if (divert_to_sink(s, ch, len)) return;
   xmlSAX2CDataBlock(ctx, ch, len);
 }
@@ -228,6 +249,9 @@ void on_comment(void* ctx, const xmlChar* value) {
   if (s->error || !s->tick() || s->refuse_markup_in_content("a comment") || !s->count_node()) return;
   s->end_text();
   xmlSAX2Comment(ctx, value);
+  if (s->watching()) {
+    s->observed(s->observer->comment(value ? reinterpret_cast<const char*>(value) : ""));
+  }
 }
 
 void on_pi(void* ctx, const xmlChar* target, const xmlChar* data) {
@@ -238,6 +262,10 @@ void on_pi(void* ctx, const xmlChar* target, const xmlChar* data) {
   }
   s->end_text();
   xmlSAX2ProcessingInstruction(ctx, target, data);
+  if (s->watching()) {
+    s->observed(s->observer->processing_instruction(target ? reinterpret_cast<const char*>(target) : "",
+                                                    data ? reinterpret_cast<const char*>(data) : ""));
+  }
 }
 
 void refuse_dtd(HardenedParser::State* s) {
@@ -328,8 +356,8 @@ constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_BIG_L
 
 }  // namespace
 
-HardenedParser::HardenedParser(const Limits& limits, ContentSink* sink)
-    : s_(std::make_unique<State>(limits, sink)) {
+HardenedParser::HardenedParser(const Limits& limits, ContentSink* sink, XmlObserver* observer)
+    : s_(std::make_unique<State>(limits, sink, observer)) {
   init_libxml_once();
   s_->deadline = Clock::now() + std::chrono::seconds(limits.parse_timeout_s);
   xmlSAXHandler sax = make_sax();
@@ -393,18 +421,23 @@ Result<XmlDocPtr> HardenedParser::finish() {
   if (!xmlDocGetRootElement(doc.get())) {
     return make_error("xml.malformed", "The document has no root element.", s.line());
   }
+  if (s.observer) EDX_TRY(s.observer->end_document(doc.get()));
   return doc;
 }
 
-}  // namespace detail
+namespace {
 
-Result<XmlDocPtr> parse_xml(std::string_view bytes, const Limits& limits) {
-  detail::HardenedParser parser(limits, nullptr);
-  if (auto st = parser.feed(bytes); !st) return st.error();
-  return parser.finish();
-}
+// Streaming without a reader: attachment content is left out of the DOM
+// (the observer alone sees it).
+class DiscardContent : public ContentSink {
+ public:
+  Status begin(xmlNode*) override { return {}; }
+  Status data(std::string_view) override { return {}; }
+  Status end() override { return {}; }
+};
 
-Result<XmlDocPtr> parse_xml_file(const std::string& path, const Limits& limits) {
+Result<XmlDocPtr> parse_file(const std::string& path, const Limits& limits, ContentSink* sink,
+                             XmlObserver* observer) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     return make_error("io.read", "Cannot open " + path + ": " + std::strerror(errno) + ".");
@@ -415,7 +448,7 @@ Result<XmlDocPtr> parse_xml_file(const std::string& path, const Limits& limits) 
     return make_error("xml.size", "The document is larger than the limit of " +
                                       std::to_string(limits.max_total_bytes) + " bytes.");
   }
-  detail::HardenedParser parser(limits, nullptr);
+  HardenedParser parser(limits, sink, observer);
   std::string buf(256 * 1024, '\0');
   for (;;) {
     ssize_t n = ::read(fd.get(), buf.data(), buf.size());
@@ -425,6 +458,25 @@ Result<XmlDocPtr> parse_xml_file(const std::string& path, const Limits& limits) 
     if (auto s = parser.feed({buf.data(), static_cast<size_t>(n)}); !s) return s.error();
   }
   return parser.finish();
+}
+
+}  // namespace
+}  // namespace detail
+
+Result<XmlDocPtr> parse_xml(std::string_view bytes, const Limits& limits) {
+  detail::HardenedParser parser(limits, nullptr);
+  if (auto st = parser.feed(bytes); !st) return st.error();
+  return parser.finish();
+}
+
+Result<XmlDocPtr> parse_xml_file(const std::string& path, const Limits& limits) {
+  return detail::parse_file(path, limits, nullptr, nullptr);
+}
+
+Result<XmlDocPtr> parse_xml_file_observed(const std::string& path, const Limits& limits,
+                                          XmlObserver& observer) {
+  detail::DiscardContent discard;
+  return detail::parse_file(path, limits, &discard, &observer);
 }
 
 }  // namespace edxgate::edxml

@@ -6,7 +6,8 @@
 // <!ENTITY...) and over-long start tags before libxml2 buffers or parses
 // them. In streaming mode a ContentSink takes the text of every attachment
 // content element (ContentTransferEncoded) instead of the DOM, so an
-// envelope of any size is parsed with memory bounded by the header.
+// envelope of any size is parsed with memory bounded by the header. An
+// XmlObserver, when given, sees every event (xml_observer.h).
 #pragma once
 
 #include <libxml/tree.h>
@@ -17,6 +18,7 @@
 #include "edxgate/base/result.h"
 #include "edxgate/edxml/limits.h"
 #include "edxgate/edxml/xml.h"
+#include "edxgate/edxml/xml_observer.h"
 
 namespace edxgate::edxml::detail {
 
@@ -34,9 +36,9 @@ class ContentSink {
 
 class HardenedParser {
  public:
-  // `sink` may be null (DOM mode: content stays in the DOM); it must outlive
-  // the parser.
-  HardenedParser(const Limits& limits, ContentSink* sink);
+  // `sink` may be null (DOM mode: content stays in the DOM); `observer` may
+  // be null. Both must outlive the parser.
+  HardenedParser(const Limits& limits, ContentSink* sink, XmlObserver* observer = nullptr);
   ~HardenedParser();
   HardenedParser(const HardenedParser&) = delete;
   HardenedParser& operator=(const HardenedParser&) = delete;

@@ -1,10 +1,39 @@
 #include "prescan.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <string>
 
 namespace edxgate::edxml::detail {
+
+namespace {
+
+// Newlines in [p, end), 16 bytes at a time where SSE2 is there: this runs over
+// every byte of attachment text.
+int count_newlines(const char* p, const char* end) {
+  int n = 0;
+#if defined(__SSE2__)
+  const __m128i nl = _mm_set1_epi8('\n');
+  while (end - p >= 16) {
+    // Per-byte counters (a match is -1: subtracting it adds 1), summed every
+    // 255 blocks before they can wrap.
+    __m128i counts = _mm_setzero_si128();
+    for (int i = 0; i < 255 && end - p >= 16; ++i, p += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      counts = _mm_sub_epi8(counts, _mm_cmpeq_epi8(v, nl));
+    }
+    const __m128i sums = _mm_sad_epu8(counts, _mm_setzero_si128());
+    n += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
+  }
+#endif
+  return n + static_cast<int>(std::count(p, end, '\n'));
+}
+
+}  // namespace
 
 Status PreScanner::check_first_byte(unsigned char c) {
   static constexpr unsigned char kBom[] = {0xEF, 0xBB, 0xBF};
@@ -59,7 +88,7 @@ Status PreScanner::scan(std::string_view chunk) {
       // Fast path: most input is text (attachment content).
       const char* lt = static_cast<const char*>(std::memchr(p, '<', static_cast<size_t>(end - p)));
       const char* stop = lt ? lt : end;
-      line_ += static_cast<int>(std::count(p, stop, '\n'));
+      line_ += count_newlines(p, stop);
       p = stop;
       if (!lt) break;
       ++p;

@@ -43,7 +43,7 @@ template <class FeedAll>
 Result<StreamedEnvelope> stream(const ReadOptions& options, FeedAll&& feed_all) {
   EDX_TRY(check_dir(options));
   detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names);
-  detail::HardenedParser parser(options.limits, &files);
+  detail::HardenedParser parser(options.limits, &files, options.observer);
   EDX_TRY(feed_all(parser));
   auto doc = parser.finish();
   if (!doc.ok()) return doc.error();

@@ -72,8 +72,43 @@ std::string signed_envelope(const std::string& signer_name,
                             bool include_chain = false, const std::string& xml = envelope_xml());
 
 VerifyPolicy strict_policy();  // hard revocation, now
+// verify_both with the test PKI's trust (with or without its CRLs).
 Verification verify_text(const std::string& xml, const VerifyPolicy& policy = strict_policy(),
                          std::shared_ptr<RevocationSource> online = nullptr, bool with_crls = true);
+
+// Verifies `xml` with the DOM verifier (Verifier::verify) and, from a file,
+// with the streaming verifier alone (verify_file and read_and_verify, dual
+// verification off) and in dual mode; adds a test failure unless all give
+// the same validity and code (and dual mode checked). Returns the DOM
+// verifier's result.
+Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy,
+                         std::shared_ptr<RevocationSource> online, const std::string& xml);
+
+// Envelope fixtures: signature templates signed by the xmlsec1 CLI.
+inline constexpr const char* kRsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+inline constexpr const char* kSha256 = "http://www.w3.org/2001/04/xmlenc#sha256";
+inline constexpr const char* kExcC14n = "http://www.w3.org/2001/10/xml-exc-c14n#";
+inline constexpr const char* kEnvelopedXml =
+    R"(<Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>)";
+inline constexpr const char* kExcXml = R"(<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>)";
+
+// `s` with the first `from` replaced by `to` (throws if there is none).
+std::string replace(std::string s, const std::string& from, const std::string& to);
+
+// An xmlsec1 template (a ds:Signature with a default namespace, as xmlsec1's
+// own templates and many SDKs write it).
+std::string signature_template(const std::string& sig_method = kRsaSha256, const std::string& digest = kSha256,
+                               const std::string& ref_uri = "",
+                               const std::string& transforms = std::string(kEnvelopedXml) + kExcXml,
+                               const std::string& key_info = "<X509Data><X509Certificate/></X509Data>",
+                               const std::string& c14n = std::string("<CanonicalizationMethod Algorithm=\"") +
+                                                         kExcC14n + "\"/>");
+
+// `tmpl` inserted as the last child of edXMLHeader.
+std::string with_template(const std::string& tmpl, const std::string& xml = envelope_xml());
+
+// Signs a template with the xmlsec1 CLI and `name`'s key and certificate.
+std::string xmlsec_sign(const std::string& xml, const std::string& name, const std::string& extra = "");
 
 // A Fetcher that serves fixed answers by URL and records calls.
 class FakeFetcher : public Fetcher {

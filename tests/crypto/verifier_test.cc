@@ -12,45 +12,6 @@
 namespace edxgate::crypto::test {
 namespace {
 
-constexpr const char* kRsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-constexpr const char* kSha256 = "http://www.w3.org/2001/04/xmlenc#sha256";
-constexpr const char* kEnvelopedXml =
-    R"(<Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>)";
-constexpr const char* kExcXml = R"(<Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>)";
-
-std::string replace(std::string s, const std::string& from, const std::string& to) {
-  size_t at = s.find(from);
-  if (at == std::string::npos) throw std::runtime_error("test fixture: '" + from + "' not found");
-  return s.replace(at, from.size(), to);
-}
-
-// An xmlsec1 template inserted as the last child of edXMLHeader.
-std::string signature_template(const std::string& sig_method = kRsaSha256, const std::string& digest = kSha256,
-                               const std::string& ref_uri = "",
-                               const std::string& transforms = std::string(kEnvelopedXml) + kExcXml,
-                               const std::string& key_info = "<X509Data><X509Certificate/></X509Data>") {
-  return R"(<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo>)"
-         R"(<CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>)"
-         R"(<SignatureMethod Algorithm=")" + sig_method + R"("/><Reference URI=")" + ref_uri + R"(">)"
-         "<Transforms>" + transforms + R"(</Transforms><DigestMethod Algorithm=")" + digest +
-         R"("/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo>)" + key_info +
-         "</KeyInfo></Signature>";
-}
-
-std::string with_template(const std::string& tmpl, const std::string& xml = envelope_xml()) {
-  return replace(xml, "</edXML:edXMLHeader>", tmpl + "</edXML:edXMLHeader>");
-}
-
-// Signs a template with the xmlsec1 CLI and `name`'s key and certificate.
-std::string xmlsec_sign(const std::string& xml, const std::string& name, const std::string& extra = "") {
-  const Pki& pki = Pki::get();
-  std::string in = pki.path("tmpl-" + name + ".xml"), out = pki.path("signed-" + name + ".xml");
-  write_text(in, xml);
-  sh("xmlsec1 --sign " + extra + " --privkey-pem '" + pki.path(name + ".key") + "," + pki.path(name + ".pem") +
-     "' --output '" + out + "' '" + in + "'");
-  return read_text(out);
-}
-
 void expect_rejected(const std::string& xml, const std::string& code, const VerifyPolicy& policy = strict_policy()) {
   Verification v = verify_text(xml, policy);
   EXPECT_FALSE(v.valid);
@@ -96,9 +57,7 @@ TEST_F(Verifier_, AcceptsChainCarriedInKeyInfoWithoutConfiguredIntermediate) {
   trust.add_anchor(pki.cert("root"));
   (void)trust.add_crl_file(pki.path("root.crl.pem"));
   (void)trust.add_crl_file(pki.path("inter.crl.pem"));
-  Verifier verifier(trust, strict_policy());
-  auto doc = parse(xml);
-  Verification v = verifier.verify(doc.get());
+  Verification v = verify_both(trust, strict_policy(), nullptr, xml);
   EXPECT_TRUE(v.valid) << v.code << ": " << v.message;
   EXPECT_EQ(v.chain.size(), 3u);
 }
@@ -106,9 +65,7 @@ TEST_F(Verifier_, AcceptsChainCarriedInKeyInfoWithoutConfiguredIntermediate) {
 TEST_F(Verifier_, RejectsChainWithoutIntermediateAsUntrusted) {
   TrustStore trust;
   trust.add_anchor(pki.cert("root"));
-  Verifier verifier(trust, strict_policy());
-  auto doc = parse(signed_envelope("good"));
-  EXPECT_EQ(verifier.verify(doc.get()).code, "cert.untrusted");
+  EXPECT_EQ(verify_both(trust, strict_policy(), nullptr, signed_envelope("good")).code, "cert.untrusted");
 }
 
 TEST_F(Verifier_, AcceptsEnvelopeSignedByXmlsec1Cli) {
@@ -356,13 +313,10 @@ TEST_F(Verifier_, FetchesCrlFromTheDistributionPointAndCachesIt) {
   // Only the root's CRL is configured: the intermediate's comes from the DP.
   TrustStore trust = pki.trust(false);
   (void)trust.add_crl_file(pki.path("root.crl.pem"));
-  Verifier verifier(trust, strict_policy(), online);
-  auto revoked = parse(signed_envelope("revoked"));
-  EXPECT_EQ(verifier.verify(revoked.get()).code, "cert.revoked");
-  auto good = parse(signed_envelope("good"));
-  Verification v = verifier.verify(good.get());
+  EXPECT_EQ(verify_both(trust, strict_policy(), online, signed_envelope("revoked")).code, "cert.revoked");
+  Verification v = verify_both(trust, strict_policy(), online, signed_envelope("good"));
   EXPECT_TRUE(v.valid) << v.code << ": " << v.message;
-  EXPECT_EQ(fetcher->calls, 1);  // the second verification used the cache
+  EXPECT_EQ(fetcher->calls, 1);  // every later verification used the cache
 }
 
 TEST_F(Verifier_, AsksTheOcspResponderWhenNoCrlIsAvailable) {
@@ -373,14 +327,12 @@ TEST_F(Verifier_, AsksTheOcspResponderWhenNoCrlIsAvailable) {
   auto online = std::make_shared<RevocationSource>(fetcher, o);
   TrustStore trust = pki.trust(false);
   (void)trust.add_crl_file(pki.path("root.crl.pem"));
-  Verifier verifier(trust, strict_policy(), online);
-  auto revoked = parse(signed_envelope("revoked"));
-  EXPECT_EQ(verifier.verify(revoked.get()).code, "cert.revoked");
-  auto good = parse(signed_envelope("good"));
-  Verification v = verifier.verify(good.get());
+  EXPECT_EQ(verify_both(trust, strict_policy(), online, signed_envelope("revoked")).code, "cert.revoked");
+  const std::string good = signed_envelope("good");
+  Verification v = verify_both(trust, strict_policy(), online, good);
   EXPECT_TRUE(v.valid) << v.code << ": " << v.message;
   int calls = fetcher->calls;
-  (void)verifier.verify(good.get());
+  (void)verify_both(trust, strict_policy(), online, good);
   EXPECT_EQ(fetcher->calls, calls);  // cached
 }
 
@@ -394,9 +346,7 @@ TEST_F(Verifier_, OcspAnswerSignedByAnUnrelatedKeyIsNotTrusted) {
   auto online = std::make_shared<RevocationSource>(fetcher, o);
   TrustStore trust = pki.trust(false);
   (void)trust.add_crl_file(pki.path("root.crl.pem"));
-  Verifier verifier(trust, strict_policy(), online);
-  auto good = parse(signed_envelope("good"));
-  EXPECT_EQ(verifier.verify(good.get()).code, "revocation.unavailable");
+  EXPECT_EQ(verify_both(trust, strict_policy(), online, signed_envelope("good")).code, "revocation.unavailable");
 }
 
 TEST_F(Verifier_, WarnsThatCommentsAreNotCovered) {
@@ -421,6 +371,8 @@ TEST_F(Verifier_, HardenedParserRefusesEntityExpansionAndExternalEntities) {
 TEST_F(Verifier_, IsSharedSafelyByThreadsAndLeavesTheDocumentUnchanged) {
   Verifier verifier(pki.trust(), strict_policy());
   std::string xml = signed_envelope("good");
+  const std::string file = pki.path("threads.xml");
+  write_text(file, xml);
   std::atomic<int> valid{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -429,11 +381,13 @@ TEST_F(Verifier_, IsSharedSafelyByThreadsAndLeavesTheDocumentUnchanged) {
         auto doc = parse(xml);
         std::string before = serialize(doc.get());
         if (verifier.verify(doc.get()).valid && serialize(doc.get()) == before) ++valid;
+        Verification streamed = verifier.verify_file(file, edxml::Limits{});  // dual: both verifiers
+        if (streamed.valid && streamed.dual_checked) ++valid;
       }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(valid.load(), 20);
+  EXPECT_EQ(valid.load(), 40);
 }
 
 }  // namespace

@@ -95,6 +95,10 @@ struct Trust {
   bool ocsp = false;                       // ask the OCSP responder in the AIA
   uint32_t revocation_cache_s = 3600;
   std::vector<Sha1Exception> sha1_exceptions;
+  // Envelopes up to this size are verified twice: by the streaming verifier
+  // and by the DOM verifier (xmlsec1); a disagreement refuses the envelope
+  // (sig.disagreement). 0: the streaming verifier alone.
+  uint64_t max_dual_bytes = 16ull * 1024 * 1024;
 };
 
 // [axis]: the national interconnection axis.

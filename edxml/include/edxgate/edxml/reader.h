@@ -42,11 +42,15 @@
 #include "edxgate/edxml/limits.h"
 #include "edxgate/edxml/model.h"
 #include "edxgate/edxml/xml.h"
+#include "edxgate/edxml/xml_observer.h"
 
 namespace edxgate::edxml {
 
 struct ReadOptions {
   Limits limits;
+  // Sees every parse event of the streaming readers (xml_observer.h), e.g.
+  // the streaming signature verifier; not owned, may be null.
+  XmlObserver* observer = nullptr;
   FormatOptions format;
   // Receive (lenient, warnings) by default: every reader of what arrives from
   // the axis wants that. Reading what we are about to send takes outgoing.
