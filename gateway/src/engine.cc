@@ -258,9 +258,13 @@ Result<Submitted> Engine::submit_envelope(std::string file, const std::string& s
   if (!scratch.ok()) return make_error("io.write", "cannot create a temp directory in " + opt_.work_dir);
   ex::ReadOptions ro = opt_.read;
   ro.attachment_dir = scratch.path();
-  ro.strictness = ex::Strictness::outgoing;  // we are about to send it
+  // We are about to send it: the content rules for what we send apply (organ
+  // ids, document code, trace hops). The element order is the submitter's
+  // (the SDK and the VNPT library write DocumentId after To, and a signed
+  // envelope cannot be reordered): any order real peers write is taken.
   auto env = ex::read_envelope_file(file, ro);
   if (!env.ok()) return env.error();
+  EDX_TRY(ex::check_envelope(*env, ro.format, ex::Strictness::outgoing));
   if (!env->message) return make_error("submit.header", "the envelope must be a document, not a status message");
   const ex::MessageHeader& m = *env->message;
   if (std::find(allowed_senders.begin(), allowed_senders.end(), m.from.organ_id) == allowed_senders.end() ||

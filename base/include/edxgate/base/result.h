@@ -1,11 +1,15 @@
 // Result<T> and Error: how expected failures travel in edxgate.
 //
 // Bad input, an invalid signature, a wrong PIN or an absent token are not
-// exceptional: functions return them as values. The boundary (HTTP layer,
-// CLI) maps Error::code to a status or an exit code. Exceptions are kept for
-// bugs and resource exhaustion.
+// exceptional: functions return them as values. An error carries its kind
+// (what sort of failure, set where it is made) beside its code (which
+// failure, stable for scripts). The boundaries map the kind, never the code:
+// the HTTP layer to a status (gateway/api.h http_status), the CLI to an exit
+// code (cli/src/common.h exit_code), each with one switch. Exceptions are kept
+// for bugs and resource exhaustion.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,11 +17,27 @@
 
 namespace edxgate {
 
+// What sort of failure an error is: it decides how a boundary answers.
+enum class ErrorKind : uint8_t {
+  internal,      // a bug or an unexpected failure of our own
+  invalid,       // the input breaks a rule (a document, a field, a signature)
+  malformed,     // the request itself cannot be read (HTTP framing, multipart, query)
+  usage,         // wrong use of a command or an option
+  not_found,     // no such thing (or not visible to this caller)
+  conflict,      // the current state forbids it, or it exists already
+  too_large,     // over a size limit
+  unauthorized,  // who is asking is not established (bad MAC, no credentials)
+  forbidden,     // the caller is known but may not do this (wrong PIN, wrong organ)
+  unavailable,   // something needed is absent or full for now (token, axis, disk)
+  io,            // a file, device or connection failed
+};
+
 // An expected failure. `code` is a stable, dotted identifier that scripts and
 // tests may match on ("xml.doctype", "pin.incorrect"); `message` is one
 // sentence for a person, saying what was wrong and, where it helps, what to do.
 // It never contains a secret.
 struct Error {
+  ErrorKind kind = ErrorKind::internal;
   std::string code;
   std::string message;
   int line = 0;  // 1-based source line when the error is about a text input
@@ -29,8 +49,15 @@ struct Error {
   }
 };
 
+inline Error make_error(ErrorKind kind, std::string code, std::string message, int line = 0) {
+  return Error{kind, std::move(code), std::move(message), line};
+}
+// Transitional: the kind implied by the code's domain, until every call site
+// names its kind (issue 14); see kind_of_code in result.cc.
+ErrorKind kind_of_code(const std::string& code);
 inline Error make_error(std::string code, std::string message, int line = 0) {
-  return Error{std::move(code), std::move(message), line};
+  ErrorKind kind = kind_of_code(code);
+  return Error{kind, std::move(code), std::move(message), line};
 }
 
 // Either a T or an Error. Check ok() before value().

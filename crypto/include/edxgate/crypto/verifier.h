@@ -95,7 +95,7 @@ struct VerifiedEnvelope {
   // The model, its attachment files (committed in ReadOptions::attachment_dir)
   // and the skeleton DOM; or the reader's error. A model error does not
   // change the verdict: the signature is checked on the XML.
-  Result<edxml::StreamedEnvelope> envelope{Error{"edxml.missing", "the envelope was not read"}};
+  Result<edxml::StreamedEnvelope> envelope{Error{ErrorKind::internal, "edxml.missing", "the envelope was not read"}};
 };
 
 class Verifier {
