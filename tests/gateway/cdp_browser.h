@@ -159,9 +159,13 @@ class Browser {
   // Types text into the focused element as a user would (input events).
   void type(const std::string& text) { send("Input.insertText", {{"text", text}}, session_); }
 
-  // A PNG of the whole page (or of the window only), written to `path`.
-  void screenshot(const std::string& path, bool whole_page = true) {
-    auto r = send("Page.captureScreenshot", {{"format", "png"}, {"captureBeyondViewport", whole_page}}, session_);
+  // A PNG of the whole page, or of its top `height` CSS pixels, written to `path`.
+  void screenshot(const std::string& path, int height = 0) {
+    json::bj::object params{{"format", "png"}, {"captureBeyondViewport", true}};
+    if (height > 0) {
+      params["clip"] = json::bj::object{{"x", 0}, {"y", 0}, {"width", opt_.width}, {"height", height}, {"scale", 1}};
+    }
+    auto r = send("Page.captureScreenshot", std::move(params), session_);
     std::string png;
     if (!base64::decode(r.at("data").as_string(), png)) throw std::runtime_error("screenshot: bad base64");
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());

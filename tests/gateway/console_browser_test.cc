@@ -9,6 +9,9 @@
 //   - an officer loads the dashboard (states, outbox, checks, certificates,
 //     audit chain), which agrees with GET /v1/summary, and opens documents;
 //   - a system's certificate gets 403 for the pages and the assets;
+//   - at ministry B, which received the signed document, a copy with its
+//     subject changed (injected at the axis with A's credentials) is shown to
+//     B's officer among the quarantined documents with its reason code;
 //   - subjects written to break out of the markup are shown as text, and no
 //     page triggers a Content-Security-Policy violation.
 // Screenshots are kept in <build>/test-artifacts/console/.
@@ -16,7 +19,9 @@
 
 #include "cdp_browser.h"
 #include "e2e_support.h"
+#include "edxgate/gateway/axis.h"
 #include "edxgate/gateway/console.h"
+#include "edxgate/gateway/vdxp.h"
 
 namespace edxgate::e2e {
 namespace {
@@ -26,6 +31,8 @@ using testing::Browser;
 const std::string kPlain = "V/v triển khai chữ ký số trong công tác văn thư năm 2027";
 const std::string kScript = "<script>window.__pwned = 1</script>V/v thử nghiệm";
 const std::string kBreakout = "\"><img src=x onerror=\"window.__pwned = 2\">Báo cáo quý IV";
+// Written (escaped) into the Subject of a signed envelope: markup-looking text.
+const std::string kForged = "V/v triển khai <b class=\"forged\">khẩn</b> chữ ký số";
 
 std::string js_string(const std::string& s) { return bj::serialize(bj::value(s)); }
 
@@ -58,11 +65,12 @@ class ConsoleBrowser : public ::testing::Test {
   std::string origin() { return "https://127.0.0.1:" + std::to_string(w().a().internal_port); }
   std::string artifacts() { return std::string(EDXGATE_BINARY_DIR) + "/test-artifacts/console"; }
 
-  std::unique_ptr<Browser> browser(const std::string& who) {
+  std::unique_ptr<Browser> browser(const std::string& who, const Gateway* g = nullptr) {
+    if (!g) g = &w().a();
     Browser::Options o;
     static int n = 0;
     o.dir = w().path("browser-" + who + "-" + std::to_string(++n));
-    o.origin = origin();
+    o.origin = "https://127.0.0.1:" + std::to_string(g->internal_port);
     o.ca_pem = w().tls().cert("ca");
     o.client_cert = w().tls().cert(who);
     o.client_key = w().tls().key(who);
@@ -84,6 +92,7 @@ class ConsoleBrowser : public ::testing::Test {
   void leader_signs(const std::string& id, const std::string& wrong_id, const std::string& file);
   void officer_reads(const std::string& signed_id, const std::string& hostile_id);
   void system_is_refused(const std::string& id);
+  void quarantine_at_b(const std::string& id);
 
   static World* world_;
   static std::string setup_error_;
@@ -180,7 +189,6 @@ void ConsoleBrowser::officer_reads(const std::string& signed_id, const std::stri
   EXPECT_GT(b->eval("document.querySelectorAll('#audit tbody tr').length").to_number<int64_t>(), 0);
   EXPECT_EQ(violations(*b), "[]");
   b->screenshot(artifacts() + "/dashboard.png");
-  b->screenshot(artifacts() + "/dashboard-window.png", false);  // the README's picture
 
   // From the list to a document, by a click.
   ASSERT_EQ(b->navigate(origin() + "/console/outgoing"), 200u);
@@ -218,6 +226,72 @@ void ConsoleBrowser::system_is_refused(const std::string& id) {
   EXPECT_EQ(b->navigate(origin() + "/v1/outgoing/" + id), 200u);
 }
 
+void ConsoleBrowser::quarantine_at_b(const std::string& id) {
+  const std::string document_id = str(w().call(w().a(), "officer-a", "GET", "/v1/outgoing/" + id).json(), "document_id");
+  ASSERT_FALSE(document_id.empty());
+  auto at_b = [&] {
+    std::vector<bj::value> out;
+    bj::value v = w().call(w().b(), "officer-b", "GET", "/v1/incoming?limit=100").json();
+    if (!v.is_object()) return out;
+    for (const auto& d : v.at("documents").as_array())
+      if (str(d, "document_id") == document_id) out.push_back(d);
+    return out;
+  };
+  ASSERT_TRUE(wait_until([&] { return at_b().size() == 1; }, std::chrono::seconds(90)));
+  const std::string genuine = str(at_b()[0], "id");
+  const std::string env_file = w().path("genuine.xml");
+  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + genuine + "/envelope", "", "", "", env_file).status, 200u);
+  std::string xml = read_text(env_file);
+  const auto at = xml.find(kPlain);
+  ASSERT_NE(at, std::string::npos);
+  std::string escaped;
+  for (char c : kForged) escaped += c == '<' ? "&lt;" : c == '>' ? "&gt;" : c == '&' ? "&amp;" : std::string(1, c);
+  xml.replace(at, kPlain.size(), escaped);
+  write_text(w().path("forged.xml"), xml);
+  gateway::VdxpOptions vo;
+  vo.endpoint = w().sim_url();
+  vo.organ_id = kOrganA;
+  vo.system_id = "SYS-A";
+  std::string secret = read_text(w().a().dir + "/axis.secret");
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  vo.secret = std::make_shared<SecretString>(secret);
+  vo.client.ca_file = w().tls().cert("ca");
+  vo.spool_dir = w().dir();
+  auto axis = gateway::make_vdxp_transport(vo);
+  ASSERT_TRUE(axis.ok()) << axis.error().message;
+  ASSERT_TRUE((*axis)->send_envelope(w().path("forged.xml"), {kOrganB}, gateway::AxisMessageType::edoc).ok());
+  ASSERT_TRUE(wait_until([&] { return at_b().size() == 2; }, std::chrono::seconds(90)));
+  std::string forged;
+  for (const auto& d : at_b())
+    if (str(d, "id") != genuine) forged = str(d, "id");
+
+  auto b = browser("officer-b", &w().b());
+  const std::string origin_b = "https://127.0.0.1:" + std::to_string(w().b().internal_port);
+  ASSERT_EQ(b->navigate(origin_b + "/console/"), 200u);
+  const std::string row = "document.querySelector('#quarantine tr[data-id=\"" + forged + "\"]')";
+  ASSERT_TRUE(b->wait_for(row)) << b->eval_string("document.body.innerText");
+  EXPECT_EQ(b->eval_string(row + ".querySelector('code.reason-code').textContent"), "sig.digest");
+  EXPECT_EQ(b->eval_string(row + ".querySelector('a.subject').textContent"), kForged);
+  EXPECT_EQ(b->eval_string("document.querySelector('table[data-direction=incoming] td.n[data-state=quarantined]').textContent"),
+            "1");
+  EXPECT_EQ(b->eval("document.querySelectorAll('main b.forged').length").to_number<int64_t>(), 0);
+  EXPECT_EQ(violations(*b), "[]");
+  b->screenshot(artifacts() + "/dashboard-b.png");
+  // The README's picture (docs/console-dashboard.png): down to the certificates.
+  b->screenshot(artifacts() + "/dashboard-b-top.png",
+                static_cast<int>(b->eval("document.querySelector('#certificates').getBoundingClientRect().bottom + "
+                                         "window.scrollY + 16")
+                                     .to_number<double>()));
+  // Its page: the reason in full, the history.
+  b->forget_events();
+  b->eval(row + ".querySelector('a.subject').click()");
+  ASSERT_EQ(b->wait_for_load(), 200u);
+  ASSERT_TRUE(b->wait_for("document.querySelector('article.document[data-state=quarantined]')"));
+  EXPECT_EQ(b->eval_string("document.querySelector('h1').textContent"), kForged);
+  EXPECT_NE(b->eval_string("document.querySelector('dd.signer').textContent").find("sig.digest"), std::string::npos);
+  b->screenshot(artifacts() + "/quarantined.png");
+}
+
 TEST_F(ConsoleBrowser, OfficersAndLeadersUseTheConsoleSystemsAreRefused) {
   const std::string f1 = w().path("to-trinh-1.txt"), f2 = w().path("to-trinh-2.txt"), f3 = w().path("to-trinh-3.txt");
   write_text(f1, "Kính gửi: Bộ Nhận. Nội dung tờ trình về chữ ký số.\n");
@@ -252,6 +326,10 @@ TEST_F(ConsoleBrowser, OfficersAndLeadersUseTheConsoleSystemsAreRefused) {
   {
     SCOPED_TRACE("system");
     system_is_refused(plain);
+  }
+  {
+    SCOPED_TRACE("quarantine at B");
+    quarantine_at_b(plain);
   }
 }
 
