@@ -151,7 +151,7 @@ class Browser {
         "new Promise(done => { const end = Date.now() + " + std::to_string(limit.count() * 1000) +
         "; (function check() { let ok = false; try { ok = !!(" + condition +
         "); } catch (e) {} if (ok) return done(true); if (Date.now() > end) return done(false); "
-        "requestAnimationFrame(() => setTimeout(check, 25)); })(); })";
+        "setTimeout(check, 50); })(); })";
     auto v = eval(js, limit + std::chrono::seconds(30));
     return v.is_bool() && v.as_bool();
   }
