@@ -209,6 +209,29 @@ bool may_see(const Caller& c, const store::Document& d) {
   return std::find(c.organ_ids.begin(), c.organ_ids.end(), d.sender) != c.organ_ids.end();
 }
 
+// Leaders read only what they are asked to sign (signing itself goes through
+// load(), so that signing twice is a 409, not a 404).
+bool may_read(const Caller& c, const store::Document& d) {
+  if (!c.role || *c.role != config::Role::leader) return may_see(c, d);
+  return d.direction == Direction::outgoing && d.state == State::pending_signature;
+}
+
+// A browser marks the requests it sends for a page (Sec-Fetch-Site, Origin);
+// one made by a page of another site must not act with the certificate the
+// browser holds. See api.h.
+bool cross_site(const Request& req) {
+  if (req.headers.count("Sec-Fetch-Site") > 0) {
+    auto site = req.headers.get("Sec-Fetch-Site");
+    if (!site || (*site != "same-origin" && *site != "none")) return true;
+  }
+  if (req.headers.count("Origin") > 0) {
+    auto origin = req.headers.get("Origin");
+    auto host = req.headers.get("Host");
+    if (!origin || !host || *origin != "https://" + *host) return true;
+  }
+  return false;
+}
+
 // Loads a document of `direction` the caller may see; 404 otherwise (a
 // document the caller may not see does not exist for it).
 Result<store::Document> load(store::Store& store, const PathParams& p, Direction direction, const Caller& c) {
@@ -287,7 +310,10 @@ std::string content_disposition(const std::string& name) {
 
 class Api {
  public:
-  Api(Engine& e, store::Store& s, ApiOptions o) : engine_(e), store_(s), opt_(std::move(o)) {}
+  Api(Engine& e, store::Store& s, ApiOptions o, std::shared_ptr<OperatorSummary> summary)
+      : engine_(e), store_(s), opt_(std::move(o)), summary_(std::move(summary)) {
+    if (!summary_) summary_ = std::make_shared<OperatorSummary>(store_, nullptr, std::vector<WatchedCertificate>{});
+  }
 
   Response submit(Request& req, const Caller& c) {
     auto key = idempotency_key(req);
@@ -341,6 +367,7 @@ class Api {
 
   Response outgoing(const Caller& c, const PathParams& p) {
     auto d = load(store_, p, Direction::outgoing, c);
+    if (d.ok() && !may_read(c, *d)) d = make_error("store.not_found", "no document awaiting your signature with this id");
     if (!d.ok()) return error_response(d.error());
     auto o = full_document_json(store_, *d);
     if (!o.ok()) return error_response(o.error());
@@ -409,15 +436,22 @@ class Api {
     return Response::json(200, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*r))}});
   }
 
-  Response list_incoming(Request& req, const Caller& c) {
+  Response list(Request& req, const Caller& c, Direction direction) {
     store::DocumentQuery q;
-    q.direction = Direction::incoming;
+    q.direction = direction;
     if (auto s = query_param(req.query, "state"); s && !s->empty()) {
       auto st = store::parse_state(*s);
-      if (!st || !store::belongs_to(Direction::incoming, *st)) {
-        return Response::problem(400, "api.state", "unknown incoming state '" + *s + "'");
+      if (!st || !store::belongs_to(direction, *st)) {
+        return Response::problem(400, "api.state", "unknown " + std::string(store::direction_name(direction)) +
+                                                       " state '" + *s + "'");
       }
       q.state = *st;
+    }
+    if (c.role && *c.role == config::Role::leader) {
+      if (q.state && *q.state != State::pending_signature) {
+        return Response::problem(403, "api.forbidden", "leaders list only the documents awaiting a signature");
+      }
+      q.state = State::pending_signature;
     }
     if (auto f = query_param(req.query, "from")) q.sender = *f;
     if (auto s = query_param(req.query, "subject")) q.subject_contains = *s;
@@ -449,7 +483,7 @@ class Api {
       next = page->next_before_id;
       for (size_t i = 0; i < page->documents.size(); ++i) {
         const auto& d = page->documents[i];
-        if (!may_see(c, d)) continue;
+        if (!may_read(c, d)) continue;
         docs.push_back(document_json(d, false));
         if (docs.size() == limit) {
           // Full: the next page starts after this one (if anything follows).
@@ -481,8 +515,9 @@ class Api {
     return stream_blob(store_, *d->envelope, "application/xml", "");
   }
 
-  Response attachment(const Caller& c, const PathParams& p) {
-    auto d = load(store_, p, Direction::incoming, c);
+  Response attachment(const Caller& c, const PathParams& p, Direction direction) {
+    auto d = load(store_, p, direction, c);
+    if (d.ok() && !may_read(c, *d)) d = make_error("store.not_found", "no document awaiting your signature with this id");
     if (!d.ok()) return error_response(d.error());
     PathParams pp{{"id", p.count("n") ? p.at("n") : ""}};
     const std::string& n = pp["id"];
@@ -494,6 +529,12 @@ class Api {
     const auto& a = d->attachments[index];
     return stream_blob(store_, a.blob, a.content_type.empty() ? "application/octet-stream" : a.content_type,
                        content_disposition(a.name));
+  }
+
+  Response summary() {
+    auto s = summary_->build();
+    if (!s.ok()) return error_response(s.error());
+    return Response::json(200, *s);
   }
 
   Response ack(const Caller& c, const PathParams& p) {
@@ -531,33 +572,58 @@ class Api {
   Engine& engine_;
   store::Store& store_;
   ApiOptions opt_;
+  std::shared_ptr<OperatorSummary> summary_;
 };
 
 }  // namespace
 
-void add_api_routes(Router& r, Engine& engine, store::Store& store, ApiOptions options) {
-  auto api = std::make_shared<Api>(engine, store, std::move(options));
+void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOptions options,
+                    std::shared_ptr<OperatorSummary> summary) {
+  auto api = std::make_shared<Api>(engine, store, std::move(options), std::move(summary));
   using config::Role;
   const Access system = Access::only({Role::system});
   const Access readers = Access::only({Role::system, Role::officer});
+  const Access everyone = Access::only({Role::system, Role::officer, Role::leader});
+  // Every POST route refuses what a browser sent for another site's page.
+  struct Guarded {
+    Router& r;
+    void add(Route route) {
+      if (route.method == "POST") {
+        route.handler = [inner = std::move(route.handler)](Request& q, const Caller& c, const PathParams& p) {
+          if (cross_site(q)) {
+            return Response::problem(403, "api.cross_site", "a request sent for a page of another site is refused");
+          }
+          return inner(q, c, p);
+        };
+      }
+      r.add(std::move(route));
+    }
+  } r{router};
   r.add({"POST", "/v1/outgoing", system, [api](Request& q, const Caller& c, const PathParams&) { return api->submit(q, c); }});
-  r.add({"GET", "/v1/outgoing/{id}", Access::only({Role::system, Role::officer, Role::leader}),
+  r.add({"GET", "/v1/outgoing", Access::only({Role::officer, Role::leader}),
+         [api](Request& q, const Caller& c, const PathParams&) { return api->list(q, c, Direction::outgoing); }});
+  r.add({"GET", "/v1/outgoing/{id}", everyone,
          [api](Request&, const Caller& c, const PathParams& p) { return api->outgoing(c, p); }});
+  r.add({"GET", "/v1/outgoing/{id}/attachments/{n}", everyone,
+         [api](Request&, const Caller& c, const PathParams& p) { return api->attachment(c, p, Direction::outgoing); }});
   r.add({"POST", "/v1/outgoing/{id}/sign", Access::only({Role::leader, Role::officer}),
          [api](Request& q, const Caller& c, const PathParams& p) { return api->sign(q, c, p); }, 64 * 1024});
   r.add({"GET", "/v1/outgoing/{id}/to-sign", Access::only({Role::leader}),
          [api](Request& q, const Caller& c, const PathParams& p) { return api->to_sign(q, c, p); }});
   r.add({"POST", "/v1/outgoing/{id}/signature", Access::only({Role::leader}),
          [api](Request& q, const Caller& c, const PathParams& p) { return api->signature(q, c, p); }, 1024 * 1024});
-  r.add({"GET", "/v1/incoming", readers, [api](Request& q, const Caller& c, const PathParams&) { return api->list_incoming(q, c); }});
+  r.add({"GET", "/v1/incoming", readers,
+         [api](Request& q, const Caller& c, const PathParams&) { return api->list(q, c, Direction::incoming); }});
   r.add({"GET", "/v1/incoming/{id}", readers, [api](Request&, const Caller& c, const PathParams& p) { return api->incoming(c, p); }});
   r.add({"GET", "/v1/incoming/{id}/envelope", readers,
          [api](Request&, const Caller& c, const PathParams& p) { return api->envelope(c, p); }});
   r.add({"GET", "/v1/incoming/{id}/attachments/{n}", readers,
-         [api](Request&, const Caller& c, const PathParams& p) { return api->attachment(c, p); }});
+         [api](Request&, const Caller& c, const PathParams& p) { return api->attachment(c, p, Direction::incoming); }});
   r.add({"POST", "/v1/incoming/{id}/ack", system, [api](Request&, const Caller& c, const PathParams& p) { return api->ack(c, p); }, 1024});
   r.add({"POST", "/v1/incoming/{id}/status", system,
          [api](Request& q, const Caller& c, const PathParams& p) { return api->report(q, c, p); }, 64 * 1024});
+  r.add({"GET", "/v1/summary", Access::only({Role::officer}),
+         [api](Request&, const Caller&, const PathParams&) { return api->summary(); }});
 }
 
 }  // namespace edxgate::gateway

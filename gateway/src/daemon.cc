@@ -20,6 +20,7 @@
 #include "edxgate/crypto/revocation.h"
 #include "edxgate/crypto/verifier.h"
 #include "edxgate/gateway/api.h"
+#include "edxgate/gateway/console.h"
 #include "edxgate/gateway/engine.h"
 #include "edxgate/gateway/health.h"
 #include "edxgate/gateway/keys.h"
@@ -100,7 +101,8 @@ ListenerOptions listener(const config::Config& cfg, std::string name, std::strin
   return o;
 }
 
-// The internal API: these two routes, and the document routes of api.h.
+// The internal API: these two routes, the document routes of api.h and the
+// console of console.h.
 void add_internal_routes(Router& r) {
   r.add({"GET", "/openapi.json", Access::any_role(), [](Request&, const Caller&, const PathParams&) {
            return Response::text(200, std::string(kOpenApiJson), "application/json");
@@ -298,10 +300,15 @@ Status start(const config::Config& cfg, Running& run) {
   ao.max_json_bytes = cfg.limits.max_json_bytes;
   ao.multipart.max_file_bytes = cfg.edxml.max_attachment_bytes;
   ao.multipart.max_parts = cfg.edxml.max_attachments + 1;
-  add_api_routes(*internal, *run.engine, *run.store, ao);
+  auto summary = std::make_shared<OperatorSummary>(
+      *run.store, &run.readiness,
+      watched_certificates(cfg, run.keys ? run.keys->configured_certificate() : std::nullopt));
+  add_api_routes(*internal, *run.engine, *run.store, ao, summary);
+  add_console_routes(*internal);
   auto s = Server::start(listener(cfg, "internal", cfg.server.internal_listen, true, spool), internal, run.http.get());
   if (!s.ok()) return s.error();
-  log::info("listening", {{"listener", "internal"}, {"address", "https://" + (*s)->local_address()}});
+  log::info("listening", {{"listener", "internal"}, {"address", "https://" + (*s)->local_address()},
+                          {"console", "https://" + (*s)->local_address() + "/console/"}});
   run.api.push_back(std::move(*s));
 
   if (!cfg.server.axis_listen.empty()) {

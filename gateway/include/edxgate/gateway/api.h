@@ -3,7 +3,9 @@
 // (role system), leaders and security officers.
 //
 //   POST /v1/outgoing                     system           submit (multipart or application/xml)
+//   GET  /v1/outgoing                     officer leader   list (state filter, paging)
 //   GET  /v1/outgoing/{id}                system officer leader   state, history, status messages
+//   GET  /v1/outgoing/{id}/attachments/{n} system officer leader  attachment n (0-based, streamed)
 //   POST /v1/outgoing/{id}/sign           leader officer   sign on the gateway's token (PIN in body)
 //   GET  /v1/outgoing/{id}/to-sign        leader           remote agent: the bytes to sign
 //   POST /v1/outgoing/{id}/signature      leader           remote agent: the signature value
@@ -13,14 +15,25 @@
 //   GET  /v1/incoming/{id}/attachments/{n} system officer  attachment n (0-based, streamed)
 //   POST /v1/incoming/{id}/ack            system           acknowledge receipt
 //   POST /v1/incoming/{id}/status         system           report accepted/refused/assigned/processing/completed
+//   GET  /v1/summary                      officer          the officers' dashboard data (console.h)
 //
 // A system sees only outgoing documents sent as one of its organ ids, and
 // only incoming documents that passed verification (quarantined ones are for
-// officers). Errors are application/problem+json.
+// officers). A leader reads only the outgoing documents awaiting a signature
+// (the ones it is asked to sign). Errors are application/problem+json.
+//
+// A request that a browser marks as sent by a page of another site
+// (Sec-Fetch-Site other than same-origin/none, or an Origin that is not the
+// gateway's own) is refused (403 api.cross_site) on every POST route: a
+// browser holding an officer's or a leader's certificate would otherwise
+// present it for any site that makes it post here. curl and internal systems
+// send neither header.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "edxgate/gateway/console.h"
 #include "edxgate/gateway/engine.h"
 #include "edxgate/gateway/multipart.h"
 #include "edxgate/gateway/router.h"
@@ -35,7 +48,10 @@ struct ApiOptions {
 };
 
 // Adds the routes above. `engine` and `store` must outlive the router.
-void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOptions options);
+// `summary` answers GET /v1/summary; when null, one over `store` alone (no
+// readiness checks, no certificates).
+void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOptions options,
+                    std::shared_ptr<OperatorSummary> summary = nullptr);
 
 // The HTTP status for an error of the engine or the store (exposed for tests).
 unsigned http_status_for(const Error& e);
