@@ -17,6 +17,10 @@
 namespace edxgate::gateway {
 
 namespace bj = json::bj;
+using workflow::Engine;
+using workflow::ProcessingReport;
+using workflow::Submission;
+using workflow::Submitted;
 using store::Direction;
 using store::DocumentId;
 using store::State;

@@ -27,14 +27,11 @@ std::string_view axis_message_type_name(AxisMessageType t) {
 
 std::string_view axis_item_status_name(AxisItemStatus s) {
   switch (s) {
-    case AxisItemStatus::inbox: return "inbox";
-    case AxisItemStatus::acceptance: return "acceptance";
-    case AxisItemStatus::rejection: return "rejection";
     case AxisItemStatus::processing: return "processing";
     case AxisItemStatus::done: return "done";
     case AxisItemStatus::fail: return "fail";
   }
-  return "inbox";
+  return "fail";
 }
 
 namespace {

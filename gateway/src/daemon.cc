@@ -20,10 +20,11 @@
 #include "edxgate/crypto/revocation.h"
 #include "edxgate/crypto/verifier.h"
 #include "edxgate/gateway/api.h"
+#include "edxgate/gateway/axis.h"
 #include "edxgate/gateway/console.h"
-#include "edxgate/gateway/engine.h"
+#include "edxgate/workflow/engine.h"
 #include "edxgate/gateway/health.h"
-#include "edxgate/gateway/keys.h"
+#include "edxgate/workflow/keys.h"
 #include "edxgate/gateway/notify.h"
 #include "edxgate/gateway/push_endpoint.h"
 #include "edxgate/gateway/server.h"
@@ -32,6 +33,10 @@
 
 namespace edxgate::gateway {
 namespace {
+
+using workflow::Engine;
+using workflow::EngineOptions;
+using workflow::KeyProvider;
 
 constexpr const char* kUsage = R"(usage: edxgated [--config FILE] [--check-config FILE] [--version] [--help]
 
@@ -167,6 +172,7 @@ struct Running {
   std::unique_ptr<KeyProvider> keys;
   std::unique_ptr<AxisTransport> axis;
   std::unique_ptr<Engine> engine;
+  std::unique_ptr<EngineSink> sink;
   std::unique_ptr<PushEndpoint> push;
   std::vector<std::unique_ptr<Server>> api;  // internal, axis
   std::unique_ptr<Server> health;
@@ -237,7 +243,7 @@ Status start(const config::Config& cfg, Running& run) {
       return make_error("ready.trust", "[trust] anchors is empty: no incoming signature can be trusted");
     });
   }
-  if (auto keys = make_hsm_key_provider(cfg.hsm, run.store.get()); !keys.ok()) {
+  if (auto keys = workflow::make_hsm_key_provider(cfg.hsm, run.store.get()); !keys.ok()) {
     // Without a configured key the gateway still receives, verifies and relays.
     if (!cfg.hsm.key_uri.empty()) return keys.error();
     log::warn("no PKCS#11 module: signing on the gateway is off", {{"error", keys.error().message}});
@@ -319,7 +325,8 @@ Status start(const config::Config& cfg, Running& run) {
     po.timestamp_window = std::chrono::seconds(cfg.axis.timestamp_window_s);
     po.max_envelope_bytes = cfg.limits.max_body_bytes;
     po.spool_dir = spool;
-    run.push = std::make_unique<PushEndpoint>(po, *run.engine);
+    run.sink = std::make_unique<EngineSink>(*run.engine);
+    run.push = std::make_unique<PushEndpoint>(po, *run.sink);
     auto axis = std::make_shared<Router>();
     run.push->add_routes(*axis);
     auto a = Server::start(listener(cfg, "axis", cfg.server.axis_listen, true, spool), axis, run.http.get());

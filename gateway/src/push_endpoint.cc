@@ -51,6 +51,13 @@ Response vdxp_answer(unsigned http_status, std::string_view error_code, std::str
   return Response::json(http_status, o);
 }
 
+Result<std::string> EngineSink::accept(IncomingDelivery& d) {
+  auto r = engine_.accept(d);
+  if (!r.ok()) return r.error();
+  const std::string id = std::to_string(r->document);
+  return r->kind == workflow::Accepted::Kind::status_message ? "status:" + id : id;
+}
+
 Result<std::string> SpoolSink::accept(IncomingDelivery& d) {
   EDX_TRY(fs::make_dirs(dir_));
   auto id = sha256_file_hex(d.file);

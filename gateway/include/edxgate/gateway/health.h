@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "edxgate/base/result.h"
-#include "edxgate/gateway/metrics.h"
+#include "edxgate/base/metrics.h"
 #include "edxgate/gateway/router.h"
 
 namespace edxgate::gateway {

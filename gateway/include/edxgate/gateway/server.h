@@ -32,7 +32,7 @@
 
 #include "edxgate/base/result.h"
 #include "edxgate/config/config.h"
-#include "edxgate/gateway/metrics.h"
+#include "edxgate/base/metrics.h"
 #include "edxgate/gateway/router.h"
 
 namespace edxgate::gateway {

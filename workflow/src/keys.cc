@@ -1,4 +1,4 @@
-#include "edxgate/gateway/keys.h"
+#include "edxgate/workflow/keys.h"
 
 #include <mutex>
 #include <optional>
@@ -9,7 +9,7 @@
 #include "edxgate/hsm/token_signer.h"
 #include "edxgate/hsm/uri.h"
 
-namespace edxgate::gateway {
+namespace edxgate::workflow {
 namespace {
 
 // A token signer that holds the provider's token lock for as long as it
@@ -141,4 +141,4 @@ Result<std::unique_ptr<KeyProvider>> make_hsm_key_provider(const config::Hsm& cf
   return std::unique_ptr<KeyProvider>(std::make_unique<HsmKeyProvider>(cfg, std::move(module.value()), audit));
 }
 
-}  // namespace edxgate::gateway
+}  // namespace edxgate::workflow
