@@ -315,6 +315,7 @@ Status start(const config::Config& cfg, Running& run) {
   if (!s.ok()) return s.error();
   log::info("listening", {{"listener", "internal"}, {"address", "https://" + (*s)->local_address()},
                           {"console", "https://" + (*s)->local_address() + "/console/"}});
+  add_listener_check(run.readiness, **s);
   run.api.push_back(std::move(*s));
 
   if (!cfg.server.axis_listen.empty()) {
@@ -329,9 +330,12 @@ Status start(const config::Config& cfg, Running& run) {
     run.push = std::make_unique<PushEndpoint>(po, *run.sink);
     auto axis = std::make_shared<Router>();
     run.push->add_routes(*axis);
-    auto a = Server::start(listener(cfg, "axis", cfg.server.axis_listen, true, spool), axis, run.http.get());
+    ListenerOptions axis_options = listener(cfg, "axis", cfg.server.axis_listen, true, spool);
+    axis_options.authenticated_roles = {config::Role::axis};  // a flood with another client's certificate is evicted first
+    auto a = Server::start(std::move(axis_options), axis, run.http.get());
     if (!a.ok()) return a.error();
     log::info("listening", {{"listener", "axis"}, {"address", "https://" + (*a)->local_address()}});
+    add_listener_check(run.readiness, **a);
     run.api.push_back(std::move(*a));
   }
 
