@@ -19,7 +19,7 @@ Response Readiness::evaluate() const {
   bool ready = true;
   for (const auto& [name, check] : checks) {
     json::bj::object r;
-    Status st = check ? check() : Status(make_error("ready.missing", "no check"));
+    Status st = check ? check() : Status(make_error(ErrorKind::unavailable, "ready.missing", "no check"));
     r["ok"] = st.ok();
     if (!st.ok()) {
       r["error"] = st.error().code;
@@ -39,7 +39,7 @@ void add_listener_check(Readiness& readiness, const Server& server) {
   readiness.add("listener:" + server.load().name, [s]() -> Status {
     const ListenerLoad l = s->load();
     if (!l.saturated) return {};
-    return make_error("ready.listener_saturated",
+    return make_error(ErrorKind::unavailable, "ready.listener_saturated",
                       "saturated: " + std::to_string(l.open) + " connections (max " + std::to_string(l.max) + "), " +
                           std::to_string(l.evicted_last_minute) + " evicted and " +
                           std::to_string(l.refused_last_minute) + " refused in the last minute");

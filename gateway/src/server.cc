@@ -309,18 +309,18 @@ Status configure_tls(ssl::context& ctx, const ListenerOptions& o) {
                               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
                               "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256") != 1)
-    return make_error("tls.config", "cannot set the TLS 1.2 cipher list");
+    return make_error(ErrorKind::usage, "tls.config", "cannot set the TLS 1.2 cipher list");
   if (SSL_CTX_use_certificate_chain_file(c, o.tls_cert.c_str()) != 1)
-    return make_error("tls.cert", "cannot load the TLS certificate chain " + o.tls_cert);
+    return make_error(ErrorKind::usage, "tls.cert", "cannot load the TLS certificate chain " + o.tls_cert);
   if (SSL_CTX_use_PrivateKey_file(c, o.tls_key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return make_error("tls.key", "cannot load the TLS private key " + o.tls_key);
+    return make_error(ErrorKind::usage, "tls.key", "cannot load the TLS private key " + o.tls_key);
   if (SSL_CTX_check_private_key(c) != 1)
-    return make_error("tls.key", "the TLS private key does not match the certificate");
+    return make_error(ErrorKind::usage, "tls.key", "the TLS private key does not match the certificate");
   static const unsigned char kSidContext[] = "edxgate";
   SSL_CTX_set_session_id_context(c, kSidContext, sizeof kSidContext - 1);
   if (!o.client_ca.empty()) {
     if (SSL_CTX_load_verify_locations(c, o.client_ca.c_str(), nullptr) != 1)
-      return make_error("tls.client_ca", "cannot load the client CA bundle " + o.client_ca);
+      return make_error(ErrorKind::usage, "tls.client_ca", "cannot load the client CA bundle " + o.client_ca);
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.client_ca.c_str());
     if (names) SSL_CTX_set_client_CA_list(c, names);
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
@@ -332,19 +332,19 @@ Status configure_tls(ssl::context& ctx, const ListenerOptions& o) {
 Result<tcp::endpoint> parse_endpoint(const std::string& listen) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos)
-    return make_error("server.listen", "listen address '" + listen + "' is not HOST:PORT");
+    return make_error(ErrorKind::io, "server.listen", "listen address '" + listen + "' is not HOST:PORT");
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto addr = net::ip::make_address(host, ec);
-  if (ec) return make_error("server.listen", "listen host '" + host + "' is not an IP address");
+  if (ec) return make_error(ErrorKind::io, "server.listen", "listen host '" + host + "' is not an IP address");
   unsigned long port = 0;
   try {
     port = std::stoul(listen.substr(colon + 1));
   } catch (...) {
     port = 70000;
   }
-  if (port > 65535) return make_error("server.listen", "listen port in '" + listen + "' is not a port");
+  if (port > 65535) return make_error(ErrorKind::io, "server.listen", "listen port in '" + listen + "' is not a port");
   return tcp::endpoint(addr, static_cast<uint16_t>(port));
 }
 
@@ -885,7 +885,7 @@ Result<std::unique_ptr<Server>> Server::start(ListenerOptions options, std::shar
   if (!ec) impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor->bind(*ep, ec);
   if (!ec) impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return make_error("server.listen", "cannot listen on " + o.listen + ": " + ec.message());
+  if (ec) return make_error(ErrorKind::io, "server.listen", "cannot listen on " + o.listen + ": " + ec.message());
   auto local = impl->acceptor->local_endpoint();
   impl->bound_port = local.port();
   impl->bound = (local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string()) +

@@ -53,7 +53,5 @@ struct ApiOptions {
 void add_api_routes(Router& router, workflow::Engine& engine, store::Store& store, ApiOptions options,
                     std::shared_ptr<OperatorSummary> summary = nullptr);
 
-// The HTTP status for an error of the engine or the store (exposed for tests).
-unsigned http_status_for(const Error& e);
 
 }  // namespace edxgate::gateway
