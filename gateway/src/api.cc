@@ -151,11 +151,20 @@ bj::object document_json(const store::Document& d, bool full) {
   bj::array atts;
   for (size_t i = 0; i < d.attachments.size(); ++i) {
     const auto& a = d.attachments[i];
-    atts.push_back(bj::object{{"index", i},
-                              {"name", a.name},
-                              {"content_type", a.content_type},
-                              {"size", a.blob.size},
-                              {"sha256", a.blob.sha256}});
+    // size and sha256 are those of the file a download gives: the file
+    // unpacked from a zipped attachment, whose received bytes (what was
+    // signed) are described under "as_received" and served with ?raw=1.
+    bj::object att{{"index", i},
+                   {"name", a.name},
+                   {"content_type", a.content_type},
+                   {"size", a.file().size},
+                   {"sha256", a.file().sha256}};
+    if (a.unzipped) {
+      att["unzipped"] = true;
+      att["as_received"] = bj::object{{"size", a.blob.size}, {"sha256", a.blob.sha256}};
+    }
+    if (!a.note.empty()) att["note"] = a.note;
+    atts.push_back(std::move(att));
   }
   o["attachments"] = std::move(atts);
   return o;
@@ -502,7 +511,7 @@ class Api {
     return stream_blob(store_, *d->envelope, "application/xml", "");
   }
 
-  Response attachment(const Caller& c, const PathParams& p, Direction direction) {
+  Response attachment(const Request& q, const Caller& c, const PathParams& p, Direction direction) {
     auto d = load(store_, p, direction, c);
     if (d.ok() && !may_read(c, *d)) d = make_error(ErrorKind::not_found, "store.not_found", "no document awaiting your signature with this id");
     if (!d.ok()) return error_response(d.error());
@@ -514,8 +523,12 @@ class Api {
       return Response::problem(404, "store.not_found", "no attachment " + n + " in document " + std::to_string(d->id));
     }
     const auto& a = d->attachments[index];
-    return stream_blob(store_, a.blob, a.content_type.empty() ? "application/octet-stream" : a.content_type,
-                       content_disposition(a.name));
+    const auto raw = query_param(q.query, "raw");
+    const bool as_received = raw && (*raw == "1" || *raw == "true");
+    std::string type = a.content_type.empty() ? "application/octet-stream" : a.content_type;
+    // The file inside a zipped attachment is not a ZIP, whatever the sender declared.
+    if (a.unzipped && !as_received && type.find("zip") != std::string::npos) type = "application/octet-stream";
+    return stream_blob(store_, as_received ? a.blob : a.file(), type, content_disposition(a.name));
   }
 
   Response summary() {
@@ -592,7 +605,7 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
   r.add({"GET", "/v1/outgoing/{id}", everyone,
          [api](Request&, const Caller& c, const PathParams& p) { return api->outgoing(c, p); }});
   r.add({"GET", "/v1/outgoing/{id}/attachments/{n}", everyone,
-         [api](Request&, const Caller& c, const PathParams& p) { return api->attachment(c, p, Direction::outgoing); }});
+         [api](Request& q, const Caller& c, const PathParams& p) { return api->attachment(q, c, p, Direction::outgoing); }});
   r.add({"POST", "/v1/outgoing/{id}/sign", Access::only({Role::leader, Role::officer}),
          [api](Request& q, const Caller& c, const PathParams& p) { return api->sign(q, c, p); }, 64 * 1024});
   r.add({"GET", "/v1/outgoing/{id}/to-sign", Access::only({Role::leader}),
@@ -605,7 +618,7 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
   r.add({"GET", "/v1/incoming/{id}/envelope", readers,
          [api](Request&, const Caller& c, const PathParams& p) { return api->envelope(c, p); }});
   r.add({"GET", "/v1/incoming/{id}/attachments/{n}", readers,
-         [api](Request&, const Caller& c, const PathParams& p) { return api->attachment(c, p, Direction::incoming); }});
+         [api](Request& q, const Caller& c, const PathParams& p) { return api->attachment(q, c, p, Direction::incoming); }});
   r.add({"POST", "/v1/incoming/{id}/ack", system, [api](Request&, const Caller& c, const PathParams& p) { return api->ack(c, p); }, 1024});
   r.add({"POST", "/v1/incoming/{id}/status", system,
          [api](Request& q, const Caller& c, const PathParams& p) { return api->report(q, c, p); }, 64 * 1024});

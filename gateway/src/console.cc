@@ -374,7 +374,14 @@ void attachments_section(Html& h, const bj::value& d, std::string_view direction
   h.raw("<table><thead><tr><th>Tên tệp</th><th>Kích thước</th><th>SHA-256</th></tr></thead><tbody>\n");
   for (const auto& a : atts) {
     h.raw("<tr><td><a class=\"download\" download href=\"/v1/").text(direction).raw("/").text(str(d, "id"));
-    h.raw("/attachments/").number(num(a, "index")).raw("\">").text(str(a, "name")).raw("</a></td><td>");
+    h.raw("/attachments/").number(num(a, "index")).raw("\">").text(str(a, "name")).raw("</a>");
+    if (a.is_object() && a.as_object().if_contains("unzipped")) {
+      // The clerk gets the file inside; the ZIP as received (what was signed) stays one click away.
+      h.raw(" <small>(giải nén từ tệp ZIP nhận được; <a class=\"raw\" download href=\"/v1/").text(direction);
+      h.raw("/").text(str(d, "id")).raw("/attachments/").number(num(a, "index")).raw("?raw=1\">bản gốc</a>)</small>");
+    }
+    if (!str(a, "note").empty()) h.raw(" <small class=\"note\">").text(str(a, "note")).raw("</small>");
+    h.raw("</td><td>");
     h.number(num(a, "size")).raw(" byte</td><td><code class=\"sha256\">").text(str(a, "sha256"));
     h.raw("</code></td></tr>\n");
   }

@@ -29,7 +29,7 @@ Status check_new_document(const NewDocument& d) {
                                             " recipients or attachments");
   }
   for (const Attachment& a : d.attachments) {
-    if (a.name.size() > kMaxTextBytes || a.content_type.size() > kMaxTextBytes) {
+    if (a.name.size() > kMaxTextBytes || a.content_type.size() > kMaxTextBytes || a.note.size() > kMaxTextBytes) {
       return make_error("store.field_too_long", "an attachment name or type is too long");
     }
   }
@@ -102,7 +102,10 @@ Result<std::optional<DocumentId>> find_existing(sql::Conn& c, const NewDocument&
 
 Status SqlStore::claim_blobs(const NewDocument& doc) const {
   if (doc.envelope) EDX_TRY(blobs_.claim(*doc.envelope));
-  for (const Attachment& a : doc.attachments) EDX_TRY(blobs_.claim(a.blob));
+  for (const Attachment& a : doc.attachments) {
+    EDX_TRY(blobs_.claim(a.blob));
+    if (a.unzipped) EDX_TRY(blobs_.claim(*a.unzipped));
+  }
   return {};
 }
 
@@ -140,11 +143,17 @@ Result<Created> SqlStore::insert_document(sql::Conn& c, const NewDocument& d, in
   for (size_t i = 0; i < d.attachments.size(); ++i) {
     const Attachment& a = d.attachments[i];
     auto r = c.prepare(
-        "INSERT INTO attachments(document_id, ordinal, name, content_type, sha256, size)"
-        " VALUES(?,?,?,?,?,?)");
+        "INSERT INTO attachments(document_id, ordinal, name, content_type, sha256, size,"
+        " unzipped_sha256, unzipped_size, note) VALUES(?,?,?,?,?,?,?,?,?)");
     if (!r.ok()) return r.error();
     r->bind(1, id).bind(2, static_cast<int64_t>(i)).bind(3, a.name).bind(4, a.content_type);
-    EDX_TRY(r->bind(5, a.blob.sha256).bind(6, static_cast<int64_t>(a.blob.size)).run());
+    r->bind(5, a.blob.sha256).bind(6, static_cast<int64_t>(a.blob.size));
+    if (a.unzipped) {
+      r->bind(7, a.unzipped->sha256).bind(8, static_cast<int64_t>(a.unzipped->size));
+    } else {
+      r->bind_null(7).bind_null(8);
+    }
+    EDX_TRY(r->bind(9, a.note).run());
   }
   auto t = c.prepare(
       "INSERT INTO transitions(document_id, from_state, to_state, actor, reason, at_ms)"
@@ -203,7 +212,8 @@ Result<Document> SqlStore::get_document(DocumentId id) {
       d.recipients.push_back(r->text(0));
     }
     auto a = c.prepare(
-        "SELECT name, content_type, sha256, size FROM attachments WHERE document_id = ?"
+        "SELECT name, content_type, sha256, size, unzipped_sha256, unzipped_size, note"
+        " FROM attachments WHERE document_id = ?"
         " ORDER BY ordinal");
     if (!a.ok()) return a.error();
     a->bind(1, id);
@@ -211,8 +221,9 @@ Result<Document> SqlStore::get_document(DocumentId id) {
       auto more = a->step();
       if (!more.ok()) return more.error();
       if (!*more) break;
-      d.attachments.push_back(
-          {a->text(0), a->text(1), BlobRef{a->text(2), static_cast<uint64_t>(a->i64(3))}});
+      Attachment att{a->text(0), a->text(1), BlobRef{a->text(2), static_cast<uint64_t>(a->i64(3))}, {}, a->text(6)};
+      if (!a->is_null(4)) att.unzipped = BlobRef{a->text(4), static_cast<uint64_t>(a->i64(5))};
+      d.attachments.push_back(std::move(att));
     }
     return d;
   });

@@ -120,6 +120,13 @@ UPDATE documents SET subject_folded = edx_fold(subject);
     // 3: status messages find their document by its edXML DocumentId.
     R"sql(
 CREATE INDEX documents_envelope_id ON documents(envelope_id, direction);
+)sql",    // 4: a zipped attachment keeps the file unpacked from it beside the bytes
+    // as received; a note says why one was not unpacked.
+    R"sql(
+ALTER TABLE attachments ADD COLUMN unzipped_sha256 TEXT;
+ALTER TABLE attachments ADD COLUMN unzipped_size INTEGER;
+ALTER TABLE attachments ADD COLUMN note TEXT NOT NULL DEFAULT '';
+CREATE INDEX attachments_unzipped ON attachments(unzipped_sha256) WHERE unzipped_sha256 IS NOT NULL;
 )sql",
 };
 static_assert(std::size(kMigrations) == kLatestSchemaVersion);
@@ -238,6 +245,12 @@ ALTER TABLE documents ADD COLUMN subject_folded TEXT NOT NULL DEFAULT '';
     // 3
     R"sql(
 CREATE INDEX documents_envelope_id ON documents(envelope_id, direction);
+)sql",    // 4
+    R"sql(
+ALTER TABLE attachments ADD COLUMN unzipped_sha256 TEXT;
+ALTER TABLE attachments ADD COLUMN unzipped_size BIGINT;
+ALTER TABLE attachments ADD COLUMN note TEXT NOT NULL DEFAULT '';
+CREATE INDEX attachments_unzipped ON attachments(unzipped_sha256) WHERE unzipped_sha256 IS NOT NULL;
 )sql",
 };
 static_assert(std::size(kPgMigrations) == kLatestSchemaVersion);

@@ -184,7 +184,7 @@ std::string SqlStore::new_token() const {
 Result<uint64_t> SqlStore::blob_references(std::string_view sha256) {
   return read_tx<uint64_t>([&](sql::Conn& c) -> Result<uint64_t> {
     auto st = c.prepare(
-        "SELECT (SELECT count(*) FROM attachments WHERE sha256 = ?1)"
+        "SELECT (SELECT count(*) FROM attachments WHERE sha256 = ?1 OR unzipped_sha256 = ?1)"
         " + (SELECT count(*) FROM documents WHERE envelope_sha256 = ?1)"
         " + (SELECT count(*) FROM outbox WHERE payload_sha256 = ?1)"
         " + (SELECT count(*) FROM status_messages WHERE envelope_sha256 = ?1)");

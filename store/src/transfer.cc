@@ -24,7 +24,8 @@ constexpr Table kTables[] = {
      " idempotency_key, created_ms, updated_ms, subject_folded",
      "id"},
     {"recipients", "document_id, ordinal, organ_id", "document_id, ordinal"},
-    {"attachments", "document_id, ordinal, name, content_type, sha256, size", "document_id, ordinal"},
+    {"attachments", "document_id, ordinal, name, content_type, sha256, size, unzipped_sha256, unzipped_size, note",
+     "document_id, ordinal"},
     {"transitions", "id, document_id, from_state, to_state, actor, reason, at_ms", "id"},
     {"status_messages",
      "id, document_id, direction, code, description, staff, envelope_sha256, envelope_size, at_ms", "id"},
@@ -92,7 +93,8 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
   EDX_TRY(from.db_->read([&](sql::Conn& c) -> Status {
     names.clear();
     auto st = c.prepare(
-        "SELECT sha256 FROM attachments UNION SELECT envelope_sha256 FROM documents WHERE envelope_sha256"
+        "SELECT sha256 FROM attachments UNION SELECT unzipped_sha256 FROM attachments WHERE unzipped_sha256 IS NOT NULL"
+        " UNION SELECT envelope_sha256 FROM documents WHERE envelope_sha256"
         " IS NOT NULL UNION SELECT payload_sha256 FROM outbox WHERE payload_sha256 IS NOT NULL"
         " UNION SELECT envelope_sha256 FROM status_messages WHERE envelope_sha256 IS NOT NULL");
     if (!st.ok()) return st.error();

@@ -9,42 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "../support/zip.h"
 #include "test_util.h"
 
 namespace edxgate::edxml::testing {
 
-struct ZipEntry {
-  std::string name;
-  std::string data;
-  zip_int32_t method = ZIP_CM_DEFLATE;
-  uint16_t encryption = ZIP_EM_NONE;  // e.g. ZIP_EM_AES_256
-  zip_uint32_t unix_mode = 0;         // e.g. S_IFLNK | 0777 for a link
-};
+using test::ZipEntry;
 
 // The bytes of a ZIP holding `entries`, written by libzip.
 inline std::string make_zip(const TempDir& dir, const std::vector<ZipEntry>& entries) {
-  const std::string path = dir / "made.zip";
-  int err = 0;
-  zip_t* za = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
-  if (!za) throw std::runtime_error("zip_open failed");
-  for (const ZipEntry& e : entries) {
-    zip_source_t* src = zip_source_buffer(za, e.data.data(), e.data.size(), 0);
-    zip_int64_t idx = src ? zip_file_add(za, e.name.c_str(), src, ZIP_FL_ENC_UTF_8) : -1;
-    if (idx < 0) throw std::runtime_error(std::string("zip_file_add: ") + zip_strerror(za));
-    if (zip_set_file_compression(za, idx, e.method, 0) != 0) throw std::runtime_error("compression");
-    if (e.encryption != ZIP_EM_NONE &&
-        zip_file_set_encryption(za, idx, e.encryption, "mật khẩu 123") != 0) {
-      throw std::runtime_error("encryption");
-    }
-    if (e.unix_mode != 0 &&
-        zip_file_set_external_attributes(za, idx, 0, ZIP_OPSYS_UNIX, e.unix_mode << 16) != 0) {
-      throw std::runtime_error("attributes");
-    }
-  }
-  if (zip_close(za) != 0) throw std::runtime_error("zip_close failed");
-  std::string bytes = read_text(path);
-  std::filesystem::remove(path);
-  return bytes;
+  return test::make_zip(dir / "", entries);
 }
 
 inline void put_le(std::string& s, size_t at, uint64_t v, int bytes) {

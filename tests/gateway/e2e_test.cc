@@ -26,6 +26,8 @@
 #include "edxgate/gateway/axis.h"
 #include "edxgate/gateway/vdxp.h"
 #include "sdk_peer.h"
+#include "../support/zip.h"
+#include "edxgate/base/digest.h"
 
 namespace edxgate::e2e {
 namespace {
@@ -361,6 +363,55 @@ TEST_F(E2e, DocumentFromBReachesAByPullAndARefusesIt) {
   // Refused is final: a later report is a conflict.
   EXPECT_EQ(w().call(w().a(), "sys-a", "POST", "/v1/incoming/" + in_id + "/status", R"({"state":"completed"})").status,
             409u);
+}
+
+// The VNPT library sends most files as a one-entry ZIP under the file's own
+// name: the clerk gets the file inside; the bytes as received (what was
+// signed) stay stored and are served with ?raw=1. A ZIP that is not one entry
+// is kept as received with a note, and the document is still stored.
+TEST_F(E2e, AZippedAttachmentReachesTheClerkUnpackedAndTheSignedBytesStay) {
+  const std::string zdir = w().path("");
+  const std::string inner = "Báo cáo tình hình thực hiện nhiệm vụ năm 2026\n";
+  const std::string zipped = test::make_zip(zdir, {{"tmp8F3A.tmp", inner}});
+  const std::string two = test::make_zip(zdir, {{"a.txt", "một"}, {"b.txt", "hai"}});
+  const std::string z1 = small_file("bao-cao.txt", zipped);
+  const std::string z2 = small_file("phu-luc.txt", two);
+  const std::string id = submit("31/BA-VP", "V/v gửi báo cáo nén", {{"Báo cáo.txt", z1}, {"Phụ lục.txt", z2}});
+  ASSERT_FALSE(id.empty());
+  Reply s = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
+  ASSERT_EQ(s.status, 200u) << s.error << s.body;
+  const std::string document_id = str(outgoing(id), "document_id");
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u) << "B did not store the document";
+  EXPECT_EQ(str(docs[0], "state"), "verified") << str(docs[0], "signer");
+  const std::string in_id = str(docs[0], "id");
+  Reply meta = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id);
+  ASSERT_EQ(meta.status, 200u) << meta.body;
+  const bj::value doc = meta.json();
+  const bj::array& atts = doc.as_object().at("attachments").as_array();
+  ASSERT_EQ(atts.size(), 2u) << meta.body;
+  const bj::object& a0 = atts[0].as_object();
+  EXPECT_TRUE(a0.contains("unzipped")) << meta.body;
+  EXPECT_EQ(str(atts[0], "name"), "Báo cáo.txt");
+  EXPECT_EQ(a0.at("size").to_number<uint64_t>(), inner.size());
+  EXPECT_EQ(str(atts[0], "sha256"), sha256_hex(inner));
+  EXPECT_EQ(str(a0.at("as_received"), "sha256"), sha256_hex(zipped));
+  const bj::object& a1 = atts[1].as_object();
+  EXPECT_FALSE(a1.contains("unzipped"));
+  EXPECT_NE(str(atts[1], "note").find("edxml.zip"), std::string::npos) << meta.body;
+  EXPECT_EQ(str(atts[1], "sha256"), sha256_hex(two));
+
+  const std::string got = w().path("zip-got");
+  Reply d = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id + "/attachments/0", "", "", "", got);
+  ASSERT_EQ(d.status, 200u) << d.error;
+  EXPECT_EQ(read_text(got), inner);
+  Reply raw = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id + "/attachments/0?raw=1", "", "", "", got);
+  ASSERT_EQ(raw.status, 200u) << raw.error;
+  EXPECT_EQ(read_text(got), zipped);
+  Reply other = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id + "/attachments/1", "", "", "", got);
+  ASSERT_EQ(other.status, 200u) << other.error;
+  EXPECT_EQ(read_text(got), two);
+  std::filesystem::remove(got);
 }
 
 TEST_F(E2e, ForgedEnvelopeIsQuarantinedAtBAndRefusedToA) {

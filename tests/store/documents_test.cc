@@ -69,6 +69,44 @@ TEST_P(Documents, RoundTripEveryField) {
   EXPECT_EQ(store->get_document(999).error().code, "store.not_found");
 }
 
+TEST_P(Documents, AZippedAttachmentKeepsTheBytesAsReceivedAndTheFileInside) {
+  StoreOptions o = base_options();
+  o.gc_grace_ms = 0;
+  auto store = testing::open_or_die(o);
+  ASSERT_TRUE(store);
+  auto zip = store->blobs().put(std::string("PK\x03\x04 the zip as signed", 26));
+  auto inner = store->blobs().put("the text file inside");
+  auto broken = store->blobs().put(std::string("PK\x03\x04 two entries", 19));
+  ASSERT_TRUE(zip.ok() && inner.ok() && broken.ok());
+  NewDocument d = testing::outgoing_doc();
+  Attachment a{"bao-cao.txt", "text/plain", *zip, *inner, ""};
+  Attachment b{"phu-luc.txt", "text/plain", *broken, std::nullopt, "edxml.zip_entries: the ZIP holds 2 entries"};
+  d.attachments = {a, b};
+  auto id = store->create_document(d);
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  auto got = store->get_document(id->id);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->attachments.size(), 2u);
+  EXPECT_EQ(got->attachments[0].blob, *zip);
+  ASSERT_TRUE(got->attachments[0].unzipped.has_value());
+  EXPECT_EQ(*got->attachments[0].unzipped, *inner);
+  EXPECT_EQ(got->attachments[0].file(), *inner);
+  EXPECT_EQ(got->attachments[0].note, "");
+  EXPECT_FALSE(got->attachments[1].unzipped.has_value());
+  EXPECT_EQ(got->attachments[1].file(), *broken);
+  EXPECT_EQ(got->attachments[1].note, b.note);
+  // Both files of the zipped attachment are referenced: GC keeps them.
+  EXPECT_EQ(*store->blob_references(inner->sha256), 1u);
+  auto gc = store->collect_garbage();
+  ASSERT_TRUE(gc.ok());
+  EXPECT_TRUE(store->blobs().verify(*inner).ok());
+  EXPECT_TRUE(store->blobs().verify(*zip).ok());
+  // An unzipped blob must exist like any other.
+  NewDocument bad = testing::outgoing_doc();
+  bad.attachments = {{"x.txt", "text/plain", *zip, BlobRef{std::string(64, 'a'), 3}, ""}};
+  EXPECT_FALSE(store->create_document(bad).ok());
+}
+
 TEST_P(Documents, TheEnvelopeIsFixedOnceTheDocumentIsQueued) {
   auto store = testing::open_or_die(base_options());
   ASSERT_TRUE(store);

@@ -34,7 +34,7 @@ CliRun edxgate(const std::string& args) {
 struct StoreMigrate : testing::BackendTest {
   testing::TempDir source, cluster_blobs;
   DocumentId out_id = 0, in_id = 0, purged_id = 0;
-  BlobRef attachment, envelope;
+  BlobRef attachment, envelope, zipped, unzipped;
   AuditCheck source_chain;
 
   void SetUp() override {
@@ -61,7 +61,14 @@ struct StoreMigrate : testing::BackendTest {
                                   OutboxRequest{"edoc", "000.00.00.H41", *env})
                     .ok());
     ASSERT_EQ(store->claim_outbox("engine@old", 600'000, 1)->size(), 1u);  // leased when stopped
-    auto i = store->create_document(testing::incoming_doc(*env, "H41,2026/11/20,7/QĐ"));
+    auto z = store->blobs().put(std::string("PK\x03\x04 a zipped report", 22));
+    auto u = store->blobs().put("the report inside the zip");
+    ASSERT_TRUE(z.ok() && u.ok());
+    zipped = *z;
+    unzipped = *u;
+    NewDocument in = testing::incoming_doc(*env, "H41,2026/11/20,7/QĐ");
+    in.attachments = {{"bao-cao.txt", "text/plain", zipped, unzipped, ""}};
+    auto i = store->create_document(in);
     ASSERT_TRUE(i.ok());
     in_id = i->id;
     ASSERT_TRUE(store->add_status_message(out_id, {Direction::incoming, "01", "đã đến", "Lê Văn An", *env, 0}).ok());
@@ -88,7 +95,7 @@ TEST_P(StoreMigrate, MovesEveryRowKeepsTheAuditChainAndCopiesTheBlobs) {
   EXPECT_EQ(r->at("idempotency_keys").as_int64(), 1);
   EXPECT_EQ(r->at("outbox_items").as_int64(), 1);
   EXPECT_EQ(r->at("status_messages").as_int64(), 1);
-  EXPECT_EQ(r->at("blobs_copied").as_int64(), 2);
+  EXPECT_EQ(r->at("blobs_copied").as_int64(), 4);
   EXPECT_EQ(static_cast<uint64_t>(r->at("audit_rows").as_int64()), source_chain.rows);
   EXPECT_EQ(r->at("audit_head_sha256").as_string(), source_chain.head_sha256);
 
@@ -104,6 +111,12 @@ TEST_P(StoreMigrate, MovesEveryRowKeepsTheAuditChainAndCopiesTheBlobs) {
   EXPECT_EQ(doc->attachments[0].blob, attachment);
   EXPECT_TRUE(pg->blobs().verify(attachment).ok());
   EXPECT_TRUE(pg->blobs().verify(envelope).ok());
+  auto in_doc = pg->get_document(in_id);
+  ASSERT_TRUE(in_doc.ok());
+  ASSERT_EQ(in_doc->attachments.size(), 1u);
+  EXPECT_EQ(in_doc->attachments[0].blob, zipped);
+  EXPECT_EQ(in_doc->attachments[0].unzipped, std::optional<BlobRef>(unzipped));
+  EXPECT_TRUE(pg->blobs().verify(unzipped).ok());
   EXPECT_EQ(pg->history(out_id)->size(), 4u);
   auto statuses = pg->status_messages(out_id);
   ASSERT_EQ(statuses->size(), 1u);

@@ -23,6 +23,7 @@
 #include "edxgate/edxml/writer.h"
 #include "edxgate/store/store.h"
 #include "edxgate/workflow/engine.h"
+#include "../support/zip.h"
 
 namespace edxgate::workflow {
 namespace {
@@ -198,6 +199,41 @@ TEST_F(EngineTest, ADocumentGoesFromAToBAndTheStatusesComeBack) {
   std::vector<State> states;
   for (const auto& t : *h) states.push_back(t.to);
   EXPECT_EQ(states, (std::vector<State>{State::verified, State::registered, State::completed}));
+}
+
+TEST_F(EngineTest, AZippedAttachmentIsStoredWithTheFileInsideAndTheBytesAsReceived) {
+  TempDir zdir{"edxgate-zip"};
+  const std::string inner = "Nội dung tệp bên trong";
+  const std::string zipped = test::make_zip(zdir / "", {{"tmp01.tmp", inner}});
+  auto [id, bytes] = send_a_to_b(zipped);
+  ASSERT_FALSE(bytes.empty());
+  auto got = b.deliver(bytes, kA);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  const store::Document in = b.doc(got->document);
+  EXPECT_EQ(in.state, State::verified) << in.signer_summary;
+  ASSERT_EQ(in.attachments.size(), 1u);
+  const store::Attachment& att = in.attachments[0];
+  EXPECT_EQ(b.db->blobs().read(att.blob.sha256, 1 << 20).value(), zipped);
+  ASSERT_TRUE(att.unzipped.has_value());
+  EXPECT_EQ(b.db->blobs().read(att.file().sha256, 1 << 20).value(), inner);
+  EXPECT_TRUE(att.note.empty());
+  // The sender's own copy is what it sent: nothing unzipped there.
+  EXPECT_FALSE(a.doc(id).attachments.at(0).unzipped.has_value());
+}
+
+TEST_F(EngineTest, AMultiEntryZipIsNotedAndTheDocumentStillStored) {
+  TempDir zdir{"edxgate-zip"};
+  const std::string zipped = test::make_zip(zdir / "", {{"a.txt", "một"}, {"b.txt", "hai"}});
+  auto [id, bytes] = send_a_to_b(zipped);
+  ASSERT_FALSE(bytes.empty());
+  auto got = b.deliver(bytes, kA);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  const store::Document in = b.doc(got->document);
+  EXPECT_EQ(in.state, State::verified) << in.signer_summary;
+  ASSERT_EQ(in.attachments.size(), 1u);
+  EXPECT_FALSE(in.attachments[0].unzipped.has_value());
+  EXPECT_EQ(in.attachments[0].note.rfind("edxml.zip", 0), 0u) << in.attachments[0].note;
+  EXPECT_EQ(b.db->blobs().read(in.attachments[0].file().sha256, 1 << 20).value(), zipped);
 }
 
 TEST_F(EngineTest, TheSameDeliveryTwiceIsStoredOnceAndAnsweredOnce) {

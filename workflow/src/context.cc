@@ -133,7 +133,16 @@ Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const stor
   for (const auto& a : env.attachments) {
     auto ref = blobs.put_file(a.path);
     if (!ref.ok()) return ref.error();
-    nd.attachments.push_back({a.name, a.content_type, *ref});
+    store::Attachment sa{a.name, a.content_type, *ref, std::nullopt, {}};
+    if (a.unzipped) {
+      // The clerk gets the file inside; the ZIP as received stays (it was signed).
+      auto inner = blobs.put_file(a.unzipped->path);
+      if (!inner.ok()) return inner.error();
+      sa.unzipped = *inner;
+    } else if (a.unzip_error) {
+      sa.note = a.unzip_error->code + ": " + a.unzip_error->message;
+    }
+    nd.attachments.push_back(std::move(sa));
   }
   return {};
 }

@@ -52,7 +52,15 @@ using OutboxId = int64_t;
 struct Attachment {
   std::string name;
   std::string content_type;
-  BlobRef blob;
+  BlobRef blob;  // the bytes as received (or as we send them): what was signed
+  // When the received bytes are a one-entry ZIP under a non-ZIP name (as the
+  // VNPT library sends many files), the file inside it: what the clerk gets.
+  std::optional<BlobRef> unzipped{};
+  // Why an attachment that looked zipped was not unpacked ("edxml.zip_*:
+  // ..."), empty otherwise. The attachment itself is still stored.
+  std::string note{};
+  // The blob a reader is given: the unpacked file when there is one.
+  const BlobRef& file() const { return unzipped ? *unzipped : blob; }
 };
 
 // The fields a document is created with. Dates are text as the envelope
