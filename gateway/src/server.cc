@@ -1,6 +1,9 @@
-// The Beast/Asio HTTP(S) listener behind server.h. One of the few
-// translation units that include Beast (with beast_impl.cc and
-// https_client.cc); compiled with BOOST_{ASIO,BEAST}_SEPARATE_COMPILATION.
+// The Beast/Asio HTTP(S) listener behind server.h: accepting, TLS, reading
+// requests (bodies spooled), handing them to the router on the worker pool,
+// writing answers. One of the few translation units that include Beast (with
+// beast_impl.cc and https_client.cc; compiled with
+// BOOST_{ASIO,BEAST}_SEPARATE_COMPILATION). The slot policy is in
+// connection_slots.cc and the certificate mapping in identity.cc (Beast-free).
 #include "edxgate/gateway/server.h"
 
 #include <openssl/ssl.h>
@@ -26,8 +29,9 @@
 #include <thread>
 #include <tuple>
 
+#include "connection_slots.h"
 #include "edxgate/base/log.h"
-#include "ossl.h"
+#include "edxgate/base/ossl.h"
 
 namespace edxgate::gateway {
 
@@ -36,144 +40,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-using SteadyClock = std::chrono::steady_clock;
-
-HttpMetrics::HttpMetrics(MetricsRegistry& r)
-    : requests(r.counter("edxgate_http_requests_total", "HTTP requests by listener, route, method and status.",
-                         {"listener", "route", "method", "status"})),
-      latency(r.histogram("edxgate_http_request_duration_seconds",
-                          "Time from the first header byte to the end of the response.",
-                          {"listener", "route"}, MetricsRegistry::latency_buckets())),
-      connections(r.gauge("edxgate_http_connections", "Open connections by listener.", {"listener"})),
-      refused(r.counter("edxgate_http_connections_refused_total",
-                        "Connections refused or cut, by listener and reason.", {"listener", "reason"})) {}
-
-Caller identify_certificate(const unsigned char* der, size_t der_len,
-                            const std::vector<config::Client>& clients) {
-  Caller c;
-  const unsigned char* p = der;
-  ossl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der_len)));
-  if (!cert) return c;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
-  X509_digest(cert.get(), EVP_sha256(), md, &md_len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  c.fingerprint = "sha256:";
-  for (unsigned i = 0; i < md_len; ++i) {
-    c.fingerprint += kHex[md[i] >> 4];
-    c.fingerprint += kHex[md[i] & 15];
-  }
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
-  // RFC 2253 order and escaping, but UTF-8 left as is (Vietnamese names).
-  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0,
-                     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  c.subject.assign(data, static_cast<size_t>(n));
-  auto lower = [](std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    return s;
-  };
-  for (const auto& cl : clients) {
-    bool hit = !cl.fingerprint.empty() ? lower(cl.fingerprint) == c.fingerprint
-                                       : (!cl.subject.empty() && cl.subject == c.subject);
-    if (!hit) continue;
-    c.name = cl.name;
-    c.role = cl.role;
-    c.organ_ids = cl.organ_ids;
-    break;
-  }
-  return c;
-}
-
-// ---------------------------------------------------------------------------
-
-struct SessionBase {
-  virtual ~SessionBase() = default;
-  virtual void start() = 0;
-  virtual void on_server_stop() = 0;  // close if idle (posted to its strand)
-  virtual void force_close() = 0;
-};
-
-namespace {
-
-// What a connection is doing, as far as reclaiming its slot is concerned.
-enum class Phase {
-  silent,     // TLS listener: accepted, not a byte received yet
-  handshake,  // TLS handshake in progress
-  waiting,    // no request in progress (before the first, or between keep-alive requests)
-  in_flight,  // a request is being read, handled or answered
-  closing,    // answered for the last time, closing
-};
-
-// Which connection gives up its slot to a newcomer: the lowest rank, the
-// oldest within a rank (see server.h); -1 = never.
-int eviction_rank(Phase phase, bool authenticated) {
-  switch (phase) {
-    case Phase::silent: return 0;
-    case Phase::closing: return 1;
-    case Phase::waiting: return authenticated ? 4 : 1;
-    case Phase::handshake: return 2;
-    case Phase::in_flight: return authenticated ? -1 : 3;
-  }
-  return -1;
-}
-
-const char* eviction_reason(Phase phase, bool authenticated) {
-  switch (phase) {
-    case Phase::silent: return "evicted_silent";
-    case Phase::handshake: return "evicted_handshake";
-    case Phase::closing: return "evicted_closing";
-    default: return authenticated ? "evicted_idle" : "evicted_unauthenticated";
-  }
-}
-
-// One connection in the listener's table, from accept to its last handler.
-struct Conn {
-  std::weak_ptr<SessionBase> session;  // set right after accept, before the session starts
-  std::string address;
-  bool holds_slot = false;  // admitted, and not evicted since
-  bool refusing = false;    // admitted only to be answered 503/429
-  bool authenticated = false;
-  Phase phase = Phase::silent;
-  int rank = -1;                      // its eviction rank while it holds a slot, else -1
-  SteadyClock::time_point since{};    // when it entered that rank
-};
-
-// Events of the last minute, in one-second buckets.
-class MinuteCount {
- public:
-  void add(SteadyClock::time_point t) {
-    const int64_t sec = seconds(t);
-    auto& b = buckets_[static_cast<size_t>(sec % 60)];
-    if (b.first != sec) b = {sec, 0};
-    ++b.second;
-  }
-  uint64_t sum(SteadyClock::time_point now) const {
-    const int64_t sec = seconds(now);
-    uint64_t n = 0;
-    for (const auto& [s, count] : buckets_)
-      if (s > sec - 60 && s <= sec) n += count;
-    return n;
-  }
-
- private:
-  static int64_t seconds(SteadyClock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-  }
-  std::array<std::pair<int64_t, uint64_t>, 60> buckets_{};
-};
-
-// A connection that has not sent its first byte for this long is no client
-// (a ClientHello follows the TCP handshake within a round trip); a younger one
-// may be one whose ClientHello is on its way, and is spared longer.
-constexpr auto kSilentGrace = std::chrono::seconds(1);
-// A listener counts as saturated this long after it last reclaimed or refused a slot.
-constexpr auto kSaturationHold = std::chrono::seconds(5);
-// Connections being answered 503/429 at once; past it, newcomers are closed unanswered.
-constexpr size_t kMaxRefusing = 64;
-
-}  // namespace
 
 struct Server::Impl {
   ListenerOptions opt;
@@ -183,20 +49,7 @@ struct Server::Impl {
   bool stopped = false;
   std::mutex stop_mu;
 
-  mutable std::mutex mu;  // guards the fields below
-  std::condition_variable cv;
-  size_t active = 0;     // connections holding a slot
-  size_t refusing = 0;   // connections being answered 503/429
-  std::map<std::string, size_t> per_address;  // slots held, by client address
-  // Every live session (holding a slot, refused, or evicted and closing).
-  std::map<uint64_t, Conn> conns;
-  // The slot holders that may be evicted: (rank, since, id), the first goes first.
-  // Only the accept loop evicts, so a Conn always has its session when chosen.
-  std::set<std::tuple<int, SteadyClock::time_point, uint64_t>> evictable;
-  uint64_t next_id = 0;
-  MinuteCount evictions, refusals;
-  std::optional<SteadyClock::time_point> last_pressure;  // last eviction or 503 refusal
-  std::optional<SteadyClock::time_point> last_saturation_log;
+  std::optional<ConnectionSlots> slots;  // set by start()
 
   std::string bound;
   uint16_t bound_port = 0;
@@ -216,83 +69,14 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::optional<net::thread_pool> workers;
 
-  void metric_connections() {
-    if (metrics) metrics->connections.set({opt.name}, static_cast<double>(active + refusing));
-  }
-  void refused(const char* reason) {
-    if (metrics) metrics->refused.inc({opt.name, reason});
-  }
+  void refused(const char* reason) { slots->refused(reason); }
   bool counts_as_authenticated(const Caller& caller) const {
     if (!caller.role) return false;
     const auto& roles = opt.authenticated_roles;
     return roles.empty() || std::find(roles.begin(), roles.end(), *caller.role) != roles.end();
   }
-  void drop_address(const std::string& address) {
-    auto it = per_address.find(address);
-    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
-  }
-
-  // A session reports what it is doing; it moves in the eviction order.
-  void set_phase(uint64_t id, Phase phase, bool authenticated) {
-    std::lock_guard lock(mu);
-    auto it = conns.find(id);
-    if (it == conns.end() || !it->second.holds_slot) return;
-    Conn& c = it->second;
-    c.phase = phase;
-    c.authenticated = authenticated;
-    const int rank = eviction_rank(phase, authenticated);
-    if (rank == c.rank) return;  // keeps its age within the rank
-    if (c.rank >= 0) evictable.erase({c.rank, c.since, id});
-    c.rank = rank;
-    c.since = SteadyClock::now();
-    if (rank >= 0) evictable.insert({rank, c.since, id});
-  }
-
-  // REQUIRES: mu held. Takes the slot of the first evictable connection and
-  // returns its session (to close once mu is released), or false if none.
-  bool evict_one(SteadyClock::time_point now, std::shared_ptr<SessionBase>& victim) {
-    if (evictable.empty()) return false;
-    auto first = evictable.begin();
-    // Silent connections younger than kSilentGrace go after the unauthenticated idle ones.
-    if (std::get<0>(*first) == 0 && now - std::get<1>(*first) < kSilentGrace) {
-      auto idle = evictable.lower_bound({1, SteadyClock::time_point::min(), 0});
-      if (idle != evictable.end() && std::get<0>(*idle) == 1) first = idle;
-    }
-    const uint64_t id = std::get<2>(*first);
-    evictable.erase(first);
-    Conn& c = conns.at(id);
-    c.rank = -1;
-    c.holds_slot = false;
-    --active;
-    drop_address(c.address);
-    refused(eviction_reason(c.phase, c.authenticated));
-    evictions.add(now);
-    last_pressure = now;
-    victim = c.session.lock();
-    if (!last_saturation_log || now - *last_saturation_log >= std::chrono::minutes(1)) {
-      last_saturation_log = now;
-      log::warn("listener saturated: new connections take the slots of unauthenticated and idle ones",
-                {{"listener", opt.name}, {"max_connections", std::to_string(opt.limits.max_connections)}});
-    }
-    return true;
-  }
-
-  void release(uint64_t id) {
-    std::lock_guard lock(mu);
-    auto it = conns.find(id);
-    if (it == conns.end()) return;
-    Conn& c = it->second;
-    if (c.rank >= 0) evictable.erase({c.rank, c.since, id});
-    if (c.holds_slot) {
-      --active;
-      drop_address(c.address);
-    } else if (c.refusing) {
-      --refusing;
-    }
-    conns.erase(it);
-    metric_connections();
-    cv.notify_all();
-  }
+  void set_phase(uint64_t id, Phase phase, bool authenticated) { slots->set_phase(id, phase, authenticated); }
+  void release(uint64_t id) { slots->release(id); }
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
 };
@@ -438,12 +222,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if constexpr (Tls) {
       ossl::X509Ptr peer(SSL_get1_peer_certificate(stream_.native_handle()));
       if (peer && SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
-        unsigned char* der = nullptr;
-        int len = i2d_X509(peer.get(), &der);
-        if (len > 0) {
-          caller_ = identify_certificate(der, static_cast<size_t>(len), srv_->opt.clients);
-          OPENSSL_free(der);
-        }
+        unsigned char* raw = nullptr;
+        const int len = i2d_X509(peer.get(), &raw);
+        ossl::OpensslBytesPtr der(raw);
+        if (len > 0) caller_ = identify_certificate(der.get(), static_cast<size_t>(len), srv_->opt.clients);
       }
     }
     after_handshake();
@@ -800,64 +582,24 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   auto ep = socket.remote_endpoint(ep_ec);
   std::string address = ep_ec ? "?" : ep.address().to_string();
   const auto now = SteadyClock::now();
-  // Under a flood a connection waits in the backlog, and a real client's
-  // ClientHello is already here when it is accepted: it is not "silent" (the
-  // first kind evicted) even before its session gets to look.
   beast::error_code avail_ec;
   const bool sent_something = socket.available(avail_ec) > 0 && !avail_ec;
-  unsigned refuse = 0;
-  uint64_t id = 0;
-  std::shared_ptr<SessionBase> victim;
-  {
-    std::lock_guard lock(mu);
-    auto held = per_address.find(address);
-    if (held != per_address.end() && held->second >= opt.limits.max_connections_per_client) refuse = 429;
-    else if (active >= opt.limits.max_connections && !evict_one(now, victim)) refuse = 503;
-    if (refuse == 503) {
-      refusals.add(now);
-      last_pressure = now;
-    }
-    if (refuse && refusing >= kMaxRefusing) {
-      // Answering refusals costs a handshake each; past a bound, just close.
-      refused("overflow");
-      beast::error_code ignored;
-      socket.close(ignored);
-    } else {
-      if (refuse) {
-        ++refusing;
-      } else {
-        ++active;
-        ++per_address[address];
-      }
-      id = ++next_id;
-      Conn c;
-      c.address = address;
-      c.holds_slot = refuse == 0;
-      c.refusing = refuse != 0;
-      c.phase = !tls ? Phase::waiting : sent_something ? Phase::handshake : Phase::silent;
-      conns.emplace(id, std::move(c));
-    }
-    metric_connections();
+  auto admission = slots->admit(address, tls.has_value(), sent_something, now);
+  if (admission.victim) {
+    admission.victim->force_close();
+    admission.victim.reset();
   }
-  if (victim) {
-    victim->force_close();
-    victim.reset();
+  if (admission.id == 0) {
+    beast::error_code ignored;
+    socket.close(ignored);
+    return do_accept();
   }
-  if (id == 0) return do_accept();
+  const uint64_t id = admission.id;
+  const unsigned refuse = admission.refuse;
   std::shared_ptr<SessionBase> session;
   if (tls) session = std::make_shared<Session<true>>(this, std::move(socket), id, address, refuse, now);
   else session = std::make_shared<Session<false>>(this, std::move(socket), id, address, refuse, now);
-  {
-    // Evictable only from now on, with its session to close.
-    std::lock_guard lock(mu);
-    Conn& c = conns.at(id);
-    c.session = session;
-    if (c.holds_slot) {
-      c.rank = eviction_rank(c.phase, false);
-      c.since = now;
-      evictable.insert({c.rank, c.since, id});
-    }
-  }
+  slots->attach(id, session, now);  // evictable only from now on, with its session to close
   session->start();
   if (!stopping) do_accept();
 }
@@ -871,6 +613,7 @@ Result<std::unique_ptr<Server>> Server::start(ListenerOptions options, std::shar
   impl->router = std::move(router);
   impl->metrics = metrics;
   const auto& o = impl->opt;
+  impl->slots.emplace(o.name, o.limits, metrics);
   if (o.tls) {
     impl->tls.emplace(ssl::context::tls_server);
     EDX_TRY(configure_tls(*impl->tls, o));
@@ -903,24 +646,9 @@ Server::~Server() { stop(std::chrono::milliseconds(0)); }
 std::string Server::local_address() const { return impl_->bound; }
 uint16_t Server::port() const { return impl_->bound_port; }
 
-size_t Server::connections() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->active + impl_->refusing;
-}
+size_t Server::connections() const { return impl_->slots->connections(); }
 
-ListenerLoad Server::load() const {
-  const Impl& s = *impl_;
-  const auto now = SteadyClock::now();
-  std::lock_guard lock(s.mu);
-  ListenerLoad l;
-  l.name = s.opt.name;
-  l.open = s.active;
-  l.max = s.opt.limits.max_connections;
-  l.evicted_last_minute = s.evictions.sum(now);
-  l.refused_last_minute = s.refusals.sum(now);
-  l.saturated = s.active >= l.max || (s.last_pressure && now - *s.last_pressure < kSaturationHold);
-  return l;
-}
+ListenerLoad Server::load() const { return impl_->slots->load(SteadyClock::now()); }
 
 void Server::stop(std::chrono::milliseconds grace) {
   Impl& s = *impl_;
@@ -932,25 +660,10 @@ void Server::stop(std::chrono::milliseconds grace) {
     s.acceptor->close(ec);
     s.accept_retry->cancel();
   });
-  auto each_session = [&s](auto fn) {
-    std::vector<std::shared_ptr<SessionBase>> live;
-    {
-      std::lock_guard lock(s.mu);
-      for (auto& [id, c] : s.conns)
-        if (auto p = c.session.lock()) live.push_back(std::move(p));
-    }
-    for (auto& p : live) fn(*p);
-  };
-  each_session([](SessionBase& x) { x.on_server_stop(); });
-  {
-    std::unique_lock lock(s.mu);
-    s.cv.wait_for(lock, grace, [&s] { return s.active + s.refusing == 0; });
-  }
-  each_session([](SessionBase& x) { x.force_close(); });
-  {
-    std::unique_lock lock(s.mu);
-    s.cv.wait_for(lock, std::chrono::seconds(2), [&s] { return s.active + s.refusing == 0; });
-  }
+  s.slots->for_each_session([](SessionBase& x) { x.on_server_stop(); });
+  s.slots->wait_empty(grace);
+  s.slots->for_each_session([](SessionBase& x) { x.force_close(); });
+  s.slots->wait_empty(std::chrono::seconds(2));
   s.work.reset();
   s.ioc.stop();
   for (auto& t : s.threads) t.join();

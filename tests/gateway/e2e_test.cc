@@ -857,9 +857,16 @@ TEST_F(E2e, EveryCallTheGatewaysMakeToTheAxisSpeaksTheSdkDialect) {
   gateway::ClientRequest r;
   r.method = "GET";
   r.path = "/_sim/requests";
-  auto resp = c->send(r);
-  ASSERT_TRUE(resp.ok() && resp->status == 200);
-  auto calls = json::parse(resp->body);
+  // A marks the pulled 01 done (updateStatus) just after storing it: wait for that call too.
+  Result<bj::value> calls = make_error(ErrorKind::internal, "test.none", "no answer");
+  wait_until(
+      [&] {
+        auto resp = c->send(r);
+        if (!resp.ok() || resp->status != 200) return false;
+        calls = json::parse(resp->body);
+        return calls.ok() && resp->body.find("/updateStatus") != std::string::npos;
+      },
+      std::chrono::seconds(15));
   ASSERT_TRUE(calls.ok() && calls->is_array());
   std::set<std::string> kinds;
   size_t checked = 0;
