@@ -10,6 +10,8 @@
 
 #include "cli.h"
 #include "edxgate/base/json.h"
+#include "edxgate/base/time.h"
+#include "edxgate/store/json.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/store/store.h"
 #include "edxgate/store/transfer.h"
@@ -82,17 +84,6 @@ int store_fail(const Error& e) {
   return fail(invalid ? kExitInvalid : kExitUsage, e);
 }
 
-std::string iso_time(int64_t ms) {
-  if (ms <= 0) return "";
-  std::time_t s = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
 
 // YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ, to ms since the epoch.
 Result<int64_t> parse_time(const std::string& text) {
@@ -126,43 +117,6 @@ Result<int64_t> parse_int(const std::string& text, const char* what) {
 bj::value blob_json(const std::optional<BlobRef>& b) {
   if (!b) return nullptr;
   return bj::object{{"sha256", b->sha256}, {"size", b->size}};
-}
-
-// `full`: with recipients and attachments (doc show); lists carry only the
-// searchable fields.
-bj::object document_json(const Document& d, bool full) {
-  bj::object o;
-  o["id"] = d.id;
-  o["direction"] = direction_name(d.direction);
-  o["state"] = state_name(d.state);
-  o["envelope_id"] = d.envelope_id;
-  o["sender"] = d.sender;
-  if (full) {
-    bj::array to;
-    for (const auto& r : d.recipients) to.emplace_back(r);
-    o["recipients"] = std::move(to);
-  }
-  o["code_number"] = d.code_number;
-  o["code_notation"] = d.code_notation;
-  o["promulgation_date"] = d.promulgation_date;
-  o["subject"] = d.subject;
-  o["document_type"] = d.document_type;
-  o["priority"] = d.priority;
-  o["due_date"] = d.due_date;
-  o["envelope"] = blob_json(d.envelope);
-  if (full) {
-    bj::array atts;
-    for (const auto& a : d.attachments) {
-      atts.push_back(bj::object{{"name", a.name}, {"content_type", a.content_type},
-                                {"sha256", a.blob.sha256}, {"size", a.blob.size}});
-    }
-    o["attachments"] = std::move(atts);
-  }
-  o["signer_summary"] = d.signer_summary;
-  o["submitter"] = d.submitter;
-  o["created"] = iso_time(d.created_ms);
-  o["updated"] = iso_time(d.updated_ms);
-  return o;
 }
 
 bj::object outbox_json(const OutboxItem& it) {
@@ -286,7 +240,7 @@ int queue_list(const std::vector<std::string>& argv) {
   if (args->has("--json")) {
     bj::array docs;
     for (const Document& d : page->documents) {
-      docs.push_back(document_json(d, false));
+      docs.push_back(store::document_json(d, false));
     }
     bj::object out{{"documents", std::move(docs)}};
     out["next_before"] = page->next_before_id ? bj::value(*page->next_before_id) : bj::value(nullptr);
@@ -331,7 +285,10 @@ int doc_show(const std::vector<std::string>& argv) {
   if (args->has("--verify")) {
     std::vector<BlobRef> refs;
     if (doc->envelope) refs.push_back(*doc->envelope);
-    for (const auto& a : doc->attachments) refs.push_back(a.blob);
+    for (const auto& a : doc->attachments) {
+      refs.push_back(a.blob);
+      if (a.unzipped) refs.push_back(*a.unzipped);
+    }
     for (const BlobRef& r : refs) {
       Status v = (*store)->blobs().verify(r);
       if (!v.ok()) {
@@ -341,21 +298,11 @@ int doc_show(const std::vector<std::string>& argv) {
     }
   }
   if (args->has("--json")) {
-    bj::object o = document_json(*doc, true);
-    bj::array h, s, ob;
-    for (const auto& t : *history) {
-      h.push_back(bj::object{{"from", t.from ? bj::value(state_name(*t.from)) : bj::value(nullptr)},
-                             {"to", state_name(t.to)}, {"actor", t.actor}, {"reason", t.reason},
-                             {"at", iso_time(t.at_ms)}});
-    }
-    for (const auto& m : *statuses) {
-      s.push_back(bj::object{{"direction", direction_name(m.direction)}, {"code", m.code},
-                             {"description", m.description}, {"staff", m.staff},
-                             {"envelope", blob_json(m.envelope)}, {"at", iso_time(m.at_ms)}});
-    }
+    auto detail = store::document_detail_json(**store, *doc);
+    if (!detail.ok()) return store_fail(detail.error());
+    bj::object o = std::move(*detail);
+    bj::array ob;
     for (const auto& it : *outbox) ob.push_back(outbox_json(it));
-    o["history"] = std::move(h);
-    o["status_messages"] = std::move(s);
     o["outbox"] = std::move(ob);
     if (args->has("--verify")) {
       bj::array p;

@@ -13,6 +13,7 @@
 #include "edxgate/base/log.h"
 #include "edxgate/crypto/signer.h"
 #include "edxgate/edxml/pack.h"
+#include "edxgate/store/json.h"
 
 namespace edxgate::gateway {
 
@@ -88,14 +89,6 @@ Result<std::string> decode_base64(std::string_view text, bool url) {
   return out;
 }
 
-std::string iso_time(int64_t ms) {
-  time_t t = static_cast<time_t>(ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 Result<bj::object> parse_json_body(Request& req, uint64_t max) {
   auto text = req.body.read_all(max);
@@ -121,80 +114,6 @@ Result<std::string> idempotency_key(const Request& req) {
     return make_error(ErrorKind::malformed, "api.idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters, given once");
   }
   return *k;
-}
-
-// `full`: the document as get_document returns it (recipients and
-// attachments filled); list entries carry neither.
-bj::object document_json(const store::Document& d, bool full) {
-  bj::object o;
-  o["id"] = std::to_string(d.id);
-  o["direction"] = std::string(store::direction_name(d.direction));
-  o["state"] = std::string(store::state_name(d.state));
-  o["document_id"] = d.envelope_id;
-  o["from"] = d.sender;
-  if (full) {
-    bj::array to;
-    for (const auto& r : d.recipients) to.emplace_back(r);
-    o["to"] = std::move(to);
-  }
-  o["code"] = d.code_number.empty() ? d.code_notation : d.code_number + "/" + d.code_notation;
-  o["promulgation_date"] = d.promulgation_date;
-  o["subject"] = d.subject;
-  o["document_type"] = d.document_type;
-  o["priority"] = d.priority;
-  o["due_date"] = d.due_date;
-  o["signer"] = d.signer_summary;
-  o["created"] = iso_time(d.created_ms);
-  o["updated"] = iso_time(d.updated_ms);
-  if (d.envelope) o["envelope"] = bj::object{{"sha256", d.envelope->sha256}, {"size", d.envelope->size}};
-  if (!full) return o;
-  bj::array atts;
-  for (size_t i = 0; i < d.attachments.size(); ++i) {
-    const auto& a = d.attachments[i];
-    // size and sha256 are those of the file a download gives: the file
-    // unpacked from a zipped attachment, whose received bytes (what was
-    // signed) are described under "as_received" and served with ?raw=1.
-    bj::object att{{"index", i},
-                   {"name", a.name},
-                   {"content_type", a.content_type},
-                   {"size", a.file().size},
-                   {"sha256", a.file().sha256}};
-    if (a.unzipped) {
-      att["unzipped"] = true;
-      att["as_received"] = bj::object{{"size", a.blob.size}, {"sha256", a.blob.sha256}};
-    }
-    if (!a.note.empty()) att["note"] = a.note;
-    atts.push_back(std::move(att));
-  }
-  o["attachments"] = std::move(atts);
-  return o;
-}
-
-Result<bj::object> full_document_json(store::Store& store, const store::Document& d) {
-  bj::object o = document_json(d, true);
-  auto history = store.history(d.id);
-  if (!history.ok()) return history.error();
-  bj::array h;
-  for (const auto& t : *history) {
-    h.push_back(bj::object{{"from", t.from ? std::string(store::state_name(*t.from)) : std::string()},
-                           {"state", std::string(store::state_name(t.to))},
-                           {"at", iso_time(t.at_ms)},
-                           {"by", t.actor},
-                           {"reason", t.reason}});
-  }
-  o["history"] = std::move(h);
-  auto messages = store.status_messages(d.id);
-  if (!messages.ok()) return messages.error();
-  bj::array m;
-  for (const auto& s : *messages) {
-    m.push_back(bj::object{{"direction", s.direction == Direction::incoming ? "received" : "sent"},
-                           {"code", s.code},
-                           {"description", s.description},
-                           {"staff", s.staff},
-                           {"at", iso_time(s.at_ms)}});
-  }
-  o["status_messages"] = std::move(m);
-  return o;
 }
 
 bool may_see(const Caller& c, const store::Document& d) {
@@ -365,7 +284,7 @@ class Api {
     auto d = load(store_, p, Direction::outgoing, c);
     if (d.ok() && !may_read(c, *d)) d = make_error(ErrorKind::not_found, "store.not_found", "no document awaiting your signature with this id");
     if (!d.ok()) return error_response(d.error());
-    auto o = full_document_json(store_, *d);
+    auto o = store::document_detail_json(store_, *d);
     if (!o.ok()) return error_response(o.error());
     return Response::json(200, *o);
   }
@@ -480,7 +399,7 @@ class Api {
       for (size_t i = 0; i < page->documents.size(); ++i) {
         const auto& d = page->documents[i];
         if (!may_read(c, d)) continue;
-        docs.push_back(document_json(d, false));
+        docs.push_back(store::document_json(d, false));
         if (docs.size() == limit) {
           // Full: the next page starts after this one (if anything follows).
           if (i + 1 < page->documents.size() || next) next = d.id;
@@ -499,7 +418,7 @@ class Api {
   Response incoming(const Caller& c, const PathParams& p) {
     auto d = load(store_, p, Direction::incoming, c);
     if (!d.ok()) return error_response(d.error());
-    auto o = full_document_json(store_, *d);
+    auto o = store::document_detail_json(store_, *d);
     if (!o.ok()) return error_response(o.error());
     return Response::json(200, *o);
   }

@@ -53,8 +53,8 @@ bj::object certificate_json(const WatchedCertificate& w, time_t now) {
                     {"issuer", s.issuer},
                     {"serial", s.serial},
                     {"sha256", s.sha256},
-                    {"not_before", console::iso_time(int64_t{s.not_before} * 1000)},
-                    {"not_after", console::iso_time(int64_t{s.not_after} * 1000)},
+                    {"not_before", edxgate::iso_time(int64_t{s.not_before} * 1000)},
+                    {"not_after", edxgate::iso_time(int64_t{s.not_after} * 1000)},
                     {"days_to_expiry", days}};
 }
 
@@ -110,7 +110,7 @@ Result<store::AuditCheck> OperatorSummary::audit_check(int64_t now, int64_t& che
 Result<bj::object> OperatorSummary::build() {
   const int64_t now = now_ms();
   bj::object out;
-  out["generated"] = console::iso_time(now);
+  out["generated"] = edxgate::iso_time(now);
 
   auto stats = store_.stats();
   if (!stats.ok()) return stats.error();
@@ -129,13 +129,13 @@ Result<bj::object> OperatorSummary::build() {
                                  {"kind", it.kind},
                                  {"destination", it.destination},
                                  {"attempts", it.attempts},
-                                 {"next_attempt", console::iso_time(it.next_attempt_ms)},
+                                 {"next_attempt", edxgate::iso_time(it.next_attempt_ms)},
                                  {"last_error", it.last_error},
-                                 {"created", console::iso_time(it.created_ms)}});
+                                 {"created", edxgate::iso_time(it.created_ms)}});
   }
   bj::object outbox{{"pending", stats->outbox_pending}, {"items", std::move(pending)}};
   if (stats->outbox_pending > 0 && stats->outbox_oldest_created_ms > 0) {
-    outbox["oldest_created"] = console::iso_time(stats->outbox_oldest_created_ms);
+    outbox["oldest_created"] = edxgate::iso_time(stats->outbox_oldest_created_ms);
     outbox["oldest_age_s"] = std::max<int64_t>(0, (now - stats->outbox_oldest_created_ms) / 1000);
   } else {
     outbox["oldest_created"] = nullptr;
@@ -157,7 +157,7 @@ Result<bj::object> OperatorSummary::build() {
                            {"document_id", d.envelope_id},
                            {"from", d.sender},
                            {"subject", d.subject},
-                           {"received", console::iso_time(d.created_ms)},
+                           {"received", edxgate::iso_time(d.created_ms)},
                            {"reason_code", code},
                            {"reason", reason}});
   }
@@ -187,7 +187,7 @@ Result<bj::object> OperatorSummary::build() {
   bj::object chain{{"ok", check->ok},
                    {"rows", check->rows},
                    {"head_sha256", check->head_sha256},
-                   {"checked", console::iso_time(checked_ms)}};
+                   {"checked", edxgate::iso_time(checked_ms)}};
   if (!check->ok) {
     chain["first_bad_seq"] = check->first_bad_seq;
     chain["problem"] = check->problem;
@@ -200,7 +200,7 @@ Result<bj::object> OperatorSummary::build() {
   bj::array recent;
   for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
     recent.push_back(bj::object{{"seq", it->seq},
-                                {"at", console::iso_time(it->at_ms)},
+                                {"at", edxgate::iso_time(it->at_ms)},
                                 {"actor", it->event.actor},
                                 {"action", it->event.action},
                                 {"object", it->event.object},

@@ -71,15 +71,6 @@ bool is_nfc(std::string_view s) {
 
 std::string Html::finish() const { return nfc(out_); }
 
-std::string iso_time(int64_t ms) {
-  if (ms <= 0) return "";
-  time_t t = static_cast<time_t>(ms / 1000);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 namespace {
 

@@ -2,6 +2,8 @@
 // Vietnamese names of states and roles, times. Internal to the gateway.
 #pragma once
 
+#include "edxgate/base/time.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -48,9 +50,6 @@ class Html {
 std::string nfc(std::string_view utf8);
 // True when `utf8` is valid UTF-8 in NFC.
 bool is_nfc(std::string_view utf8);
-
-// "2026-11-23T08:15:00Z"; "" for 0.
-std::string iso_time(int64_t ms);
 
 // Vietnamese names: of a workflow state (the stable name when unknown), a
 // client role, a readiness check, a watched certificate's role.
