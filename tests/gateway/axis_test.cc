@@ -328,19 +328,28 @@ TEST_F(AxisTest, PushesToTheRecipientGatewaysEndpointWhichStoresItOnce) {
   auto a = transport("SYS-A", kOrganA, "secret-A");
   auto id = a->send_envelope(*dir_ / "to-c.edxml", {kOrganC}, AxisMessageType::edoc);
   ASSERT_TRUE(id.ok()) << id.error().message;
+  // The push runs in the simulator's background: wait (on a loaded machine,
+  // up to 20 s) for the whole file and for the item to be marked pushed.
   std::string stored;
-  for (int i = 0; i < 100 && stored.empty(); ++i) {
+  bool whole = false;
+  for (int i = 0; i < 400 && !whole; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (!std::filesystem::exists(*dir_ / "incoming-c")) continue;
     for (const auto& e : std::filesystem::directory_iterator(*dir_ / "incoming-c"))
       if (e.path().extension() == ".edxml") stored = e.path();
+    whole = !stored.empty() && read_text(stored).size() >= body.size();
   }
   ASSERT_FALSE(stored.empty()) << "nothing was pushed to gateway C";
   EXPECT_EQ(read_text(stored), body);  // without the CRLF the push carried after it
   auto c = transport("SYS-C", kOrganC, "secret-C");
-  auto pending = c->list_received({});
-  ASSERT_TRUE(pending.ok());
-  EXPECT_FALSE(listed(*pending, *id));  // pushed, so not waiting for a pull
+  bool still_listed = true;
+  for (int i = 0; i < 100 && still_listed; ++i) {
+    auto pending = c->list_received({});
+    ASSERT_TRUE(pending.ok());
+    still_listed = listed(*pending, *id);
+    if (still_listed) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(still_listed);  // pushed, so not waiting for a pull
 }
 
 // A fake axis whose answers are broken in the ways a real one might be.
