@@ -219,7 +219,13 @@ void write_business(Out& o, const Business& b) {
     }
     o.close("ReplacementInfoList");
   }
-  write_staff(o, b.staff);
+  // StaffInfo as the SDK package writes it in Bussiness: Email before Mobile.
+  o.open("StaffInfo");
+  o.el("Department", b.staff.department);
+  o.el("Staff", b.staff.staff);
+  o.el("Email", b.staff.email);
+  o.el("Mobile", b.staff.mobile);
+  o.close("StaffInfo");
   o.close("Bussiness");
 }
 
