@@ -104,12 +104,12 @@ constexpr Child kReplacementC[] = {{"DocumentId"}, {"OrganIdList", &kOrganIdList
 constexpr Shape kReplacement{kReplacementC};
 constexpr Child kReplacementListC[] = {{"ReplacementInfo", &kReplacement}};
 constexpr Shape kReplacementList{kReplacementListC};
-constexpr Child kBusinessC[] = {{"BussinessDocType"},
+constexpr Child kBusinessC[] = {{"DocumentId"},
+                                {"BussinessDocType"},
                                 {"BussinessDocReason"},
-                                {"DocumentId"},
+                                {"Paper"},
                                 {"BussinessDocumentInfo", &kDocumentInfo},
                                 {"ReplacementInfoList", &kReplacementList},
-                                {"Paper"},
                                 {"StaffInfo", &kStaff}};
 constexpr Shape kBusiness{kBusinessC};
 constexpr Child kTraceListC[] = {{"TraceHeader", &kTrace}, {"Bussiness", &kBusiness}, {"Business", &kBusiness}};

@@ -189,10 +189,15 @@ void write_status(Out& o, const StatusMessage& s, const std::string& element) {
 }
 
 void write_business(Out& o, const Business& b) {
+  // The order the Government Office's SDK package writes (its revocation,
+  // update and replacement samples): the DocumentId of the document
+  // concerned first, then type, reason, Paper, the update's or the
+  // replacement's details, StaffInfo.
   o.open("Bussiness");
+  if (!b.document_id.empty()) o.el("DocumentId", b.document_id);
   o.el("BussinessDocType", std::to_string(static_cast<int>(b.doc_type)));
   o.el("BussinessDocReason", b.reason);
-  if (!b.document_id.empty()) o.el("DocumentId", b.document_id);
+  o.el("Paper", b.paper ? "1" : "0");
   if (!b.document_info.empty() || !b.document_receiver.empty() || !b.receivers.empty()) {
     o.open("BussinessDocumentInfo");
     o.el("DocumentInfo", b.document_info);
@@ -214,8 +219,13 @@ void write_business(Out& o, const Business& b) {
     }
     o.close("ReplacementInfoList");
   }
-  o.el("Paper", b.paper ? "1" : "0");
-  write_staff(o, b.staff);
+  // StaffInfo as the SDK package writes it in Bussiness: Email before Mobile.
+  o.open("StaffInfo");
+  o.el("Department", b.staff.department);
+  o.el("Staff", b.staff.staff);
+  o.el("Email", b.staff.email);
+  o.el("Mobile", b.staff.mobile);
+  o.close("StaffInfo");
   o.close("Bussiness");
 }
 

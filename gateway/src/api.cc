@@ -7,6 +7,7 @@
 #include <charconv>
 #include <ctime>
 
+#include "api_lifecycle.h"
 #include "base64.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
@@ -369,6 +370,10 @@ class Api {
       q.state = State::pending_signature;
     }
     if (auto f = query_param(req.query, "from")) q.sender = *f;
+    if (auto l = query_param(req.query, "lifecycle"); l && !l->empty()) {
+      if (!is_lifecycle_marker(*l)) return Response::problem(400, "api.lifecycle", "unknown lifecycle '" + *l + "'");
+      q.lifecycle = *l;
+    }
     if (auto s = query_param(req.query, "subject")) q.subject_contains = *s;
     if (auto s = query_param(req.query, "cursor"); s && !s->empty()) {
       PathParams pp{{"id", *s}};
@@ -476,11 +481,20 @@ class Api {
     else if (*state == "assigned") r.state = State::assigned;
     else if (*state == "processing") r.state = State::processing;
     else if (*state == "completed") r.state = State::completed;
-    else return Response::problem(400, "api.state", "state must be accepted, refused, assigned, processing or completed");
+    else if (*state != "recall_agreed" && *state != "recall_refused") {
+      return Response::problem(400, "api.state",
+                               "state must be accepted, refused, assigned, processing, completed, recall_agreed or "
+                               "recall_refused");
+    }
     r.reason = string_field(*body, "reason").value_or("");
     if (auto it = body->find("staff"); it != body->end() && it->value().is_object()) {
       r.staff = string_field(it->value().as_object(), "name").value_or("");
       r.department = string_field(it->value().as_object(), "department").value_or("");
+    }
+    if (*state == "recall_agreed" || *state == "recall_refused") {  // the answer to a recall (15 / 16)
+      auto marked = engine_.answer_recall(d->id, *state == "recall_agreed", r, c.name);
+      if (!marked.ok()) return error_response(marked.error());
+      return Response::json(202, bj::object{{"id", std::to_string(d->id)}, {"lifecycle", *marked}});
     }
     auto moved = engine_.report(d->id, r, c.name);
     if (!moved.ok()) return error_response(moved.error());
@@ -498,6 +512,7 @@ class Api {
 
 void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOptions options,
                     std::shared_ptr<OperatorSummary> summary) {
+  const ApiOptions lifecycle_options = options;
   auto api = std::make_shared<Api>(engine, store, std::move(options), std::move(summary));
   using config::Role;
   const Access system = Access::only({Role::system});
@@ -543,6 +558,7 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
          [api](Request& q, const Caller& c, const PathParams& p) { return api->report(q, c, p); }, 64 * 1024});
   r.add({"GET", "/v1/summary", Access::only({Role::officer}),
          [api](Request&, const Caller&, const PathParams&) { return api->summary(); }});
+  add_lifecycle_routes([&r](Route route) { r.add(std::move(route)); }, engine, store, lifecycle_options);
 }
 
 }  // namespace edxgate::gateway

@@ -51,7 +51,7 @@ std::optional<BlobRef> blob_at(const sql::Stmt& st, int col) {
 constexpr const char* kDocumentColumns =
     "id, direction, state, envelope_id, sender, code_number, code_notation, promulgation_date,"
     " subject, document_type, priority, due_date, envelope_sha256, envelope_size, signer_summary,"
-    " submitter, idempotency_key, created_ms, updated_ms";
+    " submitter, idempotency_key, created_ms, updated_ms, lifecycle";
 
 Document document_at(const sql::Stmt& st) {
   Document d;
@@ -73,6 +73,7 @@ Document document_at(const sql::Stmt& st) {
   d.idempotency_key = st.text(16);
   d.created_ms = st.i64(17);
   d.updated_ms = st.i64(18);
+  d.lifecycle = st.text(19);
   return d;
 }
 
@@ -244,6 +245,7 @@ Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
   }
   if (q.before_id) sql += " AND id < ?7";
   if (!q.envelope_id.empty()) sql += " AND envelope_id = ?9";
+  if (!q.lifecycle.empty()) sql += " AND lifecycle = ?10";
   sql += " ORDER BY id DESC LIMIT ?8";
   const uint32_t limit = q.limit == 0 ? 50 : std::min<uint32_t>(q.limit, 1000);
   return read_tx<DocumentPage>([&](sql::Conn& c) -> Result<DocumentPage> {
@@ -257,6 +259,7 @@ Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
     if (!q.subject_contains.empty()) st->bind(6, sql::fold(q.subject_contains));
     if (q.before_id) st->bind(7, *q.before_id);
     if (!q.envelope_id.empty()) st->bind(9, q.envelope_id);
+    if (!q.lifecycle.empty()) st->bind(10, q.lifecycle);
     st->bind(8, int64_t{limit} + 1);  // one more tells whether a next page exists
     DocumentPage page;
     for (;;) {

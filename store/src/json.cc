@@ -29,6 +29,7 @@ bj::object document_json(const Document& d, bool full) {
   o["signer"] = d.signer_summary;
   o["created"] = iso_time(d.created_ms);
   o["updated"] = iso_time(d.updated_ms);
+  o["lifecycle"] = d.lifecycle;
   if (d.envelope) o["envelope"] = bj::object{{"sha256", d.envelope->sha256}, {"size", d.envelope->size}};
   if (!full) return o;
   bj::array atts;
@@ -51,6 +52,21 @@ bj::object document_json(const Document& d, bool full) {
   }
   o["attachments"] = std::move(atts);
   return o;
+}
+
+Result<bj::array> lifecycle_events_json(Store& store, DocumentId id) {
+  auto events = store.lifecycle_events(id);
+  if (!events.ok()) return events.error();
+  bj::array out;
+  for (const auto& e : *events) {
+    bj::object o{{"lifecycle", e.lifecycle}, {"at", iso_time(e.at_ms)}, {"by", e.actor}, {"reason", e.reason}};
+    if (e.related) {
+      o["relation"] = e.relation;
+      o["document"] = std::to_string(*e.related);
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 Result<bj::object> document_detail_json(Store& store, const Document& d) {
@@ -77,6 +93,9 @@ Result<bj::object> document_detail_json(Store& store, const Document& d) {
                            {"at", iso_time(s.at_ms)}});
   }
   o["status_messages"] = std::move(m);
+  auto lifecycle = lifecycle_events_json(store, d.id);  // links to a recall, update or replacement
+  if (!lifecycle.ok()) return lifecycle.error();
+  o["lifecycle_events"] = std::move(*lifecycle);
   return o;
 }
 

@@ -33,6 +33,8 @@ class SqlStore final : public Store {
   Result<std::vector<Transition>> history(DocumentId id) override;
   Status add_status_message(DocumentId id, const StatusMessage& message) override;
   Result<std::vector<StatusMessage>> status_messages(DocumentId id) override;
+  Status record_lifecycle(std::span<const LifecycleEvent> events) override;
+  Result<std::vector<LifecycleEvent>> lifecycle_events(DocumentId id) override;
 
   Result<OutboxId> enqueue(DocumentId id, const OutboxRequest& request) override;
   Result<std::vector<OutboxItem>> claim_outbox(const std::string& worker, int64_t lease_ms,

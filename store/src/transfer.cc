@@ -21,7 +21,7 @@ constexpr Table kTables[] = {
     {"documents",
      "id, direction, state, envelope_id, sender, code_number, code_notation, promulgation_date, subject,"
      " document_type, priority, due_date, envelope_sha256, envelope_size, signer_summary, submitter,"
-     " idempotency_key, created_ms, updated_ms, subject_folded",
+     " idempotency_key, created_ms, updated_ms, subject_folded, lifecycle",
      "id"},
     {"recipients", "document_id, ordinal, organ_id", "document_id, ordinal"},
     {"attachments", "document_id, ordinal, name, content_type, sha256, size, unzipped_sha256, unzipped_size, note",
@@ -33,11 +33,12 @@ constexpr Table kTables[] = {
      "id, document_id, kind, destination, payload_sha256, payload_size, state, attempts, next_attempt_ms,"
      " last_error, lease_owner, lease_token, lease_until_ms, created_ms",
      "id"},
+    {"lifecycle_events", "id, document_id, lifecycle, related_id, relation, actor, reason, at_ms", "id"},
     {"audit_log", "seq, at_ms, actor, action, object, outcome, detail, prev_sha256, sha256", "seq"},
 };
 
 // Tables whose ids the target must go on from (PostgreSQL identities).
-constexpr const char* kIdentityTables[] = {"documents", "transitions", "status_messages", "outbox"};
+constexpr const char* kIdentityTables[] = {"documents", "transitions", "status_messages", "outbox", "lifecycle_events"};
 
 int column_count(const char* columns) {
   int n = 1;

@@ -7,6 +7,7 @@
 #include "context.h"
 #include "edxgate/base/log.h"
 #include "incoming.h"
+#include "lifecycle.h"
 #include "outbox.h"
 #include "outgoing.h"
 #include "status.h"
@@ -21,10 +22,16 @@ using store::State;
 struct Engine::Parts {
   Parts(EngineOptions o, store::Store& s, std::shared_ptr<const crypto::Verifier> v, KeyProvider* k,
         AxisTransport* a, MetricsRegistry& r)
-      : c(std::move(o), s, std::move(v), k, a, r), outgoing(c), status(c), incoming(c, status), outbox(c, incoming) {}
+      : c(std::move(o), s, std::move(v), k, a, r),
+        outgoing(c),
+        status(c),
+        lifecycle(c, outgoing, status),
+        incoming(c, status, lifecycle),
+        outbox(c, incoming) {}
   detail::Context c;
   detail::Outgoing outgoing;
   detail::StatusMessages status;
+  detail::Lifecycle lifecycle;
   detail::Incoming incoming;
   detail::OutboxWorker outbox;
 
@@ -75,6 +82,24 @@ Status Engine::acknowledge(DocumentId id, const std::string& actor) { return p_-
 
 Result<State> Engine::report(DocumentId id, const ProcessingReport& report, const std::string& actor) {
   return p_->status.report(id, report, actor);
+}
+
+Result<Submitted> Engine::revoke(DocumentId original, const LifecycleRequest& request) {
+  return p_->lifecycle.revoke(original, request);
+}
+
+Result<Submitted> Engine::update(DocumentId original, const LifecycleRequest& request, const json::bj::object& changes,
+                                 std::vector<std::string> files, std::vector<std::string> names) {
+  return p_->lifecycle.update(original, request, changes, std::move(files), std::move(names));
+}
+
+Result<Submitted> Engine::replace(DocumentId original, const LifecycleRequest& request, Submission replacement) {
+  return p_->lifecycle.replace(original, request, std::move(replacement));
+}
+
+Result<std::string> Engine::answer_recall(DocumentId incoming, bool agree, const ProcessingReport& report,
+                                          const std::string& actor) {
+  return p_->lifecycle.answer_recall(incoming, agree, report, actor);
 }
 
 Result<size_t> Engine::run_outbox_once() { return p_->outbox.run_once(); }

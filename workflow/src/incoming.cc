@@ -45,11 +45,19 @@ Result<Accepted> Incoming::accept(IncomingDelivery& d) {
   }
 
   if (read.envelope.ok() && read.envelope->envelope.status) {
-    auto about = status_.receive(read.envelope->envelope, read.verification, *envelope, d.from);
+    const ex::Envelope& env = read.envelope->envelope;
+    if (env.status->code == ex::StatusCode::recall_requested) {
+      // 13: the sender of one of our incoming documents asks it back.
+      auto asked = lifecycle_.receive_recall_request(env, read.verification, *envelope, d.from);
+      c_.metrics.incoming.inc({asked.ok() ? "status" : "status_refused"});
+      return asked;
+    }
+    auto about = status_.receive(env, read.verification, *envelope, d.from);
     if (!about.ok()) {
       c_.metrics.incoming.inc({"status_refused"});
       return about.error();
     }
+    lifecycle_.after_status(*about, env.status->code, env.status->from.organ_id);
     c_.metrics.incoming.inc({"status"});
     return Accepted{Accepted::Kind::status_message, *about, State::sent, false};
   }
@@ -113,6 +121,10 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
                                 {"from", nd.sender},
                                 {"reason", problem_code},
                                 {"duplicate", created->existing ? "true" : "false"}});
+  if (!created->existing && nd.state == State::verified && env->trace.business &&
+      env->trace.business->doc_type != ex::BusinessDocType::new_document) {
+    lifecycle_.apply_incoming(created->id, *env);  // a recall, update or replacement
+  }
   // Tell the sender (once: a duplicate delivery whose answer is queued gets none).
   auto doc = c_.store.get_document(created->id);
   if (!doc.ok()) return doc.error();

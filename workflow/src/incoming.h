@@ -4,13 +4,14 @@
 #pragma once
 
 #include "context.h"
+#include "lifecycle.h"
 #include "status.h"
 
 namespace edxgate::workflow::detail {
 
 class Incoming {
  public:
-  Incoming(Context& c, StatusMessages& status) : c_(c), status_(status) {}
+  Incoming(Context& c, StatusMessages& status, Lifecycle& lifecycle) : c_(c), status_(status), lifecycle_(lifecycle) {}
   Result<Accepted> accept(IncomingDelivery& delivery);
 
  private:
@@ -18,6 +19,7 @@ class Incoming {
                                   crypto::VerifiedEnvelope& read);
   Context& c_;
   StatusMessages& status_;
+  Lifecycle& lifecycle_;
 };
 
 }  // namespace edxgate::workflow::detail

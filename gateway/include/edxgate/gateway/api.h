@@ -9,12 +9,16 @@
 //   POST /v1/outgoing/{id}/sign           leader officer   sign on the gateway's token (PIN in body)
 //   GET  /v1/outgoing/{id}/to-sign        leader           remote agent: the bytes to sign
 //   POST /v1/outgoing/{id}/signature      leader           remote agent: the signature value
+//   POST /v1/outgoing/{id}/revoke         system           recall a sent document (api_lifecycle.h)
+//   POST /v1/outgoing/{id}/update         system           update it
+//   POST /v1/outgoing/{id}/replace        system           replace it with a new document
 //   GET  /v1/incoming                     system officer   list (filters, paging)
 //   GET  /v1/incoming/{id}                system officer   metadata
 //   GET  /v1/incoming/{id}/envelope       system officer   the envelope as received (streamed)
 //   GET  /v1/incoming/{id}/attachments/{n} system officer  attachment n (0-based, streamed)
 //   POST /v1/incoming/{id}/ack            system           acknowledge receipt
-//   POST /v1/incoming/{id}/status         system           report accepted/refused/assigned/processing/completed
+//   POST /v1/incoming/{id}/status         system           report accepted/refused/assigned/processing/completed,
+//                                                          or answer a recall: recall_agreed/recall_refused
 //   GET  /v1/summary                      officer          the officers' dashboard data (console.h)
 //
 // A system sees only outgoing documents sent as one of its organ ids, and

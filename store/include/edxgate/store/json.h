@@ -8,7 +8,7 @@
 //    "envelope":{"sha256":"..","size":n},
 //    "attachments":[{"index":0,"name":"..","content_type":"..","size":n,
 //                    "sha256":"..","unzipped":true,"as_received":{..},"note":".."}],
-//    "history":[...], "status_messages":[...]}
+//    "lifecycle":"", "history":[...], "status_messages":[...], "lifecycle_events":[...]}
 //
 // `to` and `attachments` only in the full form; `history` and
 // `status_messages` only from document_detail_json.
@@ -24,7 +24,10 @@ namespace edxgate::store {
 // attachments filled); list entries carry neither.
 json::bj::object document_json(const Document& d, bool full);
 
-// The full form with the document's history and status messages.
+// A document's recall/update/replacement events, with the linked document.
+Result<json::bj::array> lifecycle_events_json(Store& store, DocumentId id);
+
+// The full form with the document's history, status messages and lifecycle events.
 Result<json::bj::object> document_detail_json(Store& store, const Document& d);
 
 }  // namespace edxgate::store

@@ -109,6 +109,10 @@ struct Document {
   std::string idempotency_key;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
+  // Where the document stands in its lifecycle beside its workflow state
+  // (recall_requested, revoked, recall_refused, updated, replaced; "" for
+  // none): set by record_lifecycle, see LifecycleEvent.
+  std::string lifecycle;
 };
 
 // The answer to a create: the document's id and whether it already existed
@@ -124,6 +128,24 @@ struct Transition {
   std::string actor;
   std::string reason;
   int64_t at_ms = 0;
+};
+
+// One step of a document's lifecycle (issue 16: recall, update, replace),
+// kept beside its workflow transitions: a new lifecycle marker and/or a link
+// to the other document involved. Both documents of a link get an event, so
+// each history names the other (e.g. the original "replaced_by" 12, the
+// replacement "replaces" 7).
+struct LifecycleEvent {
+  DocumentId document_id = 0;
+  std::string lifecycle;                // the new marker; "" keeps the current one
+  std::optional<DocumentId> related;    // the other document, if any
+  std::string relation;                 // revocation_of, revoked_by, update_of, updated_by, replaces, replaced_by
+  std::string actor;
+  std::string reason;
+  int64_t at_ms = 0;                    // set by the store
+  // When set, the document's current marker must be one of these
+  // ("store.conflict" otherwise, and nothing of the batch is written).
+  std::optional<std::vector<std::string>> expected_lifecycle;
 };
 
 // A status message received for (incoming direction) or sent about
@@ -174,6 +196,7 @@ struct DocumentQuery {
   std::optional<int64_t> created_from_ms;   // inclusive
   std::optional<int64_t> created_until_ms;  // exclusive
   std::string subject_contains;             // case-insensitive (Unicode simple folding)
+  std::string lifecycle;                    // exact lifecycle marker (LifecycleEvent)
   std::optional<DocumentId> before_id;
   uint32_t limit = 50;                      // capped at 1000
 };
@@ -309,6 +332,12 @@ class Store : public AuditSink {
   virtual Result<std::vector<Transition>> history(DocumentId id) = 0;
   virtual Status add_status_message(DocumentId id, const StatusMessage& message) = 0;
   virtual Result<std::vector<StatusMessage>> status_messages(DocumentId id) = 0;
+  // Records lifecycle events (and sets the markers they carry) in one
+  // transaction with their audit rows: all or none. "store.not_found" for a
+  // document that does not exist, "store.conflict" for an unexpected marker.
+  virtual Status record_lifecycle(std::span<const LifecycleEvent> events) = 0;
+  // A document's lifecycle events, oldest first.
+  virtual Result<std::vector<LifecycleEvent>> lifecycle_events(DocumentId id) = 0;
 
   // --- outbox ---
   virtual Result<OutboxId> enqueue(DocumentId id, const OutboxRequest& request) = 0;

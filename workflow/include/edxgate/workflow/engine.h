@@ -94,6 +94,17 @@ struct ProcessingReport {
   std::string department;
 };
 
+// Who asks for a recall, update or replacement of a sent document, and why
+// (the Bussiness block's BussinessDocReason and StaffInfo).
+struct LifecycleRequest {
+  std::string reason;
+  std::string staff;
+  std::string department;
+  std::string submitter;                     // caller name
+  std::vector<std::string> allowed_senders;  // organ ids the caller may send as
+  std::string idempotency_key;
+};
+
 class Engine {
  public:
   Engine(EngineOptions options, store::Store& store, std::shared_ptr<const crypto::Verifier> verifier,
@@ -126,6 +137,29 @@ class Engine {
   Result<Accepted> accept(IncomingDelivery& delivery);
   Status acknowledge(store::DocumentId id, const std::string& actor);
   Result<store::State> report(store::DocumentId id, const ProcessingReport& report, const std::string& actor);
+
+  // --- lifecycle of a sent document (lifecycle.cc; README "Recall, update,
+  // replace") ---
+  // Each builds a new outgoing document carrying the Bussiness block (type
+  // 1, 2 or 3), pending its signature like any submission, linked to the
+  // original. The original must be an outgoing document already sent and not
+  // revoked, replaced or awaiting a recall answer: "lifecycle.not_sent",
+  // "lifecycle.state" (conflict). Errors of submit() otherwise.
+  Result<Submitted> revoke(store::DocumentId original, const LifecycleRequest& request);
+  // `changes`: message fields in META.json's names (edxml/README.md) that
+  // replace the original's; `files` (consumed), when given, replace its
+  // attachments. At least one of the two.
+  Result<Submitted> update(store::DocumentId original, const LifecycleRequest& request,
+                           const json::bj::object& changes, std::vector<std::string> files,
+                           std::vector<std::string> names);
+  // `replacement`: the new document, submitted as by submit().
+  Result<Submitted> replace(store::DocumentId original, const LifecycleRequest& request, Submission replacement);
+  // The internal system's answer to a recall request on an incoming
+  // document: status 15 (agree: revoked) or 16 (refuse: recall_refused) to
+  // the sender. Returns the new marker. "lifecycle.state" (conflict) when no
+  // recall was asked.
+  Result<std::string> answer_recall(store::DocumentId incoming, bool agree, const ProcessingReport& report,
+                                    const std::string& actor);
 
   // --- background work ---
   // One pass of the outbox: sends what is due; returns how many items were
