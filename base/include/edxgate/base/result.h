@@ -5,7 +5,7 @@
 // (what sort of failure, set where it is made) beside its code (which
 // failure, stable for scripts). The boundaries map the kind, never the code:
 // the HTTP layer to a status (gateway/api.h http_status), the CLI to an exit
-// code (cli/src/common.h exit_code), each with one switch. Exceptions are kept
+// code (cli/src/cli.h exit_code), each with one switch. Exceptions are kept
 // for bugs and resource exhaustion.
 #pragma once
 
