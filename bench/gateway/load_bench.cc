@@ -67,10 +67,10 @@
 #include "edxgate/edxml/writer.h"
 #include "edxgate/edxml/xml.h"
 #include "edxgate/gateway/axis.h"
-#include "edxgate/gateway/engine.h"
+#include "edxgate/workflow/engine.h"
 #include "edxgate/gateway/https_client.h"
-#include "edxgate/gateway/keys.h"
-#include "edxgate/gateway/metrics.h"
+#include "edxgate/workflow/keys.h"
+#include "edxgate/base/metrics.h"
 #include "edxgate/gateway/push_endpoint.h"
 #include "edxgate/gateway/server.h"
 #include "edxgate/gateway/vdxp.h"
@@ -290,20 +290,20 @@ class SoftwareSigner final : public crypto::Signer {
 
 // ------------------------------------------------------------------ transports
 
-class NoopTransport final : public gateway::AxisTransport {
+class NoopTransport final : public workflow::AxisTransport {
  public:
   Result<std::string> send_envelope(const std::string&, const std::vector<std::string>&,
-                                    gateway::AxisMessageType) override {
+                                    workflow::AxisMessageType) override {
     return std::to_string(++n_);
   }
   Result<std::string> send_status(const std::string&, const std::vector<std::string>&) override {
     return std::to_string(++n_);
   }
-  Result<std::vector<gateway::AxisReceivedItem>> list_received(const gateway::AxisListQuery&) override {
-    return std::vector<gateway::AxisReceivedItem>{};
+  Result<std::vector<workflow::AxisReceivedItem>> list_received(const workflow::AxisListQuery&) override {
+    return std::vector<workflow::AxisReceivedItem>{};
   }
   Status get(const std::string&, const std::string&) override { return make_error("axis.refused", "noop"); }
-  Status update_status(const std::string&, gateway::AxisItemStatus) override { return {}; }
+  Status update_status(const std::string&, workflow::AxisItemStatus) override { return {}; }
 
  private:
   std::atomic<uint64_t> n_{0};
@@ -370,12 +370,13 @@ struct World {
   std::shared_ptr<hsm::Module> module;
   std::shared_ptr<const crypto::Verifier> verifier;
   std::unique_ptr<store::Store> store;
-  std::unique_ptr<gateway::KeyProvider> keys;
-  std::unique_ptr<gateway::AxisTransport> axis;
+  std::unique_ptr<workflow::KeyProvider> keys;
+  std::unique_ptr<workflow::AxisTransport> axis;
   // Per round (store): the engines' registries (metric names repeat).
-  std::vector<std::unique_ptr<gateway::MetricsRegistry>> registries;
-  std::unique_ptr<gateway::Engine> engine;          // send path (and the receive sink when statuses are signed)
-  std::unique_ptr<gateway::Engine> receive_engine;  // the receive sink without a key (--status-unsigned)
+  std::vector<std::unique_ptr<MetricsRegistry>> registries;
+  std::unique_ptr<workflow::Engine> engine;          // send path (and the receive sink when statuses are signed)
+  std::unique_ptr<workflow::Engine> receive_engine;  // the receive sink without a key (--status-unsigned)
+  std::unique_ptr<gateway::EngineSink> sink;
   std::unique_ptr<gateway::PushEndpoint> push;
   std::unique_ptr<gateway::Server> push_server;
   std::shared_ptr<const SecretString> secret = std::make_shared<SecretString>("bench-secret-US");
@@ -444,7 +445,7 @@ struct World {
     h.key_uri = "pkcs11:token=edxgate-bench;object=signing;type=private";
     h.cert = our_cert;
     h.pin_file = token->pin_file();  // an unattended key, as a gateway that signs status messages has
-    keys = must(gateway::make_hsm_key_provider(h, nullptr), "key provider");
+    keys = must(workflow::make_hsm_key_provider(h, nullptr), "key provider");
   }
 
   // A fresh store on `backend` (state in dir/<sub>), its engines and the push
@@ -478,17 +479,17 @@ struct World {
     so.backoff.base_ms = 1000;
     so.backoff.min_delay_ms = 1000;
     store = must(store::open_store(so), "open store");
-    gateway::EngineOptions eo;
+    workflow::EngineOptions eo;
     eo.organ_id = kUs;
     eo.organ_name = "Bench gateway";
     eo.work_dir = dir / (sub + "/work");
     eo.worker = "load-bench";
-    registries.push_back(std::make_unique<gateway::MetricsRegistry>());
-    engine = std::make_unique<gateway::Engine>(eo, *store, verifier, keys.get(), axis.get(), *registries.back());
+    registries.push_back(std::make_unique<MetricsRegistry>());
+    engine = std::make_unique<workflow::Engine>(eo, *store, verifier, keys.get(), axis.get(), *registries.back());
     if (opt.status_unsigned) {
-      registries.push_back(std::make_unique<gateway::MetricsRegistry>());
+      registries.push_back(std::make_unique<MetricsRegistry>());
       receive_engine =
-          std::make_unique<gateway::Engine>(eo, *store, verifier, nullptr, axis.get(), *registries.back());
+          std::make_unique<workflow::Engine>(eo, *store, verifier, nullptr, axis.get(), *registries.back());
     }
     setup_push_endpoint();
   }
@@ -500,8 +501,8 @@ struct World {
     po.secret = secret;
     po.spool_dir = dir / "spool";
     po.max_envelope_bytes = 64ull << 20;
-    gateway::IncomingSink& sink = receive_engine ? *receive_engine : *engine;
-    push = std::make_unique<gateway::PushEndpoint>(po, sink);
+    sink = std::make_unique<gateway::EngineSink>(receive_engine ? *receive_engine : *engine);
+    push = std::make_unique<gateway::PushEndpoint>(po, *sink);
     auto router = std::make_shared<gateway::Router>();
     push->add_routes(*router);
     gateway::ListenerOptions lo;  // as the daemon's TLS listeners (daemon.cc listener())
@@ -710,7 +711,7 @@ SendResult run_send(World& w) {
   auto one = [&](size_t n, double* ph) -> double {
     const std::string file = spool + "/doc-" + std::to_string(n);
     std::filesystem::copy_file(attachment, file, std::filesystem::copy_options::overwrite_existing);
-    gateway::Submission sub;
+    workflow::Submission sub;
     sub.header = header_json(kUs, kRecipient, 100000 + n);
     sub.files = {file};
     sub.names = {"congvan.pdf"};

@@ -176,6 +176,7 @@ void read_limits(TableReader& r, Limits& l) {
   r.integer("max_json_bytes", l.max_json_bytes, 1024, 64 * 1024 * 1024);
   r.integer("request_timeout_s", l.request_timeout_s, 1, 86400);
   r.integer("idle_timeout_s", l.idle_timeout_s, 1, 3600);
+  r.integer("handshake_timeout_s", l.handshake_timeout_s, 1, 600);
   r.integer("min_body_rate_bps", l.min_body_rate_bps, 0, kU32);
   r.integer("max_connections", l.max_connections, 1, 1000000);
   r.integer("max_connections_per_client", l.max_connections_per_client, 1, 1000000);

@@ -8,6 +8,7 @@
 
 #include "edxgate/base/fs.h"
 #include "edxgate/base/log.h"
+#include "edxgate/base/signals.h"
 #include "edxgate/gateway/server.h"
 #include "simulator.h"
 
@@ -50,16 +51,6 @@ Control (no authentication: keep it on loopback):
                    bodyBytes, bodyEndsWithCrlf, body (when short), status answered
 )";
 
-int wait_for_stop_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
-}
-
 edxgate::Result<edxgate::sim::SystemEntry> parse_system(const std::string& spec) {
   edxgate::sim::SystemEntry e;
   std::string secret_file;
@@ -67,16 +58,16 @@ edxgate::Result<edxgate::sim::SystemEntry> parse_system(const std::string& spec)
   std::string part;
   while (std::getline(ss, part, ',')) {
     auto eq = part.find('=');
-    if (eq == std::string::npos) return edxgate::make_error("usage", "--system parts are key=value: " + part);
+    if (eq == std::string::npos) return edxgate::make_error(edxgate::ErrorKind::usage, "usage", "--system parts are key=value: " + part);
     std::string k = part.substr(0, eq), v = part.substr(eq + 1);
     if (k == "id") e.system_id = v;
     else if (k == "organ") e.organ_id = v;
     else if (k == "secret-file") secret_file = v;
     else if (k == "push") e.push_url = v;
-    else return edxgate::make_error("usage", "unknown --system key '" + k + "'");
+    else return edxgate::make_error(edxgate::ErrorKind::usage, "usage", "unknown --system key '" + k + "'");
   }
   if (e.system_id.empty() || e.organ_id.empty() || secret_file.empty())
-    return edxgate::make_error("usage", "--system needs id=, organ= and secret-file=");
+    return edxgate::make_error(edxgate::ErrorKind::usage, "usage", "--system needs id=, organ= and secret-file=");
   auto text = edxgate::fs::read_file(secret_file, 4096);
   if (!text.ok()) return text.error();
   auto secret = std::make_shared<edxgate::SecretString>(*text);
@@ -137,12 +128,7 @@ int main(int argc, char** argv) {
     std::cerr << "edxgate-axis-sim: --tls-cert, --tls-key and --data are required (see --help)\n";
     return 2;
   }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  block_stop_signals();
 
   lo.spool_dir = so.data_dir + "/spool";
   if (auto st = fs::make_dirs(lo.spool_dir); !st.ok()) {

@@ -64,7 +64,7 @@ Result<Routing> routing_of(const std::string& file) {
   } else if (env->message) {
     for (const auto& o : env->message->to) add(o.organ_id);
   }
-  if (r.organs.empty()) return make_error("vdxp.to", "the envelope names no organ to deliver it to");
+  if (r.organs.empty()) return make_error(ErrorKind::malformed, "vdxp.to", "the envelope names no organ to deliver it to");
   return r;
 }
 
@@ -96,7 +96,7 @@ Status write_all(int fd, std::string_view s) {
   while (!s.empty()) {
     ssize_t w = ::write(fd, s.data(), s.size());
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return make_error("io.write", "write failed");
+    if (w <= 0) return make_error(ErrorKind::io, "io.write", "write failed");
     s.remove_prefix(static_cast<size_t>(w));
   }
   return {};

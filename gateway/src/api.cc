@@ -17,31 +17,18 @@
 namespace edxgate::gateway {
 
 namespace bj = json::bj;
+using workflow::Engine;
+using workflow::ProcessingReport;
+using workflow::Submission;
+using workflow::Submitted;
 using store::Direction;
 using store::DocumentId;
 using store::State;
 
-unsigned http_status_for(const Error& e) {
-  const std::string& c = e.code;
-  auto starts = [&](const char* p) { return c.rfind(p, 0) == 0; };
-  if (c == "http.too_large" || c == "store.too_large") return 413;
-  if (c == "submit.sender" || c == "api.forbidden") return 403;
-  if (c == "store.not_found") return 404;
-  if (c == "store.conflict" || c == "store.illegal_transition") return 409;
-  if (starts("multipart.") || starts("api.") || starts("http.")) return 400;
-  if (c == "token.absent" || c == "sign.no_token" || c == "ready.token") return 503;
-  if (starts("pin.")) return c == "pin.missing" ? 422 : 403;
-  if (starts("edxml.") || starts("json.") || starts("xml.") || starts("submit.") || starts("sig.") ||
-      starts("sign.") || starts("cert.") || starts("c14n.") || starts("report.") || starts("usage.") ||
-      starts("revocation."))
-    return 422;
-  return 500;
-}
-
 namespace {
 
 Response error_response(const Error& e) {
-  const unsigned status = http_status_for(e);
+  const unsigned status = http_status(e.kind);
   if (status >= 500) log::error("request failed", {{"code", e.code}, {"error", e.message}});
   // A 500 says what failed, not the internals (paths) behind it.
   return Response::problem(status, e.code, status >= 500 ? "the gateway could not complete the request" : e.message);
@@ -97,7 +84,7 @@ Result<std::string> decode_base64(std::string_view text, bool url) {
   }
   b64::Decoder d;
   std::string out;
-  if (!d.update(in, out) || !d.finish()) return make_error("api.base64", "the value is not valid base64");
+  if (!d.update(in, out) || !d.finish()) return make_error(ErrorKind::malformed, "api.base64", "the value is not valid base64");
   return out;
 }
 
@@ -114,8 +101,8 @@ Result<bj::object> parse_json_body(Request& req, uint64_t max) {
   auto text = req.body.read_all(max);
   if (!text.ok()) return text.error();
   auto v = json::parse(*text);
-  if (!v.ok()) return make_error("api.json", "the body is not valid JSON: " + v.error().message);
-  if (!v->is_object()) return make_error("api.json", "the body must be a JSON object");
+  if (!v.ok()) return make_error(ErrorKind::malformed, "api.json", "the body is not valid JSON: " + v.error().message);
+  if (!v->is_object()) return make_error(ErrorKind::malformed, "api.json", "the body must be a JSON object");
   return v->as_object();
 }
 
@@ -131,7 +118,7 @@ Result<std::string> idempotency_key(const Request& req) {
   auto k = req.headers.get("Idempotency-Key");
   if (!k || k->empty() || k->size() > 128 ||
       !std::all_of(k->begin(), k->end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
-    return make_error("api.idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters, given once");
+    return make_error(ErrorKind::malformed, "api.idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters, given once");
   }
   return *k;
 }
@@ -236,11 +223,11 @@ bool cross_site(const Request& req) {
 // document the caller may not see does not exist for it).
 Result<store::Document> load(store::Store& store, const PathParams& p, Direction direction, const Caller& c) {
   auto id = parse_id(p);
-  if (!id) return make_error("store.not_found", "no such document");
+  if (!id) return make_error(ErrorKind::not_found, "store.not_found", "no such document");
   auto d = store.get_document(*id);
   if (!d.ok()) return d.error();
   if (d->direction != direction || !may_see(c, *d)) {
-    return make_error("store.not_found", "no " + std::string(store::direction_name(direction)) + " document " +
+    return make_error(ErrorKind::not_found, "store.not_found", "no " + std::string(store::direction_name(direction)) + " document " +
                                              std::to_string(*id));
   }
   return d;
@@ -249,16 +236,16 @@ Result<store::Document> load(store::Store& store, const PathParams& p, Direction
 Result<std::vector<crypto::Certificate>> certificates_from_json(const bj::object& o) {
   auto it = o.find("certificates");
   if (it == o.end() || !it->value().is_array() || it->value().as_array().empty()) {
-    return make_error("api.certificates", "\"certificates\" must be a non-empty array of PEM strings, leaf first");
+    return make_error(ErrorKind::malformed, "api.certificates", "\"certificates\" must be a non-empty array of PEM strings, leaf first");
   }
   std::vector<crypto::Certificate> out;
   for (const auto& v : it->value().as_array()) {
-    if (!v.is_string()) return make_error("api.certificates", "every certificate must be a PEM string");
+    if (!v.is_string()) return make_error(ErrorKind::malformed, "api.certificates", "every certificate must be a PEM string");
     auto c = crypto::Certificate::parse(std::string(v.as_string()));
     if (!c.ok()) return c.error();
     for (auto& x : *c) out.push_back(std::move(x));
   }
-  if (out.size() > 10) return make_error("api.certificates", "at most 10 certificates");
+  if (out.size() > 10) return make_error(ErrorKind::malformed, "api.certificates", "at most 10 certificates");
   return out;
 }
 
@@ -266,7 +253,7 @@ Result<std::optional<crypto::SignatureAlgorithm>> algorithm_from(const std::opti
   if (!name || name->empty()) return std::optional<crypto::SignatureAlgorithm>();
   crypto::SignatureAlgorithm alg;
   if (!crypto::parse_signature_name(*name, alg)) {
-    return make_error("api.algorithm", "unknown algorithm '" + *name + "' (rsa-sha256, ecdsa-sha256, ...)");
+    return make_error(ErrorKind::malformed, "api.algorithm", "unknown algorithm '" + *name + "' (rsa-sha256, ecdsa-sha256, ...)");
   }
   return std::optional<crypto::SignatureAlgorithm>(alg);
 }
@@ -322,7 +309,7 @@ class Api {
     std::string media = ct.substr(0, ct.find(';'));
     std::transform(media.begin(), media.end(), media.begin(), [](unsigned char ch) { return std::tolower(ch); });
     while (!media.empty() && media.back() == ' ') media.pop_back();
-    Result<Submitted> r = make_error("api.content_type", "");
+    Result<Submitted> r = make_error(ErrorKind::malformed, "api.content_type", "");
     if (media == "multipart/form-data") {
       auto form = parse_multipart(req.body, ct, opt_.spool_dir, opt_.multipart);
       if (!form.ok()) return error_response(form.error());
@@ -367,7 +354,7 @@ class Api {
 
   Response outgoing(const Caller& c, const PathParams& p) {
     auto d = load(store_, p, Direction::outgoing, c);
-    if (d.ok() && !may_read(c, *d)) d = make_error("store.not_found", "no document awaiting your signature with this id");
+    if (d.ok() && !may_read(c, *d)) d = make_error(ErrorKind::not_found, "store.not_found", "no document awaiting your signature with this id");
     if (!d.ok()) return error_response(d.error());
     auto o = full_document_json(store_, *d);
     if (!o.ok()) return error_response(o.error());
@@ -517,7 +504,7 @@ class Api {
 
   Response attachment(const Caller& c, const PathParams& p, Direction direction) {
     auto d = load(store_, p, direction, c);
-    if (d.ok() && !may_read(c, *d)) d = make_error("store.not_found", "no document awaiting your signature with this id");
+    if (d.ok() && !may_read(c, *d)) d = make_error(ErrorKind::not_found, "store.not_found", "no document awaiting your signature with this id");
     if (!d.ok()) return error_response(d.error());
     PathParams pp{{"id", p.count("n") ? p.at("n") : ""}};
     const std::string& n = pp["id"];

@@ -27,14 +27,11 @@ std::string_view axis_message_type_name(AxisMessageType t) {
 
 std::string_view axis_item_status_name(AxisItemStatus s) {
   switch (s) {
-    case AxisItemStatus::inbox: return "inbox";
-    case AxisItemStatus::acceptance: return "acceptance";
-    case AxisItemStatus::rejection: return "rejection";
     case AxisItemStatus::processing: return "processing";
     case AxisItemStatus::done: return "done";
     case AxisItemStatus::fail: return "fail";
   }
-  return "inbox";
+  return "fail";
 }
 
 namespace {
@@ -49,13 +46,13 @@ Result<std::string> text_field(const bj::object& o, std::string_view key) {
   if (v->is_string()) return std::string(v->get_string());
   if (v->is_int64()) return std::to_string(v->get_int64());
   if (v->is_uint64()) return std::to_string(v->get_uint64());
-  return make_error("axis.malformed", "the axis answer's " + std::string(key) + " is not text");
+  return make_error(ErrorKind::unavailable, "axis.malformed", "the axis answer's " + std::string(key) + " is not text");
 }
 
 Status check_code(std::string_view status, std::string_view code, std::string_view desc) {
   if (status == "OK" && (code == "0" || code.empty())) return {};
   std::string why = desc.empty() ? "no reason given" : std::string(desc.substr(0, 300));
-  return make_error("axis.refused", "the axis refused the call (status " + std::string(status.substr(0, 20)) +
+  return make_error(ErrorKind::invalid, "axis.refused", "the axis refused the call (status " + std::string(status.substr(0, 20)) +
                                         ", ErrorCode " + std::string(code.substr(0, 20)) + "): " + why);
 }
 
@@ -211,7 +208,7 @@ class VdxpTransport final : public AxisTransport {
 
   Result<std::string> send_envelope(const std::string& file, const std::vector<std::string>& to,
                                     AxisMessageType type) override {
-    if (to.empty()) return make_error("axis.param", "an envelope needs at least one recipient organ id");
+    if (to.empty()) return make_error(ErrorKind::invalid, "axis.param", "an envelope needs at least one recipient organ id");
     auto hash = vdxp::hash_file_hex(file);
     if (!hash.ok()) return hash.error();
     Body body;
@@ -227,7 +224,7 @@ class VdxpTransport final : public AxisTransport {
     const auto& o = answer->get_object();
     auto id = text_field(o, "DocId");
     if (!id.ok()) return id.error();
-    if (id->empty()) return make_error("axis.malformed", "the axis accepted the envelope but gave no DocId");
+    if (id->empty()) return make_error(ErrorKind::unavailable, "axis.malformed", "the axis accepted the envelope but gave no DocId");
     return *id;
   }
 
@@ -244,10 +241,10 @@ class VdxpTransport final : public AxisTransport {
     if (!answer.ok()) return answer.error();
     const bj::value* data = answer->get_object().if_contains("data");
     if (!data || !data->is_array())
-      return make_error("axis.malformed", "the axis list answer has no data array");
+      return make_error(ErrorKind::unavailable, "axis.malformed", "the axis list answer has no data array");
     std::vector<AxisReceivedItem> items;
     for (const auto& v : data->get_array()) {
-      if (!v.is_object()) return make_error("axis.malformed", "an entry of the axis list is not an object");
+      if (!v.is_object()) return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis list is not an object");
       const auto& o = v.get_object();
       AxisReceivedItem it;
       struct F {
@@ -268,7 +265,7 @@ class VdxpTransport final : public AxisTransport {
         if (!t.ok()) return t.error();
         it.*f.field = std::move(*t);
       }
-      if (it.doc_id.empty()) return make_error("axis.malformed", "an entry of the axis list has no docId");
+      if (it.doc_id.empty()) return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis list has no docId");
       items.push_back(std::move(it));
     }
     return items;
@@ -283,7 +280,7 @@ class VdxpTransport final : public AxisTransport {
     auto resp = client_.send(*req, spool.path);
     if (!resp.ok()) return axis_error(resp.error());
     if (!answered(resp->status))
-      return make_error("axis.http", "the axis answered getEdoc with HTTP " + std::to_string(resp->status));
+      return make_error(ErrorKind::unavailable, "axis.http", "the axis answered getEdoc with HTTP " + std::to_string(resp->status));
     return decode_edoc_answer(spool.path, dest_file);
   }
 
@@ -296,7 +293,7 @@ class VdxpTransport final : public AxisTransport {
 
  private:
   static Error axis_error(const Error& e) {
-    return make_error(e.code == "client.timeout" ? "axis.timeout" : "axis.unreachable", e.message);
+    return make_error(ErrorKind::unavailable, e.code == "client.timeout" ? "axis.timeout" : "axis.unreachable", e.message);
   }
 
   static constexpr std::string_view kEmptyJson = "{}";
@@ -339,13 +336,13 @@ class VdxpTransport final : public AxisTransport {
     auto parsed = json::parse(resp->body, 8);
     if (!parsed.ok() || !parsed->is_object()) {
       if (!answered(resp->status))
-        return make_error("axis.http", std::string("the axis answered ") + name + " with HTTP " +
+        return make_error(ErrorKind::unavailable, "axis.http", std::string("the axis answered ") + name + " with HTTP " +
                                            std::to_string(resp->status));
-      return make_error("axis.malformed", std::string("the axis answer to ") + name + " is not a JSON object");
+      return make_error(ErrorKind::unavailable, "axis.malformed", std::string("the axis answer to ") + name + " is not a JSON object");
     }
     EDX_TRY(check_vdxp_answer(*parsed));
     if (!answered(resp->status))
-      return make_error("axis.http", std::string("the axis answered ") + name + " with HTTP " +
+      return make_error(ErrorKind::unavailable, "axis.http", std::string("the axis answered ") + name + " with HTTP " +
                                          std::to_string(resp->status));
     return parsed;
   }
@@ -354,7 +351,7 @@ class VdxpTransport final : public AxisTransport {
     auto out = fs::AtomicFile::create(std::filesystem::path(dest).parent_path().string());
     if (!out.ok()) return out.error();
     fs::UniqueFd in(::open(spool.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!in.valid()) return make_error("axis.io", "cannot reopen the spooled getEdoc answer");
+    if (!in.valid()) return make_error(ErrorKind::unavailable, "axis.io", "cannot reopen the spooled getEdoc answer");
     boost::json::basic_parser<EdocAnswerHandler> parser(boost::json::parse_options{}, out->fd());
     parser.handler().max_decoded = opt_.max_envelope_bytes;
     std::vector<char> buf(1 << 16);
@@ -362,19 +359,19 @@ class VdxpTransport final : public AxisTransport {
     while (true) {
       ssize_t n = ::read(in.get(), buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return make_error("axis.io", "cannot read the spooled getEdoc answer");
+      if (n < 0) return make_error(ErrorKind::unavailable, "axis.io", "cannot read the spooled getEdoc answer");
       parser.write_some(n > 0, buf.data(), static_cast<size_t>(n), ec);
       if (ec || n == 0) break;
     }
     const auto& h = parser.handler();
-    if (h.io_failed) return make_error("axis.io", "cannot write the fetched envelope to " + dest);
+    if (h.io_failed) return make_error(ErrorKind::unavailable, "axis.io", "cannot write the fetched envelope to " + dest);
     if (h.decoded > opt_.max_envelope_bytes)
-      return make_error("axis.too_large", "the fetched envelope is larger than allowed");
-    if (h.bad_base64) return make_error("axis.malformed", "the getEdoc answer's data is not valid base64");
+      return make_error(ErrorKind::too_large, "axis.too_large", "the fetched envelope is larger than allowed");
+    if (h.bad_base64) return make_error(ErrorKind::unavailable, "axis.malformed", "the getEdoc answer's data is not valid base64");
     if (ec || !parser.done() || !h.top_is_object)
-      return make_error("axis.malformed", "the getEdoc answer is not a JSON object");
+      return make_error(ErrorKind::unavailable, "axis.malformed", "the getEdoc answer is not a JSON object");
     EDX_TRY(check_code(h.status, h.code, h.desc));
-    if (!h.have_data) return make_error("axis.malformed", "the getEdoc answer has no data");
+    if (!h.have_data) return make_error(ErrorKind::unavailable, "axis.malformed", "the getEdoc answer has no data");
     return out->commit(std::filesystem::path(dest).filename().string());
   }
 
@@ -385,7 +382,7 @@ class VdxpTransport final : public AxisTransport {
 }  // namespace
 
 Status check_vdxp_answer(const bj::value& answer) {
-  if (!answer.is_object()) return make_error("axis.malformed", "the axis answer is not a JSON object");
+  if (!answer.is_object()) return make_error(ErrorKind::unavailable, "axis.malformed", "the axis answer is not a JSON object");
   const auto& o = answer.get_object();
   auto status = text_field(o, "status");
   auto code = text_field(o, "ErrorCode");
@@ -393,13 +390,13 @@ Status check_vdxp_answer(const bj::value& answer) {
   if (!status.ok()) return status.error();
   if (!code.ok()) return code.error();
   if (!desc.ok()) return desc.error();
-  if (status->empty()) return make_error("axis.malformed", "the axis answer has no status");
+  if (status->empty()) return make_error(ErrorKind::unavailable, "axis.malformed", "the axis answer has no status");
   return check_code(*status, *code, *desc);
 }
 
 Result<std::unique_ptr<AxisTransport>> make_vdxp_transport(VdxpOptions options) {
   if (options.system_id.empty() || !options.secret || options.secret->empty())
-    return make_error("axis.config", "the axis adapter needs a system id and its secret");
+    return make_error(ErrorKind::usage, "axis.config", "the axis adapter needs a system id and its secret");
   auto client = HttpsClient::create(options.endpoint, options.client);
   if (!client.ok()) return client.error();
   return std::unique_ptr<AxisTransport>(new VdxpTransport(std::move(options), std::move(*client)));

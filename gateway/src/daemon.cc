@@ -15,15 +15,19 @@
 #include "edxgate/base/fs.h"
 #include "edxgate/base/log.h"
 #include "edxgate/base/secret.h"
+#include "edxgate/base/signals.h"
 #include "edxgate/base/version.h"
 #include "edxgate/config/config.h"
 #include "edxgate/crypto/revocation.h"
 #include "edxgate/crypto/verifier.h"
+#include "edxgate/edxml/options.h"
+#include "edxgate/hsm/uri.h"
 #include "edxgate/gateway/api.h"
+#include "edxgate/gateway/axis.h"
 #include "edxgate/gateway/console.h"
-#include "edxgate/gateway/engine.h"
+#include "edxgate/workflow/engine.h"
 #include "edxgate/gateway/health.h"
-#include "edxgate/gateway/keys.h"
+#include "edxgate/workflow/keys.h"
 #include "edxgate/gateway/notify.h"
 #include "edxgate/gateway/push_endpoint.h"
 #include "edxgate/gateway/server.h"
@@ -32,6 +36,10 @@
 
 namespace edxgate::gateway {
 namespace {
+
+using workflow::Engine;
+using workflow::EngineOptions;
+using workflow::KeyProvider;
 
 constexpr const char* kUsage = R"(usage: edxgated [--config FILE] [--check-config FILE] [--version] [--help]
 
@@ -48,39 +56,29 @@ It logs one line per listener ("listening listener=internal address=...") and,
 under systemd (Type=notify), reports READY=1, STATUS=, WATCHDOG=1 and STOPPING=1.
 )";
 
-int wait_for_stop_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
-}
-
 // Reads a secret from a file or a systemd credential into locked memory.
 Result<std::shared_ptr<const SecretString>> read_secret(const std::string& file, const std::string& credential,
                                                         const char* what) {
   std::string path = file;
   if (path.empty() && !credential.empty()) {
     const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-    if (!dir) return make_error("secret.credential", std::string(what) + " credential is set but CREDENTIALS_DIRECTORY is not");
+    if (!dir) return make_error(ErrorKind::usage, "secret.credential", std::string(what) + " credential is set but CREDENTIALS_DIRECTORY is not");
     path = std::string(dir) + "/" + credential;
   }
-  if (path.empty()) return make_error("secret.missing", std::string("no ") + what + " is configured");
+  if (path.empty()) return make_error(ErrorKind::usage, "secret.missing", std::string("no ") + what + " is configured");
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error("secret.read", std::string("cannot read the ") + what + " from " + path);
+  if (!fd.valid()) return make_error(ErrorKind::usage, "secret.read", std::string("cannot read the ") + what + " from " + path);
   auto secret = std::make_shared<SecretString>();
   char c;
   ssize_t n;
   while ((n = ::read(fd.get(), &c, 1)) == 1) {
-    if (secret->size() >= 4096) return make_error("secret.read", std::string("the ") + what + " is too long");
+    if (secret->size() >= 4096) return make_error(ErrorKind::usage, "secret.read", std::string("the ") + what + " is too long");
     secret->push_back(c);
   }
   c = 0;
-  if (n < 0) return make_error("secret.read", std::string("cannot read the ") + what + " from " + path);
+  if (n < 0) return make_error(ErrorKind::usage, "secret.read", std::string("cannot read the ") + what + " from " + path);
   secret->trim_newline();
-  if (secret->empty()) return make_error("secret.read", std::string("the ") + what + " in " + path + " is empty");
+  if (secret->empty()) return make_error(ErrorKind::usage, "secret.read", std::string("the ") + what + " in " + path + " is empty");
   return std::shared_ptr<const SecretString>(std::move(secret));
 }
 
@@ -129,13 +127,14 @@ Result<std::shared_ptr<const crypto::Verifier>> make_verifier(const config::Conf
   for (const auto& f : t.crls) EDX_TRY(trust.add_crl_file(f));
   crypto::VerifyPolicy policy;
   if (!crypto::parse_revocation_mode(t.revocation, policy.chain.revocation)) {
-    return make_error("config.trust", "revocation must be hard, soft or off");
+    return make_error(ErrorKind::usage, "config.trust", "revocation must be hard, soft or off");
   }
   for (const auto& ex : t.sha1_exceptions) {
     auto until = crypto::parse_time(ex.until);
-    if (!until) return make_error("config.trust", "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
+    if (!until) return make_error(ErrorKind::usage, "config.trust", "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
     policy.sha1_exceptions.push_back({ex.sender, *until});
   }
+  policy.max_dual_bytes = t.max_dual_bytes;
   std::shared_ptr<crypto::RevocationSource> online;
   if (t.fetch_crl || t.ocsp) {
     online = std::make_shared<crypto::RevocationSource>(
@@ -145,58 +144,41 @@ Result<std::shared_ptr<const crypto::Verifier>> make_verifier(const config::Conf
       std::make_shared<crypto::Verifier>(std::move(trust), policy, std::move(online)));
 }
 
-edxml::ReadOptions read_options(const config::Edxml& e) {
-  edxml::ReadOptions ro;
-  ro.limits.max_depth = e.max_depth;
-  ro.limits.max_nodes = e.max_nodes;
-  ro.limits.max_attributes = e.max_attributes;
-  ro.limits.max_text_bytes = e.max_text_bytes;
-  ro.limits.max_attachments = e.max_attachments;
-  ro.limits.max_attachment_bytes = e.max_attachment_bytes;
-  ro.limits.parse_timeout_s = e.parse_timeout_s;
-  ro.format.organ_id_pattern = e.organ_id_pattern;
-  ro.format.status_element = e.status_element;
-  return ro;
-}
-
 struct Running {
   MetricsRegistry registry;
   std::unique_ptr<HttpMetrics> http;
   Readiness readiness;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<KeyProvider> keys;
+  std::shared_ptr<const SecretString> axis_secret;
   std::unique_ptr<AxisTransport> axis;
   std::unique_ptr<Engine> engine;
+  std::unique_ptr<EngineSink> sink;
   std::unique_ptr<PushEndpoint> push;
   std::vector<std::unique_ptr<Server>> api;  // internal, axis
   std::unique_ptr<Server> health;
 };
 
-Status start(const config::Config& cfg, Running& run) {
+// The spool holds only bodies of requests in flight (0700: they are
+// documents); what is there at start was left by a crash mid-request (a
+// partial upload or push, up to limits.max_body_bytes each) and would never
+// be removed otherwise.
+Result<std::string> prepare_spool(const config::Config& cfg) {
   const std::string spool = cfg.store.state_dir + "/spool";
   EDX_TRY(fs::make_dirs(spool));
-  {
-    // The spool holds only bodies of requests in flight; what is there now was
-    // left by a crash mid-request (a partial upload or push, up to
-    // limits.max_body_bytes each) and would never be removed otherwise.
-    std::error_code ec;
-    size_t removed = 0;
-    for (const auto& e : std::filesystem::directory_iterator(spool, ec)) {
-      std::error_code rm;
-      if (e.is_regular_file(rm) && std::filesystem::remove(e.path(), rm)) ++removed;
-    }
-    if (removed > 0) log::info("spool files of a previous run removed", {{"count", std::to_string(removed)}});
+  std::error_code ec;
+  std::filesystem::permissions(spool, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+  if (ec) return make_error(ErrorKind::io, "io.chmod", "cannot make " + spool + " private (0700)");
+  size_t removed = 0;
+  for (const auto& e : std::filesystem::directory_iterator(spool, ec)) {
+    std::error_code rm;
+    if (e.is_regular_file(rm) && std::filesystem::remove(e.path(), rm)) ++removed;
   }
-  run.http = std::make_unique<HttpMetrics>(run.registry);
-  run.registry.gauge("edxgate_build_info", "Build information.", {"version"}).set({EDXGATE_VERSION}, 1);
-  const std::string state_dir = cfg.store.state_dir;
-  run.readiness.add("state_dir", [state_dir]() -> Status {
-    if (::access(state_dir.c_str(), W_OK) != 0)
-      return make_error("ready.state_dir", "the state directory is not writable");
-    return {};
-  });
+  if (removed > 0) log::info("spool files of a previous run removed", {{"count", std::to_string(removed)}});
+  return spool;
+}
 
-  // The store, the keys, the axis and the engine.
+store::StoreOptions store_options(const config::Config& cfg) {
   store::StoreOptions so;
   so.state_dir = cfg.store.state_dir;
   so.blob_dir = cfg.store.blob_dir;
@@ -204,11 +186,6 @@ Status start(const config::Config& cfg, Running& run) {
   if (cfg.store.backend == "postgresql") {
     so.backend = store::Backend::postgresql;
     so.dsn = cfg.store.dsn;
-    if (!cfg.store.dsn_file.empty()) {  // the connection string with its password
-      auto dsn = read_secret(cfg.store.dsn_file, "", "store connection string");
-      if (!dsn.ok()) return dsn.error();
-      so.dsn = std::string((*dsn)->view());
-    }
     so.pool_size = cfg.store.pool_size;
     so.statement_timeout_ms = cfg.store.statement_timeout_ms;
     so.application_name = "edxgated";
@@ -218,15 +195,88 @@ Status start(const config::Config& cfg, Running& run) {
   so.backoff.base_ms = int64_t{cfg.axis.retry_base_s} * 1000;
   so.backoff.cap_ms = int64_t{cfg.axis.retry_max_s} * 1000;
   so.backoff.min_delay_ms = std::min<int64_t>(1000, so.backoff.base_ms);
+  return so;
+}
+
+Status open_store(const config::Config& cfg, Running& run) {
+  store::StoreOptions so = store_options(cfg);
+  if (so.backend == store::Backend::postgresql && !cfg.store.dsn_file.empty()) {
+    auto dsn = read_secret(cfg.store.dsn_file, "", "store connection string");  // with its password
+    if (!dsn.ok()) return dsn.error();
+    so.dsn = std::string((*dsn)->view());
+  }
   auto st = store::open_store(so);
   if (!st.ok()) return st.error();
   run.store = std::move(*st);
   store::Store* store_ptr = run.store.get();
   run.readiness.add("store", [store_ptr]() -> Status {
     auto s = store_ptr->stats();
-    if (!s.ok()) return make_error("ready.store", "the store does not answer: " + s.error().message);
+    if (!s.ok()) return make_error(s.error().kind, "ready.store", "the store does not answer: " + s.error().message);
     return {};
   });
+  const std::string state_dir = cfg.store.state_dir;
+  run.readiness.add("state_dir", [state_dir]() -> Status {
+    if (::access(state_dir.c_str(), W_OK) != 0)
+      return make_error(ErrorKind::unavailable, "ready.state_dir", "the state directory is not writable");
+    return {};
+  });
+  return {};
+}
+
+// The token's keys. A key_uri that cannot be parsed is a configuration
+// error at start, not a failure of the first signature.
+Status open_keys(const config::Config& cfg, Running& run) {
+  if (!cfg.hsm.key_uri.empty()) {
+    if (auto uri = hsm::Pkcs11Uri::parse(cfg.hsm.key_uri); !uri.ok()) {
+      return make_error(ErrorKind::usage, "config.hsm", "[hsm] key_uri: " + uri.error().message);
+    }
+  }
+  auto keys = workflow::make_hsm_key_provider(cfg.hsm, run.store.get());
+  if (!keys.ok()) {
+    // Without a configured key the gateway still receives, verifies and relays.
+    if (!cfg.hsm.key_uri.empty()) return keys.error();
+    log::warn("no PKCS#11 module: signing on the gateway is off", {{"error", keys.error().message}});
+    return {};
+  }
+  run.keys = std::move(*keys);
+  KeyProvider* kp = run.keys.get();
+  run.readiness.add("token", [kp]() -> Status { return kp->check(); });
+  if (auto cert = kp->configured_certificate()) {
+    auto& g = run.registry.gauge("edxgate_certificate_days_to_expiry",
+                                 "Days until the signing certificate of a configured key expires.", {"key"});
+    g.set({cfg.hsm.key_uri}, static_cast<double>(cert->not_after() - ::time(nullptr)) / 86400.0);
+  }
+  return {};
+}
+
+Status open_axis(const config::Config& cfg, const std::string& spool, Running& run) {
+  if (cfg.axis.mode != "off" && (!cfg.axis.secret_file.empty() || !cfg.axis.secret_credential.empty())) {
+    auto secret = read_secret(cfg.axis.secret_file, cfg.axis.secret_credential, "axis secret");
+    if (!secret.ok()) return secret.error();
+    run.axis_secret = *secret;
+  }
+  if (cfg.axis.mode == "off" || cfg.axis.endpoint.empty()) return {};
+  if (!run.axis_secret) {
+    return make_error(ErrorKind::usage, "config.axis", "[axis] needs secret_file or secret_credential");
+  }
+  VdxpOptions vo;
+  vo.endpoint = cfg.axis.endpoint;
+  vo.organ_id = cfg.axis.organ_id;
+  vo.system_id = cfg.axis.system_id;
+  vo.secret = run.axis_secret;
+  vo.client.ca_file = cfg.axis.ca_file;
+  vo.client.client_cert = cfg.axis.client_cert;
+  vo.client.client_key = cfg.axis.client_key;
+  vo.client.timeout = std::chrono::seconds(cfg.axis.timeout_s);
+  vo.max_envelope_bytes = store_options(cfg).max_blob_bytes;
+  vo.spool_dir = spool;
+  auto t = make_vdxp_transport(vo);
+  if (!t.ok()) return t.error();
+  run.axis = std::move(*t);
+  return {};
+}
+
+Status start_engine(const config::Config& cfg, Running& run) {
   auto verifier = make_verifier(cfg);
   if (!verifier.ok()) return verifier.error();
   if (cfg.trust.anchors.empty()) {
@@ -234,65 +284,31 @@ Status start(const config::Config& cfg, Running& run) {
     // every incoming envelope would be quarantined.
     log::warn("no trust anchors: every incoming signature will be refused", {{"key", "trust.anchors"}});
     run.readiness.add("trust", []() -> Status {
-      return make_error("ready.trust", "[trust] anchors is empty: no incoming signature can be trusted");
+      return make_error(ErrorKind::unavailable, "ready.trust",
+                        "[trust] anchors is empty: no incoming signature can be trusted");
     });
-  }
-  if (auto keys = make_hsm_key_provider(cfg.hsm, run.store.get()); !keys.ok()) {
-    // Without a configured key the gateway still receives, verifies and relays.
-    if (!cfg.hsm.key_uri.empty()) return keys.error();
-    log::warn("no PKCS#11 module: signing on the gateway is off", {{"error", keys.error().message}});
-  } else {
-    run.keys = std::move(*keys);
-    KeyProvider* kp = run.keys.get();
-    run.readiness.add("token", [kp]() -> Status { return kp->check(); });
-    if (auto cert = kp->configured_certificate()) {
-      auto& g = run.registry.gauge("edxgate_certificate_days_to_expiry",
-                                   "Days until the signing certificate of a configured key expires.", {"key"});
-      g.set({cfg.hsm.key_uri}, static_cast<double>(cert->not_after() - ::time(nullptr)) / 86400.0);
-    }
-  }
-  const bool axis_on = cfg.axis.mode != "off" && !cfg.axis.endpoint.empty();
-  std::shared_ptr<const SecretString> axis_secret;
-  if (cfg.axis.mode != "off" && (!cfg.axis.secret_file.empty() || !cfg.axis.secret_credential.empty())) {
-    auto secret = read_secret(cfg.axis.secret_file, cfg.axis.secret_credential, "axis secret");
-    if (!secret.ok()) return secret.error();
-    axis_secret = *secret;
-  }
-  if (axis_on) {
-    if (!axis_secret) return make_error("config.axis", "[axis] needs secret_file or secret_credential");
-    VdxpOptions vo;
-    vo.endpoint = cfg.axis.endpoint;
-    vo.organ_id = cfg.axis.organ_id;
-    vo.system_id = cfg.axis.system_id;
-    vo.secret = axis_secret;
-    vo.client.ca_file = cfg.axis.ca_file;
-    vo.client.client_cert = cfg.axis.client_cert;
-    vo.client.client_key = cfg.axis.client_key;
-    vo.client.timeout = std::chrono::seconds(cfg.axis.timeout_s);
-    vo.max_envelope_bytes = so.max_blob_bytes;
-    vo.spool_dir = spool;
-    auto t = make_vdxp_transport(vo);
-    if (!t.ok()) return t.error();
-    run.axis = std::move(*t);
   }
   EngineOptions eo;
   eo.organ_id = cfg.axis.organ_id;
   eo.work_dir = cfg.store.state_dir + "/work";
-  eo.read = read_options(cfg.edxml);
-  eo.write.format = eo.read.format;
+  eo.read = edxml::read_options_from(cfg.edxml);
+  eo.write = edxml::write_options_from(cfg.edxml);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   // Outbox leases are held under this name: nodes of a cluster need distinct ones.
   eo.worker = std::string("engine@") + (cfg.store.node.empty() ? std::string(host) : cfg.store.node);
   eo.lease_ms = int64_t{cfg.axis.timeout_s} * 2000 + 30'000;
-  eo.pull = axis_on && cfg.axis.mode == "pull";
+  eo.pull = run.axis && cfg.axis.mode == "pull";
   eo.poll_interval = std::chrono::seconds(cfg.axis.poll_interval_s);
   run.engine = std::make_unique<Engine>(eo, *run.store, *verifier, run.keys.get(), run.axis.get(), run.registry);
   if (run.axis) {
     Engine* engine = run.engine.get();
     run.readiness.add("axis", [engine]() -> Status { return engine->axis_check(); });
   }
+  return {};
+}
 
+Status start_internal_listener(const config::Config& cfg, const std::string& spool, Running& run) {
   auto internal = std::make_shared<Router>();
   add_internal_routes(*internal);
   ApiOptions ao;
@@ -309,33 +325,62 @@ Status start(const config::Config& cfg, Running& run) {
   if (!s.ok()) return s.error();
   log::info("listening", {{"listener", "internal"}, {"address", "https://" + (*s)->local_address()},
                           {"console", "https://" + (*s)->local_address() + "/console/"}});
+  add_listener_check(run.readiness, **s);
   run.api.push_back(std::move(*s));
+  return {};
+}
 
-  if (!cfg.server.axis_listen.empty()) {
-    if (!axis_secret) return make_error("config.axis", "the axis listener needs [axis] secret_file or secret_credential");
-    PushEndpointOptions po;
-    po.system_id = cfg.axis.system_id;
-    po.secret = axis_secret;
-    po.timestamp_window = std::chrono::seconds(cfg.axis.timestamp_window_s);
-    po.max_envelope_bytes = cfg.limits.max_body_bytes;
-    po.spool_dir = spool;
-    run.push = std::make_unique<PushEndpoint>(po, *run.engine);
-    auto axis = std::make_shared<Router>();
-    run.push->add_routes(*axis);
-    auto a = Server::start(listener(cfg, "axis", cfg.server.axis_listen, true, spool), axis, run.http.get());
-    if (!a.ok()) return a.error();
-    log::info("listening", {{"listener", "axis"}, {"address", "https://" + (*a)->local_address()}});
-    run.api.push_back(std::move(*a));
+Status start_axis_listener(const config::Config& cfg, const std::string& spool, Running& run) {
+  if (cfg.server.axis_listen.empty()) return {};
+  if (!run.axis_secret) {
+    return make_error(ErrorKind::usage, "config.axis",
+                      "the axis listener needs [axis] secret_file or secret_credential");
   }
+  PushEndpointOptions po;
+  po.system_id = cfg.axis.system_id;
+  po.secret = run.axis_secret;
+  po.timestamp_window = std::chrono::seconds(cfg.axis.timestamp_window_s);
+  po.max_envelope_bytes = cfg.limits.max_body_bytes;
+  po.spool_dir = spool;
+  run.sink = std::make_unique<EngineSink>(*run.engine);
+  run.push = std::make_unique<PushEndpoint>(po, *run.sink);
+  auto axis = std::make_shared<Router>();
+  run.push->add_routes(*axis);
+  ListenerOptions axis_options = listener(cfg, "axis", cfg.server.axis_listen, true, spool);
+  axis_options.authenticated_roles = {config::Role::axis};  // a flood with another client's certificate is evicted first
+  auto a = Server::start(std::move(axis_options), axis, run.http.get());
+  if (!a.ok()) return a.error();
+  log::info("listening", {{"listener", "axis"}, {"address", "https://" + (*a)->local_address()}});
+  add_listener_check(run.readiness, **a);
+  run.api.push_back(std::move(*a));
+  return {};
+}
 
-  if (!cfg.server.health_listen.empty()) {
-    auto health = std::make_shared<Router>();
-    add_health_routes(*health, run.readiness, run.registry);
-    auto h = Server::start(listener(cfg, "health", cfg.server.health_listen, false, spool), health, run.http.get());
-    if (!h.ok()) return h.error();
-    log::info("listening", {{"listener", "health"}, {"address", "http://" + (*h)->local_address()}});
-    run.health = std::move(*h);
-  }
+Status start_health_listener(const config::Config& cfg, const std::string& spool, Running& run) {
+  if (cfg.server.health_listen.empty()) return {};
+  auto health = std::make_shared<Router>();
+  add_health_routes(*health, run.readiness, run.registry);
+  auto h = Server::start(listener(cfg, "health", cfg.server.health_listen, false, spool), health, run.http.get());
+  if (!h.ok()) return h.error();
+  log::info("listening", {{"listener", "health"}, {"address", "http://" + (*h)->local_address()}});
+  run.health = std::move(*h);
+  return {};
+}
+
+// Everything the daemon runs, in dependency order: the store, the keys, the
+// axis, the engine, then the listeners; the engine's worker last.
+Status start(const config::Config& cfg, Running& run) {
+  auto spool = prepare_spool(cfg);
+  if (!spool.ok()) return spool.error();
+  run.http = std::make_unique<HttpMetrics>(run.registry);
+  run.registry.gauge("edxgate_build_info", "Build information.", {"version"}).set({EDXGATE_VERSION}, 1);
+  EDX_TRY(open_store(cfg, run));
+  EDX_TRY(open_keys(cfg, run));
+  EDX_TRY(open_axis(cfg, *spool, run));
+  EDX_TRY(start_engine(cfg, run));
+  EDX_TRY(start_internal_listener(cfg, *spool, run));
+  EDX_TRY(start_axis_listener(cfg, *spool, run));
+  EDX_TRY(start_health_listener(cfg, *spool, run));
   run.engine->start();
   return {};
 }
@@ -378,12 +423,7 @@ int daemon_main(const std::vector<std::string>& args) {
   }
 
   // Block the stop signals before any thread starts so they all inherit it.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  block_stop_signals();
 
   auto cfg = config::load(config_path);
   if (!cfg.ok()) {

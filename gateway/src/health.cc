@@ -1,5 +1,7 @@
 #include "edxgate/gateway/health.h"
 
+#include "edxgate/gateway/server.h"
+
 namespace edxgate::gateway {
 
 void Readiness::add(std::string name, Check check) {
@@ -17,7 +19,7 @@ Response Readiness::evaluate() const {
   bool ready = true;
   for (const auto& [name, check] : checks) {
     json::bj::object r;
-    Status st = check ? check() : Status(make_error("ready.missing", "no check"));
+    Status st = check ? check() : Status(make_error(ErrorKind::unavailable, "ready.missing", "no check"));
     r["ok"] = st.ok();
     if (!st.ok()) {
       r["error"] = st.error().code;
@@ -30,6 +32,18 @@ Response Readiness::evaluate() const {
   body["ready"] = ready;
   body["checks"] = std::move(results);
   return Response::json(ready ? 200 : 503, body);
+}
+
+void add_listener_check(Readiness& readiness, const Server& server) {
+  const Server* s = &server;
+  readiness.add("listener:" + server.load().name, [s]() -> Status {
+    const ListenerLoad l = s->load();
+    if (!l.saturated) return {};
+    return make_error(ErrorKind::unavailable, "ready.listener_saturated",
+                      "saturated: " + std::to_string(l.open) + " connections (max " + std::to_string(l.max) + "), " +
+                          std::to_string(l.evicted_last_minute) + " evicted and " +
+                          std::to_string(l.refused_last_minute) + " refused in the last minute");
+  });
 }
 
 void add_health_routes(Router& router, const Readiness& readiness, const MetricsRegistry& metrics) {

@@ -12,6 +12,24 @@
 #include "edxgate/gateway/router.h"
 
 namespace edxgate::gateway {
+
+unsigned http_status(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::invalid: return 422;
+    case ErrorKind::malformed:
+    case ErrorKind::usage: return 400;
+    case ErrorKind::not_found: return 404;
+    case ErrorKind::conflict: return 409;
+    case ErrorKind::too_large: return 413;
+    case ErrorKind::unauthorized: return 401;
+    case ErrorKind::forbidden: return 403;
+    case ErrorKind::unavailable: return 503;
+    case ErrorKind::io:
+    case ErrorKind::internal: return 500;
+  }
+  return 500;
+}
+
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -121,7 +139,7 @@ Status Body::append(const char* data, size_t n, uint64_t memory_limit, const std
     while (len > 0) {
       ssize_t w = ::write(fd_, p, len);
       if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return make_error("io.spool", "cannot write a request body to the spool directory");
+      if (w <= 0) return make_error(ErrorKind::io, "io.spool", "cannot write a request body to the spool directory");
       p += w;
       len -= static_cast<size_t>(w);
     }
@@ -130,7 +148,7 @@ Status Body::append(const char* data, size_t n, uint64_t memory_limit, const std
   if (path_.empty()) {
     std::string tmpl = spool_dir + "/body-XXXXXX";
     int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
-    if (fd < 0) return make_error("io.spool", "cannot create a spool file for a request body");
+    if (fd < 0) return make_error(ErrorKind::io, "io.spool", "cannot create a spool file for a request body");
     fd_ = fd;
     path_ = tmpl;
     EDX_TRY(write_all(memory_.data(), memory_.size()));
@@ -151,12 +169,12 @@ void Body::finish() {
 
 Result<std::string> Body::read_all(uint64_t max_bytes) const {
   if (size_ > max_bytes)
-    return make_error("http.too_large", "the request body is larger than this route accepts");
+    return make_error(ErrorKind::too_large, "http.too_large", "the request body is larger than this route accepts");
   if (path_.empty()) return memory_;
   std::string out;
   out.resize(size_);
   int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error("io.spool", "cannot reopen a spooled request body");
+  if (fd < 0) return make_error(ErrorKind::io, "io.spool", "cannot reopen a spooled request body");
   size_t got = 0;
   while (got < out.size()) {
     ssize_t r = ::read(fd, out.data() + got, out.size() - got);
@@ -165,7 +183,7 @@ Result<std::string> Body::read_all(uint64_t max_bytes) const {
     got += static_cast<size_t>(r);
   }
   ::close(fd);
-  if (got != out.size()) return make_error("io.spool", "a spooled request body was cut short");
+  if (got != out.size()) return make_error(ErrorKind::io, "io.spool", "a spooled request body was cut short");
   return out;
 }
 

@@ -36,8 +36,8 @@ struct HttpsClient::Impl {
 namespace {
 
 Error io_error(const beast::error_code& ec, const char* what) {
-  if (ec == beast::error::timeout) return make_error("client.timeout", std::string(what) + " timed out");
-  return make_error("client.io", std::string(what) + " failed: " + ec.message());
+  if (ec == beast::error::timeout) return make_error(ErrorKind::unavailable, "client.timeout", std::string(what) + " timed out");
+  return make_error(ErrorKind::unavailable, "client.io", std::string(what) + " failed: " + ec.message());
 }
 
 // Runs the operation started by `start` to completion on `ioc`.
@@ -62,17 +62,17 @@ Result<ClientResponse> exchange(net::io_context& ioc, Stream& stream, beast::tcp
     parser.header_limit(64 * 1024);
     parser.body_limit(c.opt.max_response_bytes);
     auto e = run(ioc, [&](auto h) { http::async_read(stream, buffer, parser, h); });
-    if (e == http::error::body_limit) return make_error("client.too_large", "the response is larger than allowed");
+    if (e == http::error::body_limit) return make_error(ErrorKind::too_large, "client.too_large", "the response is larger than allowed");
     if (e && e != http::error::end_of_stream) {
       if (e == beast::error::timeout) return io_error(e, "reading the response");
-      return make_error("client.malformed", "the response could not be read: " + e.message());
+      return make_error(ErrorKind::unavailable, "client.malformed", "the response could not be read: " + e.message());
     }
     auto& msg = parser.get();
     out.status = msg.result_int();
     for (const auto& f : msg) out.headers.add(std::string(f.name_string()), std::string(f.value()));
     return out;
   };
-  Result<ClientResponse> r = make_error("client.io", "no response");
+  Result<ClientResponse> r = make_error(ErrorKind::unavailable, "client.io", "no response");
   if (response_file.empty()) {
     http::response_parser<http::string_body> p;
     r = finish(p);
@@ -81,7 +81,7 @@ Result<ClientResponse> exchange(net::io_context& ioc, Stream& stream, beast::tcp
     http::response_parser<http::file_body> p;
     beast::error_code fe;
     p.get().body().open(response_file.c_str(), beast::file_mode::write, fe);
-    if (fe) return make_error("client.io", "cannot open " + response_file + " for the response");
+    if (fe) return make_error(ErrorKind::unavailable, "client.io", "cannot open " + response_file + " for the response");
     r = finish(p);
     p.get().body().close();
   }
@@ -155,7 +155,7 @@ Result<HttpsClient> HttpsClient::create(const std::string& base_url, ClientOptio
     impl->tls = false;
     rest = base_url.substr(7);
   } else {
-    return make_error("client.url", "the URL '" + base_url + "' is neither https:// nor http://");
+    return make_error(ErrorKind::usage, "client.url", "the URL '" + base_url + "' is neither https:// nor http://");
   }
   auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
@@ -170,7 +170,7 @@ Result<HttpsClient> HttpsClient::create(const std::string& base_url, ClientOptio
     impl->port = authority.substr(colon + 1);
   }
   if (impl->host.size() > 2 && impl->host.front() == '[') impl->host = impl->host.substr(1, impl->host.size() - 2);
-  if (impl->host.empty()) return make_error("client.url", "the URL '" + base_url + "' has no host");
+  if (impl->host.empty()) return make_error(ErrorKind::usage, "client.url", "the URL '" + base_url + "' has no host");
   impl->opt = std::move(options);
   if (impl->tls) {
     impl->ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
@@ -183,13 +183,13 @@ Result<HttpsClient> HttpsClient::create(const std::string& base_url, ClientOptio
                             "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256");
     int ok = impl->opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(c)
                                        : SSL_CTX_load_verify_locations(c, impl->opt.ca_file.c_str(), nullptr);
-    if (ok != 1) return make_error("client.tls", "cannot load the CA bundle " + impl->opt.ca_file);
+    if (ok != 1) return make_error(ErrorKind::unavailable, "client.tls", "cannot load the CA bundle " + impl->opt.ca_file);
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
     if (!impl->opt.client_cert.empty()) {
       if (SSL_CTX_use_certificate_chain_file(c, impl->opt.client_cert.c_str()) != 1 ||
           SSL_CTX_use_PrivateKey_file(c, impl->opt.client_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
           SSL_CTX_check_private_key(c) != 1)
-        return make_error("client.tls", "cannot load the client certificate " + impl->opt.client_cert);
+        return make_error(ErrorKind::unavailable, "client.tls", "cannot load the client certificate " + impl->opt.client_cert);
     }
   }
   return HttpsClient(std::move(impl));
@@ -203,7 +203,7 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
   tcp::resolver resolver(ioc);
   beast::error_code ec;
   auto endpoints = resolver.resolve(c.host, c.port, tcp::resolver::numeric_service, ec);
-  if (ec) return make_error("client.connect", "cannot resolve " + c.host + ": " + ec.message());
+  if (ec) return make_error(ErrorKind::unavailable, "client.connect", "cannot resolve " + c.host + ": " + ec.message());
   const auto deadline = std::chrono::steady_clock::now() + c.opt.timeout;
 
   std::optional<beast::tcp_stream> plain;
@@ -220,7 +220,7 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
   ec = run(ioc, [&](auto h) { tcp_layer->async_connect(endpoints, h); });
   if (ec) {
     if (ec == beast::error::timeout) return io_error(ec, "connecting");
-    return make_error("client.connect", "cannot connect to " + c.host + ":" + c.port + ": " + ec.message());
+    return make_error(ErrorKind::unavailable, "client.connect", "cannot connect to " + c.host + ":" + c.port + ": " + ec.message());
   }
   if (c.tls) {
     SSL* ssl_handle = secure->native_handle();
@@ -231,7 +231,7 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
     ec = run(ioc, [&](auto h) { secure->async_handshake(ssl::stream_base::client, h); });
     if (ec) {
       if (ec == beast::error::timeout) return io_error(ec, "the TLS handshake");
-      return make_error("client.tls", "TLS handshake with " + c.host + " failed: " + ec.message());
+      return make_error(ErrorKind::unavailable, "client.tls", "TLS handshake with " + c.host + " failed: " + ec.message());
     }
   }
   auto go = [&](auto& req) -> Result<ClientResponse> {
@@ -246,14 +246,14 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
     http::request<FileThenBytesBody> req;
     req.body().file.open(r.body_file.c_str(), beast::file_mode::scan, ec);
     if (!ec) req.body().file_size = req.body().file.size(ec);
-    if (ec) return make_error("client.io", "cannot open " + r.body_file + " to send it");
+    if (ec) return make_error(ErrorKind::unavailable, "client.io", "cannot open " + r.body_file + " to send it");
     req.body().suffix = r.body_file_suffix;
     return go(req);
   }
   if (!r.body_file.empty()) {
     http::request<http::file_body> req;
     req.body().open(r.body_file.c_str(), beast::file_mode::scan, ec);
-    if (ec) return make_error("client.io", "cannot open " + r.body_file + " to send it");
+    if (ec) return make_error(ErrorKind::unavailable, "client.io", "cannot open " + r.body_file + " to send it");
     return go(req);
   }
   http::request<http::string_body> req;

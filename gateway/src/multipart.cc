@@ -100,7 +100,7 @@ struct HeaderValue {
 // file name.
 Result<HeaderValue> parse_params(std::string_view s, const std::string& code, std::string_view what) {
   auto fail = [&](std::string_view why) {
-    return make_error(code, "the " + std::string(what) + " header " + std::string(why));
+    return make_error(ErrorKind::malformed, code, "the " + std::string(what) + " header " + std::string(why));
   };
   HeaderValue out;
   size_t i = 0;
@@ -199,7 +199,7 @@ bool utf8_without_controls(std::string_view s) {
 }
 
 Error filename_error(std::string_view why) {
-  return make_error("multipart.filename", "a file name " + std::string(why) +
+  return make_error(ErrorKind::malformed, "multipart.filename", "a file name " + std::string(why) +
                                               "; rename the file before sending it");
 }
 
@@ -245,12 +245,12 @@ Status check_filename(std::string_view name) {
 }
 
 Error crlf_error(std::string_view where) {
-  return make_error("multipart.crlf",
+  return make_error(ErrorKind::malformed, "multipart.crlf",
                     std::string(where) + " does not end with CRLF; multipart lines must end with CRLF");
 }
 
 Error too_large(std::string_view what, const std::string& name, uint64_t limit) {
-  return make_error("http.too_large", std::string(what) + quoted(name) + " is larger than the " +
+  return make_error(ErrorKind::too_large, "http.too_large", std::string(what) + quoted(name) + " is larger than the " +
                                           std::to_string(limit) + " bytes allowed");
 }
 
@@ -278,10 +278,10 @@ class Parser {
   Result<MultipartForm> finish() {
     if (state_ != State::kDone) {
       if (!seen_delimiter_)
-        return make_error("multipart.malformed",
+        return make_error(ErrorKind::malformed, "multipart.malformed",
                           "the body has no delimiter line --" + needle_.substr(3) +
                               "; check the boundary of the Content-Type");
-      return make_error("multipart.truncated",
+      return make_error(ErrorKind::malformed, "multipart.truncated",
                         "the body ends before the closing delimiter --BOUNDARY--; it was cut short");
     }
     return std::move(form_);
@@ -355,9 +355,9 @@ class Parser {
     if (b[pos_] == '-') {
       if (pos_ + 1 == b.size()) return {};
       if (b[pos_ + 1] != '-')
-        return make_error("multipart.malformed", "a line starts with the boundary but is not a delimiter");
+        return make_error(ErrorKind::malformed, "multipart.malformed", "a line starts with the boundary but is not a delimiter");
       if (form_.parts.empty())
-        return make_error("multipart.empty", "the form has no parts");
+        return make_error(ErrorKind::malformed, "multipart.empty", "the form has no parts");
       state_ = State::kDone;
       pos_ = b.size();
       progressed = true;
@@ -366,7 +366,7 @@ class Parser {
     size_t i = pos_;
     while (i < b.size() && is_ows(b[i]) && i - pos_ <= kMaxPadding) ++i;
     if (i - pos_ > kMaxPadding)
-      return make_error("multipart.malformed", "a delimiter line has too much trailing white space");
+      return make_error(ErrorKind::malformed, "multipart.malformed", "a delimiter line has too much trailing white space");
     if (i == b.size()) return {};
     if (b[i] == '\r') {
       if (i + 1 == b.size()) return {};
@@ -377,12 +377,12 @@ class Parser {
       return {};
     }
     if (b[i] == '\n') return crlf_error("a delimiter line");
-    return make_error("multipart.malformed", "a line starts with the boundary but is not a delimiter");
+    return make_error(ErrorKind::malformed, "multipart.malformed", "a line starts with the boundary but is not a delimiter");
   }
 
   Status start_part() {
     if (form_.parts.size() >= limits_.max_parts)
-      return make_error("multipart.too_many_parts",
+      return make_error(ErrorKind::malformed, "multipart.too_many_parts",
                         "the form has more than " + std::to_string(limits_.max_parts) + " parts");
     header_bytes_ = 0;
     disposition_.reset();
@@ -397,7 +397,7 @@ class Parser {
     size_t nl = b.find('\n', pos_ + header_scanned_);
     uint64_t limit = limits_.max_part_header_bytes;
     auto over = [&] {
-      return make_error("multipart.header_too_large",
+      return make_error(ErrorKind::malformed, "multipart.header_too_large",
                         "the header lines of a part are longer than the " + std::to_string(limit) +
                             " bytes allowed");
     };
@@ -420,7 +420,7 @@ class Parser {
   }
 
   Status add_header(std::string_view line) {
-    auto fail = [](std::string why) { return make_error("multipart.header", "a part header " + why); };
+    auto fail = [](std::string why) { return make_error(ErrorKind::malformed, "multipart.header", "a part header " + why); };
     if (is_ows(line.front())) return fail("line is folded (starts with white space)");
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return fail("line has no ':'");
@@ -446,7 +446,7 @@ class Parser {
 
   Status end_headers() {
     auto disposition_error = [](std::string why) {
-      return make_error("multipart.disposition", "a part " + why);
+      return make_error(ErrorKind::malformed, "multipart.disposition", "a part " + why);
     };
     if (!disposition_)
       return disposition_error("has no Content-Disposition header; each part needs form-data; name=...");
@@ -461,7 +461,7 @@ class Parser {
       return disposition_error("name contains a control character");
     if (encoding_ && !iequals(*encoding_, "binary") && !iequals(*encoding_, "8bit") &&
         !iequals(*encoding_, "7bit"))
-      return make_error("multipart.encoding",
+      return make_error(ErrorKind::malformed, "multipart.encoding",
                         "a part has Content-Transfer-Encoding " + quoted(*encoding_) +
                             "; only binary, 8bit and 7bit are accepted");
 
@@ -490,7 +490,7 @@ class Parser {
   Status open_spool_file() {
     std::string tmpl = spool_dir_ + "/part-XXXXXX";
     int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);  // mode 0600
-    if (fd < 0) return make_error("io.spool", "cannot create a spool file for a form file part");
+    if (fd < 0) return make_error(ErrorKind::io, "io.spool", "cannot create a spool file for a form file part");
     file_.reset(fd);
     form_.parts.back().path = std::move(tmpl);
     return {};
@@ -515,7 +515,7 @@ class Parser {
     while (!data.empty()) {
       ssize_t w = ::write(file_.get(), data.data(), data.size());
       if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return make_error("io.spool", "cannot write a form file part to the spool directory");
+      if (w <= 0) return make_error(ErrorKind::io, "io.spool", "cannot write a form file part to the spool directory");
       data.remove_prefix(static_cast<size_t>(w));
       part.size += static_cast<uint64_t>(w);
     }
@@ -526,7 +526,7 @@ class Parser {
     if (file_.valid()) {
       int fd = file_.release();
       if (::close(fd) != 0 && errno != EINTR)
-        return make_error("io.spool", "cannot close a spool file of a form file part");
+        return make_error(ErrorKind::io, "io.spool", "cannot close a spool file of a form file part");
     }
     return {};
   }
@@ -559,15 +559,15 @@ Status feed_memory(Parser& parser, std::string_view bytes, size_t chunk) {
 
 Status feed_file(Parser& parser, const std::string& path, uint64_t size, size_t chunk) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error("io.spool", "cannot reopen a spooled request body");
+  if (!fd.valid()) return make_error(ErrorKind::io, "io.spool", "cannot reopen a spooled request body");
   std::string buf(chunk, '\0');
   uint64_t left = size;
   while (left > 0 && !parser.done()) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(chunk, left));
     ssize_t r = ::read(fd.get(), buf.data(), want);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return make_error("io.spool", "cannot read a spooled request body");
-    if (r == 0) return make_error("io.spool", "a spooled request body was cut short");
+    if (r < 0) return make_error(ErrorKind::io, "io.spool", "cannot read a spooled request body");
+    if (r == 0) return make_error(ErrorKind::io, "io.spool", "a spooled request body was cut short");
     left -= static_cast<uint64_t>(r);
     EDX_TRY(parser.feed(std::string_view(buf.data(), static_cast<size_t>(r))));
   }
@@ -575,7 +575,7 @@ Status feed_file(Parser& parser, const std::string& path, uint64_t size, size_t 
 }
 
 Error internal_error(const char* what) {
-  return make_error("multipart.internal", std::string("the form could not be parsed: ") + what);
+  return make_error(ErrorKind::internal, "multipart.internal", std::string("the form could not be parsed: ") + what);
 }
 
 // Runs `feed` on a new parser and returns the form; no exception escapes, and
@@ -585,7 +585,7 @@ Result<MultipartForm> run_parser(std::string_view boundary, const std::string& s
                                  const MultipartLimits& limits, MultipartProbe& probe, Feed feed) {
   try {
     if (!valid_boundary(boundary))
-      return make_error("multipart.content_type", "the multipart boundary is not 1 to 70 RFC 2046 characters");
+      return make_error(ErrorKind::malformed, "multipart.content_type", "the multipart boundary is not 1 to 70 RFC 2046 characters");
     if (probe.chunk_size == 0) probe.chunk_size = 1;
     Parser parser(boundary, spool_dir, limits);
     Status fed = feed(parser);
@@ -639,11 +639,11 @@ Result<std::string> multipart_boundary(std::string_view content_type) {
     auto ct = parse_params(content_type, "multipart.content_type", "Content-Type");
     if (!ct.ok()) return ct.error();
     if (!iequals(ct->type, "multipart/form-data"))
-      return make_error("multipart.content_type", "the Content-Type is not multipart/form-data");
+      return make_error(ErrorKind::malformed, "multipart.content_type", "the Content-Type is not multipart/form-data");
     const Param* b = ct->get("boundary");
-    if (!b) return make_error("multipart.content_type", "the multipart/form-data Content-Type has no boundary");
+    if (!b) return make_error(ErrorKind::malformed, "multipart.content_type", "the multipart/form-data Content-Type has no boundary");
     if (!valid_boundary(b->value))
-      return make_error("multipart.content_type",
+      return make_error(ErrorKind::malformed, "multipart.content_type",
                         "the multipart boundary is not 1 to 70 RFC 2046 characters");
     return b->value;
   } catch (const std::bad_alloc&) {

@@ -40,18 +40,18 @@ Status SystemdNotifier::notify(std::string_view state) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (socket_path_.size() >= sizeof addr.sun_path || (socket_path_[0] != '/' && socket_path_[0] != '@'))
-    return make_error("notify.socket", "NOTIFY_SOCKET is not a usable socket path");
+    return make_error(ErrorKind::io, "notify.socket", "NOTIFY_SOCKET is not a usable socket path");
   std::memcpy(addr.sun_path, socket_path_.data(), socket_path_.size());
   if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract namespace
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_path_.size());
   fs::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return make_error("notify.socket", "cannot create the notification socket");
+  if (!fd.valid()) return make_error(ErrorKind::io, "notify.socket", "cannot create the notification socket");
   ssize_t n;
   do {
     n = ::sendto(fd.get(), state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
   } while (n < 0 && errno == EINTR);
   if (n != static_cast<ssize_t>(state.size()))
-    return make_error("notify.send", std::string("cannot notify systemd: ") + std::strerror(errno));
+    return make_error(ErrorKind::io, "notify.send", std::string("cannot notify systemd: ") + std::strerror(errno));
   return {};
 }
 

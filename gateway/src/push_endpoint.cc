@@ -16,14 +16,14 @@ namespace {
 
 Result<std::string> sha256_file_hex(const std::string& path) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error("io.open", "cannot open a delivered envelope");
+  if (!fd.valid()) return make_error(ErrorKind::io, "io.open", "cannot open a delivered envelope");
   ossl::MdCtx ctx(EVP_MD_CTX_new());
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   std::vector<char> buf(1 << 16);
   while (true) {
     ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("io.read", "cannot read a delivered envelope");
+    if (n < 0) return make_error(ErrorKind::io, "io.read", "cannot read a delivered envelope");
     if (n == 0) break;
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
   }
@@ -51,6 +51,13 @@ Response vdxp_answer(unsigned http_status, std::string_view error_code, std::str
   return Response::json(http_status, o);
 }
 
+Result<std::string> EngineSink::accept(IncomingDelivery& d) {
+  auto r = engine_.accept(d);
+  if (!r.ok()) return r.error();
+  const std::string id = std::to_string(r->document);
+  return r->kind == workflow::Accepted::Kind::status_message ? "status:" + id : id;
+}
+
 Result<std::string> SpoolSink::accept(IncomingDelivery& d) {
   EDX_TRY(fs::make_dirs(dir_));
   auto id = sha256_file_hex(d.file);
@@ -59,7 +66,7 @@ Result<std::string> SpoolSink::accept(IncomingDelivery& d) {
   if (::access(final_path.c_str(), F_OK) == 0) return *id;  // already stored: once
   {
     fs::UniqueFd fd(::open(d.file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid() || ::fsync(fd.get()) != 0) return make_error("io.sync", "cannot sync a delivered envelope");
+    if (!fd.valid() || ::fsync(fd.get()) != 0) return make_error(ErrorKind::io, "io.sync", "cannot sync a delivered envelope");
   }
   json::bj::object meta;
   meta["message_type"] = d.message_type;
@@ -68,7 +75,7 @@ Result<std::string> SpoolSink::accept(IncomingDelivery& d) {
   meta["size"] = d.size;
   EDX_TRY(fs::write_file_atomic(dir_ + "/" + *id + ".json", json::bj::serialize(meta)));
   if (::rename(d.file.c_str(), final_path.c_str()) != 0)
-    return make_error("io.rename", "cannot move a delivered envelope into the incoming directory");
+    return make_error(ErrorKind::io, "io.rename", "cannot move a delivered envelope into the incoming directory");
   EDX_TRY(fs::fsync_dir(dir_));
   return *id;
 }
@@ -151,9 +158,12 @@ Response PushEndpoint::handle(Request& req) {
   } cleanup{temp};
   auto id = sink_.accept(d);
   if (!id.ok()) {
-    // A status message the engine refuses (unknown document, wrong sender)
-    // is final: answered 422 so that the axis does not retry it.
-    if (id.error().code.rfind("status.", 0) == 0) {
+    // What the engine refuses for its content (a status message about an
+    // unknown document, from the wrong sender, with a bad signature) is
+    // final: answered 422 so that the axis does not retry it. Our own
+    // trouble (disk, store) is 503: the axis retries.
+    const unsigned status = http_status(id.error().kind);
+    if (status != 500 && status != 503) {
       log::warn("axis delivery refused", {{"reason", id.error().code}, {"from", d.from}});
       return vdxp_answer(422, id.error().code, id.error().message);
     }

@@ -17,11 +17,14 @@
 #include <boost/beast/ssl.hpp>
 
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
+#include <tuple>
 
 #include "edxgate/base/log.h"
 #include "ossl.h"
@@ -87,9 +90,90 @@ Caller identify_certificate(const unsigned char* der, size_t der_len,
 
 struct SessionBase {
   virtual ~SessionBase() = default;
+  virtual void start() = 0;
   virtual void on_server_stop() = 0;  // close if idle (posted to its strand)
   virtual void force_close() = 0;
 };
+
+namespace {
+
+// What a connection is doing, as far as reclaiming its slot is concerned.
+enum class Phase {
+  silent,     // TLS listener: accepted, not a byte received yet
+  handshake,  // TLS handshake in progress
+  waiting,    // no request in progress (before the first, or between keep-alive requests)
+  in_flight,  // a request is being read, handled or answered
+  closing,    // answered for the last time, closing
+};
+
+// Which connection gives up its slot to a newcomer: the lowest rank, the
+// oldest within a rank (see server.h); -1 = never.
+int eviction_rank(Phase phase, bool authenticated) {
+  switch (phase) {
+    case Phase::silent: return 0;
+    case Phase::closing: return 1;
+    case Phase::waiting: return authenticated ? 4 : 1;
+    case Phase::handshake: return 2;
+    case Phase::in_flight: return authenticated ? -1 : 3;
+  }
+  return -1;
+}
+
+const char* eviction_reason(Phase phase, bool authenticated) {
+  switch (phase) {
+    case Phase::silent: return "evicted_silent";
+    case Phase::handshake: return "evicted_handshake";
+    case Phase::closing: return "evicted_closing";
+    default: return authenticated ? "evicted_idle" : "evicted_unauthenticated";
+  }
+}
+
+// One connection in the listener's table, from accept to its last handler.
+struct Conn {
+  std::weak_ptr<SessionBase> session;  // set right after accept, before the session starts
+  std::string address;
+  bool holds_slot = false;  // admitted, and not evicted since
+  bool refusing = false;    // admitted only to be answered 503/429
+  bool authenticated = false;
+  Phase phase = Phase::silent;
+  int rank = -1;                      // its eviction rank while it holds a slot, else -1
+  SteadyClock::time_point since{};    // when it entered that rank
+};
+
+// Events of the last minute, in one-second buckets.
+class MinuteCount {
+ public:
+  void add(SteadyClock::time_point t) {
+    const int64_t sec = seconds(t);
+    auto& b = buckets_[static_cast<size_t>(sec % 60)];
+    if (b.first != sec) b = {sec, 0};
+    ++b.second;
+  }
+  uint64_t sum(SteadyClock::time_point now) const {
+    const int64_t sec = seconds(now);
+    uint64_t n = 0;
+    for (const auto& [s, count] : buckets_)
+      if (s > sec - 60 && s <= sec) n += count;
+    return n;
+  }
+
+ private:
+  static int64_t seconds(SteadyClock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  }
+  std::array<std::pair<int64_t, uint64_t>, 60> buckets_{};
+};
+
+// A connection that has not sent its first byte for this long is no client
+// (a ClientHello follows the TCP handshake within a round trip); a younger one
+// may be one whose ClientHello is on its way, and is spared longer.
+constexpr auto kSilentGrace = std::chrono::seconds(1);
+// A listener counts as saturated this long after it last reclaimed or refused a slot.
+constexpr auto kSaturationHold = std::chrono::seconds(5);
+// Connections being answered 503/429 at once; past it, newcomers are closed unanswered.
+constexpr size_t kMaxRefusing = 64;
+
+}  // namespace
 
 struct Server::Impl {
   ListenerOptions opt;
@@ -101,11 +185,18 @@ struct Server::Impl {
 
   mutable std::mutex mu;  // guards the fields below
   std::condition_variable cv;
-  size_t active = 0;     // admitted connections
+  size_t active = 0;     // connections holding a slot
   size_t refusing = 0;   // connections being answered 503/429
-  std::map<std::string, size_t> per_address;
-  std::map<uint64_t, std::weak_ptr<SessionBase>> sessions;
+  std::map<std::string, size_t> per_address;  // slots held, by client address
+  // Every live session (holding a slot, refused, or evicted and closing).
+  std::map<uint64_t, Conn> conns;
+  // The slot holders that may be evicted: (rank, since, id), the first goes first.
+  // Only the accept loop evicts, so a Conn always has its session when chosen.
+  std::set<std::tuple<int, SteadyClock::time_point, uint64_t>> evictable;
   uint64_t next_id = 0;
+  MinuteCount evictions, refusals;
+  std::optional<SteadyClock::time_point> last_pressure;  // last eviction or 503 refusal
+  std::optional<SteadyClock::time_point> last_saturation_log;
 
   std::string bound;
   uint16_t bound_port = 0;
@@ -117,7 +208,11 @@ struct Server::Impl {
   // is pending (as when the acceptor is closed during a graceful stop).
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<ssl::context> tls;
+  // The acceptor and its retry timer run on one strand: accepting (and so
+  // evicting) is serialised, and stop() closes the acceptor on it.
+  std::optional<net::strand<net::io_context::executor_type>> accept_strand;
   std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> accept_retry;
   std::vector<std::thread> threads;
   std::optional<net::thread_pool> workers;
 
@@ -127,15 +222,74 @@ struct Server::Impl {
   void refused(const char* reason) {
     if (metrics) metrics->refused.inc({opt.name, reason});
   }
-  void release(uint64_t id, const std::string& address, bool admitted) {
+  bool counts_as_authenticated(const Caller& caller) const {
+    if (!caller.role) return false;
+    const auto& roles = opt.authenticated_roles;
+    return roles.empty() || std::find(roles.begin(), roles.end(), *caller.role) != roles.end();
+  }
+  void drop_address(const std::string& address) {
+    auto it = per_address.find(address);
+    if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+  }
+
+  // A session reports what it is doing; it moves in the eviction order.
+  void set_phase(uint64_t id, Phase phase, bool authenticated) {
     std::lock_guard lock(mu);
-    sessions.erase(id);
-    if (admitted) {
+    auto it = conns.find(id);
+    if (it == conns.end() || !it->second.holds_slot) return;
+    Conn& c = it->second;
+    c.phase = phase;
+    c.authenticated = authenticated;
+    const int rank = eviction_rank(phase, authenticated);
+    if (rank == c.rank) return;  // keeps its age within the rank
+    if (c.rank >= 0) evictable.erase({c.rank, c.since, id});
+    c.rank = rank;
+    c.since = SteadyClock::now();
+    if (rank >= 0) evictable.insert({rank, c.since, id});
+  }
+
+  // REQUIRES: mu held. Takes the slot of the first evictable connection and
+  // returns its session (to close once mu is released), or false if none.
+  bool evict_one(SteadyClock::time_point now, std::shared_ptr<SessionBase>& victim) {
+    if (evictable.empty()) return false;
+    auto first = evictable.begin();
+    // Silent connections younger than kSilentGrace go after the unauthenticated idle ones.
+    if (std::get<0>(*first) == 0 && now - std::get<1>(*first) < kSilentGrace) {
+      auto idle = evictable.lower_bound({1, SteadyClock::time_point::min(), 0});
+      if (idle != evictable.end() && std::get<0>(*idle) == 1) first = idle;
+    }
+    const uint64_t id = std::get<2>(*first);
+    evictable.erase(first);
+    Conn& c = conns.at(id);
+    c.rank = -1;
+    c.holds_slot = false;
+    --active;
+    drop_address(c.address);
+    refused(eviction_reason(c.phase, c.authenticated));
+    evictions.add(now);
+    last_pressure = now;
+    victim = c.session.lock();
+    if (!last_saturation_log || now - *last_saturation_log >= std::chrono::minutes(1)) {
+      last_saturation_log = now;
+      log::warn("listener saturated: new connections take the slots of unauthenticated and idle ones",
+                {{"listener", opt.name}, {"max_connections", std::to_string(opt.limits.max_connections)}});
+    }
+    return true;
+  }
+
+  void release(uint64_t id) {
+    std::lock_guard lock(mu);
+    auto it = conns.find(id);
+    if (it == conns.end()) return;
+    Conn& c = it->second;
+    if (c.rank >= 0) evictable.erase({c.rank, c.since, id});
+    if (c.holds_slot) {
       --active;
-      if (--per_address[address] == 0) per_address.erase(address);
-    } else {
+      drop_address(c.address);
+    } else if (c.refusing) {
       --refusing;
     }
+    conns.erase(it);
     metric_connections();
     cv.notify_all();
   }
@@ -155,18 +309,18 @@ Status configure_tls(ssl::context& ctx, const ListenerOptions& o) {
                               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
                               "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256") != 1)
-    return make_error("tls.config", "cannot set the TLS 1.2 cipher list");
+    return make_error(ErrorKind::usage, "tls.config", "cannot set the TLS 1.2 cipher list");
   if (SSL_CTX_use_certificate_chain_file(c, o.tls_cert.c_str()) != 1)
-    return make_error("tls.cert", "cannot load the TLS certificate chain " + o.tls_cert);
+    return make_error(ErrorKind::usage, "tls.cert", "cannot load the TLS certificate chain " + o.tls_cert);
   if (SSL_CTX_use_PrivateKey_file(c, o.tls_key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return make_error("tls.key", "cannot load the TLS private key " + o.tls_key);
+    return make_error(ErrorKind::usage, "tls.key", "cannot load the TLS private key " + o.tls_key);
   if (SSL_CTX_check_private_key(c) != 1)
-    return make_error("tls.key", "the TLS private key does not match the certificate");
+    return make_error(ErrorKind::usage, "tls.key", "the TLS private key does not match the certificate");
   static const unsigned char kSidContext[] = "edxgate";
   SSL_CTX_set_session_id_context(c, kSidContext, sizeof kSidContext - 1);
   if (!o.client_ca.empty()) {
     if (SSL_CTX_load_verify_locations(c, o.client_ca.c_str(), nullptr) != 1)
-      return make_error("tls.client_ca", "cannot load the client CA bundle " + o.client_ca);
+      return make_error(ErrorKind::usage, "tls.client_ca", "cannot load the client CA bundle " + o.client_ca);
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.client_ca.c_str());
     if (names) SSL_CTX_set_client_CA_list(c, names);
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
@@ -178,19 +332,19 @@ Status configure_tls(ssl::context& ctx, const ListenerOptions& o) {
 Result<tcp::endpoint> parse_endpoint(const std::string& listen) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos)
-    return make_error("server.listen", "listen address '" + listen + "' is not HOST:PORT");
+    return make_error(ErrorKind::io, "server.listen", "listen address '" + listen + "' is not HOST:PORT");
   std::string host = listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto addr = net::ip::make_address(host, ec);
-  if (ec) return make_error("server.listen", "listen host '" + host + "' is not an IP address");
+  if (ec) return make_error(ErrorKind::io, "server.listen", "listen host '" + host + "' is not an IP address");
   unsigned long port = 0;
   try {
     port = std::stoul(listen.substr(colon + 1));
   } catch (...) {
     port = 70000;
   }
-  if (port > 65535) return make_error("server.listen", "listen port in '" + listen + "' is not a port");
+  if (port > 65535) return make_error(ErrorKind::io, "server.listen", "listen port in '" + listen + "' is not a port");
   return tcp::endpoint(addr, static_cast<uint16_t>(port));
 }
 
@@ -202,19 +356,21 @@ using StreamOf = std::conditional_t<Tls, beast::ssl_stream<beast::tcp_stream>, b
 template <bool Tls>
 class Session : public SessionBase, public std::enable_shared_from_this<Session<Tls>> {
  public:
-  Session(Server::Impl* srv, tcp::socket&& socket, uint64_t id, std::string address, unsigned refuse)
+  Session(Server::Impl* srv, tcp::socket&& socket, uint64_t id, std::string address, unsigned refuse,
+          SteadyClock::time_point accepted)
       : srv_(srv), stream_(make_stream(srv, std::move(socket))), timer_(stream_.get_executor()), id_(id),
-        address_(std::move(address)), refuse_(refuse) {}
+        address_(std::move(address)), refuse_(refuse), accepted_(accepted) {}
 
-  ~Session() override { srv_->release(id_, address_, refuse_ == 0); }
+  ~Session() override { srv_->release(id_); }
 
-  void start() {
+  void start() override {
     net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] { self->begin(); });
   }
 
   void on_server_stop() override {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      if (self->waiting_for_request_ && (!self->parser_ || !self->parser_->got_some())) self->close_now();
+      if (!self->handshake_done_ || (self->waiting_for_request_ && (!self->parser_ || !self->parser_->got_some())))
+        self->close_now();
     });
   }
 
@@ -251,19 +407,31 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
   const config::Limits& limits() const { return srv_->opt.limits; }
 
+  // TLS: one deadline from accept to the end of the handshake. Until the
+  // client's first byte arrives nothing is read and no TLS work is done: the
+  // connection is "silent", past its first second the first kind to give up
+  // its slot.
   void begin() {
     if constexpr (Tls) {
-      tcp_layer().expires_after(std::chrono::seconds(std::min<uint32_t>(limits().idle_timeout_s, 10)));
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+      arm_read_deadline(accepted_ + std::chrono::seconds(limits().handshake_timeout_s));
+      tcp_layer().socket().async_wait(tcp::socket::wait_read,
+                                      [self = this->shared_from_this()](beast::error_code ec) {
+                                        if (ec) return self->on_handshake(ec);
+                                        self->srv_->set_phase(self->id_, Phase::handshake, false);
+                                        self->stream_.async_handshake(
+                                            ssl::stream_base::server,
+                                            [self](beast::error_code e) { self->on_handshake(e); });
+                                      });
     } else {
       after_handshake();
     }
   }
 
   void on_handshake(beast::error_code ec) {
+    disarm(ec);
     if (ec) {
-      srv_->refused("tls_handshake");
+      if (closed_) return;  // evicted or stopped: counted there
+      srv_->refused(ec == beast::error::timeout ? "handshake_timeout" : "tls_handshake");
       log::debug("TLS handshake failed", {{"listener", srv_->opt.name}, {"peer", address_}, {"error", ec.message()}});
       return close_now();
     }
@@ -282,6 +450,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void after_handshake() {
+    handshake_done_ = true;
     if (refuse_ != 0) {
       srv_->refused(refuse_ == 503 ? "max_connections" : "max_connections_per_client");
       label_ = "refused";
@@ -292,9 +461,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                                                    : "This client has too many open connections; close some first."),
                   true);
     }
+    authenticated_ = srv_->counts_as_authenticated(caller_);
     read_request();
   }
 
+  // The idle deadline: a request must have arrived whole idle_timeout_s after
+  // the previous response, or, for the first, after accept (the handshake
+  // included; at least a second is left after a slow handshake).
   void read_request() {
     if (srv_->stopping) return close_now();
     req_ = Request{};
@@ -305,8 +478,17 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->header_limit(limits().max_header_bytes);
     parser_->body_limit(limits().max_body_bytes);
     waiting_for_request_ = true;
+    request_started_ = false;
     header_bytes_ = 0;
-    arm_read_deadline(SteadyClock::now() + std::chrono::seconds(limits().idle_timeout_s));
+    srv_->set_phase(id_, Phase::waiting, authenticated_);
+    const auto now = SteadyClock::now();
+    const auto idle = std::chrono::seconds(limits().idle_timeout_s);
+    auto deadline = now + idle;
+    if (first_request_) {
+      first_request_ = false;
+      deadline = std::max(accepted_ + idle, now + std::chrono::seconds(1));
+    }
+    arm_read_deadline(deadline);
     read_header_some();
   }
 
@@ -318,6 +500,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     http::async_read_some(stream_, buffer_, *parser_,
                           [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                             self->header_bytes_ += n;
+                            if (n > 0 && !self->request_started_) {
+                              self->request_started_ = true;
+                              self->srv_->set_phase(self->id_, Phase::in_flight, self->authenticated_);
+                            }
                             if (!ec && self->header_bytes_ > self->limits().max_header_bytes)
                               ec = http::error::header_limit;
                             if (!ec && !self->parser_->is_header_done()) return self->read_header_some();
@@ -391,8 +577,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto now = SteadyClock::now();
     if (now >= deadline_) return fail(408, "http.timeout", "The request did not complete in time.");
     arm_read_deadline(std::min(deadline_, now + std::chrono::seconds(limits().idle_timeout_s)));
-    parser_->get().body().data = chunk_.data();
-    parser_->get().body().size = chunk_.size();
+    if (!chunk_) chunk_ = std::make_unique<char[]>(kChunkBytes);  // only once a route admitted the caller
+    parser_->get().body().data = chunk_.get();
+    parser_->get().body().size = kChunkBytes;
     http::async_read_some(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
@@ -400,11 +587,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void on_body(beast::error_code ec) {
     disarm(ec);
     if (ec == http::error::need_buffer) ec = {};
-    const size_t got = chunk_.size() - parser_->get().body().size;
+    const size_t got = kChunkBytes - parser_->get().body().size;
     if (got > 0) {
       if (req_.body.size() + got > body_limit_)
         return fail(413, "http.body_too_large", "The request body is larger than this route accepts.");
-      auto st = req_.body.append(chunk_.data(), got, srv_->opt.memory_body_bytes, srv_->opt.spool_dir);
+      auto st = req_.body.append(chunk_.get(), got, srv_->opt.memory_body_bytes, srv_->opt.spool_dir);
       if (!st.ok()) {
         log::error("cannot spool a request body", {{"listener", srv_->opt.name}, {"error", st.error().message}});
         return fail(503, "http.spool", "The gateway cannot store the request body now; retry later.");
@@ -514,6 +701,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   void drain(uint64_t drained) {
     if (drained == 0) {
+      srv_->set_phase(id_, Phase::closing, authenticated_);
       if constexpr (!Tls) {
         beast::error_code ignored;
         tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -533,6 +721,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
   // Orderly close: TLS close_notify (bounded), then the socket.
   void shutdown() {
+    srv_->set_phase(id_, Phase::closing, authenticated_);
     if constexpr (Tls) {
       tcp_layer().expires_after(std::chrono::seconds(2));
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close_now(); });
@@ -544,6 +733,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void close_now() {
+    closed_ = true;
     ++timer_gen_;
     timer_.cancel();
     beast::error_code ec;
@@ -558,9 +748,16 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   uint64_t id_;
   std::string address_;
   unsigned refuse_;
+  SteadyClock::time_point accepted_;
+  bool handshake_done_ = false;
+  bool authenticated_ = false;   // a caller of authenticated_roles (see server.h)
+  bool first_request_ = true;
+  bool request_started_ = false;  // a byte of the current request arrived
+  bool closed_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::buffer_body>> parser_;
-  std::array<char, 64 * 1024> chunk_{};
+  static constexpr size_t kChunkBytes = 64 * 1024;
+  std::unique_ptr<char[]> chunk_;  // body reads; allocated by the first one
   Caller caller_;
   Request req_;
   const Route* route_ = nullptr;
@@ -584,53 +781,84 @@ void Server::Impl::do_accept() {
                          [this](beast::error_code ec, tcp::socket s) { on_accept(ec, std::move(s)); });
 }
 
+// Runs on accept_strand, one at a time. It must keep pace with a flood: it
+// decides under the lock, closes an evicted connection by posting to that
+// connection's strand, and leaves every handshake to the new session.
 void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
     if (ec == net::error::operation_aborted || stopping) return;
+    // Out of descriptors (EMFILE) and the like: accepting again at once would
+    // spin on the same error; the backlog holds newcomers meanwhile.
     log::warn("accept failed", {{"listener", opt.name}, {"error", ec.message()}});
-    return do_accept();
+    accept_retry->expires_after(std::chrono::milliseconds(100));
+    accept_retry->async_wait([this](beast::error_code e) {
+      if (!e && !stopping) do_accept();
+    });
+    return;
   }
   beast::error_code ep_ec;
   auto ep = socket.remote_endpoint(ep_ec);
   std::string address = ep_ec ? "?" : ep.address().to_string();
+  const auto now = SteadyClock::now();
+  // Under a flood a connection waits in the backlog, and a real client's
+  // ClientHello is already here when it is accepted: it is not "silent" (the
+  // first kind evicted) even before its session gets to look.
+  beast::error_code avail_ec;
+  const bool sent_something = socket.available(avail_ec) > 0 && !avail_ec;
   unsigned refuse = 0;
   uint64_t id = 0;
+  std::shared_ptr<SessionBase> victim;
   {
     std::lock_guard lock(mu);
-    if (active >= opt.limits.max_connections) refuse = 503;
-    else if (per_address[address] >= opt.limits.max_connections_per_client) refuse = 429;
-    if (refuse && refusing >= 64) {
+    auto held = per_address.find(address);
+    if (held != per_address.end() && held->second >= opt.limits.max_connections_per_client) refuse = 429;
+    else if (active >= opt.limits.max_connections && !evict_one(now, victim)) refuse = 503;
+    if (refuse == 503) {
+      refusals.add(now);
+      last_pressure = now;
+    }
+    if (refuse && refusing >= kMaxRefusing) {
       // Answering refusals costs a handshake each; past a bound, just close.
-      if (per_address[address] == 0) per_address.erase(address);
       refused("overflow");
       beast::error_code ignored;
       socket.close(ignored);
-      return do_accept();
-    }
-    if (refuse) {
-      if (per_address[address] == 0) per_address.erase(address);
-      ++refusing;
     } else {
-      ++active;
-      ++per_address[address];
+      if (refuse) {
+        ++refusing;
+      } else {
+        ++active;
+        ++per_address[address];
+      }
+      id = ++next_id;
+      Conn c;
+      c.address = address;
+      c.holds_slot = refuse == 0;
+      c.refusing = refuse != 0;
+      c.phase = !tls ? Phase::waiting : sent_something ? Phase::handshake : Phase::silent;
+      conns.emplace(id, std::move(c));
     }
-    id = ++next_id;
     metric_connections();
   }
+  if (victim) {
+    victim->force_close();
+    victim.reset();
+  }
+  if (id == 0) return do_accept();
   std::shared_ptr<SessionBase> session;
-  if (tls) {
-    auto s = std::make_shared<Session<true>>(this, std::move(socket), id, address, refuse);
-    s->start();
-    session = s;
-  } else {
-    auto s = std::make_shared<Session<false>>(this, std::move(socket), id, address, refuse);
-    s->start();
-    session = s;
-  }
+  if (tls) session = std::make_shared<Session<true>>(this, std::move(socket), id, address, refuse, now);
+  else session = std::make_shared<Session<false>>(this, std::move(socket), id, address, refuse, now);
   {
+    // Evictable only from now on, with its session to close.
     std::lock_guard lock(mu);
-    sessions[id] = session;
+    Conn& c = conns.at(id);
+    c.session = session;
+    if (c.holds_slot) {
+      c.rank = eviction_rank(c.phase, false);
+      c.since = now;
+      evictable.insert({c.rank, c.since, id});
+    }
   }
+  session->start();
   if (!stopping) do_accept();
 }
 
@@ -650,12 +878,14 @@ Result<std::unique_ptr<Server>> Server::start(ListenerOptions options, std::shar
   auto ep = parse_endpoint(o.listen);
   if (!ep.ok()) return ep.error();
   beast::error_code ec;
-  impl->acceptor.emplace(impl->ioc);
+  impl->accept_strand.emplace(net::make_strand(impl->ioc));
+  impl->acceptor.emplace(*impl->accept_strand);
+  impl->accept_retry.emplace(*impl->accept_strand);
   impl->acceptor->open(ep->protocol(), ec);
   if (!ec) impl->acceptor->set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) impl->acceptor->bind(*ep, ec);
   if (!ec) impl->acceptor->listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return make_error("server.listen", "cannot listen on " + o.listen + ": " + ec.message());
+  if (ec) return make_error(ErrorKind::io, "server.listen", "cannot listen on " + o.listen + ": " + ec.message());
   auto local = impl->acceptor->local_endpoint();
   impl->bound_port = local.port();
   impl->bound = (local.address().is_v6() ? "[" + local.address().to_string() + "]" : local.address().to_string()) +
@@ -678,21 +908,36 @@ size_t Server::connections() const {
   return impl_->active + impl_->refusing;
 }
 
+ListenerLoad Server::load() const {
+  const Impl& s = *impl_;
+  const auto now = SteadyClock::now();
+  std::lock_guard lock(s.mu);
+  ListenerLoad l;
+  l.name = s.opt.name;
+  l.open = s.active;
+  l.max = s.opt.limits.max_connections;
+  l.evicted_last_minute = s.evictions.sum(now);
+  l.refused_last_minute = s.refusals.sum(now);
+  l.saturated = s.active >= l.max || (s.last_pressure && now - *s.last_pressure < kSaturationHold);
+  return l;
+}
+
 void Server::stop(std::chrono::milliseconds grace) {
   Impl& s = *impl_;
   std::lock_guard stop_lock(s.stop_mu);
   if (s.stopped) return;
   s.stopping = true;
-  net::post(s.acceptor->get_executor(), [&s] {
+  net::post(*s.accept_strand, [&s] {
     beast::error_code ec;
     s.acceptor->close(ec);
+    s.accept_retry->cancel();
   });
   auto each_session = [&s](auto fn) {
     std::vector<std::shared_ptr<SessionBase>> live;
     {
       std::lock_guard lock(s.mu);
-      for (auto& [id, w] : s.sessions)
-        if (auto p = w.lock()) live.push_back(std::move(p));
+      for (auto& [id, c] : s.conns)
+        if (auto p = c.session.lock()) live.push_back(std::move(p));
     }
     for (auto& p : live) fn(*p);
   };

@@ -107,16 +107,16 @@ std::string hash_bytes_hex(std::string_view bytes) {
 
 Result<std::string> hash_file_hex(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rbe");
-  if (!f) return make_error("io.open", "cannot open " + path + " to hash it");
+  if (!f) return make_error(ErrorKind::io, "io.open", "cannot open " + path + " to hash it");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
   ossl::MdCtx ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    return make_error("crypto.digest", "cannot start a SHA-256 digest");
+    return make_error(ErrorKind::internal, "crypto.digest", "cannot start a SHA-256 digest");
   std::vector<char> buf(1 << 16);
   size_t n = 0;
   while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0)
     EVP_DigestUpdate(ctx.get(), buf.data(), n);
-  if (std::ferror(f)) return make_error("io.read", "cannot read " + path + " to hash it");
+  if (std::ferror(f)) return make_error(ErrorKind::io, "io.read", "cannot read " + path + " to hash it");
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), d, &len);
@@ -143,7 +143,7 @@ std::string format_timestamp(Clock::time_point t) {
 
 Result<Clock::time_point> parse_timestamp(std::string_view s) {
   auto bad = [&] {
-    return make_error("vdxp.malformed", "timestamp is not in the form ddMMyyyyTHHmmss+SSSS");
+    return make_error(ErrorKind::malformed, "vdxp.malformed", "timestamp is not in the form ddMMyyyyTHHmmss+SSSS");
   };
   if (s.size() != 20 || s[8] != 'T' || s[15] != '+') return bad();
   auto num = [&](size_t pos, size_t len, int& out) {
@@ -185,11 +185,11 @@ Result<std::vector<Header>> sign(const Params& params, std::string_view content_
   std::set<std::string> seen;
   auto add = [&](std::string_view key, std::string_view value) -> Status {
     if (!token_safe(key))
-      return make_error("vdxp.param", "axis parameter name '" + std::string(key) + "' is not a header token");
+      return make_error(ErrorKind::malformed, "vdxp.param", "axis parameter name '" + std::string(key) + "' is not a header token");
     if (!header_safe(value))
-      return make_error("vdxp.param", "axis parameter '" + std::string(key) + "' holds a control character");
+      return make_error(ErrorKind::malformed, "vdxp.param", "axis parameter '" + std::string(key) + "' holds a control character");
     if (!seen.insert(lower(key)).second)
-      return make_error("vdxp.param", "axis parameter '" + std::string(key) + "' is given twice");
+      return make_error(ErrorKind::malformed, "vdxp.param", "axis parameter '" + std::string(key) + "' is given twice");
     signed_headers.push_back({std::string(kPrefix) + std::string(key), std::string(value)});
     return {};
   };
@@ -228,7 +228,7 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
   const std::string p(kPrefix);
   auto need = [&](std::string_view name) -> Result<std::string> {
     auto v = header(p + std::string(name));
-    if (!v) return make_error("vdxp.missing", "the axis request lacks the header " + p + std::string(name));
+    if (!v) return make_error(ErrorKind::malformed, "vdxp.missing", "the axis request lacks the header " + p + std::string(name));
     return *v;
   };
   auto key_list = need("sign-header-key");
@@ -248,49 +248,49 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
     std::string_view n = trim(rest.substr(0, semi));
     if (n.size() >= p.size() && iequals(n.substr(0, p.size()), p)) n.remove_prefix(p.size());
     if (!n.empty()) {
-      if (!token_safe(n)) return make_error("vdxp.malformed", "sign-header-key names something that is not a header");
+      if (!token_safe(n)) return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header-key names something that is not a header");
       if (!lower_names.insert(lower(n)).second)
-        return make_error("vdxp.malformed", "sign-header-key names a header twice");
+        return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header-key names a header twice");
       names.emplace_back(n);
     }
     if (semi == std::string_view::npos) break;
     rest.remove_prefix(semi + 1);
   }
-  if (names.empty()) return make_error("vdxp.malformed", "sign-header-key names no header");
+  if (names.empty()) return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header-key names no header");
 
   // The signed JSON must hold exactly the listed names.
   auto parsed = json::parse(*text, 2);
   if (!parsed.ok() || !parsed->is_object())
-    return make_error("vdxp.malformed", "sign-header is not a JSON object");
+    return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header is not a JSON object");
   const auto& obj = parsed->get_object();
   if (obj.size() != names.size())
-    return make_error("vdxp.malformed", "sign-header does not hold exactly the headers of sign-header-key");
+    return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header does not hold exactly the headers of sign-header-key");
   VerifiedCall call;
   for (const auto& n : names) {
     const auto* v = obj.if_contains(p + n);
-    if (!v || !v->is_string()) return make_error("vdxp.malformed", "sign-header lacks the string value of " + p + n);
+    if (!v || !v->is_string()) return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header lacks the string value of " + p + n);
     call.params[n] = std::string(v->get_string());
   }
   call.system_id = call.param("systemid");
 
   // Authenticate before trusting anything else the call says.
   const SecretString* secret = secret_of(call.system_id);
-  if (!secret) return make_error("vdxp.unknown_system", "the axis request names an unknown system id");
+  if (!secret) return make_error(ErrorKind::unauthorized, "vdxp.unknown_system", "the axis request names an unknown system id");
   const std::string expect = hmac_sha256_hex(secret->view(), *text);
   const std::string got = lower(*mac);
   if (got.size() != expect.size() || CRYPTO_memcmp(got.data(), expect.data(), got.size()) != 0)
-    return make_error("vdxp.bad_mac", "the request's hash-header does not match its signed headers");
+    return make_error(ErrorKind::unauthorized, "vdxp.bad_mac", "the request's hash-header does not match its signed headers");
   for (const auto& [n, v] : call.params) {
     auto actual = header(p + n);
     if (!actual || *actual != v)
-      return make_error("vdxp.bad_mac", "the signed value of " + p + n + " differs from the header received");
+      return make_error(ErrorKind::unauthorized, "vdxp.bad_mac", "the signed value of " + p + n + " differs from the header received");
   }
 
   std::vector<std::string> must = {"systemid", "timestamp"};
   must.insert(must.end(), required.begin(), required.end());
   for (const auto& r : must)
     if (!lower_names.count(lower(r)))
-      return make_error("vdxp.missing", "the axis request does not sign the header " + p + r);
+      return make_error(ErrorKind::malformed, "vdxp.missing", "the axis request does not sign the header " + p + r);
 
   auto when = parse_timestamp(call.param("timestamp"));
   if (!when.ok()) return when.error();
@@ -298,7 +298,7 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
   if (options.timestamp_window.count() > 0) {
     const auto skew = now > *when ? now - *when : *when - now;
     if (skew > options.timestamp_window)
-      return make_error("vdxp.stale", "the request's timestamp is outside the accepted window");
+      return make_error(ErrorKind::unauthorized, "vdxp.stale", "the request's timestamp is outside the accepted window");
   }
   return call;
 }
@@ -339,7 +339,7 @@ class BodyHasher {
     }
     EVP_DigestUpdate(ctx_.get(), held_.data(), held_.size());
     if (EVP_DigestFinal_ex(ctx_.get(), d, &len) == 1 && unpadded_hex(d, len) == want) return SentFile{size_, hex(d, len)};
-    return make_error("vdxp.hash_file",
+    return make_error(ErrorKind::malformed, "vdxp.hash_file",
                       "the body matches the signed hash-file neither with nor without a trailing CRLF");
   }
 
@@ -353,21 +353,21 @@ class BodyHasher {
 
 Result<SentFile> match_sent_bytes(std::string_view body, std::string_view hash_file) {
   BodyHasher h;
-  if (!h.ok()) return make_error("crypto.digest", "cannot start a SHA-256 digest");
+  if (!h.ok()) return make_error(ErrorKind::internal, "crypto.digest", "cannot start a SHA-256 digest");
   h.update(body);
   return h.finish(hash_file);
 }
 
 Result<SentFile> match_sent_file(const std::string& body_path, std::string_view hash_file) {
   fs::UniqueFd fd(::open(body_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error("io.open", "cannot open a received body to hash it");
+  if (!fd.valid()) return make_error(ErrorKind::io, "io.open", "cannot open a received body to hash it");
   BodyHasher h;
-  if (!h.ok()) return make_error("crypto.digest", "cannot start a SHA-256 digest");
+  if (!h.ok()) return make_error(ErrorKind::internal, "crypto.digest", "cannot start a SHA-256 digest");
   std::vector<char> buf(1 << 16);
   while (true) {
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("io.read", "cannot read a received body to hash it");
+    if (n < 0) return make_error(ErrorKind::io, "io.read", "cannot read a received body to hash it");
     if (n == 0) break;
     h.update(std::string_view(buf.data(), static_cast<size_t>(n)));
   }

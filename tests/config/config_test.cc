@@ -20,6 +20,7 @@ TEST(Config, EmptyFileGivesDefaults) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->server.internal_listen, "127.0.0.1:8443");
   EXPECT_EQ(r->limits.max_header_bytes, 16384u);
+  EXPECT_EQ(r->limits.handshake_timeout_s, 10u);
   EXPECT_EQ(r->trust.revocation, "hard");
   EXPECT_EQ(r->edxml.status_element, "MessageHeader");
   EXPECT_TRUE(r->clients.empty());
@@ -32,6 +33,7 @@ internal_listen = "0.0.0.0:9443"
 axis_listen = "[::1]:9444"
 [limits]
 max_body_bytes = 2048
+handshake_timeout_s = 4
 [edxml]
 status_element = "Status"
 max_zip_ratio = 50
@@ -66,6 +68,7 @@ level = "debug"
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->server.axis_listen, "[::1]:9444");
   EXPECT_EQ(r->limits.max_body_bytes, 2048u);
+  EXPECT_EQ(r->limits.handshake_timeout_s, 4u);
   EXPECT_EQ(r->edxml.status_element, "Status");
   EXPECT_EQ(r->edxml.max_zip_ratio, 50u);
   EXPECT_EQ(r->store.state_dir, "/srv/edx");
@@ -103,6 +106,8 @@ TEST(Config, OutOfRangeValueIsAnError) {
             "t.toml:2: limits.max_connections: must be between 1 and 1000000, not 0");
   EXPECT_EQ(error_of("[limits]\nmax_header_bytes = -5\n"),
             "t.toml:2: limits.max_header_bytes: must be between 1024 and 1048576, not -5");
+  EXPECT_EQ(error_of("[limits]\nhandshake_timeout_s = 0\n"),
+            "t.toml:2: limits.handshake_timeout_s: must be between 1 and 600, not 0");
 }
 
 TEST(Config, EnumValueOutsideItsChoicesIsAnError) {

@@ -11,12 +11,13 @@
 #include <sstream>
 
 #include "../../gateway/src/console_text.h"
-#include "../crypto/test_pki.h"
+#include "../support/temp_dir.h"
+#include "../support/workflow_doubles.h"
 #include "edxgate/base/digest.h"
 #include "edxgate/base/json.h"
 #include "edxgate/gateway/api.h"
 #include "edxgate/gateway/console.h"
-#include "edxgate/gateway/engine.h"
+#include "edxgate/workflow/engine.h"
 #include "edxgate/store/store.h"
 
 namespace edxgate::gateway {
@@ -25,44 +26,16 @@ namespace {
 namespace bj = json::bj;
 using config::Role;
 using crypto::test::Pki;
+using test::TempDir;
+using workflow::Engine;
+using workflow::EngineOptions;
+using workflow::IncomingDelivery;
+using workflow::Submission;
 
 constexpr const char* kUs = "000.00.00.G06";
 constexpr const char* kThem = "000.00.00.G07";
 const std::string kScript = "<script>alert(1)</script>";
 const std::string kBreakout = "\"><img src=x onerror=alert(2)>";
-
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "edxgate-console-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& n) const { return path_ + "/" + n; }
-
- private:
-  std::string path_;
-};
-
-class SoftwareKeys final : public KeyProvider {
- public:
-  Result<SigningKey> open(const std::string&, const SecretString* pin) override {
-    if (!pin) return make_error("pin.missing", "a PIN is needed");
-    if (pin->view() != "1234") return make_error("pin.incorrect", "the PIN is wrong");
-    SigningKey k;
-    k.signer = std::make_unique<crypto::test::SoftwareSigner>(Pki::get().path("good.key"));
-    k.certificate = Pki::get().cert("good");
-    k.chain = {Pki::get().cert("inter")};
-    k.algorithm = crypto::default_algorithm(k.certificate);
-    return k;
-  }
-  bool has_unattended_key() const override { return false; }
-  std::optional<crypto::Certificate> configured_certificate() const override { return Pki::get().cert("good"); }
-  Status check() const override { return {}; }
-};
 
 Caller caller(const std::string& name, std::optional<Role> role) {
   Caller c;
@@ -182,7 +155,7 @@ class ConsoleTest : public ::testing::Test {
     d.message_type = "edoc";
     auto r = engine->accept(d);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-    return r.ok() ? *r : "";
+    return r.ok() ? std::to_string(r->document) : "";
   }
   std::string sign(const std::string& id, const std::string& pin = "1234") {
     Response r = call(leader, "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":")" + pin + "\"}");
@@ -190,7 +163,7 @@ class ConsoleTest : public ::testing::Test {
   }
 
   TempDir dir;
-  SoftwareKeys keys;
+  test::SoftwareKeys keys{"good", false};
   MetricsRegistry metrics;
   Readiness readiness;
   std::unique_ptr<store::Store> db;

@@ -31,8 +31,11 @@ struct Limits {
   uint64_t max_body_bytes = 512ull * 1024 * 1024;
   uint64_t max_json_bytes = 1024 * 1024;
   uint32_t request_timeout_s = 300;
-  uint32_t idle_timeout_s = 30;
+  uint32_t idle_timeout_s = 30;       // no request in progress; the first one counted from accept
+  uint32_t handshake_timeout_s = 10;  // TCP accept to completed TLS handshake
   uint32_t min_body_rate_bps = 4096;  // slower bodies are cut off
+  // Per listener. At the cap a newcomer takes the slot of an unauthenticated
+  // or idle connection; it is refused only when every slot serves a request.
   uint32_t max_connections = 512;
   uint32_t max_connections_per_client = 32;
 };

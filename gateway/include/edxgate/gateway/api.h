@@ -34,7 +34,7 @@
 #include <string>
 
 #include "edxgate/gateway/console.h"
-#include "edxgate/gateway/engine.h"
+#include "edxgate/workflow/engine.h"
 #include "edxgate/gateway/multipart.h"
 #include "edxgate/gateway/router.h"
 #include "edxgate/store/store.h"
@@ -50,10 +50,8 @@ struct ApiOptions {
 // Adds the routes above. `engine` and `store` must outlive the router.
 // `summary` answers GET /v1/summary; when null, one over `store` alone (no
 // readiness checks, no certificates).
-void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOptions options,
+void add_api_routes(Router& router, workflow::Engine& engine, store::Store& store, ApiOptions options,
                     std::shared_ptr<OperatorSummary> summary = nullptr);
 
-// The HTTP status for an error of the engine or the store (exposed for tests).
-unsigned http_status_for(const Error& e);
 
 }  // namespace edxgate::gateway

@@ -5,6 +5,12 @@
 // ... added by whoever owns them) and answers 200 only when all pass, else
 // 503; the JSON body names each check and its outcome (never a secret).
 // /metrics renders the registry in Prometheus text format.
+//
+// A listener's check ("listener:<name>") fails while it is saturated: all its
+// connection slots taken, or slots reclaimed from other connections (or
+// newcomers refused) in the last seconds (see server.h). /healthz still says
+// 200 then: the process serves, but the listener is under a flood or past its
+// capacity, and its clients may be cut.
 #pragma once
 
 #include <functional>
@@ -13,7 +19,7 @@
 #include <vector>
 
 #include "edxgate/base/result.h"
-#include "edxgate/gateway/metrics.h"
+#include "edxgate/base/metrics.h"
 #include "edxgate/gateway/router.h"
 
 namespace edxgate::gateway {
@@ -29,6 +35,13 @@ class Readiness {
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, Check>> checks_;
 };
+
+class Server;
+
+// Adds the check "listener:<name>" of `server`, which must outlive `readiness`'
+// evaluations. Fails with ready.listener_saturated and the detail
+// "saturated: N connections (max M), E evicted and R refused in the last minute".
+void add_listener_check(Readiness& readiness, const Server& server);
 
 // Adds GET /healthz, /readyz, /metrics as public routes.
 void add_health_routes(Router& router, const Readiness& readiness, const MetricsRegistry& metrics);

@@ -89,6 +89,10 @@ struct Caller {
   bool has_certificate() const { return !fingerprint.empty(); }
 };
 
+// The HTTP status for an error, from its kind: the one mapping of the
+// gateway (base/result.h lists the kinds).
+unsigned http_status(ErrorKind kind);
+
 struct Response {
   unsigned status = 200;
   Headers headers;

@@ -14,7 +14,7 @@
 // the same document, stored once and answered OK with the same id (the
 // sink's contract). The delivery goes to an IncomingSink, which must make it
 // durable before returning; only then is OK answered. The workflow engine is
-// the production sink; SpoolSink is a durable stand-in for tests.
+// the production sink (EngineSink); SpoolSink is a durable stand-in for tests.
 #pragma once
 
 #include <chrono>
@@ -26,23 +26,32 @@
 #include "edxgate/base/secret.h"
 #include "edxgate/gateway/router.h"
 #include "edxgate/gateway/vdxp.h"
+#include "edxgate/workflow/engine.h"
+#include "edxgate/workflow/incoming.h"
 
 namespace edxgate::gateway {
 
-struct IncomingDelivery {
-  std::string file;          // the envelope (without the SDK's CRLF), in a spool file the sink may rename
-  uint64_t size = 0;
-  std::string message_type;  // edoc | status (as signed; the envelope's content decides)
-  std::string from;          // sender organ id as signed by the axis ("" if absent)
-  std::string system_id;
-};
+using workflow::IncomingDelivery;
 
+// Where the push endpoint hands a delivery: it stores it durably and returns
+// the id answered to the axis (DocId). The same bytes delivered twice must
+// give the same id and be stored once.
 class IncomingSink {
  public:
   virtual ~IncomingSink() = default;
-  // Stores the delivery durably and returns its id. The same bytes delivered
-  // twice must give the same id and be stored once.
   virtual Result<std::string> accept(IncomingDelivery& delivery) = 0;
+};
+
+// The production sink: the workflow engine. The axis gets the incoming
+// document's id, or "status:<id>" of the outgoing document a status message
+// is about.
+class EngineSink final : public IncomingSink {
+ public:
+  explicit EngineSink(workflow::Engine& engine) : engine_(engine) {}
+  Result<std::string> accept(IncomingDelivery& delivery) override;
+
+ private:
+  workflow::Engine& engine_;
 };
 
 // Stores envelopes as <dir>/<sha256>.edxml with a <sha256>.json sidecar, each

@@ -15,123 +15,35 @@
 #include <mutex>
 #include <sstream>
 
-#include "../crypto/test_pki.h"
+#include "../support/temp_dir.h"
+#include "../support/workflow_doubles.h"
 #include "edxgate/base/json.h"
+#include "edxgate/base/metrics.h"
 #include "edxgate/edxml/reader.h"
 #include "edxgate/edxml/writer.h"
-#include "edxgate/gateway/api.h"
-#include "edxgate/gateway/engine.h"
-#include "openapi_json.h"
 #include "edxgate/store/store.h"
+#include "edxgate/workflow/engine.h"
 
-namespace edxgate::gateway {
+namespace edxgate::workflow {
 namespace {
 
 using crypto::test::Pki;
 using store::Direction;
 using store::State;
+using test::read_file;
+using test::RecordingAxis;
+using test::SoftwareKeys;
+using test::TempDir;
+using test::write_file;
 
 constexpr const char* kA = "000.00.00.G01";
 constexpr const char* kB = "000.00.00.G02";
 constexpr const char* kC = "000.00.00.G03";
 
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void write_file(const std::string& path, const std::string& data) {
-  std::ofstream f(path, std::ios::binary);
-  f << data;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string t = (std::filesystem::temp_directory_path() / "edxgate-engine-XXXXXX").string();
-    path_ = ::mkdtemp(t.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& n) const { return path_ + "/" + n; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// Keeps a copy of everything "sent", in order.
-class RecordingAxis final : public AxisTransport {
- public:
-  struct Sent {
-    std::string kind;  // edoc | status
-    std::vector<std::string> to;
-    std::string bytes;
-  };
-  explicit RecordingAxis(std::string dir) : dir_(std::move(dir)) {}
-  Result<std::string> send_envelope(const std::string& file, const std::vector<std::string>& to,
-                                    AxisMessageType) override {
-    return record("edoc", file, to);
-  }
-  Result<std::string> send_status(const std::string& file, const std::vector<std::string>& to) override {
-    return record("status", file, to);
-  }
-  Result<std::vector<AxisReceivedItem>> list_received(const AxisListQuery&) override {
-    return std::vector<AxisReceivedItem>{};
-  }
-  Status get(const std::string&, const std::string&) override { return make_error("axis.test", "not here"); }
-  Status update_status(const std::string&, AxisItemStatus) override { return {}; }
-
-  std::vector<Sent> take() {
-    std::lock_guard lock(mu_);
-    return std::exchange(sent_, {});
-  }
-  bool down = false;
-
- private:
-  Result<std::string> record(const char* kind, const std::string& file, const std::vector<std::string>& to) {
-    if (down) return make_error("axis.connect", "the axis is down (test)");
-    std::lock_guard lock(mu_);
-    sent_.push_back({kind, to, read_file(file)});
-    return std::to_string(sent_.size());
-  }
-  std::string dir_;
-  std::mutex mu_;
-  std::vector<Sent> sent_;
-};
-
-// Signs with a software key of the test PKI (the token path is tested by
-// the hsm and e2e tests).
-class SoftwareKeys final : public KeyProvider {
- public:
-  explicit SoftwareKeys(std::string name, bool unattended = true) : name_(std::move(name)), unattended_(unattended) {}
-  Result<SigningKey> open(const std::string&, const SecretString* pin) override {
-    if (!pin && !unattended_) return make_error("pin.missing", "a PIN is needed");
-    if (pin && pin->view() != "1234") return make_error("pin.incorrect", "the PIN is wrong");
-    SigningKey k;
-    k.signer = std::make_unique<crypto::test::SoftwareSigner>(Pki::get().path(name_ + ".key"));
-    k.certificate = Pki::get().cert(name_);
-    k.chain = {Pki::get().cert("inter")};
-    k.algorithm = crypto::default_algorithm(k.certificate);
-    return k;
-  }
-  bool has_unattended_key() const override { return unattended_; }
-  std::optional<crypto::Certificate> configured_certificate() const override { return Pki::get().cert(name_); }
-  Status check() const override { return {}; }
-
- private:
-  std::string name_;
-  bool unattended_;
-};
-
 // One ministry: its store, engine, keys and outgoing recorder.
 struct Ministry {
   Ministry(const std::string& organ, const std::string& key, const TempDir& dir)
-      : root(dir / organ), axis(root + "/axis"), keys(key) {
+      : root(dir / organ), keys(key) {
     std::filesystem::create_directories(root);
     store::StoreOptions so;
     so.state_dir = root + "/state";
@@ -177,7 +89,7 @@ struct Ministry {
   std::string engine_organ() const { return std::filesystem::path(root).filename().string(); }
 
   // Delivers bytes as the axis would.
-  Result<std::string> deliver(const std::string& bytes, const std::string& from, const std::string& type = "edoc") {
+  Result<Accepted> deliver(const std::string& bytes, const std::string& from, const std::string& type = "edoc") {
     std::string file = root + "/delivery-" + std::to_string(++uploads);
     write_file(file, bytes);
     IncomingDelivery d;
@@ -207,7 +119,7 @@ struct Ministry {
 };
 
 struct EngineTest : ::testing::Test {
-  TempDir dir;
+  TempDir dir{"edxgate-engine"};
   Ministry a{kA, "good", dir};
   Ministry b{kB, "good2", dir};
 
@@ -239,7 +151,7 @@ struct EngineTest : ::testing::Test {
       auto r = a.deliver(s.bytes, kB, "status");
       EXPECT_TRUE(r.ok()) << r.error().message;
       if (r.ok()) {
-        EXPECT_EQ(r->rfind("status:", 0), 0u) << *r;  // "status:<the document id>"
+        EXPECT_EQ(r->kind, Accepted::Kind::status_message);
       }
       ++n;
     }
@@ -256,7 +168,7 @@ TEST_F(EngineTest, ADocumentGoesFromAToBAndTheStatusesComeBack) {
 
   auto got = b.deliver(bytes, kA);
   ASSERT_TRUE(got.ok()) << got.error().message;
-  const store::Document in = b.doc(std::stoll(*got));
+  const store::Document in = b.doc(got->document);
   EXPECT_EQ(in.direction, Direction::incoming);
   EXPECT_EQ(in.state, State::verified) << in.signer_summary;
   EXPECT_EQ(in.sender, kA);
@@ -294,7 +206,9 @@ TEST_F(EngineTest, TheSameDeliveryTwiceIsStoredOnceAndAnsweredOnce) {
   auto first = b.deliver(bytes, kA);
   auto second = b.deliver(bytes, kA);
   ASSERT_TRUE(first.ok() && second.ok());
-  EXPECT_EQ(*first, *second);
+  EXPECT_EQ(first->document, second->document);
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_TRUE(second->duplicate);
   store::DocumentQuery q;
   q.direction = Direction::incoming;
   EXPECT_EQ(b.db->list_documents(q)->documents.size(), 1u);
@@ -313,7 +227,7 @@ TEST_F(EngineTest, ATamperedEnvelopeIsQuarantinedAndTheSenderGetsARefusal) {
   forged.replace(pos, from.size(), to);
   auto got = b.deliver(forged, kA);
   ASSERT_TRUE(got.ok()) << got.error().message;
-  const store::Document in = b.doc(std::stoll(*got));
+  const store::Document in = b.doc(got->document);
   EXPECT_EQ(in.state, State::quarantined);
   EXPECT_NE(in.signer_summary.find("sig.digest"), std::string::npos) << in.signer_summary;
   // The refusal names the reason and the hash of the refused envelope; that
@@ -348,13 +262,13 @@ TEST_F(EngineTest, AnEnvelopeNotAddressedToUsOrFromSomeoneElseIsQuarantined) {
   Ministry c{kC, "good", dir};
   auto atc = c.deliver(bytes, kA);
   ASSERT_TRUE(atc.ok());
-  EXPECT_EQ(c.doc(std::stoll(*atc)).state, State::quarantined);
-  EXPECT_NE(c.doc(std::stoll(*atc)).signer_summary.find("edxml.recipient"), std::string::npos);
+  EXPECT_EQ(c.doc(atc->document).state, State::quarantined);
+  EXPECT_NE(c.doc(atc->document).signer_summary.find("edxml.recipient"), std::string::npos);
   // The axis says it comes from C, the envelope says A.
   auto spoof = b.deliver(bytes, kC);
   ASSERT_TRUE(spoof.ok());
-  EXPECT_EQ(b.doc(std::stoll(*spoof)).state, State::quarantined);
-  EXPECT_NE(b.doc(std::stoll(*spoof)).signer_summary.find("edxml.sender"), std::string::npos);
+  EXPECT_EQ(b.doc(spoof->document).state, State::quarantined);
+  EXPECT_NE(b.doc(spoof->document).signer_summary.find("edxml.sender"), std::string::npos);
 }
 
 TEST_F(EngineTest, GarbageAndHostileDeliveriesAreKeptInQuarantineNeverCrash) {
@@ -365,7 +279,7 @@ TEST_F(EngineTest, GarbageAndHostileDeliveriesAreKeptInQuarantineNeverCrash) {
   for (const auto& in : inputs) {
     auto r = b.deliver(in, kA);
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(b.doc(std::stoll(*r)).state, State::quarantined);
+    EXPECT_EQ(b.doc(r->document).state, State::quarantined);
   }
   // Nothing can be answered to an unreadable envelope.
   EXPECT_TRUE(b.engine->run_outbox_once().ok());
@@ -435,7 +349,7 @@ TEST_F(EngineTest, DeliveriesAreReadLenientlyAndReadyEnvelopesStrictly) {
   EXPECT_EQ(ready.error().code, "edxml.code");
   auto got = b.deliver(xml, kA);
   ASSERT_TRUE(got.ok()) << got.error().message;
-  const store::Document in = b.doc(std::stoll(*got));
+  const store::Document in = b.doc(got->document);
   EXPECT_EQ(in.code_number, "74fass22");
   EXPECT_EQ(in.signer_summary.find("edxml."), std::string::npos) << in.signer_summary;  // unsigned, not unreadable
 }
@@ -575,7 +489,7 @@ TEST_F(EngineTest, ReportsFollowTheWorkflowAndRefusalsNeedAReason) {
   auto [id, bytes] = send_a_to_b();
   auto got = b.deliver(bytes, kA);
   ASSERT_TRUE(got.ok());
-  const auto in = std::stoll(*got);
+  const auto in = got->document;
   auto no_reason = b.engine->report(in, {State::refused, "", "", ""}, "x");
   ASSERT_FALSE(no_reason.ok());
   EXPECT_EQ(no_reason.error().code, "report.reason");
@@ -592,34 +506,5 @@ TEST_F(EngineTest, ReportsFollowTheWorkflowAndRefusalsNeedAReason) {
   EXPECT_EQ(out.error().code, "store.not_found");
 }
 
-TEST_F(EngineTest, TheOpenApiDocumentListsExactlyTheRoutesWithTheirRoles) {
-  Router router;
-  add_api_routes(router, *a.engine, *a.db, ApiOptions{a.root, 1 << 20, {}});
-  auto doc = json::parse(kOpenApiJson, 64);
-  ASSERT_TRUE(doc.ok());
-  const auto& paths = doc->as_object().at("paths").as_object();
-  std::set<std::string> documented, served;
-  for (const auto& [path, ops] : paths) {
-    if (std::string(path).rfind("/v1/", 0) != 0 || path == "/v1/whoami") continue;
-    for (const auto& [method, op] : ops.as_object()) {
-      std::string m(method);
-      std::transform(m.begin(), m.end(), m.begin(), ::toupper);
-      documented.insert(m + " " + std::string(path));
-      EXPECT_EQ(op.as_object().at("x-edxgate-status").as_string(), "implemented") << path;
-      // The roles documented are the roles allowed.
-      std::set<std::string> roles;
-      for (const auto& r : op.as_object().at("x-edxgate-roles").as_array()) roles.insert(std::string(r.as_string()));
-      for (const auto& route : router.routes()) {
-        if (route.method != m || route.pattern != path) continue;
-        std::set<std::string> allowed;
-        for (auto role : route.access.roles) allowed.insert(std::string(config::role_name(role)));
-        EXPECT_EQ(allowed, roles) << m << " " << path;
-      }
-    }
-  }
-  for (const auto& route : router.routes()) served.insert(route.method + " " + route.pattern);
-  EXPECT_EQ(documented, served);
-}
-
 }  // namespace
-}  // namespace edxgate::gateway
+}  // namespace edxgate::workflow

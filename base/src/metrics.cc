@@ -1,11 +1,11 @@
 // Prometheus text exposition for metrics.h.
-#include "edxgate/gateway/metrics.h"
+#include "edxgate/base/metrics.h"
 
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
-namespace edxgate::gateway {
+namespace edxgate {
 namespace {
 
 std::string escape_label(const std::string& v) {
@@ -171,4 +171,4 @@ std::vector<double> MetricsRegistry::latency_buckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
 
-}  // namespace edxgate::gateway
+}  // namespace edxgate

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace edxgate::gateway {
+namespace edxgate {
 
 using Labels = std::vector<std::string>;  // values, in the family's label order
 
@@ -95,4 +95,4 @@ class MetricsRegistry {
   std::vector<std::pair<int, size_t>> order_;  // (kind, index) in registration order
 };
 
-}  // namespace edxgate::gateway
+}  // namespace edxgate

@@ -1,0 +1,154 @@
+#include "context.h"
+
+#include <libxml/xmlsave.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+
+#include "edxgate/edxml/pack.h"
+
+namespace edxgate::workflow::detail {
+
+namespace ex = edxgate::edxml;
+
+EngineMetrics::EngineMetrics(MetricsRegistry& r)
+    : documents(r.gauge("edxgate_documents", "Documents in the store by direction and state.", {"direction", "state"})),
+      outbox_depth(r.gauge("edxgate_outbox_pending", "Outbox items waiting to be sent.")),
+      outbox_oldest(r.gauge("edxgate_outbox_oldest_age_seconds", "Age of the oldest pending outbox item.")),
+      signatures(r.counter("edxgate_signatures_total", "Envelopes signed, by result.", {"result"})),
+      verifications(
+          r.counter("edxgate_verifications_total", "Incoming signatures verified, by result code.", {"code"})),
+      sends(r.counter("edxgate_axis_sends_total", "Outbox deliveries to the axis, by kind and result.",
+                      {"kind", "result"})),
+      incoming(r.counter("edxgate_incoming_total", "Incoming deliveries by outcome.", {"outcome"})) {}
+
+void AxisHealth::failed(const std::string& why) {
+  std::lock_guard lock(mu_);
+  ok_ = false;
+  error_ = why;
+}
+
+Status AxisHealth::check() const {
+  if (ok_) return {};
+  std::lock_guard lock(mu_);
+  return make_error(ErrorKind::unavailable, "ready.axis", "the last axis call failed: " + error_);
+}
+
+ScratchDir::ScratchDir(const std::string& parent) {
+  path_ = parent + "/scratch-" + ex::new_uuid();
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  if (ec) path_.clear();
+}
+
+ScratchDir::~ScratchDir() {
+  if (path_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+Result<std::unique_ptr<ScratchDir>> make_scratch(const Context& c) {
+  auto d = std::make_unique<ScratchDir>(c.opt.work_dir);
+  if (!d->ok()) return make_error(ErrorKind::io, "io.write", "cannot create a temp directory in " + c.opt.work_dir);
+  return d;
+}
+
+void clean_work_dir(const std::string& work_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir, ec);
+  std::filesystem::permissions(work_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace,
+                               ec);
+  for (const auto& entry : std::filesystem::directory_iterator(work_dir, ec)) {
+    if (entry.path().filename().string().rfind("scratch-", 0) == 0) std::filesystem::remove_all(entry.path(), ec);
+  }
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string join_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += ",";
+    out += i;
+  }
+  return out;
+}
+
+Status save_document(xmlDoc* doc, const std::string& path) {
+  xmlSaveCtxtPtr ctx = xmlSaveToFilename(path.c_str(), "UTF-8", 0);
+  if (!ctx) return make_error(ErrorKind::io, "io.write", "cannot write " + path);
+  const long r = xmlSaveDoc(ctx, doc);
+  const int closed = xmlSaveClose(ctx);  // frees ctx
+  if (r < 0 || closed < 0) return make_error(ErrorKind::io, "io.write", "cannot write " + path);
+  return {};
+}
+
+std::string signer_summary(const crypto::Verification& v) {
+  if (!v.signer) return v.valid ? "valid" : v.code + ": " + v.message;
+  std::string s = v.signer->subject + " (serial " + v.signer->serial + ", issuer " + v.signer->issuer + ")";
+  s += v.valid ? ", " + v.signature_algorithm : "; " + v.code + ": " + v.message;
+  return s.substr(0, 4000);
+}
+
+namespace {
+
+std::string iso_date(const ex::Date& d) {
+  std::string s = ex::format_date(d);
+  std::replace(s.begin(), s.end(), '/', '-');
+  return s;
+}
+
+int parse_priority(const std::string& text) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && p == text.data() + text.size() ? v : 0;
+}
+
+}  // namespace
+
+Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const store::BlobStore& blobs) {
+  const ex::MessageHeader& m = *env.message;
+  nd.envelope_id = m.document_id;
+  nd.sender = m.from.organ_id;
+  for (const auto& t : m.to) nd.recipients.push_back(t.organ_id);
+  nd.code_number = m.code.number;
+  nd.code_notation = m.code.notation;
+  nd.promulgation_date = iso_date(m.promulgation_date);
+  nd.subject = m.subject;
+  nd.document_type = m.type_name.empty() ? m.type : m.type_name;
+  nd.priority = parse_priority(m.priority);
+  if (m.due_date) nd.due_date = iso_date(*m.due_date);
+  for (const auto& a : env.attachments) {
+    auto ref = blobs.put_file(a.path);
+    if (!ref.ok()) return ref.error();
+    nd.attachments.push_back({a.name, a.content_type, *ref});
+  }
+  return {};
+}
+
+bool is_input_error(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::invalid:
+    case ErrorKind::malformed:
+    case ErrorKind::forbidden:
+    case ErrorKind::not_found:
+    case ErrorKind::too_large:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace edxgate::workflow::detail

@@ -1,0 +1,93 @@
+// What the engine's paths share: the options, the store, the verifier, the
+// keys, the axis, the metrics, and small helpers. One Context per Engine; it
+// outlives every path object, which holds a reference to it.
+#pragma once
+
+#include <libxml/tree.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "edxgate/base/metrics.h"
+#include "edxgate/crypto/verifier.h"
+#include "edxgate/edxml/model.h"
+#include "edxgate/store/store.h"
+#include "edxgate/workflow/engine.h"
+
+namespace edxgate::workflow::detail {
+
+struct EngineMetrics {
+  explicit EngineMetrics(MetricsRegistry& r);
+  Gauge& documents;
+  Gauge& outbox_depth;
+  Gauge& outbox_oldest;
+  Counter& signatures;
+  Counter& verifications;
+  Counter& sends;
+  Counter& incoming;
+};
+
+// Whether the last axis call succeeded, and why not (readiness).
+class AxisHealth {
+ public:
+  void ok() { ok_ = true; }
+  void failed(const std::string& why);
+  Status check() const;
+
+ private:
+  std::atomic<bool> ok_{true};
+  mutable std::mutex mu_;
+  std::string error_;  // guarded by mu_
+};
+
+struct Context {
+  Context(EngineOptions o, store::Store& s, std::shared_ptr<const crypto::Verifier> v, KeyProvider* k,
+          AxisTransport* a, MetricsRegistry& r)
+      : opt(std::move(o)), store(s), verifier(std::move(v)), keys(k), axis(a), metrics(r) {}
+  EngineOptions opt;
+  store::Store& store;
+  std::shared_ptr<const crypto::Verifier> verifier;
+  KeyProvider* keys;    // may be null: no token
+  AxisTransport* axis;  // may be null: no axis
+  EngineMetrics metrics;
+  AxisHealth axis_health;
+  std::function<void()> wake;  // a new outbox item is due
+};
+
+// A private temp directory under the work dir, removed with everything in it.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& parent);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  bool ok() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+// The scratch directory, or an io error naming the work dir.
+Result<std::unique_ptr<ScratchDir>> make_scratch(const Context& c);
+// Removes what a crash left in the work dir.
+void clean_work_dir(const std::string& work_dir);
+
+std::vector<std::string> split_list(const std::string& text);
+std::string join_list(const std::vector<std::string>& items);
+// Writes a document as it is (no reformatting: the signature covers it).
+Status save_document(xmlDoc* doc, const std::string& path);
+// "subject (serial, issuer), algorithm" or the refusal, for history and lists.
+std::string signer_summary(const crypto::Verification& v);
+// The searchable header fields of a document from its envelope, and its
+// attachments moved into the blob store (with their unzipped files).
+Status fill_document(store::NewDocument& nd, const edxml::Envelope& env, const store::BlobStore& blobs);
+// Whether an error is the input's fault (answered once) rather than ours
+// (retried): the kind says.
+bool is_input_error(const Error& e);
+
+}  // namespace edxgate::workflow::detail

@@ -1,0 +1,139 @@
+#include "incoming.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "edxgate/base/log.h"
+
+namespace edxgate::workflow::detail {
+
+namespace ex = edxgate::edxml;
+using store::Direction;
+using store::State;
+
+Result<Accepted> Incoming::accept(IncomingDelivery& d) {
+  auto scratch = make_scratch(c_);
+  if (!scratch.ok()) {
+    c_.metrics.incoming.inc({"error"});
+    return scratch.error();
+  }
+  // The bytes as received are kept first, whatever they turn out to be.
+  const auto& blobs = c_.store.blobs();
+  auto envelope = blobs.put_file(d.file);
+  if (!envelope.ok()) {
+    c_.metrics.incoming.inc({"error"});
+    return envelope.error();
+  }
+  // One pass: the hardened reader builds the model and decodes the
+  // attachments (zipped ones unzipped beside them) while the streaming
+  // verifier digests the same events.
+  ex::ReadOptions ro = c_.opt.read;
+  ro.attachment_dir = (*scratch)->path();
+  ro.unzip_dir = **scratch / "unzipped";
+  if (::mkdir(ro.unzip_dir.c_str(), 0700) != 0) {
+    c_.metrics.incoming.inc({"error"});
+    return make_error(ErrorKind::io, "io.write", "cannot create a temp directory in " + c_.opt.work_dir);
+  }
+  crypto::VerifiedEnvelope read = c_.verifier->read_and_verify(blobs.path_of(envelope->sha256), ro);
+  if (!read.envelope.ok() && (read.envelope.error().kind == ErrorKind::io ||
+                              read.envelope.error().kind == ErrorKind::unavailable)) {
+    // Our own trouble (a disk, a temp file), not the envelope's: the delivery
+    // fails and is retried, nothing is quarantined for it.
+    c_.metrics.incoming.inc({"error"});
+    return read.envelope.error();
+  }
+
+  if (read.envelope.ok() && read.envelope->envelope.status) {
+    auto about = status_.receive(read.envelope->envelope, read.verification, *envelope, d.from);
+    if (!about.ok()) {
+      c_.metrics.incoming.inc({"status_refused"});
+      return about.error();
+    }
+    c_.metrics.incoming.inc({"status"});
+    return Accepted{Accepted::Kind::status_message, *about, State::sent, false};
+  }
+  auto stored = store_document(d, *envelope, read);
+  if (!stored.ok()) c_.metrics.incoming.inc({"error"});
+  return stored;
+}
+
+Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store::BlobRef& envelope,
+                                          crypto::VerifiedEnvelope& read) {
+  const auto& blobs = c_.store.blobs();
+  store::NewDocument nd;
+  nd.direction = Direction::incoming;
+  nd.envelope = envelope;
+  nd.actor = "axis";
+  std::string problem_code, problem;
+  const ex::Envelope* env = read.envelope.ok() ? &read.envelope->envelope : nullptr;
+  if (!env) {
+    problem_code = read.envelope.error().code;
+    problem = read.envelope.error().to_string();
+    nd.envelope_id = "sha256:" + envelope.sha256;
+    nd.sender = d.from.empty() ? "unknown" : d.from;
+  } else {
+    const ex::MessageHeader& m = *env->message;
+    EDX_TRY(fill_document(nd, *env, blobs));
+    if (nd.envelope_id.empty()) nd.envelope_id = "sha256:" + envelope.sha256;
+    const crypto::Verification& v = read.verification;
+    // The policy, cheapest first: addressed to us, from whom the axis says,
+    // then the signature.
+    if (std::find(nd.recipients.begin(), nd.recipients.end(), c_.opt.organ_id) == nd.recipients.end()) {
+      problem_code = "edxml.recipient";
+      problem = "the envelope is not addressed to this organ (" + c_.opt.organ_id + ")";
+    } else if (!d.from.empty() && d.from != nd.sender) {
+      problem_code = "edxml.sender";
+      problem = "the envelope says it is from " + nd.sender + " but the axis delivered it from " + d.from;
+    } else if (m.document_id.empty()) {
+      problem_code = "edxml.missing";
+      problem = "the envelope has no DocumentId";
+    } else {
+      c_.metrics.verifications.inc({v.valid ? "ok" : v.code});
+      nd.signer_summary = signer_summary(v);
+      if (!v.valid) {
+        problem_code = v.code;
+        problem = v.message;
+      }
+    }
+    for (const auto& w : env->warnings) {
+      log::info("incoming envelope deviates from our rules",
+                {{"sender", nd.sender}, {"code", w.code}, {"warning", w.message}});
+    }
+  }
+  nd.state = problem_code.empty() ? State::verified : State::quarantined;
+  if (!problem_code.empty()) {
+    nd.signer_summary = ("quarantined: " + problem_code + ": " + problem).substr(0, 4000);
+  }
+  auto created = c_.store.create_document(nd);
+  if (!created.ok()) return created.error();
+  c_.metrics.incoming.inc({created->existing ? "duplicate" : std::string(store::state_name(nd.state))});
+  log::info("incoming stored", {{"document", std::to_string(created->id)},
+                                {"state", std::string(store::state_name(nd.state))},
+                                {"from", nd.sender},
+                                {"reason", problem_code},
+                                {"duplicate", created->existing ? "true" : "false"}});
+  // Tell the sender (once: a duplicate delivery whose answer is queued gets none).
+  auto doc = c_.store.get_document(created->id);
+  if (!doc.ok()) return doc.error();
+  auto sent = c_.store.status_messages(created->id);
+  if (!sent.ok()) return sent.error();
+  if (sent->empty() && env && !nd.sender.empty()) {
+    Status st = problem_code.empty()
+                    ? status_.send(*doc, ex::StatusCode::arrived,
+                                   std::string(ex::status_code_meaning(ex::StatusCode::arrived)), "", "", std::nullopt,
+                                   "system:engine")
+                    : status_.send(*doc, ex::StatusCode::refused,
+                                   "Từ chối tiếp nhận: " + problem + " [" + problem_code + "] (envelope sha256:" +
+                                       envelope.sha256 + ")",
+                                   "", "", std::nullopt, "system:engine");
+    if (!st.ok()) {
+      // The document is stored; the answer is retried at the next delivery or
+      // by an operator. Never fail the delivery for it.
+      log::warn("status not queued", {{"document", std::to_string(created->id)}, {"error", st.error().message}});
+    }
+  }
+  return Accepted{Accepted::Kind::document, created->id, doc->state, created->existing};
+}
+
+}  // namespace edxgate::workflow::detail

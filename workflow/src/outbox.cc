@@ -1,0 +1,107 @@
+#include "outbox.h"
+
+#include <filesystem>
+
+#include "edxgate/base/log.h"
+
+namespace edxgate::workflow::detail {
+
+using store::State;
+
+Status OutboxWorker::send_item(const store::OutboxItem& item) {
+  if (!item.payload) return make_error(ErrorKind::internal, "outbox.payload", "the item has nothing to send");
+  EDX_TRY(c_.store.blobs().verify(*item.payload));
+  const std::string path = c_.store.blobs().path_of(item.payload->sha256);
+  Result<std::string> r = item.kind == "status"
+                              ? c_.axis->send_status(path, split_list(item.destination))
+                              : c_.axis->send_envelope(path, split_list(item.destination), AxisMessageType::edoc);
+  if (r.ok()) {
+    c_.axis_health.ok();
+    return {};
+  }
+  // A refusal is the axis answering; anything else means it is unreachable.
+  if (r.error().code != "axis.refused") c_.axis_health.failed(r.error().message);
+  return r.error();
+}
+
+Result<size_t> OutboxWorker::run_once() {
+  if (!c_.axis) return size_t{0};
+  auto items = c_.store.claim_outbox(c_.opt.worker, c_.opt.lease_ms, kBatch);
+  if (!items.ok()) return items.error();
+  size_t sent = 0;
+  for (const auto& item : *items) {
+    Status result = send_item(item);
+    if (result.ok()) {
+      std::optional<State> advance;
+      if (item.kind == "edoc") {
+        auto doc = c_.store.get_document(item.document_id);
+        if (doc.ok() && doc->state == State::queued) advance = State::sent;
+      }
+      auto done = c_.store.complete_outbox(item.id, item.lease_token, advance, "system:outbox");
+      if (!done.ok()) {
+        log::warn("outbox completion failed", {{"item", std::to_string(item.id)}, {"error", done.error().message}});
+      }
+      c_.metrics.sends.inc({item.kind, "ok"});
+      ++sent;
+      log::info("sent to the axis", {{"item", std::to_string(item.id)},
+                                     {"document", std::to_string(item.document_id)},
+                                     {"kind", item.kind}});
+    } else {
+      c_.metrics.sends.inc({item.kind, "failed"});
+      auto f = c_.store.fail_outbox(item.id, item.lease_token, result.error().code + ": " + result.error().message);
+      if (!f.ok()) {
+        log::warn("outbox failure not recorded", {{"item", std::to_string(item.id)}, {"error", f.error().message}});
+      }
+      log::warn("send to the axis failed", {{"item", std::to_string(item.id)},
+                                            {"attempt", std::to_string(item.attempts + 1)},
+                                            {"error", result.error().message}});
+    }
+  }
+  return sent;
+}
+
+Result<size_t> OutboxWorker::poll_once() {
+  if (!c_.axis) return size_t{0};
+  size_t stored = 0;
+  for (AxisMessageType type : {AxisMessageType::edoc, AxisMessageType::status}) {
+    AxisListQuery q;
+    q.message_type = type;
+    auto items = c_.axis->list_received(q);
+    if (!items.ok()) {
+      c_.axis_health.failed(items.error().message);
+      return items.error();
+    }
+    c_.axis_health.ok();
+    for (const auto& item : *items) {
+      auto scratch = make_scratch(c_);
+      if (!scratch.ok()) return scratch.error();
+      const std::string file = **scratch / "delivery.xml";
+      if (auto g = c_.axis->get(item.doc_id, file); !g.ok()) {
+        log::warn("axis get failed", {{"doc_id", item.doc_id}, {"error", g.error().message}});
+        continue;  // the next poll tries again
+      }
+      IncomingDelivery d;
+      d.file = file;
+      d.message_type = item.message_type;
+      d.from = item.from;
+      std::error_code ec;
+      d.size = std::filesystem::file_size(file, ec);
+      auto r = incoming_.accept(d);
+      AxisItemStatus mark = AxisItemStatus::done;
+      if (!r.ok()) {
+        // Bad input is answered once (fail); our own trouble (store, disk) is retried.
+        if (!is_input_error(r.error())) continue;
+        mark = AxisItemStatus::fail;
+        log::warn("axis delivery refused", {{"doc_id", item.doc_id}, {"error", r.error().message}});
+      } else {
+        ++stored;
+      }
+      if (auto u = c_.axis->update_status(item.doc_id, mark); !u.ok()) {
+        log::warn("axis updateStatus failed", {{"doc_id", item.doc_id}, {"error", u.error().message}});
+      }
+    }
+  }
+  return stored;
+}
+
+}  // namespace edxgate::workflow::detail

@@ -1,0 +1,25 @@
+// The outbox worker: sends what the store says is due to the axis, and (in
+// pull mode) fetches what the axis holds for us.
+#pragma once
+
+#include "context.h"
+#include "incoming.h"
+
+namespace edxgate::workflow::detail {
+
+class OutboxWorker {
+ public:
+  OutboxWorker(Context& c, Incoming& incoming) : c_(c), incoming_(incoming) {}
+  // Sends the items due (at most one batch); returns how many were sent.
+  Result<size_t> run_once();
+  // One poll of the axis; returns how many deliveries were stored.
+  Result<size_t> poll_once();
+  static constexpr uint32_t kBatch = 16;
+
+ private:
+  Status send_item(const store::OutboxItem& item);
+  Context& c_;
+  Incoming& incoming_;
+};
+
+}  // namespace edxgate::workflow::detail

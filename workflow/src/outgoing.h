@@ -1,0 +1,37 @@
+// The outgoing path: submissions, signing on the gateway's token and by a
+// remote agent, up to the document being queued for the outbox.
+#pragma once
+
+#include "context.h"
+
+namespace edxgate::workflow::detail {
+
+class Outgoing {
+ public:
+  explicit Outgoing(Context& c) : c_(c) {}
+
+  Result<Submitted> submit(Submission submission);
+  Result<Submitted> submit_envelope(std::string file, const std::string& submitter,
+                                    const std::vector<std::string>& allowed_senders,
+                                    const std::string& idempotency_key);
+  Result<store::State> sign(store::DocumentId id, const std::string& key_uri, const SecretString* pin,
+                            const std::string& actor);
+  Result<ToSign> to_sign(store::DocumentId id, const std::vector<crypto::Certificate>& certificates,
+                         std::optional<crypto::SignatureAlgorithm> algorithm);
+  Result<store::State> complete_signature(store::DocumentId id, const std::vector<crypto::Certificate>& certificates,
+                                          std::optional<crypto::SignatureAlgorithm> algorithm,
+                                          const std::vector<uint8_t>& signature, const std::string& actor);
+  // Queues the documents a crash left signed but not queued.
+  void requeue_signed();
+
+ private:
+  Result<edxml::XmlDocPtr> load_unsigned(const store::Document& doc);
+  Result<crypto::PreparedSignature> prepare_remote(store::DocumentId id,
+                                                   const std::vector<crypto::Certificate>& certificates,
+                                                   std::optional<crypto::SignatureAlgorithm> algorithm);
+  Result<store::State> store_signed(store::DocumentId id, xmlDoc* doc, const crypto::Verification& v,
+                                    const std::string& actor);
+  Context& c_;
+};
+
+}  // namespace edxgate::workflow::detail
