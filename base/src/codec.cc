@@ -79,6 +79,12 @@ Sha256::Digest Sha256::finish() {
   return d;
 }
 
+Sha256 Sha256::fork() const {
+  ossl::EvpMdCtxPtr copy(EVP_MD_CTX_new());
+  if (!copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_.get()) != 1) throw std::bad_alloc();
+  return Sha256(std::move(copy));
+}
+
 std::string Sha256::finish_hex() {
   const Digest d = finish();
   return to_hex(std::span<const uint8_t>(d));

@@ -9,6 +9,7 @@
 #include "edxgate/config/config.h"
 #include "edxgate/crypto/signing.h"
 #include "edxgate/crypto/verifier.h"
+#include "edxgate/edxml/options.h"
 #include "edxgate/edxml/xml.h"
 #include "edxgate/hsm/pin.h"
 #include "edxgate/hsm/token.h"
@@ -108,10 +109,7 @@ Result<Setup> load_setup(const Args& args) {
     crypto::OnlineRevocationOptions o{fetch_crl, ocsp, t.revocation_cache_s};
     s.online = std::make_shared<crypto::RevocationSource>(crypto::make_http_fetcher(), o);
   }
-  const config::Edxml& e = s.cfg.edxml;
-  s.limits = edxml::Limits{e.max_depth,           e.max_nodes,           e.max_attributes,
-                           e.max_text_bytes,      e.max_attachments,     e.max_attachment_bytes,
-                           edxml::Limits{}.max_total_bytes, e.parse_timeout_s};
+  s.limits = edxml::limits_from(s.cfg.edxml);
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include "edxgate/base/json.h"
 #include "edxgate/config/config.h"
 #include "edxgate/edxml/json.h"
+#include "edxgate/edxml/options.h"
 #include "edxgate/edxml/pack.h"
 #include "edxgate/edxml/reader.h"
 #include "edxgate/edxml/schema.h"
@@ -35,18 +36,7 @@ Result<ex::ReadOptions> read_options(const Args& args) {
     e.kind = ErrorKind::usage;
     return e;
   }
-  const config::Edxml& c = cfg->edxml;
-  ro.limits.max_depth = c.max_depth;
-  ro.limits.max_nodes = c.max_nodes;
-  ro.limits.max_attributes = c.max_attributes;
-  ro.limits.max_text_bytes = c.max_text_bytes;
-  ro.limits.max_attachments = c.max_attachments;
-  ro.limits.max_attachment_bytes = c.max_attachment_bytes;
-  ro.limits.parse_timeout_s = c.parse_timeout_s;
-  ro.limits.max_zip_ratio = c.max_zip_ratio;
-  ro.format.organ_id_pattern = c.organ_id_pattern;
-  ro.format.status_element = c.status_element;
-  return ro;
+  return ex::read_options_from(cfg->edxml);
 }
 
 void print_json(const bj::value& v) { std::cout << json::pretty(v); }

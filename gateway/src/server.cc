@@ -26,8 +26,10 @@
 #include <thread>
 #include <tuple>
 
+#include "edxgate/base/hex.h"
 #include "edxgate/base/log.h"
-#include "ossl.h"
+#include "edxgate/base/mutex.h"
+#include "edxgate/base/ossl.h"
 
 namespace edxgate::gateway {
 
@@ -57,12 +59,7 @@ Caller identify_certificate(const unsigned char* der, size_t der_len,
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   X509_digest(cert.get(), EVP_sha256(), md, &md_len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  c.fingerprint = "sha256:";
-  for (unsigned i = 0; i < md_len; ++i) {
-    c.fingerprint += kHex[md[i] >> 4];
-    c.fingerprint += kHex[md[i] & 15];
-  }
+  c.fingerprint = "sha256:" + to_hex(md, md_len);
   ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   // RFC 2253 order and escaping, but UTF-8 left as is (Vietnamese names).
   X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0,
@@ -180,23 +177,23 @@ struct Server::Impl {
   std::shared_ptr<const Router> router;
   HttpMetrics* metrics = nullptr;
   std::atomic<bool> stopping{false};
-  bool stopped = false;
-  std::mutex stop_mu;
+  Mutex stop_mu;  // one stop() at a time
+  bool stopped GUARDED_BY(stop_mu) = false;
 
-  mutable std::mutex mu;  // guards the fields below
+  mutable Mutex mu;  // guards the fields below
   std::condition_variable cv;
-  size_t active = 0;     // connections holding a slot
-  size_t refusing = 0;   // connections being answered 503/429
-  std::map<std::string, size_t> per_address;  // slots held, by client address
+  size_t active GUARDED_BY(mu) = 0;    // connections holding a slot
+  size_t refusing GUARDED_BY(mu) = 0;  // connections being answered 503/429
+  std::map<std::string, size_t> per_address GUARDED_BY(mu);  // slots held, by client address
   // Every live session (holding a slot, refused, or evicted and closing).
-  std::map<uint64_t, Conn> conns;
+  std::map<uint64_t, Conn> conns GUARDED_BY(mu);
   // The slot holders that may be evicted: (rank, since, id), the first goes first.
   // Only the accept loop evicts, so a Conn always has its session when chosen.
-  std::set<std::tuple<int, SteadyClock::time_point, uint64_t>> evictable;
-  uint64_t next_id = 0;
-  MinuteCount evictions, refusals;
-  std::optional<SteadyClock::time_point> last_pressure;  // last eviction or 503 refusal
-  std::optional<SteadyClock::time_point> last_saturation_log;
+  std::set<std::tuple<int, SteadyClock::time_point, uint64_t>> evictable GUARDED_BY(mu);
+  uint64_t next_id GUARDED_BY(mu) = 0;
+  MinuteCount evictions GUARDED_BY(mu), refusals GUARDED_BY(mu);
+  std::optional<SteadyClock::time_point> last_pressure GUARDED_BY(mu);  // last eviction or 503 refusal
+  std::optional<SteadyClock::time_point> last_saturation_log GUARDED_BY(mu);
 
   std::string bound;
   uint16_t bound_port = 0;
@@ -216,7 +213,7 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::optional<net::thread_pool> workers;
 
-  void metric_connections() {
+  void metric_connections() REQUIRES(mu) {
     if (metrics) metrics->connections.set({opt.name}, static_cast<double>(active + refusing));
   }
   void refused(const char* reason) {
@@ -227,14 +224,14 @@ struct Server::Impl {
     const auto& roles = opt.authenticated_roles;
     return roles.empty() || std::find(roles.begin(), roles.end(), *caller.role) != roles.end();
   }
-  void drop_address(const std::string& address) {
+  void drop_address(const std::string& address) REQUIRES(mu) {
     auto it = per_address.find(address);
     if (it != per_address.end() && --it->second == 0) per_address.erase(it);
   }
 
   // A session reports what it is doing; it moves in the eviction order.
-  void set_phase(uint64_t id, Phase phase, bool authenticated) {
-    std::lock_guard lock(mu);
+  void set_phase(uint64_t id, Phase phase, bool authenticated) EXCLUDES(mu) {
+    MutexLock lock(mu);
     auto it = conns.find(id);
     if (it == conns.end() || !it->second.holds_slot) return;
     Conn& c = it->second;
@@ -248,9 +245,9 @@ struct Server::Impl {
     if (rank >= 0) evictable.insert({rank, c.since, id});
   }
 
-  // REQUIRES: mu held. Takes the slot of the first evictable connection and
-  // returns its session (to close once mu is released), or false if none.
-  bool evict_one(SteadyClock::time_point now, std::shared_ptr<SessionBase>& victim) {
+  // Takes the slot of the first evictable connection and returns its
+  // session (to close once mu is released), or false if none.
+  bool evict_one(SteadyClock::time_point now, std::shared_ptr<SessionBase>& victim) REQUIRES(mu) {
     if (evictable.empty()) return false;
     auto first = evictable.begin();
     // Silent connections younger than kSilentGrace go after the unauthenticated idle ones.
@@ -277,8 +274,8 @@ struct Server::Impl {
     return true;
   }
 
-  void release(uint64_t id) {
-    std::lock_guard lock(mu);
+  void release(uint64_t id) EXCLUDES(mu) {
+    MutexLock lock(mu);
     auto it = conns.find(id);
     if (it == conns.end()) return;
     Conn& c = it->second;
@@ -439,11 +436,9 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       ossl::X509Ptr peer(SSL_get1_peer_certificate(stream_.native_handle()));
       if (peer && SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
         unsigned char* der = nullptr;
-        int len = i2d_X509(peer.get(), &der);
-        if (len > 0) {
-          caller_ = identify_certificate(der, static_cast<size_t>(len), srv_->opt.clients);
-          OPENSSL_free(der);
-        }
+        const int len = i2d_X509(peer.get(), &der);
+        const ossl::OpensslBytesPtr owned(der);
+        if (len > 0) caller_ = identify_certificate(der, static_cast<size_t>(len), srv_->opt.clients);
       }
     }
     after_handshake();
@@ -809,7 +804,7 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   uint64_t id = 0;
   std::shared_ptr<SessionBase> victim;
   {
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     auto held = per_address.find(address);
     if (held != per_address.end() && held->second >= opt.limits.max_connections_per_client) refuse = 429;
     else if (active >= opt.limits.max_connections && !evict_one(now, victim)) refuse = 503;
@@ -849,7 +844,7 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   else session = std::make_shared<Session<false>>(this, std::move(socket), id, address, refuse, now);
   {
     // Evictable only from now on, with its session to close.
-    std::lock_guard lock(mu);
+    MutexLock lock(mu);
     Conn& c = conns.at(id);
     c.session = session;
     if (c.holds_slot) {
@@ -904,14 +899,14 @@ std::string Server::local_address() const { return impl_->bound; }
 uint16_t Server::port() const { return impl_->bound_port; }
 
 size_t Server::connections() const {
-  std::lock_guard lock(impl_->mu);
+  MutexLock lock(impl_->mu);
   return impl_->active + impl_->refusing;
 }
 
 ListenerLoad Server::load() const {
   const Impl& s = *impl_;
   const auto now = SteadyClock::now();
-  std::lock_guard lock(s.mu);
+  MutexLock lock(s.mu);
   ListenerLoad l;
   l.name = s.opt.name;
   l.open = s.active;
@@ -924,7 +919,7 @@ ListenerLoad Server::load() const {
 
 void Server::stop(std::chrono::milliseconds grace) {
   Impl& s = *impl_;
-  std::lock_guard stop_lock(s.stop_mu);
+  MutexLock stop_lock(s.stop_mu);
   if (s.stopped) return;
   s.stopping = true;
   net::post(*s.accept_strand, [&s] {
@@ -935,22 +930,23 @@ void Server::stop(std::chrono::milliseconds grace) {
   auto each_session = [&s](auto fn) {
     std::vector<std::shared_ptr<SessionBase>> live;
     {
-      std::lock_guard lock(s.mu);
+      MutexLock lock(s.mu);
       for (auto& [id, c] : s.conns)
         if (auto p = c.session.lock()) live.push_back(std::move(p));
     }
     for (auto& p : live) fn(*p);
   };
   each_session([](SessionBase& x) { x.on_server_stop(); });
-  {
-    std::unique_lock lock(s.mu);
-    s.cv.wait_for(lock, grace, [&s] { return s.active + s.refusing == 0; });
-  }
+  // Waits (at most `wait`) until no connection is left.
+  auto drain = [&s](std::chrono::milliseconds wait) {
+    const auto until = SteadyClock::now() + wait;
+    MutexLock lock(s.mu);
+    while (s.active + s.refusing != 0 && lock.wait_until(s.cv, until) != std::cv_status::timeout) {
+    }
+  };
+  drain(grace);
   each_session([](SessionBase& x) { x.force_close(); });
-  {
-    std::unique_lock lock(s.mu);
-    s.cv.wait_for(lock, std::chrono::seconds(2), [&s] { return s.active + s.refusing == 0; });
-  }
+  drain(std::chrono::seconds(2));
   s.work.reset();
   s.ioc.stop();
   for (auto& t : s.threads) t.join();

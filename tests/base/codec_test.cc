@@ -162,5 +162,16 @@ TEST(Sha256, AgreesWithOpensslDgst) {
   std::remove(path.c_str());
 }
 
+TEST(Sha256, AForkFinishesThePrefixWhileTheOriginalGoesOn) {
+  const std::string data = random_bytes(5'000, 8);
+  Sha256 whole;
+  whole.update(data.substr(0, 3'000));
+  Sha256 prefix = whole.fork();
+  whole.update(data.substr(3'000));
+  prefix.update("tail");  // the fork goes its own way
+  EXPECT_EQ(whole.finish_hex(), sha256_hex(data));
+  EXPECT_EQ(prefix.finish_hex(), sha256_hex(data.substr(0, 3'000) + "tail"));
+}
+
 }  // namespace
 }  // namespace edxgate

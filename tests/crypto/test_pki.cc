@@ -268,7 +268,7 @@ Result<std::vector<uint8_t>> SoftwareSigner::sign(std::span<const uint8_t> data,
     sig.resize(len);
   }
   EVP_MD_CTX_free(ctx);
-  if (!ok) return make_error("sign.failed", "software signing failed");
+  if (!ok) return make_error(ErrorKind::internal, "sign.failed", "software signing failed");
   if (!is_ecdsa(alg)) return sig;
   // DER -> r||s of the curve's width.
   const unsigned char* p = sig.data();
@@ -435,7 +435,7 @@ Result<std::vector<uint8_t>> FakeFetcher::fetch(const std::string& url, std::str
     return Pki::get().ocsp_answer(std::vector<uint8_t>(body.begin(), body.end()));
   }
   auto it = answers.find(url);
-  if (it == answers.end()) return make_error("fetch.status", "not found");
+  if (it == answers.end()) return make_error(ErrorKind::unavailable, "fetch.status", "not found");
   return it->second;
 }
 
