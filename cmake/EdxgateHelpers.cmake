@@ -2,6 +2,11 @@
 
 function(edxgate_target_settings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # Checks the locking the thread annotations state (base/thread_annotations.h:
+    # GUARDED_BY, REQUIRES, ... on edxgate::Mutex); GCC has no such analysis.
+    target_compile_options(${target} PRIVATE -Wthread-safety)
+  endif()
   if(EDXGATE_SANITIZE AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
     # GCC 12 reports false -Wmaybe-uninitialized inside libstdc++ (std::regex,
     # std::function) when instrumenting; keep it out of this build only.

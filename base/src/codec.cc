@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <vector>
 
@@ -77,6 +79,12 @@ Sha256::Digest Sha256::finish() {
   return d;
 }
 
+Sha256 Sha256::fork() const {
+  ossl::EvpMdCtxPtr copy(EVP_MD_CTX_new());
+  if (!copy || EVP_MD_CTX_copy_ex(copy.get(), ctx_.get()) != 1) throw std::bad_alloc();
+  return Sha256(std::move(copy));
+}
+
 std::string Sha256::finish_hex() {
   const Digest d = finish();
   return to_hex(std::span<const uint8_t>(d));
@@ -90,13 +98,13 @@ std::string sha256_hex(std::string_view bytes) {
 
 Result<std::string> sha256_file_hex(const std::string& path) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error("io.open", "cannot open " + path);
+  if (!fd.valid()) return fs::file_error(errno, "io.open", "cannot open " + path);
   Sha256 h;
   std::vector<char> buf(1 << 16);
   for (;;) {
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("io.read", "cannot read " + path);
+    if (n < 0) return fs::file_error(errno, "io.read", "cannot read " + path);
     if (n == 0) break;
     h.update(buf.data(), static_cast<size_t>(n));
   }
@@ -108,38 +116,81 @@ Result<std::string> sha256_file_hex(const std::string& path) {
 namespace base64 {
 namespace {
 
-bool is_alphabet(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+constexpr uint8_t kNotAlphabet = 0xFF;
+
+// The sextet of each alphabet character; kNotAlphabet for every other byte.
+constexpr std::array<uint8_t, 256> make_sextets() {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = kNotAlphabet;
+  constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < kAlphabet.size(); ++i)
+    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<uint8_t>(i);
+  return t;
 }
+constexpr std::array<uint8_t, 256> kSextet = make_sextets();
+
+uint32_t sextet(char c) { return kSextet[static_cast<unsigned char>(c)]; }
+bool is_alphabet(char c) { return sextet(c) != kNotAlphabet; }
 bool is_xml_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-// Decodes whole quanta (no whitespace, '=' only in the last one).
-void decode_quanta(std::string_view quanta, int pad, std::string& out) {
-  const size_t at = out.size();
-  out.resize(at + quanta.size() / 4 * 3);
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data() + at),
-                                reinterpret_cast<const unsigned char*>(quanta.data()), static_cast<int>(quanta.size()));
-  // Only valid characters reach here, so OpenSSL cannot fail; it counts the
-  // '=' positions as zero bytes, which are dropped.
-  out.resize(at + static_cast<size_t>(n < 0 ? 0 : n) - static_cast<size_t>(pad));
+// Appends the bytes of one quantum of alphabet characters whose last `pad`
+// were '='.
+void put_quantum(const char q[4], int pad, std::string& out) {
+  const uint32_t v = sextet(q[0]) << 18 | sextet(q[1]) << 12 | (pad < 2 ? sextet(q[2]) << 6 : 0) |
+                     (pad < 1 ? sextet(q[3]) : 0);
+  const char bytes[3] = {static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                         static_cast<char>(v)};
+  out.append(bytes, static_cast<size_t>(3 - pad));
 }
 
-constexpr size_t kBlock = 4096;  // characters decoded per OpenSSL call
+constexpr size_t kBlock = 4096;  // characters decoded per append
+
+// The bulk of any text: decodes the whole quanta of alphabet characters at
+// `p` until a quantum holds anything else (or fewer than four characters are
+// left); returns where it stopped. Table lookups, four characters at a time:
+// this loop is what every attachment byte goes through.
+const char* decode_quanta(const char* p, const char* end, std::string& out) {
+  char bytes[kBlock / 4 * 3];
+  while (end - p >= 4) {
+    const char* const stop = p + std::min(static_cast<size_t>(end - p) / 4 * 4, kBlock);
+    size_t n = 0;
+    while (p < stop) {
+      const uint32_t a = sextet(p[0]), b = sextet(p[1]), c = sextet(p[2]), d = sextet(p[3]);
+      if ((a | b | c | d) > 63) break;
+      const uint32_t v = a << 18 | b << 12 | c << 6 | d;
+      bytes[n] = static_cast<char>(v >> 16);
+      bytes[n + 1] = static_cast<char>(v >> 8);
+      bytes[n + 2] = static_cast<char>(v);
+      n += 3;
+      p += 4;
+    }
+    out.append(bytes, n);
+    if (p < stop) break;
+  }
+  return p;
+}
 
 }  // namespace
 
 bool Decoder::update(std::string_view in, std::string& out) {
   if (failed_) return false;
-  for (char c : in) {
+  const char* p = in.data();
+  const char* const end = p + in.size();
+  while (p < end) {
+    // At a quantum boundary, whole quanta go at once; the rest of a line and
+    // whatever ends it go through the character rules below.
+    if (have_ == 0 && pad_ == 0 && !ended_ && (p = decode_quanta(p, end, out)) == end) break;
+    const char c = *p++;
     if (is_xml_space(c)) continue;
     if (c == '=') {
       if (ended_ || have_ < 2 || have_ + pad_ >= 4) return failed_ = true, false;
       ++pad_;
       quad_[have_ + pad_ - 1] = '=';
       if (have_ + pad_ == 4) {
-        pending_.append(quad_, 4);
+        put_quantum(quad_, pad_, out);
+        have_ = 0;
         ended_ = true;
-        if (!flush(out, true)) return false;
       }
       continue;
     }
@@ -150,26 +201,17 @@ bool Decoder::update(std::string_view in, std::string& out) {
     if (ended_ || pad_ > 0) return failed_ = true, false;  // data after padding
     quad_[have_++] = c;
     if (have_ == 4) {
-      pending_.append(quad_, 4);
+      put_quantum(quad_, 0, out);
       have_ = 0;
-      if (pending_.size() >= kBlock && !flush(out, false)) return false;
     }
   }
   return true;
 }
 
-bool Decoder::flush(std::string& out, bool final) {
-  if (pending_.empty()) return true;
-  decode_quanta(pending_, final ? pad_ : 0, out);
-  pending_.clear();
-  if (final) have_ = 0;
-  return true;
-}
-
-bool Decoder::finish(std::string& out) {
+bool Decoder::finish(std::string&) {
   if (failed_) return false;
   if (have_ + pad_ != 0 && !ended_) return failed_ = true, false;  // a partial quantum
-  return flush(out, ended_);
+  return true;
 }
 
 bool decode(std::string_view text, std::string& out, Mode mode) {

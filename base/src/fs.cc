@@ -11,10 +11,19 @@
 #include <vector>
 
 namespace edxgate::fs {
+
+bool is_disk_full(int err) { return err == ENOSPC || err == EDQUOT; }
+
+Error file_error(int err, std::string code, const std::string& what) {
+  const std::string message = what + ": " + std::strerror(err);
+  if (is_disk_full(err)) return make_error(ErrorKind::unavailable, "io.disk_full", message);
+  return make_error(ErrorKind::io, std::move(code), message);
+}
+
 namespace {
 
 Error sys_error(std::string code, const std::string& what, const std::string& path) {
-  return make_error(std::move(code), what + " " + path + ": " + std::strerror(errno));
+  return file_error(errno, std::move(code), what + " " + path);
 }
 
 }  // namespace
@@ -85,10 +94,11 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   if (!fd.valid()) return sys_error("io.open", "cannot open", path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return sys_error("io.stat", "cannot stat", path);
-  if (!S_ISREG(st.st_mode)) return make_error("io.not_file", path + " is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return make_error(ErrorKind::io, "io.not_file", path + " is not a regular file");
   if (static_cast<unsigned long long>(st.st_size) > max_bytes) {
-    return make_error("io.too_large", path + " is larger than " + std::to_string(max_bytes) +
-                                          " bytes");
+    return make_error(ErrorKind::too_large, "io.too_large",
+                      path + " is larger than " + std::to_string(max_bytes) + " bytes");
   }
   std::string out;
   out.resize(static_cast<size_t>(st.st_size));
@@ -117,7 +127,7 @@ Status make_dirs(const std::string& dir) {
   std::error_code ec;
   if (std::filesystem::is_directory(dir, ec)) return {};
   std::filesystem::create_directories(dir, ec);
-  if (ec) return make_error("io.mkdir", "cannot create directory " + dir + ": " + ec.message());
+  if (ec) return file_error(ec.value(), "io.mkdir", "cannot create directory " + dir);
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
                                std::filesystem::perm_options::replace, ec);
   return {};

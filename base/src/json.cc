@@ -10,7 +10,7 @@ Result<bj::value> parse(std::string_view text, unsigned max_depth) {
   opt.max_depth = max_depth;
   boost::system::error_code ec;
   bj::value v = bj::parse(bj::string_view(text.data(), text.size()), ec, {}, opt);
-  if (ec) return make_error("json.syntax", "invalid JSON: " + ec.message());
+  if (ec) return make_error(ErrorKind::invalid, "json.syntax", "invalid JSON: " + ec.message());
   return v;
 }
 

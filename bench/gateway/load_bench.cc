@@ -272,14 +272,14 @@ class SoftwareSigner final : public crypto::Signer {
   SoftwareSigner& operator=(const SoftwareSigner&) = delete;
 
   Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) override {
-    if (alg != crypto::SignatureAlgorithm::rsa_sha256) return make_error("sign.algorithm", "rsa-sha256 only");
+    if (alg != crypto::SignatureAlgorithm::rsa_sha256) return make_error(ErrorKind::invalid, "sign.algorithm", "rsa-sha256 only");
     std::vector<uint8_t> sig(512);
     size_t len = sig.size();
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     const bool ok = EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key_) == 1 &&
                     EVP_DigestSign(ctx, sig.data(), &len, data.data(), data.size()) == 1;
     EVP_MD_CTX_free(ctx);
-    if (!ok) return make_error("sign.failed", "EVP_DigestSign failed");
+    if (!ok) return make_error(ErrorKind::internal, "sign.failed", "EVP_DigestSign failed");
     sig.resize(len);
     return sig;
   }
@@ -302,7 +302,7 @@ class NoopTransport final : public workflow::AxisTransport {
   Result<std::vector<workflow::AxisReceivedItem>> list_received(const workflow::AxisListQuery&) override {
     return std::vector<workflow::AxisReceivedItem>{};
   }
-  Status get(const std::string&, const std::string&) override { return make_error("axis.refused", "noop"); }
+  Status get(const std::string&, const std::string&) override { return make_error(ErrorKind::invalid, "axis.refused", "noop"); }
   Status update_status(const std::string&, workflow::AxisItemStatus) override { return {}; }
 
  private:

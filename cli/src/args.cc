@@ -33,21 +33,25 @@ Result<Args> Args::parse(const std::vector<std::string>& argv,
       inline_value = true;
     }
     const OptionSpec* spec = find(name);
-    if (!spec) return make_error("usage.unknown_option", "unknown option '" + name + "'");
+    if (!spec)
+      return make_error(ErrorKind::usage, "usage.unknown_option", "unknown option '" + name + "'");
     const std::string key(spec->name);
     if (spec->takes_value) {
       if (!inline_value) {
         if (i + 1 >= argv.size()) {
-          return make_error("usage.missing_value", "option '" + name + "' needs a value");
+          return make_error(ErrorKind::usage, "usage.missing_value",
+                            "option '" + name + "' needs a value");
         }
         value = argv[++i];
       }
     } else if (inline_value) {
-      return make_error("usage.unexpected_value", "option '" + name + "' takes no value");
+      return make_error(ErrorKind::usage, "usage.unexpected_value",
+                        "option '" + name + "' takes no value");
     }
     auto& slot = out.values_[key];
     if (!slot.empty() && !spec->repeatable) {
-      return make_error("usage.repeated_option", "option '" + name + "' given twice");
+      return make_error(ErrorKind::usage, "usage.repeated_option",
+                        "option '" + name + "' given twice");
     }
     slot.push_back(value);
   }
@@ -72,6 +76,29 @@ int fail(int code, std::string_view message) {
   return code;
 }
 
-int fail(int code, const Error& error) { return fail(code, error.to_string()); }
+int exit_code(const Error& error) {
+  switch (error.kind) {
+    case ErrorKind::invalid:
+    case ErrorKind::malformed:
+    case ErrorKind::not_found:
+    case ErrorKind::conflict:
+    case ErrorKind::too_large:
+    case ErrorKind::unauthorized:
+    case ErrorKind::forbidden:
+      return kExitInvalid;
+    case ErrorKind::usage:
+    case ErrorKind::io:
+    case ErrorKind::unavailable:
+    case ErrorKind::internal:
+      return kExitUsage;
+  }
+  return kExitUsage;
+}
+
+int fail(const Error& error) { return fail(exit_code(error), error.to_string()); }
+
+int fail_coded(const Error& error) {
+  return fail(exit_code(error), error.to_string() + " [" + error.code + "]");
+}
 
 }  // namespace edxgate::cli

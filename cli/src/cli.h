@@ -1,7 +1,8 @@
 // The edxgate command-line tool: command table and shared plumbing.
 //
 // Each part contributes its commands in its own file (cmd_<part>.cc); main.cc
-// only dispatches. Exit codes are the same everywhere.
+// only dispatches. Exit codes are the same everywhere: an Error's comes from
+// its kind through exit_code, the one mapping every command uses.
 #pragma once
 
 #include <initializer_list>
@@ -18,6 +19,14 @@ namespace edxgate::cli {
 constexpr int kExitOk = 0;
 constexpr int kExitInvalid = 1;  // the input is invalid / the check failed
 constexpr int kExitUsage = 2;    // bad usage, I/O error, or an environment problem
+
+// The exit code for an error, by its kind: kExitInvalid when the input breaks
+// a rule or a check failed (invalid, malformed, not_found, conflict,
+// too_large, unauthorized, forbidden), kExitUsage for a problem of use or of
+// the environment (usage, io, unavailable, internal). A command that must
+// answer otherwise for one of its cases sets the error's kind where it knows
+// why, never by matching codes here.
+int exit_code(const Error& error);
 
 // A command: `path` is its words ("token list"); `run` gets the arguments
 // after those words; `help` is printed for `edxgate <path> --help`.
@@ -59,8 +68,13 @@ class Args {
   std::vector<std::string> positional_;
 };
 
-// Prints "edxgate: <message>" to stderr and returns `code`.
+// Prints "edxgate: <message>" to stderr and returns `code` (for what a
+// command finds wrong with its own arguments).
 int fail(int code, std::string_view message);
-int fail(int code, const Error& error);
+// Prints "edxgate: <message>" and returns exit_code(error).
+int fail(const Error& error);
+// The same with the code after the message: "edxgate: <message> [<code>]"
+// (the commands whose output names reason codes).
+int fail_coded(const Error& error);
 
 }  // namespace edxgate::cli

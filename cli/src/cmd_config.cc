@@ -9,15 +9,19 @@ namespace {
 
 int config_check(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (args->positional().size() != 1) {
     return fail(kExitUsage, "config check needs exactly one FILE (see edxgate config check --help)");
   }
   const std::string& path = args->positional()[0];
   auto cfg = config::load(path);
   if (!cfg.ok()) {
-    std::cerr << cfg.error().message << "\n";
-    return kExitInvalid;
+    // Checking is this command's job: a file that cannot be read fails the
+    // check like one that breaks a rule (exit 1, as edxgated --check-config).
+    Error e = cfg.error();
+    e.kind = ErrorKind::invalid;
+    std::cerr << e.message << "\n";
+    return exit_code(e);
   }
   std::cout << path << ": ok\n";
   return kExitOk;

@@ -9,6 +9,7 @@
 #include "edxgate/config/config.h"
 #include "edxgate/crypto/signing.h"
 #include "edxgate/crypto/verifier.h"
+#include "edxgate/edxml/options.h"
 #include "edxgate/edxml/xml.h"
 #include "edxgate/hsm/pin.h"
 #include "edxgate/hsm/token.h"
@@ -25,25 +26,6 @@ namespace {
 namespace bj = edxgate::json::bj;
 using crypto::Verification;
 
-bool is_io(const Error& e) {
-  for (const char* p : {"io.", "config.", "usage.", "cert.parse", "crl.parse"}) {
-    if (e.code.rfind(p, 0) == 0) return true;
-  }
-  return false;
-}
-
-int fail_error(const Error& e) {
-  return fail(is_io(e) ? kExitUsage : kExitInvalid, e.to_string() + " [" + e.code + "]");
-}
-
-// For sign: a refusal of the document or the signature is 1; tokens, PINs,
-// modules, files and usage are 2.
-int fail_sign(const Error& e) {
-  bool refused = false;
-  for (const char* p : {"sig.", "sign.", "xml.", "c14n."}) refused = refused || e.code.rfind(p, 0) == 0;
-  return fail(refused ? kExitInvalid : kExitUsage, e.to_string() + " [" + e.code + "]");
-}
-
 // What --config and the trust options say; the options add to the config.
 struct Setup {
   config::Config cfg;
@@ -54,9 +36,17 @@ struct Setup {
   bool any_anchor = false;
 };
 
+// What --config, the trust options and the files they name hold is how the
+// command was set up, not the envelope it checks: any problem with them is a
+// usage error (exit 2), whatever its kind where it was found.
+Error setup_error(Error e) {
+  e.kind = ErrorKind::usage;
+  return e;
+}
+
 Error config_error(Error e) {
   if (e.code.rfind("config.", 0) != 0) e.code = "config." + e.code;
-  return e;
+  return setup_error(std::move(e));
 }
 
 Result<Setup> load_setup(const Args& args) {
@@ -68,7 +58,9 @@ Result<Setup> load_setup(const Args& args) {
   }
   const config::Trust& t = s.cfg.trust;
   auto add_all = [](const std::vector<std::string>& files, auto add) -> Status {
-    for (const auto& f : files) EDX_TRY(add(f));
+    for (const auto& f : files) {
+      if (Status st = add(f); !st.ok()) return setup_error(st.error());
+    }
     return {};
   };
   auto anchors = t.anchors, inters = t.intermediates, crls = t.crls;
@@ -82,16 +74,21 @@ Result<Setup> load_setup(const Args& args) {
 
   std::string mode = args.get("--revocation", t.revocation);
   if (!crypto::parse_revocation_mode(mode, s.policy.chain.revocation)) {
-    return make_error("usage.revocation", "revocation mode must be hard, soft or off, not '" + mode + "'");
+    return make_error(ErrorKind::usage, "usage.revocation",
+                      "revocation mode must be hard, soft or off, not '" + mode + "'");
   }
   if (args.has("--at")) {
     auto at = crypto::parse_time(args.get("--at"));
-    if (!at) return make_error("usage.at", "--at takes YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+    if (!at)
+      return make_error(ErrorKind::usage, "usage.at",
+                        "--at takes YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
     s.policy.chain.at = *at;
   }
   for (const auto& ex : t.sha1_exceptions) {
     auto until = crypto::parse_time(ex.until);
-    if (!until) return make_error("config.trust", "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
+    if (!until)
+      return make_error(ErrorKind::usage, "config.trust",
+                        "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
     s.policy.sha1_exceptions.push_back({ex.sender, *until});
   }
   s.policy.max_dual_bytes = t.max_dual_bytes;
@@ -101,7 +98,8 @@ Result<Setup> load_setup(const Args& args) {
     errno = 0;
     unsigned long long v = std::strtoull(n.c_str(), &end, 10);
     if (n.empty() || n[0] == '-' || *end != '\0' || errno != 0) {
-      return make_error("usage.dual", "--dual-max-bytes takes a number of bytes (0: no dual verification)");
+      return make_error(ErrorKind::usage, "usage.dual",
+                        "--dual-max-bytes takes a number of bytes (0: no dual verification)");
     }
     s.policy.max_dual_bytes = v;
   }
@@ -111,10 +109,7 @@ Result<Setup> load_setup(const Args& args) {
     crypto::OnlineRevocationOptions o{fetch_crl, ocsp, t.revocation_cache_s};
     s.online = std::make_shared<crypto::RevocationSource>(crypto::make_http_fetcher(), o);
   }
-  const config::Edxml& e = s.cfg.edxml;
-  s.limits = edxml::Limits{e.max_depth,           e.max_nodes,           e.max_attributes,
-                           e.max_text_bytes,      e.max_attachments,     e.max_attachment_bytes,
-                           edxml::Limits{}.max_total_bytes, e.parse_timeout_s};
+  s.limits = edxml::limits_from(s.cfg.edxml);
   return s;
 }
 
@@ -151,11 +146,11 @@ int run_verify(const std::vector<std::string>& argv) {
                                  {"--json"},
                                  {"--dual-max-bytes", "", true},
                                  {"--config", "", true}});
-  if (!args.ok()) return fail_error(args.error());
+  if (!args.ok()) return fail_coded(args.error());
   if (args->positional().size() != 1) return fail(kExitUsage, "verify takes one FILE (see --help)");
   const std::string file = args->positional()[0];
   auto setup = load_setup(*args);
-  if (!setup.ok()) return fail_error(setup.error());
+  if (!setup.ok()) return fail_coded(setup.error());
   if (!setup->any_anchor) {
     return fail(kExitUsage, "no trust anchor: give --trust-anchor or a --config with [trust] anchors");
   }
@@ -163,7 +158,8 @@ int run_verify(const std::vector<std::string>& argv) {
   // verifier too for files up to max_dual_bytes.
   crypto::Verifier verifier(std::move(setup->trust), setup->policy, setup->online);
   Verification v = verifier.verify_file(file, setup->limits);
-  if (v.code.rfind("io.", 0) == 0) return fail(kExitUsage, v.message + " [" + v.code + "]");
+  // A file that cannot be read gets no verdict: an I/O error of the command.
+  if (!v.valid && v.kind == ErrorKind::io) return fail_coded(make_error(v.kind, v.code, v.message));
   if (args->has("--json")) {
     std::cout << json::pretty(verification_json(file, v));
   } else if (v.valid) {
@@ -180,7 +176,8 @@ Result<crypto::Certificate> certificate_on_token(std::shared_ptr<hsm::Module> mo
                                                  const std::vector<uint8_t>& key_id) {
   auto cert = hsm::token_certificate(std::move(module), key_uri, key_id);
   if (!cert.ok() && cert.error().code == "cert.missing") {
-    return make_error("usage.cert", "the token holds no certificate for this key; give --cert");
+    return make_error(ErrorKind::usage, "usage.cert",
+                      "the token holds no certificate for this key; give --cert");
   }
   return cert;
 }
@@ -189,9 +186,10 @@ Status write_document(xmlDoc* doc, const std::string& out) {
   xmlChar* mem = nullptr;
   int size = 0;
   xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
-  if (!mem) return make_error("io.write", "cannot serialize the signed document");
+  edxml::XmlCharPtr owned(mem);
+  if (!mem)
+    return make_error(ErrorKind::internal, "io.write", "cannot serialize the signed document");
   std::string data(reinterpret_cast<char*>(mem), static_cast<size_t>(size));
-  xmlFree(mem);
   return fs::write_file_atomic(out, data, 0644);
 }
 
@@ -208,7 +206,7 @@ int run_sign(const std::vector<std::string>& argv) {
                                  {"--crl", "", true, true},
                                  {"--revocation", "", true},
                                  {"--config", "", true}});
-  if (!args.ok()) return fail_sign(args.error());
+  if (!args.ok()) return fail_coded(args.error());
   if (args->positional().size() != 1 || !args->has("--out") || !args->has("--key")) {
     return fail(kExitUsage, "sign needs --key URI, IN and -o OUT (see --help)");
   }
@@ -217,46 +215,46 @@ int run_sign(const std::vector<std::string>& argv) {
     return fail(kExitUsage, "unknown --alg '" + args->get("--alg") + "' (rsa-sha256, rsa-sha512, ecdsa-sha256, ...)");
   }
   auto setup = load_setup(*args);
-  if (!setup.ok()) return fail_sign(setup.error());
+  if (!setup.ok()) return fail_coded(setup.error());
   auto uri = hsm::Pkcs11Uri::parse(args->get("--key"));
-  if (!uri.ok()) return fail_sign(uri.error());
+  if (!uri.ok()) return fail_coded(uri.error());
   std::string module_path = args->get("--module", uri->module_path.value_or(setup->cfg.hsm.module));
   auto module = hsm::Module::load(module_path);
-  if (!module.ok()) return fail_sign(module.error());
+  if (!module.ok()) return fail_coded(module.error());
   Result<SecretString> pin = args->has("--pin-file") ? hsm::read_pin_file(args->get("--pin-file"))
                              : uri->pin_source       ? hsm::read_pin_file(*uri->pin_source)
                                                      : hsm::read_pin_terminal("Token PIN: ");
-  if (!pin.ok()) return fail_sign(pin.error());
+  if (!pin.ok()) return fail_coded(pin.error());
   auto signer = hsm::TokenSigner::open(*module, *uri, std::move(pin.value()));
-  if (!signer.ok()) return fail_sign(signer.error());
+  if (!signer.ok()) return fail_coded(signer.error());
 
   Result<crypto::Certificate> cert = args->has("--cert")
       ? [&]() -> Result<crypto::Certificate> {
           auto c = crypto::Certificate::load_file(args->get("--cert"));
-          if (!c.ok()) return c.error();
+          if (!c.ok()) return setup_error(c.error());
           return c->front();
         }()
       : certificate_on_token(*module, *uri, (*signer)->key().id);
-  if (!cert.ok()) return fail_sign(cert.error());
+  if (!cert.ok()) return fail_coded(cert.error());
   if (!args->has("--alg")) options.algorithm = crypto::default_algorithm(*cert);
   std::vector<crypto::Certificate> chain;
   if (args->has("--chain")) {
     auto c = crypto::Certificate::load_file(args->get("--chain"));
-    if (!c.ok()) return fail_sign(c.error());
+    if (!c.ok()) return fail_coded(setup_error(c.error()));
     chain = std::move(c.value());
     options.include_chain = true;
   }
   auto doc = edxml::parse_xml_file(args->positional()[0], setup->limits);
-  if (!doc.ok()) return fail_sign(doc.error());
+  if (!doc.ok()) return fail_coded(doc.error());
 
   // The self-check validates the chain when trust is configured.
   crypto::VerifyPolicy policy = setup->policy;
   policy.validate_chain = setup->any_anchor;
   crypto::Verifier verifier(std::move(setup->trust), policy, setup->online);
   auto signed_doc = crypto::sign(std::move(doc.value()), **signer, *cert, chain, options, verifier);
-  if (!signed_doc.ok()) return fail_sign(signed_doc.error());
+  if (!signed_doc.ok()) return fail_coded(signed_doc.error());
   auto st = write_document(signed_doc->get(), args->get("--out"));
-  if (!st.ok()) return fail_sign(st.error());
+  if (!st.ok()) return fail_coded(st.error());
   std::cout << "signed: " << args->get("--out") << " (" << crypto::signature_name(options.algorithm) << ", "
             << cert->subject() << ")\n";
   if (!setup->any_anchor) std::cout << "note: no trust anchor given; the chain was not validated\n";

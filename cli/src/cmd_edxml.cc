@@ -8,6 +8,7 @@
 #include "edxgate/base/json.h"
 #include "edxgate/config/config.h"
 #include "edxgate/edxml/json.h"
+#include "edxgate/edxml/options.h"
 #include "edxgate/edxml/pack.h"
 #include "edxgate/edxml/reader.h"
 #include "edxgate/edxml/schema.h"
@@ -22,40 +23,20 @@ namespace bj = edxgate::json::bj;
 
 constexpr size_t kMaxMetaBytes = 1 << 20;
 
-// Exit code for an error: I/O and environment problems are 2, bad input 1.
-int exit_for(const Error& e) {
-  bool io = e.code.rfind("io.", 0) == 0 || e.code.rfind("config.", 0) == 0 ||
-            e.code.rfind("usage.", 0) == 0;
-  return io ? kExitUsage : kExitInvalid;
-}
-
-int fail_error(const Error& e) {
-  std::string msg = e.to_string();
-  return fail(exit_for(e), msg + " [" + e.code + "]");
-}
-
 // The [edxml] section of --config (or the defaults).
 Result<ex::ReadOptions> read_options(const Args& args) {
   ex::ReadOptions ro;
   if (!args.has("--config")) return ro;
   auto cfg = config::load(args.get("--config"));
   if (!cfg.ok()) {
+    // The configuration is how the command was set up, not the envelope it
+    // reads: a problem with it is a usage error (exit 2).
     Error e = cfg.error();
     if (e.code.rfind("config.", 0) != 0) e.code = "config." + e.code;
+    e.kind = ErrorKind::usage;
     return e;
   }
-  const config::Edxml& c = cfg->edxml;
-  ro.limits.max_depth = c.max_depth;
-  ro.limits.max_nodes = c.max_nodes;
-  ro.limits.max_attributes = c.max_attributes;
-  ro.limits.max_text_bytes = c.max_text_bytes;
-  ro.limits.max_attachments = c.max_attachments;
-  ro.limits.max_attachment_bytes = c.max_attachment_bytes;
-  ro.limits.parse_timeout_s = c.parse_timeout_s;
-  ro.limits.max_zip_ratio = c.max_zip_ratio;
-  ro.format.organ_id_pattern = c.organ_id_pattern;
-  ro.format.status_element = c.status_element;
-  return ro;
+  return ex::read_options_from(cfg->edxml);
 }
 
 void print_json(const bj::value& v) { std::cout << json::pretty(v); }
@@ -73,23 +54,28 @@ void print_warnings(const std::vector<ex::Warning>& warnings) {
 
 int pack(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--out", "-o", true}, {"--config", "", true}, {"--json"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   const auto& pos = args->positional();
   if (pos.empty() || !args->has("--out")) {
     return fail(kExitUsage, "pack needs META.json, the files and -o OUT.xml (see edxgate pack --help)");
   }
   auto ro = read_options(*args);
-  if (!ro.ok()) return fail_error(ro.error());
+  if (!ro.ok()) return fail_coded(ro.error());
   auto text = fs::read_file(pos[0], kMaxMetaBytes);
-  if (!text.ok()) return fail(kExitUsage, text.error());
+  if (!text.ok()) return fail(text.error());
   auto meta = json::parse(*text);
-  if (!meta.ok()) return fail(kExitInvalid, "META.json: " + meta.error().to_string());
+  if (!meta.ok()) {
+    Error e = meta.error();
+    e.message = "META.json: " + e.message;
+    return fail(e);
+  }
   auto env = ex::envelope_from_json(*meta);
-  if (!env.ok()) return fail_error(env.error());
+  if (!env.ok()) return fail_coded(env.error());
   std::vector<std::string> files(pos.begin() + 1, pos.end());
-  if (auto s = ex::complete_for_pack(*env, files); !s) return fail_error(s.error());
+  if (auto s = ex::complete_for_pack(*env, files); !s) return fail_coded(s.error());
   ex::WriteOptions wo{ro->format};
-  if (auto s = ex::write_envelope_file(*env, wo, args->get("--out")); !s) return fail_error(s.error());
+  if (auto s = ex::write_envelope_file(*env, wo, args->get("--out")); !s)
+    return fail_coded(s.error());
   if (args->has("--json")) {
     print_json(ex::envelope_to_json(*env));
   } else {
@@ -116,11 +102,15 @@ Status unzip_in_place(const std::string& dir, ex::Attachment& a, const ex::Limit
   const std::string kept = keep_dir + "/" + file + ".zip";
   std::error_code ec;
   std::filesystem::rename(a.path, kept, ec);
-  if (ec) return make_error("io.write", "Cannot move " + a.path + " to " + kept + ": " + ec.message() + ".");
+  if (ec)
+    return make_error(ErrorKind::io, "io.write",
+                      "Cannot move " + a.path + " to " + kept + ": " + ec.message() + ".");
   auto r = ex::unzip_attachment(kept, dir, file, limits);
   if (!r.ok()) {
     std::filesystem::rename(kept, a.path, ec);
-    if (ec) return make_error("io.write", "Cannot move " + kept + " back: " + ec.message() + ".");
+    if (ec)
+      return make_error(ErrorKind::io, "io.write",
+                        "Cannot move " + kept + " back: " + ec.message() + ".");
     std::filesystem::remove(keep_dir, ec);  // only if empty: earlier ones stay
     a.unzip_error = ex::Warning{r.error().code, r.error().message, 0};
     warnings.push_back({r.error().code, "The attachment '" + a.name + "' is zipped and was kept as received: " +
@@ -135,25 +125,26 @@ Status unzip_in_place(const std::string& dir, ex::Attachment& a, const ex::Limit
 
 int unpack(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--dir", "-d", true}, {"--config", "", true}, {"--json"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (args->positional().size() != 1 || !args->has("--dir")) {
     return fail(kExitUsage, "unpack needs ENVELOPE and -d DIR (see edxgate unpack --help)");
   }
   auto ro = read_options(*args);
-  if (!ro.ok()) return fail_error(ro.error());
+  if (!ro.ok()) return fail_coded(ro.error());
   std::string dir = args->get("--dir");
-  if (auto s = fs::make_dirs(dir); !s) return fail(kExitUsage, s.error());
+  if (auto s = fs::make_dirs(dir); !s) return fail(s.error());
   ro->attachment_dir = dir;
   ro->reserved_names = {"header.json", kAsReceived};
   auto env = ex::read_envelope_file(args->positional()[0], *ro);
-  if (!env.ok()) return fail_error(env.error());
+  if (!env.ok()) return fail_coded(env.error());
   for (auto& a : env->attachments) {
     if (!a.zipped) continue;
-    if (auto s = unzip_in_place(dir, a, ro->limits, env->warnings); !s) return fail_error(s.error());
+    if (auto s = unzip_in_place(dir, a, ro->limits, env->warnings); !s)
+      return fail_coded(s.error());
   }
   bj::value j = ex::envelope_to_json(*env, dir);
   if (auto s = fs::write_file_atomic(dir + "/header.json", json::pretty(j), 0644); !s) {
-    return fail(kExitUsage, s.error());
+    return fail(s.error());
   }
   if (args->has("--json")) {
     print_json(j);
@@ -175,12 +166,12 @@ int unpack(const std::vector<std::string>& argv) {
 
 int validate(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--config", "", true}, {"--json"}, {"--outgoing"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (args->positional().size() != 1) {
     return fail(kExitUsage, "validate needs exactly one ENVELOPE (see edxgate validate --help)");
   }
   auto ro = read_options(*args);
-  if (!ro.ok()) return fail_error(ro.error());
+  if (!ro.ok()) return fail_coded(ro.error());
   const bool outgoing = args->has("--outgoing");
   ro->strictness = outgoing ? ex::Strictness::outgoing : ex::Strictness::receive;
   auto read = ex::read_envelope_file_with_doc(args->positional()[0], *ro);
@@ -197,9 +188,9 @@ int validate(const std::vector<std::string>& argv) {
       out["envelope"] = ex::envelope_to_json(read->envelope);
     }
     print_json(out);
-    return err ? exit_for(*err) : kExitOk;
+    return err ? exit_code(*err) : kExitOk;
   }
-  if (err) return fail_error(*err);
+  if (err) return fail_coded(*err);
   const ex::Envelope& env = read->envelope;
   if (env.message) {
     std::cout << "valid: document " << ex::format_document_code(env.message->code) << " from "
@@ -231,7 +222,8 @@ Status response_for_from_envelope(const std::string& path, const ex::ReadOptions
   auto env = ex::read_envelope_file(path, ro);
   if (!env.ok()) return env.error();
   if (!env->message) {
-    return make_error("edxml.missing", "--for must name a document envelope, not a status message.");
+    return make_error(ErrorKind::invalid, "edxml.missing",
+                      "--for must name a document envelope, not a status message.");
   }
   const ex::MessageHeader& m = *env->message;
   out.organ_id = m.from.organ_id;
@@ -250,20 +242,20 @@ int status_make(const std::vector<std::string>& argv) {
              {"--description", "", true}, {"--staff", "", true}, {"--department", "", true},
              {"--email", "", true}, {"--mobile", "", true}, {"--timestamp", "", true},
              {"--status-element", "", true}, {"--json"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (!args->positional().empty() || !args->has("--out") || !args->has("--from") ||
       !args->has("--code") || (!args->has("--for") && !args->has("--response-for-organ"))) {
     return fail(kExitUsage, "status make needs --code, --from, --for ENVELOPE (or "
                             "--response-for-organ ...) and -o OUT.xml (see --help)");
   }
   auto ro = read_options(*args);
-  if (!ro.ok()) return fail_error(ro.error());
+  if (!ro.ok()) return fail_coded(ro.error());
   if (args->has("--status-element")) ro->format.status_element = args->get("--status-element");
   ex::Envelope env;
   ex::StatusMessage& s = env.status.emplace();
   if (args->has("--for")) {
     if (auto st = response_for_from_envelope(args->get("--for"), *ro, s.response_for); !st) {
-      return fail_error(st.error());
+      return fail_coded(st.error());
     }
   }
   if (args->has("--response-for-organ")) s.response_for.organ_id = args->get("--response-for-organ");
@@ -273,11 +265,11 @@ int status_make(const std::vector<std::string>& argv) {
   }
   if (args->has("--response-for-date")) {
     auto d = ex::parse_date(args->get("--response-for-date"));
-    if (!d.ok()) return fail_error(d.error());
+    if (!d.ok()) return fail_coded(d.error());
     s.response_for.promulgation_date = *d;
   }
   auto code = ex::parse_status_code(args->get("--code"));
-  if (!code.ok()) return fail_error(code.error());
+  if (!code.ok()) return fail_coded(code.error());
   s.code = *code;
   s.from.organ_id = args->get("--from");
   s.from.organ_name = args->get("--from-name");
@@ -288,12 +280,12 @@ int status_make(const std::vector<std::string>& argv) {
   s.timestamp = ex::now_vietnam();
   if (args->has("--timestamp")) {
     auto t = ex::parse_datetime(args->get("--timestamp"));
-    if (!t.ok()) return fail_error(t.error());
+    if (!t.ok()) return fail_coded(t.error());
     s.timestamp = *t;
   }
   env.trace.traces.push_back({s.from.organ_id, s.timestamp});
   if (auto st = ex::write_envelope_file(env, ex::WriteOptions{ro->format}, args->get("--out")); !st) {
-    return fail_error(st.error());
+    return fail_coded(st.error());
   }
   if (args->has("--json")) {
     print_json(ex::envelope_to_json(env));
@@ -306,12 +298,12 @@ int status_make(const std::vector<std::string>& argv) {
 
 int status_show(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--config", "", true}, {"--json"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (args->positional().size() != 1) return fail(kExitUsage, "status show needs exactly one FILE");
   auto ro = read_options(*args);
-  if (!ro.ok()) return fail_error(ro.error());
+  if (!ro.ok()) return fail_coded(ro.error());
   auto env = ex::read_envelope_file(args->positional()[0], *ro);
-  if (!env.ok()) return fail_error(env.error());
+  if (!env.ok()) return fail_coded(env.error());
   if (!env->status) return fail(kExitInvalid, "the file is a document envelope, not a status message");
   if (args->has("--json")) {
     print_json(ex::envelope_to_json(*env));

@@ -16,16 +16,6 @@ using hsm::Pkcs11Uri;
 
 constexpr std::string_view kDefaultAuditLog = "./edxgate-audit.log";
 
-// Usage, environment and I/O problems exit 2; refusals and failed checks 1.
-int fail_with(const Error& e) {
-  const std::string& c = e.code;
-  bool env = c.rfind("usage.", 0) == 0 || c.rfind("uri.", 0) == 0 || c.rfind("module.", 0) == 0 ||
-             c.rfind("audit.", 0) == 0 || c == "token.absent" || c == "token.ambiguous" ||
-             c == "pin.no_terminal" || c == "pin.open" || c == "pin.no_credentials" ||
-             c == "io.read" || c == "io.write";
-  return fail(env ? kExitUsage : kExitInvalid, e);
-}
-
 void print_json(const bj::value& v) { std::cout << json::pretty(v); }
 
 bj::array string_array(const std::vector<std::string>& v) {
@@ -66,7 +56,8 @@ Result<Pkcs11Uri> key_selector(const Args& args) {
     key.id = *id;
   }
   if (!key.object && !key.id) {
-    return make_error("usage.key", "name the key with --key pkcs11:object=...;id=... or --label/--id");
+    return make_error(ErrorKind::usage, "usage.key",
+                      "name the key with --key pkcs11:object=...;id=... or --label/--id");
   }
   return key;
 }
@@ -107,10 +98,10 @@ Result<Context> open_token(const Args& args, const Pkcs11Uri& selector, bool log
   return ctx;
 }
 
-#define EDX_CLI_ARGS(...)                                     \
-  auto args = Args::parse(argv, {__VA_ARGS__});               \
-  if (!args.ok()) return fail(kExitUsage, args.error());      \
-  if (!args->positional().empty()) {                          \
+#define EDX_CLI_ARGS(...)                                                           \
+  auto args = Args::parse(argv, {__VA_ARGS__});                                     \
+  if (!args.ok()) return fail(args.error());                                        \
+  if (!args->positional().empty()) {                                                \
     return fail(kExitUsage, "unexpected argument '" + args->positional()[0] + "'"); \
   }
 
@@ -142,9 +133,9 @@ std::string flags_text(const hsm::TokenInfo& t) {
 int token_list(const std::vector<std::string>& argv) {
   EDX_CLI_ARGS(kModule, kJson);
   auto module = load_module(*args, Pkcs11Uri{});
-  if (!module.ok()) return fail_with(module.error());
+  if (!module.ok()) return fail(module.error());
   auto list = hsm::list_tokens(**module);
-  if (!list.ok()) return fail_with(list.error());
+  if (!list.ok()) return fail(list.error());
   if (args->has("--json")) {
     bj::array slots;
     for (const auto& t : list->slots) {
@@ -209,11 +200,11 @@ void print_key(const hsm::KeyInfo& k) {
 int key_list(const std::vector<std::string>& argv) {
   EDX_CLI_ARGS(kModule, kToken, kPinFile, kPinCred, kAudit, kJson);
   auto sel = token_selector(*args);
-  if (!sel.ok()) return fail_with(sel.error());
+  if (!sel.ok()) return fail(sel.error());
   auto ctx = open_token(*args, *sel, true);
-  if (!ctx.ok()) return fail_with(ctx.error());
+  if (!ctx.ok()) return fail(ctx.error());
   auto keys = ctx->session->keys();
-  if (!keys.ok()) return fail_with(keys.error());
+  if (!keys.ok()) return fail(keys.error());
   if (ctx->json) {
     bj::array a;
     for (const auto& k : *keys) a.push_back(key_json(k));
@@ -230,19 +221,19 @@ int key_generate(const std::vector<std::string>& argv) {
                OptionSpec{"--type", "", true});
   if (!args->has("--label")) return fail(kExitUsage, "key generate needs --label");
   auto spec = hsm::KeySpec::parse(args->get("--type", "rsa:2048"));
-  if (!spec.ok()) return fail_with(spec.error());
+  if (!spec.ok()) return fail(spec.error());
   std::vector<uint8_t> id;
   if (args->has("--id")) {
     auto parsed = hsm::parse_hex_id(args->get("--id"));
-    if (!parsed.ok()) return fail_with(parsed.error());
+    if (!parsed.ok()) return fail(parsed.error());
     id = *parsed;
   }
   auto sel = token_selector(*args);
-  if (!sel.ok()) return fail_with(sel.error());
+  if (!sel.ok()) return fail(sel.error());
   auto ctx = open_token(*args, *sel, true);
-  if (!ctx.ok()) return fail_with(ctx.error());
+  if (!ctx.ok()) return fail(ctx.error());
   auto key = ctx->session->generate_key(*spec, args->get("--label"), id);
-  if (!key.ok()) return fail_with(key.error());
+  if (!key.ok()) return fail(key.error());
   if (ctx->json) {
     print_json(key_json(*key));
   } else {
@@ -256,20 +247,20 @@ int key_delete(const std::vector<std::string>& argv) {
   EDX_CLI_ARGS(kModule, kToken, kKey, kLabel, kId, kPinFile, kPinCred, kAudit, kJson,
                OptionSpec{"--yes"});
   auto sel = key_selector(*args);
-  if (!sel.ok()) return fail_with(sel.error());
+  if (!sel.ok()) return fail(sel.error());
   auto ctx = open_token(*args, *sel, true);
-  if (!ctx.ok()) return fail_with(ctx.error());
+  if (!ctx.ok()) return fail(ctx.error());
   auto key = ctx->session->find_key(*sel);
-  if (!key.ok()) return fail_with(key.error());
+  if (!key.ok()) return fail(key.error());
   if (!args->has("--yes")) {
     auto yes = hsm::confirm_on_terminal("Delete key '" + key->label + "' (id " +
                                         hsm::to_hex(key->id) + ") and its certificate from '" +
                                         ctx->session->token().label + "'? This cannot be undone.");
-    if (!yes.ok()) return fail_with(yes.error());
+    if (!yes.ok()) return fail(yes.error());
     if (!*yes) return fail(kExitInvalid, "not deleted");
   }
   Status st = ctx->session->delete_key(*sel);
-  if (!st.ok()) return fail_with(st.error());
+  if (!st.ok()) return fail(st.error());
   if (ctx->json) {
     print_json(bj::object{{"deleted", key->uri}});
   } else {
@@ -284,14 +275,14 @@ int csr(const std::vector<std::string>& argv) {
                OptionSpec{"--out", "-o", true});
   if (!args->has("--subject")) return fail(kExitUsage, "csr needs --subject DN");
   auto sel = key_selector(*args);
-  if (!sel.ok()) return fail_with(sel.error());
+  if (!sel.ok()) return fail(sel.error());
   auto ctx = open_token(*args, *sel, true);
-  if (!ctx.ok()) return fail_with(ctx.error());
+  if (!ctx.ok()) return fail(ctx.error());
   auto pem = ctx->session->make_csr(*sel, args->get("--subject"), args->get("--email"));
-  if (!pem.ok()) return fail_with(pem.error());
+  if (!pem.ok()) return fail(pem.error());
   if (args->has("--out")) {
     Status st = fs::write_file_atomic(args->get("--out"), *pem, 0644);
-    if (!st.ok()) return fail(kExitUsage, st.error());
+    if (!st.ok()) return fail(st.error());
   }
   if (ctx->json) {
     print_json(bj::object{{"csr", *pem}, {"subject", args->get("--subject")}});
@@ -332,13 +323,13 @@ int cert_import(const std::vector<std::string>& argv) {
                OptionSpec{"--cert", "", true}, OptionSpec{"--replace"});
   if (!args->has("--cert")) return fail(kExitUsage, "cert import needs --cert FILE");
   auto bytes = fs::read_file(args->get("--cert"), 1 << 20);
-  if (!bytes.ok()) return fail(kExitUsage, bytes.error());
+  if (!bytes.ok()) return fail(bytes.error());
   auto sel = key_selector(*args);
-  if (!sel.ok()) return fail_with(sel.error());
+  if (!sel.ok()) return fail(sel.error());
   auto ctx = open_token(*args, *sel, true);
-  if (!ctx.ok()) return fail_with(ctx.error());
+  if (!ctx.ok()) return fail(ctx.error());
   auto info = ctx->session->import_certificate(*sel, *bytes, args->has("--replace"));
-  if (!info.ok()) return fail_with(info.error());
+  if (!info.ok()) return fail(info.error());
   if (ctx->json) {
     print_json(cert_json(*info));
   } else {
@@ -351,14 +342,14 @@ int cert_import(const std::vector<std::string>& argv) {
 int cert_list(const std::vector<std::string>& argv) {
   EDX_CLI_ARGS(kModule, kToken, kJson);
   auto sel = token_selector(*args);
-  if (!sel.ok()) return fail_with(sel.error());
+  if (!sel.ok()) return fail(sel.error());
   Context ctx;
   auto module = load_module(*args, *sel);
-  if (!module.ok()) return fail_with(module.error());
+  if (!module.ok()) return fail(module.error());
   auto session = hsm::TokenSession::open(*module, *sel);
-  if (!session.ok()) return fail_with(session.error());
+  if (!session.ok()) return fail(session.error());
   auto certs = session->certificates();
-  if (!certs.ok()) return fail_with(certs.error());
+  if (!certs.ok()) return fail(certs.error());
   if (args->has("--json")) {
     bj::array a;
     for (const auto& c : *certs) a.push_back(cert_json(c));

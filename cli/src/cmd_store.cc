@@ -39,7 +39,8 @@ Result<StoreOptions> store_location(const std::string& where, const std::string&
     dsn = "";
   } else {
     const std::string path = where.rfind("sqlite:", 0) == 0 ? where.substr(7) : where;
-    if (path.empty()) return make_error("usage.db", "no SQLite state directory given");
+    if (path.empty())
+      return make_error(ErrorKind::usage, "usage.db", "no SQLite state directory given");
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec) || where.rfind("sqlite:", 0) == 0) {
       o.state_dir = path;
@@ -48,19 +49,26 @@ Result<StoreOptions> store_location(const std::string& where, const std::string&
       o.db_path = path;
       o.state_dir = p.has_parent_path() ? p.parent_path().string() : ".";
     }
-    if (!dsn_file.empty()) return make_error("usage.db", "a connection string file is only for postgresql");
+    if (!dsn_file.empty())
+      return make_error(ErrorKind::usage, "usage.db",
+                        "a connection string file is only for postgresql");
     return o;
   }
   o.backend = Backend::postgresql;
   o.application_name = "edxgate-cli";
   if (!dsn_file.empty()) {
-    if (!dsn.empty()) return make_error("usage.db", "give the connection string or its file, not both");
+    if (!dsn.empty())
+      return make_error(ErrorKind::usage, "usage.db",
+                        "give the connection string or its file, not both");
     auto text = fs::read_file(dsn_file, 64 * 1024);
-    if (!text.ok()) return make_error("usage.db", "cannot read the connection string file " + dsn_file);
+    if (!text.ok())
+      return make_error(ErrorKind::usage, "usage.db",
+                        "cannot read the connection string file " + dsn_file);
     dsn = *text;
     while (!dsn.empty() && (dsn.back() == '\n' || dsn.back() == '\r')) dsn.pop_back();
   }
-  if (dsn.empty()) return make_error("usage.db", "no PostgreSQL connection string given");
+  if (dsn.empty())
+    return make_error(ErrorKind::usage, "usage.db", "no PostgreSQL connection string given");
   o.dsn = dsn;
   if (o.blob_dir.empty()) o.state_dir = ".";  // blobs are needed only by doc show --verify
   return o;
@@ -70,18 +78,13 @@ Result<StoreOptions> store_location(const std::string& where, const std::string&
 Result<std::unique_ptr<Store>> open_db(const Args& args) {
   const std::string db = args.get("--db");
   if (db.empty()) {
-    return make_error("usage.db", "--db is required (the state directory, its edxgate.db, or postgresql:DSN)");
+    return make_error(ErrorKind::usage, "usage.db",
+                      "--db is required (the state directory, its edxgate.db, or postgresql:DSN)");
   }
   auto o = store_location(db, args.get("--dsn-file"), args.get("--blob-dir"));
   if (!o.ok()) return o.error();
   o->read_only = true;
   return open_store(*o);
-}
-
-int store_fail(const Error& e) {
-  const bool invalid = e.code == "store.corrupt" || e.code == "store.schema_newer" ||
-                       e.code == "store.not_found";
-  return fail(invalid ? kExitInvalid : kExitUsage, e);
 }
 
 
@@ -94,7 +97,8 @@ Result<int64_t> parse_time(const std::string& text) {
   const bool date_only = n == 3 && text.size() == 10;
   const bool full = n == 7 && tail == 'Z' && text.size() == 20;
   if (!(date_only || full) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
-    return make_error("usage.time", "'" + text + "' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
+    return make_error(ErrorKind::usage, "usage.time",
+                      "'" + text + "' is not a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
   }
   tm.tm_year = y - 1900;
   tm.tm_mon = mo - 1;
@@ -109,7 +113,8 @@ Result<int64_t> parse_int(const std::string& text, const char* what) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size() || v < 0) {
-    return make_error("usage.number", std::string(what) + " must be a non-negative number, not '" + text + "'");
+    return make_error(ErrorKind::usage, "usage.number",
+                      std::string(what) + " must be a non-negative number, not '" + text + "'");
   }
   return v;
 }
@@ -137,12 +142,12 @@ bj::object outbox_json(const OutboxItem& it) {
 
 int audit_verify(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--json"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (!args->positional().empty()) return fail(kExitUsage, "audit verify takes no arguments");
   auto store = open_db(*args);
-  if (!store.ok()) return store_fail(store.error());
+  if (!store.ok()) return fail(store.error());
   auto check = (*store)->verify_audit();
-  if (!check.ok()) return store_fail(check.error());
+  if (!check.ok()) return fail(check.error());
   if (args->has("--json")) {
     bj::object o{{"ok", check->ok}, {"rows", check->rows}};
     if (check->ok) {
@@ -166,11 +171,14 @@ Result<DocumentQuery> document_query(const Args& a) {
   DocumentQuery q;
   if (a.has("--direction")) {
     q.direction = parse_direction(a.get("--direction"));
-    if (!q.direction) return make_error("usage.direction", "--direction is incoming or outgoing");
+    if (!q.direction)
+      return make_error(ErrorKind::usage, "usage.direction", "--direction is incoming or outgoing");
   }
   if (a.has("--state")) {
     q.state = parse_state(a.get("--state"));
-    if (!q.state) return make_error("usage.state", "unknown state '" + a.get("--state") + "'");
+    if (!q.state)
+      return make_error(ErrorKind::usage, "usage.state",
+                        "unknown state '" + a.get("--state") + "'");
   }
   q.sender = a.get("--sender");
   q.subject_contains = a.get("--subject");
@@ -207,7 +215,7 @@ int list_outbox(Store& store, const Args& a) {
     else return fail(kExitUsage, "--outbox-state is pending, done or cancelled");
   }
   auto items = store.list_outbox(q);
-  if (!items.ok()) return store_fail(items.error());
+  if (!items.ok()) return fail(items.error());
   if (a.has("--json")) {
     bj::array arr;
     for (const auto& it : *items) arr.push_back(outbox_json(it));
@@ -228,15 +236,15 @@ int queue_list(const std::vector<std::string>& argv) {
                                  {"--sender", "", true}, {"--since", "", true}, {"--until", "", true},
                                  {"--subject", "", true}, {"--limit", "", true}, {"--before", "", true},
                                  {"--outbox"}, {"--outbox-state", "", true}, {"--json"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (!args->positional().empty()) return fail(kExitUsage, "queue list takes no arguments");
   auto query = document_query(*args);
-  if (!query.ok()) return fail(kExitUsage, query.error());
+  if (!query.ok()) return fail(query.error());
   auto store = open_db(*args);
-  if (!store.ok()) return store_fail(store.error());
+  if (!store.ok()) return fail(store.error());
   if (args->has("--outbox")) return list_outbox(**store, *args);
   auto page = (*store)->list_documents(*query);
-  if (!page.ok()) return store_fail(page.error());
+  if (!page.ok()) return fail(page.error());
   if (args->has("--json")) {
     bj::array docs;
     for (const Document& d : page->documents) {
@@ -263,22 +271,22 @@ int queue_list(const std::vector<std::string>& argv) {
 
 int doc_show(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--json"}, {"--verify"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (args->positional().size() != 1) return fail(kExitUsage, "doc show needs exactly one document ID");
   auto id = parse_int(args->positional()[0], "the document ID");
-  if (!id.ok()) return fail(kExitUsage, id.error());
+  if (!id.ok()) return fail(id.error());
   auto store = open_db(*args);
-  if (!store.ok()) return store_fail(store.error());
+  if (!store.ok()) return fail(store.error());
   auto doc = (*store)->get_document(*id);
-  if (!doc.ok()) return store_fail(doc.error());
+  if (!doc.ok()) return fail(doc.error());
   auto history = (*store)->history(*id);
   auto statuses = (*store)->status_messages(*id);
   OutboxQuery oq;
   oq.document_id = *id;
   auto outbox = (*store)->list_outbox(oq);
-  if (!history.ok()) return store_fail(history.error());
-  if (!statuses.ok()) return store_fail(statuses.error());
-  if (!outbox.ok()) return store_fail(outbox.error());
+  if (!history.ok()) return fail(history.error());
+  if (!statuses.ok()) return fail(statuses.error());
+  if (!outbox.ok()) return fail(outbox.error());
   // --verify re-hashes the envelope and every attachment.
   bool intact = true;
   std::vector<std::string> problems;
@@ -299,7 +307,7 @@ int doc_show(const std::vector<std::string>& argv) {
   }
   if (args->has("--json")) {
     auto detail = store::document_detail_json(**store, *doc);
-    if (!detail.ok()) return store_fail(detail.error());
+    if (!detail.ok()) return fail(detail.error());
     bj::object o = std::move(*detail);
     bj::array ob;
     for (const auto& it : *outbox) ob.push_back(outbox_json(it));
@@ -356,24 +364,18 @@ int doc_show(const std::vector<std::string>& argv) {
 int store_migrate(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--from", "", true}, {"--to", "", true}, {"--to-dsn-file", "", true},
                                  {"--blob-dir", "", true}, {"--json"}});
-  if (!args.ok()) return fail(kExitUsage, args.error());
+  if (!args.ok()) return fail(args.error());
   if (!args->has("--from") || !args->has("--to")) {
     return fail(kExitUsage, "--from sqlite:DIR and --to postgresql:DSN are both required");
   }
   auto from = store_location(args->get("--from"), "", "");
-  if (!from.ok()) return fail(kExitUsage, from.error());
+  if (!from.ok()) return fail(from.error());
   auto to = store_location(args->get("--to"), args->get("--to-dsn-file"), args->get("--blob-dir"));
-  if (!to.ok()) return fail(kExitUsage, to.error());
+  if (!to.ok()) return fail(to.error());
   // Unless told otherwise, the target keeps using the source's blob directory.
   if (to->blob_dir.empty()) to->blob_dir = from->state_dir + "/blobs";
   auto report = transfer_store(*from, *to);
-  if (!report.ok()) {
-    const Error& e = report.error();
-    const bool invalid = e.code == "store.target_not_empty" || e.code == "store.transfer_check" ||
-                         e.code == "store.corrupt" || e.code == "store.blob_corrupt" ||
-                         e.code == "store.blob_missing" || e.code == "store.schema_older";
-    return fail(invalid ? kExitInvalid : kExitUsage, e);
-  }
+  if (!report.ok()) return fail(report.error());
   const TransferReport& r = *report;
   if (args->has("--json")) {
     std::cout << bj::serialize(bj::object{{"documents", r.documents},

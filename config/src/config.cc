@@ -365,9 +365,10 @@ Result<Config> parse(std::string_view text, std::string_view origin) {
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     int line = static_cast<int>(e.source().begin.line);
-    return make_error("config.syntax", std::string(origin) + ":" + std::to_string(line) +
-                                           ": " + std::string(e.description()),
-                      line);
+    return make_error(
+        ErrorKind::invalid, "config.syntax",
+        std::string(origin) + ":" + std::to_string(line) + ": " + std::string(e.description()),
+        line);
   }
   Config c;
   c.path = std::string(origin);
@@ -432,13 +433,14 @@ Result<Config> parse(std::string_view text, std::string_view origin) {
     if (problems[i].line > 0) msg << ':' << problems[i].line;
     msg << ": " << problems[i].text;
   }
-  return make_error("config.invalid", msg.str(), problems.front().line);
+  return make_error(ErrorKind::invalid, "config.invalid", msg.str(), problems.front().line);
 }
 
 Result<Config> load(const std::string& path) {
   auto text = fs::read_file(path, kMaxConfigBytes);
   if (!text.ok()) {
-    return make_error("config.unreadable", "cannot read config: " + text.error().message);
+    return make_error(ErrorKind::io, "config.unreadable",
+                      "cannot read config: " + text.error().message);
   }
   return parse(*text, path);
 }

@@ -4,9 +4,9 @@
 #include <set>
 
 #include "edxgate/base/log.h"
+#include "edxgate/base/ossl.h"
 #include "edxgate/crypto/revocation.h"
 #include "edxgate/crypto/x509.h"
-#include "ossl.h"
 
 namespace edxgate::crypto {
 
@@ -56,21 +56,25 @@ Error chain_error(int err, int depth, X509* cert) {
   std::string tail = subject.empty() ? "" : " [" + subject + "]";
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-      return make_error("cert.expired", who + " has expired at the validation time" + tail);
+      return make_error(ErrorKind::invalid, "cert.expired",
+                        who + " has expired at the validation time" + tail);
     case X509_V_ERR_CERT_NOT_YET_VALID:
-      return make_error("cert.not_yet_valid", who + " is not yet valid at the validation time" + tail);
+      return make_error(ErrorKind::invalid, "cert.not_yet_valid",
+                        who + " is not yet valid at the validation time" + tail);
     case X509_V_ERR_CERT_REVOKED:
-      return make_error("cert.revoked", who + " is revoked" + tail);
+      return make_error(ErrorKind::invalid, "cert.revoked", who + " is revoked" + tail);
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_CERT_UNTRUSTED:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return make_error("cert.untrusted",
-                        who + " does not chain to a configured trust anchor (" + detail + ")" + tail);
+      return make_error(
+          ErrorKind::invalid, "cert.untrusted",
+          who + " does not chain to a configured trust anchor (" + detail + ")" + tail);
     default:
-      return make_error("cert.chain", who + " failed chain validation: " + detail + tail);
+      return make_error(ErrorKind::invalid, "cert.chain",
+                        who + " failed chain validation: " + detail + tail);
   }
 }
 
@@ -112,16 +116,19 @@ int run_verify(const ChainInputs& in, X509* leaf, time_t at, STACK_OF(X509_CRL) 
 Status check_signing_usage(const Certificate& leaf) {
   X509* x = leaf.get();
   if (X509_check_ca(x) != 0) {
-    return make_error("cert.usage", "the signer certificate is a CA certificate, not an end-entity one");
+    return make_error(ErrorKind::invalid, "cert.usage",
+                      "the signer certificate is a CA certificate, not an end-entity one");
   }
   uint32_t ku = X509_get_key_usage(x);
   if (!(X509_get_extension_flags(x) & EXFLAG_KUSAGE)) {
-    return make_error("cert.usage", "the signer certificate has no key usage extension; "
-                                    "digitalSignature or nonRepudiation is required");
+    return make_error(ErrorKind::invalid, "cert.usage",
+                      "the signer certificate has no key usage extension; "
+                      "digitalSignature or nonRepudiation is required");
   }
   if (!(ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
-    return make_error("cert.usage", "the signer certificate's key usage allows neither "
-                                    "digitalSignature nor nonRepudiation");
+    return make_error(ErrorKind::invalid, "cert.usage",
+                      "the signer certificate's key usage allows neither "
+                      "digitalSignature nor nonRepudiation");
   }
   return {};
 }
@@ -193,10 +200,10 @@ Result<ValidatedChain> validate_chain(const Certificate& leaf, std::span<const C
       size_t d = static_cast<size_t>(*it);
       auto st = online->ocsp_status(out.chain[d], out.chain[d + 1], at);
       if (st == RevocationStatus::revoked) {
-        return make_error("cert.revoked", (d == 0 ? std::string("the signer certificate")
-                                                  : "a certificate of the chain") +
-                                              " is revoked according to its OCSP responder [" +
-                                              out.chain[d].subject() + "]");
+        return make_error(
+            ErrorKind::invalid, "cert.revoked",
+            (d == 0 ? std::string("the signer certificate") : "a certificate of the chain") +
+                " is revoked according to its OCSP responder [" + out.chain[d].subject() + "]");
       }
       it = st == RevocationStatus::good ? unknown->erase(it) : std::next(it);
     }
@@ -206,7 +213,7 @@ Result<ValidatedChain> validate_chain(const Certificate& leaf, std::span<const C
                        (d == 0 ? std::string("the signer certificate") : "a certificate of the chain") +
                        " [" + out.chain[static_cast<size_t>(d)].subject() + "] could not be determined";
     if (options.revocation == RevocationMode::hard) {
-      return make_error("revocation.unavailable",
+      return make_error(ErrorKind::unavailable, "revocation.unavailable",
                         what + " (no current CRL or OCSP answer; revocation mode is hard)");
     }
     out.warnings.push_back(what + " (soft fail)");

@@ -70,16 +70,19 @@ int visible_in_subtree(void* user, xmlNodePtr node, xmlNodePtr parent) {
 
 Status run_c14n(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m,
                 const std::vector<std::string>& prefixes, C14nSink& sink) {
-  xmlOutputBufferPtr buf = xmlOutputBufferCreateIO(sink_write, sink_close, &sink, nullptr);
-  if (!buf) return make_error("c14n.failed", "cannot create the canonicalization buffer");
   std::vector<xmlChar*> pfx;
   for (const auto& p : prefixes) pfx.push_back(const_cast<xmlChar*>(reinterpret_cast<const xmlChar*>(p.c_str())));
   pfx.push_back(nullptr);
+  // Closed (and freed) right after the run, whose result needs the close's.
+  xmlOutputBufferPtr buf = xmlOutputBufferCreateIO(sink_write, sink_close, &sink, nullptr);
+  if (!buf)
+    return make_error(ErrorKind::internal, "c14n.failed",
+                      "cannot create the canonicalization buffer");
   int rc = xmlC14NExecute(doc, subtree ? visible_in_subtree : nullptr, const_cast<xmlNode*>(subtree),
                           m.mode, prefixes.empty() ? nullptr : pfx.data(), m.with_comments ? 1 : 0, buf);
   int close_rc = xmlOutputBufferClose(buf);
   if (rc < 0 || close_rc < 0 || sink.failed) {
-    return make_error("c14n.failed", "the document could not be canonicalized");
+    return make_error(ErrorKind::invalid, "c14n.failed", "the document could not be canonicalized");
   }
   return {};
 }
@@ -123,17 +126,13 @@ std::string attr(const xmlNode* n, const char* name, bool* present) {
   xmlAttr* a = xmlHasNsProp(const_cast<xmlNode*>(n), reinterpret_cast<const xmlChar*>(name), nullptr);
   if (present) *present = a != nullptr;
   if (!a) return "";
-  xmlChar* v = xmlNodeListGetString(n->doc, a->children, 1);
-  std::string out(sv(v));
-  xmlFree(v);
-  return out;
+  edxml::XmlCharPtr v(xmlNodeListGetString(n->doc, a->children, 1));
+  return std::string(sv(v.get()));
 }
 
 std::string text_of(const xmlNode* n) {
-  xmlChar* v = xmlNodeGetContent(n);
-  std::string out(sv(v));
-  xmlFree(v);
-  return out;
+  edxml::XmlCharPtr v(xmlNodeGetContent(n));
+  return std::string(sv(v.get()));
 }
 
 std::vector<xmlNode*> element_children(xmlNode* n, bool& ok) {
@@ -198,7 +197,7 @@ Result<std::vector<uint8_t>> c14n_digest(xmlDoc* doc, const xmlNode* subtree, co
                                          const EVP_MD* md) {
   ossl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) {
-    return make_error("c14n.failed", "cannot start the digest");
+    return make_error(ErrorKind::internal, "c14n.failed", "cannot start the digest");
   }
   C14nSink sink{ctx.get(), nullptr, false};
   EDX_TRY(run_c14n(doc, subtree, m, {}, sink));
@@ -217,48 +216,15 @@ Result<std::string> c14n_subtree(xmlDoc* doc, const xmlNode* subtree, const C14n
   return out;
 }
 
-std::string base64_encode(std::span<const uint8_t> data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::optional<std::vector<uint8_t>> base64_decode(std::string_view text) {
-  std::string clean;
-  clean.reserve(text.size());
-  for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-              c == '/' || c == '=';
-    if (!ok) return std::nullopt;
-    clean += c;
-  }
-  if (clean.size() % 4 != 0) return std::nullopt;
-  size_t pad = 0;
-  if (!clean.empty() && clean.back() == '=') ++pad;
-  if (clean.size() > 1 && clean[clean.size() - 2] == '=') ++pad;
-  if (clean.find('=') < clean.size() - pad) return std::nullopt;
-  std::vector<uint8_t> out(clean.size() / 4 * 3);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(clean.data()),
-                          static_cast<int>(clean.size()));
-  if (n < 0) return std::nullopt;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
-
 std::optional<std::vector<uint8_t>> ecdsa_raw_to_der(std::span<const uint8_t> raw) {
   if (raw.empty() || raw.size() % 2 != 0) return std::nullopt;
   size_t half = raw.size() / 2;
   ossl::EcdsaSigPtr sig(ECDSA_SIG_new());
-  BIGNUM* r = BN_bin2bn(raw.data(), static_cast<int>(half), nullptr);
-  BIGNUM* s = BN_bin2bn(raw.data() + half, static_cast<int>(half), nullptr);
-  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-    BN_free(r);
-    BN_free(s);
-    return std::nullopt;
-  }
+  ossl::BignumPtr r(BN_bin2bn(raw.data(), static_cast<int>(half), nullptr));
+  ossl::BignumPtr s(BN_bin2bn(raw.data() + half, static_cast<int>(half), nullptr));
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return std::nullopt;
+  r.release();  // the signature owns both now
+  s.release();
   int n = i2d_ECDSA_SIG(sig.get(), nullptr);
   if (n <= 0) return std::nullopt;
   std::vector<uint8_t> der(static_cast<size_t>(n));
@@ -322,31 +288,39 @@ bool verify_signature_value(EVP_PKEY* key, const SignatureMethod& m, std::span<c
 Status check_key(EVP_PKEY* key, const SignatureMethod& m) {
   int type = EVP_PKEY_get_base_id(key);
   if (type == EVP_PKEY_RSA) {
-    if (m.ecdsa) return make_error("sig.algorithm", "the signature method is ECDSA but the certificate holds an RSA key");
+    if (m.ecdsa)
+      return make_error(ErrorKind::invalid, "sig.algorithm",
+                        "the signature method is ECDSA but the certificate holds an RSA key");
     int bits = EVP_PKEY_get_bits(key);
     if (bits < 2048) {
-      return make_error("sig.key_size", "the signer's RSA key has " + std::to_string(bits) +
-                                            " bits; at least 2048 are required");
+      return make_error(
+          ErrorKind::invalid, "sig.key_size",
+          "the signer's RSA key has " + std::to_string(bits) + " bits; at least 2048 are required");
     }
     return {};
   }
   if (type == EVP_PKEY_EC) {
-    if (!m.ecdsa) return make_error("sig.algorithm", "the signature method is RSA but the certificate holds an EC key");
+    if (!m.ecdsa)
+      return make_error(ErrorKind::invalid, "sig.algorithm",
+                        "the signature method is RSA but the certificate holds an EC key");
     char group[64] = {};
     size_t len = 0;
     if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) != 1) {
       ERR_clear_error();
-      return make_error("sig.key_size", "the signer's EC key uses an unnamed curve");
+      return make_error(ErrorKind::invalid, "sig.key_size",
+                        "the signer's EC key uses an unnamed curve");
     }
     std::string_view g(group, len);
     if (g == "prime256v1" || g == "P-256" || g == "secp384r1" || g == "P-384" || g == "secp521r1" ||
         g == "P-521") {
       return {};
     }
-    return make_error("sig.key_size", "the signer's EC key is on curve " + std::string(g) +
-                                          "; P-256, P-384 or P-521 is required");
+    return make_error(ErrorKind::invalid, "sig.key_size",
+                      "the signer's EC key is on curve " + std::string(g) +
+                          "; P-256, P-384 or P-521 is required");
   }
-  return make_error("sig.algorithm", "the signer certificate holds neither an RSA nor an EC key");
+  return make_error(ErrorKind::invalid, "sig.algorithm",
+                    "the signer certificate holds neither an RSA nor an EC key");
 }
 
 }  // namespace edxgate::crypto::dsig

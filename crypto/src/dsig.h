@@ -12,9 +12,10 @@
 #include <string_view>
 #include <vector>
 
+#include "edxgate/base/ossl.h"
 #include "edxgate/base/result.h"
 #include "edxgate/crypto/signer.h"
-#include "ossl.h"
+#include "edxgate/edxml/xml.h"
 
 namespace edxgate::crypto::dsig {
 
@@ -73,10 +74,6 @@ Result<std::vector<uint8_t>> c14n_digest(xmlDoc* doc, const xmlNode* subtree, co
 // The C14N bytes of one subtree (SignedInfo: small).
 Result<std::string> c14n_subtree(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m,
                                  const std::vector<std::string>& inclusive_prefixes = {});
-
-std::string base64_encode(std::span<const uint8_t> data);
-// Strict decode; XML whitespace is skipped. nullopt on any other bad byte.
-std::optional<std::vector<uint8_t>> base64_decode(std::string_view text);
 
 // XML-DSig ECDSA value (r||s) <-> DER.
 std::optional<std::vector<uint8_t>> ecdsa_raw_to_der(std::span<const uint8_t> raw);

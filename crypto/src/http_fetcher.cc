@@ -28,18 +28,20 @@ struct Url {
 
 Result<Url> parse_url(const std::string& url) {
   constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) != 0) return make_error("fetch.url", "only http:// URLs are fetched");
+  if (url.rfind(kScheme, 0) != 0)
+    return make_error(ErrorKind::invalid, "fetch.url", "only http:// URLs are fetched");
   std::string rest = url.substr(kScheme.size());
   Url u;
   size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   if (slash != std::string::npos) u.target = rest.substr(slash);
   if (authority.find('@') != std::string::npos || authority.empty()) {
-    return make_error("fetch.url", "the URL has no usable host");
+    return make_error(ErrorKind::invalid, "fetch.url", "the URL has no usable host");
   }
   if (authority[0] == '[') {
     size_t close = authority.find(']');
-    if (close == std::string::npos) return make_error("fetch.url", "bad IPv6 literal in URL");
+    if (close == std::string::npos)
+      return make_error(ErrorKind::invalid, "fetch.url", "bad IPv6 literal in URL");
     u.host = authority.substr(1, close - 1);
     if (close + 1 < authority.size() && authority[close + 1] == ':') u.port = authority.substr(close + 2);
   } else if (size_t colon = authority.find(':'); colon != std::string::npos) {
@@ -49,7 +51,8 @@ Result<Url> parse_url(const std::string& url) {
     u.host = authority;
   }
   for (char c : u.target) {
-    if (c <= 0x20 || c == 0x7f) return make_error("fetch.url", "the URL path has control characters");
+    if (c <= 0x20 || c == 0x7f)
+      return make_error(ErrorKind::invalid, "fetch.url", "the URL path has control characters");
   }
   return u;
 }
@@ -63,7 +66,8 @@ class Connection {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
     if (getaddrinfo(u.host.c_str(), u.port.c_str(), &hints, &res) != 0 || !res) {
-      return make_error("fetch.resolve", "cannot resolve host '" + u.host + "'");
+      return make_error(ErrorKind::unavailable, "fetch.resolve",
+                        "cannot resolve host '" + u.host + "'");
     }
     std::unique_ptr<addrinfo, void (*)(addrinfo*)> hold(res, freeaddrinfo);
     for (addrinfo* ai = res; ai; ai = ai->ai_next) {
@@ -77,15 +81,19 @@ class Connection {
       fd_ = std::move(fd);
       return {};
     }
-    return make_error("fetch.connect", "cannot connect to '" + u.host + ":" + u.port + "'");
+    return make_error(ErrorKind::unavailable, "fetch.connect",
+                      "cannot connect to '" + u.host + ":" + u.port + "'");
   }
 
   Status send_all(std::string_view data) {
     while (!data.empty()) {
-      if (!wait(fd_.get(), POLLOUT)) return make_error("fetch.timeout", "timed out sending the request");
+      if (!wait(fd_.get(), POLLOUT))
+        return make_error(ErrorKind::unavailable, "fetch.timeout", "timed out sending the request");
       ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n <= 0) return make_error("fetch.io", "connection lost while sending the request");
+      if (n <= 0)
+        return make_error(ErrorKind::unavailable, "fetch.io",
+                          "connection lost while sending the request");
       data.remove_prefix(static_cast<size_t>(n));
     }
     return {};
@@ -96,13 +104,18 @@ class Connection {
     std::string out;
     char buf[16384];
     for (;;) {
-      if (!wait(fd_.get(), POLLIN)) return make_error("fetch.timeout", "timed out reading the answer");
+      if (!wait(fd_.get(), POLLIN))
+        return make_error(ErrorKind::unavailable, "fetch.timeout", "timed out reading the answer");
       ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n < 0) return make_error("fetch.io", "connection error while reading the answer");
+      if (n < 0)
+        return make_error(ErrorKind::unavailable, "fetch.io",
+                          "connection error while reading the answer");
       if (n == 0) return out;
       out.append(buf, static_cast<size_t>(n));
-      if (out.size() > limit) return make_error("fetch.too_large", "the answer exceeds the size limit");
+      if (out.size() > limit)
+        return make_error(ErrorKind::too_large, "fetch.too_large",
+                          "the answer exceeds the size limit");
     }
   }
 
@@ -130,17 +143,20 @@ Result<std::string> dechunk(std::string_view body) {
   std::string out;
   for (;;) {
     size_t eol = body.find("\r\n");
-    if (eol == std::string_view::npos) return make_error("fetch.http", "malformed chunked answer");
+    if (eol == std::string_view::npos)
+      return make_error(ErrorKind::unavailable, "fetch.http", "malformed chunked answer");
     size_t size = 0;
     size_t i = 0;
     for (; i < eol && std::isxdigit(static_cast<unsigned char>(body[i])); ++i) {
-      if (size > (1ull << 40)) return make_error("fetch.http", "malformed chunk size");
+      if (size > (1ull << 40))
+        return make_error(ErrorKind::unavailable, "fetch.http", "malformed chunk size");
       size = size * 16 + hex_value(body[i]);
     }
-    if (i == 0) return make_error("fetch.http", "malformed chunk size");
+    if (i == 0) return make_error(ErrorKind::unavailable, "fetch.http", "malformed chunk size");
     body.remove_prefix(eol + 2);
     if (size == 0) return out;
-    if (body.size() < size + 2) return make_error("fetch.http", "truncated chunked answer");
+    if (body.size() < size + 2)
+      return make_error(ErrorKind::unavailable, "fetch.http", "truncated chunked answer");
     out.append(body.substr(0, size));
     body.remove_prefix(size + 2);
   }
@@ -179,10 +195,12 @@ class HttpFetcher : public Fetcher {
   Result<std::vector<uint8_t>> parse_answer(const std::string& raw) {
     size_t head_end = raw.find("\r\n\r\n");
     if (head_end == std::string::npos || raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) {
-      return make_error("fetch.http", "the answer is not HTTP/1.x");
+      return make_error(ErrorKind::unavailable, "fetch.http", "the answer is not HTTP/1.x");
     }
     std::string status = raw.substr(9, 3);
-    if (status != "200") return make_error("fetch.status", "the server answered HTTP " + status);
+    if (status != "200")
+      return make_error(ErrorKind::unavailable, "fetch.status",
+                        "the server answered HTTP " + status);
     std::string head = lower(raw.substr(0, head_end));
     std::string_view payload(raw);
     payload.remove_prefix(head_end + 4);
@@ -194,10 +212,12 @@ class HttpFetcher : public Fetcher {
       payload = decoded;
     } else if (size_t cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
       uint64_t len = std::strtoull(head.c_str() + cl + 17, nullptr, 10);
-      if (len > payload.size()) return make_error("fetch.http", "the answer is truncated");
+      if (len > payload.size())
+        return make_error(ErrorKind::unavailable, "fetch.http", "the answer is truncated");
       payload = payload.substr(0, len);
     }
-    if (payload.size() > options_.max_bytes) return make_error("fetch.too_large", "the answer is too large");
+    if (payload.size() > options_.max_bytes)
+      return make_error(ErrorKind::too_large, "fetch.too_large", "the answer is too large");
     return std::vector<uint8_t>(payload.begin(), payload.end());
   }
 

@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <mutex>
 #include <string>
 #include <thread>
+
+#include "edxgate/base/mutex.h"
 
 namespace edxgate::crypto {
 
@@ -52,10 +53,10 @@ class ReferenceDigest::Hash : public c14n::Output {
 
   // Gives the full block to the worker (started on first use) once it has
   // finished the previous one.
-  void hand_over() {
-    std::unique_lock lock(mutex_);
+  void hand_over() EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     if (!worker_.joinable()) worker_ = std::thread([this] { work(); });
-    cv_.wait(lock, [this] { return !pending_; });
+    while (pending_) lock.wait(cv_);
     std::swap(block_, work_);
     pending_ = true;
     cv_.notify_all();
@@ -64,10 +65,10 @@ class ReferenceDigest::Hash : public c14n::Output {
     block_.reserve(kBlock);
   }
 
-  void work() {
-    std::unique_lock lock(mutex_);
+  void work() EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     for (;;) {
-      cv_.wait(lock, [this] { return pending_ || stopping_; });
+      while (!pending_ && !stopping_) lock.wait(cv_);
       if (!pending_) return;
       lock.unlock();
       update(work_);  // only the worker touches ctx_ while it runs
@@ -77,22 +78,25 @@ class ReferenceDigest::Hash : public c14n::Output {
     }
   }
 
-  void stop() {
+  void stop() EXCLUDES(mutex_) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       stopping_ = true;
       cv_.notify_all();
     }
     if (worker_.joinable()) worker_.join();
   }
 
+  // ctx_ and work_ pass between the two threads with pending_: the worker
+  // owns them while it is true, the canonicalizer while it is false.
   ossl::EvpMdCtxPtr ctx_;
   std::string block_;  // being filled by the canonicalizer
   std::string work_;   // being hashed by the worker
   bool failed_ = false;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable cv_;
-  bool pending_ = false, stopping_ = false;
+  bool pending_ GUARDED_BY(mutex_) = false;
+  bool stopping_ GUARDED_BY(mutex_) = false;
   std::thread worker_;
 };
 
@@ -129,7 +133,8 @@ void ReferenceDigest::signature_read(const xmlNode* signature) {
     return;
   }
   if (parts->reference.prefixes.unreadable) {
-    fail(make_error("c14n.failed", "the reference's InclusiveNamespaces has no PrefixList"));
+    fail(make_error(ErrorKind::invalid, "c14n.failed",
+                    "the reference's InclusiveNamespaces has no PrefixList"));
     return;
   }
   if (content_before_) {

@@ -24,8 +24,8 @@
 #include <optional>
 #include <vector>
 
+#include "edxgate/base/ossl.h"
 #include "edxgate/edxml/xml_observer.h"
-#include "ossl.h"
 #include "stream_c14n.h"
 #include "structure.h"
 

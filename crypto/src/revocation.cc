@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "edxgate/base/log.h"
-#include "ossl.h"
+#include "edxgate/base/ossl.h"
 
 namespace edxgate::crypto {
 
@@ -105,7 +105,7 @@ std::vector<Crl> RevocationSource::crls_for(const Certificate& cert) {
   const time_t now = time(nullptr);
   for (const auto& url : crl_urls(cert.get())) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       auto it = crl_cache_.find(url);
       if (it != crl_cache_.end() && it->second.expires > now) {
         out.insert(out.end(), it->second.crls.begin(), it->second.crls.end());
@@ -127,7 +127,7 @@ std::vector<Crl> RevocationSource::crls_for(const Certificate& cert) {
       if (c.next_update() != 0) expires = std::min(expires, c.next_update());
     }
     out.insert(out.end(), crls->begin(), crls->end());
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     crl_cache_[url] = CachedCrls{std::move(crls.value()), expires};
   }
   return out;
@@ -138,7 +138,7 @@ RevocationStatus RevocationSource::ocsp_status(const Certificate& cert, const Ce
   const time_t now = time(nullptr);
   const std::string key = issuer.sha256_hex() + ":" + cert.serial_hex();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = ocsp_cache_.find(key);
     if (it != ocsp_cache_.end() && it->second.expires > now) return it->second.status;
   }
@@ -148,11 +148,9 @@ RevocationStatus RevocationSource::ocsp_status(const Certificate& cert, const Ce
     ossl::OcspCertIdPtr id(OCSP_cert_to_id(EVP_sha1(), cert.get(), issuer.get()));
     ossl::OcspRequestPtr req(OCSP_REQUEST_new());
     if (!id || !req) break;
-    OCSP_CERTID* id_for_req = OCSP_CERTID_dup(id.get());
-    if (!OCSP_request_add0_id(req.get(), id_for_req)) {
-      OCSP_CERTID_free(id_for_req);
-      break;
-    }
+    ossl::OcspCertIdPtr id_for_req(OCSP_CERTID_dup(id.get()));
+    if (!id_for_req || !OCSP_request_add0_id(req.get(), id_for_req.get())) break;
+    id_for_req.release();  // now owned by req
     int n = i2d_OCSP_REQUEST(req.get(), nullptr);
     if (n <= 0) break;
     std::vector<uint8_t> der(static_cast<size_t>(n));
@@ -170,7 +168,7 @@ RevocationStatus RevocationSource::ocsp_status(const Certificate& cert, const Ce
   if (status != RevocationStatus::unknown) {
     time_t expires = now + options_.cache_s;
     if (next_update != 0) expires = std::min(expires, next_update);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ocsp_cache_[key] = CachedOcsp{status, expires};
   }
   return status;

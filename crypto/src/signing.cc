@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "dsig.h"
+#include "edxgate/base/base64.h"
 
 namespace edxgate::crypto {
 
@@ -40,13 +41,13 @@ xmlNode* insert_skeleton(xmlNode* header, const std::vector<uint8_t>& digest, co
   set_alg(add(transforms, ds, "Transform"), dsig::kEnveloped);
   set_alg(add(transforms, ds, "Transform"), dsig::kExcC14n);
   set_alg(add(ref, ds, "DigestMethod"), dsig::digest_method(digest_of(o.algorithm)).uri);
-  add(ref, ds, "DigestValue", dsig::base64_encode(digest));
+  add(ref, ds, "DigestValue", base64::encode(digest));
   xmlNode* value = add(sig, ds, "SignatureValue");
   xmlNode* x509 = add(add(sig, ds, "KeyInfo"), ds, "X509Data");
-  add(x509, ds, "X509Certificate", dsig::base64_encode(cert.der()));
+  add(x509, ds, "X509Certificate", base64::encode(cert.der()));
   if (o.include_chain) {
     for (const auto& c : chain) {
-      if (!(c == cert)) add(x509, ds, "X509Certificate", dsig::base64_encode(c.der()));
+      if (!(c == cert)) add(x509, ds, "X509Certificate", base64::encode(c.der()));
     }
   }
   return value;
@@ -57,16 +58,22 @@ xmlNode* insert_skeleton(xmlNode* header, const std::vector<uint8_t>& digest, co
 Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
                                   std::span<const Certificate> chain, const SignOptions& options) {
   if (!doc || doc->intSubset || doc->extSubset) {
-    return make_error("sign.envelope", "the document has a DOCTYPE; parse it with the hardened parser");
+    return make_error(ErrorKind::invalid, "sign.envelope",
+                      "the document has a DOCTYPE; parse it with the hardened parser");
   }
   xmlNode* header = dsig::find_edxml_header(doc.get());
-  if (!header) return make_error("sign.envelope", "the document is not an edXML envelope with an edXMLHeader");
+  if (!header)
+    return make_error(ErrorKind::invalid, "sign.envelope",
+                      "the document is not an edXML envelope with an edXMLHeader");
   if (!dsig::find_signatures(doc.get()).empty()) {
-    return make_error("sign.already_signed", "the document already carries an XML-DSig signature");
+    return make_error(ErrorKind::conflict, "sign.already_signed",
+                      "the document already carries an XML-DSig signature");
   }
   const auto& method = method_of(options.algorithm);
   EVP_PKEY* pub = X509_get0_pubkey(cert.get());
-  if (!pub) return make_error("sig.keyinfo", "the signing certificate's public key is unreadable");
+  if (!pub)
+    return make_error(ErrorKind::invalid, "sig.keyinfo",
+                      "the signing certificate's public key is unreadable");
   EDX_TRY(dsig::check_key(pub, method));
 
   // The reference digest: exclusive C14N (no comments) of the document as it
@@ -101,15 +108,17 @@ Result<edxml::XmlDocPtr> complete(PreparedSignature prepared, std::span<const ui
     if (raw) signature_value = *raw;
   }
   if (!dsig::verify_raw(key, method, prepared.signed_info_, signature_value)) {
-    return make_error("sign.value", "the signature value does not verify with the signing certificate's key");
+    return make_error(ErrorKind::invalid, "sign.value",
+                      "the signature value does not verify with the signing certificate's key");
   }
-  std::string b64 = dsig::base64_encode(signature_value);
+  std::string b64 = base64::encode(signature_value);
   xmlNodeSetContent(prepared.value_node_, X(b64.c_str()));
   Verification v = verifier.verify(prepared.doc_.get());
   if (report) *report = v;
   if (!v.valid) {
-    return make_error("sign.self_check", "the signed document fails our own verification: " + v.code + ": " +
-                                             v.message);
+    return make_error(
+        ErrorKind::invalid, "sign.self_check",
+        "the signed document fails our own verification: " + v.code + ": " + v.message);
   }
   return std::move(prepared.doc_);
 }

@@ -85,11 +85,11 @@ void sorted_insert(std::vector<T>& list, T item, Cmp cmp) {
 Status check_absolute_namespaces(const xmlNode* e) {
   for (const xmlNs* ns = e->nsDef; ns; ns = ns->next) {
     if (xmlStrlen(ns->href) == 0) continue;
-    std::unique_ptr<xmlURI, decltype(&xmlFreeURI)> uri(xmlParseURI(reinterpret_cast<const char*>(ns->href)),
-                                                      xmlFreeURI);
+    edxml::XmlUriPtr uri(xmlParseURI(reinterpret_cast<const char*>(ns->href)));
     if (!uri || !uri->scheme || !*uri->scheme) {
-      return make_error("c14n.failed", "the namespace URI '" + std::string(sv(ns->href)) +
-                                           "' is relative or invalid; it cannot be canonicalized");
+      return make_error(ErrorKind::invalid, "c14n.failed",
+                        "the namespace URI '" + std::string(sv(ns->href)) +
+                            "' is relative or invalid; it cannot be canonicalized");
     }
   }
   return {};
@@ -390,7 +390,8 @@ void replay_leaf(const xmlNode* n, StreamCanonicalizer& c14n) {
 
 // Iterative (the skeleton may be as deep as Limits::max_depth allows).
 Status replay_until(const xmlDoc* doc, const xmlNode* last, StreamCanonicalizer& c14n) {
-  const Error missing = make_error("c14n.failed", "the signature is not part of the document being read");
+  const Error missing = make_error(ErrorKind::invalid, "c14n.failed",
+                                   "the signature is not part of the document being read");
   for (const xmlNode* n = doc->children; n;) {
     if (n->type == XML_ELEMENT_NODE) {
       EDX_TRY(c14n.start_element(n));

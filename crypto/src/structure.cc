@@ -1,10 +1,15 @@
 #include "structure.h"
 
+#include "edxgate/base/base64.h"
+
 namespace edxgate::crypto::dsig {
 
 namespace {
 
-Error err(const char* code, std::string message) { return make_error(code, std::move(message)); }
+// Every structure error refuses the signature as it stands.
+Error err(const char* code, std::string message) {
+  return make_error(ErrorKind::invalid, code, std::move(message));
+}
 
 // The text of an element that may hold only text (base64 values).
 std::optional<std::string> text_only(const xmlNode* n) {
@@ -18,8 +23,9 @@ std::optional<std::string> text_only(const xmlNode* n) {
 
 std::optional<std::vector<uint8_t>> base64_of(const xmlNode* n) {
   auto text = text_only(n);
-  if (!text) return std::nullopt;
-  return base64_decode(*text);
+  std::string bytes;
+  if (!text || !base64::decode(*text, bytes)) return std::nullopt;
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 bool is_ds(const xmlNode* n, std::string_view name) { return is_element(n, kDsigNs, name); }
@@ -78,9 +84,8 @@ PrefixList read_prefix_list(const xmlNode* method) {
     out.unreadable = true;
     return out;
   }
-  xmlChar* v = xmlNodeListGetString(inclusive->doc, list->children, 1);
-  std::string value = v ? reinterpret_cast<const char*>(v) : "";
-  xmlFree(v);
+  edxml::XmlCharPtr v(xmlNodeListGetString(inclusive->doc, list->children, 1));
+  std::string value = v ? reinterpret_cast<const char*>(v.get()) : "";
   for (size_t p = 0; p < value.size();) {
     size_t n = value.find(' ', p);
     if (n == std::string::npos) {

@@ -54,8 +54,10 @@ Status check_weak_algorithms(xmlDoc* doc, const dsig::SignatureParts& parts, con
       return {};
     }
   }
-  return make_error("sig.algorithm", "SHA-1 (" + std::string(parts.method->weak ? parts.method->name : parts.digest->name) +
-                                         ") is refused; only SHA-256/384/512 are accepted");
+  return make_error(ErrorKind::invalid, "sig.algorithm",
+                    "SHA-1 (" +
+                        std::string(parts.method->weak ? parts.method->name : parts.digest->name) +
+                        ") is refused; only SHA-256/384/512 are accepted");
 }
 
 std::once_flag g_init_once;
@@ -69,16 +71,20 @@ Status xmlsec_check(const dsig::SignatureParts& parts, EVP_PKEY* pub) {
   EDX_TRY(init_xmlsec());
   ossl::EvpPkeyPtr key_copy(pub);
   EVP_PKEY_up_ref(pub);
-  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(key_copy.get());
-  if (!data) return make_error("sig.value", "the signer key cannot be used for verification");
+  xmlsec::KeyDataPtr data(xmlSecOpenSSLEvpKeyAdopt(key_copy.get()));
+  if (!data)
+    return make_error(ErrorKind::invalid, "sig.value",
+                      "the signer key cannot be used for verification");
   key_copy.release();  // now owned by data
   xmlsec::KeyPtr key(xmlSecKeyCreate());
-  if (!key || xmlSecKeySetValue(key.get(), data) < 0) {
-    xmlSecKeyDataDestroy(data);
-    return make_error("sig.value", "the signer key cannot be used for verification");
+  if (!key || xmlSecKeySetValue(key.get(), data.get()) < 0) {
+    return make_error(ErrorKind::invalid, "sig.value",
+                      "the signer key cannot be used for verification");
   }
+  data.release();                                        // now owned by key
   xmlsec::DSigCtxPtr ctx(xmlSecDSigCtxCreate(nullptr));  // no keys manager: nothing is resolved
-  if (!ctx) return make_error("sig.value", "cannot create the signature context");
+  if (!ctx)
+    return make_error(ErrorKind::invalid, "sig.value", "cannot create the signature context");
   ctx->signKey = key.release();  // owned by ctx
   ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty;
   ctx->flags |= XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
@@ -99,22 +105,27 @@ Status xmlsec_check(const dsig::SignatureParts& parts, EVP_PKEY* pub) {
       xmlSecTransformIdsGet(), reinterpret_cast<const xmlChar*>(std::string(parts.method->uri).c_str()),
       xmlSecTransformUsageSignatureMethod);
   if (digest == xmlSecTransformIdUnknown || method == xmlSecTransformIdUnknown) {
-    return make_error("sig.algorithm", "the signature's algorithms are not available for verification");
+    return make_error(ErrorKind::invalid, "sig.algorithm",
+                      "the signature's algorithms are not available for verification");
   }
   xmlSecDSigCtxEnableReferenceTransform(ctx.get(), digest);
   xmlSecDSigCtxEnableSignatureTransform(ctx.get(), method);
 
   int rc = xmlSecDSigCtxVerify(ctx.get(), parts.signature);
   ERR_clear_error();
-  if (rc < 0) return make_error("sig.value", "the signature could not be processed for verification");
+  if (rc < 0)
+    return make_error(ErrorKind::invalid, "sig.value",
+                      "the signature could not be processed for verification");
   if (ctx->status == xmlSecDSigStatusSucceeded) return {};
   for (xmlSecSize i = 0; i < xmlSecPtrListGetSize(&ctx->signedInfoReferences); ++i) {
     auto* ref = static_cast<xmlSecDSigReferenceCtxPtr>(xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
     if (ref && ref->status != xmlSecDSigStatusSucceeded) {
-      return make_error("sig.digest", "the document's digest does not match: it was changed after signing");
+      return make_error(ErrorKind::invalid, "sig.digest",
+                        "the document's digest does not match: it was changed after signing");
     }
   }
-  return make_error("sig.value", "the signature value does not match the signer certificate's key");
+  return make_error(ErrorKind::invalid, "sig.value",
+                    "the signature value does not match the signer certificate's key");
 }
 
 }  // namespace
@@ -125,12 +136,14 @@ Verification reject(Verification v, const Error& e) {
   v.valid = false;
   v.code = e.code;
   v.message = e.message;
+  v.kind = e.kind;
   return v;
 }
 
 std::optional<dsig::SignatureParts> check_policy(xmlDoc* doc, const Checker& c, Verification& v) {
   if (!doc || doc->intSubset || doc->extSubset) {
-    v = reject(v, make_error("xml.doctype", "the document has a DOCTYPE; it must come from the hardened parser"));
+    v = reject(v, make_error(ErrorKind::invalid, "xml.doctype",
+                             "the document has a DOCTYPE; it must come from the hardened parser"));
     return std::nullopt;
   }
   auto parts = dsig::parse_signature(doc);
@@ -148,7 +161,8 @@ std::optional<dsig::SignatureParts> check_policy(xmlDoc* doc, const Checker& c, 
   }
   EVP_PKEY* pub = X509_get0_pubkey(parts->leaf.get());
   Status key = pub ? dsig::check_key(pub, *parts->method)
-                   : make_error("sig.keyinfo", "the signer certificate's public key is unreadable");
+                   : make_error(ErrorKind::invalid, "sig.keyinfo",
+                                "the signer certificate's public key is unreadable");
   if (!key.ok()) {
     v = reject(v, key.error());
     return std::nullopt;
@@ -192,7 +206,8 @@ Status init_xmlsec() {
     xmlInitParser();
     if (xmlSecInit() < 0 || xmlSecCheckVersion() != 1 || xmlSecCryptoAppInit(nullptr) < 0 ||
         xmlSecCryptoInit() < 0) {
-      g_init_status = make_error("xmlsec.init", "xmlsec1 could not be initialised");
+      g_init_status =
+          make_error(ErrorKind::internal, "xmlsec.init", "xmlsec1 could not be initialised");
       return;
     }
     xmlSecErrorsSetCallback(silent_xmlsec_errors);

@@ -16,7 +16,8 @@ namespace detail {
 namespace {
 
 Error cannot_process(const std::string& why) {
-  return make_error("sig.value", "the signature could not be processed for verification: " + why);
+  return make_error(ErrorKind::invalid, "sig.value",
+                    "the signature could not be processed for verification: " + why);
 }
 
 }  // namespace
@@ -43,7 +44,9 @@ Verification verify_streamed(xmlDoc* skeleton, const ReferenceDigest& pass, cons
     return reject(v, cannot_process("the reference was not digested"));
   }
   if (digest != parts->digest_value) {
-    return reject(v, make_error("sig.digest", "the document's digest does not match: it was changed after signing"));
+    return reject(v,
+                  make_error(ErrorKind::invalid, "sig.digest",
+                             "the document's digest does not match: it was changed after signing"));
   }
   auto signed_info = dsig::c14n_subtree(skeleton, parts->signed_info, *parts->c14n,
                                         parts->signed_info_prefixes.prefixes);
@@ -51,7 +54,8 @@ Verification verify_streamed(xmlDoc* skeleton, const ReferenceDigest& pass, cons
   const auto* bytes = reinterpret_cast<const uint8_t*>(signed_info->data());
   if (!dsig::verify_signature_value(X509_get0_pubkey(parts->leaf.get()), *parts->method,
                                     {bytes, signed_info->size()}, parts->signature_value)) {
-    return reject(v, make_error("sig.value", "the signature value does not match the signer certificate's key"));
+    return reject(v, make_error(ErrorKind::invalid, "sig.value",
+                                "the signature value does not match the signer certificate's key"));
   }
   accept(skeleton, v);
   return v;
@@ -66,6 +70,7 @@ Verification combine_dual(Verification streamed, const Verification& dom, const 
   streamed.message = "the streaming verifier says " + streamed.code + " and the DOM verifier (xmlsec1) says " +
                      dom.code + "; this is a bug in edxgate, please report it";
   streamed.code = "sig.disagreement";
+  streamed.kind = ErrorKind::internal;
   return streamed;
 }
 
@@ -97,7 +102,8 @@ struct StreamingPass {
     auto doc = edxml::parse_xml_file_observed(path, limits, second);
     if (!doc.ok()) return doc.error();
     if (second.failure()) return *second.failure();
-    if (!second.digest()) return make_error("c14n.failed", "the second pass made no digest");
+    if (!second.digest())
+      return make_error(ErrorKind::internal, "c14n.failed", "the second pass made no digest");
     return *second.digest();
   }
 
@@ -106,6 +112,7 @@ struct StreamingPass {
     if (verdict) return *verdict;
     Verification v;
     v.code = parse_error ? parse_error->code : "xml.malformed";
+    v.kind = parse_error ? parse_error->kind : ErrorKind::invalid;
     v.message = parse_error ? parse_error->to_string() : "the document could not be parsed";
     return v;
   }
@@ -125,6 +132,7 @@ Verification dual(Verification streamed, const std::string& path, const edxml::L
     dom = detail::verify_dom(doc->get(), c);
   } else {
     dom.code = doc.error().code;
+    dom.kind = doc.error().kind;
   }
   return detail::combine_dual(std::move(streamed), dom, path);
 }

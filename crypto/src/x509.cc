@@ -7,22 +7,10 @@
 #include <cstring>
 
 #include "edxgate/base/fs.h"
-#include "ossl.h"
+#include "edxgate/base/hex.h"
+#include "edxgate/base/ossl.h"
 
 namespace edxgate::crypto {
-
-namespace ossl {
-std::string last_error() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
-}
-}  // namespace ossl
 
 namespace {
 
@@ -39,17 +27,6 @@ time_t asn1_to_time(const ASN1_TIME* t) {
   struct tm tm {};
   if (ASN1_TIME_to_tm(t, &tm) != 1) return 0;
   return timegm(&tm);
-}
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* kHex = "0123456789abcdef";
-  std::string s;
-  s.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    s += kHex[p[i] >> 4];
-    s += kHex[p[i] & 15];
-  }
-  return s;
 }
 
 bool looks_pem(std::string_view bytes) { return bytes.find("-----BEGIN ") != std::string_view::npos; }
@@ -75,13 +52,12 @@ Certificate Certificate::adopt(X509* x) {
 
 Result<Certificate> Certificate::from_der(std::span<const uint8_t> der) {
   const unsigned char* p = der.data();
-  X509* x = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+  ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!x || p != der.data() + der.size()) {
-    if (x) X509_free(x);
     ERR_clear_error();
-    return make_error("cert.parse", "the certificate is not valid DER");
+    return make_error(ErrorKind::invalid, "cert.parse", "the certificate is not valid DER");
   }
-  return adopt(x);
+  return adopt(x.release());
 }
 
 Result<std::vector<Certificate>> Certificate::parse(std::string_view bytes) {
@@ -95,7 +71,8 @@ Result<std::vector<Certificate>> Certificate::parse(std::string_view bytes) {
     if (!one.ok()) return one.error();
     out.push_back(std::move(one.value()));
   }
-  if (out.empty()) return make_error("cert.parse", "no certificate found in the PEM input");
+  if (out.empty())
+    return make_error(ErrorKind::invalid, "cert.parse", "no certificate found in the PEM input");
   return out;
 }
 
@@ -103,7 +80,8 @@ Result<std::vector<Certificate>> Certificate::load_file(const std::string& path)
   auto data = read_all(path);
   if (!data.ok()) return data.error();
   auto certs = parse(*data);
-  if (!certs.ok()) return make_error(certs.error().code, path + ": " + certs.error().message);
+  if (!certs.ok())
+    return make_error(certs.error().kind, certs.error().code, path + ": " + certs.error().message);
   return certs;
 }
 
@@ -121,7 +99,7 @@ std::string Certificate::sha256_hex() const {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
   X509_digest(get(), EVP_sha256(), md, &n);
-  return hex(md, n);
+  return to_hex(md, n);
 }
 
 std::vector<uint8_t> Certificate::der() const {
@@ -169,7 +147,9 @@ Result<std::vector<Crl>> Crl::parse(std::string_view bytes) {
     if (c) push(c);
     ERR_clear_error();
   }
-  if (out.empty()) return make_error("crl.parse", "no CRL found in the input (PEM or DER expected)");
+  if (out.empty())
+    return make_error(ErrorKind::invalid, "crl.parse",
+                      "no CRL found in the input (PEM or DER expected)");
   return out;
 }
 
@@ -177,7 +157,8 @@ Result<std::vector<Crl>> Crl::load_file(const std::string& path) {
   auto data = read_all(path);
   if (!data.ok()) return data.error();
   auto crls = parse(*data);
-  if (!crls.ok()) return make_error(crls.error().code, path + ": " + crls.error().message);
+  if (!crls.ok())
+    return make_error(crls.error().kind, crls.error().code, path + ": " + crls.error().message);
   return crls;
 }
 

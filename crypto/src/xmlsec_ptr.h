@@ -18,4 +18,9 @@ struct KeyDeleter {
 };
 using KeyPtr = std::unique_ptr<xmlSecKey, KeyDeleter>;
 
+struct KeyDataDeleter {
+  void operator()(xmlSecKeyData* d) const noexcept { xmlSecKeyDataDestroy(d); }
+};
+using KeyDataPtr = std::unique_ptr<xmlSecKeyData, KeyDataDeleter>;
+
 }  // namespace edxgate::crypto::xmlsec

@@ -1,34 +1,21 @@
 #include "attachment_files.h"
 
-#include <stdexcept>
-
 namespace edxgate::edxml::detail {
-
-Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 unavailable");
-  }
-}
-void Sha256::update(const void* data, size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
-void Sha256::final(uint8_t out[32]) {
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx_.get(), out, &len);
-}
 
 Status AttachmentFiles::begin(xmlNode* element) {
   if (done_.size() >= limits_.max_attachments) {
-    return make_error("edxml.attachments", "The envelope has more than " +
-                                               std::to_string(limits_.max_attachments) +
-                                               " attachments.",
-                      static_cast<int>(xmlGetLineNo(element)));
+    return make_error(
+        ErrorKind::invalid, "edxml.attachments",
+        "The envelope has more than " + std::to_string(limits_.max_attachments) + " attachments.",
+        static_cast<int>(xmlGetLineNo(element)));
   }
   current_ = element;
   cur_.file.reset();
   cur_.size = 0;
   cur_.sha256 = {};
   cur_.head.clear();
-  decoder_ = Base64Decoder{};
-  sha_ = std::make_unique<Sha256>();
+  decoder_ = base64::Decoder(base64::Mode::strict);
+  sha_.emplace();
   if (!dir_.empty()) {
     auto f = fs::AtomicFile::create(dir_);
     if (!f.ok()) return f.error();
@@ -40,27 +27,36 @@ Status AttachmentFiles::begin(xmlNode* element) {
 Status AttachmentFiles::data(std::string_view chunk) {
   buf_.clear();
   if (!decoder_.update(chunk, buf_)) {
-    return make_error("edxml.base64", "An attachment's content is not valid base64.",
+    return make_error(ErrorKind::invalid, "edxml.base64",
+                      "An attachment's content is not valid base64.",
                       static_cast<int>(xmlGetLineNo(current_)));
   }
-  cur_.size += buf_.size();
+  return take(buf_);
+}
+
+Status AttachmentFiles::take(std::string_view bytes) {
+  if (bytes.empty()) return {};
+  cur_.size += bytes.size();
   if (cur_.size > limits_.max_attachment_bytes) {
-    return make_error("edxml.attachment_size", "An attachment is larger than the limit of " +
-                                                   std::to_string(limits_.max_attachment_bytes) +
-                                                   " bytes.");
+    return make_error(ErrorKind::too_large, "edxml.attachment_size",
+                      "An attachment is larger than the limit of " +
+                          std::to_string(limits_.max_attachment_bytes) + " bytes.");
   }
-  if (cur_.head.size() < 4) cur_.head.append(buf_, 0, 4 - cur_.head.size());
-  sha_->update(buf_.data(), buf_.size());
-  if (cur_.file) EDX_TRY(cur_.file->write(buf_.data(), buf_.size()));
+  if (cur_.head.size() < 4) cur_.head.append(bytes.substr(0, 4 - cur_.head.size()));
+  sha_->update(bytes);
+  if (cur_.file) EDX_TRY(cur_.file->write(bytes));
   return {};
 }
 
 Status AttachmentFiles::end() {
-  if (!decoder_.finish()) {
-    return make_error("edxml.base64", "An attachment's base64 content is truncated.",
+  buf_.clear();
+  if (!decoder_.finish(buf_)) {
+    return make_error(ErrorKind::invalid, "edxml.base64",
+                      "An attachment's base64 content is truncated.",
                       static_cast<int>(xmlGetLineNo(current_)));
   }
-  sha_->final(cur_.sha256.data());
+  EDX_TRY(take(buf_));  // what the last quantum held
+  cur_.sha256 = sha_->finish();
   sha_.reset();
   done_.emplace(current_, std::move(cur_));
   cur_.file.reset();

@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "base64.h"
+#include "edxgate/base/base64.h"
+#include "edxgate/base/digest.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/edxml/limits.h"
 #include "hardened_parser.h"
-#include "ossl.h"
 
 namespace edxgate::edxml::detail {
 
@@ -50,6 +50,9 @@ class AttachmentFiles : public ContentSink {
   Result<std::string> commit(const xmlNode* element, const std::string& name);
 
  private:
+  // Counts, checks against the limit, hashes and stores decoded bytes.
+  Status take(std::string_view bytes);
+
   std::string dir_;
   const Limits& limits_;
   std::map<const xmlNode*, DecodedContent> done_;
@@ -57,8 +60,8 @@ class AttachmentFiles : public ContentSink {
   // The content being decoded.
   const xmlNode* current_ = nullptr;
   DecodedContent cur_;
-  Base64Decoder decoder_;
-  std::unique_ptr<Sha256> sha_;
+  base64::Decoder decoder_;  // strict: the bytes stored are the bytes signed
+  std::optional<Sha256> sha_;
   std::string buf_;
 };
 

@@ -41,8 +41,9 @@ std::string trimmed_text(const xmlNode* n) { return std::string(trim(text_of(n))
 Status text_only(const xmlNode* n) {
   for (const xmlNode* c = n->children; c; c = c->next) {
     if (c->type == XML_ELEMENT_NODE) {
-      return make_error("edxml.structure", "The text field " + std::string(sv(n->name)) +
-                                               " contains the element " + std::string(sv(c->name)) + ".",
+      return make_error(ErrorKind::invalid, "edxml.structure",
+                        "The text field " + std::string(sv(n->name)) + " contains the element " +
+                            std::string(sv(c->name)) + ".",
                         line_of(c));
     }
   }
@@ -105,19 +106,20 @@ Status read_fields(WalkContext& cx, const xmlNode* parent, Ns ns, std::initializ
       continue;
     }
     if (!ns_ok(c, ns)) {
-      return make_error("xml.namespace", "The element " + std::string(f->name) +
-                                             " is not in the edXML namespace.", line_of(c));
+      return make_error(ErrorKind::invalid, "xml.namespace",
+                        "The element " + std::string(f->name) + " is not in the edXML namespace.",
+                        line_of(c));
     }
     if (!f->repeat && !seen.insert(f->name).second) {
-      return make_error("edxml.duplicate",
+      return make_error(ErrorKind::invalid, "edxml.duplicate",
                         "The element " + std::string(f->name) + " appears twice.", line_of(c));
     }
     if (cx.outgoing && order == Order::as_listed) {
       if (last && f < last) {
-        return make_error("edxml.order", "In " + std::string(sv(parent->name)) + ", " +
-                                             std::string(f->name) + " comes after " +
-                                             std::string(last->name) +
-                                             ": what we send keeps the SDK order.",
+        return make_error(ErrorKind::invalid, "edxml.order",
+                          "In " + std::string(sv(parent->name)) + ", " + std::string(f->name) +
+                              " comes after " + std::string(last->name) +
+                              ": what we send keeps the SDK order.",
                           line_of(c));
       }
       last = f;
@@ -182,8 +184,10 @@ Result<RawElement> raw_element(const xmlNode* n) {
     for (xmlNs* d = copy->nsDef; d; d = d->next) {
       if (d->prefix) continue;
       if (d->href && d->href[0]) {
-        return make_error("xml.namespace", "An extension element without a namespace holds "
-                                           "default-namespace content.", line_of(n));
+        return make_error(ErrorKind::invalid, "xml.namespace",
+                          "An extension element without a namespace holds "
+                          "default-namespace content.",
+                          line_of(n));
       }
       undeclared = true;  // already xmlns=""
     }
@@ -303,7 +307,9 @@ Status read_status(WalkContext& cx, const xmlNode* n, StatusMessage& st) {
                        datetime_field("Timestamp", st.timestamp),
                        {"StaffInfo", [&](xmlNode* c) { return read_staff(cx, c, st.staff); }}},
                       keep_into(st.extensions)));
-  if (code.empty()) return make_error("edxml.missing", "The status message has no StatusCode.", line_of(n));
+  if (code.empty())
+    return make_error(ErrorKind::invalid, "edxml.missing", "The status message has no StatusCode.",
+                      line_of(n));
   auto c = parse_status_code(code);
   if (!c.ok()) return with_line(c.error(), n);
   st.code = *c;
@@ -339,12 +345,13 @@ Status read_business(WalkContext& cx, const xmlNode* n, Business& b) {
        {"StaffInfo", [&](xmlNode* c) { return read_staff(cx, c, b.staff); }}}));
   if (!doc_type.empty()) {
     if (doc_type.size() != 1 || doc_type[0] < '0' || doc_type[0] > '3') {
-      return make_error("edxml.business", "BussinessDocType must be 0, 1, 2 or 3.", line_of(n));
+      return make_error(ErrorKind::invalid, "edxml.business",
+                        "BussinessDocType must be 0, 1, 2 or 3.", line_of(n));
     }
     b.doc_type = static_cast<BusinessDocType>(doc_type[0] - '0');
   }
   if (!paper.empty() && paper != "0" && paper != "1") {
-    return make_error("edxml.business", "Paper must be 0 or 1.", line_of(n));
+    return make_error(ErrorKind::invalid, "edxml.business", "Paper must be 0 or 1.", line_of(n));
   }
   b.paper = paper == "1";
   return {};
@@ -352,7 +359,9 @@ Status read_business(WalkContext& cx, const xmlNode* n, Business& b) {
 
 Status read_trace_list(WalkContext& cx, const xmlNode* n, TraceHeaderList& t) {
   auto business = [&](xmlNode* c) -> Status {
-    if (t.business) return make_error("edxml.duplicate", "The element Bussiness appears twice.");
+    if (t.business)
+      return make_error(ErrorKind::invalid, "edxml.duplicate",
+                        "The element Bussiness appears twice.");
     t.business.emplace();
     return read_business(cx, c, *t.business);
   };
@@ -390,9 +399,12 @@ Status read_manifest(WalkContext& cx, const xmlNode* n, std::vector<ManifestRef>
     std::string from_href = href ? strip_cid(std::string(trim(sv(href.get())))) : "";
     ref.content_id = cid.empty() ? from_href : strip_cid(cid);
     if (!cid.empty() && !from_href.empty() && from_href != ref.content_id) {
-      return make_error("edxml.manifest", "A manifest reference names two content ids.");
+      return make_error(ErrorKind::invalid, "edxml.manifest",
+                        "A manifest reference names two content ids.");
     }
-    if (ref.content_id.empty()) return make_error("edxml.missing", "A manifest reference has no content id.");
+    if (ref.content_id.empty())
+      return make_error(ErrorKind::invalid, "edxml.missing",
+                        "A manifest reference has no content id.");
     refs.push_back(std::move(ref));
     return {};
   }, true}});
@@ -430,13 +442,15 @@ Status DomReader::read_attachment(xmlNode* n) {
                         }}}));
   a.content_id = strip_cid(cid);
   if (!content) {
-    return make_error("edxml.missing", "An attachment has no ContentTransferEncoded.", line_of(n));
+    return make_error(ErrorKind::invalid, "edxml.missing",
+                      "An attachment has no ContentTransferEncoded.", line_of(n));
   }
   if (!files_.find(content)) {  // DOM mode: the content is still in the tree
     EDX_TRY(files_.begin(content));
     for (xmlNode* t = content->children; t; t = t->next) {
       if (t->type != XML_TEXT_NODE && t->type != XML_CDATA_SECTION_NODE) {
-        return make_error("edxml.base64", "Attachment content contains markup.", line_of(t));
+        return make_error(ErrorKind::invalid, "edxml.base64", "Attachment content contains markup.",
+                          line_of(t));
       }
       EDX_TRY(files_.data(sv(t->content)));
     }
@@ -457,9 +471,10 @@ Status DomReader::read_header(const xmlNode* n, Envelope& env) {
   int last_rank = 0;
   auto in_order = [&](int rank, const xmlNode* c) -> Status {
     if (cx_.outgoing && rank < last_rank) {
-      return make_error("edxml.order", "In edXMLHeader, " + std::string(sv(c->name)) +
-                                           " is out of place: what we send has the message, "
-                                           "then TraceHeaderList, then the signature.",
+      return make_error(ErrorKind::invalid, "edxml.order",
+                        "In edXMLHeader, " + std::string(sv(c->name)) +
+                            " is out of place: what we send has the message, "
+                            "then TraceHeaderList, then the signature.",
                         line_of(c));
     }
     last_rank = std::max(last_rank, rank);
@@ -488,20 +503,22 @@ Status DomReader::read_header(const xmlNode* n, Envelope& env) {
       continue;
     }
     if (!in_edxml_ns(c)) {
-      return make_error("xml.namespace",
+      return make_error(ErrorKind::invalid, "xml.namespace",
                         "The element " + std::string(name) + " is not in the edXML namespace.",
                         line_of(c));
     }
     if (name == "TraceHeaderList") {
-      if (trace_seen) return make_error("edxml.duplicate", "TraceHeaderList appears twice.", line_of(c));
+      if (trace_seen)
+        return make_error(ErrorKind::invalid, "edxml.duplicate", "TraceHeaderList appears twice.",
+                          line_of(c));
       trace_seen = true;
       EDX_TRY(in_order(2, c));
       EDX_TRY(read_trace_list(cx_, c, env.trace));
       continue;
     }
     if (env.message || env.status) {
-      return make_error("edxml.duplicate", "The header has more than one MessageHeader or status.",
-                        line_of(c));
+      return make_error(ErrorKind::invalid, "edxml.duplicate",
+                        "The header has more than one MessageHeader or status.", line_of(c));
     }
     EDX_TRY(in_order(1, c));
     if (name == "MessageHeader" && !holds_status(c)) {
@@ -513,15 +530,16 @@ Status DomReader::read_header(const xmlNode* n, Envelope& env) {
     }
   }
   if (!env.message && !env.status) {
-    return make_error("edxml.missing", "The header has neither a MessageHeader nor a status.",
-                      line_of(n));
+    return make_error(ErrorKind::invalid, "edxml.missing",
+                      "The header has neither a MessageHeader nor a status.", line_of(n));
   }
   return {};
 }
 
 Status DomReader::read_envelope(const xmlNode* n, Envelope& env) {
   auto manifest = [&](xmlNode* m) -> Status {
-    if (manifest_seen_) return make_error("edxml.duplicate", "The body has two manifests.");
+    if (manifest_seen_)
+      return make_error(ErrorKind::invalid, "edxml.duplicate", "The body has two manifests.");
     manifest_seen_ = true;
     return read_manifest(cx_, m, refs_);
   };
@@ -532,7 +550,8 @@ Status DomReader::read_envelope(const xmlNode* n, Envelope& env) {
                                              {{"edXMLManifest", manifest}, {"Manifest", manifest}});
                         }}}));
   if (!env.message && !env.status) {
-    return make_error("edxml.missing", "The envelope has no edXMLHeader.", line_of(n));
+    return make_error(ErrorKind::invalid, "edxml.missing", "The envelope has no edXMLHeader.",
+                      line_of(n));
   }
   return {};
 }
@@ -541,20 +560,21 @@ Status DomReader::check_manifest() const {
   std::set<std::string_view> ref_ids, att_ids;
   for (const ManifestRef& r : refs_) {
     if (!ref_ids.insert(r.content_id).second) {
-      return make_error("edxml.duplicate_content_id",
-                        "Two manifest references have the content id '" + r.content_id.substr(0, 80) + "'.",
-                        r.line);
+      return make_error(
+          ErrorKind::invalid, "edxml.duplicate_content_id",
+          "Two manifest references have the content id '" + r.content_id.substr(0, 80) + "'.",
+          r.line);
     }
   }
   for (const auto& [a, node] : attachments_) {
     if (!att_ids.insert(a.content_id).second) {
-      return make_error("edxml.duplicate_content_id",
+      return make_error(ErrorKind::invalid, "edxml.duplicate_content_id",
                         "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.",
                         line_of(node));
     }
   }
   if (refs_.size() != attachments_.size()) {
-    return make_error("edxml.manifest",
+    return make_error(ErrorKind::invalid, "edxml.manifest",
                       "The manifest lists " + std::to_string(refs_.size()) + " attachments but " +
                           std::to_string(attachments_.size()) + " are attached.");
   }
@@ -564,14 +584,15 @@ Status DomReader::check_manifest() const {
       if (a.content_id == r.content_id) match = &a;
     }
     if (!match) {
-      return make_error("edxml.manifest",
+      return make_error(ErrorKind::invalid, "edxml.manifest",
                         "The manifest references content id '" + r.content_id.substr(0, 80) +
                             "', which is not attached.",
                         r.line);
     }
     if (!r.name.empty() && !match->name.empty() && r.name != match->name) {
-      return make_error("edxml.manifest", "The manifest and the attachment '" +
-                                              r.content_id.substr(0, 80) + "' disagree on its name.",
+      return make_error(ErrorKind::invalid, "edxml.manifest",
+                        "The manifest and the attachment '" + r.content_id.substr(0, 80) +
+                            "' disagree on its name.",
                         r.line);
     }
   }
@@ -600,12 +621,16 @@ void DomReader::unzip(Envelope& env) {
 Result<Envelope> DomReader::read(const xmlDoc* doc) {
   const xmlNode* root = xmlDocGetRootElement(doc);
   if (!root || sv(root->name) != "edXML") {
-    return make_error("edxml.structure", "The document is not an edXML envelope (root element "
-                                         "edXML expected).", root ? line_of(root) : 0);
+    return make_error(ErrorKind::invalid, "edxml.structure",
+                      "The document is not an edXML envelope (root element "
+                      "edXML expected).",
+                      root ? line_of(root) : 0);
   }
   if (!in_edxml_ns(root)) {
-    return make_error("xml.namespace", "The root element edXML is not in the namespace " +
-                                           std::string(kEdxmlNs) + ".", line_of(root));
+    return make_error(
+        ErrorKind::invalid, "xml.namespace",
+        "The root element edXML is not in the namespace " + std::string(kEdxmlNs) + ".",
+        line_of(root));
   }
   Envelope env;
   bool envelope_seen = false;
@@ -617,18 +642,23 @@ Result<Envelope> DomReader::read(const xmlDoc* doc) {
                       [&](xmlNode* c) -> Status {
                         if (sv(c->name) != "AttachmentEncoded") return ignore_unknown(cx_, root)(c);
                         if (c->ns && !in_edxml_ns(c)) {
-                          return make_error("xml.namespace", "AttachmentEncoded is in a foreign namespace.");
+                          return make_error(ErrorKind::invalid, "xml.namespace",
+                                            "AttachmentEncoded is in a foreign namespace.");
                         }
                         if (attachments_seen_) {
-                          return make_error("edxml.duplicate", "AttachmentEncoded appears twice.");
+                          return make_error(ErrorKind::invalid, "edxml.duplicate",
+                                            "AttachmentEncoded appears twice.");
                         }
                         attachments_seen_ = true;
                         return read_fields(cx_, c, Ns::edxml_or_none,
                                            {{"Attachment", [this](xmlNode* a) { return read_attachment(a); }, true}});
                       }));
-  if (!envelope_seen) return make_error("edxml.missing", "The document has no edXMLEnvelope.", line_of(root));
+  if (!envelope_seen)
+    return make_error(ErrorKind::invalid, "edxml.missing", "The document has no edXMLEnvelope.",
+                      line_of(root));
   if (env.status && (!refs_.empty() || !attachments_.empty())) {
-    return make_error("edxml.status_body", "A status message carries no attachments.");
+    return make_error(ErrorKind::invalid, "edxml.status_body",
+                      "A status message carries no attachments.");
   }
   EDX_TRY(check_manifest());
   for (auto& [a, node] : attachments_) env.attachments.push_back(a);

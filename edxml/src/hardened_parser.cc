@@ -92,20 +92,23 @@ struct HardenedParser::State {
     if (!error) error = std::move(e);
     if (ctxt) xmlStopParser(ctxt.get());
   }
-  void fail(const char* code, std::string message) { fail(make_error(code, std::move(message), line())); }
+  void fail(ErrorKind kind, const char* code, std::string message) {
+    fail(make_error(kind, code, std::move(message), line()));
+  }
 
   bool tick() {
     if ((++events & 63) == 0 && Clock::now() > deadline) {
-      fail("xml.timeout", "Parsing took longer than the limit of " +
-                              std::to_string(limits.parse_timeout_s) + " seconds.");
+      fail(ErrorKind::invalid, "xml.timeout",
+           "Parsing took longer than the limit of " + std::to_string(limits.parse_timeout_s) +
+               " seconds.");
       return false;
     }
     return true;
   }
   bool count_node() {
     if (++nodes > limits.max_nodes) {
-      fail("xml.nodes", "The document has more than " + std::to_string(limits.max_nodes) +
-                            " nodes.");
+      fail(ErrorKind::invalid, "xml.nodes",
+           "The document has more than " + std::to_string(limits.max_nodes) + " nodes.");
       return false;
     }
     return true;
@@ -113,7 +116,8 @@ struct HardenedParser::State {
   bool in_content() const { return content_depth != 0 && depth == content_depth; }
   bool refuse_markup_in_content(const char* what) {
     if (content_depth == 0) return false;
-    fail("edxml.base64", std::string("Attachment content contains ") + what + ".");
+    fail(ErrorKind::invalid, "edxml.base64",
+         std::string("Attachment content contains ") + what + ".");
     return true;
   }
   void end_text() {
@@ -143,13 +147,15 @@ void on_start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, co
   if (s->error || !s->tick()) return;
   if (s->refuse_markup_in_content("an element")) return;
   if (++s->depth > s->limits.max_depth) {
-    s->fail("xml.depth", "Elements are nested deeper than the limit of " +
-                             std::to_string(s->limits.max_depth) + ".");
+    s->fail(ErrorKind::invalid, "xml.depth",
+            "Elements are nested deeper than the limit of " + std::to_string(s->limits.max_depth) +
+                ".");
     return;
   }
   if (static_cast<uint32_t>(nb_attrs) > s->limits.max_attributes) {
-    s->fail("xml.attributes", "An element has more than " +
-                                  std::to_string(s->limits.max_attributes) + " attributes.");
+    s->fail(
+        ErrorKind::invalid, "xml.attributes",
+        "An element has more than " + std::to_string(s->limits.max_attributes) + " attributes.");
     return;
   }
   if (!s->count_node()) return;
@@ -157,7 +163,8 @@ void on_start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, co
     const xmlChar* enc = s->ctxt->input ? s->ctxt->input->encoding : nullptr;
     if (!enc) enc = s->ctxt->encoding;
     if (enc && xmlStrcasecmp(enc, BAD_CAST "UTF-8") != 0 && xmlStrcasecmp(enc, BAD_CAST "UTF8") != 0) {
-      s->fail("xml.encoding", "The document declares an encoding other than UTF-8.");
+      s->fail(ErrorKind::invalid, "xml.encoding",
+              "The document declares an encoding other than UTF-8.");
       return;
     }
   }
@@ -205,11 +212,13 @@ bool account_text(HardenedParser::State* s, int len) {
   uint64_t limit = s->in_content() ? content_text_limit(s->limits) : s->limits.max_text_bytes;
   if (s->text_run > limit) {
     if (s->in_content()) {
-      s->fail("xml.text_size", "An attachment is larger than the limit of " +
-                                   std::to_string(s->limits.max_attachment_bytes) + " bytes.");
+      s->fail(ErrorKind::too_large, "xml.text_size",
+              "An attachment is larger than the limit of " +
+                  std::to_string(s->limits.max_attachment_bytes) + " bytes.");
     } else {
-      s->fail("xml.text_size", "A text node is longer than the limit of " +
-                                   std::to_string(s->limits.max_text_bytes) + " bytes.");
+      s->fail(ErrorKind::too_large, "xml.text_size",
+              "A text node is longer than the limit of " +
+                  std::to_string(s->limits.max_text_bytes) + " bytes.");
     }
     return false;
   }
@@ -269,7 +278,7 @@ void on_pi(void* ctx, const xmlChar* target, const xmlChar* data) {
 }
 
 void refuse_dtd(HardenedParser::State* s) {
-  s->fail("xml.doctype",
+  s->fail(ErrorKind::invalid, "xml.doctype",
           "The document has a DOCTYPE or markup declaration; edXML envelopes must not have one "
           "(no DTD, no entities).");
 }
@@ -296,8 +305,9 @@ void on_unparsed_entity_decl(void* ctx, const xmlChar*, const xmlChar*, const xm
   refuse_dtd(state_of(ctx));
 }
 void on_reference(void* ctx, const xmlChar*) {
-  state_of(ctx)->fail("xml.doctype", "The document references an entity; only the five "
-                                     "predefined entities and character references are allowed.");
+  state_of(ctx)->fail(ErrorKind::invalid, "xml.doctype",
+                      "The document references an entity; only the five "
+                      "predefined entities and character references are allowed.");
 }
 // Only the five predefined entities exist; nothing is ever looked up or loaded.
 xmlEntityPtr on_get_entity(void*, const xmlChar* name) { return xmlGetPredefinedEntity(name); }
@@ -315,7 +325,8 @@ void on_structured_error(void* ctx, xmlErrorPtr err) {
   std::string msg = err->message ? err->message : "malformed XML";
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   const char* code = err->domain == XML_FROM_NAMESPACE ? "xml.namespace" : "xml.malformed";
-  s->xml_error = make_error(code, "The XML is not well-formed: " + msg + ".", err->line);
+  s->xml_error =
+      make_error(ErrorKind::invalid, code, "The XML is not well-formed: " + msg + ".", err->line);
 }
 
 void silent(void*, const char*, ...) {}
@@ -383,13 +394,15 @@ Status HardenedParser::feed(std::string_view chunk) {
     chunk.remove_prefix(n);
     s.total += n;
     if (s.total > s.limits.max_total_bytes) {
-      s.fail("xml.size", "The document is larger than the limit of " +
-                             std::to_string(s.limits.max_total_bytes) + " bytes.");
+      s.fail(ErrorKind::too_large, "xml.size",
+             "The document is larger than the limit of " +
+                 std::to_string(s.limits.max_total_bytes) + " bytes.");
       return *s.error;
     }
     if (Clock::now() > s.deadline) {
-      s.fail("xml.timeout", "Parsing took longer than the limit of " +
-                                std::to_string(s.limits.parse_timeout_s) + " seconds.");
+      s.fail(ErrorKind::invalid, "xml.timeout",
+             "Parsing took longer than the limit of " + std::to_string(s.limits.parse_timeout_s) +
+                 " seconds.");
       return *s.error;
     }
     if (auto st = s.scanner.scan(piece); !st) {
@@ -410,16 +423,17 @@ Result<XmlDocPtr> HardenedParser::finish() {
   if (s.error) return *s.error;
   if (s.xml_error) return *s.xml_error;
   if (!s.ctxt->wellFormed || !s.ctxt->myDoc) {
-    return make_error("xml.malformed", "The XML is not well-formed.", s.line());
+    return make_error(ErrorKind::invalid, "xml.malformed", "The XML is not well-formed.", s.line());
   }
   if (!s.ctxt->nsWellFormed) {
-    return make_error("xml.namespace", "The XML uses an undeclared or invalid namespace prefix.",
-                      s.line());
+    return make_error(ErrorKind::invalid, "xml.namespace",
+                      "The XML uses an undeclared or invalid namespace prefix.", s.line());
   }
   XmlDocPtr doc(s.ctxt->myDoc);
   s.ctxt->myDoc = nullptr;
   if (!xmlDocGetRootElement(doc.get())) {
-    return make_error("xml.malformed", "The document has no root element.", s.line());
+    return make_error(ErrorKind::invalid, "xml.malformed", "The document has no root element.",
+                      s.line());
   }
   if (s.observer) EDX_TRY(s.observer->end_document(doc.get()));
   return doc;
@@ -440,20 +454,24 @@ Result<XmlDocPtr> parse_file(const std::string& path, const Limits& limits, Cont
                              XmlObserver* observer) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    return make_error("io.read", "Cannot open " + path + ": " + std::strerror(errno) + ".");
+    return make_error(ErrorKind::io, "io.read",
+                      "Cannot open " + path + ": " + std::strerror(errno) + ".");
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
       static_cast<uint64_t>(st.st_size) > limits.max_total_bytes) {
-    return make_error("xml.size", "The document is larger than the limit of " +
-                                      std::to_string(limits.max_total_bytes) + " bytes.");
+    return make_error(ErrorKind::too_large, "xml.size",
+                      "The document is larger than the limit of " +
+                          std::to_string(limits.max_total_bytes) + " bytes.");
   }
   HardenedParser parser(limits, sink, observer);
   std::string buf(256 * 1024, '\0');
   for (;;) {
     ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error("io.read", "Cannot read " + path + ": " + std::strerror(errno) + ".");
+    if (n < 0)
+      return make_error(ErrorKind::io, "io.read",
+                        "Cannot read " + path + ": " + std::strerror(errno) + ".");
     if (n == 0) break;
     if (auto s = parser.feed({buf.data(), static_cast<size_t>(n)}); !s) return s.error();
   }

@@ -1,5 +1,6 @@
 #include <set>
 
+#include "edxgate/base/hex.h"
 #include "edxgate/edxml/json.h"
 
 namespace edxgate::edxml {
@@ -118,7 +119,7 @@ class Obj {
  public:
   Obj(const bj::value& v, std::string path) : path_(std::move(path)) {
     if (!v.is_object()) {
-      err_ = make_error("json.type", path_ + " must be an object.");
+      err_ = make_error(ErrorKind::invalid, "json.type", path_ + " must be an object.");
     } else {
       o_ = &v.as_object();
     }
@@ -149,10 +150,14 @@ class Obj {
     std::string s;
     str(key, s);
     if (s.empty() || !err_.ok()) return;
-    if (auto st = parse_into(s); !st) err_ = make_error(st.error().code, path_ + "." + std::string(key) + ": " + st.error().message);
+    if (auto st = parse_into(s); !st)
+      err_ = make_error(st.error().kind, st.error().code,
+                        path_ + "." + std::string(key) + ": " + st.error().message);
   }
   void fail(std::string_view key, const char* what) {
-    if (err_.ok()) err_ = make_error("json.type", path_ + "." + std::string(key) + " must be " + what + ".");
+    if (err_.ok())
+      err_ = make_error(ErrorKind::invalid, "json.type",
+                        path_ + "." + std::string(key) + " must be " + what + ".");
   }
   void merge(Status s) {
     if (err_.ok() && !s.ok()) err_ = s;
@@ -166,7 +171,9 @@ class Obj {
       if (used_.count(k)) continue;
       bool ok = false;
       for (auto i : ignored) ok |= i == k;
-      if (!ok) return make_error("json.unknown_key", path_ + "." + k + " is not a known field.");
+      if (!ok)
+        return make_error(ErrorKind::invalid, "json.unknown_key",
+                          path_ + "." + k + " is not a known field.");
     }
     return {};
   }
@@ -354,15 +361,7 @@ Status attachment_from(const bj::value& v, Attachment& a) {
 
 }  // namespace
 
-std::string sha256_hex(const std::array<uint8_t, 32>& digest) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : digest) {
-    s.push_back(kHex[b >> 4]);
-    s.push_back(kHex[b & 15]);
-  }
-  return s;
-}
+std::string sha256_hex(const std::array<uint8_t, 32>& digest) { return to_hex(digest); }
 
 namespace {
 

@@ -5,10 +5,11 @@
 
 #include <chrono>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <regex>
 #include <set>
 
+#include "edxgate/base/mutex.h"
 #include "text.h"
 
 namespace edxgate::edxml {
@@ -81,7 +82,8 @@ DateTime from_epoch_vietnam(int64_t epoch_s) {
 
 Error date_error(std::string_view text, const char* expected) {
   std::string shown(text.substr(0, 40));
-  return make_error("edxml.date", "'" + shown + "' is not a valid " + expected + ".");
+  return make_error(ErrorKind::invalid, "edxml.date",
+                    "'" + shown + "' is not a valid " + expected + ".");
 }
 
 // yyyy?MM?dd with `sep` as separator.
@@ -115,23 +117,39 @@ std::string pad(int v, int width) {
   return std::string(s.size() < static_cast<size_t>(width) ? width - s.size() : 0, '0') + s;
 }
 
-const std::regex* compiled_pattern(const std::string& pattern) {
-  static std::mutex mu;
-  static std::map<std::string, std::unique_ptr<std::regex>> cache;
-  std::lock_guard lock(mu);
-  auto it = cache.find(pattern);
-  if (it != cache.end()) return it->second.get();
-  if (cache.size() > 16) cache.clear();  // patterns come from config: a handful at most
-  try {
-    auto re = std::make_unique<std::regex>(pattern, std::regex::ECMAScript);
-    return cache.emplace(pattern, std::move(re)).first->second.get();
-  } catch (const std::regex_error&) {
-    return nullptr;
+// Compiled organ id patterns by their text. Patterns come from config: a
+// handful at most, so the cache is simply emptied past 16. A caller shares
+// ownership of the regex it got, so emptying the cache (on another thread)
+// never frees one in use.
+class PatternCache {
+ public:
+  // Null when `pattern` is not a valid ECMAScript regular expression.
+  std::shared_ptr<const std::regex> get(const std::string& pattern) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    auto it = cache_.find(pattern);
+    if (it != cache_.end()) return it->second;
+    if (cache_.size() > 16) cache_.clear();
+    try {
+      auto re = std::make_shared<const std::regex>(pattern, std::regex::ECMAScript);
+      cache_.emplace(pattern, re);
+      return re;
+    } catch (const std::regex_error&) {
+      return nullptr;
+    }
   }
+
+ private:
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<const std::regex>> cache_ GUARDED_BY(mu_);
+};
+
+std::shared_ptr<const std::regex> compiled_pattern(const std::string& pattern) {
+  static PatternCache cache;
+  return cache.get(pattern);
 }
 
 Error missing(const std::string& what) {
-  return make_error("edxml.missing", "The envelope has no " + what + ".");
+  return make_error(ErrorKind::invalid, "edxml.missing", "The envelope has no " + what + ".");
 }
 
 }  // namespace
@@ -139,26 +157,30 @@ Error missing(const std::string& what) {
 Status check_organ_id(std::string_view id, const FormatOptions& format) {
   std::string shown(id.substr(0, 40));
   if (id.empty() || id.size() > 64 || !detail::valid_utf8(id)) {
-    return make_error("edxml.organ_id", "'" + shown + "' is not a valid organ id (mã định danh).");
+    return make_error(ErrorKind::invalid, "edxml.organ_id",
+                      "'" + shown + "' is not a valid organ id (mã định danh).");
   }
-  const std::regex* re = compiled_pattern(format.organ_id_pattern);
+  const std::shared_ptr<const std::regex> re = compiled_pattern(format.organ_id_pattern);
   if (!re) {
-    return make_error("edxml.organ_id", "The organ id pattern in the configuration is not a "
-                                        "valid regular expression.");
+    return make_error(ErrorKind::invalid, "edxml.organ_id",
+                      "The organ id pattern in the configuration is not a "
+                      "valid regular expression.");
   }
   if (!std::regex_match(id.begin(), id.end(), *re)) {
-    return make_error("edxml.organ_id", "'" + shown +
-                                            "' is not a valid organ id (mã định danh), expected "
-                                            "a form like 000.00.00.G06.");
+    return make_error(ErrorKind::invalid, "edxml.organ_id",
+                      "'" + shown +
+                          "' is not a valid organ id (mã định danh), expected "
+                          "a form like 000.00.00.G06.");
   }
   return {};
 }
 
 Status check_received_organ_id(std::string_view id) {
   if (!is_token(id, 64)) {
-    return make_error("edxml.organ_id", "'" + std::string(id.substr(0, 40)) +
-                                            "' is not an organ id (mã định danh): expected a "
-                                            "token of 1 to 64 characters without spaces.");
+    return make_error(ErrorKind::invalid, "edxml.organ_id",
+                      "'" + std::string(id.substr(0, 40)) +
+                          "' is not an organ id (mã định danh): expected a "
+                          "token of 1 to 64 characters without spaces.");
   }
   return {};
 }
@@ -241,9 +263,10 @@ Status check_notation(const DocumentCode& code) {
     ok = c >= 0 && (u_isalnum(c) || c == '-' || c == '.' || c == '/' || c == '&' || c == '_');
   }
   if (!ok) {
-    return make_error("edxml.code", "'" + format_document_code(code).substr(0, 60) +
-                                        "' has no valid notation (ký hiệu): expected letters, "
-                                        "digits and - . / & _ only.");
+    return make_error(ErrorKind::invalid, "edxml.code",
+                      "'" + format_document_code(code).substr(0, 60) +
+                          "' has no valid notation (ký hiệu): expected letters, "
+                          "digits and - . / & _ only.");
   }
   return {};
 }
@@ -252,8 +275,9 @@ Status check_notation(const DocumentCode& code) {
 
 Status check_document_code(const DocumentCode& code) {
   if (code.number.size() > 12 || !all_digits(code.number)) {
-    return make_error("edxml.code", "'" + format_document_code(code).substr(0, 60) +
-                                        "' has no valid number (số): expected digits.");
+    return make_error(ErrorKind::invalid, "edxml.code",
+                      "'" + format_document_code(code).substr(0, 60) +
+                          "' has no valid number (số): expected digits.");
   }
   return check_notation(code);
 }
@@ -261,12 +285,14 @@ Status check_document_code(const DocumentCode& code) {
 Result<DocumentCode> parse_document_code(std::string_view text) {
   size_t slash = text.find('/');
   if (slash == std::string_view::npos) {
-    return make_error("edxml.code", "'" + std::string(text.substr(0, 60)) +
-                                        "' is not a document code (expected number/notation, "
-                                        "e.g. 251/TMĐT-TTTH).");
+    return make_error(ErrorKind::invalid, "edxml.code",
+                      "'" + std::string(text.substr(0, 60)) +
+                          "' is not a document code (expected number/notation, "
+                          "e.g. 251/TMĐT-TTTH).");
   }
   DocumentCode code{std::string(text.substr(0, slash)), detail::nfc(text.substr(slash + 1))};
-  if (!detail::valid_utf8(text)) return make_error("edxml.code", "The document code is not UTF-8.");
+  if (!detail::valid_utf8(text))
+    return make_error(ErrorKind::invalid, "edxml.code", "The document code is not UTF-8.");
   EDX_TRY(check_document_code(code));
   return code;
 }
@@ -283,8 +309,9 @@ Result<StatusCode> parse_status_code(std::string_view text) {
       default: break;
     }
   }
-  return make_error("edxml.status_code", "'" + std::string(text.substr(0, 20)) +
-                                             "' is not a status code (01-06, 13, 15 or 16).");
+  return make_error(
+      ErrorKind::invalid, "edxml.status_code",
+      "'" + std::string(text.substr(0, 20)) + "' is not a status code (01-06, 13, 15 or 16).");
 }
 
 std::string format_status_code(StatusCode code) { return pad(static_cast<int>(code), 2); }
@@ -306,7 +333,8 @@ std::string_view status_code_meaning(StatusCode code) {
 
 Status check_attachment_name(std::string_view name) {
   auto bad = [&](const std::string& why) {
-    return make_error("edxml.attachment_name", "The attachment name is refused: " + why + ".");
+    return make_error(ErrorKind::invalid, "edxml.attachment_name",
+                      "The attachment name is refused: " + why + ".");
   };
   if (name.empty()) return bad("it is empty");
   if (name.size() > 255) return bad("it is longer than 255 bytes");
@@ -355,9 +383,10 @@ class EnvelopeCheck {
     if (c.number.empty() || c.notation.empty()) return missing("document number and notation (Code)");
     if (!receive_) return check_document_code(c);
     if (!is_token(c.number, 64)) {
-      return make_error("edxml.code", "'" + c.number.substr(0, 60) +
-                                          "' is not a document number (số): expected a token of 1 "
-                                          "to 64 characters without spaces.");
+      return make_error(ErrorKind::invalid, "edxml.code",
+                        "'" + c.number.substr(0, 60) +
+                            "' is not a document number (số): expected a token of 1 "
+                            "to 64 characters without spaces.");
     }
     EDX_TRY(check_notation(c));
     if (c.number.size() > 12 || !all_digits(c.number)) {
@@ -433,7 +462,8 @@ Status check_envelope(const Envelope& env, const FormatOptions& format, Strictne
   if (env.status) {
     EDX_TRY(check.status(*env.status));
     if (!env.attachments.empty()) {
-      return make_error("edxml.status_body", "A status message carries no attachments.");
+      return make_error(ErrorKind::invalid, "edxml.status_body",
+                        "A status message carries no attachments.");
     }
   }
   for (const TraceHeader& t : env.trace.traces) EDX_TRY(check.trace(t));
@@ -441,8 +471,9 @@ Status check_envelope(const Envelope& env, const FormatOptions& format, Strictne
   for (const Attachment& a : env.attachments) {
     if (a.content_id.empty()) return missing("ContentId of an attachment");
     if (!ids.insert(a.content_id).second) {
-      return make_error("edxml.duplicate_content_id",
-                        "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.");
+      return make_error(
+          ErrorKind::invalid, "edxml.duplicate_content_id",
+          "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.");
     }
     EDX_TRY(check_attachment_name(a.name));
   }

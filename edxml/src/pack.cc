@@ -44,20 +44,23 @@ std::string guess_content_type(const std::string& name) {
 Status complete_for_pack(Envelope& env, const std::vector<std::string>& files,
                          const std::vector<std::string>& names) {
   if (!env.message || env.status) {
-    return make_error("edxml.missing", "the header must hold a \"message\" (status messages are "
-                                       "made with 'edxgate status make').");
+    return make_error(ErrorKind::invalid, "edxml.missing",
+                      "the header must hold a \"message\" (status messages are "
+                      "made with 'edxgate status make').");
   }
   if (!env.attachments.empty() && env.attachments.size() != files.size()) {
-    return make_error("usage.attachments", "the header lists " + std::to_string(env.attachments.size()) +
-                                               " attachments but " + std::to_string(files.size()) +
-                                               " files were given.");
+    return make_error(ErrorKind::usage, "usage.attachments",
+                      "the header lists " + std::to_string(env.attachments.size()) +
+                          " attachments but " + std::to_string(files.size()) +
+                          " files were given.");
   }
   env.attachments.resize(files.size());
   for (size_t i = 0; i < files.size(); ++i) {
     Attachment& a = env.attachments[i];
     std::error_code ec;
     if (!std::filesystem::is_regular_file(files[i], ec)) {
-      return make_error("io.read", "Cannot read the attachment file " + files[i] + ".");
+      return make_error(ErrorKind::io, "io.read",
+                        "Cannot read the attachment file " + files[i] + ".");
     }
     a.path = files[i];
     a.size = std::filesystem::file_size(files[i], ec);

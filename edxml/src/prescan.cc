@@ -42,7 +42,8 @@ Status PreScanner::check_first_byte(unsigned char c) {
     return {};
   }
   if (bang_len_ != 0 && bang_len_ != 3) {
-    return make_error("xml.encoding", "The input starts with a broken byte order mark.", 1);
+    return make_error(ErrorKind::invalid, "xml.encoding",
+                      "The input starts with a broken byte order mark.", 1);
   }
   bang_len_ = 0;
   if (c == '<' || c == ' ' || c == '\t' || c == '\r' || c == '\n') {
@@ -50,10 +51,11 @@ Status PreScanner::check_first_byte(unsigned char c) {
     return {};
   }
   if (c == 0x00 || c == 0xFE || c == 0xFF) {
-    return make_error("xml.encoding",
+    return make_error(ErrorKind::invalid, "xml.encoding",
                       "The input is UTF-16 or UTF-32; edXML envelopes must be UTF-8.", 1);
   }
-  return make_error("xml.malformed", "The input does not start with an XML document.", 1);
+  return make_error(ErrorKind::invalid, "xml.malformed",
+                    "The input does not start with an XML document.", 1);
 }
 
 // Bytes after "<!": a comment ("--"), a CDATA section ("[CDATA["), or a
@@ -74,7 +76,7 @@ Status PreScanner::bang_byte(char c) {
   if (std::string_view("--").starts_with(seen) || std::string_view("[CDATA[").starts_with(seen)) {
     return {};
   }
-  return make_error("xml.doctype",
+  return make_error(ErrorKind::invalid, "xml.doctype",
                     "The document has a DOCTYPE or markup declaration; edXML envelopes must "
                     "not have one (no DTD, no entities).",
                     line_);
@@ -100,9 +102,10 @@ Status PreScanner::scan(std::string_view chunk) {
     // Comments, PIs and end tags are buffered whole by libxml2: bound them too.
     if ((st_ == St::comment || st_ == St::pi || st_ == St::end_tag) &&
         ++markup_bytes_ > limits_.max_text_bytes) {
-      return make_error("xml.text_size", "A comment, processing instruction or end tag is longer "
-                                         "than the limit of " +
-                                             std::to_string(limits_.max_text_bytes) + " bytes.",
+      return make_error(ErrorKind::too_large, "xml.text_size",
+                        "A comment, processing instruction or end tag is longer "
+                        "than the limit of " +
+                            std::to_string(limits_.max_text_bytes) + " bytes.",
                         line_);
     }
     switch (st_) {
@@ -134,7 +137,7 @@ Status PreScanner::scan(std::string_view chunk) {
       case St::start_tag:
       case St::attr_value:
         if (++tag_bytes_ > limits_.max_text_bytes) {
-          return make_error("xml.text_size",
+          return make_error(ErrorKind::too_large, "xml.text_size",
                             "A start tag is longer than the limit of " +
                                 std::to_string(limits_.max_text_bytes) + " bytes.",
                             line_);
@@ -146,9 +149,9 @@ Status PreScanner::scan(std::string_view chunk) {
           st_ = St::attr_value;
         } else if (c == '=') {
           if (++attrs_ > limits_.max_attributes) {
-            return make_error("xml.attributes",
-                              "An element has more than " +
-                                  std::to_string(limits_.max_attributes) + " attributes.",
+            return make_error(ErrorKind::invalid, "xml.attributes",
+                              "An element has more than " + std::to_string(limits_.max_attributes) +
+                                  " attributes.",
                               line_);
           }
         } else if (c == '>') {

@@ -20,24 +20,14 @@ extern const char kEdxmlXsd[];
 
 namespace {
 
-struct SchemaDeleter {
-  void operator()(xmlSchema* s) const noexcept { xmlSchemaFree(s); }
-};
-struct SchemaParserDeleter {
-  void operator()(xmlSchemaParserCtxt* c) const noexcept { xmlSchemaFreeParserCtxt(c); }
-};
-struct SchemaValidDeleter {
-  void operator()(xmlSchemaValidCtxt* c) const noexcept { xmlSchemaFreeValidCtxt(c); }
-};
-
 void ignore_structured(void*, xmlErrorPtr) {}
 
 xmlSchema* compiled_schema() {
   static std::once_flag once;
-  static std::unique_ptr<xmlSchema, SchemaDeleter> schema;
+  static XmlSchemaPtr schema;
   std::call_once(once, [] {
     std::string_view text = schema_text();
-    std::unique_ptr<xmlSchemaParserCtxt, SchemaParserDeleter> pc(
+    XmlSchemaParserCtxtPtr pc(
         xmlSchemaNewMemParserCtxt(text.data(), static_cast<int>(text.size())));
     if (!pc) return;
     xmlSchemaSetParserStructuredErrors(pc.get(), ignore_structured, nullptr);
@@ -145,7 +135,7 @@ bool blank(const xmlChar* text) {
 
 void remove_node(xmlNode* n) {
   xmlUnlinkNode(n);
-  xmlFreeNode(n);
+  XmlNodePtr unlinked(n);
 }
 
 // Strips `n` (an element of shape `shape`, or a text field when null) down to
@@ -187,8 +177,8 @@ void record_error(void* ctx, xmlErrorPtr err) {
   if (!err || err->level == XML_ERR_WARNING || first->error) return;
   std::string msg = err->message ? err->message : "invalid";
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  first->error = make_error("edxml.schema", "The envelope does not match the edXML schema: " + msg,
-                            err->line);
+  first->error = make_error(ErrorKind::invalid, "edxml.schema",
+                            "The envelope does not match the edXML schema: " + msg, err->line);
 }
 
 }  // namespace
@@ -201,13 +191,15 @@ Status validate_schema(const xmlDoc* doc) {
   XmlDocPtr copy(xmlCopyDoc(const_cast<xmlDoc*>(doc), 1));
   if (!copy) throw std::bad_alloc();
   if (xmlNode* root = xmlDocGetRootElement(copy.get())) strip(root, &kRoot);
-  std::unique_ptr<xmlSchemaValidCtxt, SchemaValidDeleter> vc(xmlSchemaNewValidCtxt(schema));
+  XmlSchemaValidCtxtPtr vc(xmlSchemaNewValidCtxt(schema));
   if (!vc) throw std::bad_alloc();
   FirstError first;
   xmlSchemaSetValidStructuredErrors(vc.get(), record_error, &first);
   int rc = xmlSchemaValidateDoc(vc.get(), copy.get());
   if (first.error) return *first.error;
-  if (rc != 0) return make_error("edxml.schema", "The envelope does not match the edXML schema.");
+  if (rc != 0)
+    return make_error(ErrorKind::invalid, "edxml.schema",
+                      "The envelope does not match the edXML schema.");
   return {};
 }
 

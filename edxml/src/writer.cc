@@ -9,8 +9,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "base64.h"
+#include "edxgate/base/base64.h"
 #include "edxgate/base/fs.h"
+#include "edxgate/base/hex.h"
 #include "edxgate/edxml/xml.h"
 #include "text.h"
 
@@ -23,13 +24,7 @@ constexpr size_t kEncodeBlock = 57 * 16384;  // whole 76-column lines per block
 std::string random_hex(size_t bytes) {
   unsigned char b[16];
   if (RAND_bytes(b, static_cast<int>(bytes)) != 1) throw std::runtime_error("RAND_bytes failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < bytes; ++i) {
-    s.push_back(kHex[b[i] >> 4]);
-    s.push_back(kHex[b[i] & 15]);
-  }
-  return s;
+  return to_hex(b, bytes);
 }
 
 // Buffers output and hands it to the sink in large pieces.
@@ -71,8 +66,9 @@ class Out {
  private:
   bool valid_utf8_xml(std::string_view text) {
     if (detail::valid_utf8(text) && detail::valid_xml_chars(text)) return true;
-    fail(make_error("edxml.text", "A header field holds text that is not UTF-8 or has characters "
-                                  "XML cannot carry."));
+    fail(make_error(ErrorKind::invalid, "edxml.text",
+                    "A header field holds text that is not UTF-8 or has characters "
+                    "XML cannot carry."));
     return false;
   }
   void maybe_flush() {
@@ -123,7 +119,8 @@ void write_raw(Out& o, const std::vector<RawElement>& raws) {
   for (const RawElement& r : raws) {
     auto doc = parse_xml(r.xml, small);
     if (!doc.ok() || detail::trim(r.xml).front() != '<' || r.xml.find("<?") != std::string::npos) {
-      o.fail(make_error("edxml.text", "An extension element is not one well-formed element."));
+      o.fail(make_error(ErrorKind::invalid, "edxml.text",
+                        "An extension element is not one well-formed element."));
       return;
     }
     o.raw(r.xml);
@@ -266,7 +263,9 @@ Status read_full(int fd, char* buf, size_t n, size_t& got) {
   while (got < n) {
     ssize_t r = ::read(fd, buf + got, n - got);
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return make_error("io.read", std::string("Cannot read an attachment: ") + std::strerror(errno) + ".");
+    if (r < 0)
+      return make_error(ErrorKind::io, "io.read",
+                        std::string("Cannot read an attachment: ") + std::strerror(errno) + ".");
     if (r == 0) break;
     got += static_cast<size_t>(r);
   }
@@ -276,13 +275,15 @@ Status read_full(int fd, char* buf, size_t n, size_t& got) {
 void write_content(Out& o, const Attachment& a) {
   fs::UniqueFd fd(::open(a.path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    o.fail(make_error("io.read", "Cannot open the attachment file " + a.path + ": " +
-                                     std::strerror(errno) + "."));
+    o.fail(make_error(
+        ErrorKind::io, "io.read",
+        "Cannot open the attachment file " + a.path + ": " + std::strerror(errno) + "."));
     return;
   }
   o.open("ContentTransferEncoded");
   o.raw("\n");
   std::string block(kEncodeBlock, '\0');
+  base64::Encoder encoder(76);  // 76-column lines, each ended by "\n"
   for (;;) {
     size_t got = 0;
     if (auto s = read_full(fd.get(), block.data(), block.size(), got); !s) {
@@ -290,10 +291,11 @@ void write_content(Out& o, const Attachment& a) {
       return;
     }
     if (got == 0) break;
-    detail::base64_encode_lines({block.data(), got}, o.buffer());
+    encoder.update({block.data(), got}, o.buffer());
     o.raw("");
     if (!o.status().ok() || got < block.size()) break;
   }
+  encoder.finish(o.buffer());
   o.close("ContentTransferEncoded");
 }
 
@@ -320,7 +322,8 @@ Status write_envelope(const Envelope& env, const WriteOptions& options, const By
   const std::string& status_el = options.format.status_element;
   if (env.status && std::find(std::begin(kStatusElements), std::end(kStatusElements), status_el) ==
                         std::end(kStatusElements)) {
-    return make_error("edxml.options", "The status element must be MessageHeader, MessageStatus or Status.");
+    return make_error(ErrorKind::usage, "edxml.options",
+                      "The status element must be MessageHeader, MessageStatus or Status.");
   }
   Out o(sink);
   o.raw("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<edXML xmlns=\"");

@@ -12,8 +12,8 @@
 #include <cstring>
 #include <memory>
 
+#include "edxgate/base/digest.h"
 #include "edxgate/base/fs.h"
-#include "ossl.h"
 
 namespace edxgate::edxml {
 namespace {
@@ -62,8 +62,8 @@ bool labelled_zip(std::string_view content_type) {
          ct == "application/x-zip-compressed";
 }
 
-Error zip_problem(const char* code, const std::string& what) {
-  return make_error(code, "The zipped attachment cannot be unzipped: " + what + ".");
+Error zip_problem(const char* code, const std::string& what, ErrorKind kind = ErrorKind::invalid) {
+  return make_error(kind, code, "The zipped attachment cannot be unzipped: " + what + ".");
 }
 
 uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
@@ -79,7 +79,10 @@ Status pread_full(int fd, unsigned char* buf, size_t n, uint64_t offset) {
   while (got < n) {
     ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(offset + got));
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return make_error("io.read", std::string("Cannot read a zipped attachment: ") + std::strerror(errno) + ".");
+    if (r < 0)
+      return make_error(
+          ErrorKind::io, "io.read",
+          std::string("Cannot read a zipped attachment: ") + std::strerror(errno) + ".");
     if (r == 0) return zip_problem("edxml.zip_corrupt", "it is truncated");
     got += static_cast<size_t>(r);
   }
@@ -189,13 +192,17 @@ uint64_t allowed_output(uint64_t compressed, const Limits& limits) {
 
 Status check_output_size(uint64_t size, uint64_t compressed, const Limits& limits, const char* which) {
   if (size > limits.max_attachment_bytes) {
-    return zip_problem("edxml.zip_size", std::string(which) + " size is over the attachment limit of " +
-                                             std::to_string(limits.max_attachment_bytes) + " bytes");
+    return zip_problem("edxml.zip_size",
+                       std::string(which) + " size is over the attachment limit of " +
+                           std::to_string(limits.max_attachment_bytes) + " bytes",
+                       ErrorKind::too_large);
   }
   if (size > allowed_output(compressed, limits)) {
-    return zip_problem("edxml.zip_ratio", std::string(which) + " size is more than " +
-                                              std::to_string(limits.max_zip_ratio) +
-                                              " times its compressed size (a ZIP bomb?)");
+    return zip_problem("edxml.zip_ratio",
+                       std::string(which) + " size is more than " +
+                           std::to_string(limits.max_zip_ratio) +
+                           " times its compressed size (a ZIP bomb?)",
+                       ErrorKind::too_large);
   }
   return {};
 }
@@ -212,13 +219,17 @@ bool is_zipped_attachment(std::string_view name, std::string_view content_type, 
 Result<bool> is_zipped_attachment_file(const std::string& path, std::string_view name,
                                        std::string_view content_type) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error("io.read", "Cannot open " + path + ": " + std::strerror(errno) + ".");
+  if (!fd.valid())
+    return make_error(ErrorKind::io, "io.read",
+                      "Cannot open " + path + ": " + std::strerror(errno) + ".");
   char head[4];
   ssize_t n;
   do {
     n = ::read(fd.get(), head, sizeof head);
   } while (n < 0 && errno == EINTR);
-  if (n < 0) return make_error("io.read", "Cannot read " + path + ": " + std::strerror(errno) + ".");
+  if (n < 0)
+    return make_error(ErrorKind::io, "io.read",
+                      "Cannot read " + path + ": " + std::strerror(errno) + ".");
   return is_zipped_attachment(name, content_type, std::string_view(head, static_cast<size_t>(n)));
 }
 
@@ -226,10 +237,13 @@ Result<UnzippedFile> unzip_attachment(const std::string& zip_path, const std::st
                                       const std::string& out_name, const Limits& limits) {
   EDX_TRY(check_attachment_name(out_name));
   fs::UniqueFd fd(::open(zip_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error("io.read", "Cannot open " + zip_path + ": " + std::strerror(errno) + ".");
+  if (!fd.valid())
+    return make_error(ErrorKind::io, "io.read",
+                      "Cannot open " + zip_path + ": " + std::strerror(errno) + ".");
   struct stat sb {};
   if (::fstat(fd.get(), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    return make_error("io.read", "Cannot read " + zip_path + ": not a regular file.");
+    return make_error(ErrorKind::io, "io.read",
+                      "Cannot read " + zip_path + ": not a regular file.");
   }
   const uint64_t file_size = static_cast<uint64_t>(sb.st_size);
   EDX_TRY(check_central_directory(fd.get(), file_size));
@@ -251,7 +265,7 @@ Result<UnzippedFile> unzip_attachment(const std::string& zip_path, const std::st
   if (!zf) return libzip_error(zip_get_error(za.get()), "opening its entry");
   auto out = fs::AtomicFile::create(out_dir);
   if (!out.ok()) return out.error();
-  detail::Sha256 sha;
+  Sha256 sha;
   UnzippedFile result;
   std::string buf(kChunk, '\0');
   for (;;) {
@@ -264,7 +278,7 @@ Result<UnzippedFile> unzip_attachment(const std::string& zip_path, const std::st
     EDX_TRY(out->write(buf.data(), static_cast<size_t>(n)));
   }
   EDX_TRY(out->commit(out_name));
-  sha.final(result.sha256.data());
+  result.sha256 = sha.finish();
   result.path = out_dir + "/" + out_name;
   result.name = out_name;
   result.entry_name = entry->name;

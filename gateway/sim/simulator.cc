@@ -8,7 +8,7 @@
 #include <ctime>
 #include <set>
 
-#include "../src/base64.h"
+#include "edxgate/base/base64.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
@@ -117,7 +117,7 @@ Simulator::Simulator(SimOptions options)
 
 Simulator::~Simulator() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -169,7 +169,7 @@ void Simulator::add_routes(gateway::Router& r) {
 }
 
 void Simulator::record(LoggedCall call) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   log_.push_back(std::move(call));
   while (log_.size() > kMaxLogged) log_.pop_front();
 }
@@ -189,7 +189,7 @@ const SystemEntry* Simulator::organ(std::string_view organ_id) const {
 std::optional<Response> Simulator::inject_fault(std::string_view call, std::string_view system_id) {
   Fault f;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (fault_.mode == "none" || fault_.remaining == 0) return std::nullopt;
     if (!fault_.call.empty() && fault_.call != call) return std::nullopt;
     if (!fault_.system.empty() && fault_.system != system_id) return std::nullopt;
@@ -223,7 +223,7 @@ Response Simulator::send_edoc(Request& req) {
   // The caller is known before a fault applies, so a fault may target one system.
   auto call = authenticate(req, {"messagetype", "from", "hash-file"});
   if (call.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++calls_["sendEdoc:" + call->system_id];
   }
   if (auto f = inject_fault("sendEdoc", call.ok() ? call->system_id : "")) return *f;
@@ -243,13 +243,13 @@ Response Simulator::send_edoc(Request& req) {
   // The same file from the same system is the same document: answered again, routed once.
   const std::string key = sender->system_id + ":" + sent->sha256_hex;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = sent_.find(key); it != sent_.end()) return vdxp_answer(200, "0", "", it->second);
   }
 
   uint64_t seq;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     seq = ++next_id_;
   }
   const std::string file = opt_.data_dir + "/" + std::to_string(seq) + ".edxml";
@@ -278,7 +278,7 @@ Response Simulator::send_edoc(Request& req) {
     }
   std::string first;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto it = sent_.find(key); it != sent_.end()) {  // the same file, sent meanwhile
       ::unlink(file.c_str());
       return vdxp_answer(200, "0", "", it->second);
@@ -320,7 +320,7 @@ Response Simulator::list(Request& req) {
     return vdxp_answer(400, "PAGING", "pageIndex and pageSize must be numbers");
   }
   bj::array data;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   size_t index = 0;
   for (const auto& [id, it] : items_) {
     const bool is_status = it.message_type == "status";
@@ -354,7 +354,7 @@ Response Simulator::get(Request& req) {
   const std::string organ = system(call->system_id)->organ_id;
   std::string file, id = call->param("docId");
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = items_.find(id);
     if (it == items_.end() || it->second.to_organ != organ) return vdxp_answer(404, "NOT_FOUND", "no such document");
     file = it->second.file;
@@ -365,13 +365,15 @@ Response Simulator::get(Request& req) {
     auto out = fs::AtomicFile::create(opt_.data_dir);
     fs::UniqueFd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!out.ok() || !in.valid()) return vdxp_answer(503, "STORE", "the simulator cannot read the envelope");
-    std::string carry, encoded = R"({"status":"OK","ErrorCode":"0","ErrorDesc":"","data":")";
+    base64::Encoder encoder;  // one line, as the axis answers
+    std::string encoded = R"({"status":"OK","ErrorCode":"0","ErrorDesc":"","data":")";
     std::vector<char> buf(48 * 1024);
     while (true) {
       ssize_t n = ::read(in.get(), buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return vdxp_answer(503, "STORE", "the simulator cannot read the envelope");
-      gateway::b64::encode(std::string_view(buf.data(), static_cast<size_t>(n)), carry, encoded, n == 0);
+      encoder.update(std::string_view(buf.data(), static_cast<size_t>(n)), encoded);
+      if (n == 0) encoder.finish(encoded);
       if (n == 0) encoded += "\"}";
       if (!write_all(out->fd(), encoded).ok()) return vdxp_answer(503, "STORE", "cannot write the answer");
       encoded.clear();
@@ -392,7 +394,7 @@ Response Simulator::update_status(Request& req) {
   const std::string status = call->param("status");
   if (!kAllowed.count(status)) return vdxp_answer(400, "STATUS", "unknown status " + status.substr(0, 40));
   const std::string organ = system(call->system_id)->organ_id;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = items_.find(call->param("docId"));
   if (it == items_.end() || it->second.to_organ != organ) return vdxp_answer(404, "NOT_FOUND", "no such document");
   it->second.status = status;
@@ -407,7 +409,7 @@ Response Simulator::count(Request& req) {
   const std::string organ = system(call->system_id)->organ_id;
   size_t n = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [id, it] : items_)
       if (it.to_organ == organ && it.message_type != "status" && it.status == "pending") ++n;
   }
@@ -435,7 +437,7 @@ Response Simulator::control_fault(Request& req) {
   if (const auto* d = o.if_contains("delay_ms"); d && d->is_int64())
     f.delay_ms = static_cast<int>(std::clamp<int64_t>(d->get_int64(), 0, 600000));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     fault_ = f;
   }
   return Response::json(200, bj::object{{"mode", f.mode}, {"call", f.call}, {"system", f.system},
@@ -444,7 +446,7 @@ Response Simulator::control_fault(Request& req) {
 
 Response Simulator::control_items(Request&) {
   bj::array a;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [id, it] : items_) {
     a.push_back(bj::object{{"docId", it.doc_id}, {"from", it.from_organ}, {"to", it.to_organ},
                            {"messageType", it.message_type}, {"status", it.status}, {"file", it.file},
@@ -455,14 +457,14 @@ Response Simulator::control_items(Request&) {
 
 Response Simulator::control_calls(Request&) {
   bj::object o;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [k, n] : calls_) o[k] = n;
   return Response::json(200, o);
 }
 
 Response Simulator::control_requests(Request&) {
   bj::array a;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& c : log_) {
     bj::array headers;
     for (const auto& [k, v] : c.headers) headers.push_back(bj::array{bj::value(k), bj::value(v)});
@@ -505,18 +507,18 @@ bool Simulator::push(const Item& item) {
 }
 
 void Simulator::push_loop() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
     if (stop_) return;
     if (push_queue_.empty()) {
-      cv_.wait(lock);
+      lock.wait(cv_);
       continue;
     }
     // The job due first.
     auto next = std::min_element(push_queue_.begin(), push_queue_.end(),
                                  [](const PushJob& a, const PushJob& b) { return a.due < b.due; });
     if (next->due > std::chrono::steady_clock::now()) {
-      cv_.wait_until(lock, next->due);
+      lock.wait_until(cv_, next->due);
       continue;
     }
     PushJob job = *next;

@@ -37,6 +37,7 @@
 #include <utility>
 #include <vector>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/base/result.h"
 #include "edxgate/base/secret.h"
 #include "edxgate/gateway/https_client.h"
@@ -133,22 +134,22 @@ class Simulator {
   // The timestamp the simulator signs its pushes with: fixed when it starts,
   // as the SDK fixes one per process.
   const gateway::vdxp::Clock::time_point push_timestamp_;
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, Item> items_;  // doc_id -> item
-  std::map<std::string, std::string> sent_;  // "<system>:<sha256>" -> the DocId answered first
-  uint64_t next_id_ = 0;
-  std::map<std::string, uint64_t> calls_;  // "sendEdoc:<system>" -> authenticated calls begun
-  std::deque<LoggedCall> log_;             // the last kMaxLogged calls received
-  Fault fault_;
+  std::map<std::string, Item> items_ GUARDED_BY(mu_);  // doc_id -> item
+  std::map<std::string, std::string> sent_ GUARDED_BY(mu_);  // "<system>:<sha256>" -> the DocId answered first
+  uint64_t next_id_ GUARDED_BY(mu_) = 0;
+  std::map<std::string, uint64_t> calls_ GUARDED_BY(mu_);  // "sendEdoc:<system>" -> authenticated calls begun
+  std::deque<LoggedCall> log_ GUARDED_BY(mu_);  // the last kMaxLogged calls received
+  Fault fault_ GUARDED_BY(mu_);
   struct PushJob {
     std::string doc_id;
     std::chrono::steady_clock::time_point due;
     std::chrono::steady_clock::time_point first;
     int attempt = 0;
   };
-  std::deque<PushJob> push_queue_;
-  bool stop_ = false;
+  std::deque<PushJob> push_queue_ GUARDED_BY(mu_);
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread pusher_;
 };
 

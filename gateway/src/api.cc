@@ -8,7 +8,7 @@
 #include <ctime>
 
 #include "api_lifecycle.h"
-#include "base64.h"
+#include "edxgate/base/base64.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
@@ -84,9 +84,8 @@ Result<std::string> decode_base64(std::string_view text, bool url) {
     }
     while (in.size() % 4 != 0) in.push_back('=');
   }
-  b64::Decoder d;
   std::string out;
-  if (!d.update(in, out) || !d.finish()) return make_error(ErrorKind::malformed, "api.base64", "the value is not valid base64");
+  if (!base64::decode(in, out)) return make_error(ErrorKind::malformed, "api.base64", "the value is not valid base64");
   return out;
 }
 

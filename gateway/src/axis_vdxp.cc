@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "base64.h"
+#include "edxgate/base/base64.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
 #include "edxgate/gateway/axis.h"
@@ -56,6 +56,38 @@ Status check_code(std::string_view status, std::string_view code, std::string_vi
                                         ", ErrorCode " + std::string(code.substr(0, 20)) + "): " + why);
 }
 
+// getEdoc's `data` read as the axis SDK reads it: every byte outside the
+// alphabet skipped, the first '=' ends the data (what follows is ignored), and
+// the last quantum may come without its padding. Base's lenient decoder does
+// the decoding; this only cuts the text at the first '=' and pads the last
+// quantum.
+class SdkLenientBase64 {
+ public:
+  bool update(std::string_view in, std::string& out) {
+    if (ended_) return true;
+    if (const size_t eq = in.find('='); eq != std::string_view::npos) {
+      in = in.substr(0, eq);
+      ended_ = true;
+    }
+    for (char c : in) chars_ += is_alphabet(c);
+    return decoder_.update(in, out);
+  }
+  // False when a lone character is left (it holds no whole byte).
+  bool finish(std::string& out) {
+    static constexpr std::string_view kPad[4] = {"", "", "==", "="};
+    if (chars_ % 4 == 1) return false;
+    return decoder_.update(kPad[chars_ % 4], out) && decoder_.finish(out);
+  }
+
+ private:
+  static bool is_alphabet(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+  }
+  base64::Decoder decoder_{base64::Mode::lenient};
+  uint64_t chars_ = 0;  // alphabet characters before the first '='
+  bool ended_ = false;
+};
+
 // SAX handler for the getEdoc answer: decodes the top-level "data" string
 // straight into a file and keeps the small status fields.
 struct EdocAnswerHandler {
@@ -64,7 +96,7 @@ struct EdocAnswerHandler {
   static constexpr std::size_t max_key_size = 256;
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
-  explicit EdocAnswerHandler(int out_fd) : fd(out_fd), decoder(true) {}
+  explicit EdocAnswerHandler(int out_fd) : fd(out_fd) {}
 
   int fd;
   int depth = 0;
@@ -76,7 +108,7 @@ struct EdocAnswerHandler {
   bool io_failed = false;
   uint64_t decoded = 0;
   uint64_t max_decoded = 0;
-  b64::Decoder decoder;
+  SdkLenientBase64 decoder;
   std::string scratch;
   bool data_open = false;  // inside the "data" string
 

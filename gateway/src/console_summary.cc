@@ -95,7 +95,7 @@ OperatorSummary::OperatorSummary(store::Store& store, const Readiness* readiness
     : store_(store), readiness_(readiness), certificates_(std::move(certificates)), audit_ttl_(audit_check_ttl) {}
 
 Result<store::AuditCheck> OperatorSummary::audit_check(int64_t now, int64_t& checked_ms) {
-  std::lock_guard lock(audit_mu_);
+  MutexLock lock(audit_mu_);
   if (!audit_ || audit_ttl_.count() == 0 || now - audit_checked_ms_ >= audit_ttl_.count() * 1000) {
     auto check = store_.verify_audit();
     if (!check.ok()) return check.error();

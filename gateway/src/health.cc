@@ -5,14 +5,14 @@
 namespace edxgate::gateway {
 
 void Readiness::add(std::string name, Check check) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   checks_.emplace_back(std::move(name), std::move(check));
 }
 
 Response Readiness::evaluate() const {
   std::vector<std::pair<std::string, Check>> checks;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     checks = checks_;
   }
   json::bj::object results;

@@ -23,6 +23,7 @@
 #include <optional>
 
 #include "edxgate/base/fs.h"
+#include "edxgate/base/hex.h"
 
 namespace edxgate::gateway {
 namespace {
@@ -210,20 +211,13 @@ Result<std::string> decode_ext_value(std::string_view v) {
   if (q2 == std::string_view::npos)
     return filename_error("in filename* is not of the form UTF-8''percent-encoded-name");
   if (!iequals(v.substr(0, q1), "utf-8")) return filename_error("in filename* is not in UTF-8");
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    c = ascii_lower(c);
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
   std::string out;
   for (size_t i = q2 + 1; i < v.size(); ++i) {
     char c = v[i];
     if (c == '%') {
-      int h = i + 2 < v.size() ? hex(v[i + 1]) : -1;
-      int l = h >= 0 ? hex(v[i + 2]) : -1;
-      if (l < 0) return filename_error("in filename* has a '%' not followed by two hex digits");
-      out += static_cast<char>(h * 16 + l);
+      const auto byte = i + 2 < v.size() ? from_hex(v.substr(i + 1, 2)) : std::nullopt;
+      if (!byte) return filename_error("in filename* has a '%' not followed by two hex digits");
+      out += static_cast<char>(byte->front());
       i += 2;
     } else if (static_cast<unsigned char>(c) > 0x20 && static_cast<unsigned char>(c) < 0x7f) {
       out += c;

@@ -58,25 +58,27 @@ Status SystemdNotifier::notify(std::string_view state) {
 void SystemdNotifier::start_watchdog() {
   if (!enabled() || watchdog_.count() == 0 || thread_.joinable()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = false;
   }
   thread_ = std::thread([this] {
     const auto period = watchdog_ / 2;
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     while (!stop_) {
       lock.unlock();
       auto st = notify("WATCHDOG=1");
       if (!st.ok()) log::warn("watchdog ping failed", {{"error", st.error().message}});
       lock.lock();
-      cv_.wait_for(lock, period, [this] { return stop_; });
+      const auto next = std::chrono::steady_clock::now() + period;
+      while (!stop_ && lock.wait_until(cv_, next) != std::cv_status::timeout) {
+      }
     }
   });
 }
 
 void SystemdNotifier::stop_watchdog() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();

@@ -4,42 +4,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "edxgate/base/digest.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
-#include "ossl.h"
 
 namespace edxgate::gateway {
-namespace {
-
-Result<std::string> sha256_file_hex(const std::string& path) {
-  fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error(ErrorKind::io, "io.open", "cannot open a delivered envelope");
-  ossl::MdCtx ctx(EVP_MD_CTX_new());
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::vector<char> buf(1 << 16);
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return make_error(ErrorKind::io, "io.read", "cannot read a delivered envelope");
-    if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
-  }
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), d, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[d[i] >> 4];
-    out += kHex[d[i] & 15];
-  }
-  return out;
-}
-
-}  // namespace
 
 Response vdxp_answer(unsigned http_status, std::string_view error_code, std::string_view desc,
                      std::string_view doc_id) {

@@ -31,6 +31,7 @@
 
 #include "connection_slots.h"
 #include "edxgate/base/log.h"
+#include "edxgate/base/mutex.h"
 #include "edxgate/base/ossl.h"
 
 namespace edxgate::gateway {
@@ -46,8 +47,8 @@ struct Server::Impl {
   std::shared_ptr<const Router> router;
   HttpMetrics* metrics = nullptr;
   std::atomic<bool> stopping{false};
-  bool stopped = false;
-  std::mutex stop_mu;
+  Mutex stop_mu;  // one stop() at a time
+  bool stopped GUARDED_BY(stop_mu) = false;
 
   std::optional<ConnectionSlots> slots;  // set by start()
 
@@ -652,7 +653,7 @@ ListenerLoad Server::load() const { return impl_->slots->load(SteadyClock::now()
 
 void Server::stop(std::chrono::milliseconds grace) {
   Impl& s = *impl_;
-  std::lock_guard stop_lock(s.stop_mu);
+  MutexLock stop_lock(s.stop_mu);
   if (s.stopped) return;
   s.stopping = true;
   net::post(*s.accept_strand, [&s] {

@@ -4,7 +4,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cctype>
@@ -14,24 +13,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "edxgate/base/digest.h"
 #include "edxgate/base/fs.h"
+#include "edxgate/base/hex.h"
 #include "edxgate/base/json.h"
-#include "ossl.h"
 
 namespace edxgate::gateway::vdxp {
 namespace {
-
-constexpr char kHex[] = "0123456789abcdef";
-
-std::string hex(const unsigned char* p, size_t n) {
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out += kHex[p[i] >> 4];
-    out += kHex[p[i] & 15];
-  }
-  return out;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
@@ -85,42 +73,44 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view text) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &len);
-  std::string out = hex(mac, len);
+  std::string out = to_hex(mac, len);
   OPENSSL_cleanse(mac, sizeof mac);
   return out;
 }
 
 std::string unpadded_hex(const unsigned char* digest, size_t size) {
+  // Java's Integer.toHexString per byte: base's hex, less each pair's
+  // leading zero.
+  const std::string padded = to_hex(digest, size);
   std::string out;
-  for (size_t i = 0; i < size; ++i) {
-    if (digest[i] >= 16) out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 15];
+  out.reserve(padded.size());
+  for (size_t i = 0; i < padded.size(); i += 2) {
+    if (padded[i] != '0') out += padded[i];
+    out += padded[i + 1];
   }
   return out;
 }
 
+namespace {
+std::string unpadded_hex(const Sha256::Digest& d) { return vdxp::unpadded_hex(d.data(), d.size()); }
+}  // namespace
+
 std::string hash_bytes_hex(std::string_view bytes) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), d);
-  return unpadded_hex(d, sizeof d);
+  Sha256 h;
+  h.update(bytes);
+  return unpadded_hex(h.finish());
 }
 
 Result<std::string> hash_file_hex(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rbe");
   if (!f) return make_error(ErrorKind::io, "io.open", "cannot open " + path + " to hash it");
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> closer(f, &std::fclose);
-  ossl::MdCtx ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-    return make_error(ErrorKind::internal, "crypto.digest", "cannot start a SHA-256 digest");
+  Sha256 h;
   std::vector<char> buf(1 << 16);
   size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0)
-    EVP_DigestUpdate(ctx.get(), buf.data(), n);
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) h.update(buf.data(), n);
   if (std::ferror(f)) return make_error(ErrorKind::io, "io.read", "cannot read " + path + " to hash it");
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), d, &len);
-  return unpadded_hex(d, len);
+  return unpadded_hex(h.finish());
 }
 
 std::string format_timestamp(Clock::time_point t) {
@@ -309,42 +299,35 @@ namespace {
 // the body less a trailing CRLF comes out of the same pass.
 class BodyHasher {
  public:
-  BodyHasher() : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) ctx_.reset();
-  }
-  bool ok() const { return ctx_ != nullptr; }
   void update(std::string_view b) {
     size_ += b.size();
     if (b.size() >= 2) {
-      EVP_DigestUpdate(ctx_.get(), held_.data(), held_.size());
-      EVP_DigestUpdate(ctx_.get(), b.data(), b.size() - 2);
+      sha_.update(held_);
+      sha_.update(b.substr(0, b.size() - 2));
       held_.assign(b.substr(b.size() - 2));
       return;
     }
     held_.append(b);
     if (held_.size() > 2) {
-      EVP_DigestUpdate(ctx_.get(), held_.data(), held_.size() - 2);
+      sha_.update(std::string_view(held_).substr(0, held_.size() - 2));
       held_.erase(0, held_.size() - 2);
     }
   }
   Result<SentFile> finish(std::string_view hash_file) {
     const std::string want = lower(hash_file);
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
     if (held_ == kFileTrailer) {
-      ossl::MdCtx less(EVP_MD_CTX_new());
-      if (less && EVP_MD_CTX_copy_ex(less.get(), ctx_.get()) == 1 && EVP_DigestFinal_ex(less.get(), d, &len) == 1 &&
-          unpadded_hex(d, len) == want)
-        return SentFile{size_ - kFileTrailer.size(), hex(d, len)};
+      const Sha256::Digest less = sha_.fork().finish();
+      if (unpadded_hex(less) == want) return SentFile{size_ - kFileTrailer.size(), to_hex(std::span<const uint8_t>(less))};
     }
-    EVP_DigestUpdate(ctx_.get(), held_.data(), held_.size());
-    if (EVP_DigestFinal_ex(ctx_.get(), d, &len) == 1 && unpadded_hex(d, len) == want) return SentFile{size_, hex(d, len)};
+    sha_.update(held_);
+    const Sha256::Digest d = sha_.finish();
+    if (unpadded_hex(d) == want) return SentFile{size_, to_hex(std::span<const uint8_t>(d))};
     return make_error(ErrorKind::malformed, "vdxp.hash_file",
                       "the body matches the signed hash-file neither with nor without a trailing CRLF");
   }
 
  private:
-  ossl::MdCtx ctx_;
+  Sha256 sha_;
   std::string held_;
   uint64_t size_ = 0;
 };
@@ -353,7 +336,6 @@ class BodyHasher {
 
 Result<SentFile> match_sent_bytes(std::string_view body, std::string_view hash_file) {
   BodyHasher h;
-  if (!h.ok()) return make_error(ErrorKind::internal, "crypto.digest", "cannot start a SHA-256 digest");
   h.update(body);
   return h.finish(hash_file);
 }
@@ -362,7 +344,6 @@ Result<SentFile> match_sent_file(const std::string& body_path, std::string_view 
   fs::UniqueFd fd(::open(body_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return make_error(ErrorKind::io, "io.open", "cannot open a received body to hash it");
   BodyHasher h;
-  if (!h.ok()) return make_error(ErrorKind::internal, "crypto.digest", "cannot start a SHA-256 digest");
   std::vector<char> buf(1 << 16);
   while (true) {
     const ssize_t n = ::read(fd.get(), buf.data(), buf.size());

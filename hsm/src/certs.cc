@@ -11,10 +11,11 @@ namespace {
 constexpr size_t kMaxCertBytes = 1 << 20;
 
 Result<ossl::X509Ptr> parse_certificate(std::string_view bytes) {
-  if (bytes.size() > kMaxCertBytes) return make_error("cert.parse", "the certificate is too large");
+  if (bytes.size() > kMaxCertBytes)
+    return make_error(ErrorKind::too_large, "cert.parse", "the certificate is too large");
   ossl::X509Ptr cert;
   if (bytes.find("-----BEGIN") != std::string_view::npos) {
-    ossl::Bio bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
+    ossl::BioPtr bio(BIO_new_mem_buf(bytes.data(), static_cast<int>(bytes.size())));
     cert.reset(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   } else {
     const unsigned char* p = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -24,14 +25,14 @@ Result<ossl::X509Ptr> parse_certificate(std::string_view bytes) {
     }
   }
   if (!cert) {
-    return make_error("cert.parse", "not an X.509 certificate in PEM or DER (" +
-                                        ossl::last_error() + ")");
+    return make_error(ErrorKind::invalid, "cert.parse",
+                      "not an X.509 certificate in PEM or DER (" + ossl::last_error() + ")");
   }
   return cert;
 }
 
 std::string name_text(const X509_NAME* name) {
-  ossl::Bio bio(BIO_new(BIO_s_mem()));
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
@@ -68,11 +69,10 @@ CertInfo describe(X509* cert) {
   CertInfo c;
   c.subject = name_text(X509_get_subject_name(cert));
   c.issuer = name_text(X509_get_issuer_name(cert));
-  ossl::Bignum serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  ossl::BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
   if (serial) {
-    char* hex = BN_bn2hex(serial.get());
-    if (hex) c.serial = hex;
-    OPENSSL_free(hex);
+    ossl::OpensslStringPtr hex(BN_bn2hex(serial.get()));
+    if (hex) c.serial = hex.get();
   }
   c.not_before = iso_time(X509_get0_notBefore(cert), nullptr);
   c.not_after = iso_time(X509_get0_notAfter(cert), &c.not_after_time);
@@ -80,7 +80,7 @@ CertInfo describe(X509* cert) {
   const long long left = static_cast<long long>(c.not_after_time) - std::time(nullptr);
   c.days_to_expiry = static_cast<long>(left >= 0 ? left / 86400 : -((-left + 86399) / 86400));
   c.key_usage = key_usage_names(cert);
-  ossl::Bio bio(BIO_new(BIO_s_mem()));
+  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   if (PEM_write_bio_X509(bio.get(), cert)) {
     char* data = nullptr;
     long len = BIO_get_mem_data(bio.get(), &data);
@@ -92,9 +92,9 @@ CertInfo describe(X509* cert) {
 std::vector<uint8_t> der_of_name(const X509_NAME* name) {
   unsigned char* der = nullptr;
   int len = i2d_X509_NAME(name, &der);
+  ossl::OpensslBytesPtr owned(der);
   std::vector<uint8_t> out;
   if (len > 0) out.assign(der, der + len);
-  OPENSSL_free(der);
   return out;
 }
 
@@ -121,7 +121,7 @@ Result<CertInfo> TokenSession::import_certificate(const Pkcs11Uri& key_uri,
   EVP_PKEY* cert_pub = X509_get0_pubkey(cert->get());
   if (!cert_pub || EVP_PKEY_eq(cert_pub, token_pub->get()) != 1) {
     EDX_TRY(audit("cert.import", uri, "failed", "cert.key_mismatch"));
-    return make_error("cert.key_mismatch",
+    return make_error(ErrorKind::invalid, "cert.key_mismatch",
                       "the certificate's public key does not match the key " + key->uri);
   }
   static const CK_OBJECT_CLASS cert_cls = CKO_CERTIFICATE;
@@ -130,20 +130,21 @@ Result<CertInfo> TokenSession::import_certificate(const Pkcs11Uri& key_uri,
   auto existing = p11::find(api, session_, p11::object_template(&cert_cls, by_id), 16);
   if (!existing.ok()) return existing.error();
   if (!existing->empty() && !replace) {
-    return make_error("cert.exists",
+    return make_error(ErrorKind::conflict, "cert.exists",
                       "the key already has a certificate; pass --replace to swap it");
   }
   unsigned char* der = nullptr;
   int der_len = i2d_X509(cert->get(), &der);
-  if (der_len <= 0) return make_error("cert.parse", "cannot encode the certificate");
+  ossl::OpensslBytesPtr der_owned(der);
+  if (der_len <= 0)
+    return make_error(ErrorKind::internal, "cert.parse", "cannot encode the certificate");
   std::vector<uint8_t> value(der, der + der_len);
-  OPENSSL_free(der);
   std::vector<uint8_t> subject = der_of_name(X509_get_subject_name(cert->get()));
   std::vector<uint8_t> issuer = der_of_name(X509_get_issuer_name(cert->get()));
   unsigned char* serial_der = nullptr;
   int serial_len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->get()), &serial_der);
+  ossl::OpensslBytesPtr serial_owned(serial_der);
   std::vector<uint8_t> serial(serial_der, serial_der + std::max(serial_len, 0));
-  OPENSSL_free(serial_der);
 
   CK_OBJECT_CLASS cls = CKO_CERTIFICATE;
   CK_CERTIFICATE_TYPE ctype = CKC_X_509;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "edxgate/base/hex.h"
 #include "p11.h"
 
 namespace edxgate::hsm {
@@ -15,13 +16,6 @@ struct Ava {
 };
 using Rdn = std::vector<Ava>;
 
-int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ' && !(s.size() >= 2 && s[s.size() - 2] == '\\')) {
@@ -31,7 +25,8 @@ std::string_view trim(std::string_view s) {
 }
 
 Error subject_error(std::string what) {
-  return make_error("csr.subject", "the subject is not a valid DN: " + std::move(what));
+  return make_error(ErrorKind::invalid, "csr.subject",
+                    "the subject is not a valid DN: " + std::move(what));
 }
 
 // Splits on `sep` not preceded by a backslash escape.
@@ -60,10 +55,8 @@ Result<std::string> unescape(std::string_view v) {
       continue;
     }
     if (i + 1 >= v.size()) return subject_error("a value ends with a lone backslash");
-    int hi = hexval(v[i + 1]);
-    int lo = i + 2 < v.size() ? hexval(v[i + 2]) : -1;
-    if (hi >= 0 && lo >= 0) {
-      out.push_back(static_cast<char>(hi * 16 + lo));
+    if (auto byte = from_hex(v.substr(i + 1, 2)); byte && byte->size() == 1) {  // \XX
+      out.push_back(static_cast<char>(byte->front()));
       i += 2;
     } else {
       out.push_back(v[++i]);
@@ -126,37 +119,43 @@ bool valid_email(std::string_view e) {
 
 Status add_email_san(X509_REQ* req, std::string_view email) {
   if (!valid_email(email)) {
-    return make_error("csr.email", "the email '" + std::string(email) + "' is not a valid address");
+    return make_error(ErrorKind::invalid, "csr.email",
+                      "the email '" + std::string(email) + "' is not a valid address");
   }
-  ossl::GeneralNames names(GENERAL_NAMES_new());
-  GENERAL_NAME* gn = GENERAL_NAME_new();
-  ASN1_IA5STRING* ia5 = ASN1_IA5STRING_new();
+  ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
+  ossl::GeneralNamePtr gn(GENERAL_NAME_new());
+  ossl::Ia5StringPtr ia5(ASN1_IA5STRING_new());
   if (!names || !gn || !ia5 ||
-      !ASN1_STRING_set(ia5, email.data(), static_cast<int>(email.size()))) {
-    GENERAL_NAME_free(gn);
-    ASN1_IA5STRING_free(ia5);
-    return make_error("csr.email", "cannot encode the email: " + ossl::last_error());
+      !ASN1_STRING_set(ia5.get(), email.data(), static_cast<int>(email.size()))) {
+    return make_error(ErrorKind::internal, "csr.email",
+                      "cannot encode the email: " + ossl::last_error());
   }
-  GENERAL_NAME_set0_value(gn, GEN_EMAIL, ia5);
-  sk_GENERAL_NAME_push(names.get(), gn);
-  ossl::Extensions exts(sk_X509_EXTENSION_new_null());
-  X509_EXTENSION* ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get());
-  if (!exts || !ext || !sk_X509_EXTENSION_push(exts.get(), ext)) {
-    X509_EXTENSION_free(ext);
-    return make_error("csr.email", "cannot encode subjectAltName: " + ossl::last_error());
+  GENERAL_NAME_set0_value(gn.get(), GEN_EMAIL, ia5.release());  // gn owns it
+  if (!sk_GENERAL_NAME_push(names.get(), gn.get())) {
+    return make_error(ErrorKind::internal, "csr.email",
+                      "cannot encode the email: " + ossl::last_error());
   }
+  gn.release();  // names owns it
+  ossl::ExtensionsPtr exts(sk_X509_EXTENSION_new_null());
+  ossl::X509ExtensionPtr ext(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()));
+  if (!exts || !ext || !sk_X509_EXTENSION_push(exts.get(), ext.get())) {
+    return make_error(ErrorKind::internal, "csr.email",
+                      "cannot encode subjectAltName: " + ossl::last_error());
+  }
+  ext.release();  // exts owns it
   if (!X509_REQ_add_extensions(req, exts.get())) {
-    return make_error("csr.email", "cannot add subjectAltName: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.email",
+                      "cannot add subjectAltName: " + ossl::last_error());
   }
   return {};
 }
 
 }  // namespace
 
-Result<ossl::X509Name> parse_subject(std::string_view dn) {
+Result<ossl::X509NamePtr> parse_subject(std::string_view dn) {
   auto rdns = parse_rdns(dn);
   if (!rdns.ok()) return rdns.error();
-  ossl::X509Name name(X509_NAME_new());
+  ossl::X509NamePtr name(X509_NAME_new());
   for (const Rdn& rdn : *rdns) {
     int set = 0;  // the first AVA opens a new RDN, the others join it
     for (const Ava& ava : rdn) {
@@ -184,11 +183,12 @@ Result<std::string> TokenSession::make_csr(const Pkcs11Uri& key_uri, std::string
   auto pub = p11::public_key(api, session_, key->id, *h);
   if (!pub.ok()) return pub.error();
 
-  ossl::X509Req req(X509_REQ_new());
+  ossl::X509ReqPtr req(X509_REQ_new());
   if (!req || !X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) ||
       !X509_REQ_set_subject_name(req.get(), name->get()) ||
       !X509_REQ_set_pubkey(req.get(), pub->get())) {
-    return make_error("csr.build", "cannot build the request: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.build",
+                      "cannot build the request: " + ossl::last_error());
   }
   if (!email.empty()) EDX_TRY(add_email_san(req.get(), email));
 
@@ -196,57 +196,64 @@ Result<std::string> TokenSession::make_csr(const Pkcs11Uri& key_uri, std::string
   const int md_nid = !rsa && key->spec.bits > 256 ? NID_sha384 : NID_sha256;
   const int sig_nid = rsa ? NID_sha256WithRSAEncryption
                           : (md_nid == NID_sha384 ? NID_ecdsa_with_SHA384 : NID_ecdsa_with_SHA256);
-  ossl::X509Algor alg(X509_ALGOR_new());
+  ossl::X509AlgorPtr alg(X509_ALGOR_new());
   if (!alg || !X509_ALGOR_set0(alg.get(), OBJ_nid2obj(sig_nid), rsa ? V_ASN1_NULL : V_ASN1_UNDEF,
                                nullptr) ||
       !X509_REQ_set1_signature_algo(req.get(), alg.get())) {
-    return make_error("csr.build", "cannot set the signature algorithm: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.build",
+                      "cannot set the signature algorithm: " + ossl::last_error());
   }
-  unsigned char* tbs = nullptr;
-  int tbs_len = i2d_re_X509_REQ_tbs(req.get(), &tbs);
-  if (tbs_len <= 0) return make_error("csr.build", "cannot encode the request: " + ossl::last_error());
+  unsigned char* tbs_der = nullptr;
+  int tbs_len = i2d_re_X509_REQ_tbs(req.get(), &tbs_der);
+  ossl::OpensslBytesPtr tbs(tbs_der);
+  if (tbs_len <= 0)
+    return make_error(ErrorKind::internal, "csr.build",
+                      "cannot encode the request: " + ossl::last_error());
   std::vector<uint8_t> digest(EVP_MAX_MD_SIZE);
   unsigned int dlen = 0;
-  int ok = EVP_Digest(tbs, static_cast<size_t>(tbs_len), digest.data(), &dlen,
+  int ok = EVP_Digest(tbs.get(), static_cast<size_t>(tbs_len), digest.data(), &dlen,
                       EVP_get_digestbynid(md_nid), nullptr);
-  OPENSSL_free(tbs);
-  if (!ok) return make_error("csr.build", "cannot hash the request: " + ossl::last_error());
+  if (!ok)
+    return make_error(ErrorKind::internal, "csr.build",
+                      "cannot hash the request: " + ossl::last_error());
   digest.resize(dlen);
   auto sig = p11::sign_digest(api, session_, *h, key->spec.type, digest, md_nid);
   if (!sig.ok()) return sig.error();
   std::vector<uint8_t> sig_der = std::move(sig.value());
   if (!rsa) {  // r||s -> ECDSA-Sig-Value
     size_t half = sig_der.size() / 2;
-    ossl::EcdsaSig es(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(sig_der.data(), static_cast<int>(half), nullptr);
-    BIGNUM* s = BN_bin2bn(sig_der.data() + half, static_cast<int>(half), nullptr);
-    if (!es || !r || !s || !ECDSA_SIG_set0(es.get(), r, s)) {
-      BN_free(r);
-      BN_free(s);
-      return make_error("csr.build", "cannot encode the ECDSA signature");
+    ossl::EcdsaSigPtr es(ECDSA_SIG_new());
+    ossl::BignumPtr r(BN_bin2bn(sig_der.data(), static_cast<int>(half), nullptr));
+    ossl::BignumPtr s(BN_bin2bn(sig_der.data() + half, static_cast<int>(half), nullptr));
+    if (!es || !r || !s || !ECDSA_SIG_set0(es.get(), r.get(), s.get())) {
+      return make_error(ErrorKind::internal, "csr.build", "cannot encode the ECDSA signature");
     }
+    r.release();  // es owns both now
+    s.release();
     unsigned char* der = nullptr;
     int der_len = i2d_ECDSA_SIG(es.get(), &der);
-    if (der_len <= 0) return make_error("csr.build", "cannot encode the ECDSA signature");
+    ossl::OpensslBytesPtr owned(der);
+    if (der_len <= 0)
+      return make_error(ErrorKind::internal, "csr.build", "cannot encode the ECDSA signature");
     sig_der.assign(der, der + der_len);
-    OPENSSL_free(der);
   }
-  ASN1_BIT_STRING* bits = ASN1_BIT_STRING_new();
-  if (!bits || !ASN1_BIT_STRING_set(bits, sig_der.data(), static_cast<int>(sig_der.size()))) {
-    ASN1_BIT_STRING_free(bits);
-    return make_error("csr.build", "cannot store the signature");
+  ossl::BitStringPtr bits(ASN1_BIT_STRING_new());
+  if (!bits || !ASN1_BIT_STRING_set(bits.get(), sig_der.data(), static_cast<int>(sig_der.size()))) {
+    return make_error(ErrorKind::internal, "csr.build", "cannot store the signature");
   }
   bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
   bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
-  X509_REQ_set0_signature(req.get(), bits);
+  X509_REQ_set0_signature(req.get(), bits.release());  // req owns it
   // The token's signature must verify under the key we put in the request.
   if (X509_REQ_verify(req.get(), pub->get()) != 1) {
-    return make_error("csr.verify", "the token's signature on the request does not verify: " +
-                                        ossl::last_error());
+    return make_error(
+        ErrorKind::internal, "csr.verify",
+        "the token's signature on the request does not verify: " + ossl::last_error());
   }
-  ossl::Bio mem(BIO_new(BIO_s_mem()));
+  ossl::BioPtr mem(BIO_new(BIO_s_mem()));
   if (!mem || !PEM_write_bio_X509_REQ(mem.get(), req.get())) {
-    return make_error("csr.build", "cannot write the request: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.build",
+                      "cannot write the request: " + ossl::last_error());
   }
   char* data = nullptr;
   long len = BIO_get_mem_data(mem.get(), &data);

@@ -6,8 +6,8 @@
 #include <libp11.h>
 
 #include <memory>
-#include <mutex>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/hsm/token.h"
 
 namespace edxgate::hsm {
@@ -20,12 +20,20 @@ struct CtxDeleter {
 };
 using Libp11Ctx = std::unique_ptr<PKCS11_CTX, CtxDeleter>;
 
+// A context before its module is loaded, or after the load failed (libp11
+// 0.4.12 has unloaded it then, and a second PKCS11_CTX_unload crashes): only
+// freed.
+struct UnloadedCtxDeleter {
+  void operator()(PKCS11_CTX* ctx) const { PKCS11_CTX_free(ctx); }
+};
+using UnloadedLibp11Ctx = std::unique_ptr<PKCS11_CTX, UnloadedCtxDeleter>;
+
 // The libp11 context (module loading, C_Initialize/C_Finalize) and the lock
 // for libp11 calls. libp11 slot objects are deliberately not kept: releasing
 // them calls C_CloseAllSessions, which logs out every session on the token.
 struct Module::Libp11 {
-  Libp11Ctx ctx;
-  std::mutex mu;
+  Mutex mu;
+  Libp11Ctx ctx PT_GUARDED_BY(mu);
 };
 
 }  // namespace edxgate::hsm

@@ -10,9 +10,9 @@
 namespace edxgate::hsm {
 namespace {
 
-std::mutex g_registry_mu;
+Mutex g_registry_mu;
 // PKCS#11 initialisation is per process: one Module per library path.
-std::map<std::string, std::weak_ptr<Module>>& registry() {
+std::map<std::string, std::weak_ptr<Module>>& registry() REQUIRES(g_registry_mu) {
   static auto* r = new std::map<std::string, std::weak_ptr<Module>>();
   return *r;
 }
@@ -25,40 +25,40 @@ Module::Module(std::string path, std::unique_ptr<Libp11> p11, std::unique_ptr<Pk
 // api_ (our dlopen reference) goes first, then libp11 finalises and unloads;
 // under the registry lock, so a new load of the same path waits for C_Finalize.
 Module::~Module() {
-  std::lock_guard lock(g_registry_mu);
+  MutexLock lock(g_registry_mu);
   api_.reset();
   p11_.reset();
 }
 
 Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
   if (path.empty() || path.front() != '/') {
-    return make_error("module.load", "the PKCS#11 module must be given by absolute path");
+    return make_error(ErrorKind::usage, "module.load",
+                      "the PKCS#11 module must be given by absolute path");
   }
-  std::lock_guard lock(g_registry_mu);
+  MutexLock lock(g_registry_mu);
   auto& reg = registry();
   if (auto it = reg.find(path); it != reg.end()) {
     if (auto live = it->second.lock()) return live;
   }
-  auto p11 = std::make_unique<Libp11>();
-  p11->ctx.reset(PKCS11_CTX_new());
-  if (!p11->ctx) return make_error("module.load", "cannot create a libp11 context");
-  if (PKCS11_CTX_load(p11->ctx.get(), path.c_str()) != 0) {
+  UnloadedLibp11Ctx ctx(PKCS11_CTX_new());
+  if (!ctx) return make_error(ErrorKind::internal, "module.load", "cannot create a libp11 context");
+  if (PKCS11_CTX_load(ctx.get(), path.c_str()) != 0) {
     ERR_clear_error();
-    // libp11 0.4.12 already unloaded; a second PKCS11_CTX_unload crashes.
-    PKCS11_CTX_free(p11->ctx.release());
-    return make_error("module.load", "cannot load the PKCS#11 module " + path);
+    return make_error(ErrorKind::io, "module.load", "cannot load the PKCS#11 module " + path);
   }
+  auto p11 = std::make_unique<Libp11>();
+  p11->ctx.reset(ctx.release());  // loaded: unloaded and freed from now on
   // The same library instance libp11 just loaded and initialised.
-  void* dl = ::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD);
-  auto get_list = dl ? reinterpret_cast<CK_C_GetFunctionList>(::dlsym(dl, "C_GetFunctionList"))
-                     : nullptr;
+  DlHandle dl(::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD));
+  auto get_list =
+      dl ? reinterpret_cast<CK_C_GetFunctionList>(::dlsym(dl.get(), "C_GetFunctionList")) : nullptr;
   CK_FUNCTION_LIST_PTR list = nullptr;
   if (!get_list || get_list(&list) != CKR_OK || !list) {
-    if (dl) ::dlclose(dl);
-    return make_error("module.load", "the PKCS#11 module " + path + " has no function list");
+    return make_error(ErrorKind::io, "module.load",
+                      "the PKCS#11 module " + path + " has no function list");
   }
   auto module = std::shared_ptr<Module>(
-      new Module(path, std::move(p11), std::make_unique<Pkcs11Api>(dl, list)));
+      new Module(path, std::move(p11), std::make_unique<Pkcs11Api>(std::move(dl), list)));
   reg[path] = module;
   return module;
 }
@@ -78,7 +78,7 @@ Result<TokenList> list_tokens(Module& module) {
   TokenList out;
   {
     auto& p11 = module.libp11();
-    std::lock_guard lock(p11.mu);
+    MutexLock lock(p11.mu);
     if (p11.ctx->manufacturer) out.module_manufacturer = p11.ctx->manufacturer;
     if (p11.ctx->description) out.module_description = p11.ctx->description;
   }
@@ -116,7 +116,7 @@ Result<KeySpec> KeySpec::parse(std::string_view text) {
     return KeySpec{KeyType::ec, 256};
   }
   if (text == "ec:P-384" || text == "ec:secp384r1") return KeySpec{KeyType::ec, 384};
-  return make_error("usage.key_type",
+  return make_error(ErrorKind::usage, "usage.key_type",
                     "key type must be rsa:2048, rsa:3072, rsa:4096, ec:P-256 or ec:P-384");
 }
 

@@ -9,23 +9,7 @@
 
 namespace edxgate::hsm {
 
-Pkcs11Api::~Pkcs11Api() {
-  if (dl_) ::dlclose(dl_);
-}
-
-namespace ossl {
-std::string last_error() {
-  unsigned long e = ERR_peek_last_error();
-  std::string out;
-  if (e != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    out = buf;
-  }
-  ERR_clear_error();
-  return out.empty() ? "unknown OpenSSL error" : out;
-}
-}  // namespace ossl
+void DlCloser::operator()(void* dl) const noexcept { ::dlclose(dl); }
 
 namespace p11 {
 namespace {
@@ -105,23 +89,28 @@ Error ckr_error(CK_RV rv, std::string_view what) {
   switch (rv) {
     case CKR_TOKEN_NOT_PRESENT:
     case CKR_DEVICE_REMOVED:
-      return make_error("token.absent", "token not present");
+      return make_error(ErrorKind::unavailable, "token.absent", "token not present");
     case CKR_PIN_INCORRECT:
-      return make_error("pin.incorrect", "the PIN is incorrect");
+      return make_error(ErrorKind::forbidden, "pin.incorrect", "the PIN is incorrect");
     case CKR_PIN_LOCKED:
-      return make_error("pin.locked", "the PIN is locked; the security officer must unblock it");
+      return make_error(ErrorKind::forbidden, "pin.locked",
+                        "the PIN is locked; the security officer must unblock it");
     case CKR_PIN_EXPIRED:
-      return make_error("pin.expired", "the PIN has expired; change it before using the token");
+      return make_error(ErrorKind::forbidden, "pin.expired",
+                        "the PIN has expired; change it before using the token");
     case CKR_PIN_INVALID:
     case CKR_PIN_LEN_RANGE:
-      return make_error("pin.invalid", "the PIN has characters or a length the token refuses");
+      return make_error(ErrorKind::invalid, "pin.invalid",
+                        "the PIN has characters or a length the token refuses");
     case CKR_USER_NOT_LOGGED_IN:
-      return make_error("pin.required", std::string(what) + " needs a login: give the PIN");
+      return make_error(ErrorKind::unauthorized, "pin.required",
+                        std::string(what) + " needs a login: give the PIN");
     case CKR_SESSION_HANDLE_INVALID:
     case CKR_SESSION_CLOSED:
-      return make_error("session.lost", std::string(what) + " failed: the session was closed");
+      return make_error(ErrorKind::unavailable, "session.lost",
+                        std::string(what) + " failed: the session was closed");
     default:
-      return make_error("p11.error", std::string(what) + " failed: " + ckr_name(rv));
+      return make_error(ErrorKind::io, "p11.error", std::string(what) + " failed: " + ckr_name(rv));
   }
 }
 
@@ -167,7 +156,8 @@ Result<std::vector<uint8_t>> get_bytes(const Pkcs11Api& api, CK_SESSION_HANDLE s
   CK_RV rv = api->C_GetAttributeValue(s, o, &a, 1);
   if (rv != CKR_OK) return ckr_error(rv, "reading an attribute");
   if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION) {
-    return make_error("p11.error", "reading an attribute failed: the value is unavailable");
+    return make_error(ErrorKind::io, "p11.error",
+                      "reading an attribute failed: the value is unavailable");
   }
   std::vector<uint8_t> out(a.ulValueLen);
   a.pValue = out.data();
@@ -232,7 +222,8 @@ Result<TokenInfo> token_info(const Pkcs11Api& api, CK_SLOT_ID slot) {
   if (rv != CKR_OK) return ckr_error(rv, "reading slot information");
   t.slot_description = padded(si.slotDescription, sizeof si.slotDescription);
   t.removable = si.flags & CKF_REMOVABLE_DEVICE;
-  if (!(si.flags & CKF_TOKEN_PRESENT)) return make_error("token.absent", "token not present");
+  if (!(si.flags & CKF_TOKEN_PRESENT))
+    return make_error(ErrorKind::unavailable, "token.absent", "token not present");
   CK_TOKEN_INFO ti{};
   rv = api->C_GetTokenInfo(slot, &ti);
   if (rv != CKR_OK) return ckr_error(rv, "reading token information");
@@ -266,9 +257,9 @@ Result<TokenInfo> find_token(const Pkcs11Api& api, const Pkcs11Uri& selector) {
     if (!t.ok() || !t->initialized) continue;  // emptied meanwhile, or blank
     if (token_matches(*t, selector)) hits.push_back(std::move(t.value()));
   }
-  if (hits.empty()) return make_error("token.absent", "token not present");
+  if (hits.empty()) return make_error(ErrorKind::unavailable, "token.absent", "token not present");
   if (hits.size() > 1) {
-    return make_error("token.ambiguous",
+    return make_error(ErrorKind::usage, "token.ambiguous",
                       std::to_string(hits.size()) +
                           " tokens match; name one with --token pkcs11:token=...;serial=...");
   }
@@ -292,7 +283,7 @@ Status login(const Pkcs11Api& api, CK_SLOT_ID slot, CK_SESSION_HANDLE s, const S
   if (!before.ok()) return before.error();
   if (before->pin_locked) return ckr_error(CKR_PIN_LOCKED, "login");
   if (refuse_final_try && before->pin_final_try) {
-    return make_error("pin.final_try",
+    return make_error(ErrorKind::forbidden, "pin.final_try",
                       "the token has one PIN try left; not risking it without an officer "
                       "(log in once with edxgate to reset the counter)");
   }
@@ -303,7 +294,7 @@ Status login(const Pkcs11Api& api, CK_SLOT_ID slot, CK_SESSION_HANDLE s, const S
     auto after = token_info(api, slot);
     if (after.ok() && after->pin_locked) return ckr_error(CKR_PIN_LOCKED, "login");
     if (after.ok() && after->pin_final_try) {
-      return make_error("pin.final_try",
+      return make_error(ErrorKind::forbidden, "pin.final_try",
                         "the PIN is incorrect; one try is left before the token locks the PIN");
     }
   }
@@ -313,79 +304,88 @@ Status login(const Pkcs11Api& api, CK_SLOT_ID slot, CK_SESSION_HANDLE s, const S
 Result<CK_OBJECT_HANDLE> find_private_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
                                           const Pkcs11Uri& uri) {
   if (uri.type && *uri.type != "private") {
-    return make_error("key.not_found", "the key URI names type=" + *uri.type +
-                                           "; a signing key has type=private");
+    return make_error(ErrorKind::usage, "key.not_found",
+                      "the key URI names type=" + *uri.type + "; a signing key has type=private");
   }
   if (!uri.object && !uri.id) {
-    return make_error("key.not_found", "name the key with object= or id= (or --label/--id)");
+    return make_error(ErrorKind::usage, "key.not_found",
+                      "name the key with object= or id= (or --label/--id)");
   }
   static const CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
   auto found = find(api, s, object_template(&cls, uri), 16);
   if (!found.ok()) return found.error();
   if (found->empty()) {
-    return make_error("key.not_found", "no private key on the token matches " + uri.to_string());
+    return make_error(ErrorKind::not_found, "key.not_found",
+                      "no private key on the token matches " + uri.to_string());
   }
   if (found->size() > 1) {
-    return make_error("key.ambiguous", std::to_string(found->size()) +
-                                           " private keys match; give both object= and id=");
+    return make_error(
+        ErrorKind::usage, "key.ambiguous",
+        std::to_string(found->size()) + " private keys match; give both object= and id=");
   }
   return found->front();
 }
 
 namespace {
 
-Result<ossl::EvpPkey> rsa_public(const std::vector<uint8_t>& n_bytes,
-                                 const std::vector<uint8_t>& e_bytes) {
-  ossl::Bignum n(BN_bin2bn(n_bytes.data(), static_cast<int>(n_bytes.size()), nullptr));
-  ossl::Bignum e(BN_bin2bn(e_bytes.data(), static_cast<int>(e_bytes.size()), nullptr));
-  ossl::ParamBld bld(OSSL_PARAM_BLD_new());
+Result<ossl::EvpPkeyPtr> rsa_public(const std::vector<uint8_t>& n_bytes,
+                                    const std::vector<uint8_t>& e_bytes) {
+  ossl::BignumPtr n(BN_bin2bn(n_bytes.data(), static_cast<int>(n_bytes.size()), nullptr));
+  ossl::BignumPtr e(BN_bin2bn(e_bytes.data(), static_cast<int>(e_bytes.size()), nullptr));
+  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!n || !e || !bld || !OSSL_PARAM_BLD_push_BN(bld.get(), "n", n.get()) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), "e", e.get())) {
-    return make_error("p11.error", "cannot build the RSA public key: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "p11.error",
+                      "cannot build the RSA public key: " + ossl::last_error());
   }
-  ossl::Params params(OSSL_PARAM_BLD_to_param(bld.get()));
-  ossl::EvpPkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  ossl::ParamsPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  ossl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-    return make_error("p11.error", "cannot build the RSA public key: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "p11.error",
+                      "cannot build the RSA public key: " + ossl::last_error());
   }
-  return ossl::EvpPkey(raw);
+  return ossl::EvpPkeyPtr(raw);
 }
 
-Result<ossl::EvpPkey> ec_public(const std::vector<uint8_t>& params_der,
-                                const std::vector<uint8_t>& point_attr) {
+Result<ossl::EvpPkeyPtr> ec_public(const std::vector<uint8_t>& params_der,
+                                   const std::vector<uint8_t>& point_attr) {
   const unsigned char* p = params_der.data();
-  ossl::Asn1Object oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params_der.size())));
-  if (!oid) return make_error("p11.error", "the token's EC parameters are not a named curve");
+  ossl::Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params_der.size())));
+  if (!oid)
+    return make_error(ErrorKind::invalid, "p11.error",
+                      "the token's EC parameters are not a named curve");
   const char* group = OBJ_nid2sn(OBJ_obj2nid(oid.get()));
   // CKA_EC_POINT is a DER OCTET STRING; some tokens give the bare point.
   std::vector<uint8_t> point = point_attr;
   const unsigned char* q = point_attr.data();
-  ossl::OctetString os(d2i_ASN1_OCTET_STRING(nullptr, &q, static_cast<long>(point_attr.size())));
+  ossl::OctetStringPtr os(d2i_ASN1_OCTET_STRING(nullptr, &q, static_cast<long>(point_attr.size())));
   if (os && q == point_attr.data() + point_attr.size()) {
     point.assign(ASN1_STRING_get0_data(os.get()),
                  ASN1_STRING_get0_data(os.get()) + ASN1_STRING_length(os.get()));
   }
   ERR_clear_error();
-  ossl::ParamBld bld(OSSL_PARAM_BLD_new());
+  ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!group || !bld ||
       !OSSL_PARAM_BLD_push_utf8_string(bld.get(), "group", group, 0) ||
       !OSSL_PARAM_BLD_push_octet_string(bld.get(), "pub", point.data(), point.size())) {
-    return make_error("p11.error", "cannot build the EC public key: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "p11.error",
+                      "cannot build the EC public key: " + ossl::last_error());
   }
-  ossl::Params params(OSSL_PARAM_BLD_to_param(bld.get()));
-  ossl::EvpPkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  ossl::ParamsPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  ossl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-    return make_error("p11.error", "cannot build the EC public key: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "p11.error",
+                      "cannot build the EC public key: " + ossl::last_error());
   }
-  return ossl::EvpPkey(raw);
+  return ossl::EvpPkeyPtr(raw);
 }
 
-Result<ossl::EvpPkey> public_from_object(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                         CK_OBJECT_HANDLE o) {
+Result<ossl::EvpPkeyPtr> public_from_object(const Pkcs11Api& api, CK_SESSION_HANDLE s,
+                                            CK_OBJECT_HANDLE o) {
   auto type = get_ulong(api, s, o, CKA_KEY_TYPE);
   if (!type.ok()) return type.error();
   if (*type == CKK_RSA) {
@@ -402,13 +402,13 @@ Result<ossl::EvpPkey> public_from_object(const Pkcs11Api& api, CK_SESSION_HANDLE
     if (!point.ok()) return point.error();
     return ec_public(*params, *point);
   }
-  return make_error("key.type", "the key is neither RSA nor EC");
+  return make_error(ErrorKind::invalid, "key.type", "the key is neither RSA nor EC");
 }
 
 }  // namespace
 
-Result<ossl::EvpPkey> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                 const std::vector<uint8_t>& id, CK_OBJECT_HANDLE priv) {
+Result<ossl::EvpPkeyPtr> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
+                                    const std::vector<uint8_t>& id, CK_OBJECT_HANDLE priv) {
   static const CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
   Pkcs11Uri by_id;
   by_id.id = id;
@@ -434,7 +434,7 @@ Result<KeyInfo> describe_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJEC
   if (*type == CKK_EC) {
     k.spec.type = KeyType::ec;
   } else if (*type != CKK_RSA) {
-    return make_error("key.type", "the key is neither RSA nor EC");
+    return make_error(ErrorKind::invalid, "key.type", "the key is neither RSA nor EC");
   }
   if (pub.ok()) k.spec.bits = static_cast<unsigned>(EVP_PKEY_get_bits(pub->get()));
   k.sensitive = get_bool(api, s, key, CKA_SENSITIVE, false);
@@ -475,7 +475,7 @@ Result<std::vector<uint8_t>> sign_digest(const Pkcs11Api& api, CK_SESSION_HANDLE
   auto fail = [&](CK_RV rv) -> Error {
     if (raw_rv) *raw_rv = rv;
     Error e = ckr_error(rv, "signing");
-    if (e.code == "p11.error") e.code = "sign.failed";
+    if (e.code == "p11.error") e.code = "sign.failed";  // still of kind io: the token failed
     return e;
   };
   CK_RV rv = api->C_SignInit(s, &mech, key);

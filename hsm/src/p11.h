@@ -10,35 +10,41 @@
 #include <p11-kit/pkcs11.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "edxgate/base/ossl.h"
 #include "edxgate/base/result.h"
 #include "edxgate/base/secret.h"
 #include "edxgate/hsm/token.h"
-#include "ossl.h"
 
 namespace edxgate::hsm {
+
+// A reference on a shared library (dlopen), dropped with dlclose.
+struct DlCloser {
+  void operator()(void* dl) const noexcept;
+};
+using DlHandle = std::unique_ptr<void, DlCloser>;
 
 // The module's function list; `dl` is our own reference on the library
 // (dlopen'ed after libp11 loaded it, so it is the same instance).
 class Pkcs11Api {
  public:
-  Pkcs11Api(void* dl, CK_FUNCTION_LIST_PTR f) : dl_(dl), f_(f) {}
-  ~Pkcs11Api();
+  Pkcs11Api(DlHandle dl, CK_FUNCTION_LIST_PTR f) : dl_(std::move(dl)), f_(f) {}
   Pkcs11Api(const Pkcs11Api&) = delete;
   Pkcs11Api& operator=(const Pkcs11Api&) = delete;
   const CK_FUNCTION_LIST* operator->() const { return f_; }
 
  private:
-  void* dl_;
+  DlHandle dl_;
   CK_FUNCTION_LIST_PTR f_;
 };
 
 // A DN string (RFC 4514 "CN=..,O=..,C=VN" or "/C=VN/O=../CN=..") as an
 // X509_NAME with UTF-8 values ("csr.subject" when it is not valid).
-Result<ossl::X509Name> parse_subject(std::string_view dn);
+Result<ossl::X509NamePtr> parse_subject(std::string_view dn);
 
 namespace p11 {
 
@@ -107,8 +113,8 @@ Result<CK_OBJECT_HANDLE> find_private_key(const Pkcs11Api& api, CK_SESSION_HANDL
                                           const Pkcs11Uri& uri);
 // The public key of the pair with CKA_ID `id`, built from the public key object
 // (or, failing that, the private key's public attributes).
-Result<ossl::EvpPkey> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                 const std::vector<uint8_t>& id, CK_OBJECT_HANDLE priv);
+Result<ossl::EvpPkeyPtr> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
+                                    const std::vector<uint8_t>& id, CK_OBJECT_HANDLE priv);
 // KeyInfo of a private key object.
 Result<KeyInfo> describe_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
                              const TokenInfo& token);

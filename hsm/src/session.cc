@@ -79,17 +79,18 @@ Result<KeyInfo> TokenSession::generate_key(const KeySpec& spec, const std::strin
                      : (spec.bits == 256 || spec.bits == 384);
   if (!ok_spec) return KeySpec::parse("?").error();
   if (label.empty() || label.size() > 128) {
-    return make_error("usage.label", "a key needs a label of 1 to 128 bytes");
+    return make_error(ErrorKind::usage, "usage.label", "a key needs a label of 1 to 128 bytes");
   }
   if (id.empty()) {
     id.resize(16);
     if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1) {
-      return make_error("p11.error", "cannot draw a random key id");
+      return make_error(ErrorKind::io, "p11.error", "cannot draw a random key id");
     }
   }
   std::string taken;
   if (label_or_id_taken(api, session_, label, id, taken)) {
-    return make_error("key.exists", "the token already has a key with " + taken);
+    return make_error(ErrorKind::conflict, "key.exists",
+                      "the token already has a key with " + taken);
   }
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
   CK_OBJECT_CLASS pub_cls = CKO_PUBLIC_KEY, priv_cls = CKO_PRIVATE_KEY;
@@ -128,7 +129,7 @@ Result<KeyInfo> TokenSession::generate_key(const KeySpec& spec, const std::strin
                                     priv.size(), &hpub, &hpriv);
   if (rv != CKR_OK) {
     Error e = p11::ckr_error(rv, "generating the key");
-    if (e.code == "p11.error") e.code = "key.generate";
+    if (e.code == "p11.error") e.code = "key.generate";  // still of kind io: the token failed
     Status a = audit("key.generate", uri, "failed", e.code);
     if (!a.ok()) return a.error();
     return e;
@@ -140,7 +141,7 @@ Result<KeyInfo> TokenSession::generate_key(const KeySpec& spec, const std::strin
     api->C_DestroyObject(session_, hpriv);
     api->C_DestroyObject(session_, hpub);
     (void)audit("key.generate", uri, "failed", "key.policy");
-    return make_error("key.policy",
+    return make_error(ErrorKind::invalid, "key.policy",
                       "the token did not make the key sensitive and non-extractable; destroyed it");
   }
   EDX_TRY(audit("key.generate", uri, "ok", spec.to_string()));

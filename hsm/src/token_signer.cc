@@ -23,7 +23,7 @@ TokenSigner::TokenSigner(std::shared_ptr<Module> module, Pkcs11Uri token_uri, Ke
       pin_(std::move(pin)), actor_(std::move(actor)) {}
 
 TokenSigner::~TokenSigner() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   drop_session_locked();
 }
 
@@ -36,17 +36,19 @@ Result<std::unique_ptr<TokenSigner>> TokenSigner::open(std::shared_ptr<Module> m
   auto key = session->find_key(key_uri);
   if (!key.ok()) return key.error();
   if (!key->can_sign) {
-    return make_error("key.policy", "the key " + key->uri + " is not allowed to sign (CKA_SIGN)");
+    return make_error(ErrorKind::invalid, "key.policy",
+                      "the key " + key->uri + " is not allowed to sign (CKA_SIGN)");
   }
   if (key->id.empty()) {
-    return make_error("key.policy", "the key has no CKA_ID; give it one to use it for signing");
+    return make_error(ErrorKind::invalid, "key.policy",
+                      "the key has no CKA_ID; give it one to use it for signing");
   }
   Pkcs11Uri token_uri;
   token_uri.token = session->token().label;
   token_uri.serial = session->token().serial;
   std::unique_ptr<TokenSigner> signer(
       new TokenSigner(module, token_uri, std::move(key.value()), std::move(pin), std::move(actor)));
-  std::lock_guard lock(signer->mu_);
+  MutexLock lock(signer->mu_);
   EDX_TRY(signer->reopen_locked());
   return signer;
 }
@@ -59,7 +61,7 @@ void TokenSigner::drop_session_locked() {
 }
 
 // Finds the token again (its slot may have changed), opens a session, logs in
-// and finds the key by its id and label. REQUIRES: mu_ held.
+// and finds the key by its id and label.
 Status TokenSigner::reopen_locked() {
   drop_session_locked();
   const Pkcs11Api& api = module_->api();
@@ -86,14 +88,16 @@ Status TokenSigner::reopen_locked() {
   if (!pub.ok()) return pub.error();
   unsigned char* der = nullptr;
   int len = i2d_PUBKEY(pub->get(), &der);
+  ossl::OpensslBytesPtr owned(der);
   std::vector<uint8_t> spki;
   if (len > 0) spki.assign(der, der + len);
-  OPENSSL_free(der);
   if (public_key_der_.empty()) {
     public_key_der_ = std::move(spki);
   } else if (spki != public_key_der_) {
-    return make_error("key.changed", "the key " + key_.uri + " on the token is not the one "
-                                     "this signer opened; refusing to sign with it");
+    return make_error(ErrorKind::conflict, "key.changed",
+                      "the key " + key_.uri +
+                          " on the token is not the one "
+                          "this signer opened; refusing to sign with it");
   }
   session_ = s->release();
   key_handle_ = *h;
@@ -105,21 +109,21 @@ Result<std::vector<uint8_t>> TokenSigner::sign(std::span<const uint8_t> data,
                                                crypto::SignatureAlgorithm alg) {
   const bool ec_alg = crypto::is_ecdsa(alg);
   if (ec_alg != (key_.spec.type == KeyType::ec)) {
-    return make_error("sign.algorithm", std::string("the key is ") +
-                                            (key_.spec.type == KeyType::ec ? "EC" : "RSA") +
-                                            " but the algorithm is " +
-                                            std::string(crypto::signature_name(alg)));
+    return make_error(ErrorKind::invalid, "sign.algorithm",
+                      std::string("the key is ") + (key_.spec.type == KeyType::ec ? "EC" : "RSA") +
+                          " but the algorithm is " + std::string(crypto::signature_name(alg)));
   }
   const int nid = digest_nid(alg);
   std::vector<uint8_t> digest(EVP_MAX_MD_SIZE);
   unsigned int dlen = 0;
   if (!EVP_Digest(data.data(), data.size(), digest.data(), &dlen, EVP_get_digestbynid(nid),
                   nullptr)) {
-    return make_error("sign.failed", "cannot hash the data: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "sign.failed",
+                      "cannot hash the data: " + ossl::last_error());
   }
   digest.resize(dlen);
 
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Two rounds: a session lost to a token that was pulled and put back is
   // re-opened once within the same call.
   for (int round = 0; round < 2; ++round) {
@@ -129,7 +133,8 @@ Result<std::vector<uint8_t>> TokenSigner::sign(std::span<const uint8_t> data,
                                 nid, &rv);
     if (sig.ok()) {
       if (key_.spec.type == KeyType::ec && sig->size() != 2 * ((key_.spec.bits + 7) / 8)) {
-        return make_error("sign.failed", "the token returned an ECDSA signature of the wrong size");
+        return make_error(ErrorKind::io, "sign.failed",
+                          "the token returned an ECDSA signature of the wrong size");
       }
       return sig;
     }
@@ -140,7 +145,7 @@ Result<std::vector<uint8_t>> TokenSigner::sign(std::span<const uint8_t> data,
       continue;
     }
   }
-  return make_error("token.absent", "token not present");
+  return make_error(ErrorKind::unavailable, "token.absent", "token not present");
 }
 
 Result<crypto::Certificate> token_certificate(std::shared_ptr<Module> module, const Pkcs11Uri& token_uri,
@@ -155,7 +160,8 @@ Result<crypto::Certificate> token_certificate(std::shared_ptr<Module> module, co
     if (!parsed.ok()) return parsed.error();
     return parsed->front();
   }
-  return make_error("cert.missing", "the token holds no certificate for this key");
+  return make_error(ErrorKind::not_found, "cert.missing",
+                    "the token holds no certificate for this key");
 }
 
 }  // namespace edxgate::hsm

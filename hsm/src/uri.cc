@@ -23,8 +23,8 @@ Result<std::string> percent_decode(std::string_view in, std::string_view attr) {
     int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
     int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
     if (hi < 0 || lo < 0) {
-      return make_error("uri.encoding", "bad percent-encoding in pkcs11 URI attribute '" +
-                                            std::string(attr) + "'");
+      return make_error(ErrorKind::usage, "uri.encoding",
+                        "bad percent-encoding in pkcs11 URI attribute '" + std::string(attr) + "'");
     }
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
@@ -65,8 +65,8 @@ std::string percent_encode(std::string_view in, bool in_query, bool encode_all =
 
 Status set_once(std::optional<std::string>& slot, std::string_view name, std::string value) {
   if (slot) {
-    return make_error("uri.duplicate", "attribute '" + std::string(name) +
-                                           "' appears twice in the pkcs11 URI");
+    return make_error(ErrorKind::usage, "uri.duplicate",
+                      "attribute '" + std::string(name) + "' appears twice in the pkcs11 URI");
   }
   slot = std::move(value);
   return {};
@@ -81,24 +81,29 @@ Status parse_path_attr(Pkcs11Uri& u, std::string_view name, std::string value) {
   if (name == "type") {
     if (value != "private" && value != "public" && value != "cert" && value != "secret-key" &&
         value != "data") {
-      return make_error("uri.type", "pkcs11 URI type must be private, public, cert, "
-                                    "secret-key or data");
+      return make_error(ErrorKind::usage, "uri.type",
+                        "pkcs11 URI type must be private, public, cert, "
+                        "secret-key or data");
     }
     return set_once(u.type, name, std::move(value));
   }
   if (name == "id") {
-    if (u.id) return make_error("uri.duplicate", "attribute 'id' appears twice in the pkcs11 URI");
+    if (u.id)
+      return make_error(ErrorKind::usage, "uri.duplicate",
+                        "attribute 'id' appears twice in the pkcs11 URI");
     u.id = std::vector<uint8_t>(value.begin(), value.end());
     return {};
   }
   if (name == "slot-id") {
     if (u.slot_id) {
-      return make_error("uri.duplicate", "attribute 'slot-id' appears twice in the pkcs11 URI");
+      return make_error(ErrorKind::usage, "uri.duplicate",
+                        "attribute 'slot-id' appears twice in the pkcs11 URI");
     }
     unsigned long v = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
-      return make_error("uri.slot_id", "pkcs11 URI slot-id must be a decimal number");
+      return make_error(ErrorKind::usage, "uri.slot_id",
+                        "pkcs11 URI slot-id must be a decimal number");
     }
     u.slot_id = v;
     return {};
@@ -110,7 +115,8 @@ Status parse_path_attr(Pkcs11Uri& u, std::string_view name, std::string value) {
       name.rfind("x-", 0) == 0) {
     return {};
   }
-  return make_error("uri.attribute", "unknown pkcs11 URI attribute '" + std::string(name) + "'");
+  return make_error(ErrorKind::usage, "uri.attribute",
+                    "unknown pkcs11 URI attribute '" + std::string(name) + "'");
 }
 
 Status parse_query_attr(Pkcs11Uri& u, std::string_view name, std::string value) {
@@ -120,12 +126,13 @@ Status parse_query_attr(Pkcs11Uri& u, std::string_view name, std::string value) 
     return set_once(u.pin_source, name, std::move(value));
   }
   if (name == "pin-value") {
-    return make_error("uri.pin_value", "a PIN in a pkcs11 URI is refused; use --pin-file or "
-                                       "--pin-credential");
+    return make_error(ErrorKind::usage, "uri.pin_value",
+                      "a PIN in a pkcs11 URI is refused; use --pin-file or "
+                      "--pin-credential");
   }
   if (name == "module-name" || name.rfind("x-", 0) == 0) return {};
-  return make_error("uri.attribute", "unknown pkcs11 URI query attribute '" + std::string(name) +
-                                         "'");
+  return make_error(ErrorKind::usage, "uri.attribute",
+                    "unknown pkcs11 URI query attribute '" + std::string(name) + "'");
 }
 
 template <class F>
@@ -137,8 +144,9 @@ Status for_each_pair(std::string_view text, char sep, F&& f) {
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      return make_error("uri.syntax", "pkcs11 URI attribute without '=': '" +
-                                          std::string(pair.substr(0, 40)) + "'");
+      return make_error(
+          ErrorKind::usage, "uri.syntax",
+          "pkcs11 URI attribute without '=': '" + std::string(pair.substr(0, 40)) + "'");
     }
     std::string_view name = pair.substr(0, eq);
     auto value = percent_decode(pair.substr(eq + 1), name);
@@ -155,9 +163,10 @@ Result<Pkcs11Uri> Pkcs11Uri::parse(std::string_view text) {
   if (text.size() < kScheme.size() ||
       !std::equal(kScheme.begin(), kScheme.end(), text.begin(),
                   [](char a, char b) { return a == (b | 0x20) || a == b; })) {
-    return make_error("uri.scheme", "a pkcs11 URI starts with 'pkcs11:'");
+    return make_error(ErrorKind::usage, "uri.scheme", "a pkcs11 URI starts with 'pkcs11:'");
   }
-  if (text.size() > 4096) return make_error("uri.length", "the pkcs11 URI is too long");
+  if (text.size() > 4096)
+    return make_error(ErrorKind::usage, "uri.length", "the pkcs11 URI is too long");
   text.remove_prefix(kScheme.size());
   Pkcs11Uri u;
   size_t q = text.find('?');
@@ -204,13 +213,15 @@ std::string Pkcs11Uri::to_string() const {
 Result<std::vector<uint8_t>> parse_hex_id(std::string_view hex) {
   if (hex.rfind("0x", 0) == 0 || hex.rfind("0X", 0) == 0) hex.remove_prefix(2);
   if (hex.empty() || hex.size() % 2 != 0 || hex.size() > 256) {
-    return make_error("usage.id", "a key id is an even number of hex digits (e.g. 01ab)");
+    return make_error(ErrorKind::usage, "usage.id",
+                      "a key id is an even number of hex digits (e.g. 01ab)");
   }
   std::vector<uint8_t> out;
   for (size_t i = 0; i < hex.size(); i += 2) {
     int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) {
-      return make_error("usage.id", "a key id is an even number of hex digits (e.g. 01ab)");
+      return make_error(ErrorKind::usage, "usage.id",
+                        "a key id is an even number of hex digits (e.g. 01ab)");
     }
     out.push_back(static_cast<uint8_t>(hi * 16 + lo));
   }

@@ -1,6 +1,7 @@
 // The audit log: append-only rows, each chained to the previous by SHA-256.
 #include <string>
 
+#include "edxgate/base/digest.h"
 #include "sql_store.h"
 
 namespace edxgate::store {

@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,13 +10,11 @@
 #include <cstring>
 #include <vector>
 
+#include "edxgate/base/digest.h"
+
 namespace edxgate::store {
 namespace {
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 struct DirClose {
   void operator()(DIR* d) const { closedir(d); }
 };
@@ -26,33 +23,16 @@ using DirPtr = std::unique_ptr<DIR, DirClose>;
 constexpr size_t kChunk = 256 * 1024;
 constexpr const char* kLockName = ".lock";
 
+// "store.io" of kind io, or "io.disk_full" of kind unavailable when the disk
+// or quota is full (fs::file_error).
 Error sys_error(std::string code, const std::string& what) {
-  return make_error(std::move(code), what + ": " + std::strerror(errno));
-}
-
-MdCtxPtr new_sha256() {
-  MdCtxPtr ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return nullptr;
-  return ctx;
-}
-
-std::string finish_hex(EVP_MD_CTX* ctx) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
+  return fs::file_error(errno, std::move(code), what);
 }
 
 Error bad_name(std::string_view name) {
-  return make_error("store.blob_name", "'" + std::string(name.substr(0, 80)) +
-                                           "' is not a blob name (64 lower-case hex digits)");
+  return make_error(
+      ErrorKind::invalid, "store.blob_name",
+      "'" + std::string(name.substr(0, 80)) + "' is not a blob name (64 lower-case hex digits)");
 }
 
 // An flock on the directory's lock file: shared while committing, exclusive
@@ -92,7 +72,7 @@ struct BlobWriter::Impl {
   std::string dir;
   uint64_t max_bytes = 0;
   fs::AtomicFile file;
-  MdCtxPtr md;
+  Sha256 md;
   uint64_t size = 0;
   bool broken = false;
 };
@@ -103,27 +83,30 @@ BlobWriter::~BlobWriter() = default;
 
 Status BlobWriter::write(std::string_view bytes) {
   Impl& w = *impl_;
-  if (w.broken) return make_error("store.blob_broken", "this blob writer failed earlier");
+  if (w.broken)
+    return make_error(ErrorKind::internal, "store.blob_broken", "this blob writer failed earlier");
   if (bytes.size() > w.max_bytes - w.size) {
     w.broken = true;
-    return make_error("store.too_large",
-                      "the file is larger than the limit of " + std::to_string(w.max_bytes) + " bytes");
+    return make_error(
+        ErrorKind::too_large, "store.too_large",
+        "the file is larger than the limit of " + std::to_string(w.max_bytes) + " bytes");
   }
   Status s = w.file.write(bytes);
   if (!s.ok()) {
     w.broken = true;
     return s;
   }
-  EVP_DigestUpdate(w.md.get(), bytes.data(), bytes.size());
+  w.md.update(bytes);
   w.size += bytes.size();
   return {};
 }
 
 Result<BlobRef> BlobWriter::commit() {
   Impl& w = *impl_;
-  if (w.broken) return make_error("store.blob_broken", "this blob writer failed earlier");
+  if (w.broken)
+    return make_error(ErrorKind::internal, "store.blob_broken", "this blob writer failed earlier");
   w.broken = true;  // one commit only
-  BlobRef ref{finish_hex(w.md.get()), w.size};
+  BlobRef ref{w.md.finish_hex(), w.size};
   auto lock = DirLock::take(w.dir, LOCK_SH);
   if (!lock.ok()) return lock.error();
   EDX_TRY(w.file.commit(ref.sha256));  // fsync file, rename to its hash, fsync dir
@@ -138,10 +121,8 @@ Result<BlobStore> BlobStore::open(std::string dir, uint64_t max_bytes, bool crea
 Result<BlobWriter> BlobStore::begin() const {
   auto file = fs::AtomicFile::create(dir_, 0600);
   if (!file.ok()) return file.error();
-  MdCtxPtr md = new_sha256();
-  if (!md) return make_error("store.crypto", "cannot start a SHA-256 hash");
   auto impl = std::unique_ptr<BlobWriter::Impl>(
-      new BlobWriter::Impl{dir_, max_bytes_, std::move(file.value()), std::move(md), 0, false});
+      new BlobWriter::Impl{dir_, max_bytes_, std::move(file.value()), Sha256(), 0, false});
   return BlobWriter(std::move(impl));
 }
 
@@ -175,16 +156,17 @@ Status BlobStore::read_to(std::string_view sha256,
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) {
     if (errno == ENOENT) {
-      return make_error("store.blob_missing", "blob " + std::string(sha256) + " is missing");
+      return make_error(ErrorKind::not_found, "store.blob_missing",
+                        "blob " + std::string(sha256) + " is missing");
     }
     return sys_error("store.io", "cannot open " + path);
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return make_error("store.blob_corrupt", "blob " + std::string(sha256) + " is not a regular file");
+    return make_error(ErrorKind::invalid, "store.blob_corrupt",
+                      "blob " + std::string(sha256) + " is not a regular file");
   }
-  MdCtxPtr md = new_sha256();
-  if (!md) return make_error("store.crypto", "cannot start a SHA-256 hash");
+  Sha256 md;
   std::vector<char> buf(kChunk);
   for (;;) {
     ssize_t n = ::read(fd.get(), buf.data(), buf.size());
@@ -192,12 +174,13 @@ Status BlobStore::read_to(std::string_view sha256,
     if (n < 0) return sys_error("store.io", "cannot read " + path);
     if (n == 0) break;
     std::string_view chunk(buf.data(), static_cast<size_t>(n));
-    EVP_DigestUpdate(md.get(), chunk.data(), chunk.size());
+    md.update(chunk);
     EDX_TRY(sink(chunk));
   }
-  if (finish_hex(md.get()) != sha256) {
-    return make_error("store.blob_corrupt",
-                      "blob " + std::string(sha256) + " does not match its hash (the file is corrupt)");
+  if (md.finish_hex() != sha256) {
+    return make_error(
+        ErrorKind::invalid, "store.blob_corrupt",
+        "blob " + std::string(sha256) + " does not match its hash (the file is corrupt)");
   }
   return {};
 }
@@ -206,14 +189,16 @@ Result<std::string> BlobStore::read(std::string_view sha256, uint64_t max_bytes)
   auto size = stat(sha256);
   if (!size.ok()) return size.error();
   if (*size > max_bytes) {
-    return make_error("store.too_large", "blob " + std::string(sha256) + " is larger than " +
-                                             std::to_string(max_bytes) + " bytes");
+    return make_error(
+        ErrorKind::too_large, "store.too_large",
+        "blob " + std::string(sha256) + " is larger than " + std::to_string(max_bytes) + " bytes");
   }
   std::string out;
   out.reserve(static_cast<size_t>(*size));
   Status s = read_to(sha256, [&](std::string_view chunk) -> Status {
     if (chunk.size() > max_bytes - out.size()) {
-      return make_error("store.too_large", "blob " + std::string(sha256) + " grew while read");
+      return make_error(ErrorKind::too_large, "store.too_large",
+                        "blob " + std::string(sha256) + " grew while read");
     }
     out.append(chunk);
     return {};
@@ -229,8 +214,9 @@ Status BlobStore::verify(const BlobRef& ref) const {
     return {};
   }));
   if (seen != ref.size) {
-    return make_error("store.blob_corrupt", "blob " + ref.sha256 + " has " + std::to_string(seen) +
-                                                " bytes, expected " + std::to_string(ref.size));
+    return make_error(ErrorKind::invalid, "store.blob_corrupt",
+                      "blob " + ref.sha256 + " has " + std::to_string(seen) + " bytes, expected " +
+                          std::to_string(ref.size));
   }
   return {};
 }
@@ -240,12 +226,14 @@ Result<uint64_t> BlobStore::stat(std::string_view sha256) const {
   struct stat st {};
   if (::lstat(path_of(sha256).c_str(), &st) != 0) {
     if (errno == ENOENT) {
-      return make_error("store.blob_missing", "blob " + std::string(sha256) + " is missing");
+      return make_error(ErrorKind::not_found, "store.blob_missing",
+                        "blob " + std::string(sha256) + " is missing");
     }
     return sys_error("store.io", "cannot stat blob " + std::string(sha256));
   }
   if (!S_ISREG(st.st_mode)) {
-    return make_error("store.blob_corrupt", "blob " + std::string(sha256) + " is not a regular file");
+    return make_error(ErrorKind::invalid, "store.blob_corrupt",
+                      "blob " + std::string(sha256) + " is not a regular file");
   }
   return static_cast<uint64_t>(st.st_size);
 }
@@ -257,8 +245,9 @@ Status BlobStore::claim(const BlobRef& ref) const {
   auto size = stat(ref.sha256);
   if (!size.ok()) return size.error();
   if (*size != ref.size) {
-    return make_error("store.blob_corrupt", "blob " + ref.sha256 + " has " + std::to_string(*size) +
-                                                " bytes, expected " + std::to_string(ref.size));
+    return make_error(ErrorKind::invalid, "store.blob_corrupt",
+                      "blob " + ref.sha256 + " has " + std::to_string(*size) + " bytes, expected " +
+                          std::to_string(ref.size));
   }
   if (::utimensat(AT_FDCWD, path_of(ref.sha256).c_str(), nullptr, AT_SYMLINK_NOFOLLOW) != 0) {
     return sys_error("store.io", "cannot touch blob " + ref.sha256);

@@ -15,8 +15,9 @@ SqliteDatabase::SqliteDatabase(std::string path, uint32_t busy_timeout_ms,
 }
 
 Status SqliteDatabase::write(const TxBody& body, bool /*lock_audit*/) {
-  if (!writer_) return make_error("store.read_only", "the store was opened read-only");
-  std::lock_guard lock(write_mu_);
+  if (!writer_)
+    return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
+  MutexLock lock(write_mu_);
   auto tx = sql::Tx::begin(*writer_, sql::Tx::Kind::write);
   if (!tx.ok()) return tx.error();
   EDX_TRY(body(*writer_));  // ~Tx rolls back
@@ -26,7 +27,7 @@ Status SqliteDatabase::write(const TxBody& body, bool /*lock_audit*/) {
 Status SqliteDatabase::read(const TxBody& body) {
   std::unique_ptr<sql::SqliteConn> conn;
   {
-    std::lock_guard lock(pool_mu_);
+    MutexLock lock(pool_mu_);
     if (!readers_.empty()) {
       conn = std::move(readers_.back());
       readers_.pop_back();
@@ -43,14 +44,14 @@ Status SqliteDatabase::read(const TxBody& body) {
     EDX_TRY(body(*conn));
     return tx->commit();
   }();
-  std::lock_guard lock(pool_mu_);
+  MutexLock lock(pool_mu_);
   readers_.push_back(std::move(conn));
   return r;
 }
 
 Result<std::unique_ptr<sql::PgConn>> PgDatabase::acquire() {
   {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::milliseconds(options_.acquire_timeout_ms);
     for (;;) {
@@ -63,18 +64,18 @@ Result<std::unique_ptr<sql::PgConn>> PgDatabase::acquire() {
         ++open_;
         break;  // open one outside the lock
       }
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
+      if (lock.wait_until(cv_, deadline) == std::cv_status::timeout && idle_.empty() &&
           open_ >= options_.max_connections) {
-        return make_error("store.busy", "no free PostgreSQL connection within " +
-                                            std::to_string(options_.acquire_timeout_ms) +
-                                            " ms (store.pool_size is " +
-                                            std::to_string(options_.max_connections) + ")");
+        return make_error(
+            ErrorKind::unavailable, "store.busy",
+            "no free PostgreSQL connection within " + std::to_string(options_.acquire_timeout_ms) +
+                " ms (store.pool_size is " + std::to_string(options_.max_connections) + ")");
       }
     }
   }
   auto c = sql::PgConn::open(options_.settings);
   if (!c.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     --open_;
     cv_.notify_one();
     return c.error();
@@ -83,7 +84,7 @@ Result<std::unique_ptr<sql::PgConn>> PgDatabase::acquire() {
 }
 
 void PgDatabase::release(std::unique_ptr<sql::PgConn> conn) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (conn && conn->healthy() && !conn->in_transaction()) {
     idle_.push_back(std::move(conn));
   } else {
@@ -121,7 +122,8 @@ Status PgDatabase::run(const TxBody& body, bool write, bool lock_audit) {
     // A lost COMMIT may have committed: running the body again could do it twice.
     const bool retryable = !in_doubt && (code == "store.retry" || code == "store.unavailable");
     if (!retryable || attempt >= options_.max_attempts) {
-      if (code == "store.retry") return make_error("store.busy", s.error().message);
+      if (code == "store.retry")
+        return make_error(ErrorKind::unavailable, "store.busy", s.error().message);
       return s;
     }
     unsigned char r = 0;
@@ -131,7 +133,8 @@ Status PgDatabase::run(const TxBody& body, bool write, bool lock_audit) {
 }
 
 Status PgDatabase::write(const TxBody& body, bool lock_audit) {
-  if (options_.read_only) return make_error("store.read_only", "the store was opened read-only");
+  if (options_.read_only)
+    return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
   return run(body, /*write=*/true, lock_audit);
 }
 

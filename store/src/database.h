@@ -8,10 +8,10 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/base/result.h"
 #include "pg.h"
 #include "sql.h"
@@ -53,10 +53,11 @@ class SqliteDatabase final : public Database {
  private:
   std::string path_;
   uint32_t busy_timeout_ms_;
-  std::mutex write_mu_;
-  std::unique_ptr<sql::SqliteConn> writer_;
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<sql::SqliteConn>> readers_;  // idle read connections
+  Mutex write_mu_;
+  const std::unique_ptr<sql::SqliteConn> writer_ PT_GUARDED_BY(write_mu_);
+  Mutex pool_mu_;
+  // Idle read connections.
+  std::vector<std::unique_ptr<sql::SqliteConn>> readers_ GUARDED_BY(pool_mu_);
 };
 
 // PostgreSQL: at most `max_connections` connections, opened on demand; a
@@ -80,15 +81,15 @@ class PgDatabase final : public Database {
   Status with_connection(const TxBody& body);
 
  private:
-  Result<std::unique_ptr<sql::PgConn>> acquire();
-  void release(std::unique_ptr<sql::PgConn> conn);
+  Result<std::unique_ptr<sql::PgConn>> acquire() EXCLUDES(mu_);
+  void release(std::unique_ptr<sql::PgConn> conn) EXCLUDES(mu_);
   Status run(const TxBody& body, bool write, bool lock_audit);
 
   Options options_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<sql::PgConn>> idle_;
-  uint32_t open_ = 0;  // connections that exist (idle or in use)
+  Mutex mu_;
+  std::condition_variable cv_;  // a connection was released or closed
+  std::vector<std::unique_ptr<sql::PgConn>> idle_ GUARDED_BY(mu_);
+  uint32_t open_ GUARDED_BY(mu_) = 0;  // connections that exist (idle or in use)
 };
 
 // The key of the transaction-scoped advisory lock that serialises appends to

@@ -11,26 +11,30 @@ constexpr size_t kMaxListItems = 10'000;     // recipients, attachments
 
 Status check_new_document(const NewDocument& d) {
   if (!is_initial(d.direction, d.state)) {
-    return make_error("store.bad_initial_state",
-                      "a " + std::string(direction_name(d.direction)) + " document cannot start in state " +
-                          std::string(state_name(d.state)));
+    return make_error(ErrorKind::invalid, "store.bad_initial_state",
+                      "a " + std::string(direction_name(d.direction)) +
+                          " document cannot start in state " + std::string(state_name(d.state)));
   }
   for (const std::string* f :
        {&d.envelope_id, &d.sender, &d.code_number, &d.code_notation, &d.promulgation_date,
         &d.subject, &d.document_type, &d.due_date, &d.signer_summary, &d.submitter,
         &d.idempotency_key, &d.actor}) {
     if (f->size() > kMaxTextBytes) {
-      return make_error("store.field_too_long", "a document field is longer than " +
-                                                    std::to_string(kMaxTextBytes) + " bytes");
+      return make_error(
+          ErrorKind::too_large, "store.field_too_long",
+          "a document field is longer than " + std::to_string(kMaxTextBytes) + " bytes");
     }
   }
   if (d.recipients.size() > kMaxListItems || d.attachments.size() > kMaxListItems) {
-    return make_error("store.too_many", "a document has more than " + std::to_string(kMaxListItems) +
-                                            " recipients or attachments");
+    return make_error(
+        ErrorKind::too_large, "store.too_many",
+        "a document has more than " + std::to_string(kMaxListItems) + " recipients or attachments");
   }
   for (const Attachment& a : d.attachments) {
-    if (a.name.size() > kMaxTextBytes || a.content_type.size() > kMaxTextBytes || a.note.size() > kMaxTextBytes) {
-      return make_error("store.field_too_long", "an attachment name or type is too long");
+    if (a.name.size() > kMaxTextBytes || a.content_type.size() > kMaxTextBytes ||
+        a.note.size() > kMaxTextBytes) {
+      return make_error(ErrorKind::too_large, "store.field_too_long",
+                        "an attachment name or type is too long");
     }
   }
   return {};
@@ -132,7 +136,7 @@ Result<Created> SqlStore::insert_document(sql::Conn& c, const NewDocument& d, in
   st->bind(17, at).bind(18, at).bind(19, sql::fold(d.subject));
   auto inserted = st->step();
   if (!inserted.ok()) return inserted.error();
-  if (!*inserted) return make_error("store.db", "the new document got no id");
+  if (!*inserted) return make_error(ErrorKind::internal, "store.db", "the new document got no id");
   const DocumentId id = st->i64(0);
   EDX_TRY(st->run());  // ends the statement
 
@@ -201,7 +205,9 @@ Result<Document> SqlStore::get_document(DocumentId id) {
     st->bind(1, id);
     auto row = st->step();
     if (!row.ok()) return row.error();
-    if (!*row) return make_error("store.not_found", "no document " + std::to_string(id));
+    if (!*row)
+      return make_error(ErrorKind::not_found, "store.not_found",
+                        "no document " + std::to_string(id));
     Document d = document_at(*st);
     auto r = c.prepare("SELECT organ_id FROM recipients WHERE document_id = ? ORDER BY ordinal");
     if (!r.ok()) return r.error();
@@ -279,7 +285,8 @@ Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
 Status SqlStore::set_envelope(DocumentId id, const BlobRef& envelope,
                                  const std::string& signer_summary, const std::string& actor) {
   if (signer_summary.size() > kMaxTextBytes) {
-    return make_error("store.field_too_long", "the signer summary is too long");
+    return make_error(ErrorKind::too_large, "store.field_too_long",
+                      "the signer summary is too long");
   }
   EDX_TRY(blobs_.claim(envelope));
   return write_tx<void>([&](sql::Conn& c) -> Status {
@@ -298,10 +305,12 @@ Status SqlStore::set_envelope(DocumentId id, const BlobRef& envelope,
       exists->bind(1, id);
       auto row = exists->step();
       if (!row.ok()) return row.error();
-      if (!*row) return make_error("store.not_found", "no document " + std::to_string(id));
-      return make_error("store.conflict", "the envelope of document " + std::to_string(id) +
-                                              " can no longer change (state " + exists->text(0) +
-                                              " or incoming)");
+      if (!*row)
+        return make_error(ErrorKind::not_found, "store.not_found",
+                          "no document " + std::to_string(id));
+      return make_error(ErrorKind::conflict, "store.conflict",
+                        "the envelope of document " + std::to_string(id) +
+                            " can no longer change (state " + exists->text(0) + " or incoming)");
     }
     return append_audit(c,
                         {actor, "document.envelope", "document:" + std::to_string(id), "ok",
@@ -317,12 +326,15 @@ Status SqlStore::purge_document(DocumentId id, const std::string& actor, const s
     st->bind(1, id);
     auto row = st->step();
     if (!row.ok()) return row.error();
-    if (!*row) return make_error("store.not_found", "no document " + std::to_string(id));
+    if (!*row)
+      return make_error(ErrorKind::not_found, "store.not_found",
+                        "no document " + std::to_string(id));
     auto dir = parse_direction(st->text(0));
     auto state = parse_state(st->text(1));
     if (!dir || !state || !is_terminal(*dir, *state)) {
-      return make_error("store.not_terminal", "document " + std::to_string(id) + " is in state " +
-                                                  st->text(1) + "; only a finished document can be purged");
+      return make_error(ErrorKind::conflict, "store.not_terminal",
+                        "document " + std::to_string(id) + " is in state " + st->text(1) +
+                            "; only a finished document can be purged");
     }
     auto del = c.prepare("DELETE FROM documents WHERE id = ?");  // rows of it cascade
     if (!del.ok()) return del.error();

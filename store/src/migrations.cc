@@ -325,7 +325,7 @@ Result<int> migrate(sql::Conn& conn, int target) {
   if (!current.ok()) return current.error();
   int version = *current;
   if (version > kLatestSchemaVersion) {
-    return make_error("store.schema_newer",
+    return make_error(ErrorKind::conflict, "store.schema_newer",
                       "the database has schema version " + std::to_string(version) +
                           " but this edxgate knows only up to " +
                           std::to_string(kLatestSchemaVersion) + "; run a newer edxgate");

@@ -44,12 +44,16 @@ Error lease_problem(sql::Conn& c, OutboxId id) {
   st->bind(1, id);
   auto row = st->step();
   if (!row.ok()) return row.error();
-  if (!*row) return make_error("store.not_found", "no outbox item " + std::to_string(id));
+  if (!*row)
+    return make_error(ErrorKind::not_found, "store.not_found",
+                      "no outbox item " + std::to_string(id));
   if (st->text(0) != "pending") {
-    return make_error("store.conflict", "outbox item " + std::to_string(id) + " is already " + st->text(0));
+    return make_error(ErrorKind::conflict, "store.conflict",
+                      "outbox item " + std::to_string(id) + " is already " + st->text(0));
   }
-  return make_error("store.lease_lost", "the lease on outbox item " + std::to_string(id) +
-                                            " expired and another worker holds it now");
+  return make_error(ErrorKind::conflict, "store.lease_lost",
+                    "the lease on outbox item " + std::to_string(id) +
+                        " expired and another worker holds it now");
 }
 
 }  // namespace
@@ -79,7 +83,8 @@ int64_t backoff_delay_ms(const BackoffPolicy& p, int failures, uint64_t random) 
 Result<OutboxId> SqlStore::insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r,
                                             int64_t at) {
   if (r.kind.size() > 64 || r.destination.size() > 64 * 1024) {
-    return make_error("store.field_too_long", "the outbox kind or destination is too long");
+    return make_error(ErrorKind::too_large, "store.field_too_long",
+                      "the outbox kind or destination is too long");
   }
   auto st = c.prepare(
       "INSERT INTO outbox(document_id, kind, destination, payload_sha256, payload_size, state,"
@@ -91,11 +96,13 @@ Result<OutboxId> SqlStore::insert_outbox(sql::Conn& c, DocumentId id, const Outb
   auto inserted = st->step();
   if (!inserted.ok()) {
     if (inserted.error().code == "store.constraint") {
-      return make_error("store.not_found", "no document " + std::to_string(id));
+      return make_error(ErrorKind::not_found, "store.not_found",
+                        "no document " + std::to_string(id));
     }
     return inserted.error();
   }
-  if (!*inserted) return make_error("store.db", "the new outbox item got no id");
+  if (!*inserted)
+    return make_error(ErrorKind::internal, "store.db", "the new outbox item got no id");
   const OutboxId item = st->i64(0);
   EDX_TRY(st->run());  // ends the statement
   EDX_TRY(append_audit(c,

@@ -29,8 +29,16 @@ struct PgConnClose {
 struct PgResultClear {
   void operator()(PGresult* r) const { PQclear(r); }
 };
+struct PgFreemem {
+  void operator()(void* p) const { PQfreemem(p); }
+};
+struct PgConninfoFree {
+  void operator()(PQconninfoOption* o) const { PQconninfoFree(o); }
+};
 using PgConnPtr = std::unique_ptr<PGconn, PgConnClose>;
 using PgResultPtr = std::unique_ptr<PGresult, PgResultClear>;
+using PgStringPtr = std::unique_ptr<char, PgFreemem>;  // text libpq allocated
+using PgConninfoPtr = std::unique_ptr<PQconninfoOption, PgConninfoFree>;
 
 // A SQL text with SQLite placeholders rewritten for PostgreSQL: `text` uses
 // $1..$n, and index_of[N] is the $k that `?N` became (0 when unused).

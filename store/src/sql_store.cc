@@ -3,7 +3,6 @@
 #include "sql_store.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <cstring>
 
 #include "edxgate/base/fs.h"
+#include "edxgate/base/hex.h"
 #include "migrations.h"
 
 namespace edxgate::store {
@@ -20,36 +20,18 @@ namespace {
 
 constexpr const char* kDbName = "edxgate.db";
 
-std::string hex(const unsigned char* p, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-  return out;
-}
-
 // Creates the database file with mode 0600 before SQLite opens it (SQLite
 // would use 0644); its -wal and -shm files inherit that mode.
 Status precreate(const std::string& path, bool& created) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   created = fd.valid();
   if (!created && errno != EEXIST) {
-    return make_error("store.open", "cannot create database " + path + ": " + std::strerror(errno));
+    return fs::file_error(errno, "store.open", "cannot create database " + path);
   }
   return {};
 }
 
 }  // namespace
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  return hex(md, len);
-}
 
 int latest_schema_version() { return kLatestSchemaVersion; }
 
@@ -64,13 +46,13 @@ namespace {
 
 Status check_version(int version) {
   if (version > kLatestSchemaVersion) {
-    return make_error("store.schema_newer",
+    return make_error(ErrorKind::conflict, "store.schema_newer",
                       "the database has schema version " + std::to_string(version) +
                           " but this edxgate knows only up to " +
                           std::to_string(kLatestSchemaVersion) + "; run a newer edxgate");
   }
   if (version < kLatestSchemaVersion) {
-    return make_error("store.schema_older",
+    return make_error(ErrorKind::conflict, "store.schema_older",
                       "the database has schema version " + std::to_string(version) +
                           "; open it once read-write (start the daemon) to upgrade it to " +
                           std::to_string(kLatestSchemaVersion));
@@ -86,14 +68,14 @@ std::string blob_dir_of(const StoreOptions& o) {
 
 Result<std::unique_ptr<Store>> SqlStore::open_sqlite(const StoreOptions& options) {
   if (options.state_dir.empty()) {
-    return make_error("store.open", "no state directory given for the store");
+    return make_error(ErrorKind::usage, "store.open", "no state directory given for the store");
   }
   std::string db_path = options.db_path.empty() ? options.state_dir + "/" + kDbName : options.db_path;
   bool created = false;
   if (options.read_only) {
     struct stat st {};
     if (::stat(db_path.c_str(), &st) != 0) {
-      return make_error("store.open", "no database at " + db_path);
+      return make_error(ErrorKind::io, "store.open", "no database at " + db_path);
     }
   } else {
     EDX_TRY(fs::make_dirs(options.state_dir));
@@ -126,10 +108,12 @@ Result<std::unique_ptr<Store>> SqlStore::open_sqlite(const StoreOptions& options
 
 Result<std::unique_ptr<Store>> SqlStore::open_postgresql(const StoreOptions& options) {
   if (options.dsn.empty()) {
-    return make_error("store.open", "no PostgreSQL connection string given for the store");
+    return make_error(ErrorKind::usage, "store.open",
+                      "no PostgreSQL connection string given for the store");
   }
   if (options.blob_dir.empty() && options.state_dir.empty()) {
-    return make_error("store.open", "no blob directory given for the store (blob_dir or state_dir)");
+    return make_error(ErrorKind::usage, "store.open",
+                      "no blob directory given for the store (blob_dir or state_dir)");
   }
   auto blobs = BlobStore::open(blob_dir_of(options), options.max_blob_bytes,
                                /*create=*/!options.read_only);
@@ -178,7 +162,7 @@ std::string SqlStore::new_token() const {
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
     throw std::runtime_error("the system random generator failed");
   }
-  return hex(bytes, sizeof bytes);
+  return to_hex(bytes, sizeof bytes);
 }
 
 Result<uint64_t> SqlStore::blob_references(std::string_view sha256) {
@@ -197,7 +181,8 @@ Result<uint64_t> SqlStore::blob_references(std::string_view sha256) {
 }
 
 Result<GcReport> SqlStore::collect_garbage() {
-  if (db_->read_only()) return make_error("store.read_only", "the store was opened read-only");
+  if (db_->read_only())
+    return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
   GcReport report;
   const int64_t at = now();
   auto temps = blobs_.remove_stale_temps(at, options_.gc_grace_ms);

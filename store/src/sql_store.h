@@ -124,6 +124,4 @@ Result<T> SqlStore::read_tx(F&& body) {
 std::string audit_row_hash(const std::string& prev_sha256, int64_t seq, int64_t at_ms,
                            const AuditEvent& e);
 
-std::string sha256_hex(std::string_view data);
-
 }  // namespace edxgate::store

@@ -21,21 +21,37 @@ void fold_fn(sqlite3_context* ctx, int, sqlite3_value** argv) {
 Error db_error(sqlite3* db, std::string_view what) {
   int rc = db ? sqlite3_errcode(db) : SQLITE_ERROR;
   std::string code = "store.db";
+  ErrorKind kind = ErrorKind::internal;
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: code = "store.busy"; break;
+    case SQLITE_LOCKED:
+      code = "store.busy", kind = ErrorKind::unavailable;
+      break;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: code = "store.corrupt"; break;
-    case SQLITE_FULL: code = "store.full"; break;
-    case SQLITE_READONLY: code = "store.read_only"; break;
-    case SQLITE_CONSTRAINT: code = "store.constraint"; break;
+    case SQLITE_NOTADB:
+      code = "store.corrupt", kind = ErrorKind::invalid;
+      break;
+    case SQLITE_FULL:
+      code = "store.full", kind = ErrorKind::unavailable;
+      break;  // disk or quota full
+    case SQLITE_READONLY:
+      code = "store.read_only", kind = ErrorKind::io;
+      break;
+    case SQLITE_CONSTRAINT:
+      code = "store.constraint", kind = ErrorKind::conflict;
+      break;
     case SQLITE_CANTOPEN:
-    case SQLITE_PERM: code = "store.open"; break;
+    case SQLITE_PERM:
+      code = "store.open", kind = ErrorKind::io;
+      break;
+    case SQLITE_IOERR:
+      kind = ErrorKind::io;
+      break;
     default: break;
   }
   std::string msg = "database error while " + std::string(what) + ": " +
                     (db ? sqlite3_errmsg(db) : "out of memory");
-  return make_error(std::move(code), std::move(msg));
+  return make_error(kind, std::move(code), std::move(msg));
 }
 
 Result<bool> SqliteStmt::step() {
@@ -60,7 +76,7 @@ Result<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& path, bo
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
     std::string why = raw ? sqlite3_errmsg(raw) : "out of memory";
-    return make_error("store.open", "cannot open database " + path + ": " + why);
+    return make_error(ErrorKind::io, "store.open", "cannot open database " + path + ": " + why);
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, static_cast<int>(busy_timeout_ms));
@@ -79,7 +95,8 @@ Result<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& path, bo
     auto row = st->step();
     if (!row.ok()) return row.error();
     if (!*row || st->text(0) != "wal") {
-      return make_error("store.open", "cannot put database " + path + " in WAL mode");
+      return make_error(ErrorKind::io, "store.open",
+                        "cannot put database " + path + " in WAL mode");
     }
   }
   EDX_TRY(conn->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));

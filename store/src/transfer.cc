@@ -81,8 +81,9 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
       auto n = scalar(c, std::string("SELECT count(*) FROM ") + t.name);
       if (!n.ok()) return n.error();
       if (*n > 0) {
-        return make_error("store.target_not_empty", std::string("the target store already holds rows in ") +
-                                                        t.name + "; migrate only into an empty database");
+        return make_error(ErrorKind::conflict, "store.target_not_empty",
+                          std::string("the target store already holds rows in ") + t.name +
+                              "; migrate only into an empty database");
       }
     }
     return {};
@@ -107,7 +108,9 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
     }
   }));
   for (const std::string& name : names) {
-    if (!is_blob_name(name)) return make_error("store.corrupt", "the source names a blob '" + name + "'");
+    if (!is_blob_name(name))
+      return make_error(ErrorKind::invalid, "store.corrupt",
+                        "the source names a blob '" + name + "'");
     if (same_blobs) {
       auto size = from.blobs().stat(name);
       if (!size.ok()) return size.error();
@@ -116,7 +119,8 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
     auto copied = to.blobs().put_file(from.blobs().path_of(name));
     if (!copied.ok()) return copied.error();
     if (copied->sha256 != name) {
-      return make_error("store.blob_corrupt", "blob " + name + " of the source does not hash to its name");
+      return make_error(ErrorKind::invalid, "store.blob_corrupt",
+                        "blob " + name + " of the source does not hash to its name");
     }
     ++report.blobs_copied;
   }
@@ -194,11 +198,12 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
   auto target_chain = to.verify_audit();
   if (!target_chain.ok()) return target_chain.error();
   if (!target_chain->ok) {
-    return make_error("store.transfer_check", "the audit chain does not verify after the move: " +
-                                                  target_chain->problem);
+    return make_error(ErrorKind::invalid, "store.transfer_check",
+                      "the audit chain does not verify after the move: " + target_chain->problem);
   }
   if (target_chain->rows != source_chain->rows || target_chain->head_sha256 != source_chain->head_sha256) {
-    return make_error("store.transfer_check", "the moved audit chain ends at another head than the source's");
+    return make_error(ErrorKind::invalid, "store.transfer_check",
+                      "the moved audit chain ends at another head than the source's");
   }
   report.audit_rows = target_chain->rows;
   report.audit_head_sha256 = target_chain->head_sha256;

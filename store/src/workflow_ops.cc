@@ -20,21 +20,25 @@ Status SqlStore::move_document(sql::Conn& c, DocumentId id, State to, const std:
   st->bind(1, id);
   auto row = st->step();
   if (!row.ok()) return row.error();
-  if (!*row) return make_error("store.not_found", "no document " + std::to_string(id));
+  if (!*row)
+    return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
   auto direction = parse_direction(st->text(0));
   auto from = parse_state(st->text(1));
   if (!direction || !from) {
-    return make_error("store.corrupt", "document " + std::to_string(id) + " has an unknown state");
+    return make_error(ErrorKind::invalid, "store.corrupt",
+                      "document " + std::to_string(id) + " has an unknown state");
   }
   if (expected_from && *expected_from != *from) {
-    return make_error("store.conflict", "document " + std::to_string(id) + " is in state " +
-                                            std::string(state_name(*from)) + ", not " +
-                                            std::string(state_name(*expected_from)));
+    return make_error(ErrorKind::conflict, "store.conflict",
+                      "document " + std::to_string(id) + " is in state " +
+                          std::string(state_name(*from)) + ", not " +
+                          std::string(state_name(*expected_from)));
   }
   if (!is_legal(*direction, *from, to)) {
-    return make_error("store.illegal_transition",
-                      "an " + std::string(direction_name(*direction)) + " document cannot move from " +
-                          std::string(state_name(*from)) + " to " + std::string(state_name(to)));
+    return make_error(ErrorKind::conflict, "store.illegal_transition",
+                      "an " + std::string(direction_name(*direction)) +
+                          " document cannot move from " + std::string(state_name(*from)) + " to " +
+                          std::string(state_name(to)));
   }
   auto up = c.prepare("UPDATE documents SET state = ?, updated_ms = ? WHERE id = ?");
   if (!up.ok()) return up.error();
@@ -64,7 +68,8 @@ Result<std::optional<OutboxId>> SqlStore::transition(DocumentId id, State to,
                                                         std::optional<State> expected_from,
                                                         const std::optional<OutboxRequest>& enqueue) {
   if (actor.size() > kMaxTextBytes || reason.size() > kMaxTextBytes) {
-    return make_error("store.field_too_long", "the actor or reason is too long");
+    return make_error(ErrorKind::too_large, "store.field_too_long",
+                      "the actor or reason is too long");
   }
   if (enqueue && enqueue->payload) EDX_TRY(blobs_.claim(*enqueue->payload));
   return write_tx<std::optional<OutboxId>>(
@@ -104,7 +109,8 @@ Result<std::vector<Transition>> SqlStore::history(DocumentId id) {
 
 Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
   if (m.code.size() > 16 || m.description.size() > kMaxTextBytes || m.staff.size() > kMaxTextBytes) {
-    return make_error("store.field_too_long", "a status message field is too long");
+    return make_error(ErrorKind::too_large, "store.field_too_long",
+                      "a status message field is too long");
   }
   if (m.envelope) EDX_TRY(blobs_.claim(*m.envelope));
   return write_tx<void>([&](sql::Conn& c) -> Status {
@@ -119,7 +125,8 @@ Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
     Status s = st->run();
     if (!s.ok()) {
       if (s.error().code == "store.constraint") {
-        return make_error("store.not_found", "no document " + std::to_string(id));
+        return make_error(ErrorKind::not_found, "store.not_found",
+                          "no document " + std::to_string(id));
       }
       return s;
     }

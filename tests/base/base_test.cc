@@ -26,7 +26,7 @@ fsys::path temp_dir(const char* tag) {
 }
 
 Result<int> half(int x) {
-  if (x % 2) return make_error("math.odd", "odd number");
+  if (x % 2) return make_error(ErrorKind::invalid, "math.odd", "odd number");
   return x / 2;
 }
 
@@ -48,7 +48,7 @@ TEST(Result, CarriesAValueOrAnError) {
   EXPECT_FALSE(twice_half(5, out).ok());
   EXPECT_TRUE(twice_half(6, out).ok());
   EXPECT_EQ(out, 3);
-  EXPECT_EQ(make_error("x", "bad thing", 7).to_string(), "bad thing (line 7)");
+  EXPECT_EQ(make_error(ErrorKind::invalid, "x", "bad thing", 7).to_string(), "bad thing (line 7)");
 }
 
 TEST(Log, QuotesValuesSoOneEventIsOneLine) {

@@ -109,6 +109,45 @@ TEST(Base64, StreamsInPiecesOfAnySizeAndAgreesWithOpenssl) {
   std::remove(path.c_str());
 }
 
+// Whole quanta of a line are decoded four characters at a time; whatever is
+// left of a line, and what ends it, character by character. Lines of any
+// width (not only multiples of four) and pieces of any size meet both.
+TEST(Base64, LinesOfAnyWidthDecodeAlikeInAnyPieces) {
+  const std::string data = random_bytes(10'001, 11);
+  const std::string flat = base64::encode(data);
+  for (size_t width : {1u, 3u, 5u, 75u, 76u, 77u, 4093u}) {
+    std::string text;
+    for (size_t i = 0; i < flat.size(); i += width) text += flat.substr(i, width) + (i % 3 ? "\r\n" : "\t ");
+    for (size_t piece : std::initializer_list<size_t>{1, 4, 13, 300, text.size()}) {
+      base64::Decoder d;
+      std::string out;
+      for (size_t i = 0; i < text.size(); i += piece) {
+        ASSERT_TRUE(d.update(std::string_view(text).substr(i, piece), out)) << width << "/" << piece;
+      }
+      ASSERT_TRUE(d.finish(out)) << width << "/" << piece;
+      EXPECT_EQ(out, data) << width << "/" << piece;
+    }
+  }
+}
+
+TEST(Base64, AStrayByteInsideALongRunIsFoundInStrictModeAndSkippedInLenient) {
+  const std::string data = random_bytes(30'000, 5);
+  std::string text = base64::encode(data);
+  text.insert(12'345, "*");  // not at a quantum boundary, deep in one run
+  std::string out;
+  EXPECT_FALSE(base64::decode(text, out, base64::Mode::strict));
+  out.clear();
+  ASSERT_TRUE(base64::decode(text, out, base64::Mode::lenient));
+  EXPECT_EQ(out, data);
+  // Padding ends the text even right after a long run; data after it is refused.
+  const std::string two = base64::encode(random_bytes(3'001, 2));  // ends in "=="
+  out.clear();
+  ASSERT_TRUE(base64::decode(two + "\n", out));
+  EXPECT_EQ(out.size(), 3'001u);
+  out.clear();
+  EXPECT_FALSE(base64::decode(two + "QUJD", out));
+}
+
 TEST(Sha256, AgreesWithOpensslDgst) {
   const std::string data = random_bytes(70'000, 3);
   const std::string path = ::testing::TempDir() + "/codec_sha.bin";
@@ -121,6 +160,17 @@ TEST(Sha256, AgreesWithOpensslDgst) {
   EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_file_hex(path + ".missing").error().code, "io.open");
   std::remove(path.c_str());
+}
+
+TEST(Sha256, AForkFinishesThePrefixWhileTheOriginalGoesOn) {
+  const std::string data = random_bytes(5'000, 8);
+  Sha256 whole;
+  whole.update(data.substr(0, 3'000));
+  Sha256 prefix = whole.fork();
+  whole.update(data.substr(3'000));
+  prefix.update("tail");  // the fork goes its own way
+  EXPECT_EQ(whole.finish_hex(), sha256_hex(data));
+  EXPECT_EQ(prefix.finish_hex(), sha256_hex(data.substr(0, 3'000) + "tail"));
 }
 
 }  // namespace

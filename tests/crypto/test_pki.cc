@@ -268,7 +268,7 @@ Result<std::vector<uint8_t>> SoftwareSigner::sign(std::span<const uint8_t> data,
     sig.resize(len);
   }
   EVP_MD_CTX_free(ctx);
-  if (!ok) return make_error("sign.failed", "software signing failed");
+  if (!ok) return make_error(ErrorKind::internal, "sign.failed", "software signing failed");
   if (!is_ecdsa(alg)) return sig;
   // DER -> r||s of the curve's width.
   const unsigned char* p = sig.data();
@@ -394,11 +394,15 @@ Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy,
     dom = Verifier(trust, policy, online).verify(doc->get());
   } else {
     dom.code = doc.error().code;
+    dom.kind = doc.error().kind;
   }
   const Verifier stream(trust, streaming_only, online);
   Verification s = stream.verify_file(file, edxml::Limits{});
   EXPECT_EQ(s.valid, dom.valid) << "streaming " << s.code << ": " << s.message << " / DOM " << dom.code;
   EXPECT_EQ(s.code, dom.code) << "streaming: " << s.message << " / DOM: " << dom.message;
+  if (!dom.valid) {
+    EXPECT_EQ(s.kind, dom.kind) << s.code;
+  }
   EXPECT_FALSE(s.dual_checked);
 
   char dir[] = "/tmp/edxgate-crypto-read-XXXXXX";
@@ -411,6 +415,9 @@ Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy,
   if (read.envelope.ok() || read.verification.code.rfind("edxml.", 0) != 0) {
     EXPECT_EQ(read.verification.valid, dom.valid) << read.verification.code << ": " << read.verification.message;
     EXPECT_EQ(read.verification.code, dom.code) << read.verification.message;
+    if (!dom.valid) {
+      EXPECT_EQ(read.verification.kind, dom.kind) << dom.code;
+    }
   }
   sh("rm -rf '" + std::string(dir) + "'");
 
@@ -428,7 +435,7 @@ Result<std::vector<uint8_t>> FakeFetcher::fetch(const std::string& url, std::str
     return Pki::get().ocsp_answer(std::vector<uint8_t>(body.begin(), body.end()));
   }
   auto it = answers.find(url);
-  if (it == answers.end()) return make_error("fetch.status", "not found");
+  if (it == answers.end()) return make_error(ErrorKind::unavailable, "fetch.status", "not found");
   return it->second;
 }
 

@@ -64,7 +64,7 @@ class ConsoleTest : public ::testing::Test {
     eo.work_dir = dir / "work";
     engine = std::make_unique<Engine>(eo, *db, verifier, &keys, nullptr, metrics);
     readiness.add("store", [] { return Status{}; });
-    readiness.add("axis", [] { return Status(make_error("ready.axis", "the last axis call failed (test)")); });
+    readiness.add("axis", [] { return Status(make_error(ErrorKind::unavailable, "ready.axis", "the last axis call failed (test)")); });
     std::vector<WatchedCertificate> certs{{"signing", "pkcs11:object=sign", Pki::get().cert("good")},
                                           {"trust_anchor", "root.pem", Pki::get().cert("root")},
                                           {"intermediate", "expired.pem", Pki::get().cert("expired")}};

@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "edxgate/base/digest.h"
 #include "edxgate/base/json.h"
 #include "edxgate/gateway/https_client.h"
 #include "../hsm/softhsm_fixture.h"
@@ -53,28 +54,8 @@ inline void sh(const std::string& cmd) {
 }
 
 inline std::string sha256_hex_of_file(const std::string& path) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    EVP_MD_CTX_free(ctx);
-    return "";
-  }
-  std::vector<char> buf(1 << 16);
-  ssize_t n;
-  while ((n = ::read(fd, buf.data(), buf.size())) > 0) EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
-  ::close(fd);
-  unsigned char md[32];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
+  auto h = sha256_file_hex(path);
+  return h.ok() ? *h : "";
 }
 
 // A free loopback TCP port for a listener that must keep its port across

@@ -17,12 +17,12 @@
 #include <regex>
 #include <thread>
 
-#include "../../gateway/src/base64.h"
 #include "edxgate/base/json.h"
 #include "edxgate/gateway/push_endpoint.h"
 #include "edxgate/gateway/server.h"
 #include "edxgate/gateway/vdxp.h"
 #include "edxgate/store/store.h"
+#include "sdk_base64.h"
 #include "sdk_peer.h"
 #include "test_support.h"
 
@@ -66,7 +66,7 @@ std::string payload(size_t n, unsigned seed) {
 }
 
 std::string decode(const std::string& b64) {
-  b64::Decoder d(true);
+  testing::SdkBase64Reader d;
   std::string out;
   d.update(b64, out);
   d.finish(out);

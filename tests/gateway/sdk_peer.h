@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "../../gateway/src/base64.h"
+#include "edxgate/base/base64.h"
 #include "edxgate/base/json.h"
 #include "edxgate/gateway/https_client.h"
 #include "edxgate/gateway/vdxp.h"
@@ -41,8 +41,7 @@ namespace sdk_bj = json::bj;
 inline std::string sdk_document(const std::string& from, const std::vector<std::string>& to,
                                 const std::string& code_number, const std::string& payload) {
   const std::string code = code_number + "/BCT-VP";
-  std::string carry, b64;
-  gateway::b64::encode(payload, carry, b64, true);
+  const std::string b64 = base64::encode(payload);
   std::string lines;
   for (size_t i = 0; i < b64.size(); i += 76) lines += b64.substr(i, 76) + "\n";
   std::string x =

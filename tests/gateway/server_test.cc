@@ -389,7 +389,7 @@ TEST(HealthRoutes, ServeHealthzReadyzAndMetricsOverPlainHttp) {
   std::atomic<bool> store_ok{true};
   readiness.add("store", [&]() -> Status {
     if (store_ok) return {};
-    return make_error("store.closed", "the store is closed");
+    return make_error(ErrorKind::unavailable, "store.closed", "the store is closed");
   });
   auto router = std::make_shared<Router>();
   add_health_routes(*router, readiness, registry);

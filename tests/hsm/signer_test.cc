@@ -178,6 +178,7 @@ TEST_F(SignerTest, FailsCleanlyWhileTheTokenIsAbsentAndRecoversWhenItReturns) {
     ASSERT_FALSE(sig.ok());
     EXPECT_EQ(sig.error().code, "token.absent");
     EXPECT_EQ(sig.error().message, "token not present");
+    EXPECT_EQ(sig.error().kind, ErrorKind::unavailable);
   }
   token_.set_fault("absent=0");
   auto sig = signer->sign(bytes(kData), SignatureAlgorithm::rsa_sha256);

@@ -36,7 +36,10 @@ TEST(ModuleLoad, RefusesAMissingModuleWithAClearError) {
   auto m = Module::load("/nonexistent/libnothing.so");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.error().code, "module.load");
-  EXPECT_FALSE(Module::load("relative.so").ok());
+  EXPECT_EQ(m.error().kind, ErrorKind::io);
+  auto relative = Module::load("relative.so");
+  ASSERT_FALSE(relative.ok());
+  EXPECT_EQ(relative.error().kind, ErrorKind::usage);
 }
 
 TEST_F(TokenTest, ListsTheTokenWithItsFlags) {
@@ -67,6 +70,7 @@ TEST_F(TokenTest, SelectsTheTokenByUriAndReportsAnAbsentOne) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, "token.absent");
   EXPECT_EQ(missing.error().message, "token not present");
+  EXPECT_EQ(missing.error().kind, ErrorKind::unavailable);
 }
 
 TEST_F(TokenTest, WrongPinIsPinIncorrectAndIsAudited) {
@@ -75,6 +79,7 @@ TEST_F(TokenTest, WrongPinIsPinIncorrectAndIsAudited) {
   Status st = s->login(SecretString("999999"));
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().code, "pin.incorrect");
+  EXPECT_EQ(st.error().kind, ErrorKind::forbidden);
   EXPECT_EQ(st.error().message.find("999999"), std::string::npos);
   std::string log = audit_log();
   EXPECT_NE(log.find("\"action\":\"pin.failed\""), std::string::npos) << log;
@@ -140,6 +145,7 @@ TEST_F(TokenTest, RefusesADuplicateLabelOrId) {
   auto same_label = s.generate_key(KeySpec{}, "dup", {0x02});
   ASSERT_FALSE(same_label.ok());
   EXPECT_EQ(same_label.error().code, "key.exists");
+  EXPECT_EQ(same_label.error().kind, ErrorKind::conflict);
   auto same_id = s.generate_key(KeySpec{}, "other", {0x01});
   ASSERT_FALSE(same_id.ok());
   EXPECT_EQ(same_id.error().code, "key.exists");
@@ -151,6 +157,7 @@ TEST_F(TokenTest, KeyGenerationNeedsALogin) {
   auto k = s->generate_key(KeySpec{}, "nologin");
   ASSERT_FALSE(k.ok());
   EXPECT_EQ(k.error().code, "pin.required");
+  EXPECT_EQ(k.error().kind, ErrorKind::unauthorized);
 }
 
 TEST_F(TokenTest, CsrWithVietnameseSubjectVerifiesAndRoundTrips) {
@@ -200,8 +207,23 @@ TEST_F(TokenTest, CsrRefusesBadSubjectsAndEmails) {
   auto r = s.make_csr(key_uri("bad"), "CN=x", "not an email");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "csr.email");
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid);
   auto escaped = s.make_csr(key_uri("bad"), "CN=Phòng A\\, B,O=X,C=VN");
   ASSERT_TRUE(escaped.ok()) << escaped.error().message;
+}
+
+TEST_F(TokenTest, CsrSubjectTakesHexEscapesAndOtherEscapedCharacters) {
+  TokenSession s = open_logged_in();
+  ASSERT_TRUE(s.generate_key(KeySpec{}, "esc").ok());
+  // \42 is "B" (RFC 4514 hex pair); \, and \+ stand for themselves; a
+  // backslash before one hex digit only escapes that digit.
+  auto pem = s.make_csr(key_uri("esc"), "CN=A\\42C \\, \\+ \\4,O=X");
+  ASSERT_TRUE(pem.ok()) << pem.error().message;
+  const std::string path = token_.dir() + "/esc.pem";
+  spit(path, *pem);
+  std::string out;
+  ASSERT_EQ(token_.run("openssl req -in " + path + " -noout -subject -nameopt RFC2253,-esc_msb", &out), 0);
+  EXPECT_EQ(out, "subject=CN=ABC \\, \\+ 4,O=X\n");
 }
 
 TEST_F(TokenTest, ImportsTheCertificateNextToItsKeyAndListsIt) {
@@ -260,6 +282,7 @@ TEST_F(TokenTest, RefusesACertificateForAnotherKey) {
   auto r = s.import_certificate(key_uri("mine"), slurp(token_.dir() + "/cert.pem"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "cert.key_mismatch");
+  EXPECT_EQ(r.error().kind, ErrorKind::invalid);
   EXPECT_TRUE(s.certificates()->empty());
   EXPECT_NE(audit_log().find("cert.key_mismatch"), std::string::npos);
   auto garbage = s.import_certificate(key_uri("mine"), "not a certificate");
@@ -298,6 +321,11 @@ TEST_F(TokenTest, AmbiguousKeySelectionIsRefused) {
   auto all = s.find_key(Pkcs11Uri{});
   ASSERT_FALSE(all.ok());
   EXPECT_EQ(all.error().code, "key.not_found");
+  EXPECT_EQ(all.error().kind, ErrorKind::usage);  // no selector given at all
+  auto absent = s.find_key(Pkcs11Uri::parse("pkcs11:object=zzz").value());
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.error().code, "key.not_found");
+  EXPECT_EQ(absent.error().kind, ErrorKind::not_found);
   auto cert_type = s.find_key(Pkcs11Uri::parse("pkcs11:object=a;type=cert").value());
   ASSERT_FALSE(cert_type.ok());
   auto by_id = s.find_key(Pkcs11Uri::parse("pkcs11:id=%02").value());

@@ -57,6 +57,7 @@ TEST(Pkcs11Uri, RefusesWhatItDoesNotUnderstand) {
     auto u = Pkcs11Uri::parse(text);
     ASSERT_FALSE(u.ok()) << text;
     EXPECT_EQ(u.error().code, code) << text;
+    EXPECT_EQ(u.error().kind, ErrorKind::usage) << text;
     EXPECT_EQ(u.error().message.find("1234"), std::string::npos);
   }
   EXPECT_TRUE(Pkcs11Uri::parse("pkcs11:").ok());
@@ -89,6 +90,7 @@ TEST_F(PinTest, RefusesAPinFileOthersCanRead) {
   auto pin = read_pin_file(path("open"));
   ASSERT_FALSE(pin.ok());
   EXPECT_EQ(pin.error().code, "pin.file_mode");
+  EXPECT_EQ(pin.error().kind, ErrorKind::invalid);
   EXPECT_EQ(pin.error().message.find("secret-pin"), std::string::npos);
 }
 
@@ -98,6 +100,8 @@ TEST_F(PinTest, RefusesEmptyAndOverlongPins) {
   testing::SoftHsmToken::write(path("long"), std::string(300, '7'));
   EXPECT_EQ(read_pin_file(path("long")).error().code, "pin.too_long");
   EXPECT_EQ(read_pin_file(path("missing")).error().code, "pin.open");
+  EXPECT_EQ(read_pin_file(path("empty")).error().kind, ErrorKind::invalid);
+  EXPECT_EQ(read_pin_file(path("missing")).error().kind, ErrorKind::io);
 }
 
 TEST_F(PinTest, ReadsASystemdCredential) {

@@ -38,7 +38,7 @@ TEST_P(Cluster, TheSameDeliveryPushedToTwoNodesAtOnceIsStoredOnce) {
   auto env = node_a->blobs().put("<edXML>pushed twice</edXML>");
   ASSERT_TRUE(env.ok());
   constexpr int kThreads = 8;
-  std::vector<Result<Created>> got(kThreads, make_error("unset", ""));
+  std::vector<Result<Created>> got(kThreads, make_error(ErrorKind::internal, "unset", ""));
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&, i] { got[static_cast<size_t>(i)] = node(i).create_document(testing::incoming_doc(*env, "H41,2026/11/20,12/QĐ")); });

@@ -77,6 +77,7 @@ TEST(Migrations, RefusesADatabaseWrittenByANewerEdxgateAndLeavesItAlone) {
   auto r = open_store(testing::options_for(dir.path()));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "store.schema_newer");
+  EXPECT_EQ(r.error().kind, ErrorKind::conflict);
   EXPECT_NE(r.error().message.find("99"), std::string::npos);
   StoreOptions ro = testing::options_for(dir.path());
   ro.read_only = true;
@@ -93,6 +94,7 @@ TEST(Migrations, AReadOnlyOpenNeitherCreatesNorUpgrades) {
   auto missing = open_store(ro);
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, "store.open");
+  EXPECT_EQ(missing.error().kind, ErrorKind::io);
   EXPECT_FALSE(std::filesystem::exists(db_of(dir)));
   {
     auto conn = sql::SqliteConn::open(db_of(dir), false, 1000);

@@ -130,6 +130,7 @@ TEST(StoreWorkflow, EveryPairOfStatesIsLegalExactlyWhenTheTableSaysSo) {
           ASSERT_FALSE(r.ok()) << direction_name(dir_) << " " << state_name(from) << " -> "
                                << state_name(to) << " was accepted";
           EXPECT_EQ(r.error().code, "store.illegal_transition");
+          EXPECT_EQ(r.error().kind, ErrorKind::conflict);
           EXPECT_NE(r.error().message.find(std::string(state_name(from))), std::string::npos);
           EXPECT_NE(r.error().message.find(std::string(state_name(to))), std::string::npos);
           EXPECT_EQ(doc->state, from);
@@ -201,6 +202,7 @@ TEST(StoreWorkflow, TransitionOfAnUnknownDocumentIsNotFound) {
   auto r = store->transition(12345, State::sent, "x", "");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "store.not_found");
+  EXPECT_EQ(r.error().kind, ErrorKind::not_found);
 }
 
 }  // namespace

@@ -25,14 +25,14 @@ EngineMetrics::EngineMetrics(MetricsRegistry& r)
       incoming(r.counter("edxgate_incoming_total", "Incoming deliveries by outcome.", {"outcome"})) {}
 
 void AxisHealth::failed(const std::string& why) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ok_ = false;
   error_ = why;
 }
 
 Status AxisHealth::check() const {
   if (ok_) return {};
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return make_error(ErrorKind::unavailable, "ready.axis", "the last axis call failed: " + error_);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "edxgate/base/metrics.h"
+#include "edxgate/base/mutex.h"
 #include "edxgate/crypto/verifier.h"
 #include "edxgate/edxml/model.h"
 #include "edxgate/store/store.h"
@@ -40,8 +41,8 @@ class AxisHealth {
 
  private:
   std::atomic<bool> ok_{true};
-  mutable std::mutex mu_;
-  std::string error_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::string error_ GUARDED_BY(mu_);
 };
 
 struct Context {

@@ -6,6 +6,7 @@
 
 #include "context.h"
 #include "edxgate/base/log.h"
+#include "edxgate/base/mutex.h"
 #include "incoming.h"
 #include "lifecycle.h"
 #include "outbox.h"
@@ -35,10 +36,10 @@ struct Engine::Parts {
   detail::Incoming incoming;
   detail::OutboxWorker outbox;
 
-  std::mutex mu;
+  Mutex mu;
   std::condition_variable cv;
-  bool stop = false;   // guarded by mu
-  bool woken = false;  // guarded by mu
+  bool stop GUARDED_BY(mu) = false;
+  bool woken GUARDED_BY(mu) = false;
   std::thread thread;
 };
 
@@ -136,13 +137,13 @@ void Engine::refresh_gauges() {
 }
 
 void Engine::wake() {
-  std::lock_guard lock(p_->mu);
+  MutexLock lock(p_->mu);
   p_->woken = true;
   p_->cv.notify_all();
 }
 
 void Engine::start() {
-  std::lock_guard lock(p_->mu);
+  MutexLock lock(p_->mu);
   if (p_->thread.joinable()) return;
   p_->stop = false;
   if (auto r = p_->c.store.release_leases(p_->c.opt.worker); r.ok() && *r > 0) {
@@ -153,7 +154,7 @@ void Engine::start() {
 
 void Engine::stop() {
   {
-    std::lock_guard lock(p_->mu);
+    MutexLock lock(p_->mu);
     p_->stop = true;
     p_->cv.notify_all();
   }
@@ -168,7 +169,7 @@ void Engine::loop() {
   auto next_recover = clock::now();
   for (;;) {
     {
-      std::unique_lock lock(p_->mu);
+      MutexLock lock(p_->mu);
       if (p_->stop) return;
     }
     if (clock::now() >= next_recover) {
@@ -189,11 +190,13 @@ void Engine::loop() {
       next_gc = clock::now() + opt.gc_interval;
     }
     refresh_gauges();
-    std::unique_lock lock(p_->mu);
+    MutexLock lock(p_->mu);
     if (p_->stop) return;
     // Sent a full batch: go on at once.
     if (sent.ok() && *sent >= detail::OutboxWorker::kBatch) continue;
-    p_->cv.wait_for(lock, opt.outbox_interval, [this] { return p_->stop || p_->woken; });
+    const auto until = clock::now() + opt.outbox_interval;
+    while (!p_->stop && !p_->woken && lock.wait_until(p_->cv, until) != std::cv_status::timeout) {
+    }
     p_->woken = false;
   }
 }

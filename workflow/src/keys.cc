@@ -3,6 +3,7 @@
 #include <mutex>
 #include <optional>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/crypto/signing.h"
 #include "edxgate/hsm/pin.h"
 #include "edxgate/hsm/token.h"
@@ -65,7 +66,7 @@ class HsmKeyProvider final : public KeyProvider {
     auto cert = certificate_for(*uri, (*signer)->key().id);
     if (!cert.ok()) return cert.error();
     if (configured_key) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       kept_cert_ = *cert;
     }
     return finish(std::make_unique<LockedSigner>(token_mu_, std::move(token_lock), std::move(signer.value())), *cert);
@@ -76,7 +77,7 @@ class HsmKeyProvider final : public KeyProvider {
   }
 
   std::optional<crypto::Certificate> configured_certificate() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (kept_cert_) return kept_cert_;
     if (!cfg_.cert.empty()) {
       auto c = crypto::Certificate::load_file(cfg_.cert);
@@ -128,8 +129,11 @@ class HsmKeyProvider final : public KeyProvider {
   config::Hsm cfg_;
   std::shared_ptr<hsm::Module> module_;
   AuditSink* audit_;
-  mutable std::mutex mu_;  // kept_cert_
-  std::optional<crypto::Certificate> kept_cert_;
+  mutable Mutex mu_;
+  std::optional<crypto::Certificate> kept_cert_ GUARDED_BY(mu_);
+  // A plain std::mutex, outside the thread-safety analysis: its lock is
+  // handed to the LockedSigner and held for that signer's life, beyond any
+  // scope the analysis could follow.
   std::shared_ptr<std::mutex> token_mu_ = std::make_shared<std::mutex>();
 };
 

@@ -4,9 +4,9 @@
 // run without a store.
 #pragma once
 
-#include <mutex>
 #include <string>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/base/result.h"
 
 namespace edxgate {
@@ -35,7 +35,7 @@ class FileAuditSink : public AuditSink {
 
  private:
   std::string path_;
-  std::mutex mu_;
+  Mutex mu_;  // one event at a time in the file
 };
 
 // Discards events; for tests of code that does not care.

@@ -1,5 +1,6 @@
-// Base64 (RFC 4648, standard alphabet), on OpenSSL's codec, the one decoder
-// and encoder of every part.
+// Base64 (RFC 4648, standard alphabet), the one decoder and encoder of every
+// part. Encoding is OpenSSL's; decoding is a table lookup per character, four
+// at a time (every attachment byte an envelope carries goes through it).
 //
 // The whitespace rule: the four XML whitespace characters (space, tab, CR, LF)
 // are skipped anywhere in the text, since XML and MIME producers wrap base64
@@ -11,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -25,19 +27,19 @@ class Decoder {
   // Appends the bytes decoded from `in` to `out`; false if `in` breaks the
   // rules above (after which the decoder stays failed).
   bool update(std::string_view in, std::string& out);
-  // Flushes what is left; false if the text did not end on a whole quantum
-  // (four characters, the last ones possibly '=').
+  // Ends the text: false if it did not end on a whole quantum (four
+  // characters, the last ones possibly '='). Every whole quantum has been
+  // appended by update() already; `out` gets nothing more today, but a
+  // caller must not rely on that.
   bool finish(std::string& out);
 
  private:
-  bool flush(std::string& out, bool final);
   Mode mode_;
   char quad_[4] = {};
   int have_ = 0;     // characters in quad_
   int pad_ = 0;      // '=' in the current quantum
   bool ended_ = false;   // a padded quantum ended the data
   bool failed_ = false;
-  std::string pending_;  // whole quanta not yet decoded (decoded in blocks)
 };
 
 // Whole-buffer decoding; false when the text breaks the rules.
@@ -60,5 +62,8 @@ class Encoder {
 };
 
 std::string encode(std::string_view bytes, size_t line = 0);
+inline std::string encode(std::span<const uint8_t> bytes, size_t line = 0) {
+  return encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), line);
+}
 
 }  // namespace edxgate::base64

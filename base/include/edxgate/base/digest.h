@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "edxgate/base/ossl.h"
 #include "edxgate/base/result.h"
@@ -21,8 +22,12 @@ class Sha256 {
   void update(const void* p, size_t n) { update(std::string_view(static_cast<const char*>(p), n)); }
   Digest finish();
   std::string finish_hex();
+  // A second hasher in this one's state: one can be finished while the other
+  // goes on (the digest of a prefix and of the whole in one pass).
+  Sha256 fork() const;
 
  private:
+  explicit Sha256(ossl::EvpMdCtxPtr ctx) : ctx_(std::move(ctx)) {}
   ossl::EvpMdCtxPtr ctx_;
 };
 

@@ -15,6 +15,16 @@
 
 namespace edxgate::fs {
 
+// The error of a file operation that failed with errno `err`: `code`
+// ("io.write", "io.open"...) of kind io, "what: <strerror>". A full disk or an
+// exhausted quota (ENOSPC, EDQUOT) is "io.disk_full" of kind unavailable
+// instead, whatever the operation: nothing is wrong with the input, the
+// caller may retry once space is freed (the daemon answers 503 and /readyz
+// reports it).
+Error file_error(int err, std::string code, const std::string& what);
+// True for the errno values of a full disk or quota.
+bool is_disk_full(int err);
+
 // Owns a file descriptor; closes it on destruction.
 class UniqueFd {
  public:

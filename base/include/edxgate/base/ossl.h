@@ -36,6 +36,9 @@ inline void crl_stack_free(STACK_OF(X509_CRL) * s) { sk_X509_CRL_pop_free(s, X50
 inline void dist_points_free(STACK_OF(DIST_POINT) * s) { CRL_DIST_POINTS_free(s); }
 inline void aia_free(AUTHORITY_INFO_ACCESS* a) { AUTHORITY_INFO_ACCESS_free(a); }
 inline void general_names_free(GENERAL_NAMES* g) { GENERAL_NAMES_free(g); }
+inline void general_name_free(GENERAL_NAME* g) { GENERAL_NAME_free(g); }
+inline void ia5_string_free(ASN1_IA5STRING* s) { ASN1_IA5STRING_free(s); }
+inline void extension_free(X509_EXTENSION* e) { X509_EXTENSION_free(e); }
 inline void extensions_free(STACK_OF(X509_EXTENSION) * s) { sk_X509_EXTENSION_pop_free(s, X509_EXTENSION_free); }
 inline void asn1_object_free(ASN1_OBJECT* o) { ASN1_OBJECT_free(o); }
 inline void octet_string_free(ASN1_OCTET_STRING* o) { ASN1_OCTET_STRING_free(o); }
@@ -68,6 +71,9 @@ using CrlStackPtr = Ptr<STACK_OF(X509_CRL), detail::crl_stack_free>;
 using DistPointsPtr = Ptr<STACK_OF(DIST_POINT), detail::dist_points_free>;
 using AiaPtr = Ptr<AUTHORITY_INFO_ACCESS, detail::aia_free>;
 using GeneralNamesPtr = Ptr<GENERAL_NAMES, detail::general_names_free>;
+using GeneralNamePtr = Ptr<GENERAL_NAME, detail::general_name_free>;
+using Ia5StringPtr = Ptr<ASN1_IA5STRING, detail::ia5_string_free>;
+using X509ExtensionPtr = Ptr<X509_EXTENSION, detail::extension_free>;
 using ExtensionsPtr = Ptr<STACK_OF(X509_EXTENSION), detail::extensions_free>;
 using Asn1ObjectPtr = Ptr<ASN1_OBJECT, detail::asn1_object_free>;
 using OctetStringPtr = Ptr<ASN1_OCTET_STRING, detail::octet_string_free>;

@@ -4,8 +4,8 @@
 // exceptional: functions return them as values. An error carries its kind
 // (what sort of failure, set where it is made) beside its code (which
 // failure, stable for scripts). The boundaries map the kind, never the code:
-// the HTTP layer to a status (gateway/api.h http_status), the CLI to an exit
-// code (cli/src/common.h exit_code), each with one switch. Exceptions are kept
+// the HTTP layer to a status (gateway/http.h http_status), the CLI to an exit
+// code (cli/src/cli.h exit_code), each with one switch. Exceptions are kept
 // for bugs and resource exhaustion.
 #pragma once
 
@@ -50,13 +50,6 @@ struct Error {
 };
 
 inline Error make_error(ErrorKind kind, std::string code, std::string message, int line = 0) {
-  return Error{kind, std::move(code), std::move(message), line};
-}
-// Transitional: the kind implied by the code's domain, until every call site
-// names its kind (issue 14); see kind_of_code in result.cc.
-ErrorKind kind_of_code(const std::string& code);
-inline Error make_error(std::string code, std::string message, int line = 0) {
-  ErrorKind kind = kind_of_code(code);
   return Error{kind, std::move(code), std::move(message), line};
 }
 

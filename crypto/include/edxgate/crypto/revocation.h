@@ -10,12 +10,12 @@
 #include <ctime>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/base/result.h"
 #include "edxgate/crypto/x509.h"
 
@@ -73,9 +73,9 @@ class RevocationSource {
   };
   std::shared_ptr<Fetcher> fetcher_;
   OnlineRevocationOptions options_;
-  std::mutex mu_;
-  std::map<std::string, CachedCrls> crl_cache_;   // by URL
-  std::map<std::string, CachedOcsp> ocsp_cache_;  // by issuer fingerprint + serial
+  Mutex mu_;  // guards the caches (the fetches run outside it)
+  std::map<std::string, CachedCrls> crl_cache_ GUARDED_BY(mu_);   // by URL
+  std::map<std::string, CachedOcsp> ocsp_cache_ GUARDED_BY(mu_);  // by issuer fingerprint + serial
 };
 
 }  // namespace edxgate::crypto

@@ -77,6 +77,11 @@ struct Verification {
   bool valid = false;
   std::string code;
   std::string message;
+  // When not valid, the kind of the reason: invalid for a refusal of the
+  // envelope, io when the file could not be read (no verdict on the
+  // envelope), unavailable for revocation.unavailable, internal for
+  // sig.disagreement.
+  ErrorKind kind = ErrorKind::invalid;
   std::optional<CertSummary> signer;
   std::string signature_algorithm;  // "rsa-sha256", ...
   std::string digest_algorithm;     // "sha256", ...

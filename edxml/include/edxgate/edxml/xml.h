@@ -20,6 +20,8 @@
 #pragma once
 
 #include <libxml/tree.h>
+#include <libxml/uri.h>
+#include <libxml/xmlschemas.h>
 
 #include <memory>
 #include <string>
@@ -30,6 +32,10 @@
 
 namespace edxgate::edxml {
 
+// Owning handles for libxml2 objects, declared here once for every part
+// (as base/ossl.h is for OpenSSL): nothing libxml2 allocates is freed by hand.
+// (The hardened parser's own parser context is the one exception: it lives
+// and dies inside hardened_parser.cc.)
 struct XmlDocDeleter {
   void operator()(xmlDoc* d) const noexcept;
 };
@@ -41,6 +47,28 @@ struct XmlFreeDeleter {
   void operator()(void* p) const noexcept;
 };
 using XmlCharPtr = std::unique_ptr<xmlChar, XmlFreeDeleter>;
+
+// A node unlinked from its document (xmlUnlinkNode), freed with its subtree.
+struct XmlNodeDeleter {
+  void operator()(xmlNode* n) const noexcept { xmlFreeNode(n); }
+};
+using XmlNodePtr = std::unique_ptr<xmlNode, XmlNodeDeleter>;
+
+// A parsed URI (xmlParseURI).
+struct XmlUriDeleter {
+  void operator()(xmlURI* u) const noexcept { xmlFreeURI(u); }
+};
+using XmlUriPtr = std::unique_ptr<xmlURI, XmlUriDeleter>;
+
+// XML Schema objects (the compiled-in edXML schema).
+struct XmlSchemaDeleter {
+  void operator()(xmlSchema* s) const noexcept { xmlSchemaFree(s); }
+  void operator()(xmlSchemaParserCtxt* c) const noexcept { xmlSchemaFreeParserCtxt(c); }
+  void operator()(xmlSchemaValidCtxt* c) const noexcept { xmlSchemaFreeValidCtxt(c); }
+};
+using XmlSchemaPtr = std::unique_ptr<xmlSchema, XmlSchemaDeleter>;
+using XmlSchemaParserCtxtPtr = std::unique_ptr<xmlSchemaParserCtxt, XmlSchemaDeleter>;
+using XmlSchemaValidCtxtPtr = std::unique_ptr<xmlSchemaValidCtxt, XmlSchemaDeleter>;
 
 // Hardened DOM parse of a whole document held in memory.
 Result<XmlDocPtr> parse_xml(std::string_view bytes, const Limits& limits);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "edxgate/base/json.h"
+#include "edxgate/base/mutex.h"
 #include "edxgate/base/result.h"
 #include "edxgate/config/config.h"
 #include "edxgate/crypto/x509.h"
@@ -80,15 +81,15 @@ class OperatorSummary {
   static constexpr uint32_t kAuditRows = 20;
 
  private:
-  Result<store::AuditCheck> audit_check(int64_t now_ms, int64_t& checked_ms);
+  Result<store::AuditCheck> audit_check(int64_t now_ms, int64_t& checked_ms) EXCLUDES(audit_mu_);
 
   store::Store& store_;
   const Readiness* readiness_;
   std::vector<WatchedCertificate> certificates_;
   std::chrono::seconds audit_ttl_;
-  std::mutex audit_mu_;
-  std::optional<store::AuditCheck> audit_;
-  int64_t audit_checked_ms_ = 0;
+  Mutex audit_mu_;  // one audit chain check at a time; its result cached
+  std::optional<store::AuditCheck> audit_ GUARDED_BY(audit_mu_);
+  int64_t audit_checked_ms_ GUARDED_BY(audit_mu_) = 0;
 };
 
 }  // namespace edxgate::gateway

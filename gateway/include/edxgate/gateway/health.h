@@ -18,8 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "edxgate/base/result.h"
 #include "edxgate/base/metrics.h"
+#include "edxgate/base/mutex.h"
+#include "edxgate/base/result.h"
 #include "edxgate/gateway/router.h"
 
 namespace edxgate::gateway {
@@ -32,8 +33,8 @@ class Readiness {
   Response evaluate() const;
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::pair<std::string, Check>> checks_;
+  mutable Mutex mu_;
+  std::vector<std::pair<std::string, Check>> checks_ GUARDED_BY(mu_);
 };
 
 class Server;

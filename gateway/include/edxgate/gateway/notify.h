@@ -15,6 +15,7 @@
 #include <string_view>
 #include <thread>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/base/result.h"
 
 namespace edxgate::gateway {
@@ -38,15 +39,15 @@ class SystemdNotifier {
 
   // 0 when systemd asked for no watchdog (or it is meant for another pid).
   std::chrono::microseconds watchdog_period() const { return watchdog_; }
-  void start_watchdog();
-  void stop_watchdog();
+  void start_watchdog() EXCLUDES(mu_);
+  void stop_watchdog() EXCLUDES(mu_);
 
  private:
   std::string socket_path_;
   std::chrono::microseconds watchdog_{0};
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

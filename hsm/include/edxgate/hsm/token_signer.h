@@ -10,10 +10,10 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/crypto/signer.h"
 #include "edxgate/crypto/x509.h"
 #include "edxgate/hsm/token.h"
@@ -34,7 +34,7 @@ class TokenSigner : public crypto::Signer {
   // "token.absent", "pin.*", "sign.algorithm" (alg does not fit the key),
   // "sign.failed".
   Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data,
-                                    crypto::SignatureAlgorithm alg) override;
+                                    crypto::SignatureAlgorithm alg) override EXCLUDES(mu_);
 
   const KeyInfo& key() const { return key_; }
   // The key's SubjectPublicKeyInfo (DER), read from the token at open.
@@ -44,8 +44,8 @@ class TokenSigner : public crypto::Signer {
   struct State;
   TokenSigner(std::shared_ptr<Module> module, Pkcs11Uri token_uri, KeyInfo key,
               SecretString pin, Actor actor);
-  Status reopen_locked();
-  void drop_session_locked();
+  Status reopen_locked() REQUIRES(mu_);
+  void drop_session_locked() REQUIRES(mu_);
 
   std::shared_ptr<Module> module_;
   Pkcs11Uri token_uri_;  // serial + label of the token, to find it again
@@ -53,10 +53,10 @@ class TokenSigner : public crypto::Signer {
   SecretString pin_;
   Actor actor_;
   std::vector<uint8_t> public_key_der_;
-  std::mutex mu_;  // guards the fields below and every call on the session
-  unsigned long session_ = 0;
-  unsigned long key_handle_ = 0;
-  bool open_ = false;
+  Mutex mu_;  // guards the fields below and every call on the session
+  unsigned long session_ GUARDED_BY(mu_) = 0;
+  unsigned long key_handle_ GUARDED_BY(mu_) = 0;
+  bool open_ GUARDED_BY(mu_) = false;
 };
 
 // The certificate stored on the token next to the key with `key_id` (same
