@@ -121,6 +121,24 @@ UPDATE documents SET subject_folded = edx_fold(subject);
     R"sql(
 CREATE INDEX documents_envelope_id ON documents(envelope_id, direction);
 )sql",
+    // 4: the axis' agency directory (a cache of getAgenciesList, replaced
+    // whole at each sync), searched by folded name and code.
+    R"sql(
+CREATE TABLE agencies(
+  code TEXT PRIMARY KEY,
+  code_folded TEXT NOT NULL,
+  name TEXT NOT NULL,
+  name_folded TEXT NOT NULL,
+  axis_id TEXT NOT NULL,
+  pid TEXT NOT NULL,
+  mail TEXT NOT NULL,
+  old_code TEXT NOT NULL);
+CREATE INDEX agencies_code_folded ON agencies(code_folded);
+CREATE TABLE agency_directory(
+  singleton INTEGER PRIMARY KEY CHECK(singleton = 1),
+  entries INTEGER NOT NULL,
+  synced_ms INTEGER NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kLatestSchemaVersion);
 
@@ -238,6 +256,23 @@ ALTER TABLE documents ADD COLUMN subject_folded TEXT NOT NULL DEFAULT '';
     // 3
     R"sql(
 CREATE INDEX documents_envelope_id ON documents(envelope_id, direction);
+)sql",
+    // 4
+    R"sql(
+CREATE TABLE agencies(
+  code TEXT PRIMARY KEY,
+  code_folded TEXT NOT NULL,
+  name TEXT NOT NULL,
+  name_folded TEXT NOT NULL,
+  axis_id TEXT NOT NULL,
+  pid TEXT NOT NULL,
+  mail TEXT NOT NULL,
+  old_code TEXT NOT NULL);
+CREATE INDEX agencies_code_folded ON agencies(code_folded);
+CREATE TABLE agency_directory(
+  singleton BIGINT PRIMARY KEY CHECK(singleton = 1),
+  entries BIGINT NOT NULL,
+  synced_ms BIGINT NOT NULL);
 )sql",
 };
 static_assert(std::size(kPgMigrations) == kLatestSchemaVersion);
