@@ -242,7 +242,7 @@ Result<std::string> sign_one(const HttpsOptions& o, const std::string& id, crypt
 }
 
 int cmd_agent(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {kUrl, kCert, kKey, kCa, kTokenUri, kModule, kPinFile, kSign, kSignerCert, kJson});
+  auto args = Args::parse(argv, {kUrl, kCert, kKey, kCa, kTokenUri, kModule, kPinFile, kSign, kSignerCert});
   if (!args.ok()) return fail(kExitUsage, args.error());
   if (!args->positional().empty()) return fail(kExitUsage, "unexpected argument '" + args->positional()[0] + "'");
   auto o = connection(*args);
