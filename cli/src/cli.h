@@ -42,6 +42,7 @@ std::span<const Command> edxml_commands();
 std::span<const Command> hsm_commands();
 std::span<const Command> crypto_commands();
 std::span<const Command> store_commands();
+std::span<const Command> remote_commands();  // talk to a running gateway (cmd_remote.cc)
 
 // An option a command accepts: "--out" with alias "-o", taking a value or a
 // flag; repeatable options collect every value.

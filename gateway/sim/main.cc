@@ -19,6 +19,7 @@ constexpr const char* kUsage = R"(usage: edxgate-axis-sim --tls-cert PEM --tls-k
                         [--listen HOST:PORT] [--port-file FILE] [--timestamp-window S]
                         [--push-ca PEM] [--push-cert PEM --push-key PEM]
                         [--push-timeout-ms MS] [--push-retry-ms MS]
+                        [--directory FILE]
 
 An axis (VDXP) simulator for tests and demos, on loopback. It speaks the axis
 calls sendEdoc, getReceivedEdocList, getEdoc, updateStatus and countReceiveEdoc
@@ -35,6 +36,10 @@ and keeps the rest for pull.
   --system ...           a registered system; repeat for each
   --timestamp-window S   largest accepted age of a call's signed timestamp;
                          0 = no check (default: the SDK reuses one for life)
+  --directory FILE       the agency directory getAgenciesList serves: a JSON
+                         array of {"code","name","id","pid","mail","oldCode"}
+                         (the axis' fields), read at each call (default: none,
+                         an empty list)
   --push-timeout-ms MS   bound of one push to a gateway (default 60000)
   --push-retry-ms MS     a failed push is retried after MS, doubling up to 16x,
                          for 30 minutes (default 5000)
@@ -106,6 +111,7 @@ int main(int argc, char** argv) {
     else if (a == "--tls-key") lo.tls_key = v;
     else if (a == "--data") so.data_dir = v;
     else if (a == "--port-file") port_file = v;
+    else if (a == "--directory") so.directory_file = v;
     else if (a == "--timestamp-window") so.timestamp_window = std::chrono::seconds(std::stoul(v));
     else if (a == "--push-ca") so.push_client.ca_file = v;
     else if (a == "--push-cert") so.push_client.client_cert = v;

@@ -162,6 +162,9 @@ void Simulator::add_routes(gateway::Router& r) {
   r.add({"POST", "/getEdoc", Access::public_route(), bind(&Simulator::get), 4096});
   r.add({"POST", "/updateStatus", Access::public_route(), bind(&Simulator::update_status), 4096});
   r.add({"GET", "/countReceiveEdoc", Access::public_route(), bind(&Simulator::count), 4096});
+  // The SDK's path; "getAgencyList" is how the call is usually named, served alike.
+  r.add({"POST", "/getAgenciesList", Access::public_route(), bind(&Simulator::agencies), 4096});
+  r.add({"POST", "/getAgencyList", Access::public_route(), bind(&Simulator::agencies), 4096});
   r.add({"POST", "/_sim/fault", Access::public_route(), control(&Simulator::control_fault), 4096});
   r.add({"GET", "/_sim/items", Access::public_route(), control(&Simulator::control_items), 4096});
   r.add({"GET", "/_sim/calls", Access::public_route(), control(&Simulator::control_calls), 4096});
@@ -400,6 +403,27 @@ Response Simulator::update_status(Request& req) {
   it->second.status = status;
   it->second.updated_time = now_text();
   return vdxp_answer(200, "0", "");
+}
+
+// getAgenciesList: the directory file's entries as the answer's data.
+Response Simulator::agencies(Request& req) {
+  if (auto f = inject_fault("getAgenciesList")) return *f;
+  auto call = authenticate(req, {});
+  if (!call.ok()) return vdxp_answer(401, call.error().code, call.error().message);
+  bj::value data = bj::array{};
+  if (!opt_.directory_file.empty()) {
+    auto text = fs::read_file(opt_.directory_file, 512ull << 20);
+    if (!text.ok()) return vdxp_answer(503, "DIRECTORY", "the simulator cannot read its directory file");
+    auto v = json::parse(*text, 8);
+    if (!v.ok() || !v->is_array()) return vdxp_answer(503, "DIRECTORY", "the directory file is not a JSON array");
+    data = std::move(*v);
+  }
+  bj::object answer;
+  answer["status"] = "OK";
+  answer["ErrorCode"] = "0";
+  answer["ErrorDesc"] = "";
+  answer["data"] = std::move(data);
+  return Response::json(200, answer);
 }
 
 Response Simulator::count(Request& req) {

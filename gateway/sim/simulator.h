@@ -4,7 +4,8 @@
 // does against it is what it would do against the real axis with real SDK
 // peers:
 //  - it accepts sendEdoc, getReceivedEdocList, getEdoc, updateStatus and
-//    countReceiveEdoc signed as the SDK signs them (bare key list, older
+//    countReceiveEdoc signed as the SDK signs them, and getAgenciesList (the
+//    directory of agencies, from a file), (bare key list, older
 //    peers' prefixed list too), with no timestamp check unless a window is
 //    set (the SDK reuses one timestamp for its life);
 //  - sendEdoc: `from`, `messagetype` (edoc | status only) and `hash-file`
@@ -66,6 +67,9 @@ struct SimOptions {
   std::chrono::milliseconds push_retry{5000};
   std::chrono::milliseconds push_give_up{std::chrono::minutes(30)};
   uint64_t max_envelope_bytes = 512ull * 1024 * 1024;
+  // The agency directory getAgenciesList serves: a JSON array of entries in
+  // the axis' fields, read at each call ("" = an empty directory).
+  std::string directory_file;
 };
 
 // One routed item: what one recipient organ sees.
@@ -120,6 +124,7 @@ class Simulator {
   gateway::Response get(gateway::Request& req);
   gateway::Response update_status(gateway::Request& req);
   gateway::Response count(gateway::Request& req);
+  gateway::Response agencies(gateway::Request& req);
   gateway::Response control_fault(gateway::Request& req);
   gateway::Response control_items(gateway::Request& req);
   gateway::Response control_calls(gateway::Request& req);

@@ -323,6 +323,61 @@ class VdxpTransport final : public AxisTransport {
     return {};
   }
 
+  // getAgenciesList as the SDK calls it: POST, signed Content-Type
+  // application/json and no parameters of its own, no body; the answer's
+  // data[] holds code, id, mail, name, pid and oldCode (all text).
+  Result<std::vector<AxisAgency>> list_agencies(const AxisDirectoryLimits& limits) override {
+    auto req = request("getAgenciesList", {}, vdxp::kContentTypeJson, Body{});
+    if (!req.ok()) return req.error();
+    ClientOptions co = opt_.client;
+    co.max_response_bytes = limits.max_bytes;
+    auto client = HttpsClient::create(opt_.endpoint, co);
+    if (!client.ok()) return client.error();
+    auto resp = client->send(*req);
+    if (!resp.ok()) {
+      if (resp.error().code == "client.too_large")
+        return make_error(ErrorKind::too_large, "axis.too_large",
+                          "the axis directory answer is larger than " + std::to_string(limits.max_bytes >> 20) +
+                              " MB (axis.directory_max_mb); the stored directory is kept");
+      return axis_error(resp.error());
+    }
+    auto parsed = json::parse(resp->body, 8);
+    if (!parsed.ok() || !parsed->is_object()) {
+      if (!answered(resp->status))
+        return make_error(ErrorKind::unavailable, "axis.http", "the axis answered getAgenciesList with HTTP " +
+                                                                   std::to_string(resp->status));
+      return make_error(ErrorKind::unavailable, "axis.malformed", "the axis answer to getAgenciesList is not a JSON object");
+    }
+    EDX_TRY(check_vdxp_answer(*parsed));
+    const bj::value* data = parsed->get_object().if_contains("data");
+    if (!data || !data->is_array())
+      return make_error(ErrorKind::unavailable, "axis.malformed", "the axis directory answer has no data array");
+    if (data->get_array().size() > limits.max_entries)
+      return make_error(ErrorKind::too_large, "axis.too_large",
+                        "the axis directory has " + std::to_string(data->get_array().size()) + " entries, more than " +
+                            std::to_string(limits.max_entries) + " (axis.directory_max_entries); the stored directory is kept");
+    std::vector<AxisAgency> out;
+    out.reserve(data->get_array().size());
+    for (const auto& v : data->get_array()) {
+      if (!v.is_object()) return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis directory is not an object");
+      const auto& o = v.get_object();
+      AxisAgency a;
+      struct F {
+        const char* key;
+        std::string AxisAgency::*field;
+      };
+      static const F kFields[] = {{"code", &AxisAgency::code}, {"name", &AxisAgency::name}, {"id", &AxisAgency::id},
+                                  {"pid", &AxisAgency::pid},   {"mail", &AxisAgency::mail}, {"oldCode", &AxisAgency::old_code}};
+      for (const auto& f : kFields) {
+        auto t = text_field(o, f.key);
+        if (!t.ok()) return t.error();
+        a.*f.field = std::move(*t);
+      }
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
  private:
   static Error axis_error(const Error& e) {
     return make_error(ErrorKind::unavailable, e.code == "client.timeout" ? "axis.timeout" : "axis.unreachable", e.message);

@@ -33,6 +33,7 @@
 #include "edxgate/gateway/push_endpoint.h"
 #include "edxgate/gateway/server.h"
 #include "edxgate/store/store.h"
+#include "edxgate/gateway/api_directory.h"
 #include "openapi_json.h"
 
 namespace edxgate::gateway {
@@ -154,6 +155,7 @@ struct Running {
   std::shared_ptr<const SecretString> axis_secret;
   std::unique_ptr<AxisTransport> axis;
   std::unique_ptr<Engine> engine;
+  std::shared_ptr<DirectorySync> directory;
   std::unique_ptr<EngineSink> sink;
   std::unique_ptr<PushEndpoint> push;
   std::vector<std::unique_ptr<Server>> api;  // internal, axis
@@ -321,6 +323,7 @@ Status start_internal_listener(const config::Config& cfg, const std::string& spo
       *run.store, &run.readiness,
       watched_certificates(cfg, run.keys ? run.keys->configured_certificate() : std::nullopt));
   add_api_routes(*internal, *run.engine, *run.store, ao, summary);
+  add_directory_routes(*internal, *run.store, run.directory);
   add_console_routes(*internal);
   auto s = Server::start(listener(cfg, "internal", cfg.server.internal_listen, true, spool), internal, run.http.get());
   if (!s.ok()) return s.error();
@@ -379,10 +382,15 @@ Status start(const config::Config& cfg, Running& run) {
   EDX_TRY(open_keys(cfg, run));
   EDX_TRY(open_axis(cfg, *spool, run));
   EDX_TRY(start_engine(cfg, run));
+  run.directory = std::make_shared<DirectorySync>(
+      run.axis.get(), *run.store,
+      workflow::AxisDirectoryLimits{cfg.axis.directory_max_entries, uint64_t{cfg.axis.directory_max_mb} << 20},
+      std::chrono::hours(cfg.axis.directory_refresh_h));
   EDX_TRY(start_internal_listener(cfg, *spool, run));
   EDX_TRY(start_axis_listener(cfg, *spool, run));
   EDX_TRY(start_health_listener(cfg, *spool, run));
   run.engine->start();
+  run.directory->start();
   return {};
 }
 
@@ -460,6 +468,7 @@ int daemon_main(const std::vector<std::string>& args) {
   for (auto& s : run.api) stoppers.emplace_back([&s, grace] { s->stop(grace); });
   for (auto& t : stoppers) t.join();
   // The engine finishes its current send (its lease covers a crash anyway).
+  if (run.directory) run.directory->stop();
   if (run.engine) run.engine->stop();
   if (run.health) run.health->stop(std::chrono::milliseconds(500));
   notifier.stop_watchdog();

@@ -146,6 +146,24 @@ CREATE TABLE lifecycle_events(
   at_ms INTEGER NOT NULL);
 CREATE INDEX lifecycle_events_document ON lifecycle_events(document_id, id);
 )sql",
+    // 6: the axis' agency directory (a cache of getAgenciesList, replaced
+    // whole at each sync), searched by folded name and code.
+    R"sql(
+CREATE TABLE agencies(
+  code TEXT PRIMARY KEY,
+  code_folded TEXT NOT NULL,
+  name TEXT NOT NULL,
+  name_folded TEXT NOT NULL,
+  axis_id TEXT NOT NULL,
+  pid TEXT NOT NULL,
+  mail TEXT NOT NULL,
+  old_code TEXT NOT NULL);
+CREATE INDEX agencies_code_folded ON agencies(code_folded);
+CREATE TABLE agency_directory(
+  singleton INTEGER PRIMARY KEY CHECK(singleton = 1),
+  entries INTEGER NOT NULL,
+  synced_ms INTEGER NOT NULL);
+)sql",
 };
 static_assert(std::size(kMigrations) == kLatestSchemaVersion);
 
@@ -285,6 +303,23 @@ CREATE TABLE lifecycle_events(
   reason TEXT NOT NULL,
   at_ms BIGINT NOT NULL);
 CREATE INDEX lifecycle_events_document ON lifecycle_events(document_id, id);
+)sql",
+    // 6
+    R"sql(
+CREATE TABLE agencies(
+  code TEXT PRIMARY KEY,
+  code_folded TEXT NOT NULL,
+  name TEXT NOT NULL,
+  name_folded TEXT NOT NULL,
+  axis_id TEXT NOT NULL,
+  pid TEXT NOT NULL,
+  mail TEXT NOT NULL,
+  old_code TEXT NOT NULL);
+CREATE INDEX agencies_code_folded ON agencies(code_folded);
+CREATE TABLE agency_directory(
+  singleton BIGINT PRIMARY KEY CHECK(singleton = 1),
+  entries BIGINT NOT NULL,
+  synced_ms BIGINT NOT NULL);
 )sql",
 };
 static_assert(std::size(kPgMigrations) == kLatestSchemaVersion);

@@ -50,6 +50,11 @@ class SqlStore final : public Store {
   Result<AuditCheck> verify_audit() override;
   Result<std::vector<AuditRow>> audit_rows(int64_t after_seq, uint32_t limit) override;
 
+  Status replace_agencies(const std::vector<Agency>& entries, const std::string& actor) override;
+  Result<std::vector<Agency>> search_agencies(std::string_view query, uint32_t limit) override;
+  Result<std::optional<Agency>> find_agency(std::string_view code) override;
+  Result<std::vector<Agency>> closest_agencies(std::string_view code, uint32_t limit) override;
+  Result<AgencyDirectoryInfo> agency_directory_info() override;
   Result<uint64_t> blob_references(std::string_view sha256) override;
   Result<GcReport> collect_garbage() override;
   Result<StoreStats> stats() override;
@@ -123,5 +128,9 @@ Result<T> SqlStore::read_tx(F&& body) {
 // field of this one, each length-prefixed so no two rows encode alike.
 std::string audit_row_hash(const std::string& prev_sha256, int64_t seq, int64_t at_ms,
                            const AuditEvent& e);
+
+// Folds text for the directory search: lower case, Vietnamese diacritics
+// removed (NFD, combining marks dropped, đ/Đ -> d), spaces collapsed.
+std::string fold_for_search(std::string_view utf8);
 
 }  // namespace edxgate::store

@@ -82,7 +82,9 @@ class AxisTest : public ::testing::Test {
       const std::string data = *dir_ / "sim";
       const std::string cert = pki_->cert("server"), key = pki_->key("server"), ca = pki_->cert("ca");
       const std::string pcert = pki_->cert("axis"), pkey = pki_->key("axis");
+      const std::string directory = *dir_ / "agencies.json";
       ::execl(exe.c_str(), exe.c_str(), "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), "--data", data.c_str(),
+              "--directory", directory.c_str(),
               "--port-file", port_file.c_str(), "--system", a.c_str(), "--system", b.c_str(), "--system", c.c_str(),
               "--push-ca", ca.c_str(), "--push-cert", pcert.c_str(), "--push-key", pkey.c_str(),
               static_cast<char*>(nullptr));
@@ -353,6 +355,35 @@ TEST_F(AxisTest, PushesToTheRecipientGatewaysEndpointWhichStoresItOnce) {
 }
 
 // A fake axis whose answers are broken in the ways a real one might be.
+TEST_F(AxisTest, TheAgencyDirectoryIsFetchedWholeAndRefusedOverItsLimits) {
+  // As the axis answers getAgenciesList: text fields, an id sent as a number.
+  write_text(*dir_ / "agencies.json",
+             R"([{"code":"000.00.00.H40","id":40,"name":"Ủy ban nhân dân tỉnh Nghệ An","pid":"","mail":"ubnd@nghean.gov.vn"},)"
+             R"({"code":"000.01.00.H40","id":"41","name":"Sở Nội vụ tỉnh Nghệ An","pid":"40","oldCode":"H40.01"},)"
+             R"({"code":"000.00.00.G22","id":"22","name":"Văn phòng Chính phủ"}])");
+  auto t = transport("SYS-A", kOrganA, "secret-A");
+  auto all = t->list_agencies({100, 1 << 20});
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].code, "000.00.00.H40");
+  EXPECT_EQ((*all)[0].id, "40");
+  EXPECT_EQ((*all)[0].mail, "ubnd@nghean.gov.vn");
+  EXPECT_EQ((*all)[1].name, "Sở Nội vụ tỉnh Nghệ An");
+  EXPECT_EQ((*all)[1].pid, "40");
+  EXPECT_EQ((*all)[1].old_code, "H40.01");
+  // More entries than allowed, or more bytes: refused whole, never truncated.
+  auto many = t->list_agencies({2, 1 << 20});
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.error().code, "axis.too_large");
+  EXPECT_EQ(many.error().kind, ErrorKind::too_large);
+  auto big = t->list_agencies({100, 200});
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.error().code, "axis.too_large");
+  // A wrong secret is the axis' refusal, not an empty directory.
+  auto refused = transport("SYS-A", kOrganA, "wrong")->list_agencies({100, 1 << 20});
+  EXPECT_FALSE(refused.ok());
+}
+
 TEST(VdxpAnswers, AreErrorsWhenTheyCannotBeParsedNeverEmptySuccess) {
   TempDir dir;
   TestPki pki(dir.path());

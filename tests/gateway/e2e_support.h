@@ -207,7 +207,12 @@ struct Gateway {
 class World {
  public:
   // `configure` may change A's and B's settings before their configs are written.
-  explicit World(const std::function<void(Gateway& a, Gateway& b)>& configure = {}) : tls_(root_.path()) {
+  // `sim_directory`: the JSON array the simulator serves as getAgenciesList
+  // ("" = none, an empty directory).
+  explicit World(const std::function<void(Gateway& a, Gateway& b)>& configure = {},
+                 const std::string& sim_directory = "")
+      : tls_(root_.path()) {
+    if (!sim_directory.empty()) write_text(path("sim-agencies.json"), sim_directory);
     const std::string& d = root_.path();
     // Callers (TLS client certificates of the TLS test CA).
     for (const char* who : {"sys-a", "leader-a", "officer-a", "sys-b", "officer-b", "leader-b", "axis"}) {
@@ -255,6 +260,9 @@ class World {
   std::string signing_ca() const { return path("signca.pem"); }
   std::string sim_url() const { return "https://127.0.0.1:" + std::to_string(sim_port_); }
 
+  // Issues a certificate of the signing CA for a CSR (a leader's own token key).
+  void issue_signer_csr(const std::string& csr, const std::string& out) { issue(csr, out); }
+
   // Issues a certificate of the signing CA for a software RSA key (remote signing).
   void issue_software_signer(const std::string& name, const std::string& cn) {
     sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + path(name + ".key") + " 2>/dev/null");
@@ -270,12 +278,16 @@ class World {
       return "id=" + g.system_id + ",organ=" + g.organ + ",secret-file=" + g.dir + "/axis.secret" +
              (push ? ",push=https://127.0.0.1:" + std::to_string(g.axis_port) : "");
     };
-    sim_.start({bin("edxgate-axis-sim"), "--tls-cert", tls_.cert("server"), "--tls-key", tls_.key("server"), "--data",
+    std::vector<std::string> args{bin("edxgate-axis-sim"), "--tls-cert", tls_.cert("server"), "--tls-key", tls_.key("server"), "--data",
                 data, "--listen", "127.0.0.1:" + std::to_string(sim_port_), "--system", sys(a_, false), "--system",
                 sys(b_, true), "--system",
                 "id=SYS-C,organ=" + std::string(kOrganC) + ",secret-file=" + path("c.secret"), "--push-ca", tls_.cert("ca"), "--push-cert", tls_.cert("axis"), "--push-key",
-                tls_.key("axis"), "--push-timeout-ms", "3000", "--push-retry-ms", "500"},
-               {}, path("sim.log"));
+                tls_.key("axis"), "--push-timeout-ms", "3000", "--push-retry-ms", "500"};
+    if (std::filesystem::exists(path("sim-agencies.json"))) {
+      args.push_back("--directory");
+      args.push_back(path("sim-agencies.json"));
+    }
+    sim_.start(args, {}, path("sim.log"));
     if (!wait_until([&] { return port_open(sim_port_) || !sim_.running(); }, std::chrono::seconds(20)) ||
         !sim_.running()) {
       throw std::runtime_error("the simulator did not start:\n" + sim_.log());

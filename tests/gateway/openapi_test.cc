@@ -9,6 +9,7 @@
 #include "../support/workflow_doubles.h"
 #include "edxgate/base/json.h"
 #include "edxgate/gateway/api.h"
+#include "edxgate/gateway/api_directory.h"
 #include "edxgate/store/store.h"
 #include "edxgate/workflow/engine.h"
 #include "openapi_json.h"
@@ -31,6 +32,8 @@ TEST(OpenApi, TheDocumentListsExactlyTheRoutesWithTheirRoles) {
   workflow::Engine engine(eo, **db, verifier, &keys, nullptr, metrics);
   Router router;
   add_api_routes(router, engine, **db, ApiOptions{dir.path(), 1 << 20, {}});
+  add_directory_routes(router, **db,
+                       std::make_shared<DirectorySync>(nullptr, **db, workflow::AxisDirectoryLimits{}, std::chrono::hours(0)));
 
   auto doc = json::parse(kOpenApiJson, 64);
   ASSERT_TRUE(doc.ok());

@@ -325,7 +325,9 @@ inline std::vector<std::string> check_sdk_dialect(const sdk_bj::value& call) {
       {"/sendEdoc", "application/octet-stream", {"from", "servicetype", "messagetype", "hash-file"}, nullptr},
       {"/getReceivedEdocList", "application/json", {"servicetype", "messagetype"}, ""},
       {"/getEdoc", "application/json", {"docId"}, "{}"},
-      {"/updateStatus", "application/json", {"status", "docId"}, "{}"}};
+      {"/updateStatus", "application/json", {"status", "docId"}, "{}"},
+      // AgencyServiceImp.getAgenciesList: no parameters of its own, no body.
+      {"/getAgenciesList", "application/json", {}, ""}};
   const Shape* shape = nullptr;
   for (const auto& s : kShapes)
     if (path == s.path) shape = &s;

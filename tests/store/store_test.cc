@@ -20,7 +20,7 @@ TEST(Migrations, AFreshDatabaseGetsTheLatestSchemaInWalMode) {
   store.reset();
   EXPECT_EQ(testing::raw_query(db_of(dir), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(testing::raw_query(db_of(dir), "SELECT group_concat(version) FROM schema_version"),
-            "1,2,3,4,5");
+            "1,2,3,4,5,6");
   // Reopening applies nothing twice.
   store = testing::open_or_die(testing::options_for(dir.path()));
   ASSERT_TRUE(store);

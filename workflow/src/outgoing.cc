@@ -7,6 +7,7 @@
 #include "edxgate/base/log.h"
 #include "edxgate/edxml/json.h"
 #include "edxgate/edxml/pack.h"
+#include "edxgate/workflow/directory.h"
 
 namespace edxgate::workflow::detail {
 
@@ -25,6 +26,13 @@ void remove_files(const std::vector<std::string>& files) {
 
 bool may_send_as(const std::vector<std::string>& allowed, const std::string& organ) {
   return std::find(allowed.begin(), allowed.end(), organ) != allowed.end();
+}
+
+// The recipients must be in the agency directory, once one is stored (directory.h).
+Status check_to(store::Store& store, const ex::MessageHeader& m) {
+  std::vector<std::string> organs;
+  for (const auto& t : m.to) organs.push_back(t.organ_id);
+  return check_recipients(store, organs);
 }
 
 }  // namespace
@@ -47,6 +55,7 @@ Result<Submitted> Outgoing::submit(Submission sub) {
     return make_error(ErrorKind::forbidden, "submit.sender",
                       "this gateway sends as organ '" + c_.opt.organ_id + "', not '" + from + "'");
   }
+  EDX_TRY(check_to(c_.store, *env->message));
   const auto& limits = c_.opt.read.limits;
   if (sub.files.size() > limits.max_attachments) {
     return make_error(ErrorKind::invalid, "submit.attachments",
@@ -114,6 +123,7 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
                       "this client may not send as organ '" + m.from.organ_id + "'");
   }
   if (m.document_id.empty()) return make_error(ErrorKind::invalid, "edxml.missing", "the envelope has no DocumentId");
+  EDX_TRY(check_to(c_.store, m));
   std::optional<crypto::Verification> verified;
   if (env.signature == ex::SignaturePresence::dsig) {
     const crypto::Verification& v = read.verification;

@@ -123,6 +123,13 @@ struct Axis {
   // listener; 0 = no check. Off by default: the axis SDK signs one timestamp
   // for its whole process life, and a redelivery is harmless (stored once).
   uint32_t timestamp_window_s = 0;
+  // The agency directory (getAgenciesList): fetched at start and every
+  // directory_refresh_h hours (0 = only at start and on demand). An answer
+  // with more entries, or larger in bytes, is refused and the stored copy
+  // kept (the real axis serves ~111,000 entries).
+  uint32_t directory_refresh_h = 24;
+  uint32_t directory_max_entries = 500000;
+  uint32_t directory_max_mb = 128;
 };
 
 enum class Role { system, axis, officer, leader };

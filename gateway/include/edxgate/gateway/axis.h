@@ -10,6 +10,9 @@
 //   getReceivedEdocList  servicetype=eDoc, messagetype; empty body
 //   getEdoc              docId; body {}
 //   updateStatus         status, docId; body {}
+//   getAgenciesList      no parameters; empty body (the SDK's path: not
+//                        "getAgencyList"); answer data[] of code, id, name,
+//                        pid, mail, oldCode
 // An answer is read on HTTP 200 or 201. Unlike the SDK, which fixes one
 // timestamp for its whole process life, the adapter signs a fresh timestamp
 // per call: the axis accepts any age (it must, for the SDK), a peer that does
@@ -30,6 +33,8 @@
 
 namespace edxgate::gateway {
 
+using workflow::AxisAgency;
+using workflow::AxisDirectoryLimits;
 using workflow::AxisItemStatus;
 using workflow::AxisListQuery;
 using workflow::AxisMessageType;

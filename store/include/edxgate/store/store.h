@@ -242,6 +242,24 @@ struct StoreStats {
   int64_t outbox_oldest_created_ms = 0;  // 0 when none is pending
 };
 
+// One entry of the axis' agency directory (getAgenciesList), as the axis
+// names its fields: `code` is the organ id documents are addressed to.
+struct Agency {
+  std::string code;      // organ id (mã định danh), e.g. 000.00.00.H41
+  std::string name;      // Vietnamese name, as the axis gives it
+  std::string id;        // the axis' own id of the entry
+  std::string pid;       // the axis id of the parent entry ("" for a root)
+  std::string mail;
+  std::string old_code;  // the entry's former organ id, when it had one
+};
+
+// The stored directory: how many entries and when it was last replaced
+// (0 = never synchronised).
+struct AgencyDirectoryInfo {
+  uint64_t count = 0;
+  int64_t synced_ms = 0;
+};
+
 struct GcReport {
   uint64_t blobs_removed = 0;
   uint64_t temps_removed = 0;
@@ -368,6 +386,24 @@ class Store : public AuditSink {
   Status append(const AuditEvent& event) override = 0;
   virtual Result<AuditCheck> verify_audit() = 0;
   virtual Result<std::vector<AuditRow>> audit_rows(int64_t after_seq, uint32_t limit) = 0;
+
+  // --- agency directory (agencies.cc) ---
+  // Replaces the whole directory with `entries` in one transaction (a sync is
+  // all or nothing; the previous copy stays on failure) and audits it.
+  // Entries with an empty code are refused (store.agency); a code given
+  // twice keeps its last entry.
+  virtual Status replace_agencies(const std::vector<Agency>& entries, const std::string& actor) = 0;
+  // Entries whose name or code contains `query` ignoring case and Vietnamese
+  // diacritics ("nghe an" finds "Nghệ An", "da nang" "Đà Nẵng"; NFC or NFD
+  // input alike), best first (name starts with it, then shorter names), at
+  // most `limit`. An empty query lists the directory by code.
+  virtual Result<std::vector<Agency>> search_agencies(std::string_view query, uint32_t limit) = 0;
+  // The entry with this organ id (exact, case-insensitive), if any.
+  virtual Result<std::optional<Agency>> find_agency(std::string_view code) = 0;
+  // The `limit` entries whose codes are closest to `code` (edit distance),
+  // for an error that names what the caller may have meant.
+  virtual Result<std::vector<Agency>> closest_agencies(std::string_view code, uint32_t limit) = 0;
+  virtual Result<AgencyDirectoryInfo> agency_directory_info() = 0;
 
   // --- maintenance ---
   // Number of rows (documents, attachments, status messages, outbox items)

@@ -47,6 +47,24 @@ struct AxisListQuery {
   uint32_t page_size = 0;
 };
 
+// One entry of the axis' agency directory, as getAgenciesList names its
+// fields (code, name, id, pid, mail, oldCode); absent fields are "".
+struct AxisAgency {
+  std::string code;  // the organ id documents are addressed to
+  std::string name;
+  std::string id;
+  std::string pid;
+  std::string mail;
+  std::string old_code;
+};
+
+// Bounds of one directory fetch: an answer over either is refused whole
+// (axis.too_large), never truncated.
+struct AxisDirectoryLimits {
+  uint64_t max_entries = 500000;
+  uint64_t max_bytes = 128ull << 20;
+};
+
 class AxisTransport {
  public:
   virtual ~AxisTransport() = default;
@@ -65,6 +83,12 @@ class AxisTransport {
   virtual Status get(const std::string& doc_id, const std::string& dest_file) = 0;
   // Marks a received item.
   virtual Status update_status(const std::string& doc_id, AxisItemStatus status) = 0;
+  // The directory of connected agencies (getAgenciesList), whole. Transports
+  // that have none answer axis.unsupported.
+  virtual Result<std::vector<AxisAgency>> list_agencies(const AxisDirectoryLimits& limits) {
+    (void)limits;
+    return make_error(ErrorKind::unavailable, "axis.unsupported", "this axis transport serves no agency directory");
+  }
 };
 
 }  // namespace edxgate::workflow
