@@ -550,7 +550,8 @@ class Api {
       r.staff = string_field(it->value().as_object(), "name").value_or("");
       r.department = string_field(it->value().as_object(), "department").value_or("");
     }
-    auto moved = engine_.report(d->id, r, c.name);
+    const std::string deadline = string_field(*body, "deadline").value_or("");
+    auto moved = engine_.report(d->id, r, c.name, deadline);
     if (!moved.ok()) return error_response(moved.error());
     return Response::json(202, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*moved))}});
   }
@@ -566,6 +567,7 @@ class Api {
 
 void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOptions options,
                     std::shared_ptr<OperatorSummary> summary) {
+  const int no_answer_days = options.report_no_answer_days;
   auto api = std::make_shared<Api>(engine, store, std::move(options), std::move(summary));
   using config::Role;
   const Access system = Access::only({Role::system});
@@ -611,6 +613,7 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
          [api](Request& q, const Caller& c, const PathParams& p) { return api->report(q, c, p); }, 64 * 1024});
   r.add({"GET", "/v1/summary", Access::only({Role::officer}),
          [api](Request&, const Caller&, const PathParams&) { return api->summary(); }});
+  add_report_routes(router, store, no_answer_days);
 }
 
 }  // namespace edxgate::gateway
