@@ -11,7 +11,13 @@
 #include <string_view>
 #include <vector>
 
+#include <memory>
+
 #include "edxgate/base/result.h"
+
+namespace edxgate::store {
+class Store;
+}
 
 namespace edxgate::cli {
 
@@ -33,6 +39,7 @@ std::span<const Command> edxml_commands();
 std::span<const Command> hsm_commands();
 std::span<const Command> crypto_commands();
 std::span<const Command> store_commands();
+std::span<const Command> report_commands();
 
 // An option a command accepts: "--out" with alias "-o", taking a value or a
 // flag; repeatable options collect every value.
@@ -58,6 +65,11 @@ class Args {
   std::map<std::string, std::vector<std::string>, std::less<>> values_;
   std::vector<std::string> positional_;
 };
+
+// The store named by --db (with --dsn-file, --blob-dir), opened read-only,
+// and the exit code of a store error (cmd_store.cc).
+Result<std::unique_ptr<store::Store>> open_store_from_args(const Args& args);
+int store_exit(const Error& e);
 
 // Prints "edxgate: <message>" to stderr and returns `code`.
 int fail(int code, std::string_view message);

@@ -498,4 +498,7 @@ constexpr Command kCommands[] = {
 
 std::span<const Command> store_commands() { return kCommands; }
 
+Result<std::unique_ptr<Store>> open_store_from_args(const Args& args) { return open_db(args); }
+int store_exit(const Error& e) { return store_fail(e); }
+
 }  // namespace edxgate::cli
