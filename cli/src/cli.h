@@ -12,7 +12,13 @@
 #include <string_view>
 #include <vector>
 
+#include <memory>
+
 #include "edxgate/base/result.h"
+
+namespace edxgate::store {
+class Store;
+}
 
 namespace edxgate::cli {
 
@@ -43,6 +49,7 @@ std::span<const Command> hsm_commands();
 std::span<const Command> crypto_commands();
 std::span<const Command> store_commands();
 std::span<const Command> remote_commands();  // talk to a running gateway (cmd_remote.cc)
+std::span<const Command> report_commands();
 
 // An option a command accepts: "--out" with alias "-o", taking a value or a
 // flag; repeatable options collect every value.
@@ -68,6 +75,9 @@ class Args {
   std::map<std::string, std::vector<std::string>, std::less<>> values_;
   std::vector<std::string> positional_;
 };
+
+// The store named by --db (with --dsn-file, --blob-dir), opened read-only (cmd_store.cc).
+Result<std::unique_ptr<store::Store>> open_store_from_args(const Args& args);
 
 // Prints "edxgate: <message>" to stderr and returns `code` (for what a
 // command finds wrong with its own arguments).

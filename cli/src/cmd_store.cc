@@ -447,4 +447,6 @@ constexpr Command kCommands[] = {
 
 std::span<const Command> store_commands() { return kCommands; }
 
+Result<std::unique_ptr<Store>> open_store_from_args(const Args& args) { return open_db(args); }
+
 }  // namespace edxgate::cli

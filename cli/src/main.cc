@@ -13,7 +13,7 @@ namespace {
 std::vector<const Command*> all_commands() {
   std::vector<const Command*> out;
   for (auto table : {config_commands(), edxml_commands(), hsm_commands(), crypto_commands(),
-                     store_commands(), remote_commands()}) {
+                     store_commands(), remote_commands(), report_commands()}) {
     for (const Command& c : table) out.push_back(&c);
   }
   return out;

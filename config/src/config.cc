@@ -418,6 +418,11 @@ Result<Config> parse(std::string_view text, std::string_view origin) {
     r.finish();
   }
   if (const toml::array* a = top.table_array("clients")) read_clients(*a, c.clients, problems);
+  if (const toml::table* t = top.table("reports")) {
+    TableReader r(*t, "reports", problems);
+    r.integer("no_answer_days", c.reports.no_answer_days, 1, 3650);
+    r.finish();
+  }
   if (const toml::table* t = top.table("log")) {
     TableReader r(*t, "log", problems);
     r.one_of("level", c.log.level, {"debug", "info", "warn", "error"});

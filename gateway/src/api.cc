@@ -495,7 +495,8 @@ class Api {
       if (!marked.ok()) return error_response(marked.error());
       return Response::json(202, bj::object{{"id", std::to_string(d->id)}, {"lifecycle", *marked}});
     }
-    auto moved = engine_.report(d->id, r, c.name);
+    const std::string deadline = string_field(*body, "deadline").value_or("");
+    auto moved = engine_.report(d->id, r, c.name, deadline);
     if (!moved.ok()) return error_response(moved.error());
     return Response::json(202, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*moved))}});
   }
@@ -512,6 +513,7 @@ class Api {
 void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOptions options,
                     std::shared_ptr<OperatorSummary> summary) {
   const ApiOptions lifecycle_options = options;
+  const int no_answer_days = options.report_no_answer_days;
   auto api = std::make_shared<Api>(engine, store, std::move(options), std::move(summary));
   using config::Role;
   const Access system = Access::only({Role::system});
@@ -558,6 +560,7 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
   r.add({"GET", "/v1/summary", Access::only({Role::officer}),
          [api](Request&, const Caller&, const PathParams&) { return api->summary(); }});
   add_lifecycle_routes([&r](Route route) { r.add(std::move(route)); }, engine, store, lifecycle_options);
+  add_report_routes(router, store, no_answer_days);
 }
 
 }  // namespace edxgate::gateway

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "console_assets.h"
+#include "console_page.h"
 #include "console_text.h"
 #include "edxgate/base/version.h"
 
@@ -16,16 +17,18 @@ namespace {
 
 namespace bj = json::bj;
 using config::Role;
+using console::ApiAnswer;
+using console::call_api;
+using console::error_page;
 using console::Html;
+using console::page;
+using console::query_value;
 
-// --- the API, as the caller -------------------------------------------------
+}  // namespace
 
-struct ApiAnswer {
-  unsigned status = 0;
-  bj::value json;
-  std::string detail;  // the problem's detail when status is not 2xx
-  bool ok() const { return status >= 200 && status < 300; }
-};
+// --- the API, as the caller (console_page.h) ----------------------------------
+
+namespace console {
 
 // The same match, role check and handler as the request from outside.
 ApiAnswer call_api(const Router& router, const Caller& caller, const std::string& path, const std::string& query) {
@@ -50,6 +53,8 @@ ApiAnswer call_api(const Router& router, const Caller& caller, const std::string
   }
   return a;
 }
+}  // namespace console
+namespace {
 
 std::string url_encode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -65,6 +70,9 @@ std::string url_encode(std::string_view s) {
   }
   return out;
 }
+
+}  // namespace
+namespace console {
 
 // The decoded value of query parameter `name`, "" when absent.
 std::string query_value(const std::string& query, std::string_view name) {
@@ -94,6 +102,8 @@ std::string query_value(const std::string& query, std::string_view name) {
   }
   return "";
 }
+}  // namespace console
+namespace {
 
 // --- JSON access --------------------------------------------------------------
 
@@ -128,8 +138,7 @@ bool digits(std::string_view s) {
 
 bool is_officer(const Caller& c) { return c.role && *c.role == Role::officer; }
 
-// The sections of the console, per role. The reports page (per-unit incoming,
-// per-recipient outgoing) joins as one more officer entry and its route.
+// The sections of the console, per role.
 struct Section {
   const char* path;
   const char* label;
@@ -140,6 +149,7 @@ constexpr Section kSections[] = {
     {"/console/", "Tổng quan", Role::officer, "dashboard"},
     {"/console/outgoing", "Văn bản đi", Role::officer, "outgoing"},
     {"/console/incoming", "Văn bản đến", Role::officer, "incoming"},
+    {"/console/reports", "Báo cáo", Role::officer, "reports"},
     {"/console/", "Văn bản chờ ký", Role::leader, "signing"},
 };
 
@@ -150,6 +160,9 @@ void add_security_headers(Response& r) {
   r.headers.add("Cross-Origin-Opener-Policy", "same-origin");
   r.headers.add("Cross-Origin-Resource-Policy", "same-origin");
 }
+
+}  // namespace
+namespace console {
 
 Response page(const Caller& caller, unsigned status, std::string_view section, std::string_view title,
               const Html& body) {
@@ -187,6 +200,8 @@ Response error_page(const Caller& caller, const ApiAnswer& a) {
   const char* title = a.status == 404 ? "Không tìm thấy" : a.status == 403 ? "Không có quyền" : "Không tải được dữ liệu";
   return page(caller, a.status >= 400 ? a.status : 502, "error", title, body);
 }
+}  // namespace console
+namespace {
 
 // --- pieces -------------------------------------------------------------------
 
@@ -555,6 +570,8 @@ void add_console_routes(Router& router) {
               [api](Request& q, const Caller& c, const PathParams&) { return list_page(*api, c, "outgoing", q); }});
   router.add({"GET", "/console/incoming", officers,
               [api](Request& q, const Caller& c, const PathParams&) { return list_page(*api, c, "incoming", q); }});
+  router.add({"GET", "/console/reports", officers,
+              [api](Request& q, const Caller& c, const PathParams&) { return console::reports_page(*api, c, q); }});
   router.add({"GET", "/console/outgoing/{id}", people, [api](Request&, const Caller& c, const PathParams& p) {
                 return document_page(*api, c, "outgoing", p);
               }});

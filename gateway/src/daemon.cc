@@ -303,6 +303,7 @@ Status start_engine(const config::Config& cfg, Running& run) {
   eo.lease_ms = int64_t{cfg.axis.timeout_s} * 2000 + 30'000;
   eo.pull = run.axis && cfg.axis.mode == "pull";
   eo.poll_interval = std::chrono::seconds(cfg.axis.poll_interval_s);
+  eo.no_answer_days = cfg.reports.no_answer_days;
   run.engine = std::make_unique<Engine>(eo, *run.store, *verifier, run.keys.get(), run.axis.get(), run.registry);
   if (run.axis) {
     Engine* engine = run.engine.get();
@@ -319,6 +320,7 @@ Status start_internal_listener(const config::Config& cfg, const std::string& spo
   ao.max_json_bytes = cfg.limits.max_json_bytes;
   ao.multipart.max_file_bytes = cfg.edxml.max_attachment_bytes;
   ao.multipart.max_parts = cfg.edxml.max_attachments + 1;
+  ao.report_no_answer_days = cfg.reports.no_answer_days;
   auto summary = std::make_shared<OperatorSummary>(
       *run.store, &run.readiness,
       watched_certificates(cfg, run.keys ? run.keys->configured_certificate() : std::nullopt));

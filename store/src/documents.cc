@@ -165,6 +165,7 @@ Result<Created> SqlStore::insert_document(sql::Conn& c, const NewDocument& d, in
       " VALUES(?, NULL, ?, ?, 'created', ?)");
   if (!t.ok()) return t.error();
   EDX_TRY(t->bind(1, id).bind(2, state_name(d.state)).bind(3, d.actor).bind(4, at).run());
+  EDX_TRY(insert_due_date(c, id, d, at));
   EDX_TRY(append_audit(c,
                        {d.actor, "document.create", "document:" + std::to_string(id), "ok",
                         std::string(direction_name(d.direction)) + " " +

@@ -164,6 +164,35 @@ CREATE TABLE agency_directory(
   entries INTEGER NOT NULL,
   synced_ms INTEGER NOT NULL);
 )sql",
+    // 7 (issue 16, processing tracking): the deadline, unit and handler of an
+    // incoming document (from its DueDate, or set when it is assigned); the
+    // organ and unit of each status message; transitions found by their
+    // target state (when a document was sent, when it was completed).
+    // A DueDate is a day in Vietnam time: due by its last millisecond there.
+    // Recorded statuses get the organ of a single-recipient document.
+    R"sql(
+CREATE TABLE tracking(
+  document_id INTEGER PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+  deadline_ms INTEGER,
+  deadline_source TEXT NOT NULL CHECK(deadline_source IN ('','due_date','assigned')),
+  unit TEXT NOT NULL,
+  handler TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL);
+CREATE INDEX tracking_deadline ON tracking(deadline_ms) WHERE deadline_ms IS NOT NULL;
+ALTER TABLE status_messages ADD COLUMN organ_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE status_messages ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+CREATE INDEX transitions_to_state ON transitions(to_state, document_id);
+INSERT INTO tracking(document_id, deadline_ms, deadline_source, unit, handler, updated_ms)
+  SELECT id, (CAST(strftime('%s', due_date) AS INTEGER) + 86400 - 25200) * 1000 - 1, 'due_date', '', '',
+         updated_ms
+  FROM documents
+  WHERE direction = 'incoming' AND strftime('%s', due_date) IS NOT NULL
+    AND due_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]';
+UPDATE status_messages SET organ_id = (
+    SELECT r.organ_id FROM recipients r WHERE r.document_id = status_messages.document_id)
+  WHERE direction = 'incoming'
+    AND (SELECT count(*) FROM recipients r WHERE r.document_id = status_messages.document_id) = 1;
+)sql",
 };
 static_assert(std::size(kMigrations) == kLatestSchemaVersion);
 
@@ -320,6 +349,37 @@ CREATE TABLE agency_directory(
   singleton BIGINT PRIMARY KEY CHECK(singleton = 1),
   entries BIGINT NOT NULL,
   synced_ms BIGINT NOT NULL);
+)sql",
+    // 7
+    R"sql(
+CREATE TABLE tracking(
+  document_id BIGINT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
+  deadline_ms BIGINT,
+  deadline_source TEXT NOT NULL CHECK(deadline_source IN ('','due_date','assigned')),
+  unit TEXT NOT NULL,
+  handler TEXT NOT NULL,
+  updated_ms BIGINT NOT NULL);
+CREATE INDEX tracking_deadline ON tracking(deadline_ms) WHERE deadline_ms IS NOT NULL;
+ALTER TABLE status_messages ADD COLUMN organ_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE status_messages ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+CREATE INDEX transitions_to_state ON transitions(to_state, document_id);
+DO $$
+DECLARE d RECORD;
+BEGIN
+  FOR d IN SELECT id, due_date, updated_ms FROM documents
+           WHERE direction = 'incoming' AND due_date ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' LOOP
+    BEGIN
+      INSERT INTO tracking(document_id, deadline_ms, deadline_source, unit, handler, updated_ms)
+        VALUES(d.id, (extract(epoch FROM d.due_date::date)::bigint + 86400 - 25200) * 1000 - 1,
+               'due_date', '', '', d.updated_ms);
+    EXCEPTION WHEN others THEN NULL;  -- not a real day (2026-02-30): no deadline
+    END;
+  END LOOP;
+END $$;
+UPDATE status_messages SET organ_id = (
+    SELECT r.organ_id FROM recipients r WHERE r.document_id = status_messages.document_id)
+  WHERE direction = 'incoming'
+    AND (SELECT count(*) FROM recipients r WHERE r.document_id = status_messages.document_id) = 1;
 )sql",
 };
 static_assert(std::size(kPgMigrations) == kLatestSchemaVersion);

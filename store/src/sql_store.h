@@ -36,6 +36,11 @@ class SqlStore final : public Store {
   Status record_lifecycle(std::span<const LifecycleEvent> events) override;
   Result<std::vector<LifecycleEvent>> lifecycle_events(DocumentId id) override;
 
+  Status update_tracking(DocumentId id, const TrackingUpdate& update) override;
+  Result<Tracking> tracking(DocumentId id) override;
+  Result<IncomingReport> incoming_report(const ReportPeriod& period) override;
+  Result<OutgoingReport> outgoing_report(const ReportPeriod& period, int no_answer_days) override;
+
   Result<OutboxId> enqueue(DocumentId id, const OutboxRequest& request) override;
   Result<std::vector<OutboxItem>> claim_outbox(const std::string& worker, int64_t lease_ms,
                                                uint32_t max_items) override;
@@ -89,6 +94,8 @@ class SqlStore final : public Store {
   Status move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor,
                        const std::string& reason, std::optional<State> expected_from, int64_t at);
   Status claim_blobs(const NewDocument& doc) const;
+  // The tracking row of a new incoming document with a DueDate (reports.cc).
+  Status insert_due_date(sql::Conn& c, DocumentId id, const NewDocument& doc, int64_t at);
 
   StoreOptions options_;
   BlobStore blobs_;

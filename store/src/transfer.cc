@@ -28,7 +28,9 @@ constexpr Table kTables[] = {
      "document_id, ordinal"},
     {"transitions", "id, document_id, from_state, to_state, actor, reason, at_ms", "id"},
     {"status_messages",
-     "id, document_id, direction, code, description, staff, envelope_sha256, envelope_size, at_ms", "id"},
+     "id, document_id, direction, code, description, staff, envelope_sha256, envelope_size, at_ms, unit, organ_id",
+     "id"},
+    {"tracking", "document_id, deadline_ms, deadline_source, unit, handler, updated_ms", "document_id"},
     {"outbox",
      "id, document_id, kind, destination, payload_sha256, payload_size, state, attempts, next_attempt_ms,"
      " last_error, lease_owner, lease_token, lease_until_ms, created_ms",

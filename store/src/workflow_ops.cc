@@ -108,7 +108,8 @@ Result<std::vector<Transition>> SqlStore::history(DocumentId id) {
 }
 
 Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
-  if (m.code.size() > 16 || m.description.size() > kMaxTextBytes || m.staff.size() > kMaxTextBytes) {
+  if (m.code.size() > 16 || m.description.size() > kMaxTextBytes || m.staff.size() > kMaxTextBytes ||
+      m.unit.size() > kMaxTextBytes || m.organ_id.size() > kMaxTextBytes) {
     return make_error(ErrorKind::too_large, "store.field_too_long",
                       "a status message field is too long");
   }
@@ -117,10 +118,10 @@ Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
     const int64_t at = m.at_ms ? m.at_ms : now();
     auto st = c.prepare(
         "INSERT INTO status_messages(document_id, direction, code, description, staff,"
-        " envelope_sha256, envelope_size, at_ms) VALUES(?,?,?,?,?,?,?,?)");
+        " envelope_sha256, envelope_size, at_ms, unit, organ_id) VALUES(?,?,?,?,?,?,?,?,?,?)");
     if (!st.ok()) return st.error();
     st->bind(1, id).bind(2, direction_name(m.direction)).bind(3, m.code);
-    st->bind(4, m.description).bind(5, m.staff).bind(8, at);
+    st->bind(4, m.description).bind(5, m.staff).bind(8, at).bind(9, m.unit).bind(10, m.organ_id);
     if (m.envelope) st->bind(6, m.envelope->sha256).bind(7, static_cast<int64_t>(m.envelope->size));
     Status s = st->run();
     if (!s.ok()) {
@@ -141,7 +142,7 @@ Result<std::vector<StatusMessage>> SqlStore::status_messages(DocumentId id) {
   return read_tx<std::vector<StatusMessage>>(
       [&](sql::Conn& c) -> Result<std::vector<StatusMessage>> {
         auto st = c.prepare(
-            "SELECT direction, code, description, staff, envelope_sha256, envelope_size, at_ms"
+            "SELECT direction, code, description, staff, envelope_sha256, envelope_size, at_ms, unit, organ_id"
             " FROM status_messages WHERE document_id = ? ORDER BY id");
         if (!st.ok()) return st.error();
         st->bind(1, id);
@@ -157,6 +158,8 @@ Result<std::vector<StatusMessage>> SqlStore::status_messages(DocumentId id) {
           m.staff = st->text(3);
           if (!st->is_null(4)) m.envelope = BlobRef{st->text(4), static_cast<uint64_t>(st->i64(5))};
           m.at_ms = st->i64(6);
+          m.unit = st->text(7);
+          m.organ_id = st->text(8);
           out.push_back(std::move(m));
         }
         return out;

@@ -186,4 +186,15 @@ TEST(Config, MissingFileIsOneClearError) {
             "cannot read config: cannot open /nonexistent/edxgate.toml: No such file or directory");
 }
 
+TEST(Config, ReportsNoAnswerDaysDefaultsToAWeekAndIsBounded) {
+  auto d = edxgate::config::parse("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->reports.no_answer_days, 7);
+  auto c = edxgate::config::parse("[reports]\nno_answer_days = 14\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->reports.no_answer_days, 14);
+  EXPECT_EQ(error_of("[reports]\nno_answer_days = 0\n"),
+            "t.toml:2: reports.no_answer_days: must be between 1 and 3650, not 0");
+}
+
 }  // namespace

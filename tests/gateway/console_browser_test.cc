@@ -190,6 +190,27 @@ void ConsoleBrowser::officer_reads(const std::string& signed_id, const std::stri
   EXPECT_EQ(violations(*b), "[]");
   b->screenshot(artifacts() + "/dashboard.png");
 
+  // The reports page, from the navigation: the table says what
+  // GET /v1/reports/outgoing says, and the chart draws it.
+  b->forget_events();
+  b->eval("document.querySelector('header nav a[href=\"/console/reports\"]').click()");
+  ASSERT_EQ(b->wait_for_load(), 200u);
+  ASSERT_TRUE(b->wait_for("document.querySelector('main#page[data-page=reports]')"));
+  EXPECT_EQ(b->eval_string("document.querySelector('h1').textContent"), "Báo cáo văn bản đến");
+  b->forget_events();
+  b->eval("document.querySelector('nav.tabs a[href*=\"kind=outgoing\"]').click()");
+  ASSERT_EQ(b->wait_for_load(), 200u);
+  ASSERT_TRUE(b->wait_for("document.querySelector('#report-table')"));
+  EXPECT_EQ(b->eval_string("document.querySelector('h1').textContent"), "Báo cáo văn bản đi");
+  const bj::value rep = w().call(w().a(), "officer-a", "GET", "/v1/reports/outgoing").json();
+  ASSERT_TRUE(rep.is_object());
+  EXPECT_EQ(b->eval_string("document.querySelector('#report-table tfoot td[data-count=sent]').textContent"),
+            std::to_string(rep.at("total").at("sent").to_number<int64_t>()));
+  EXPECT_GT(b->eval("document.querySelectorAll('#report-chart g.bar rect').length").to_number<int64_t>(), 0);
+  EXPECT_GT(b->eval("document.querySelector('#report-chart').getBoundingClientRect().width").to_number<double>(), 100);
+  EXPECT_EQ(violations(*b), "[]");
+  b->screenshot(artifacts() + "/reports.png");
+
   // From the list to a document, by a click.
   ASSERT_EQ(b->navigate(origin() + "/console/outgoing"), 200u);
   const std::string link = "[...document.querySelectorAll('a.subject')].find(a => a.closest('tr').dataset.id === " +

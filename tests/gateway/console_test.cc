@@ -187,7 +187,8 @@ TEST_F(ConsoleTest, PagesAndAssetsAreForOfficersAndLeadersOnly) {
                                              "/console/assets/console.js",
                                              "/console/assets/console.css",
                                              "/console/assets/icon.svg"};
-  const std::vector<std::string> officers_only = {"/console/outgoing", "/console/incoming", "/console/incoming/" + in};
+  const std::vector<std::string> officers_only = {"/console/outgoing", "/console/incoming", "/console/incoming/" + in,
+                                                  "/console/reports", "/console/reports?kind=outgoing"};
   for (const auto& path : everyone) {
     EXPECT_EQ(call(officer, "GET", path).status, path == "/console" ? 308u : 200u) << path;
     EXPECT_EQ(call(leader, "GET", path).status, path == "/console" ? 308u : 200u) << path;
@@ -219,6 +220,8 @@ TEST_F(ConsoleTest, EveryPageCarriesTheStrictHeadersAndNoInlineCode) {
            {&officer, "/console/incoming?state=quarantined"},
            {&officer, "/console/outgoing/" + out},
            {&officer, "/console/incoming/" + in},
+           {&officer, "/console/reports"},
+           {&officer, "/console/reports?kind=outgoing"},
            {&leader, "/console/"},
            {&leader, "/console/outgoing/" + out},
            {&officer, "/console/outgoing/424242"}}) {
@@ -269,6 +272,42 @@ TEST_F(ConsoleTest, HostileTextFromOutsideIsRenderedAsText) {
             std::string::npos);
   EXPECT_NE(call(officer, "GET", "/console/").body.find("&lt;img src=x onerror=alert(3)&gt;&amp;&quot;quoted&quot;"),
             std::string::npos);
+}
+
+TEST_F(ConsoleTest, TheReportsPageShowsTheReportAsATableAndABarChart) {
+  store::NewDocument nd;
+  nd.direction = store::Direction::incoming;
+  nd.state = store::State::verified;
+  nd.sender = "000.00.00.H41";
+  nd.recipients = {kUs};
+  nd.envelope_id = "000.00.00.H41,2026/11/02,9/UBND-VP";
+  nd.subject = "Văn bản cần xử lý";
+  nd.due_date = "2001-01-01";  // long past: overdue
+  nd.actor = "axis";
+  auto in = db->create_document(nd);
+  ASSERT_TRUE(in.ok()) << in.error().message;
+  store::TrackingUpdate u;
+  u.unit = "Phòng <b>Tổng hợp</b>";
+  ASSERT_TRUE(db->update_tracking(in->id, u).ok());
+  Response r = call(officer, "GET", "/console/reports?kind=incoming&from=2000-01-01&to=2100-12-31");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find("<svg id=\"report-chart\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("<rect x=\"220\""), std::string::npos) << r.body;  // a segment of the first bar
+  EXPECT_NE(r.body.find("data-key=\"Phòng &lt;b&gt;Tổng hợp&lt;/b&gt;\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("<b>Tổng hợp"), std::string::npos);
+  EXPECT_NE(r.body.find("data-count=\"overdue\">1</td>"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("Báo cáo văn bản đến"), std::string::npos);
+  EXPECT_NE(r.body.find("value=\"2000-01-01\""), std::string::npos);
+  // The API's answer to a bad period, on the page.
+  Response bad = call(officer, "GET", "/console/reports?from=2026-11-30&to=2026-11-01");
+  EXPECT_EQ(bad.status, 422u);
+  EXPECT_NE(bad.body.find("id=\"error\""), std::string::npos);
+  Response odd = call(officer, "GET", "/console/reports?from=%3Cx%3E");
+  EXPECT_EQ(odd.status, 400u);
+  Response out = call(officer, "GET", "/console/reports?kind=outgoing");
+  ASSERT_EQ(out.status, 200u);
+  EXPECT_NE(out.body.find("Báo cáo văn bản đi"), std::string::npos);
+  EXPECT_NE(out.body.find("id=\"report-empty\""), std::string::npos);
 }
 
 TEST(ConsoleText, EscapesMarkupRepairsUtf8AndNormalisesToNfc) {

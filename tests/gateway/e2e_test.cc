@@ -19,7 +19,9 @@
 //                   simulator recorded it, is in the VXP SDK's dialect.
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "e2e_support.h"
@@ -888,6 +890,93 @@ TEST_F(E2e, EveryCallTheGatewaysMakeToTheAxisSpeaksTheSdkDialect) {
   std::printf("calls recorded and checked: %zu\n", checked);
   for (const char* k : {"/sendEdoc:edoc", "/sendEdoc:status", "/getReceivedEdocList", "/getEdoc", "/updateStatus"})
     EXPECT_TRUE(kinds.count(k)) << k << " was never made";
+}
+
+// Issue 16, tracking and reports: B's system assigns three documents from A
+// to units with deadlines (one met, one missed, one overdue now) and the
+// officers read the reports through HTTP.
+TEST_F(E2e, ReportsCountDeadlinesMetMissedAndOverdue) {
+  using namespace std::chrono;
+  const int64_t now_s = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+  auto vn_day = [](int64_t s) {
+    time_t t = static_cast<time_t>(s + 7 * 3600);
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return std::string(buf);
+  };
+  const std::string yesterday = vn_day(now_s - 86400), tomorrow = vn_day(now_s + 86400);
+  Reply before = w().call(w().a(), "officer-a", "GET", "/v1/reports/outgoing");
+  ASSERT_EQ(before.status, 200u) << before.body;
+  auto organ_count = [](const bj::value& report, const char* count) -> int64_t {
+    for (const auto& o : report.as_object().at("organs").as_array()) {
+      if (str(o, "organ_id") == kOrganB) return o.as_object().at(count).as_int64();
+    }
+    return 0;
+  };
+  const int64_t completed_before = organ_count(before.json(), "completed");
+
+  std::vector<std::string> in_ids;
+  for (const char* code : {"61/BA-VP", "62/BA-VP", "63/BA-VP"}) {
+    auto [id, document_id] = submit_and_sign(code, std::string("V/v theo dõi hạn xử lý ") + code);
+    ASSERT_FALSE(document_id.empty());
+    auto docs = wait_at_b(document_id);
+    ASSERT_EQ(docs.size(), 1u);
+    in_ids.push_back(str(docs[0], "id"));
+  }
+  auto report = [&](const std::string& id, const std::string& body) {
+    Reply r = w().call(w().b(), "sys-b", "POST", "/v1/incoming/" + id + "/status", body);
+    EXPECT_EQ(r.status, 202u) << r.body;
+  };
+  const std::string legal = R"("staff":{"name":"Trần Thị Hoa","department":"Vụ Pháp chế, e2e"})";
+  report(in_ids[0], R"({"state":"assigned","deadline":")" + tomorrow + R"(",)" + legal + "}");
+  report(in_ids[0], R"({"state":"completed",)" + legal + "}");
+  report(in_ids[1], R"({"state":"assigned","deadline":")" + yesterday + R"(",)" + legal + "}");
+  report(in_ids[1], R"({"state":"completed",)" + legal + "}");
+  report(in_ids[2], R"({"state":"assigned","deadline":")" + yesterday +
+                        R"(","staff":{"name":"Lê Văn An","department":"Văn phòng, e2e"}})");
+  // A deadline with another state, or not a day: 422, nothing changes.
+  Reply bad = w().call(w().b(), "sys-b", "POST", "/v1/incoming/" + in_ids[2] + "/status",
+                       R"({"state":"processing","deadline":")" + tomorrow + R"("})");
+  EXPECT_EQ(bad.status, 422u) << bad.body;
+  EXPECT_NE(bad.body.find("report.deadline"), std::string::npos) << bad.body;
+
+  Reply in = w().call(w().b(), "officer-b", "GET", "/v1/reports/incoming?from=" + yesterday + "&to=" + tomorrow);
+  ASSERT_EQ(in.status, 200u) << in.body;
+  std::map<std::string, bj::object> units;
+  const bj::value in_report = in.json();
+  for (const auto& u : in_report.as_object().at("units").as_array()) units[str(u, "unit")] = u.as_object();
+  ASSERT_TRUE(units.count("Vụ Pháp chế, e2e")) << in.body;
+  ASSERT_TRUE(units.count("Văn phòng, e2e")) << in.body;
+  EXPECT_EQ(units["Vụ Pháp chế, e2e"].at("received").as_int64(), 2);
+  EXPECT_EQ(units["Vụ Pháp chế, e2e"].at("done_on_time").as_int64(), 1);
+  EXPECT_EQ(units["Vụ Pháp chế, e2e"].at("done_late").as_int64(), 1);
+  EXPECT_EQ(units["Văn phòng, e2e"].at("overdue").as_int64(), 1);
+  EXPECT_EQ(units["Văn phòng, e2e"].at("in_progress").as_int64(), 0);
+
+  // Officers only; a reversed period is 422, a malformed day 400.
+  EXPECT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/reports/incoming").status, 403u);
+  EXPECT_EQ(w().call(w().b(), "leader-b", "GET", "/v1/reports/outgoing").status, 403u);
+  Reply reversed = w().call(w().b(), "officer-b", "GET", "/v1/reports/incoming?from=" + tomorrow + "&to=" + yesterday);
+  EXPECT_EQ(reversed.status, 422u) << reversed.body;
+  EXPECT_NE(reversed.body.find("report.range"), std::string::npos) << reversed.body;
+  EXPECT_EQ(w().call(w().b(), "officer-b", "GET", "/v1/reports/incoming?from=2026-13-01").status, 400u);
+
+  // A's view, from the statuses B sent back: two more completed by B.
+  bj::value after;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        Reply r = w().call(w().a(), "officer-a", "GET", "/v1/reports/outgoing");
+        if (r.status != 200) return false;
+        after = r.json();
+        // A pulls B's statuses: the 04 of the third may come after the 06s.
+        return organ_count(after, "completed") >= completed_before + 2 && organ_count(after, "in_progress") >= 1;
+      },
+      std::chrono::seconds(40)))
+      << bj::serialize(after);
+  EXPECT_EQ(organ_count(after, "completed"), completed_before + 2);
+  EXPECT_GE(organ_count(after, "in_progress"), 1);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ struct CliStore : ::testing::Test {
     auto i = store->create_document(testing::incoming_doc(*env, "H41,2026/11/20,7/QĐ"));
     ASSERT_TRUE(i.ok());
     in_id = i->id;
-    ASSERT_TRUE(store->add_status_message(out_id, {Direction::incoming, "01", "đã đến", "", {}, 0}).ok());
+    ASSERT_TRUE(store->add_status_message(out_id, {Direction::incoming, "01", "đã đến", "", {}, 0, "", ""}).ok());
   }  // the store closes: the CLI reads a database nobody holds open
 };
 

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
         say("T " + id + " queued");
       }
       if (rng() % 4 == 0) {
-        auto s = store.add_status_message(c.id, {Direction::outgoing, "01", "test", "", std::nullopt, 0});
+        auto s = store.add_status_message(c.id, {Direction::outgoing, "01", "test", "", std::nullopt, 0, "", ""});
         if (!s.ok()) die(s.error());
       }
     }

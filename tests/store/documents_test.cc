@@ -307,9 +307,9 @@ TEST_P(StatusMessages, AreKeptInOrderPerDocument) {
   auto other = store->create_document(testing::outgoing_doc());
   auto env = store->blobs().put("<edXML><MessageStatus/></edXML>");
   ASSERT_TRUE(id.ok() && other.ok() && env.ok());
-  ASSERT_TRUE(store->add_status_message(id->id, {Direction::incoming, "01", "đã đến", "", {}, 10}).ok());
-  ASSERT_TRUE(store->add_status_message(id->id, {Direction::incoming, "03", "vào sổ", "Văn thư", *env, 20}).ok());
-  ASSERT_TRUE(store->add_status_message(other->id, {Direction::incoming, "02", "từ chối", "", {}, 15}).ok());
+  ASSERT_TRUE(store->add_status_message(id->id, {Direction::incoming, "01", "đã đến", "", {}, 10, "", ""}).ok());
+  ASSERT_TRUE(store->add_status_message(id->id, {Direction::incoming, "03", "vào sổ", "Văn thư", *env, 20, "", ""}).ok());
+  ASSERT_TRUE(store->add_status_message(other->id, {Direction::incoming, "02", "từ chối", "", {}, 15, "", ""}).ok());
   auto list = store->status_messages(id->id);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
@@ -318,7 +318,7 @@ TEST_P(StatusMessages, AreKeptInOrderPerDocument) {
   EXPECT_EQ((*list)[1].staff, "Văn thư");
   EXPECT_EQ((*list)[1].envelope, *env);
   EXPECT_EQ((*list)[1].at_ms, 20);
-  EXPECT_EQ(store->add_status_message(777, {Direction::incoming, "01", "", "", {}, 0}).error().code,
+  EXPECT_EQ(store->add_status_message(777, {Direction::incoming, "01", "", "", {}, 0, "", ""}).error().code,
             "store.not_found");
 }
 

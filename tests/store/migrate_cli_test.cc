@@ -71,7 +71,7 @@ struct StoreMigrate : testing::BackendTest {
     auto i = store->create_document(in);
     ASSERT_TRUE(i.ok());
     in_id = i->id;
-    ASSERT_TRUE(store->add_status_message(out_id, {Direction::incoming, "01", "đã đến", "Lê Văn An", *env, 0}).ok());
+    ASSERT_TRUE(store->add_status_message(out_id, {Direction::incoming, "01", "đã đến", "Lê Văn An", *env, 0, "", ""}).ok());
     // The newest document was purged: its id must never be given again.
     auto gone = store->create_document(testing::outgoing_doc("bản nháp bỏ"));
     ASSERT_TRUE(gone.ok());

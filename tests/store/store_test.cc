@@ -20,7 +20,7 @@ TEST(Migrations, AFreshDatabaseGetsTheLatestSchemaInWalMode) {
   store.reset();
   EXPECT_EQ(testing::raw_query(db_of(dir), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(testing::raw_query(db_of(dir), "SELECT group_concat(version) FROM schema_version"),
-            "1,2,3,4,5,6");
+            "1,2,3,4,5,6,7");
   // Reopening applies nothing twice.
   store = testing::open_or_die(testing::options_for(dir.path()));
   ASSERT_TRUE(store);
@@ -67,7 +67,7 @@ TEST(Migrations, UpgradesAVersion1DatabaseKeepingItsDocuments) {
   ASSERT_TRUE(found.ok());
   EXPECT_TRUE(found->documents.empty());
   // And version 2's table works.
-  EXPECT_TRUE(store->add_status_message(1, {Direction::outgoing, "03", "vào sổ", "", {}, 0}).ok());
+  EXPECT_TRUE(store->add_status_message(1, {Direction::outgoing, "03", "vào sổ", "", {}, 0, "", ""}).ok());
 }
 
 TEST(Migrations, RefusesADatabaseWrittenByANewerEdxgateAndLeavesItAlone) {

@@ -1,5 +1,6 @@
 #include "edxgate/workflow/engine.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -7,6 +8,7 @@
 #include "context.h"
 #include "edxgate/base/log.h"
 #include "edxgate/base/mutex.h"
+#include "edxgate/workflow/reports.h"
 #include "incoming.h"
 #include "lifecycle.h"
 #include "outbox.h"
@@ -28,13 +30,16 @@ struct Engine::Parts {
         status(c),
         lifecycle(c, outgoing, status),
         incoming(c, status, lifecycle),
-        outbox(c, incoming) {}
+        outbox(c, incoming),
+        overdue(r, c.opt.no_answer_days) {}
   detail::Context c;
   detail::Outgoing outgoing;
   detail::StatusMessages status;
   detail::Lifecycle lifecycle;
   detail::Incoming incoming;
   detail::OutboxWorker outbox;
+  OverdueGauges overdue;
+  std::atomic<int64_t> overdue_refreshed_ms{0};  // steady clock; 0: never
 
   Mutex mu;
   std::condition_variable cv;
@@ -81,8 +86,9 @@ Result<Accepted> Engine::accept(IncomingDelivery& delivery) { return p_->incomin
 
 Status Engine::acknowledge(DocumentId id, const std::string& actor) { return p_->status.acknowledge(id, actor); }
 
-Result<State> Engine::report(DocumentId id, const ProcessingReport& report, const std::string& actor) {
-  return p_->status.report(id, report, actor);
+Result<State> Engine::report(DocumentId id, const ProcessingReport& report, const std::string& actor,
+                             const std::string& deadline) {
+  return p_->status.report(id, report, actor, deadline);
 }
 
 Result<Submitted> Engine::revoke(DocumentId original, const LifecycleRequest& request) {
@@ -113,6 +119,15 @@ Status Engine::axis_check() const {
 }
 
 void Engine::refresh_gauges() {
+  using namespace std::chrono;
+  const int64_t now = duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+  const int64_t last = p_->overdue_refreshed_ms.load();
+  if (last == 0 || now - last >= p_->c.opt.report_gauge_interval.count()) {
+    p_->overdue_refreshed_ms = now;
+    if (auto st = p_->overdue.refresh(p_->c.store); !st.ok()) {
+      log::warn("overdue gauges not refreshed", {{"error", st.error().message}});
+    }
+  }
   auto s = p_->c.store.stats();
   if (!s.ok()) return;
   auto& m = p_->c.metrics;

@@ -4,6 +4,7 @@
 
 #include "edxgate/base/log.h"
 #include "edxgate/edxml/writer.h"
+#include "tracking.h"
 
 namespace edxgate::workflow {
 
@@ -85,6 +86,8 @@ Result<DocumentId> StatusMessages::receive(const ex::Envelope& env, const crypto
   sm.code = ex::format_status_code(s.code);
   sm.description = s.description;
   sm.staff = s.staff.staff;
+  sm.unit = s.staff.department;
+  sm.organ_id = s.from.organ_id;
   sm.envelope = envelope;
   EDX_TRY(c_.store.add_status_message(doc->id, sm));
   // A refusal that names the hash of the envelope it refused, when that is
@@ -182,6 +185,8 @@ Status StatusMessages::send(const store::Document& doc, ex::StatusCode code, con
   sm.code = ex::format_status_code(code);
   sm.description = s.description;
   sm.staff = staff;
+  sm.unit = department;
+  sm.organ_id = c_.opt.organ_id;
   sm.envelope = *ref;
   EDX_TRY(c_.store.add_status_message(doc.id, sm));
   c_.wake();
@@ -198,7 +203,8 @@ Status StatusMessages::acknowledge(DocumentId id, const std::string& actor) {
                           "state " + std::string(store::state_name(doc->state))});
 }
 
-Result<State> StatusMessages::report(DocumentId id, const ProcessingReport& r, const std::string& actor) {
+Result<State> StatusMessages::report(DocumentId id, const ProcessingReport& r, const std::string& actor,
+                                     const std::string& deadline) {
   auto code = status_for_state(r.state);
   if (!code) {
     return make_error(ErrorKind::invalid, "report.state",
@@ -207,12 +213,18 @@ Result<State> StatusMessages::report(DocumentId id, const ProcessingReport& r, c
   if (r.state == State::refused && r.reason.empty()) {
     return make_error(ErrorKind::invalid, "report.reason", "a refusal needs a reason");
   }
+  // The tracking (tracking.h): checked before anything moves.
+  auto tracking = tracking_update(r, deadline, actor);
+  if (!tracking.ok()) return tracking.error();
   auto doc = c_.store.get_document(id);
   if (!doc.ok()) return doc.error();
   if (doc->direction != Direction::incoming) {
     return make_error(ErrorKind::not_found, "store.not_found", "no incoming document " + std::to_string(id));
   }
-  if (doc->state == r.state) return r.state;  // a repeated report changes nothing
+  // Recorded first, so that a report retried after a failure below records
+  // it again; a repeated report may so set a new deadline or unit.
+  EDX_TRY(c_.store.update_tracking(id, *tracking));
+  if (doc->state == r.state) return r.state;  // a repeated report changes no state
   // Accepting is implied by any later step: a verified document reported as
   // assigned is first registered (03), then assigned (04).
   if (doc->state == State::verified && r.state != State::registered && r.state != State::refused) {

@@ -26,7 +26,8 @@ class StatusMessages {
               const std::string& staff, const std::string& department, std::optional<store::State> move_to,
               const std::string& actor);
 
-  Result<store::State> report(store::DocumentId id, const ProcessingReport& report, const std::string& actor);
+  Result<store::State> report(store::DocumentId id, const ProcessingReport& report, const std::string& actor,
+                              const std::string& deadline = "");
   Status acknowledge(store::DocumentId id, const std::string& actor);
 
  private:

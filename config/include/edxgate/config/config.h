@@ -143,6 +143,11 @@ struct Client {
   std::vector<std::string> organ_ids;  // for role "system": organ ids it may send as
 };
 
+// [reports]: processing reports (GET /v1/reports/*, edxgate report).
+struct Reports {
+  int no_answer_days = 7;  // an outgoing document unanswered (beyond "arrived") this long counts as "no answer"
+};
+
 // [log]
 struct Log {
   std::string level = "info";
@@ -158,6 +163,7 @@ struct Config {
   Trust trust;
   Axis axis;
   std::vector<Client> clients;
+  Reports reports;
   Log log;
 };
 

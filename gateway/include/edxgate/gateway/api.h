@@ -20,6 +20,8 @@
 //   POST /v1/incoming/{id}/status         system           report accepted/refused/assigned/processing/completed,
 //                                                          or answer a recall: recall_agreed/recall_refused
 //   GET  /v1/summary                      officer          the officers' dashboard data (console.h)
+//   GET  /v1/reports/incoming?from=&to=   officer          per unit: received, in progress, done on time/late, overdue
+//   GET  /v1/reports/outgoing?from=&to=   officer          per recipient organ: delivered ... no answer after N days
 //
 // A system sees only outgoing documents sent as one of its organ ids, and
 // only incoming documents that passed verification (quarantined ones are for
@@ -49,6 +51,7 @@ struct ApiOptions {
   std::string spool_dir;            // where request bodies are written before the store takes them
   uint64_t max_json_bytes = 1024 * 1024;
   MultipartLimits multipart;
+  int report_no_answer_days = 7;    // [reports] no_answer_days
 };
 
 // Adds the routes above. `engine` and `store` must outlive the router.
@@ -56,6 +59,12 @@ struct ApiOptions {
 // readiness checks, no certificates).
 void add_api_routes(Router& router, workflow::Engine& engine, store::Store& store, ApiOptions options,
                     std::shared_ptr<OperatorSummary> summary = nullptr);
+
+// Adds the two report routes (api_reports.cc; add_api_routes calls it). The
+// period is ?from=YYYY-MM-DD&to=YYYY-MM-DD, days in Vietnam time, both
+// included (default: the 30 days up to today); from > to is 422
+// report.range, a malformed day 400 report.date. `store` must outlive the router.
+void add_report_routes(Router& router, store::Store& store, int no_answer_days);
 
 
 }  // namespace edxgate::gateway

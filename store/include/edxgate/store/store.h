@@ -40,6 +40,7 @@
 #include "edxgate/base/audit.h"
 #include "edxgate/base/result.h"
 #include "edxgate/store/blob_store.h"
+#include "edxgate/store/reports.h"
 #include "edxgate/store/workflow.h"
 
 namespace edxgate::store {
@@ -157,6 +158,8 @@ struct StatusMessage {
   std::string staff;  // who, as the message states it
   std::optional<BlobRef> envelope;
   int64_t at_ms = 0;
+  std::string unit;      // the unit (department) it names, if any
+  std::string organ_id;  // the organ it is from (incoming: a recipient of ours; "" when unknown)
 };
 
 // Something the outbox must deliver: the document's envelope to the axis
@@ -356,6 +359,16 @@ class Store : public AuditSink {
   virtual Status record_lifecycle(std::span<const LifecycleEvent> events) = 0;
   // A document's lifecycle events, oldest first.
   virtual Result<std::vector<LifecycleEvent>> lifecycle_events(DocumentId id) = 0;
+
+  // --- tracking and reports (reports.h) ---
+  // Changes the tracking of an incoming document ("store.not_found" for any
+  // other id), audited. A deadline given here replaces the DueDate's.
+  virtual Status update_tracking(DocumentId id, const TrackingUpdate& update) = 0;
+  // The tracking of a document (empty when it has none).
+  virtual Result<Tracking> tracking(DocumentId id) = 0;
+  // The reports, counted in one read snapshot at the store's clock.
+  virtual Result<IncomingReport> incoming_report(const ReportPeriod& period) = 0;
+  virtual Result<OutgoingReport> outgoing_report(const ReportPeriod& period, int no_answer_days) = 0;
 
   // --- outbox ---
   virtual Result<OutboxId> enqueue(DocumentId id, const OutboxRequest& request) = 0;

@@ -61,6 +61,10 @@ struct EngineOptions {
   bool pull = false;          // poll the axis for deliveries
   std::chrono::milliseconds poll_interval{30'000};
   std::chrono::milliseconds gc_interval{3'600'000};
+  // Reports ([reports]): an outgoing document unanswered this long counts as
+  // "no answer"; the overdue gauges are recomputed at most this often.
+  int no_answer_days = 7;
+  std::chrono::milliseconds report_gauge_interval{60'000};
 };
 
 // What a submitter hands in: the header JSON (edxml/README.md's META.json
@@ -91,7 +95,7 @@ struct ProcessingReport {
   store::State state = store::State::registered;  // registered (accepted), refused, assigned, processing, completed
   std::string reason;
   std::string staff;
-  std::string department;
+  std::string department;  // the unit handling it (tracked, and kept with the status message)
 };
 
 // Who asks for a recall, update or replacement of a sent document, and why
@@ -136,7 +140,10 @@ class Engine {
   // returns. The same envelope delivered again is the same outcome, stored once.
   Result<Accepted> accept(IncomingDelivery& delivery);
   Status acknowledge(store::DocumentId id, const std::string& actor);
-  Result<store::State> report(store::DocumentId id, const ProcessingReport& report, const std::string& actor);
+  // `deadline` ("YYYY-MM-DD", Vietnam time), only with state assigned,
+  // replaces the document's DueDate (workflow/reports.h, store/reports.h).
+  Result<store::State> report(store::DocumentId id, const ProcessingReport& report, const std::string& actor,
+                              const std::string& deadline = "");
 
   // --- lifecycle of a sent document (lifecycle.cc; README "Recall, update,
   // replace") ---
