@@ -30,7 +30,7 @@ TEST(OpenApi, TheDocumentListsExactlyTheRoutesWithTheirRoles) {
   eo.work_dir = dir / "work";
   workflow::Engine engine(eo, **db, verifier, &keys, nullptr, metrics);
   Router router;
-  add_api_routes(router, engine, **db, ApiOptions{dir.path(), 1 << 20, {}});
+  add_api_routes(router, engine, **db, ApiOptions{dir.path(), 1 << 20, {}, ""});
 
   auto doc = json::parse(kOpenApiJson, 64);
   ASSERT_TRUE(doc.ok());

@@ -6,7 +6,7 @@
 //   GET  /v1/outgoing                     officer leader   list (state filter, paging)
 //   GET  /v1/outgoing/{id}                system officer leader   state, history, status messages
 //   GET  /v1/outgoing/{id}/attachments/{n} system officer leader  attachment n (0-based, streamed)
-//   POST /v1/outgoing/{id}/sign           leader officer   sign on the gateway's token (PIN in body)
+//   POST /v1/outgoing/{id}/sign           leader           sign on the gateway's token (the leader's PIN in body)
 //   GET  /v1/outgoing/{id}/to-sign        leader           remote agent: the bytes to sign
 //   POST /v1/outgoing/{id}/signature      leader           remote agent: the signature value
 //   GET  /v1/incoming                     system officer   list (filters, paging)
@@ -17,9 +17,11 @@
 //   POST /v1/incoming/{id}/status         system           report accepted/refused/assigned/processing/completed
 //   GET  /v1/summary                      officer          the officers' dashboard data (console.h)
 //
-// A system sees only outgoing documents sent as one of its organ ids, and
-// only incoming documents that passed verification (quarantined ones are for
-// officers). A leader reads only the outgoing documents awaiting a signature
+// A system sees only the outgoing documents it submitted (as one of its organ
+// ids), and only incoming documents addressed to one of its organ ids that
+// passed verification (quarantined ones are for officers); anything else is
+// 404. A leader signs only with its own PIN and its configured keys
+// ([[clients]] sign_keys, else [hsm] key_uri); officers never sign. A leader reads only the outgoing documents awaiting a signature
 // (the ones it is asked to sign). Errors are application/problem+json.
 //
 // A request that a browser marks as sent by a page of another site
@@ -45,6 +47,7 @@ struct ApiOptions {
   std::string spool_dir;            // where request bodies are written before the store takes them
   uint64_t max_json_bytes = 1024 * 1024;
   MultipartLimits multipart;
+  std::string key_uri;  // [hsm] key_uri: the key a leader without sign_keys may use
 };
 
 // Adds the routes above. `engine` and `store` must outlive the router.
