@@ -395,11 +395,19 @@ TEST_F(EngineTest, SubmissionsAreCheckedAndRetriedOnesReturnTheFirst) {
   ASSERT_FALSE(escape.ok());
   EXPECT_EQ(escape.error().code, "edxml.attachment_name");
   // Idempotency.
-  auto first = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1");
-  auto again = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1");
+  auto first = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1", "99/BTN-VP");
+  auto again = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1", "99/BTN-VP");
   ASSERT_TRUE(first.ok() && again.ok());
   EXPECT_EQ(first->id, again->id);
   EXPECT_TRUE(again->existing);
+  // The same key with another body is refused, not answered with the first document.
+  auto other_file = a.submit({kB}, {{"a.txt", "y"}}, "Lần 1", "key-1", "99/BTN-VP");
+  ASSERT_FALSE(other_file.ok());
+  EXPECT_EQ(other_file.error().code, "idempotency.mismatch");
+  EXPECT_EQ(other_file.error().kind, ErrorKind::invalid);
+  auto other_code = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1", "98/BTN-VP");
+  ASSERT_FALSE(other_code.ok());
+  EXPECT_EQ(other_code.error().code, "idempotency.mismatch");
   // No upload is left behind in any case.
   for (const auto& e : std::filesystem::directory_iterator(a.root)) {
     EXPECT_EQ(e.path().filename().string().rfind("upload-", 0), std::string::npos) << e.path();
@@ -641,6 +649,17 @@ TEST(EngineSigning, OrganizationModeSignsWhatASystemSubmitsWithTheAgencyKey) {
   auto by_hand = org.engine->sign(other->id, "", &pin, "leader");
   ASSERT_FALSE(by_hand.ok());
   EXPECT_EQ(by_hand.error().code, "sign.mode");
+}
+
+
+TEST_F(EngineTest, TheAxisFromIsComparedWithoutCase) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  std::string lower = kA;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto got = b.deliver(bytes, lower);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(b.doc(got->document).state, State::verified) << b.doc(got->document).signer_summary;
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
     if (std::find(nd.recipients.begin(), nd.recipients.end(), c_.opt.organ_id) == nd.recipients.end()) {
       problem_code = "edxml.recipient";
       problem = "the envelope is not addressed to this organ (" + c_.opt.organ_id + ")";
-    } else if (!d.from.empty() && d.from != nd.sender) {
+    } else if (!d.from.empty() && !same_organ(d.from, nd.sender)) {
       problem_code = "edxml.sender";
       problem = "the envelope says it is from " + nd.sender + " but the axis delivered it from " + d.from;
     } else if (m.document_id.empty()) {

@@ -101,6 +101,21 @@ Status Outgoing::check_unique_document_id(const std::string& sender, const std::
   return {};
 }
 
+// A retried submission (same submitter and Idempotency-Key) must be the same
+// document: the same DocumentId, subject, recipients and attachments.
+Status Outgoing::check_same_submission(const store::NewDocument& nd, const store::Document& existing) {
+  bool same = nd.envelope_id == existing.envelope_id && nd.subject == existing.subject &&
+              nd.recipients == existing.recipients && nd.attachments.size() == existing.attachments.size();
+  for (size_t i = 0; same && i < nd.attachments.size(); ++i) {
+    same = nd.attachments[i].name == existing.attachments[i].name &&
+           nd.attachments[i].blob.sha256 == existing.attachments[i].blob.sha256;
+  }
+  if (same) return {};
+  return make_error(ErrorKind::invalid, "idempotency.mismatch",
+                    "this Idempotency-Key was used for another document (" + std::to_string(existing.id) +
+                        "); a retry must send the same metadata and files");
+}
+
 // Organization mode: the agency's key signs what a system submitted.
 Result<Submitted> Outgoing::sign_for_organization(Submitted s, const std::string& submitter) {
   if (c_.opt.signing != SigningMode::organization || s.state != State::pending_signature) return s;
@@ -166,6 +181,7 @@ Result<Submitted> Outgoing::submit(Submission sub) {
   if (!created.ok()) return created.error();
   auto doc = c_.store.get_document(created->id);
   if (!doc.ok()) return doc.error();
+  if (created->existing) EDX_TRY(check_same_submission(nd, *doc));
   log::info("outgoing submitted", {{"document", std::to_string(created->id)},
                                    {"by", sub.submitter},
                                    {"existing", created->existing ? "true" : "false"}});
@@ -236,6 +252,7 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
   }
   auto doc = c_.store.get_document(created->id);
   if (!doc.ok()) return doc.error();
+  if (created->existing) EDX_TRY(check_same_submission(nd, *doc));
   return sign_for_organization(Submitted{created->id, doc->state, created->existing}, submitter);
 }
 

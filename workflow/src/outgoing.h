@@ -40,6 +40,7 @@ class Outgoing {
   Status check_policy(policy::SecurityLevel level, const edxml::MessageHeader& m, const std::string& submitter);
   Status check_unique_document_id(const std::string& sender, const std::string& document_id,
                                   const std::string& submitter, const std::string& idempotency_key);
+  Status check_same_submission(const store::NewDocument& nd, const store::Document& existing);
   void audit_refusal(const Error& e, const std::string& submitter, const std::string& what);
   void audit_sign(store::DocumentId id, const std::string& actor, const std::string& outcome,
                   const std::string& detail);

@@ -76,7 +76,7 @@ Result<DocumentId> StatusMessages::receive(const ex::Envelope& env, const crypto
   // The organ the axis authenticated as the sender must be the one the
   // message names: otherwise any system on the axis could report (unsigned)
   // in a recipient's name.
-  if (!axis_from.empty() && axis_from != s.from.organ_id) {
+  if (!axis_from.empty() && !same_organ(axis_from, s.from.organ_id)) {
     return make_error(ErrorKind::forbidden, "status.sender",
                       "the status message says it is from " + s.from.organ_id + " but the axis delivered it from " +
                           axis_from);
