@@ -252,11 +252,18 @@ void read_clients(const toml::array& arr, std::vector<Client>& out,
     r.str("subject", c.subject);
     r.str("fingerprint", c.fingerprint);
     r.str_list("organ_ids", c.organ_ids);
+    r.str_list("sign_keys", c.sign_keys);
     r.finish();
     if (role == "axis") c.role = Role::axis;
     else if (role == "officer") c.role = Role::officer;
     else if (role == "leader") c.role = Role::leader;
     if (c.name.empty()) r.add(n, "name", "every client needs a name");
+    if (!c.sign_keys.empty() && c.role != Role::leader) {
+      r.add(n, "sign_keys", "only a leader signs documents (client \"" + c.name + "\")");
+    }
+    for (const auto& k : c.sign_keys) {
+      if (k.rfind("pkcs11:", 0) != 0) r.add(n, "sign_keys", "\"" + k + "\" is not a pkcs11: URI");
+    }
     if (c.subject.empty() == c.fingerprint.empty()) {
       r.add(n, "subject", "give exactly one of subject or fingerprint for client \"" + c.name + "\"");
     }
@@ -343,6 +350,11 @@ void cross_check(const toml::table& root, Config& c, std::vector<Problem>& probl
   if (!c.hsm.pin_file.empty() && !c.hsm.pin_credential.empty()) {
     bad("hsm.pin_file", "give either pin_file or pin_credential, not both");
   }
+  if (c.signing.mode == "organization" &&
+      (c.hsm.key_uri.empty() || (c.hsm.pin_file.empty() && c.hsm.pin_credential.empty()))) {
+    bad("signing.mode", "\"organization\" signs with the agency's key: set [hsm] key_uri and pin_file or "
+                        "pin_credential");
+  }
   if (!c.axis.endpoint.empty() && c.axis.endpoint.rfind("https://", 0) != 0 &&
       c.axis.endpoint.rfind("http://127.", 0) != 0 &&
       c.axis.endpoint.rfind("http://localhost", 0) != 0) {
@@ -415,6 +427,19 @@ Result<Config> parse(std::string_view text, std::string_view origin) {
   if (const toml::table* t = top.table("axis")) {
     TableReader r(*t, "axis", problems);
     read_axis(r, c.axis);
+    r.finish();
+  }
+  if (const toml::table* t = top.table("signing")) {
+    TableReader r(*t, "signing", problems);
+    r.one_of("mode", c.signing.mode, {"personal", "organization"});
+    r.finish();
+  }
+  if (const toml::table* t = top.table("policy")) {
+    TableReader r(*t, "policy", problems);
+    std::vector<std::string> kinds;
+    bool given = t->contains("forbidden_kinds");
+    r.str_list("forbidden_kinds", kinds);
+    if (given) c.policy.forbidden_kinds = std::move(kinds);
     r.finish();
   }
   if (const toml::array* a = top.table_array("clients")) read_clients(*a, c.clients, problems);

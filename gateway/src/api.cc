@@ -116,12 +116,20 @@ Result<std::string> idempotency_key(const Request& req) {
   return *k;
 }
 
+// A system acts only within its organ ids: the incoming documents addressed
+// to one of them (verified ones: quarantined are for officers) and the
+// outgoing documents it submitted itself. `d` must be a full document
+// (get_document: recipients filled).
 bool may_see(const Caller& c, const store::Document& d) {
   if (!c.role || *c.role != config::Role::system) return true;  // officers, leaders: the route decides
+  auto ours = [&](const std::string& organ) {
+    return std::find(c.organ_ids.begin(), c.organ_ids.end(), organ) != c.organ_ids.end();
+  };
   if (d.direction == Direction::incoming) {
-    return d.state != State::quarantined && d.state != State::received;
+    return d.state != State::quarantined && d.state != State::received &&
+           std::any_of(d.recipients.begin(), d.recipients.end(), ours);
   }
-  return std::find(c.organ_ids.begin(), c.organ_ids.end(), d.sender) != c.organ_ids.end();
+  return d.submitter == c.name && ours(d.sender);
 }
 
 // Leaders read only what they are asked to sign (signing itself goes through
@@ -302,6 +310,14 @@ class Api {
       std::fill(s.begin(), s.end(), '\0');  // the parsed copy; the PIN now lives in locked memory only
     }
     const std::string key_uri = string_field(*body, "key_uri").value_or("");
+    // A leader signs only with the token keys configured for it (sign_keys;
+    // none: the gateway's key, [hsm] key_uri), and only with its own PIN
+    // (the engine refuses a request without one).
+    const std::string& used = key_uri.empty() ? opt_.key_uri : key_uri;
+    const auto& allowed = c.sign_keys;
+    if (allowed.empty() ? used != opt_.key_uri : std::find(allowed.begin(), allowed.end(), used) == allowed.end()) {
+      return Response::problem(403, "sign.key_not_allowed", "you may not sign with this key (" + used + ")");
+    }
     auto r = engine_.sign(d->id, key_uri, pin ? &*pin : nullptr, c.name);
     if (!r.ok()) return error_response(r.error());
     return Response::json(200, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*r))}});
@@ -402,7 +418,13 @@ class Api {
       next = page->next_before_id;
       for (size_t i = 0; i < page->documents.size(); ++i) {
         const auto& d = page->documents[i];
-        if (!may_read(c, d)) continue;
+        if (system) {
+          // List entries carry no recipients: the full document says whom it is for.
+          auto full = store_.get_document(d.id);
+          if (!full.ok() || !may_see(c, *full)) continue;
+        } else if (!may_read(c, d)) {
+          continue;
+        }
         docs.push_back(store::document_json(d, false));
         if (docs.size() == limit) {
           // Full: the next page starts after this one (if anything follows).
@@ -541,7 +563,8 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
          [api](Request&, const Caller& c, const PathParams& p) { return api->outgoing(c, p); }});
   r.add({"GET", "/v1/outgoing/{id}/attachments/{n}", everyone,
          [api](Request& q, const Caller& c, const PathParams& p) { return api->attachment(q, c, p, Direction::outgoing); }});
-  r.add({"POST", "/v1/outgoing/{id}/sign", Access::only({Role::leader, Role::officer}),
+  // Officers never sign documents.
+  r.add({"POST", "/v1/outgoing/{id}/sign", Access::only({Role::leader}),
          [api](Request& q, const Caller& c, const PathParams& p) { return api->sign(q, c, p); }, 64 * 1024});
   r.add({"GET", "/v1/outgoing/{id}/to-sign", Access::only({Role::leader}),
          [api](Request& q, const Caller& c, const PathParams& p) { return api->to_sign(q, c, p); }});

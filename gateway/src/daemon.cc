@@ -293,6 +293,9 @@ Status start_engine(const config::Config& cfg, Running& run) {
   }
   EngineOptions eo;
   eo.organ_id = cfg.axis.organ_id;
+  eo.signing = cfg.signing.mode == "organization" ? workflow::SigningMode::organization
+                                                  : workflow::SigningMode::personal;
+  if (cfg.policy.forbidden_kinds) eo.forbidden_kinds = *cfg.policy.forbidden_kinds;
   eo.work_dir = cfg.store.state_dir + "/work";
   eo.read = edxml::read_options_from(cfg.edxml);
   eo.write = edxml::write_options_from(cfg.edxml);
@@ -318,6 +321,7 @@ Status start_internal_listener(const config::Config& cfg, const std::string& spo
   ApiOptions ao;
   ao.spool_dir = spool;
   ao.max_json_bytes = cfg.limits.max_json_bytes;
+  ao.key_uri = cfg.hsm.key_uri;
   ao.multipart.max_file_bytes = cfg.edxml.max_attachment_bytes;
   ao.multipart.max_parts = cfg.edxml.max_attachments + 1;
   ao.report_no_answer_days = cfg.reports.no_answer_days;

@@ -50,6 +50,7 @@ Caller identify_certificate(const unsigned char* der, size_t der_len,
     c.name = cl.name;
     c.role = cl.role;
     c.organ_ids = cl.organ_ids;
+    c.sign_keys = cl.sign_keys;
     break;
   }
   return c;

@@ -172,6 +172,48 @@ TEST(Config, AxisTimestampWindowIsOffByDefaultAndNamedForWhatItChecks) {
             "(0, the default, checks no timestamp)");
 }
 
+// Issue 13: who signs is explicit; personal (a leader with the PIN) unless set.
+TEST(Config, SigningModeIsPersonalUnlessTheOrganizationKeyIsConfigured) {
+  auto d = parse("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->signing.mode, "personal");
+  auto o = parse("[hsm]\nkey_uri = \"pkcs11:token=a;object=sign\"\npin_file = \"/p\"\n[signing]\nmode = \"organization\"\n",
+                 "t.toml");
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->signing.mode, "organization");
+  EXPECT_EQ(error_of("[signing]\nmode = \"organization\"\n"),
+            "t.toml:2: signing.mode: \"organization\" signs with the agency's key: set [hsm] key_uri and pin_file or "
+            "pin_credential");
+  EXPECT_NE(error_of("[signing]\nmode = \"anyone\"\n").find("signing.mode"), std::string::npos);
+}
+
+TEST(Config, SignKeysAreForLeadersAndArePkcs11Uris) {
+  const std::string leader =
+      "[[clients]]\nname = \"l\"\nrole = \"leader\"\nfingerprint = \"sha256:" + std::string(64, 'a') + "\"\n";
+  auto r = parse(leader + "sign_keys = [\"pkcs11:token=a;object=l\"]\n", "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->clients.size(), 1u);
+  EXPECT_EQ(r->clients[0].sign_keys, std::vector<std::string>{"pkcs11:token=a;object=l"});
+  EXPECT_NE(error_of(leader + "sign_keys = [\"token=a\"]\n").find("is not a pkcs11: URI"), std::string::npos);
+  const std::string officer =
+      "[[clients]]\nname = \"o\"\nrole = \"officer\"\nfingerprint = \"sha256:" + std::string(64, 'a') + "\"\n";
+  EXPECT_NE(error_of(officer + "sign_keys = [\"pkcs11:token=a;object=l\"]\n").find("only a leader signs"),
+            std::string::npos);
+}
+
+TEST(Config, ForbiddenKindsAreUnsetByDefaultAndMayBeReplaced) {
+  auto d = parse("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->policy.forbidden_kinds.has_value());
+  auto r = parse("[policy]\nforbidden_kinds = [\"hạn chế lưu hành\"]\n", "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_TRUE(r->policy.forbidden_kinds.has_value());
+  EXPECT_EQ(*r->policy.forbidden_kinds, std::vector<std::string>{"hạn chế lưu hành"});
+  auto none = parse("[policy]\nforbidden_kinds = []\n", "t.toml");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->policy.forbidden_kinds.has_value() && none->policy.forbidden_kinds->empty());
+}
+
 TEST(Config, ExampleConfigIsValid) {
   auto r = edxgate::config::load(std::string(EDXGATE_SOURCE_DIR) + "/config/edxgate.example.toml");
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -69,7 +69,7 @@ class ConsoleTest : public ::testing::Test {
                                           {"trust_anchor", "root.pem", Pki::get().cert("root")},
                                           {"intermediate", "expired.pem", Pki::get().cert("expired")}};
     summary = std::make_shared<OperatorSummary>(*db, &readiness, certs);
-    add_api_routes(router, *engine, *db, ApiOptions{dir / "spool", 1 << 20, {}}, summary);
+    add_api_routes(router, *engine, *db, ApiOptions{dir / "spool", 1 << 20, {}, 7, ""}, summary);
     add_console_routes(router);
   }
 

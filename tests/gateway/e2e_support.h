@@ -43,6 +43,7 @@ using testing::write_text;
 inline constexpr const char* kOrganA = "000.00.00.G01";
 inline constexpr const char* kOrganB = "000.00.00.G02";
 inline constexpr const char* kOrganC = "000.00.00.G03";  // a third system on the axis, no gateway here
+inline constexpr const char* kOrganD = "000.00.00.G04";  // the organ of sys-a2, a second system client of A
 inline constexpr const char* kPin = "1234";
 
 inline std::string bin(const std::string& name) { return std::string(EDXGATE_BINARY_DIR) + "/bin/" + name; }
@@ -215,7 +216,7 @@ class World {
     if (!sim_directory.empty()) write_text(path("sim-agencies.json"), sim_directory);
     const std::string& d = root_.path();
     // Callers (TLS client certificates of the TLS test CA).
-    for (const char* who : {"sys-a", "leader-a", "officer-a", "sys-b", "officer-b", "leader-b", "axis"}) {
+    for (const char* who : {"sys-a", "sys-a2", "leader-a", "officer-a", "sys-b", "officer-b", "leader-b", "axis"}) {
       tls_.client(who, std::string("/C=VN/O=edxgate e2e/CN=") + who);
     }
     make_signing_ca();
@@ -446,6 +447,8 @@ class World {
     c += "retry_base_s = 1\nretry_max_s = 2\n";
     c += "[log]\nlevel = \"info\"\n";
     c += client("sys-" + g.name, "system", g.organ);
+    // A second system on A's gateway, of another organ (kOrganD): it sees none of A's documents.
+    if (g.name == "a") c += client("sys-a2", "system", kOrganD);
     c += client("leader-" + g.name, "leader", "");
     c += client("officer-" + g.name, "officer", "");
     if (g.axis_port) c += client("axis", "axis", "");

@@ -979,5 +979,151 @@ TEST_F(E2e, ReportsCountDeadlinesMetMissedAndOverdue) {
   EXPECT_GE(organ_count(after, "in_progress"), 1);
 }
 
+// --- issue 13: who signs, secret documents, DocumentId, each system its own ---
+
+// The reason code of a problem answer (its type is urn:edxgate:problem:<code>).
+std::string problem_code(const Reply& r) {
+  const std::string type = str(r.json(), "type");
+  const std::string prefix = "urn:edxgate:problem:";
+  return type.rfind(prefix, 0) == 0 ? type.substr(prefix.size()) : type;
+}
+
+TEST_F(E2e, OnlyALeaderWithItsPinSignsAndTheHistoryNamesTheCertificate) {
+  const std::string id = submit("40/BA-VP", "V/v quy tắc ký", {{"k.txt", small_file("pin-rule.txt", "ký")}});
+  ASSERT_FALSE(id.empty());
+  const std::string path = "/v1/outgoing/" + id + "/sign";
+  // Officers never sign, even with the right PIN.
+  EXPECT_EQ(w().call(w().a(), "officer-a", "POST", path, R"({"pin":"1234"})").status, 403u);
+  // Personal mode: the gateway's configured PIN (pin_file) is never used for a document.
+  Reply no_pin = w().call(w().a(), "leader-a", "POST", path, "{}");
+  EXPECT_EQ(no_pin.status, 400u) << no_pin.body;
+  EXPECT_EQ(problem_code(no_pin), "sign.pin_required") << no_pin.body;
+  // A key that is not configured for this leader.
+  Reply other_key = w().call(w().a(), "leader-a", "POST", path,
+                             R"({"pin":"1234","key_uri":"pkcs11:token=gw-a;object=other"})");
+  EXPECT_EQ(other_key.status, 403u) << other_key.body;
+  EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
+  Reply ok = w().call(w().a(), "leader-a", "POST", path, R"({"pin":"1234"})");
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  sh("openssl x509 -in " + w().a().dir + "/sign.pem -outform DER -out " + w().a().dir + "/sign.der");
+  const std::string fingerprint = sha256_hex_of_file(w().a().dir + "/sign.der");
+  bool named = false;
+  const bj::value doc = outgoing(id);
+  for (const auto& h : doc.as_object().at("history").as_array()) {
+    if (str(h, "state") != "signed") continue;
+    EXPECT_NE(str(h, "reason").find("signed by leader-a"), std::string::npos) << str(h, "reason");
+    named = str(h, "reason").find("sha256:" + fingerprint) != std::string::npos;
+  }
+  EXPECT_TRUE(named) << bj::serialize(doc);
+}
+
+TEST_F(E2e, SecretDocumentsAreRefusedAtSubmissionAndOnArrival) {
+  // At submission: the classification field, in any spelling, and a stamp in the subject.
+  for (const std::string& level : {std::string("Tối mật"), std::string("TUYET MAT")}) {
+    auto meta = json::parse(metadata_json("41/BA-VP", "Báo cáo"));
+    ASSERT_TRUE(meta.ok());
+    meta->as_object()["security_level"] = level;
+    Form f = make_form(w().path("form-secret"), bj::serialize(*meta), {{"m.txt", small_file("secret.txt", "x")}});
+    Reply r = w().call(w().a(), "sys-a", "POST", "/v1/outgoing", "", f.content_type, f.file);
+    EXPECT_EQ(r.status, 422u) << level << r.body;
+    EXPECT_EQ(problem_code(r), "policy.secret") << r.body;
+  }
+  Form stamped = make_form(w().path("form-stamped"), metadata_json("42/BA-VP", "[MẬT] Báo cáo"),
+                           {{"m.txt", small_file("secret2.txt", "x")}});
+  Reply r = w().call(w().a(), "sys-a", "POST", "/v1/outgoing", "", stamped.content_type, stamped.file);
+  EXPECT_EQ(r.status, 422u) << r.body;
+  EXPECT_EQ(problem_code(r), "policy.secret") << r.body;
+
+  // On arrival: a genuine envelope of A's, its subject stamped "TỐI MẬT" and
+  // injected at the axis with A's credentials, is quarantined at B with
+  // policy.secret (before its signature is even looked at) and A hears 02.
+  auto [id, document_id] = submit_and_sign("43/BA-VP", "V/v kế hoạch phòng thủ");
+  ASSERT_FALSE(id.empty());
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  const std::string env_file = w().path("to-stamp.xml");
+  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + str(docs[0], "id") + "/envelope", "", "", "",
+                     env_file).status,
+            200u);
+  std::string xml = read_text(env_file);
+  const std::string from = "V/v kế hoạch phòng thủ";
+  auto at = xml.find(from);
+  ASSERT_NE(at, std::string::npos);
+  xml.replace(at, from.size(), "TỐI MẬT - " + from);
+  write_text(w().path("stamped.xml"), xml);
+  gateway::VdxpOptions vo;
+  vo.endpoint = w().sim_url();
+  vo.organ_id = kOrganA;
+  vo.system_id = "SYS-A";
+  std::string secret = read_text(w().a().dir + "/axis.secret");
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  vo.secret = std::make_shared<SecretString>(secret);
+  vo.client.ca_file = w().tls().cert("ca");
+  vo.spool_dir = w().dir();
+  auto axis = gateway::make_vdxp_transport(vo);
+  ASSERT_TRUE(axis.ok()) << axis.error().message;
+  ASSERT_TRUE((*axis)->send_envelope(w().path("stamped.xml"), {kOrganB}, gateway::AxisMessageType::edoc).ok());
+  docs = wait_at_b(document_id, 2);
+  ASSERT_EQ(docs.size(), 2u);
+  bj::value stamped_doc;
+  for (const auto& d : docs)
+    if (str(d, "state") == "quarantined") stamped_doc = d;
+  EXPECT_NE(str(stamped_doc, "signer").find("policy.secret"), std::string::npos) << bj::serialize(stamped_doc);
+  EXPECT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + str(stamped_doc, "id")).status, 404u);
+  bj::value last;
+  EXPECT_TRUE(wait_until([&] { return has_code(last = outgoing(id), "received", "02"); }, std::chrono::seconds(30)))
+      << bj::serialize(last);
+}
+
+TEST_F(E2e, ASecondDocumentWithTheSameDocumentIdIsAConflict) {
+  const std::string first = submit("44/BA-VP", "V/v lần một", {{"a.txt", small_file("dup1.txt", "1")}});
+  ASSERT_FALSE(first.empty());
+  Form f = make_form(w().path("form-dup"), metadata_json("44/BA-VP", "V/v lần hai, cùng số và ngày"),
+                     {{"b.txt", small_file("dup2.txt", "2")}});
+  Reply r = w().call(w().a(), "sys-a", "POST", "/v1/outgoing", "", f.content_type, f.file);
+  EXPECT_EQ(r.status, 409u) << r.body;
+  EXPECT_EQ(problem_code(r), "document.duplicate_id") << r.body;
+}
+
+TEST_F(E2e, TwoSystemsOfDifferentOrgansOnOneGatewaySeeOnlyTheirOwn) {
+  // B sends A a document; A's system (organ G01) sees it, sys-a2 (organ G04) does not.
+  Form fb = make_form(w().path("form-own-b"), metadata_json("26/BB-VP", "V/v gửi bộ A", kOrganB, kOrganA),
+                      {{"b.txt", small_file("own-b.txt", "b")}});
+  Reply sb = w().call(w().b(), "sys-b", "POST", "/v1/outgoing", "", fb.content_type, fb.file);
+  ASSERT_EQ(sb.status, 202u) << sb.body;
+  const std::string bid = str(sb.json(), "id");
+  ASSERT_EQ(w().call(w().b(), "leader-b", "POST", "/v1/outgoing/" + bid + "/sign", R"({"pin":"1234"})").status, 200u);
+  Reply bdoc = w().call(w().b(), "sys-b", "GET", "/v1/outgoing/" + bid);
+  const std::string document_id = str(bdoc.json(), "document_id");
+  std::string at_a;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const bj::value l = w().call(w().a(), "sys-a", "GET", "/v1/incoming?limit=1000").json();
+        if (!l.is_object() || !l.as_object().contains("documents")) return false;
+        for (const auto& d : l.as_object().at("documents").as_array())
+          if (str(d, "document_id") == document_id) at_a = str(d, "id");
+        return !at_a.empty();
+      },
+      std::chrono::seconds(40)));
+  const std::string in = "/v1/incoming/" + at_a;
+  EXPECT_EQ(w().call(w().a(), "sys-a", "GET", in).status, 200u);
+  Reply list2 = w().call(w().a(), "sys-a2", "GET", "/v1/incoming?limit=1000");
+  ASSERT_EQ(list2.status, 200u);
+  EXPECT_EQ(list2.body.find(document_id), std::string::npos) << list2.body;
+  EXPECT_EQ(w().call(w().a(), "sys-a2", "GET", in).status, 404u);
+  EXPECT_EQ(w().call(w().a(), "sys-a2", "GET", in + "/envelope").status, 404u);
+  EXPECT_EQ(w().call(w().a(), "sys-a2", "GET", in + "/attachments/0").status, 404u);
+  EXPECT_EQ(w().call(w().a(), "sys-a2", "POST", in + "/ack", "{}").status, 404u);
+  EXPECT_EQ(w().call(w().a(), "sys-a2", "POST", in + "/status", R"({"state":"refused","reason":"x"})").status, 404u);
+  // The outgoing documents sys-a submitted are not sys-a2's either.
+  const std::string mine = submit("45/BA-VP", "V/v của sys-a", {{"o.txt", small_file("own-a.txt", "a")}});
+  ASSERT_FALSE(mine.empty());
+  EXPECT_EQ(w().call(w().a(), "sys-a", "GET", "/v1/outgoing/" + mine).status, 200u);
+  EXPECT_EQ(w().call(w().a(), "sys-a2", "GET", "/v1/outgoing/" + mine).status, 404u);
+  EXPECT_EQ(w().call(w().a(), "sys-a2", "GET", "/v1/outgoing/" + mine + "/attachments/0").status, 404u);
+  // Officers see all.
+  EXPECT_EQ(w().call(w().a(), "officer-a", "GET", in).status, 200u);
+}
+
 }  // namespace
 }  // namespace edxgate::e2e

@@ -31,7 +31,7 @@ TEST(OpenApi, TheDocumentListsExactlyTheRoutesWithTheirRoles) {
   eo.work_dir = dir / "work";
   workflow::Engine engine(eo, **db, verifier, &keys, nullptr, metrics);
   Router router;
-  add_api_routes(router, engine, **db, ApiOptions{dir.path(), 1 << 20, {}});
+  add_api_routes(router, engine, **db, ApiOptions{dir.path(), 1 << 20, {}, 7, ""});
   add_directory_routes(router, **db,
                        std::make_shared<DirectorySync>(nullptr, **db, workflow::AxisDirectoryLimits{}, std::chrono::hours(0)));
 

@@ -19,6 +19,8 @@
 #include "../support/workflow_doubles.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/metrics.h"
+#include "edxgate/edxml/json.h"
+#include "edxgate/edxml/pack.h"
 #include "edxgate/edxml/reader.h"
 #include "edxgate/edxml/writer.h"
 #include "edxgate/store/store.h"
@@ -43,7 +45,8 @@ constexpr const char* kC = "000.00.00.G03";
 
 // One ministry: its store, engine, keys and outgoing recorder.
 struct Ministry {
-  Ministry(const std::string& organ, const std::string& key, const TempDir& dir)
+  Ministry(const std::string& organ, const std::string& key, const TempDir& dir,
+           SigningMode signing = SigningMode::personal)
       : root(dir / organ), keys(key) {
     std::filesystem::create_directories(root);
     store::StoreOptions so;
@@ -60,19 +63,23 @@ struct Ministry {
     eo.organ_name = "Bộ " + organ;
     eo.work_dir = root + "/work";
     eo.worker = "engine@" + organ;
+    eo.signing = signing;
     engine = std::make_unique<Engine>(eo, *db, verifier, &keys, &axis, metrics);
   }
 
   // Submits a document from this ministry to `to` with one attachment per entry of `files`.
+  // Each call gets its own document code (so its own DocumentId) unless `code` is given.
   Result<Submitted> submit(const std::vector<std::string>& to, const std::map<std::string, std::string>& files,
-                           const std::string& subject = "Về việc thử nghiệm liên thông", const std::string& key = "") {
+                           const std::string& subject = "Về việc thử nghiệm liên thông", const std::string& key = "",
+                           const std::string& code = "", const json::bj::object& extra = {}) {
     json::bj::array recipients;
     for (const auto& t : to) recipients.push_back(json::bj::object{{"organ_id", t}});
     json::bj::object message{{"from", json::bj::object{{"organ_id", engine_organ()}}},
                              {"to", std::move(recipients)},
-                             {"code", "7/BTN-VP"},
+                             {"code", code.empty() ? std::to_string(7 + codes++) + "/BTN-VP" : code},
                              {"promulgation_date", "2026/11/23"},
                              {"subject", subject}};
+    for (const auto& [k, v] : extra) message[k] = v;
     Submission s;
     s.header = json::bj::object{{"message", std::move(message)}};
     int i = 0;
@@ -117,6 +124,17 @@ struct Ministry {
   std::shared_ptr<crypto::Verifier> verifier;
   std::unique_ptr<Engine> engine;
   int uploads = 0;
+  int codes = 0;
+
+  // Whether the audit log holds an event with this action whose detail contains `needle`.
+  bool audited(const std::string& action, const std::string& needle) {
+    auto rows = db->audit_rows(0, 1000);
+    if (!rows.ok()) return false;
+    for (const auto& r : *rows) {
+      if (r.event.action == action && r.event.detail.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
 };
 
 struct EngineTest : ::testing::Test {
@@ -413,11 +431,19 @@ TEST_F(EngineTest, SubmissionsAreCheckedAndRetriedOnesReturnTheFirst) {
   ASSERT_FALSE(escape.ok());
   EXPECT_EQ(escape.error().code, "edxml.attachment_name");
   // Idempotency.
-  auto first = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1");
-  auto again = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1");
+  auto first = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1", "99/BTN-VP");
+  auto again = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1", "99/BTN-VP");
   ASSERT_TRUE(first.ok() && again.ok());
   EXPECT_EQ(first->id, again->id);
   EXPECT_TRUE(again->existing);
+  // The same key with another body is refused, not answered with the first document.
+  auto other_file = a.submit({kB}, {{"a.txt", "y"}}, "Lần 1", "key-1", "99/BTN-VP");
+  ASSERT_FALSE(other_file.ok());
+  EXPECT_EQ(other_file.error().code, "idempotency.mismatch");
+  EXPECT_EQ(other_file.error().kind, ErrorKind::invalid);
+  auto other_code = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "key-1", "98/BTN-VP");
+  ASSERT_FALSE(other_code.ok());
+  EXPECT_EQ(other_code.error().code, "idempotency.mismatch");
   // No upload is left behind in any case.
   for (const auto& e : std::filesystem::directory_iterator(a.root)) {
     EXPECT_EQ(e.path().filename().string().rfind("upload-", 0), std::string::npos) << e.path();
@@ -540,6 +566,136 @@ TEST_F(EngineTest, ReportsFollowTheWorkflowAndRefusalsNeedAReason) {
   auto out = a.engine->report(id, {State::completed, "", "", ""}, "x");
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error().code, "store.not_found");
+}
+
+
+// --- issue 13: who signs, the content rules of Decision 2226/QĐ-BCT, DocumentId ---
+
+TEST_F(EngineTest, ASubmissionMarkedSecretIsRefusedAndAudited) {
+  for (const char* level : {"mật", "Tối mật", "TUYET MAT"}) {
+    auto r = a.submit({kB}, {{"a.txt", "x"}}, "Báo cáo", "", "", {{"security_level", level}});
+    ASSERT_FALSE(r.ok()) << level;
+    EXPECT_EQ(r.error().code, "policy.secret") << level;
+    EXPECT_EQ(r.error().kind, ErrorKind::invalid);
+  }
+  // A stamp in the subject is a marking too; the word inside a sentence is not.
+  auto stamped = a.submit({kB}, {{"a.txt", "x"}}, "[TỐI MẬT] Kế hoạch");
+  ASSERT_FALSE(stamped.ok());
+  EXPECT_EQ(stamped.error().code, "policy.secret");
+  EXPECT_TRUE(a.submit({kB}, {{"a.txt", "x"}}, "Về việc bảo vệ bí mật nhà nước", "", "",
+                       {{"security_level", "normal"}})
+                  .ok());
+  EXPECT_TRUE(a.audited("policy.refuse", "policy.secret"));
+  auto unknown = a.submit({kB}, {{"a.txt", "x"}}, "Báo cáo", "", "", {{"security_level", "confidential"}});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, "policy.security_level");
+}
+
+TEST_F(EngineTest, ADenunciationLetterIsRefused) {
+  auto r = a.submit({kB}, {{"a.txt", "x"}}, "Tố cáo hành vi", "", "", {{"type_name", "Đơn thư tố cáo"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "policy.kind");
+  EXPECT_TRUE(a.audited("policy.refuse", "policy.kind"));
+  EXPECT_TRUE(a.submit({kB}, {{"a.txt", "x"}}, "Trả lời", "", "", {{"type_name", "Công văn"}}).ok());
+}
+
+TEST_F(EngineTest, AnIncomingEnvelopeStampedSecretIsQuarantinedAndTheSenderRefused) {
+  json::bj::object message{{"from", json::bj::object{{"organ_id", kA}}},
+                           {"to", json::bj::array{json::bj::object{{"organ_id", kB}}}},
+                           {"code", "9/BTN-VP"},
+                           {"promulgation_date", "2026/11/23"},
+                           {"subject", "MẬT - Báo cáo tình hình"}};
+  auto env = edxml::envelope_from_json(json::bj::object{{"message", message}});
+  ASSERT_TRUE(env.ok()) << env.error().message;
+  ASSERT_TRUE(edxml::complete_for_pack(*env, {}).ok());
+  auto text = edxml::write_envelope_string(*env, {});
+  ASSERT_TRUE(text.ok());
+  auto r = b.deliver(*text, kA);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto in = b.doc(r->document);
+  EXPECT_EQ(in.state, State::quarantined);
+  EXPECT_NE(in.signer_summary.find("policy.secret"), std::string::npos) << in.signer_summary;
+  EXPECT_TRUE(b.audited("policy.refuse", "policy.secret"));
+  ASSERT_TRUE(b.engine->run_outbox_once().ok());
+  auto sent = b.axis.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].kind, "status");
+  EXPECT_NE(sent[0].bytes.find(">02<"), std::string::npos);
+  EXPECT_NE(sent[0].bytes.find("policy.secret"), std::string::npos);
+}
+
+TEST_F(EngineTest, ASecondLiveDocumentWithTheSameDocumentIdIsAConflict) {
+  auto first = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "k1", "12/BTN-VP");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto again = a.submit({kB}, {{"a.txt", "x"}}, "Lần 1", "k1", "12/BTN-VP");  // the same submission retried
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->id, first->id);
+  auto other = a.submit({kB}, {{"b.txt", "y"}}, "Văn bản khác cùng số", "k2", "12/BTN-VP");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "document.duplicate_id");
+  EXPECT_EQ(other.error().kind, ErrorKind::conflict);
+  EXPECT_TRUE(a.audited("policy.refuse", "document.duplicate_id"));
+}
+
+TEST_F(EngineTest, PersonalSigningNeedsTheSignersPin) {
+  auto sub = a.submit({kB}, {{"a.txt", "x"}});
+  ASSERT_TRUE(sub.ok());
+  // SoftwareKeys has an unattended key: the engine must not fall back to it.
+  auto r = a.engine->sign(sub->id, "", nullptr, "leader");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "sign.pin_required");
+  EXPECT_EQ(a.doc(sub->id).state, State::pending_signature);
+  SecretString pin("1234");
+  ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
+  auto history = a.db->history(sub->id);
+  ASSERT_TRUE(history.ok());
+  bool named = false;
+  const std::string fingerprint = crypto::test::Pki::get().cert("good").sha256_hex();
+  for (const auto& t : *history) {
+    if (t.to == State::signed_) {
+      EXPECT_NE(t.reason.find("signed by leader"), std::string::npos) << t.reason;
+      named = t.reason.find("sha256:" + fingerprint) != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(named) << "the history names the signing certificate's fingerprint";
+  EXPECT_TRUE(a.audited("document.sign", "personal signature"));
+}
+
+TEST(EngineSigning, OrganizationModeSignsWhatASystemSubmitsWithTheAgencyKey) {
+  TempDir dir{"edxgate-engine-org"};
+  Ministry org{kA, "good", dir, SigningMode::organization};
+  auto sub = org.submit({kB}, {{"a.txt", "x"}});
+  ASSERT_TRUE(sub.ok()) << sub.error().message;
+  EXPECT_EQ(sub->state, State::queued);
+  auto history = org.db->history(sub->id);
+  ASSERT_TRUE(history.ok());
+  bool signed_for = false;
+  for (const auto& t : *history) {
+    if (t.to == State::signed_) {
+      signed_for = t.reason.find("signed by the organization for eoffice") != std::string::npos &&
+                   t.reason.find("sha256:") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(signed_for);
+  EXPECT_TRUE(org.audited("document.sign", "signed by the organization for eoffice"));
+  // Nobody signs by hand in this mode.
+  auto other = org.submit({kB}, {{"b.txt", "y"}});
+  ASSERT_TRUE(other.ok());
+  SecretString pin("1234");
+  auto by_hand = org.engine->sign(other->id, "", &pin, "leader");
+  ASSERT_FALSE(by_hand.ok());
+  EXPECT_EQ(by_hand.error().code, "sign.mode");
+}
+
+
+TEST_F(EngineTest, TheAxisFromIsComparedWithoutCase) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  std::string lower = kA;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto got = b.deliver(bytes, lower);
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(b.doc(got->document).state, State::verified) << b.doc(got->document).signer_summary;
 }
 
 }  // namespace

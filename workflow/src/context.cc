@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 
@@ -93,6 +94,12 @@ Status save_document(xmlDoc* doc, const std::string& path) {
   const int closed = xmlSaveClose(ctx);  // frees ctx
   if (r < 0 || closed < 0) return make_error(ErrorKind::io, "io.write", "cannot write " + path);
   return {};
+}
+
+bool same_organ(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::string signer_summary(const crypto::Verification& v) {

@@ -87,6 +87,9 @@ std::string signer_summary(const crypto::Verification& v);
 // The searchable header fields of a document from its envelope, and its
 // attachments moved into the blob store (with their unzipped files).
 Status fill_document(store::NewDocument& nd, const edxml::Envelope& env, const store::BlobStore& blobs);
+// Whether two organ ids name the same organ: the axis and peers do not agree
+// on the case of the letter ("000.00.00.G01" / "000.00.00.g01").
+bool same_organ(std::string_view a, std::string_view b);
 // Whether an error is the input's fault (answered once) rather than ours
 // (retried): the kind says.
 bool is_input_error(const Error& e);

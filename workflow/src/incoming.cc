@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "edxgate/base/log.h"
+#include "edxgate/workflow/policy.h"
 
 namespace edxgate::workflow::detail {
 
@@ -90,12 +91,19 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
     if (std::find(nd.recipients.begin(), nd.recipients.end(), c_.opt.organ_id) == nd.recipients.end()) {
       problem_code = "edxml.recipient";
       problem = "the envelope is not addressed to this organ (" + c_.opt.organ_id + ")";
-    } else if (!d.from.empty() && d.from != nd.sender) {
+    } else if (!d.from.empty() && !same_organ(d.from, nd.sender)) {
       problem_code = "edxml.sender";
       problem = "the envelope says it is from " + nd.sender + " but the axis delivered it from " + d.from;
     } else if (m.document_id.empty()) {
       problem_code = "edxml.missing";
       problem = "the envelope has no DocumentId";
+    } else if (Status p = policy::check_incoming(m); !p.ok()) {
+      problem_code = p.error().code;
+      problem = p.error().message;
+      // Audited once per envelope (a redelivery is stored once, so is its refusal).
+      AuditEvent ev{"axis", "policy.refuse", "incoming " + m.document_id + " from " + nd.sender, "failed",
+                    problem_code + ": envelope sha256:" + envelope.sha256};
+      if (auto st = c_.store.append(ev); !st.ok()) log::warn("policy refusal not audited", {{"error", st.error().message}});
     } else {
       c_.metrics.verifications.inc({v.valid ? "ok" : v.code});
       nd.signer_summary = signer_summary(v);

@@ -8,6 +8,7 @@
 #include "edxgate/edxml/json.h"
 #include "edxgate/edxml/pack.h"
 #include "edxgate/workflow/directory.h"
+#include "edxgate/workflow/policy.h"
 
 namespace edxgate::workflow::detail {
 
@@ -35,13 +36,116 @@ Status check_to(store::Store& store, const ex::MessageHeader& m) {
   return check_recipients(store, organs);
 }
 
+// Takes "security_level" out of the header (top level, or in "message"), so
+// that the envelope reader sees only edXML fields.
+Result<std::string> take_security_level(json::bj::value& header) {
+  std::string level;
+  auto take = [&](json::bj::object& o) -> Status {
+    auto it = o.find("security_level");
+    if (it == o.end()) return {};
+    if (!it->value().is_string()) {
+      return make_error(ErrorKind::invalid, "policy.security_level", "security_level must be a string");
+    }
+    level = std::string(it->value().as_string());
+    o.erase(it);
+    return {};
+  };
+  if (!header.is_object()) return level;
+  EDX_TRY(take(header.as_object()));
+  if (auto* m = header.as_object().if_contains("message"); m && m->is_object()) EDX_TRY(take(m->as_object()));
+  return level;
+}
+
+// "subject (SHA-256 fingerprint)" of the certificate that signed, for history.
+std::string certificate_named(const crypto::Verification& v) {
+  if (!v.signer) return "an unknown certificate";
+  return v.signer->subject + " (sha256:" + v.signer->sha256 + ")";
+}
+
 }  // namespace
+
+// Records a refusal by the content rules in the audit log (who tried what).
+void Outgoing::audit_refusal(const Error& e, const std::string& submitter, const std::string& what) {
+  AuditEvent ev{submitter, "policy.refuse", what, "failed", e.code + ": " + e.message};
+  if (auto st = c_.store.append(ev); !st.ok()) {
+    log::warn("policy refusal not audited", {{"error", st.error().message}});
+  }
+}
+
+Status Outgoing::check_policy(policy::SecurityLevel level, const edxml::MessageHeader& m, const std::string& submitter) {
+  Status st = policy::check_outgoing(level, m, c_.opt.forbidden_kinds);
+  if (!st.ok()) {
+    audit_refusal(st.error(), submitter, "outgoing " + m.code.number + "/" + m.code.notation);
+    return st;
+  }
+  return {};
+}
+
+// DocumentId is unique per sending organ among live outgoing documents. A
+// retry of the same submission (same submitter and Idempotency-Key) is let
+// through: the store returns the existing document for it.
+// A recall (BussinessDocType 1) or an update (2) of a document carries that
+// document's DocumentId on purpose (lifecycle.cc): it is not a second document.
+Status Outgoing::check_unique_document_id(const std::string& sender, const std::string& document_id,
+                                          const std::string& submitter, const std::string& idempotency_key,
+                                          const ex::TraceHeaderList& trace) {
+  if (document_id.empty()) return {};
+  if (trace.business && (trace.business->doc_type == ex::BusinessDocType::revocation ||
+                         trace.business->doc_type == ex::BusinessDocType::update)) {
+    return {};
+  }
+  store::DocumentQuery q;
+  q.direction = Direction::outgoing;
+  q.sender = sender;
+  q.envelope_id = document_id;
+  q.limit = 50;
+  auto page = c_.store.list_documents(q);
+  if (!page.ok()) return page.error();
+  for (const auto& d : page->documents) {
+    if (d.state == State::cancelled || d.state == State::refused) continue;  // not live
+    if (!idempotency_key.empty() && d.submitter == submitter && d.idempotency_key == idempotency_key) continue;
+    Error e = make_error(ErrorKind::conflict, "document.duplicate_id",
+                         "organ " + sender + " already has a live document with DocumentId '" + document_id +
+                             "' (document " + std::to_string(d.id) + "); give the new document another code or date");
+    audit_refusal(e, submitter, "outgoing " + document_id);
+    return e;
+  }
+  return {};
+}
+
+// A retried submission (same submitter and Idempotency-Key) must be the same
+// document: the same DocumentId, subject, recipients and attachments.
+Status Outgoing::check_same_submission(const store::NewDocument& nd, const store::Document& existing) {
+  bool same = nd.envelope_id == existing.envelope_id && nd.subject == existing.subject &&
+              nd.recipients == existing.recipients && nd.attachments.size() == existing.attachments.size();
+  for (size_t i = 0; same && i < nd.attachments.size(); ++i) {
+    same = nd.attachments[i].name == existing.attachments[i].name &&
+           nd.attachments[i].blob.sha256 == existing.attachments[i].blob.sha256;
+  }
+  if (same) return {};
+  return make_error(ErrorKind::invalid, "idempotency.mismatch",
+                    "this Idempotency-Key was used for another document (" + std::to_string(existing.id) +
+                        "); a retry must send the same metadata and files");
+}
+
+// Organization mode: the agency's key signs what a system submitted.
+Result<Submitted> Outgoing::sign_for_organization(Submitted s, const std::string& submitter) {
+  if (c_.opt.signing != SigningMode::organization || s.state != State::pending_signature) return s;
+  auto signed_state = sign_with(s.id, "", nullptr, "system:organization", "signed by the organization for " + submitter);
+  if (!signed_state.ok()) return signed_state.error();
+  s.state = *signed_state;
+  return s;
+}
 
 Result<Submitted> Outgoing::submit(Submission sub) {
   struct Cleanup {
     std::vector<std::string>& files;
     ~Cleanup() { remove_files(files); }
   } cleanup{sub.files};
+  auto level_text = take_security_level(sub.header);
+  if (!level_text.ok()) return level_text.error();
+  auto level = policy::parse_security_level(*level_text);
+  if (!level.ok()) return level.error();
   auto env = ex::envelope_from_json(sub.header);
   if (!env.ok()) return env.error();
   if (!env->message) {
@@ -56,6 +160,7 @@ Result<Submitted> Outgoing::submit(Submission sub) {
                       "this gateway sends as organ '" + c_.opt.organ_id + "', not '" + from + "'");
   }
   EDX_TRY(check_to(c_.store, *env->message));
+  EDX_TRY(check_policy(*level, *env->message, sub.submitter));
   const auto& limits = c_.opt.read.limits;
   if (sub.files.size() > limits.max_attachments) {
     return make_error(ErrorKind::invalid, "submit.attachments",
@@ -63,6 +168,7 @@ Result<Submitted> Outgoing::submit(Submission sub) {
   }
   EDX_TRY(ex::complete_for_pack(*env, sub.files, sub.names));
   EDX_TRY(ex::check_envelope(*env, c_.opt.read.format));
+  EDX_TRY(check_unique_document_id(from, env->message->document_id, sub.submitter, sub.idempotency_key, env->trace));
   for (const auto& a : env->attachments) {
     if (a.size > limits.max_attachment_bytes) {
       return make_error(ErrorKind::too_large, "http.too_large", "attachment '" + a.name + "' is larger than the limit");
@@ -88,10 +194,11 @@ Result<Submitted> Outgoing::submit(Submission sub) {
   if (!created.ok()) return created.error();
   auto doc = c_.store.get_document(created->id);
   if (!doc.ok()) return doc.error();
+  if (created->existing) EDX_TRY(check_same_submission(nd, *doc));
   log::info("outgoing submitted", {{"document", std::to_string(created->id)},
                                    {"by", sub.submitter},
                                    {"existing", created->existing ? "true" : "false"}});
-  return Submitted{created->id, doc->state, created->existing};
+  return sign_for_organization(Submitted{created->id, doc->state, created->existing}, sub.submitter);
 }
 
 Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string& submitter,
@@ -124,6 +231,8 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
   }
   if (m.document_id.empty()) return make_error(ErrorKind::invalid, "edxml.missing", "the envelope has no DocumentId");
   EDX_TRY(check_to(c_.store, m));
+  EDX_TRY(check_policy(policy::SecurityLevel::normal, m, submitter));
+  EDX_TRY(check_unique_document_id(m.from.organ_id, m.document_id, submitter, idempotency_key, env.trace));
   std::optional<crypto::Verification> verified;
   if (env.signature == ex::SignaturePresence::dsig) {
     const crypto::Verification& v = read.verification;
@@ -157,7 +266,8 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
   }
   auto doc = c_.store.get_document(created->id);
   if (!doc.ok()) return doc.error();
-  return Submitted{created->id, doc->state, created->existing};
+  if (created->existing) EDX_TRY(check_same_submission(nd, *doc));
+  return sign_for_organization(Submitted{created->id, doc->state, created->existing}, submitter);
 }
 
 Result<ex::XmlDocPtr> Outgoing::load_unsigned(const store::Document& doc) {
@@ -175,7 +285,7 @@ Result<ex::XmlDocPtr> Outgoing::load_unsigned(const store::Document& doc) {
 }
 
 Result<State> Outgoing::store_signed(DocumentId id, xmlDoc* doc, const crypto::Verification& v,
-                                     const std::string& actor) {
+                                     const std::string& actor, const std::string& how) {
   auto scratch = make_scratch(c_);
   if (!scratch.ok()) return scratch.error();
   const std::string file = **scratch / "signed.xml";
@@ -190,7 +300,8 @@ Result<State> Outgoing::store_signed(DocumentId id, xmlDoc* doc, const crypto::V
     auto r = c_.store.transition(id, State::pending_signature, actor, "", State::draft);
     if (!r.ok()) return r.error();
   }
-  auto s = c_.store.transition(id, State::signed_, actor, "signed by " + summary, State::pending_signature);
+  auto s = c_.store.transition(id, State::signed_, actor, how + " with the certificate " + certificate_named(v),
+                               State::pending_signature);
   if (!s.ok()) return s.error();
   // A crash here leaves it signed; the worker queues signed documents it finds.
   auto q = c_.store.transition(id, State::queued, actor, "", State::signed_,
@@ -203,6 +314,27 @@ Result<State> Outgoing::store_signed(DocumentId id, xmlDoc* doc, const crypto::V
 
 Result<State> Outgoing::sign(DocumentId id, const std::string& key_uri, const SecretString* pin,
                              const std::string& actor) {
+  if (c_.opt.signing == SigningMode::organization) {
+    return make_error(ErrorKind::conflict, "sign.mode",
+                      "this gateway signs with the organization's key when a document is submitted ([signing] mode)");
+  }
+  if (!pin) {
+    audit_sign(id, actor, "failed", "no PIN given");
+    return make_error(ErrorKind::malformed, "sign.pin_required", "give the PIN of your signing key (\"pin\")");
+  }
+  auto r = sign_with(id, key_uri, pin, actor, "signed by " + actor);
+  audit_sign(id, actor, r.ok() ? "ok" : "failed", r.ok() ? "personal signature" : r.error().code);
+  return r;
+}
+
+void Outgoing::audit_sign(DocumentId id, const std::string& actor, const std::string& outcome,
+                          const std::string& detail) {
+  AuditEvent ev{actor, "document.sign", "document " + std::to_string(id), outcome, detail};
+  if (auto st = c_.store.append(ev); !st.ok()) log::warn("signature not audited", {{"error", st.error().message}});
+}
+
+Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, const SecretString* pin,
+                                  const std::string& actor, const std::string& how) {
   if (!c_.keys) return make_error(ErrorKind::unavailable, "sign.no_token", "this gateway has no token configured");
   auto doc = c_.store.get_document(id);
   if (!doc.ok()) return doc.error();
@@ -223,12 +355,18 @@ Result<State> Outgoing::sign(DocumentId id, const std::string& key_uri, const Se
     c_.metrics.signatures.inc({"failed"});
     return signed_doc.error();
   }
-  return store_signed(id, signed_doc->get(), v, actor);
+  auto stored = store_signed(id, signed_doc->get(), v, actor, how);
+  if (stored.ok() && !pin) audit_sign(id, actor, "ok", how);
+  return stored;
 }
 
 Result<crypto::PreparedSignature> Outgoing::prepare_remote(DocumentId id,
                                                           const std::vector<crypto::Certificate>& certificates,
                                                           std::optional<crypto::SignatureAlgorithm> algorithm) {
+  if (c_.opt.signing == SigningMode::organization) {
+    return make_error(ErrorKind::conflict, "sign.mode",
+                      "this gateway signs with the organization's key when a document is submitted ([signing] mode)");
+  }
   if (certificates.empty()) {
     return make_error(ErrorKind::invalid, "sign.certificate", "the signer's certificate is missing");
   }
@@ -263,7 +401,9 @@ Result<State> Outgoing::complete_signature(DocumentId id, const std::vector<cryp
     c_.metrics.signatures.inc({"failed"});
     return signed_doc.error();
   }
-  return store_signed(id, signed_doc->get(), v, actor);
+  auto stored = store_signed(id, signed_doc->get(), v, actor, "signed by " + actor + " (remote agent)");
+  audit_sign(id, actor, stored.ok() ? "ok" : "failed", stored.ok() ? "remote signature" : stored.error().code);
+  return stored;
 }
 
 void Outgoing::requeue_signed() {

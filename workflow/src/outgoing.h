@@ -29,8 +29,22 @@ class Outgoing {
   Result<crypto::PreparedSignature> prepare_remote(store::DocumentId id,
                                                    const std::vector<crypto::Certificate>& certificates,
                                                    std::optional<crypto::SignatureAlgorithm> algorithm);
+  // `how` opens the history line ("signed by <leader>", "signed by the
+  // organization for <client>"); the certificate follows it.
   Result<store::State> store_signed(store::DocumentId id, xmlDoc* doc, const crypto::Verification& v,
-                                    const std::string& actor);
+                                    const std::string& actor, const std::string& how);
+  // Signs on the gateway's token, whatever the mode (callers check it).
+  Result<store::State> sign_with(store::DocumentId id, const std::string& key_uri, const SecretString* pin,
+                                 const std::string& actor, const std::string& how);
+  Result<Submitted> sign_for_organization(Submitted s, const std::string& submitter);
+  Status check_policy(policy::SecurityLevel level, const edxml::MessageHeader& m, const std::string& submitter);
+  Status check_unique_document_id(const std::string& sender, const std::string& document_id,
+                                  const std::string& submitter, const std::string& idempotency_key,
+                                  const edxml::TraceHeaderList& trace);
+  Status check_same_submission(const store::NewDocument& nd, const store::Document& existing);
+  void audit_refusal(const Error& e, const std::string& submitter, const std::string& what);
+  void audit_sign(store::DocumentId id, const std::string& actor, const std::string& outcome,
+                  const std::string& detail);
   Context& c_;
 };
 

@@ -45,22 +45,39 @@ Result<DocumentId> StatusMessages::receive(const ex::Envelope& env, const crypto
     return make_error(ErrorKind::invalid, "status.document",
                       "the status message names no DocumentId in ResponseFor");
   }
+  // The document is ours (we are its sender), has this DocumentId and names
+  // the status message's sender among its recipients: DocumentId alone may
+  // repeat (another organ's, or an old one of ours).
   store::DocumentQuery q;
   q.direction = Direction::outgoing;
+  q.sender = c_.opt.organ_id;
   q.envelope_id = s.response_for.document_id;
-  q.limit = 2;
+  q.limit = 50;
   auto page = c_.store.list_documents(q);
   if (!page.ok()) return page.error();
-  if (page->documents.empty()) {
+  std::optional<store::Document> found;
+  for (const auto& candidate : page->documents) {
+    auto full = c_.store.get_document(candidate.id);
+    if (!full.ok()) return full.error();
+    if (std::find(full->recipients.begin(), full->recipients.end(), s.from.organ_id) != full->recipients.end()) {
+      found = std::move(*full);
+      break;
+    }
+  }
+  if (!found && !page->documents.empty()) {
+    return make_error(ErrorKind::forbidden, "status.sender",
+                      "organ '" + s.from.organ_id + "' is not a recipient of our document '" +
+                          s.response_for.document_id + "'");
+  }
+  if (!found) {
     return make_error(ErrorKind::not_found, "status.unknown_document",
                       "no outgoing document has DocumentId '" + s.response_for.document_id + "'");
   }
-  auto doc = c_.store.get_document(page->documents.front().id);
-  if (!doc.ok()) return doc.error();
+  auto doc = Result<store::Document>(std::move(*found));
   // The organ the axis authenticated as the sender must be the one the
   // message names: otherwise any system on the axis could report (unsigned)
   // in a recipient's name.
-  if (!axis_from.empty() && axis_from != s.from.organ_id) {
+  if (!axis_from.empty() && !same_organ(axis_from, s.from.organ_id)) {
     return make_error(ErrorKind::forbidden, "status.sender",
                       "the status message says it is from " + s.from.organ_id + " but the axis delivered it from " +
                           axis_from);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,27 @@ struct Hsm {
   std::string pin_credential;  // name under $CREDENTIALS_DIRECTORY
 };
 
+// [signing]: who signs outgoing documents (README, "Who signs").
+//   "personal": each document waits in pending_signature for a leader, who
+//     signs with the PIN of a token key on the gateway (POST .../sign with
+//     "pin") or with a remote signing agent; the [hsm] PIN (pin_file or
+//     pin_credential) is never used for a document, only for status messages.
+//   "organization": the agency's key ([hsm] key_uri, its PIN from pin_file or
+//     pin_credential) signs every document a system client submits, when the
+//     submission is accepted; nobody signs by hand.
+// Officers never sign documents, in either mode.
+struct Signing {
+  std::string mode = "personal";  // "personal" | "organization"
+};
+
+// [policy]: the content rules of Decision 2226/QĐ-BCT (workflow/policy.h).
+struct Policy {
+  // Document types refused at submission (policy.kind), compared word by word
+  // ignoring case and normalisation. Unset: denunciation letters
+  // (workflow::policy::default_forbidden_kinds()).
+  std::optional<std::vector<std::string>> forbidden_kinds;
+};
+
 // [[trust.sha1_exception]]: a logged exception for a sender still on SHA-1.
 struct Sha1Exception {
   std::string sender;  // organ id
@@ -140,7 +162,10 @@ struct Client {
   Role role = Role::system;
   std::string subject;      // RFC 2253 subject DN, or
   std::string fingerprint;  // "sha256:<hex>" of the DER certificate
-  std::vector<std::string> organ_ids;  // for role "system": organ ids it may send as
+  std::vector<std::string> organ_ids;  // for role "system": organ ids it may send as (and sees)
+  // For role "leader": the pkcs11: URIs of the token keys it may sign with on
+  // the gateway; empty: only [hsm] key_uri.
+  std::vector<std::string> sign_keys;
 };
 
 // [reports]: processing reports (GET /v1/reports/*, edxgate report).
@@ -162,6 +187,8 @@ struct Config {
   Hsm hsm;
   Trust trust;
   Axis axis;
+  Signing signing;
+  Policy policy;
   std::vector<Client> clients;
   Reports reports;
   Log log;

@@ -6,7 +6,7 @@
 //   GET  /v1/outgoing                     officer leader   list (state filter, paging)
 //   GET  /v1/outgoing/{id}                system officer leader   state, history, status messages
 //   GET  /v1/outgoing/{id}/attachments/{n} system officer leader  attachment n (0-based, streamed)
-//   POST /v1/outgoing/{id}/sign           leader officer   sign on the gateway's token (PIN in body)
+//   POST /v1/outgoing/{id}/sign           leader           sign on the gateway's token (the leader's PIN in body)
 //   GET  /v1/outgoing/{id}/to-sign        leader           remote agent: the bytes to sign
 //   POST /v1/outgoing/{id}/signature      leader           remote agent: the signature value
 //   POST /v1/outgoing/{id}/revoke         system           recall a sent document (api_lifecycle.h)
@@ -23,9 +23,11 @@
 //   GET  /v1/reports/incoming?from=&to=   officer          per unit: received, in progress, done on time/late, overdue
 //   GET  /v1/reports/outgoing?from=&to=   officer          per recipient organ: delivered ... no answer after N days
 //
-// A system sees only outgoing documents sent as one of its organ ids, and
-// only incoming documents that passed verification (quarantined ones are for
-// officers). A leader reads only the outgoing documents awaiting a signature
+// A system sees only the outgoing documents it submitted (as one of its organ
+// ids), and only incoming documents addressed to one of its organ ids that
+// passed verification (quarantined ones are for officers); anything else is
+// 404. A leader signs only with its own PIN and its configured keys
+// ([[clients]] sign_keys, else [hsm] key_uri); officers never sign. A leader reads only the outgoing documents awaiting a signature
 // (the ones it is asked to sign). Errors are application/problem+json.
 //
 // A request that a browser marks as sent by a page of another site
@@ -52,6 +54,7 @@ struct ApiOptions {
   uint64_t max_json_bytes = 1024 * 1024;
   MultipartLimits multipart;
   int report_no_answer_days = 7;    // [reports] no_answer_days
+  std::string key_uri;  // [hsm] key_uri: the key a leader without sign_keys may use
 };
 
 // Adds the routes above. `engine` and `store` must outlive the router.

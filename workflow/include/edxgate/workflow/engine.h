@@ -45,12 +45,22 @@
 #include "edxgate/store/store.h"
 #include "edxgate/workflow/incoming.h"
 #include "edxgate/workflow/keys.h"
+#include "edxgate/workflow/policy.h"
 #include "edxgate/workflow/transport.h"
 
 namespace edxgate::workflow {
 
+// Who signs outgoing documents ([signing] mode, config.h): a leader with the
+// PIN (personal), or the agency's key when a submission is accepted
+// (organization). The configured (unattended) PIN signs a document only in
+// organization mode.
+enum class SigningMode { personal, organization };
+
 struct EngineOptions {
   std::string organ_id;       // ours: the From of what we send, checked on submissions
+  SigningMode signing = SigningMode::personal;
+  // Document types refused at submission (policy.h, policy.kind).
+  std::vector<std::string> forbidden_kinds = policy::default_forbidden_kinds();
   std::string organ_name;     // for status messages
   std::string work_dir;       // temp files (same filesystem as the store's blobs)
   edxml::ReadOptions read;    // limits and format (attachment_dir is set per use)
@@ -118,17 +128,26 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // --- outgoing ---
-  // Errors: "submit.*", "edxml.*", "json.*" (invalid), "submit.sender"
-  // (forbidden), "store.*".
+  // Errors: "submit.*", "edxml.*", "json.*", "policy.*" (invalid),
+  // "submit.sender" (forbidden), "document.duplicate_id" (conflict), "store.*".
+  // The header may carry "security_level" (top level or in "message"):
+  // anything but normal is refused (policy.h). In organization mode the
+  // accepted document is signed with the agency's key before this returns
+  // (a signing failure is returned; the same submission retried signs again).
   Result<Submitted> submit(Submission submission);
   // A ready envelope (unsigned, or already signed: then it is verified and queued).
   Result<Submitted> submit_envelope(std::string file, const std::string& submitter,
                                     const std::vector<std::string>& allowed_senders,
                                     const std::string& idempotency_key);
-  // Signs on a token of the gateway and queues the document.
+  // Signs on a token of the gateway and queues the document. Personal mode
+  // only, and only with the signer's PIN: a null `pin` is "sign.pin_required"
+  // (the configured PIN never signs a document here); in organization mode
+  // "sign.mode" (conflict). The history names the certificate (subject and
+  // SHA-256 fingerprint).
   Result<store::State> sign(store::DocumentId id, const std::string& key_uri, const SecretString* pin,
                             const std::string& actor);
-  // Remote signing: the bytes to sign for `certificates` (leaf first).
+  // Remote signing (personal mode only): the bytes to sign for
+  // `certificates` (leaf first).
   Result<ToSign> to_sign(store::DocumentId id, const std::vector<crypto::Certificate>& certificates,
                          std::optional<crypto::SignatureAlgorithm> algorithm);
   Result<store::State> complete_signature(store::DocumentId id, const std::vector<crypto::Certificate>& certificates,
