@@ -73,6 +73,7 @@ Status run_c14n(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m,
   xmlOutputBufferPtr buf = xmlOutputBufferCreateIO(sink_write, sink_close, &sink, nullptr);
   if (!buf) return make_error("c14n.failed", "cannot create the canonicalization buffer");
   std::vector<xmlChar*> pfx;
+  pfx.reserve(prefixes.size() + 1);
   for (const auto& p : prefixes) pfx.push_back(const_cast<xmlChar*>(reinterpret_cast<const xmlChar*>(p.c_str())));
   pfx.push_back(nullptr);
   int rc = xmlC14NExecute(doc, subtree ? visible_in_subtree : nullptr, const_cast<xmlNode*>(subtree),

@@ -93,7 +93,7 @@ std::string iso_time(int64_t ms) {
   struct tm tm {};
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "";  // did not fit: contents unspecified
   return buf;
 }
 
