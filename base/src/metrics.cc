@@ -23,8 +23,12 @@ std::string number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   if (std::isnan(v)) return "NaN";
   char buf[64];
-  if (v == std::floor(v) && std::fabs(v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.9g", v);
+  // Both formats fit in 64 bytes (|v| < 1e15, or 9 significant digits), so the
+  // output is never truncated and the count snprintf returns is not needed.
+  if (v == std::floor(v) && std::fabs(v) < 1e15)
+    (void)std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    (void)std::snprintf(buf, sizeof buf, "%.9g", v);
   return buf;
 }
 
@@ -135,7 +139,7 @@ void Histogram::render(std::string& out) const {
 Counter& MetricsRegistry::counter(const std::string& name, const std::string& help,
                                   std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
-  counters_.emplace_back(new Counter(name, help, std::move(labels)));
+  counters_.push_back(std::unique_ptr<Counter>(new Counter(name, help, std::move(labels))));
   order_.emplace_back(0, counters_.size() - 1);
   return *counters_.back();
 }
@@ -143,7 +147,7 @@ Counter& MetricsRegistry::counter(const std::string& name, const std::string& he
 Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help,
                               std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
-  gauges_.emplace_back(new Gauge(name, help, std::move(labels)));
+  gauges_.push_back(std::unique_ptr<Gauge>(new Gauge(name, help, std::move(labels))));
   order_.emplace_back(1, gauges_.size() - 1);
   return *gauges_.back();
 }
@@ -151,7 +155,7 @@ Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help,
 Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help,
                                       std::vector<std::string> labels, std::vector<double> bounds) {
   std::lock_guard lock(mu_);
-  histograms_.emplace_back(new Histogram(name, help, std::move(labels), std::move(bounds)));
+  histograms_.push_back(std::unique_ptr<Histogram>(new Histogram(name, help, std::move(labels), std::move(bounds))));
   order_.emplace_back(2, histograms_.size() - 1);
   return *histograms_.back();
 }

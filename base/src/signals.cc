@@ -19,7 +19,8 @@ sigset_t stop_set() {
 void block_stop_signals() {
   const sigset_t set = stop_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  // Cannot fail for a valid signal number and SIG_IGN; the previous handler is not needed.
+  (void)::signal(SIGPIPE, SIG_IGN);
 }
 
 int wait_for_stop_signal() {

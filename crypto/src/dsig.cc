@@ -71,6 +71,7 @@ int visible_in_subtree(void* user, xmlNodePtr node, xmlNodePtr parent) {
 Status run_c14n(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m,
                 const std::vector<std::string>& prefixes, C14nSink& sink) {
   std::vector<xmlChar*> pfx;
+  pfx.reserve(prefixes.size() + 1);
   for (const auto& p : prefixes) pfx.push_back(const_cast<xmlChar*>(reinterpret_cast<const xmlChar*>(p.c_str())));
   pfx.push_back(nullptr);
   // Closed (and freed) right after the run, whose result needs the close's.

@@ -30,7 +30,8 @@ std::string now_text() {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y/%m/%d %H:%M:%S", &tm);
+  // 19 characters for any 4-digit year; 0 (contents unspecified) only if it did not fit.
+  if (std::strftime(buf, sizeof buf, "%Y/%m/%d %H:%M:%S", &tm) == 0) return "";
   return buf;
 }
 
@@ -250,7 +251,7 @@ Response Simulator::send_edoc(Request& req) {
     if (auto it = sent_.find(key); it != sent_.end()) return vdxp_answer(200, "0", "", it->second);
   }
 
-  uint64_t seq;
+  uint64_t seq = 0;
   {
     MutexLock lock(mu_);
     seq = ++next_id_;

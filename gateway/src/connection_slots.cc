@@ -54,7 +54,7 @@ uint64_t MinuteCount::sum(SteadyClock::time_point now) const {
 }
 
 ConnectionSlots::ConnectionSlots(std::string name, config::Limits limits, HttpMetrics* metrics)
-    : name_(std::move(name)), limits_(std::move(limits)), metrics_(metrics) {}
+    : name_(std::move(name)), limits_(limits), metrics_(metrics) {}
 
 void ConnectionSlots::metric_connections() {
   if (metrics_) metrics_->connections.set({name_}, static_cast<double>(active_ + refusing_));

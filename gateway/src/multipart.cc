@@ -414,7 +414,9 @@ class Parser {
   }
 
   Status add_header(std::string_view line) {
-    auto fail = [](std::string why) { return make_error(ErrorKind::malformed, "multipart.header", "a part header " + why); };
+    auto fail = [](const std::string& why) {
+      return make_error(ErrorKind::malformed, "multipart.header", "a part header " + why);
+    };
     if (is_ows(line.front())) return fail("line is folded (starts with white space)");
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return fail("line has no ':'");
@@ -439,7 +441,7 @@ class Parser {
   }
 
   Status end_headers() {
-    auto disposition_error = [](std::string why) {
+    auto disposition_error = [](const std::string& why) {
       return make_error(ErrorKind::malformed, "multipart.disposition", "a part " + why);
     };
     if (!disposition_)

@@ -123,11 +123,11 @@ std::string format_timestamp(Clock::time_point t) {
   const year_month_day ymd{dp};
   const hh_mm_ss hms{seconds(secs) - dp.time_since_epoch()};
   char out[32];
-  std::snprintf(out, sizeof out, "%02u%02u%04dT%02d%02d%02d+%04d",
-                static_cast<unsigned>(ymd.day()), static_cast<unsigned>(ymd.month()),
-                static_cast<int>(ymd.year()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()), static_cast<int>(ms));
+  // 20 characters + NUL for a 4-digit year; snprintf would truncate, never overflow.
+  (void)std::snprintf(out, sizeof out, "%02u%02u%04dT%02d%02d%02d+%04d", static_cast<unsigned>(ymd.day()),
+                      static_cast<unsigned>(ymd.month()), static_cast<int>(ymd.year()),
+                      static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                      static_cast<int>(hms.seconds().count()), static_cast<int>(ms));
   return out;
 }
 
