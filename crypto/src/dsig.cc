@@ -224,8 +224,8 @@ std::optional<std::vector<uint8_t>> ecdsa_raw_to_der(std::span<const uint8_t> ra
   ossl::BignumPtr r(BN_bin2bn(raw.data(), static_cast<int>(half), nullptr));
   ossl::BignumPtr s(BN_bin2bn(raw.data() + half, static_cast<int>(half), nullptr));
   if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) return std::nullopt;
-  r.release();  // the signature owns both now
-  s.release();
+  (void)r.release();  // the signature owns both now
+  (void)s.release();
   int n = i2d_ECDSA_SIG(sig.get(), nullptr);
   if (n <= 0) return std::nullopt;
   std::vector<uint8_t> der(static_cast<size_t>(n));
