@@ -74,9 +74,9 @@ TEST_P(Documents, AZippedAttachmentKeepsTheBytesAsReceivedAndTheFileInside) {
   o.gc_grace_ms = 0;
   auto store = testing::open_or_die(o);
   ASSERT_TRUE(store);
-  auto zip = store->blobs().put(std::string("PK\x03\x04 the zip as signed", 26));
+  auto zip = store->blobs().put(std::string("PK\x03\x04") + " the zip as signed");
   auto inner = store->blobs().put("the text file inside");
-  auto broken = store->blobs().put(std::string("PK\x03\x04 two entries", 19));
+  auto broken = store->blobs().put(std::string("PK\x03\x04") + " two entries");
   ASSERT_TRUE(zip.ok() && inner.ok() && broken.ok());
   NewDocument d = testing::outgoing_doc();
   Attachment a{"bao-cao.txt", "text/plain", *zip, *inner, ""};

@@ -61,7 +61,7 @@ struct StoreMigrate : testing::BackendTest {
                                   OutboxRequest{"edoc", "000.00.00.H41", *env})
                     .ok());
     ASSERT_EQ(store->claim_outbox("engine@old", 600'000, 1)->size(), 1u);  // leased when stopped
-    auto z = store->blobs().put(std::string("PK\x03\x04 a zipped report", 22));
+    auto z = store->blobs().put(std::string("PK\x03\x04") + " a zipped report");
     auto u = store->blobs().put("the report inside the zip");
     ASSERT_TRUE(z.ok() && u.ok());
     zipped = *z;
