@@ -25,13 +25,10 @@ Status FileAuditSink::append(const AuditEvent& e) {
   MutexLock lock(mu_);
   fs::UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
   if (!fd.valid()) {
-    return make_error(ErrorKind::io, "audit.open",
-                      "cannot open audit log " + path_ + ": " + std::strerror(errno));
+    return make_error(ErrorKind::io, "audit.open", "cannot open audit log " + path_ + ": " + std::strerror(errno));
   }
-  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
-      ::fsync(fd.get()) != 0) {
-    return make_error(ErrorKind::io, "audit.write",
-                      "cannot write audit log " + path_ + ": " + std::strerror(errno));
+  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) || ::fsync(fd.get()) != 0) {
+    return make_error(ErrorKind::io, "audit.write", "cannot write audit log " + path_ + ": " + std::strerror(errno));
   }
   return {};
 }

@@ -122,10 +122,8 @@ constexpr uint8_t kNotAlphabet = 0xFF;
 constexpr std::array<uint8_t, 256> make_sextets() {
   std::array<uint8_t, 256> t{};
   for (auto& v : t) v = kNotAlphabet;
-  constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (size_t i = 0; i < kAlphabet.size(); ++i)
-    t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<uint8_t>(i);
+  constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < kAlphabet.size(); ++i) t[static_cast<unsigned char>(kAlphabet[i])] = static_cast<uint8_t>(i);
   return t;
 }
 constexpr std::array<uint8_t, 256> kSextet = make_sextets();
@@ -137,10 +135,9 @@ bool is_xml_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // Appends the bytes of one quantum of alphabet characters whose last `pad`
 // were '='.
 void put_quantum(const char q[4], int pad, std::string& out) {
-  const uint32_t v = sextet(q[0]) << 18 | sextet(q[1]) << 12 | (pad < 2 ? sextet(q[2]) << 6 : 0) |
-                     (pad < 1 ? sextet(q[3]) : 0);
-  const char bytes[3] = {static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-                         static_cast<char>(v)};
+  const uint32_t v =
+      sextet(q[0]) << 18 | sextet(q[1]) << 12 | (pad < 2 ? sextet(q[2]) << 6 : 0) | (pad < 1 ? sextet(q[3]) : 0);
+  const char bytes[3] = {static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
   out.append(bytes, static_cast<size_t>(3 - pad));
 }
 
@@ -264,8 +261,9 @@ void Encoder::update(std::string_view in, std::string& out) {
 void Encoder::finish(std::string& out) {
   if (!carry_.empty()) {
     char chunk[5];
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(chunk),
-                                  reinterpret_cast<const unsigned char*>(carry_.data()), static_cast<int>(carry_.size()));
+    const int n =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(chunk), reinterpret_cast<const unsigned char*>(carry_.data()),
+                        static_cast<int>(carry_.size()));
     emit(std::string_view(chunk, static_cast<size_t>(n)), out);
     carry_.clear();
   }

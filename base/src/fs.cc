@@ -44,10 +44,7 @@ Result<AtomicFile> AtomicFile::create(const std::string& dir, unsigned mode) {
 }
 
 AtomicFile::AtomicFile(AtomicFile&& o) noexcept
-    : dir_(std::move(o.dir_)),
-      temp_path_(std::move(o.temp_path_)),
-      fd_(std::move(o.fd_)),
-      committed_(o.committed_) {
+    : dir_(std::move(o.dir_)), temp_path_(std::move(o.temp_path_)), fd_(std::move(o.fd_)), committed_(o.committed_) {
   o.committed_ = true;  // the moved-from object must not unlink anything
 }
 
@@ -94,8 +91,7 @@ Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   if (!fd.valid()) return sys_error("io.open", "cannot open", path);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return sys_error("io.stat", "cannot stat", path);
-  if (!S_ISREG(st.st_mode))
-    return make_error(ErrorKind::io, "io.not_file", path + " is not a regular file");
+  if (!S_ISREG(st.st_mode)) return make_error(ErrorKind::io, "io.not_file", path + " is not a regular file");
   if (static_cast<unsigned long long>(st.st_size) > max_bytes) {
     return make_error(ErrorKind::too_large, "io.too_large",
                       path + " is larger than " + std::to_string(max_bytes) + " bytes");
@@ -128,8 +124,7 @@ Status make_dirs(const std::string& dir) {
   if (std::filesystem::is_directory(dir, ec)) return {};
   std::filesystem::create_directories(dir, ec);
   if (ec) return file_error(ec.value(), "io.mkdir", "cannot create directory " + dir);
-  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
-                               std::filesystem::perm_options::replace, ec);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
   return {};
 }
 

@@ -50,8 +50,10 @@ void HeapTrimmer::run() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, period_, [this] { return stop_; })) {
     const size_t now = resident_bytes();
-    if (now > floor + slack_) now_trimmed(floor);
-    else if (now < floor) floor = now;
+    if (now > floor + slack_)
+      now_trimmed(floor);
+    else if (now < floor)
+      floor = now;
   }
 }
 

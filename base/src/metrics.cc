@@ -11,10 +11,14 @@ namespace {
 std::string escape_label(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -32,8 +36,8 @@ std::string number(double v) {
   return buf;
 }
 
-std::string label_text(const std::vector<std::string>& names, const Labels& values,
-                       const std::string& extra_name = "", const std::string& extra_value = "") {
+std::string label_text(const std::vector<std::string>& names, const Labels& values, const std::string& extra_name = "",
+                       const std::string& extra_value = "") {
   std::string out;
   for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
     out += out.empty() ? "{" : ",";
@@ -136,24 +140,22 @@ void Histogram::render(std::string& out) const {
   }
 }
 
-Counter& MetricsRegistry::counter(const std::string& name, const std::string& help,
-                                  std::vector<std::string> labels) {
+Counter& MetricsRegistry::counter(const std::string& name, const std::string& help, std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
   counters_.push_back(std::unique_ptr<Counter>(new Counter(name, help, std::move(labels))));
   order_.emplace_back(0, counters_.size() - 1);
   return *counters_.back();
 }
 
-Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help,
-                              std::vector<std::string> labels) {
+Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help, std::vector<std::string> labels) {
   std::lock_guard lock(mu_);
   gauges_.push_back(std::unique_ptr<Gauge>(new Gauge(name, help, std::move(labels))));
   order_.emplace_back(1, gauges_.size() - 1);
   return *gauges_.back();
 }
 
-Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help,
-                                      std::vector<std::string> labels, std::vector<double> bounds) {
+Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help, std::vector<std::string> labels,
+                                      std::vector<double> bounds) {
   std::lock_guard lock(mu_);
   histograms_.push_back(std::unique_ptr<Histogram>(new Histogram(name, help, std::move(labels), std::move(bounds))));
   order_.emplace_back(2, histograms_.size() - 1);
@@ -164,9 +166,12 @@ std::string MetricsRegistry::render() const {
   std::lock_guard lock(mu_);
   std::string out;
   for (auto [kind, i] : order_) {
-    if (kind == 0) counters_[i]->render(out);
-    else if (kind == 1) gauges_[i]->render(out);
-    else histograms_[i]->render(out);
+    if (kind == 0)
+      counters_[i]->render(out);
+    else if (kind == 1)
+      gauges_[i]->render(out);
+    else
+      histograms_[i]->render(out);
   }
   return out;
 }

@@ -99,9 +99,11 @@ struct Fixture {
                           "authorityKeyIdentifier=keyid:always\n[leaf]\nbasicConstraints=critical,CA:FALSE\n"
                           "keyUsage=critical,digitalSignature,nonRepudiation\nsubjectKeyIdentifier=hash\n"
                           "authorityKeyIdentifier=keyid\n";
-    sh("cd " + dir + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -subj /CN=bench-root "
+    sh("cd " + dir +
+       " && openssl req -x509 -newkey rsa:2048 -nodes -keyout root.key -out root.pem -subj /CN=bench-root "
        "-days 30 -config x.cnf -extensions ca");
-    sh("cd " + dir + " && openssl req -new -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN=bench-signer "
+    sh("cd " + dir +
+       " && openssl req -new -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN=bench-signer "
        "-config x.cnf && openssl x509 -req -in leaf.csr -CA root.pem -CAkey root.key -set_serial 7 -days 30 "
        "-extfile x.cnf -extensions leaf -out leaf.pem");
   }
@@ -151,8 +153,8 @@ void BM_VerifyEnvelope(benchmark::State& state) {
   Sample streaming, with_dom, xmlsec1, floor;
   for (auto _ : state) {
     Sample once;
-    int a = run({kEdxgate, "verify", "--dual-max-bytes", "0", "--revocation", "off", "--trust-anchor", anchor, env},
-                once);
+    int a =
+        run({kEdxgate, "verify", "--dual-max-bytes", "0", "--revocation", "off", "--trust-anchor", anchor, env}, once);
     streaming.add(once.seconds, once.peak_mb, once.cpu);
     int b = run({"/usr/bin/xmlsec1", "--verify", "--trusted-pem", anchor, env}, xmlsec1);
     int c = run({"/usr/bin/openssl", "dgst", "-sha256", env}, floor);

@@ -50,7 +50,9 @@ std::string make_input(size_t mb) {
   uint64_t x = 0x9E3779B97F4A7C15ull + mb;
   for (size_t i = 0; i < mb; ++i) {
     for (size_t j = 0; j < block.size(); j += 8) {
-      x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
       std::memcpy(&block[j], &x, 8);
     }
     f.write(block.data(), static_cast<std::streamsize>(block.size()));
@@ -108,9 +110,8 @@ void report(benchmark::State& state, size_t bytes, double floor_s, double ours_t
 void BM_Pack(benchmark::State& state) {
   size_t mb = static_cast<size_t>(state.range(0));
   std::string in = make_input(mb), out = work() / "pack.xml";
-  double floor_s = seconds([&] {
-    sh("base64 -w 76 '" + in + "' > '" + work() / "floor.b64" + "' && sha256sum '" + in + "' >/dev/null");
-  });
+  double floor_s = seconds(
+      [&] { sh("base64 -w 76 '" + in + "' > '" + work() / "floor.b64" + "' && sha256sum '" + in + "' >/dev/null"); });
   Envelope env = sample(in);
   double total = 0;
   for (auto _ : state) {
@@ -119,8 +120,7 @@ void BM_Pack(benchmark::State& state) {
     });
   }
   report(state, mb << 20, floor_s, total);
-  state.counters["peak_rss_MB"] =
-      child_peak_rss_mb([&] { return write_envelope_file(env, WriteOptions{}, out).ok(); });
+  state.counters["peak_rss_MB"] = child_peak_rss_mb([&] { return write_envelope_file(env, WriteOptions{}, out).ok(); });
 }
 
 void BM_Unpack(benchmark::State& state) {
@@ -131,7 +131,8 @@ void BM_Unpack(benchmark::State& state) {
   if (!write_envelope_file(sample(in), WriteOptions{}, envelope).ok()) std::abort();
   sh("base64 -w 76 '" + in + "' > '" + enc + "'");
   double floor_s = seconds([&] {
-    sh("base64 -d '" + enc + "' > '" + work() / "floor.out" + "' && sha256sum '" + work() / "floor.out" + "' >/dev/null");
+    sh("base64 -d '" + enc + "' > '" + work() / "floor.out" + "' && sha256sum '" + work() / "floor.out" +
+       "' >/dev/null");
   });
   ReadOptions ro;
   ro.attachment_dir = dir;

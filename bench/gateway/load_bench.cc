@@ -31,10 +31,10 @@
 // send path runs first (the receive path queues status messages in the
 // outbox, which the send path's outbox passes would otherwise deliver too).
 // Exit code 1 when any request failed or an envelope was quarantined.
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -59,6 +59,7 @@
 
 #include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
+#include "edxgate/base/metrics.h"
 #include "edxgate/config/config.h"
 #include "edxgate/crypto/signing.h"
 #include "edxgate/crypto/verifier.h"
@@ -67,15 +68,14 @@
 #include "edxgate/edxml/writer.h"
 #include "edxgate/edxml/xml.h"
 #include "edxgate/gateway/axis.h"
-#include "edxgate/workflow/engine.h"
 #include "edxgate/gateway/https_client.h"
-#include "edxgate/workflow/keys.h"
-#include "edxgate/base/metrics.h"
 #include "edxgate/gateway/push_endpoint.h"
 #include "edxgate/gateway/server.h"
 #include "edxgate/gateway/vdxp.h"
 #include "edxgate/hsm/hsm.h"
 #include "edxgate/store/store.h"
+#include "edxgate/workflow/engine.h"
+#include "edxgate/workflow/keys.h"
 #include "pg_server.h"
 #include "softhsm_fixture.h"
 #include "test_support.h"
@@ -86,8 +86,8 @@ using namespace edxgate;
 using Clock = std::chrono::steady_clock;
 namespace bj = json::bj;
 
-constexpr const char* kUs = "000.00.00.G06";      // this gateway's organ
-constexpr const char* kPeer = "000.00.00.H41";    // who sends to us
+constexpr const char* kUs = "000.00.00.G06";         // this gateway's organ
+constexpr const char* kPeer = "000.00.00.H41";       // who sends to us
 constexpr const char* kRecipient = "000.00.00.G07";  // whom we send to (at the sim, pull mode)
 constexpr const char* kUsSystem = "SYS-US";
 constexpr const char* kRecipientSystem = "SYS-G07";
@@ -129,12 +129,12 @@ long vm_hwm_kb(pid_t pid = 0) {
 // ------------------------------------------------------------------ options
 
 struct Options {
-  size_t docs = 400;        // per path (small envelopes), upper bound
-  size_t large_docs = 12;   // receive path with the large attachment
+  size_t docs = 400;       // per path (small envelopes), upper bound
+  size_t large_docs = 12;  // receive path with the large attachment
   size_t large_kb = 1024;
   size_t attachment_kb = 10;
   unsigned concurrency = 4;
-  double seconds = 3.0;     // per path, upper bound
+  double seconds = 3.0;  // per path, upper bound
   std::string transport = "sim";
   bool status_unsigned = false;
   std::string store = "sqlite";  // or "postgresql": both, side by side
@@ -148,15 +148,24 @@ Options parse_args(int argc, char** argv) {
       if (i + 1 >= a.size()) die("missing value for " + a[i]);
       return a[++i];
     };
-    if (a[i] == "--docs") o.docs = std::stoul(next());
-    else if (a[i] == "--large-docs") o.large_docs = std::stoul(next());
-    else if (a[i] == "--large-kb") o.large_kb = std::stoul(next());
-    else if (a[i] == "--attachment-kb") o.attachment_kb = std::stoul(next());
-    else if (a[i] == "--concurrency") o.concurrency = static_cast<unsigned>(std::stoul(next()));
-    else if (a[i] == "--seconds") o.seconds = std::stod(next());
-    else if (a[i] == "--transport") o.transport = next();
-    else if (a[i] == "--status-unsigned") o.status_unsigned = true;
-    else if (a[i] == "--store") o.store = next();
+    if (a[i] == "--docs")
+      o.docs = std::stoul(next());
+    else if (a[i] == "--large-docs")
+      o.large_docs = std::stoul(next());
+    else if (a[i] == "--large-kb")
+      o.large_kb = std::stoul(next());
+    else if (a[i] == "--attachment-kb")
+      o.attachment_kb = std::stoul(next());
+    else if (a[i] == "--concurrency")
+      o.concurrency = static_cast<unsigned>(std::stoul(next()));
+    else if (a[i] == "--seconds")
+      o.seconds = std::stod(next());
+    else if (a[i] == "--transport")
+      o.transport = next();
+    else if (a[i] == "--status-unsigned")
+      o.status_unsigned = true;
+    else if (a[i] == "--store")
+      o.store = next();
     else if (a[i] == "--quick") {
       o.docs = 60;
       o.large_docs = 4;
@@ -272,7 +281,8 @@ class SoftwareSigner final : public crypto::Signer {
   SoftwareSigner& operator=(const SoftwareSigner&) = delete;
 
   Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) override {
-    if (alg != crypto::SignatureAlgorithm::rsa_sha256) return make_error(ErrorKind::invalid, "sign.algorithm", "rsa-sha256 only");
+    if (alg != crypto::SignatureAlgorithm::rsa_sha256)
+      return make_error(ErrorKind::invalid, "sign.algorithm", "rsa-sha256 only");
     std::vector<uint8_t> sig(512);
     size_t len = sig.size();
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -302,7 +312,9 @@ class NoopTransport final : public workflow::AxisTransport {
   Result<std::vector<workflow::AxisReceivedItem>> list_received(const workflow::AxisListQuery&) override {
     return std::vector<workflow::AxisReceivedItem>{};
   }
-  Status get(const std::string&, const std::string&) override { return make_error(ErrorKind::invalid, "axis.refused", "noop"); }
+  Status get(const std::string&, const std::string&) override {
+    return make_error(ErrorKind::invalid, "axis.refused", "noop");
+  }
   Status update_status(const std::string&, workflow::AxisItemStatus) override { return {}; }
 
  private:
@@ -344,8 +356,8 @@ struct Incoming {
 };
 
 // A signed envelope from kPeer to kUs, number `n`, with one attachment.
-Incoming make_incoming(size_t n, const std::string& attachment, crypto::Signer& signer,
-                       const crypto::Certificate& cert, const crypto::Verifier& verifier) {
+Incoming make_incoming(size_t n, const std::string& attachment, crypto::Signer& signer, const crypto::Certificate& cert,
+                       const crypto::Verifier& verifier) {
   auto env = must(edxml::envelope_from_json(header_json(kPeer, kUs, n)), "header");
   must(edxml::complete_for_pack(env, {attachment}, {"phuluc.pdf"}), "complete_for_pack");
   std::string xml = must(edxml::write_envelope_string(env, {}), "write envelope");
@@ -407,9 +419,11 @@ struct World {
     // The signing CA (RSA) and the peer's signing certificate.
     sign_ca = dir / "sign-ca.pem";
     sh("openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj '/C=VN/O=edxgate bench/CN=Bench Signing CA'"
-       " -keyout " + (dir / "sign-ca.key") + " -out " + sign_ca +
+       " -keyout " +
+       (dir / "sign-ca.key") + " -out " + sign_ca +
        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
-    testing::write_text(dir / "leaf.ext", "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n");
+    testing::write_text(dir / "leaf.ext",
+                        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n");
     peer_key = dir / "peer.key";
     peer_cert = dir / "peer.pem";
     sh("openssl req -new -newkey rsa:2048 -nodes -subj '/C=VN/O=Bench peer/CN=Peer Signer' -keyout " + peer_key +
@@ -546,8 +560,8 @@ struct World {
           std::string("id=") + kRecipientSystem + ",organ=" + kRecipient + ",secret-file=" + (dir / "g07.secret");
       const std::string data = dir / "sim";
       const std::string cert = tls->cert("server"), key = tls->key("server");
-      ::execl(exe.c_str(), exe.c_str(), "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), "--data",
-              data.c_str(), "--port-file", port_file.c_str(), "--system", us.c_str(), "--system", g07.c_str(),
+      ::execl(exe.c_str(), exe.c_str(), "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), "--data", data.c_str(),
+              "--port-file", port_file.c_str(), "--system", us.c_str(), "--system", g07.c_str(),
               static_cast<char*>(nullptr));
       ::_exit(127);
     }
@@ -583,13 +597,14 @@ struct ReceiveResult {
 ReceiveResult run_receive(World& w, size_t count, size_t attachment_bytes, unsigned seed_base) {
   const Options& o = w.opt;
   ReceiveResult r;
-  const std::string attachment = random_file(w.dir / ("in-attachment-" + std::to_string(seed_base)),
-                                             attachment_bytes, seed_base);
+  const std::string attachment =
+      random_file(w.dir / ("in-attachment-" + std::to_string(seed_base)), attachment_bytes, seed_base);
   SoftwareSigner peer(w.peer_key);
   auto peer_cert = must(crypto::Certificate::load_file(w.peer_cert), "peer certificate").front();
   std::vector<Incoming> pool;
   pool.reserve(count + 1);
-  for (size_t i = 0; i <= count; ++i) pool.push_back(make_incoming(seed_base + i, attachment, peer, peer_cert, *w.verifier));
+  for (size_t i = 0; i <= count; ++i)
+    pool.push_back(make_incoming(seed_base + i, attachment, peer, peer_cert, *w.verifier));
   r.envelope_bytes = pool.front().bytes.size();
 
   // The floor, in this run: Verifier::verify of the same envelope, pre-parsed.
@@ -652,8 +667,10 @@ ReceiveResult run_receive(World& w, size_t count, size_t attachment_bytes, unsig
         auto a = Clock::now();
         bool ok = deliver(pool[i]);
         double ms = std::chrono::duration<double, std::milli>(Clock::now() - a).count();
-        if (ok) lat[t].push_back(ms);
-        else ++errors;
+        if (ok)
+          lat[t].push_back(ms);
+        else
+          ++errors;
       }
     });
   }
@@ -800,9 +817,9 @@ void print_load(const std::string& name, const Summary& s) {
 }
 
 bj::object summary_json(const Summary& s) {
-  return bj::object{{"n", s.n},          {"errors", s.errors},     {"wall_s", s.wall_s}, {"per_s", s.rate},
-                    {"p50_ms", s.p50_ms}, {"p95_ms", s.p95_ms},    {"p99_ms", s.p99_ms}, {"max_ms", s.max_ms},
-                    {"mean_ms", s.mean_ms}};
+  return bj::object{{"n", s.n},           {"errors", s.errors}, {"wall_s", s.wall_s},
+                    {"per_s", s.rate},    {"p50_ms", s.p50_ms}, {"p95_ms", s.p95_ms},
+                    {"p99_ms", s.p99_ms}, {"max_ms", s.max_ms}, {"mean_ms", s.mean_ms}};
 }
 
 }  // namespace
@@ -840,10 +857,11 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
   const long hwm = vm_hwm_kb();
 
   const unsigned C = opt.concurrency;
-  std::printf("\ngateway load bench (store: %s): C=%u, <=%.1f s and <=%zu docs per path, RSA-2048 (SoftHSM2 token), "
-              "transport: %s, status 01: %s\n",
-              backend.c_str(), C, opt.seconds, opt.docs, w.transport_used.c_str(),
-              opt.status_unsigned ? "unsigned" : "signed on the token");
+  std::printf(
+      "\ngateway load bench (store: %s): C=%u, <=%.1f s and <=%zu docs per path, RSA-2048 (SoftHSM2 token), "
+      "transport: %s, status 01: %s\n",
+      backend.c_str(), C, opt.seconds, opt.docs, w.transport_used.c_str(),
+      opt.status_unsigned ? "unsigned" : "signed on the token");
   std::printf("%-26s %7s %5s %9s %8s %8s %8s %8s\n", "path", "n", "err", "env/s", "p50 ms", "p95 ms", "p99 ms",
               "max ms");
   print_load("receive " + std::to_string(opt.attachment_kb) + " KB", small.load);
@@ -889,24 +907,22 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
                 {"ratio_vs_verify_ct", ratio(small.load.rate, small.verify_ct)}};
   j["receive_small"] = rs;
   if (opt.large_docs > 0) {
-    j["receive_large"] = bj::object{{"attachment_bytes", opt.large_kb * 1024},
-                                    {"envelope_bytes", large.envelope_bytes},
-                                    {"load", summary_json(large.load)},
-                                    {"verify_1t_per_s", large.verify_1t},
-                                    {"verify_ct_per_s", large.verify_ct},
-                                    {"ratio_vs_verify_ct", ratio(large.load.rate, large.verify_ct)}};
+    j["receive_large"] = bj::object{
+        {"attachment_bytes", opt.large_kb * 1024}, {"envelope_bytes", large.envelope_bytes},
+        {"load", summary_json(large.load)},        {"verify_1t_per_s", large.verify_1t},
+        {"verify_ct_per_s", large.verify_ct},      {"ratio_vs_verify_ct", ratio(large.load.rate, large.verify_ct)}};
   }
-  j["send"] = bj::object{{"attachment_bytes", opt.attachment_kb * 1024},
-                         {"load", summary_json(send.load)},
-                         {"phase_mean_ms", bj::object{{"submit", send.submit_ms}, {"sign", send.sign_ms},
-                                                      {"outbox", send.outbox_ms}}},
-                         {"token_sign_1t_per_s", send.token_1t},
-                         {"token_sign_ct_shared_per_s", send.token_ct_shared},
-                         {"token_sign_ct_sessions_per_s", send.token_ct_sessions},
-                         {"soft_rsa_sign_1t_per_s", send.soft_1t},
-                         {"soft_rsa_sign_ct_per_s", send.soft_ct},
-                         {"ratio_vs_token_ct_shared", ratio(send.load.rate, send.token_ct_shared)},
-                         {"ratio_vs_soft_ct", ratio(send.load.rate, send.soft_ct)}};
+  j["send"] = bj::object{
+      {"attachment_bytes", opt.attachment_kb * 1024},
+      {"load", summary_json(send.load)},
+      {"phase_mean_ms", bj::object{{"submit", send.submit_ms}, {"sign", send.sign_ms}, {"outbox", send.outbox_ms}}},
+      {"token_sign_1t_per_s", send.token_1t},
+      {"token_sign_ct_shared_per_s", send.token_ct_shared},
+      {"token_sign_ct_sessions_per_s", send.token_ct_sessions},
+      {"soft_rsa_sign_1t_per_s", send.soft_1t},
+      {"soft_rsa_sign_ct_per_s", send.soft_ct},
+      {"ratio_vs_token_ct_shared", ratio(send.load.rate, send.token_ct_shared)},
+      {"ratio_vs_soft_ct", ratio(send.load.rate, send.soft_ct)}};
   j["fsync_1t_per_s"] = fsync_1t;
   j["fsync_ct_per_s"] = fsync_ct;
   j["store"] = bj::object{{"verified", verified}, {"quarantined", quarantined}, {"sent", sent}};
@@ -935,9 +951,10 @@ int main(int argc, char** argv) {
     w.setup_store_and_engines(store::Backend::postgresql, "state-pg");
     bad = run_round(w, "state-pg", "postgresql", pg_rates) || bad;
     auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-    std::printf("\npostgresql beside sqlite (env/s, same run):  send %.1f vs %.1f (%.2fx), receive %.1f vs %.1f (%.2fx)\n",
-                pg_rates.first, sqlite_rates.first, ratio(pg_rates.first, sqlite_rates.first), pg_rates.second,
-                sqlite_rates.second, ratio(pg_rates.second, sqlite_rates.second));
+    std::printf(
+        "\npostgresql beside sqlite (env/s, same run):  send %.1f vs %.1f (%.2fx), receive %.1f vs %.1f (%.2fx)\n",
+        pg_rates.first, sqlite_rates.first, ratio(pg_rates.first, sqlite_rates.first), pg_rates.second,
+        sqlite_rates.second, ratio(pg_rates.second, sqlite_rates.second));
   }
   return bad ? 1 : 0;
 }

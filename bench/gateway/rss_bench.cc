@@ -42,10 +42,14 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--docs") o.docs = std::stoul(next());
-    else if (a == "--concurrency") o.concurrency = static_cast<unsigned>(std::stoul(next()));
-    else if (a == "--attachment-kb") o.attachment_kb = std::stoul(next());
-    else if (a == "--settle") o.settle_s = static_cast<unsigned>(std::stoul(next()));
+    if (a == "--docs")
+      o.docs = std::stoul(next());
+    else if (a == "--concurrency")
+      o.concurrency = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--attachment-kb")
+      o.attachment_kb = std::stoul(next());
+    else if (a == "--settle")
+      o.settle_s = static_cast<unsigned>(std::stoul(next()));
     else if (a == "--help" || a == "-h") {
       std::cout << "usage: gateway_rss_bench [--docs N] [--concurrency C] [--attachment-kb K] [--settle S]\n";
       std::exit(0);

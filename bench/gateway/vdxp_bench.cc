@@ -37,8 +37,8 @@ void BM_SignThenVerify(benchmark::State& state) {
         if (x.name.size() == n.size() && strncasecmp(x.name.data(), n.data(), n.size()) == 0) return x.value;
       return std::nullopt;
     };
-    auto r = verify(lookup, [&](std::string_view) { return &secret; }, {"messagetype", "from", "hash-file"}, options,
-                    when);
+    auto r = verify(
+        lookup, [&](std::string_view) { return &secret; }, {"messagetype", "from", "hash-file"}, options, when);
     benchmark::DoNotOptimize(r.ok());
   }
 }

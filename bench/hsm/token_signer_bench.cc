@@ -70,29 +70,26 @@ void BM_Libp11(benchmark::State& state, const std::string& type) {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     size_t len = sig.size();
     if (EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) != 1 ||
-        EVP_DigestSign(ctx, sig.data(), &len, reinterpret_cast<const unsigned char*>(kData.data()),
-                       kData.size()) != 1) {
+        EVP_DigestSign(ctx, sig.data(), &len, reinterpret_cast<const unsigned char*>(kData.data()), kData.size()) !=
+            1) {
       state.SkipWithError("libp11 signing failed");
     }
     EVP_MD_CTX_free(ctx);
     benchmark::DoNotOptimize(sig.data());
   }
-  state.counters["sig/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                               benchmark::Counter::kIsRate);
+  state.counters["sig/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_TokenSigner(benchmark::State& state, const std::string& type) {
   TokenSigner& signer = *world().signers.at(type);
-  auto alg = type == "rsa:2048" ? crypto::SignatureAlgorithm::rsa_sha256
-                                : crypto::SignatureAlgorithm::ecdsa_sha256;
+  auto alg = type == "rsa:2048" ? crypto::SignatureAlgorithm::rsa_sha256 : crypto::SignatureAlgorithm::ecdsa_sha256;
   std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(kData.data()), kData.size());
   for (auto _ : state) {
     auto sig = signer.sign(data, alg);
     if (!sig.ok()) state.SkipWithError(sig.error().message.c_str());
     benchmark::DoNotOptimize(sig);
   }
-  state.counters["sig/s"] = benchmark::Counter(static_cast<double>(state.iterations()),
-                                               benchmark::Counter::kIsRate);
+  state.counters["sig/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 // Runs the libp11 baseline and the TokenSigner alternately for the same
@@ -100,8 +97,7 @@ void BM_TokenSigner(benchmark::State& state, const std::string& type) {
 void BM_TokenSignerVsLibp11(benchmark::State& state, const std::string& type) {
   TokenSigner& signer = *world().signers.at(type);
   EVP_PKEY* key = world().libp11_keys.at(type);
-  auto alg = type == "rsa:2048" ? crypto::SignatureAlgorithm::rsa_sha256
-                                : crypto::SignatureAlgorithm::ecdsa_sha256;
+  auto alg = type == "rsa:2048" ? crypto::SignatureAlgorithm::rsa_sha256 : crypto::SignatureAlgorithm::ecdsa_sha256;
   std::span<const uint8_t> data(reinterpret_cast<const uint8_t*>(kData.data()), kData.size());
   std::vector<unsigned char> sig(1024);
   double ours_ns = 0, theirs_ns = 0;
@@ -112,8 +108,7 @@ void BM_TokenSignerVsLibp11(benchmark::State& state, const std::string& type) {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     size_t len = sig.size();
     EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key);
-    EVP_DigestSign(ctx, sig.data(), &len, reinterpret_cast<const unsigned char*>(kData.data()),
-                   kData.size());
+    EVP_DigestSign(ctx, sig.data(), &len, reinterpret_cast<const unsigned char*>(kData.data()), kData.size());
     EVP_MD_CTX_free(ctx);
     auto t2 = std::chrono::steady_clock::now();
     if (!s.ok()) state.SkipWithError(s.error().message.c_str());
@@ -128,12 +123,10 @@ void BM_TokenSignerVsLibp11(benchmark::State& state, const std::string& type) {
 
 BENCHMARK_CAPTURE(BM_Libp11, rsa2048, std::string("rsa:2048"))->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_TokenSigner, rsa2048, std::string("rsa:2048"))->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_TokenSignerVsLibp11, rsa2048, std::string("rsa:2048"))
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TokenSignerVsLibp11, rsa2048, std::string("rsa:2048"))->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Libp11, p256, std::string("ec:P-256"))->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_TokenSigner, p256, std::string("ec:P-256"))->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_TokenSignerVsLibp11, p256, std::string("ec:P-256"))
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TokenSignerVsLibp11, p256, std::string("ec:P-256"))->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -4,8 +4,7 @@
 
 namespace edxgate::cli {
 
-Result<Args> Args::parse(const std::vector<std::string>& argv,
-                         std::initializer_list<OptionSpec> specs) {
+Result<Args> Args::parse(const std::vector<std::string>& argv, std::initializer_list<OptionSpec> specs) {
   Args out;
   auto find = [&](std::string_view name) -> const OptionSpec* {
     for (const auto& s : specs) {
@@ -33,25 +32,21 @@ Result<Args> Args::parse(const std::vector<std::string>& argv,
       inline_value = true;
     }
     const OptionSpec* spec = find(name);
-    if (!spec)
-      return make_error(ErrorKind::usage, "usage.unknown_option", "unknown option '" + name + "'");
+    if (!spec) return make_error(ErrorKind::usage, "usage.unknown_option", "unknown option '" + name + "'");
     const std::string key(spec->name);
     if (spec->takes_value) {
       if (!inline_value) {
         if (i + 1 >= argv.size()) {
-          return make_error(ErrorKind::usage, "usage.missing_value",
-                            "option '" + name + "' needs a value");
+          return make_error(ErrorKind::usage, "usage.missing_value", "option '" + name + "' needs a value");
         }
         value = argv[++i];
       }
     } else if (inline_value) {
-      return make_error(ErrorKind::usage, "usage.unexpected_value",
-                        "option '" + name + "' takes no value");
+      return make_error(ErrorKind::usage, "usage.unexpected_value", "option '" + name + "' takes no value");
     }
     auto& slot = out.values_[key];
     if (!slot.empty() && !spec->repeatable) {
-      return make_error(ErrorKind::usage, "usage.repeated_option",
-                        "option '" + name + "' given twice");
+      return make_error(ErrorKind::usage, "usage.repeated_option", "option '" + name + "' given twice");
     }
     slot.push_back(value);
   }
@@ -97,8 +92,6 @@ int exit_code(const Error& error) {
 
 int fail(const Error& error) { return fail(exit_code(error), error.to_string()); }
 
-int fail_coded(const Error& error) {
-  return fail(exit_code(error), error.to_string() + " [" + error.code + "]");
-}
+int fail_coded(const Error& error) { return fail(exit_code(error), error.to_string() + " [" + error.code + "]"); }
 
 }  // namespace edxgate::cli

@@ -64,8 +64,7 @@ struct OptionSpec {
 // options; "--name=value" and "--name value" are both accepted.
 class Args {
  public:
-  static Result<Args> parse(const std::vector<std::string>& argv,
-                            std::initializer_list<OptionSpec> specs);
+  static Result<Args> parse(const std::vector<std::string>& argv, std::initializer_list<OptionSpec> specs);
   bool has(std::string_view name) const;
   std::string get(std::string_view name, std::string fallback = "") const;
   std::vector<std::string> all(std::string_view name) const;

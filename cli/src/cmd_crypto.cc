@@ -79,16 +79,13 @@ Result<Setup> load_setup(const Args& args) {
   }
   if (args.has("--at")) {
     auto at = crypto::parse_time(args.get("--at"));
-    if (!at)
-      return make_error(ErrorKind::usage, "usage.at",
-                        "--at takes YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+    if (!at) return make_error(ErrorKind::usage, "usage.at", "--at takes YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
     s.policy.chain.at = *at;
   }
   for (const auto& ex : t.sha1_exceptions) {
     auto until = crypto::parse_time(ex.until);
     if (!until)
-      return make_error(ErrorKind::usage, "config.trust",
-                        "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
+      return make_error(ErrorKind::usage, "config.trust", "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
     s.policy.sha1_exceptions.push_back({ex.sender, *until});
   }
   s.policy.max_dual_bytes = t.max_dual_bytes;
@@ -126,11 +123,14 @@ bj::object verification_json(const std::string& file, const Verification& v) {
   bj::array chain, warnings;
   for (const auto& c : v.chain) chain.push_back(cert_json(c));
   for (const auto& w : v.warnings) warnings.push_back(bj::string(w));
-  bj::object o{{"file", file},         {"valid", v.valid},
-               {"code", v.code},       {"message", v.message},
+  bj::object o{{"file", file},
+               {"valid", v.valid},
+               {"code", v.code},
+               {"message", v.message},
                {"signature_algorithm", v.signature_algorithm},
                {"digest_algorithm", v.digest_algorithm},
-               {"chain", std::move(chain)}, {"warnings", std::move(warnings)},
+               {"chain", std::move(chain)},
+               {"warnings", std::move(warnings)},
                {"dual_checked", v.dual_checked}};
   o["signer"] = v.signer ? bj::value(cert_json(*v.signer)) : bj::value(nullptr);
   return o;
@@ -163,8 +163,8 @@ int run_verify(const std::vector<std::string>& argv) {
   if (args->has("--json")) {
     std::cout << json::pretty(verification_json(file, v));
   } else if (v.valid) {
-    std::cout << "valid: " << v.signer->subject << " (serial " << v.signer->serial << ", issuer "
-              << v.signer->issuer << "), " << v.signature_algorithm << "\n";
+    std::cout << "valid: " << v.signer->subject << " (serial " << v.signer->serial << ", issuer " << v.signer->issuer
+              << "), " << v.signature_algorithm << "\n";
     for (const auto& w : v.warnings) std::cout << "warning: " << w << "\n";
   } else {
     std::cout << "invalid: " << v.code << ": " << v.message << "\n";
@@ -176,8 +176,7 @@ Result<crypto::Certificate> certificate_on_token(std::shared_ptr<hsm::Module> mo
                                                  const std::vector<uint8_t>& key_id) {
   auto cert = hsm::token_certificate(std::move(module), key_uri, key_id);
   if (!cert.ok() && cert.error().code == "cert.missing") {
-    return make_error(ErrorKind::usage, "usage.cert",
-                      "the token holds no certificate for this key; give --cert");
+    return make_error(ErrorKind::usage, "usage.cert", "the token holds no certificate for this key; give --cert");
   }
   return cert;
 }
@@ -187,8 +186,7 @@ Status write_document(xmlDoc* doc, const std::string& out) {
   int size = 0;
   xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
   edxml::XmlCharPtr owned(mem);
-  if (!mem)
-    return make_error(ErrorKind::internal, "io.write", "cannot serialize the signed document");
+  if (!mem) return make_error(ErrorKind::internal, "io.write", "cannot serialize the signed document");
   std::string data(reinterpret_cast<char*>(mem), static_cast<size_t>(size));
   return fs::write_file_atomic(out, data, 0644);
 }
@@ -228,12 +226,11 @@ int run_sign(const std::vector<std::string>& argv) {
   auto signer = hsm::TokenSigner::open(*module, *uri, std::move(pin.value()));
   if (!signer.ok()) return fail_coded(signer.error());
 
-  Result<crypto::Certificate> cert = args->has("--cert")
-      ? [&]() -> Result<crypto::Certificate> {
-          auto c = crypto::Certificate::load_file(args->get("--cert"));
-          if (!c.ok()) return setup_error(c.error());
-          return c->front();
-        }()
+  Result<crypto::Certificate> cert = args->has("--cert") ? [&]() -> Result<crypto::Certificate> {
+    auto c = crypto::Certificate::load_file(args->get("--cert"));
+    if (!c.ok()) return setup_error(c.error());
+    return c->front();
+  }()
       : certificate_on_token(*module, *uri, (*signer)->key().id);
   if (!cert.ok()) return fail_coded(cert.error());
   if (!args->has("--alg")) options.algorithm = crypto::default_algorithm(*cert);

@@ -74,14 +74,12 @@ int pack(const std::vector<std::string>& argv) {
   std::vector<std::string> files(pos.begin() + 1, pos.end());
   if (auto s = ex::complete_for_pack(*env, files); !s) return fail_coded(s.error());
   ex::WriteOptions wo{ro->format};
-  if (auto s = ex::write_envelope_file(*env, wo, args->get("--out")); !s)
-    return fail_coded(s.error());
+  if (auto s = ex::write_envelope_file(*env, wo, args->get("--out")); !s) return fail_coded(s.error());
   if (args->has("--json")) {
     print_json(ex::envelope_to_json(*env));
   } else {
-    std::cout << "packed " << args->get("--out") << ": "
-              << ex::format_document_code(env->message->code) << ", " << env->message->to.size()
-              << " recipient(s), " << env->attachments.size() << " attachment(s)\n";
+    std::cout << "packed " << args->get("--out") << ": " << ex::format_document_code(env->message->code) << ", "
+              << env->message->to.size() << " recipient(s), " << env->attachments.size() << " attachment(s)\n";
   }
   return kExitOk;
 }
@@ -103,18 +101,15 @@ Status unzip_in_place(const std::string& dir, ex::Attachment& a, const ex::Limit
   std::error_code ec;
   std::filesystem::rename(a.path, kept, ec);
   if (ec)
-    return make_error(ErrorKind::io, "io.write",
-                      "Cannot move " + a.path + " to " + kept + ": " + ec.message() + ".");
+    return make_error(ErrorKind::io, "io.write", "Cannot move " + a.path + " to " + kept + ": " + ec.message() + ".");
   auto r = ex::unzip_attachment(kept, dir, file, limits);
   if (!r.ok()) {
     std::filesystem::rename(kept, a.path, ec);
-    if (ec)
-      return make_error(ErrorKind::io, "io.write",
-                        "Cannot move " + kept + " back: " + ec.message() + ".");
+    if (ec) return make_error(ErrorKind::io, "io.write", "Cannot move " + kept + " back: " + ec.message() + ".");
     std::filesystem::remove(keep_dir, ec);  // only if empty: earlier ones stay
     a.unzip_error = ex::Warning{r.error().code, r.error().message, 0};
-    warnings.push_back({r.error().code, "The attachment '" + a.name + "' is zipped and was kept as received: " +
-                                            r.error().message, 0});
+    warnings.push_back({r.error().code,
+                        "The attachment '" + a.name + "' is zipped and was kept as received: " + r.error().message, 0});
     return {};
   }
   a.path = kept;
@@ -139,8 +134,7 @@ int unpack(const std::vector<std::string>& argv) {
   if (!env.ok()) return fail_coded(env.error());
   for (auto& a : env->attachments) {
     if (!a.zipped) continue;
-    if (auto s = unzip_in_place(dir, a, ro->limits, env->warnings); !s)
-      return fail_coded(s.error());
+    if (auto s = unzip_in_place(dir, a, ro->limits, env->warnings); !s) return fail_coded(s.error());
   }
   bj::value j = ex::envelope_to_json(*env, dir);
   if (auto s = fs::write_file_atomic(dir + "/header.json", json::pretty(j), 0644); !s) {
@@ -151,10 +145,10 @@ int unpack(const std::vector<std::string>& argv) {
   } else {
     std::cout << "unpacked to " << dir << ": header.json";
     for (const auto& a : env->attachments) {
-      std::cout << ", " << (a.unzipped ? a.unzipped->name + " (unzipped; as received: " +
-                                             std::string(kAsReceived) + "/" +
-                                             std::filesystem::path(a.path).filename().string() + ")"
-                                       : std::filesystem::path(a.path).filename().string());
+      std::cout << ", "
+                << (a.unzipped ? a.unzipped->name + " (unzipped; as received: " + std::string(kAsReceived) + "/" +
+                                     std::filesystem::path(a.path).filename().string() + ")"
+                               : std::filesystem::path(a.path).filename().string());
     }
     std::cout << "\n";
     print_warnings(env->warnings);
@@ -194,12 +188,11 @@ int validate(const std::vector<std::string>& argv) {
   const ex::Envelope& env = read->envelope;
   if (env.message) {
     std::cout << "valid: document " << ex::format_document_code(env.message->code) << " from "
-              << env.message->from.organ_id << " to " << env.message->to.size()
-              << " recipient(s), " << env.attachments.size() << " attachment(s)";
+              << env.message->from.organ_id << " to " << env.message->to.size() << " recipient(s), "
+              << env.attachments.size() << " attachment(s)";
   } else {
     std::cout << "valid: status " << ex::format_status_code(env.status->code) << " ("
-              << ex::status_code_meaning(env.status->code) << ") from "
-              << env.status->from.organ_id;
+              << ex::status_code_meaning(env.status->code) << ") from " << env.status->from.organ_id;
   }
   std::cout << (env.signature == ex::SignaturePresence::dsig        ? ", signed (not verified here)"
                 : env.signature == ex::SignaturePresence::lookalike ? ", unsigned (a look-alike signature only)"
@@ -217,8 +210,7 @@ int validate(const std::vector<std::string>& argv) {
 
 // ---- status make / show ----
 
-Status response_for_from_envelope(const std::string& path, const ex::ReadOptions& ro,
-                                  ex::ResponseFor& out) {
+Status response_for_from_envelope(const std::string& path, const ex::ReadOptions& ro, ex::ResponseFor& out) {
   auto env = ex::read_envelope_file(path, ro);
   if (!env.ok()) return env.error();
   if (!env->message) {
@@ -234,19 +226,30 @@ Status response_for_from_envelope(const std::string& path, const ex::ReadOptions
 }
 
 int status_make(const std::vector<std::string>& argv) {
-  auto args = Args::parse(
-      argv, {{"--out", "-o", true}, {"--config", "", true}, {"--for", "", true},
-             {"--response-for-organ", "", true}, {"--response-for-code", "", true},
-             {"--response-for-date", "", true}, {"--response-for-document-id", "", true},
-             {"--from", "", true}, {"--from-name", "", true}, {"--code", "", true},
-             {"--description", "", true}, {"--staff", "", true}, {"--department", "", true},
-             {"--email", "", true}, {"--mobile", "", true}, {"--timestamp", "", true},
-             {"--status-element", "", true}, {"--json"}});
+  auto args = Args::parse(argv, {{"--out", "-o", true},
+                                 {"--config", "", true},
+                                 {"--for", "", true},
+                                 {"--response-for-organ", "", true},
+                                 {"--response-for-code", "", true},
+                                 {"--response-for-date", "", true},
+                                 {"--response-for-document-id", "", true},
+                                 {"--from", "", true},
+                                 {"--from-name", "", true},
+                                 {"--code", "", true},
+                                 {"--description", "", true},
+                                 {"--staff", "", true},
+                                 {"--department", "", true},
+                                 {"--email", "", true},
+                                 {"--mobile", "", true},
+                                 {"--timestamp", "", true},
+                                 {"--status-element", "", true},
+                                 {"--json"}});
   if (!args.ok()) return fail(args.error());
-  if (!args->positional().empty() || !args->has("--out") || !args->has("--from") ||
-      !args->has("--code") || (!args->has("--for") && !args->has("--response-for-organ"))) {
-    return fail(kExitUsage, "status make needs --code, --from, --for ENVELOPE (or "
-                            "--response-for-organ ...) and -o OUT.xml (see --help)");
+  if (!args->positional().empty() || !args->has("--out") || !args->has("--from") || !args->has("--code") ||
+      (!args->has("--for") && !args->has("--response-for-organ"))) {
+    return fail(kExitUsage,
+                "status make needs --code, --from, --for ENVELOPE (or "
+                "--response-for-organ ...) and -o OUT.xml (see --help)");
   }
   auto ro = read_options(*args);
   if (!ro.ok()) return fail_coded(ro.error());
@@ -275,8 +278,7 @@ int status_make(const std::vector<std::string>& argv) {
   s.from.organ_name = args->get("--from-name");
   s.from.organization_in_charge = s.from.organ_name;
   s.description = args->get("--description", std::string(ex::status_code_meaning(s.code)));
-  s.staff = {args->get("--department"), args->get("--staff"), args->get("--mobile"),
-             args->get("--email")};
+  s.staff = {args->get("--department"), args->get("--staff"), args->get("--mobile"), args->get("--email")};
   s.timestamp = ex::now_vietnam();
   if (args->has("--timestamp")) {
     auto t = ex::parse_datetime(args->get("--timestamp"));
@@ -290,8 +292,8 @@ int status_make(const std::vector<std::string>& argv) {
   if (args->has("--json")) {
     print_json(ex::envelope_to_json(env));
   } else {
-    std::cout << "wrote status " << ex::format_status_code(s.code) << " ("
-              << ex::status_code_meaning(s.code) << ") to " << args->get("--out") << "\n";
+    std::cout << "wrote status " << ex::format_status_code(s.code) << " (" << ex::status_code_meaning(s.code) << ") to "
+              << args->get("--out") << "\n";
   }
   return kExitOk;
 }
@@ -310,20 +312,18 @@ int status_show(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   const ex::StatusMessage& s = *env->status;
-  std::cout << "status:       " << ex::format_status_code(s.code) << " ("
-            << ex::status_code_meaning(s.code) << ")\n"
-            << "from:         " << s.from.organ_id << (s.from.organ_name.empty() ? "" : " ")
-            << s.from.organ_name << "\n"
+  std::cout << "status:       " << ex::format_status_code(s.code) << " (" << ex::status_code_meaning(s.code) << ")\n"
+            << "from:         " << s.from.organ_id << (s.from.organ_name.empty() ? "" : " ") << s.from.organ_name
+            << "\n"
             << "response for: " << s.response_for.organ_id << " " << s.response_for.code
-            << (s.response_for.promulgation_date
-                    ? " of " + ex::format_date(*s.response_for.promulgation_date)
-                    : std::string())
+            << (s.response_for.promulgation_date ? " of " + ex::format_date(*s.response_for.promulgation_date)
+                                                 : std::string())
             << "\n"
             << "document id:  " << s.response_for.document_id << "\n"
             << "description:  " << s.description << "\n"
             << "timestamp:    " << ex::format_datetime(s.timestamp) << "\n"
-            << "staff:        " << s.staff.staff << " " << s.staff.department << " "
-            << s.staff.email << " " << s.staff.mobile << "\n";
+            << "staff:        " << s.staff.staff << " " << s.staff.department << " " << s.staff.email << " "
+            << s.staff.mobile << "\n";
   print_warnings(env->warnings);
   return kExitOk;
 }
@@ -334,53 +334,62 @@ constexpr std::string_view kCommon =
     "exit codes: 0 success, 1 invalid input, 2 usage or I/O error\n";
 
 const std::string kPackHelp = std::string(
-    "usage: edxgate pack META.json FILE... -o OUT.xml [--config FILE] [--json]\n\n"
-    "Builds an edXML document envelope: the header fields from META.json (format: "
-    "edxml/README.md),\none attachment per FILE (base64-encoded while it is written). "
-    "Unsigned: sign it with 'edxgate sign'.\n\n"
-    "options:\n  -o, --out OUT.xml  where to write (atomically)\n") + std::string(kCommon);
-const std::string kUnpackHelp = std::string(
-    "usage: edxgate unpack ENVELOPE -d DIR [--config FILE] [--json]\n\n"
-    "Checks ENVELOPE as the receiving gateway does and writes DIR/header.json and each\n"
-    "attachment under its declared name. Names with '/', '\\\\', '..', control characters or a\n"
-    "leading '.' are refused. Nothing is written under a final name unless the whole\n"
-    "envelope is valid.\n"
-    "A zipped attachment (a ZIP under a non-ZIP name, as the VNPT library sends any file\n"
-    "that is not pdf/doc/docx/xls/xlsx/zip) is unzipped: DIR/NAME is the one file inside it\n"
-    "and DIR/as-received/NAME.zip the bytes as received (what was signed). A ZIP that is\n"
-    "not one safe file within the limits (several entries, encrypted, a bomb, damaged) is\n"
-    "kept as received under NAME, with a warning; header.json says which.\n\n"
-    "options:\n  -d, --dir DIR   output directory (created if needed)\n") + std::string(kCommon);
-const std::string kValidateHelp = std::string(
-    "usage: edxgate validate ENVELOPE [--outgoing] [--config FILE] [--json]\n\n"
-    "Parses ENVELOPE with the hardened parser, checks every field and attachment (base64,\n"
-    "manifest), then validates it against edxml/schema/edxml.xsd. By default it judges as\n"
-    "the receiving gateway does: what real peers send but we would not (an organ id outside\n"
-    "the configured pattern, a CodeNumber that is not digits, unknown elements) is printed\n"
-    "as a warning and the envelope is valid. Exit 0 valid, 1 invalid (the reason and its\n"
-    "code are printed), 2 usage or I/O error.\n\n"
-    "options:\n"
-    "  --outgoing      apply the rules for what we send instead: organ ids match the\n"
-    "                  pattern, CodeNumber is digits, every TraceHeader names its organ,\n"
-    "                  the header is in the SDK order\n") + std::string(kCommon);
-const std::string kStatusMakeHelp = std::string(
-    "usage: edxgate status make --code NN --from ORGAN_ID (--for ENVELOPE |\n"
-    "         --response-for-organ ID --response-for-code NUM/NOTATION\n"
-    "         [--response-for-date yyyy/MM/dd] [--response-for-document-id ID])\n"
-    "         [--from-name NAME] [--description TEXT] [--staff NAME] [--department D]\n"
-    "         [--email E] [--mobile M] [--timestamp 'yyyy/MM/dd HH:mm:ss']\n"
-    "         [--status-element MessageHeader|MessageStatus|Status] -o OUT.xml\n\n"
-    "Writes a status message answering a document. Codes: 01 đã đến, 02 từ chối tiếp nhận,\n"
-    "03 đã tiếp nhận, 04 phân công, 05 đang xử lý, 06 hoàn thành, 13 yêu cầu lấy lại,\n"
-    "15 đồng ý lấy lại/cập nhật, 16 từ chối lấy lại/cập nhật. --description defaults to\n"
-    "the code's meaning, --timestamp to now (UTC+07:00). The status is written under\n"
-    "MessageHeader, as the SDKs write it (--status-element or [edxml] status_element for\n"
-    "older peers).\n\n"
-    "options:\n") + std::string(kCommon);
-const std::string kStatusShowHelp = std::string(
-    "usage: edxgate status show FILE [--config FILE] [--json]\n\n"
-    "Checks a status message (under MessageHeader, MessageStatus or Status) as the\n"
-    "receiving gateway does and prints its fields and any warnings.\n\noptions:\n") + std::string(kCommon);
+                                  "usage: edxgate pack META.json FILE... -o OUT.xml [--config FILE] [--json]\n\n"
+                                  "Builds an edXML document envelope: the header fields from META.json (format: "
+                                  "edxml/README.md),\none attachment per FILE (base64-encoded while it is written). "
+                                  "Unsigned: sign it with 'edxgate sign'.\n\n"
+                                  "options:\n  -o, --out OUT.xml  where to write (atomically)\n") +
+                              std::string(kCommon);
+const std::string kUnpackHelp =
+    std::string(
+        "usage: edxgate unpack ENVELOPE -d DIR [--config FILE] [--json]\n\n"
+        "Checks ENVELOPE as the receiving gateway does and writes DIR/header.json and each\n"
+        "attachment under its declared name. Names with '/', '\\\\', '..', control characters or a\n"
+        "leading '.' are refused. Nothing is written under a final name unless the whole\n"
+        "envelope is valid.\n"
+        "A zipped attachment (a ZIP under a non-ZIP name, as the VNPT library sends any file\n"
+        "that is not pdf/doc/docx/xls/xlsx/zip) is unzipped: DIR/NAME is the one file inside it\n"
+        "and DIR/as-received/NAME.zip the bytes as received (what was signed). A ZIP that is\n"
+        "not one safe file within the limits (several entries, encrypted, a bomb, damaged) is\n"
+        "kept as received under NAME, with a warning; header.json says which.\n\n"
+        "options:\n  -d, --dir DIR   output directory (created if needed)\n") +
+    std::string(kCommon);
+const std::string kValidateHelp =
+    std::string(
+        "usage: edxgate validate ENVELOPE [--outgoing] [--config FILE] [--json]\n\n"
+        "Parses ENVELOPE with the hardened parser, checks every field and attachment (base64,\n"
+        "manifest), then validates it against edxml/schema/edxml.xsd. By default it judges as\n"
+        "the receiving gateway does: what real peers send but we would not (an organ id outside\n"
+        "the configured pattern, a CodeNumber that is not digits, unknown elements) is printed\n"
+        "as a warning and the envelope is valid. Exit 0 valid, 1 invalid (the reason and its\n"
+        "code are printed), 2 usage or I/O error.\n\n"
+        "options:\n"
+        "  --outgoing      apply the rules for what we send instead: organ ids match the\n"
+        "                  pattern, CodeNumber is digits, every TraceHeader names its organ,\n"
+        "                  the header is in the SDK order\n") +
+    std::string(kCommon);
+const std::string kStatusMakeHelp =
+    std::string(
+        "usage: edxgate status make --code NN --from ORGAN_ID (--for ENVELOPE |\n"
+        "         --response-for-organ ID --response-for-code NUM/NOTATION\n"
+        "         [--response-for-date yyyy/MM/dd] [--response-for-document-id ID])\n"
+        "         [--from-name NAME] [--description TEXT] [--staff NAME] [--department D]\n"
+        "         [--email E] [--mobile M] [--timestamp 'yyyy/MM/dd HH:mm:ss']\n"
+        "         [--status-element MessageHeader|MessageStatus|Status] -o OUT.xml\n\n"
+        "Writes a status message answering a document. Codes: 01 đã đến, 02 từ chối tiếp nhận,\n"
+        "03 đã tiếp nhận, 04 phân công, 05 đang xử lý, 06 hoàn thành, 13 yêu cầu lấy lại,\n"
+        "15 đồng ý lấy lại/cập nhật, 16 từ chối lấy lại/cập nhật. --description defaults to\n"
+        "the code's meaning, --timestamp to now (UTC+07:00). The status is written under\n"
+        "MessageHeader, as the SDKs write it (--status-element or [edxml] status_element for\n"
+        "older peers).\n\n"
+        "options:\n") +
+    std::string(kCommon);
+const std::string kStatusShowHelp =
+    std::string(
+        "usage: edxgate status show FILE [--config FILE] [--json]\n\n"
+        "Checks a status message (under MessageHeader, MessageStatus or Status) as the\n"
+        "receiving gateway does and prints its fields and any warnings.\n\noptions:\n") +
+    std::string(kCommon);
 
 const Command kCommands[] = {
     {"pack", "build an edXML envelope from META.json and files", kPackHelp, pack},

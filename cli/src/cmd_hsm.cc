@@ -139,8 +139,10 @@ int token_list(const std::vector<std::string>& argv) {
   if (args->has("--json")) {
     bj::array slots;
     for (const auto& t : list->slots) {
-      bj::object o{{"slot_id", t.slot_id}, {"slot_description", t.slot_description},
-                   {"token_present", t.present}, {"removable", t.removable}};
+      bj::object o{{"slot_id", t.slot_id},
+                   {"slot_description", t.slot_description},
+                   {"token_present", t.present},
+                   {"removable", t.removable}};
       if (t.present) {
         o["label"] = t.label;
         o["serial"] = t.serial;
@@ -171,8 +173,8 @@ int token_list(const std::vector<std::string>& argv) {
       std::cout << (t.present ? "uninitialized token\n" : "no token\n");
       continue;
     }
-    std::cout << "'" << t.label << "' serial " << t.serial << ", " << t.manufacturer << " "
-              << t.model << "\n  flags: " << flags_text(t) << "\n  uri: " << t.uri() << "\n";
+    std::cout << "'" << t.label << "' serial " << t.serial << ", " << t.manufacturer << " " << t.model
+              << "\n  flags: " << flags_text(t) << "\n  uri: " << t.uri() << "\n";
   }
   return kExitOk;
 }
@@ -193,8 +195,7 @@ bj::object key_json(const hsm::KeyInfo& k) {
 void print_key(const hsm::KeyInfo& k) {
   std::cout << k.label << "  " << k.spec.to_string() << "  id " << hsm::to_hex(k.id)
             << (k.sensitive && !k.extractable ? "  sensitive, not extractable" : "  EXTRACTABLE")
-            << (k.can_sign ? ", sign" : "") << (k.has_certificate ? ", certificate" : "")
-            << "\n  " << k.uri << "\n";
+            << (k.can_sign ? ", sign" : "") << (k.has_certificate ? ", certificate" : "") << "\n  " << k.uri << "\n";
 }
 
 int key_list(const std::vector<std::string>& argv) {
@@ -217,8 +218,7 @@ int key_list(const std::vector<std::string>& argv) {
 }
 
 int key_generate(const std::vector<std::string>& argv) {
-  EDX_CLI_ARGS(kModule, kToken, kPinFile, kPinCred, kAudit, kJson, kLabel, kId,
-               OptionSpec{"--type", "", true});
+  EDX_CLI_ARGS(kModule, kToken, kPinFile, kPinCred, kAudit, kJson, kLabel, kId, OptionSpec{"--type", "", true});
   if (!args->has("--label")) return fail(kExitUsage, "key generate needs --label");
   auto spec = hsm::KeySpec::parse(args->get("--type", "rsa:2048"));
   if (!spec.ok()) return fail(spec.error());
@@ -244,8 +244,7 @@ int key_generate(const std::vector<std::string>& argv) {
 }
 
 int key_delete(const std::vector<std::string>& argv) {
-  EDX_CLI_ARGS(kModule, kToken, kKey, kLabel, kId, kPinFile, kPinCred, kAudit, kJson,
-               OptionSpec{"--yes"});
+  EDX_CLI_ARGS(kModule, kToken, kKey, kLabel, kId, kPinFile, kPinCred, kAudit, kJson, OptionSpec{"--yes"});
   auto sel = key_selector(*args);
   if (!sel.ok()) return fail(sel.error());
   auto ctx = open_token(*args, *sel, true);
@@ -253,9 +252,9 @@ int key_delete(const std::vector<std::string>& argv) {
   auto key = ctx->session->find_key(*sel);
   if (!key.ok()) return fail(key.error());
   if (!args->has("--yes")) {
-    auto yes = hsm::confirm_on_terminal("Delete key '" + key->label + "' (id " +
-                                        hsm::to_hex(key->id) + ") and its certificate from '" +
-                                        ctx->session->token().label + "'? This cannot be undone.");
+    auto yes = hsm::confirm_on_terminal("Delete key '" + key->label + "' (id " + hsm::to_hex(key->id) +
+                                        ") and its certificate from '" + ctx->session->token().label +
+                                        "'? This cannot be undone.");
     if (!yes.ok()) return fail(yes.error());
     if (!*yes) return fail(kExitInvalid, "not deleted");
   }
@@ -270,9 +269,8 @@ int key_delete(const std::vector<std::string>& argv) {
 }
 
 int csr(const std::vector<std::string>& argv) {
-  EDX_CLI_ARGS(kModule, kToken, kKey, kLabel, kId, kPinFile, kPinCred, kAudit, kJson,
-               OptionSpec{"--subject", "", true}, OptionSpec{"--email", "", true},
-               OptionSpec{"--out", "-o", true});
+  EDX_CLI_ARGS(kModule, kToken, kKey, kLabel, kId, kPinFile, kPinCred, kAudit, kJson, OptionSpec{"--subject", "", true},
+               OptionSpec{"--email", "", true}, OptionSpec{"--out", "-o", true});
   if (!args->has("--subject")) return fail(kExitUsage, "csr needs --subject DN");
   auto sel = key_selector(*args);
   if (!sel.ok()) return fail(sel.error());
@@ -310,17 +308,16 @@ bj::object cert_json(const hsm::CertInfo& c) {
 void print_cert(const hsm::CertInfo& c) {
   std::string ku;
   for (const auto& u : c.key_usage) ku += (ku.empty() ? "" : ", ") + u;
-  std::cout << c.label << "  id " << hsm::to_hex(c.id) << "\n  subject: " << c.subject
-            << "\n  issuer:  " << c.issuer << "\n  serial:  " << c.serial
-            << "\n  valid:   " << c.not_before << " .. " << c.not_after << " ("
+  std::cout << c.label << "  id " << hsm::to_hex(c.id) << "\n  subject: " << c.subject << "\n  issuer:  " << c.issuer
+            << "\n  serial:  " << c.serial << "\n  valid:   " << c.not_before << " .. " << c.not_after << " ("
             << (c.days_to_expiry < 0 ? "EXPIRED " + std::to_string(-c.days_to_expiry) + " days ago"
                                      : std::to_string(c.days_to_expiry) + " days left")
             << ")\n  key usage: " << (ku.empty() ? "(none)" : ku) << "\n  " << c.uri << "\n";
 }
 
 int cert_import(const std::vector<std::string>& argv) {
-  EDX_CLI_ARGS(kModule, kToken, kKey, kLabel, kId, kPinFile, kPinCred, kAudit, kJson,
-               OptionSpec{"--cert", "", true}, OptionSpec{"--replace"});
+  EDX_CLI_ARGS(kModule, kToken, kKey, kLabel, kId, kPinFile, kPinCred, kAudit, kJson, OptionSpec{"--cert", "", true},
+               OptionSpec{"--replace"});
   if (!args->has("--cert")) return fail(kExitUsage, "cert import needs --cert FILE");
   auto bytes = fs::read_file(args->get("--cert"), 1 << 20);
   if (!bytes.ok()) return fail(bytes.error());
@@ -365,13 +362,13 @@ int cert_list(const std::vector<std::string>& argv) {
   "  --module PATH         PKCS#11 module (default /usr/lib/softhsm/libsofthsm2.so)\n"     \
   "  --token URI           the token, as pkcs11:token=LABEL;serial=... (needed when the\n" \
   "                        module has several tokens)\n"
-#define EDX_PIN_HELP                                                                        \
-  "  --pin-file FILE       read the user PIN from FILE (mode 0600 or stricter)\n"          \
-  "  --pin-credential NAME read the PIN from $CREDENTIALS_DIRECTORY/NAME (systemd)\n"      \
-  "                        (neither: the PIN is asked on the terminal, without echo)\n"    \
+#define EDX_PIN_HELP                                                                    \
+  "  --pin-file FILE       read the user PIN from FILE (mode 0600 or stricter)\n"       \
+  "  --pin-credential NAME read the PIN from $CREDENTIALS_DIRECTORY/NAME (systemd)\n"   \
+  "                        (neither: the PIN is asked on the terminal, without echo)\n" \
   "  --audit-log FILE      append audit events here (default ./edxgate-audit.log)\n"
-#define EDX_KEY_HELP                                                                        \
-  "  --key URI             the key, as pkcs11:object=LABEL;id=%01%02\n"                    \
+#define EDX_KEY_HELP                                                    \
+  "  --key URI             the key, as pkcs11:object=LABEL;id=%01%02\n" \
   "  --label LABEL, --id HEX   the key by label and/or id instead of --key\n"
 
 constexpr Command kCommands[] = {
@@ -385,8 +382,8 @@ constexpr Command kCommands[] = {
     {"key list", "list the private keys on a token",
      "usage: edxgate key list [--token URI] [--pin-file FILE] [--json]\n\n"
      "Logs in and lists the private keys: label, id, type, whether sensitive and\n"
-     "non-extractable, whether a certificate is stored with it, and its URI.\n\n" EDX_COMMON_HELP
-         EDX_PIN_HELP "  --json                machine-readable output\n",
+     "non-extractable, whether a certificate is stored with it, and its URI.\n\n" EDX_COMMON_HELP EDX_PIN_HELP
+     "  --json                machine-readable output\n",
      key_list},
     {"key generate", "generate a signing key pair on a token",
      "usage: edxgate key generate --label LABEL [--type TYPE] [--id HEX] [--token URI]\n"
@@ -395,15 +392,15 @@ constexpr Command kCommands[] = {
      "extractable, private, and may only sign. The event is audited.\n\n"
      "  --type TYPE           rsa:2048 (default), rsa:3072, rsa:4096, ec:P-256, ec:P-384\n"
      "  --label LABEL         the key's label (must be unused)\n"
-     "  --id HEX              the key's CKA_ID (default: 16 random bytes)\n" EDX_COMMON_HELP
-         EDX_PIN_HELP "  --json                machine-readable output\n",
+     "  --id HEX              the key's CKA_ID (default: 16 random bytes)\n" EDX_COMMON_HELP EDX_PIN_HELP
+     "  --json                machine-readable output\n",
      key_generate},
     {"key delete", "delete a key, its public key and certificate",
      "usage: edxgate key delete (--key URI | --label L | --id HEX) [--yes] [--pin-file FILE]\n\n"
      "Destroys the private key, its public key and its certificate (same id). Asks\n"
      "for confirmation on the terminal unless --yes. The event is audited.\n\n" EDX_KEY_HELP
-         "  --yes                 do not ask for confirmation\n" EDX_COMMON_HELP EDX_PIN_HELP
-         "  --json                machine-readable output\n",
+     "  --yes                 do not ask for confirmation\n" EDX_COMMON_HELP EDX_PIN_HELP
+     "  --json                machine-readable output\n",
      key_delete},
     {"csr", "make a PKCS#10 request signed by a token key",
      "usage: edxgate csr (--key URI | --label L | --id HEX) --subject DN [--email ADDR]\n"
@@ -423,8 +420,8 @@ constexpr Command kCommands[] = {
      "Stores the certificate (PEM or DER) on the token with the key's id and label,\n"
      "after checking that its public key is the key's. The event is audited.\n\n" EDX_KEY_HELP
      "  --cert FILE           the certificate\n"
-     "  --replace             replace the certificate already stored for the key\n" EDX_COMMON_HELP
-         EDX_PIN_HELP "  --json                machine-readable output\n",
+     "  --replace             replace the certificate already stored for the key\n" EDX_COMMON_HELP EDX_PIN_HELP
+     "  --json                machine-readable output\n",
      cert_import},
     {"cert list", "list the certificates on a token",
      "usage: edxgate cert list [--token URI] [--module PATH] [--json]\n\n"

@@ -116,8 +116,10 @@ int cmd_agencies_sync(const std::vector<std::string>& argv) {
   o->timeout = std::chrono::minutes(10);  // ~111,000 entries fetched and stored
   auto v = call_json(*o, "POST", "/v1/agencies/sync", "{}");
   if (!v.ok()) return fail_remote(v.error());
-  if (args->has("--json")) std::cout << json::pretty(*v);
-  else std::cout << "agency directory synchronised: " << text_of(*v, "entries") << " entries\n";
+  if (args->has("--json"))
+    std::cout << json::pretty(*v);
+  else
+    std::cout << "agency directory synchronised: " << text_of(*v, "entries") << " entries\n";
   return kExitOk;
 }
 
@@ -140,8 +142,8 @@ void show(const Pending& p) {
   std::cout << "; " << text_of(d, "document_type") << " " << text_of(d, "promulgation_date") << "\n";
   if (const auto* atts = d.as_object().if_contains("attachments"); atts && atts->is_array()) {
     for (const auto& a : atts->as_array()) {
-      std::cout << "    " << text_of(a, "name") << "  " << text_of(a, "size") << " bytes  sha256 " << text_of(a, "sha256")
-                << "\n";
+      std::cout << "    " << text_of(a, "name") << "  " << text_of(a, "size") << " bytes  sha256 "
+                << text_of(a, "sha256") << "\n";
     }
   }
 }
@@ -150,11 +152,13 @@ Result<std::vector<Pending>> awaiting(const HttpsOptions& o) {
   std::vector<Pending> out;
   std::string cursor;
   for (int pages = 0; pages < 100; ++pages) {
-    auto list = call_json(o, "GET", "/v1/outgoing?state=pending_signature&limit=100" +
-                                        (cursor.empty() ? std::string() : "&cursor=" + cursor));
+    auto list = call_json(
+        o, "GET",
+        "/v1/outgoing?state=pending_signature&limit=100" + (cursor.empty() ? std::string() : "&cursor=" + cursor));
     if (!list.ok()) return list.error();
     const auto* docs = list->as_object().if_contains("documents");
-    if (!docs || !docs->is_array()) return make_error(ErrorKind::unavailable, "https.malformed", "the list has no documents");
+    if (!docs || !docs->is_array())
+      return make_error(ErrorKind::unavailable, "https.malformed", "the list has no documents");
     for (const auto& d : docs->as_array()) {
       Pending p{text_of(d, "id"), {}};
       auto full = call_json(o, "GET", "/v1/outgoing/" + percent_encode(p.id));
@@ -172,7 +176,8 @@ Result<std::vector<Pending>> awaiting(const HttpsOptions& o) {
 Result<std::string> read_line_terminal(std::string_view prompt) {
   std::unique_ptr<FILE, int (*)(FILE*)> tty(std::fopen("/dev/tty", "r+"), &std::fclose);
   if (!tty) {
-    return make_error(ErrorKind::usage, "usage.no_terminal", "no terminal to ask which documents to sign: give --sign ID or --sign all");
+    return make_error(ErrorKind::usage, "usage.no_terminal",
+                      "no terminal to ask which documents to sign: give --sign ID or --sign all");
   }
   std::fwrite(prompt.data(), 1, prompt.size(), tty.get());
   std::fflush(tty.get());
@@ -220,19 +225,22 @@ std::string base64url(std::string_view bytes) {
 Result<std::string> sign_one(const HttpsOptions& o, const std::string& id, crypto::Signer& signer,
                              const crypto::Certificate& cert) {
   const auto der = cert.der();
-  auto tbs = https_request(o, "GET", "/v1/outgoing/" + percent_encode(id) + "/to-sign?cert=" +
-                                         base64url(std::string_view(reinterpret_cast<const char*>(der.data()), der.size())));
+  auto tbs = https_request(o, "GET",
+                           "/v1/outgoing/" + percent_encode(id) + "/to-sign?cert=" +
+                               base64url(std::string_view(reinterpret_cast<const char*>(der.data()), der.size())));
   if (!tbs.ok()) return tbs.error();
   if (tbs->status != 200) return problem_error(*tbs);
   crypto::SignatureAlgorithm alg;
   auto name = tbs->headers["x-edxgate-signature-algorithm"];
   if (!crypto::parse_signature_name(name, alg))
     return make_error(ErrorKind::unavailable, "https.malformed", "the gateway named no known signature algorithm");
-  auto value = signer.sign(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(tbs->body.data()), tbs->body.size()), alg);
+  auto value =
+      signer.sign(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(tbs->body.data()), tbs->body.size()), alg);
   if (!value.ok()) return value.error();
-  bj::object body{{"signature", base64::encode(std::string_view(reinterpret_cast<const char*>(value->data()), value->size()))},
-                  {"certificates", bj::array{bj::value(cert.pem())}},
-                  {"algorithm", name}};
+  bj::object body{
+      {"signature", base64::encode(std::string_view(reinterpret_cast<const char*>(value->data()), value->size()))},
+      {"certificates", bj::array{bj::value(cert.pem())}},
+      {"algorithm", name}};
   auto done = call_json(o, "POST", "/v1/outgoing/" + percent_encode(id) + "/signature", bj::serialize(body));
   if (!done.ok()) return done.error();
   return text_of(*done, "state");
@@ -248,7 +256,8 @@ int cmd_agent(const std::vector<std::string>& argv) {
   if (!pending.ok()) return fail_remote(pending.error());
   if (pending->empty()) {
     std::cout << "no document awaits your signature\n";
-    if (args->has("--sign")) return fail(kExitInvalid, "nothing to sign: " + args->all("--sign")[0] + " does not await your signature");
+    if (args->has("--sign"))
+      return fail(kExitInvalid, "nothing to sign: " + args->all("--sign")[0] + " does not await your signature");
     return kExitOk;
   }
   std::cout << pending->size() << " document(s) await your signature:\n";
@@ -259,18 +268,20 @@ int cmd_agent(const std::vector<std::string>& argv) {
   std::set<std::string> known;
   for (const auto& p : *pending) known.insert(p.id);
   for (const auto& id : *wanted) {
-    if (!known.count(id)) return fail(kExitInvalid, "document " + id + " does not await your signature (already signed, or not yours)");
+    if (!known.count(id))
+      return fail(kExitInvalid, "document " + id + " does not await your signature (already signed, or not yours)");
   }
   // The leader's own token: its key, its certificate, the PIN without echo.
-  if (!args->has("--token-uri")) return fail(kExitUsage, "--token-uri pkcs11:... (the signing key on your token) is required to sign");
+  if (!args->has("--token-uri"))
+    return fail(kExitUsage, "--token-uri pkcs11:... (the signing key on your token) is required to sign");
   auto uri = hsm::Pkcs11Uri::parse(args->get("--token-uri"));
   if (!uri.ok()) return fail(uri.error());
   const std::string module_path = args->get("--module", uri->module_path.value_or(std::string(hsm::kDefaultModule)));
   auto module = hsm::Module::load(module_path);
   if (!module.ok()) return fail(module.error());
   auto pin = args->has("--pin-file") ? hsm::read_pin_file(args->get("--pin-file"))
-             : uri->pin_source      ? hsm::read_pin_file(*uri->pin_source)
-                                    : hsm::read_pin_terminal("PIN of your token: ");
+             : uri->pin_source       ? hsm::read_pin_file(*uri->pin_source)
+                                     : hsm::read_pin_terminal("PIN of your token: ");
   if (!pin.ok()) return fail_remote(pin.error());
   auto signer = hsm::TokenSigner::open(*module, *uri, std::move(*pin), hsm::Actor{"leader:agent", nullptr});
   if (!signer.ok()) return fail_remote(signer.error());
@@ -297,10 +308,10 @@ int cmd_agent(const std::vector<std::string>& argv) {
   return failures ? kExitInvalid : kExitOk;
 }
 
-#define EDX_REMOTE_HELP                                                                     \
-  "  --url URL             the gateway's internal API, https://HOST:PORT\n"                 \
-  "  --cert PEM, --key PEM your TLS client certificate and key (mutual TLS)\n"             \
-  "  --ca PEM              the CA the gateway's certificate must chain to\n"               \
+#define EDX_REMOTE_HELP                                                        \
+  "  --url URL             the gateway's internal API, https://HOST:PORT\n"    \
+  "  --cert PEM, --key PEM your TLS client certificate and key (mutual TLS)\n" \
+  "  --ca PEM              the CA the gateway's certificate must chain to\n"   \
   "                        (default: the system's CA store)\n"
 
 const Command kCommands[] = {
@@ -309,8 +320,7 @@ const Command kCommands[] = {
      "Searches the agency directory the gateway synchronised from the axis\n"
      "(getAgenciesList), ignoring case and Vietnamese diacritics: 'nghe an' finds\n"
      "'Nghệ An'. Prints one line per entry: organ id, a tab, the name. Exit 1 when\n"
-     "nothing matches.\n\n" EDX_REMOTE_HELP
-     "  --json                the gateway's answer as JSON\n"
+     "nothing matches.\n\n" EDX_REMOTE_HELP "  --json                the gateway's answer as JSON\n"
      "  --limit N             at most N entries (1..1000, default 20)\n",
      cmd_agencies},
     {"agencies sync", "fetch the agency directory from the axis now",

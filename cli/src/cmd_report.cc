@@ -110,17 +110,23 @@ Table table_of(const bj::object& report, const char* rows_key, const char* key, 
     t.rows.push_back(std::move(r));
   }
   t.total.push_back("TOTAL");
-  for (size_t i = 1; i < t.columns.size(); ++i) t.total.push_back(std::to_string(total.at(t.columns[i]).to_number<uint64_t>()));
+  for (size_t i = 1; i < t.columns.size(); ++i)
+    t.total.push_back(std::to_string(total.at(t.columns[i]).to_number<uint64_t>()));
   return t;
 }
 
 int report(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true},
-                                 {"--from", "", true}, {"--to", "", true}, {"--no-answer-days", "", true},
-                                 {"--config", "", true}, {"--json"}, {"--csv"}});
+  auto args = Args::parse(argv, {{"--db", "", true},
+                                 {"--dsn-file", "", true},
+                                 {"--blob-dir", "", true},
+                                 {"--from", "", true},
+                                 {"--to", "", true},
+                                 {"--no-answer-days", "", true},
+                                 {"--config", "", true},
+                                 {"--json"},
+                                 {"--csv"}});
   if (!args.ok()) return fail(args.error());
-  if (args->positional().size() != 1 ||
-      (args->positional()[0] != "incoming" && args->positional()[0] != "outgoing")) {
+  if (args->positional().size() != 1 || (args->positional()[0] != "incoming" && args->positional()[0] != "outgoing")) {
     return fail(kExitUsage, "usage: edxgate report incoming|outgoing --db PATH [--from DAY] [--to DAY] [--json|--csv]");
   }
   if (args->has("--json") && args->has("--csv")) return fail(kExitUsage, "give --json or --csv, not both");

@@ -9,10 +9,10 @@
 #include <iostream>
 
 #include "cli.h"
+#include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/time.h"
 #include "edxgate/store/json.h"
-#include "edxgate/base/fs.h"
 #include "edxgate/store/store.h"
 #include "edxgate/store/transfer.h"
 
@@ -39,8 +39,7 @@ Result<StoreOptions> store_location(const std::string& where, const std::string&
     dsn = "";
   } else {
     const std::string path = where.rfind("sqlite:", 0) == 0 ? where.substr(7) : where;
-    if (path.empty())
-      return make_error(ErrorKind::usage, "usage.db", "no SQLite state directory given");
+    if (path.empty()) return make_error(ErrorKind::usage, "usage.db", "no SQLite state directory given");
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec) || where.rfind("sqlite:", 0) == 0) {
       o.state_dir = path;
@@ -50,25 +49,21 @@ Result<StoreOptions> store_location(const std::string& where, const std::string&
       o.state_dir = p.has_parent_path() ? p.parent_path().string() : ".";
     }
     if (!dsn_file.empty())
-      return make_error(ErrorKind::usage, "usage.db",
-                        "a connection string file is only for postgresql");
+      return make_error(ErrorKind::usage, "usage.db", "a connection string file is only for postgresql");
     return o;
   }
   o.backend = Backend::postgresql;
   o.application_name = "edxgate-cli";
   if (!dsn_file.empty()) {
     if (!dsn.empty())
-      return make_error(ErrorKind::usage, "usage.db",
-                        "give the connection string or its file, not both");
+      return make_error(ErrorKind::usage, "usage.db", "give the connection string or its file, not both");
     auto text = fs::read_file(dsn_file, 64 * 1024);
     if (!text.ok())
-      return make_error(ErrorKind::usage, "usage.db",
-                        "cannot read the connection string file " + dsn_file);
+      return make_error(ErrorKind::usage, "usage.db", "cannot read the connection string file " + dsn_file);
     dsn = *text;
     while (!dsn.empty() && (dsn.back() == '\n' || dsn.back() == '\r')) dsn.pop_back();
   }
-  if (dsn.empty())
-    return make_error(ErrorKind::usage, "usage.db", "no PostgreSQL connection string given");
+  if (dsn.empty()) return make_error(ErrorKind::usage, "usage.db", "no PostgreSQL connection string given");
   o.dsn = dsn;
   if (o.blob_dir.empty()) o.state_dir = ".";  // blobs are needed only by doc show --verify
   return o;
@@ -86,7 +81,6 @@ Result<std::unique_ptr<Store>> open_db(const Args& args) {
   o->read_only = true;
   return open_store(*o);
 }
-
 
 // YYYY-MM-DD (midnight UTC) or YYYY-MM-DDTHH:MM:SSZ, to ms since the epoch.
 Result<int64_t> parse_time(const std::string& text) {
@@ -171,14 +165,11 @@ Result<DocumentQuery> document_query(const Args& a) {
   DocumentQuery q;
   if (a.has("--direction")) {
     q.direction = parse_direction(a.get("--direction"));
-    if (!q.direction)
-      return make_error(ErrorKind::usage, "usage.direction", "--direction is incoming or outgoing");
+    if (!q.direction) return make_error(ErrorKind::usage, "usage.direction", "--direction is incoming or outgoing");
   }
   if (a.has("--state")) {
     q.state = parse_state(a.get("--state"));
-    if (!q.state)
-      return make_error(ErrorKind::usage, "usage.state",
-                        "unknown state '" + a.get("--state") + "'");
+    if (!q.state) return make_error(ErrorKind::usage, "usage.state", "unknown state '" + a.get("--state") + "'");
   }
   q.sender = a.get("--sender");
   q.subject_contains = a.get("--subject");
@@ -209,10 +200,14 @@ int list_outbox(Store& store, const Args& a) {
   OutboxQuery q;
   if (a.has("--outbox-state")) {
     const std::string s = a.get("--outbox-state");
-    if (s == "pending") q.state = OutboxState::pending;
-    else if (s == "done") q.state = OutboxState::done;
-    else if (s == "cancelled") q.state = OutboxState::cancelled;
-    else return fail(kExitUsage, "--outbox-state is pending, done or cancelled");
+    if (s == "pending")
+      q.state = OutboxState::pending;
+    else if (s == "done")
+      q.state = OutboxState::done;
+    else if (s == "cancelled")
+      q.state = OutboxState::cancelled;
+    else
+      return fail(kExitUsage, "--outbox-state is pending, done or cancelled");
   }
   auto items = store.list_outbox(q);
   if (!items.ok()) return fail(items.error());
@@ -225,17 +220,27 @@ int list_outbox(Store& store, const Args& a) {
   std::printf("%-8s %-8s %-9s %-8s %-24s %s\n", "ITEM", "DOC", "STATE", "ATTEMPTS", "NEXT ATTEMPT", "LAST ERROR");
   for (const auto& it : *items) {
     std::printf("%-8lld %-8lld %-9s %-8d %-24s %s\n", static_cast<long long>(it.id),
-                static_cast<long long>(it.document_id), std::string(outbox_state_name(it.state)).c_str(),
-                it.attempts, iso_time(it.next_attempt_ms).c_str(), it.last_error.c_str());
+                static_cast<long long>(it.document_id), std::string(outbox_state_name(it.state)).c_str(), it.attempts,
+                iso_time(it.next_attempt_ms).c_str(), it.last_error.c_str());
   }
   return kExitOk;
 }
 
 int queue_list(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--direction", "", true}, {"--state", "", true},
-                                 {"--sender", "", true}, {"--since", "", true}, {"--until", "", true},
-                                 {"--subject", "", true}, {"--limit", "", true}, {"--before", "", true},
-                                 {"--outbox"}, {"--outbox-state", "", true}, {"--json"}});
+  auto args = Args::parse(argv, {{"--db", "", true},
+                                 {"--dsn-file", "", true},
+                                 {"--blob-dir", "", true},
+                                 {"--direction", "", true},
+                                 {"--state", "", true},
+                                 {"--sender", "", true},
+                                 {"--since", "", true},
+                                 {"--until", "", true},
+                                 {"--subject", "", true},
+                                 {"--limit", "", true},
+                                 {"--before", "", true},
+                                 {"--outbox"},
+                                 {"--outbox-state", "", true},
+                                 {"--json"}});
   if (!args.ok()) return fail(args.error());
   if (!args->positional().empty()) return fail(kExitUsage, "queue list takes no arguments");
   auto query = document_query(*args);
@@ -270,7 +275,8 @@ int queue_list(const std::vector<std::string>& argv) {
 // --- doc show ---
 
 int doc_show(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--json"}, {"--verify"}});
+  auto args = Args::parse(
+      argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--json"}, {"--verify"}});
   if (!args.ok()) return fail(args.error());
   if (args->positional().size() != 1) return fail(kExitUsage, "doc show needs exactly one document ID");
   auto id = parse_int(args->positional()[0], "the document ID");
@@ -323,8 +329,7 @@ int doc_show(const std::vector<std::string>& argv) {
   }
   const Document& d = *doc;
   std::cout << "document " << d.id << " (" << direction_name(d.direction) << "), state " << state_name(d.state)
-            << "\n  envelope id:  " << d.envelope_id << "\n  sender:       " << d.sender
-            << "\n  recipients:  ";
+            << "\n  envelope id:  " << d.envelope_id << "\n  sender:       " << d.sender << "\n  recipients:  ";
   for (const auto& r : d.recipients) std::cout << " " << r;
   std::cout << "\n  code:         " << d.code_number << "/" << d.code_notation
             << "\n  promulgated:  " << d.promulgation_date << "\n  type:         " << d.document_type
@@ -362,8 +367,9 @@ int doc_show(const std::vector<std::string>& argv) {
 // --- store migrate ---
 
 int store_migrate(const std::vector<std::string>& argv) {
-  auto args = Args::parse(argv, {{"--from", "", true}, {"--to", "", true}, {"--to-dsn-file", "", true},
-                                 {"--blob-dir", "", true}, {"--json"}});
+  auto args = Args::parse(
+      argv,
+      {{"--from", "", true}, {"--to", "", true}, {"--to-dsn-file", "", true}, {"--blob-dir", "", true}, {"--json"}});
   if (!args.ok()) return fail(args.error());
   if (!args->has("--from") || !args->has("--to")) {
     return fail(kExitUsage, "--from sqlite:DIR and --to postgresql:DSN are both required");
@@ -389,8 +395,8 @@ int store_migrate(const std::vector<std::string>& argv) {
               << "\n";
   } else {
     std::cout << "moved " << r.documents << " documents (" << r.idempotency_keys << " with an idempotency key), "
-              << r.transitions << " transitions, " << r.status_messages << " status messages, "
-              << r.outbox_items << " outbox items, " << r.audit_rows << " audit rows; " << r.blobs_copied
+              << r.transitions << " transitions, " << r.status_messages << " status messages, " << r.outbox_items
+              << " outbox items, " << r.audit_rows << " audit rows; " << r.blobs_copied
               << " blobs copied\naudit chain verified on the target, head " << r.audit_head_sha256 << "\n";
   }
   return kExitOk;
@@ -400,7 +406,8 @@ constexpr Command kCommands[] = {
     {"audit verify", "check the hash chain of the audit log",
      "usage: edxgate audit verify --db PATH [--json]\n\n"
      "Walks the audit log of the store at PATH (the state directory, its\n"
-     "edxgate.db, or postgresql:DSN with --dsn-file FILE for a password) and checks that every row holds the SHA-256 of the previous row\n"
+     "edxgate.db, or postgresql:DSN with --dsn-file FILE for a password) and checks that every row holds the SHA-256 "
+     "of the previous row\n"
      "and of its own content. Prints the row count and the head hash (record it\n"
      "elsewhere: a log cut short after the head you recorded is then detected), or\n"
      "the first broken row. Exit 0 intact, 1 broken, 2 cannot read the store.\n",

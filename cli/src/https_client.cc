@@ -108,7 +108,9 @@ bool unchunk(std::string_view in, std::string& out) {
 }
 
 Result<HttpsReply> parse_reply(const std::string& raw) {
-  auto malformed = [] { return make_error(ErrorKind::unavailable, "https.malformed", "the server's answer is not HTTP/1.1"); };
+  auto malformed = [] {
+    return make_error(ErrorKind::unavailable, "https.malformed", "the server's answer is not HTTP/1.1");
+  };
   size_t head_end = raw.find("\r\n\r\n");
   if (head_end == std::string::npos || raw.rfind("HTTP/1.", 0) != 0) return malformed();
   HttpsReply r;
@@ -152,11 +154,13 @@ Result<HttpsReply> https_request(const HttpsOptions& o, const std::string& metho
   if (!url.ok()) return url.error();
   auto ctx = make_context(o);
   if (!ctx.ok()) return ctx.error();
-  const std::string address = (url->host.find(':') != std::string::npos ? "[" + url->host + "]" : url->host) + ":" + url->port;
+  const std::string address =
+      (url->host.find(':') != std::string::npos ? "[" + url->host + "]" : url->host) + ":" + url->port;
   ossl::BioPtr conn(BIO_new_connect(address.c_str()));
   if (!conn) return tls_error("cannot create a connection");
   if (BIO_do_connect(conn.get()) != 1)
-    return make_error(ErrorKind::unavailable, "https.connect", "cannot connect to " + address + ": " + ossl::last_error());
+    return make_error(ErrorKind::unavailable, "https.connect",
+                      "cannot connect to " + address + ": " + ossl::last_error());
   int fd = -1;
   BIO_get_fd(conn.get(), &fd);
   if (fd >= 0) set_timeouts(fd, o.timeout);
@@ -202,7 +206,8 @@ Result<HttpsReply> https_request(const HttpsOptions& o, const std::string& metho
       ERR_clear_error();
       if (raw_reply.find("\r\n\r\n") != std::string::npos) break;
     }
-    return make_error(ErrorKind::unavailable, "https.io", "the connection failed while reading the answer (timeout or reset)");
+    return make_error(ErrorKind::unavailable, "https.io",
+                      "the connection failed while reading the answer (timeout or reset)");
   }
   SSL_shutdown(ssl.get());
   return parse_reply(raw_reply);
@@ -210,7 +215,8 @@ Result<HttpsReply> https_request(const HttpsOptions& o, const std::string& metho
 
 Error problem_error(const HttpsReply& reply) {
   auto v = json::parse(reply.body);
-  std::string code = "http." + std::to_string(reply.status), detail = "the gateway answered HTTP " + std::to_string(reply.status);
+  std::string code = "http." + std::to_string(reply.status),
+              detail = "the gateway answered HTTP " + std::to_string(reply.status);
   if (v.ok() && v->is_object()) {
     const auto& o = v->as_object();
     constexpr std::string_view kType = "urn:edxgate:problem:";
@@ -219,12 +225,18 @@ Error problem_error(const HttpsReply& reply) {
     if (const auto* d = o.if_contains("detail"); d && d->is_string()) detail = std::string(d->as_string());
   }
   ErrorKind kind = ErrorKind::unavailable;
-  if (reply.status == 404) kind = ErrorKind::not_found;
-  else if (reply.status == 409) kind = ErrorKind::conflict;
-  else if (reply.status == 401) kind = ErrorKind::unauthorized;
-  else if (reply.status == 403) kind = ErrorKind::forbidden;
-  else if (reply.status == 422) kind = ErrorKind::invalid;
-  else if (reply.status == 400) kind = ErrorKind::malformed;
+  if (reply.status == 404)
+    kind = ErrorKind::not_found;
+  else if (reply.status == 409)
+    kind = ErrorKind::conflict;
+  else if (reply.status == 401)
+    kind = ErrorKind::unauthorized;
+  else if (reply.status == 403)
+    kind = ErrorKind::forbidden;
+  else if (reply.status == 422)
+    kind = ErrorKind::invalid;
+  else if (reply.status == 400)
+    kind = ErrorKind::malformed;
   return make_error(kind, code, detail);
 }
 

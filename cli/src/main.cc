@@ -12,8 +12,8 @@ namespace {
 
 std::vector<const Command*> all_commands() {
   std::vector<const Command*> out;
-  for (auto table : {config_commands(), edxml_commands(), hsm_commands(), crypto_commands(),
-                     store_commands(), remote_commands(), report_commands()}) {
+  for (auto table : {config_commands(), edxml_commands(), hsm_commands(), crypto_commands(), store_commands(),
+                     remote_commands(), report_commands()}) {
     for (const Command& c : table) out.push_back(&c);
   }
   return out;
@@ -26,8 +26,7 @@ void print_help(std::ostream& os) {
         "commands:\n";
   for (const Command* c : all_commands()) {
     std::string path(c->path);
-    os << "  " << path << std::string(path.size() < 18 ? 18 - path.size() : 1, ' ') << c->summary
-       << "\n";
+    os << "  " << path << std::string(path.size() < 18 ? 18 - path.size() : 1, ' ') << c->summary << "\n";
   }
   os << "\noptions:\n  --version         print the version and exit\n"
         "  --help            print this help and exit\n\n"

@@ -68,8 +68,8 @@ class TableReader {
     if (!n->is_integer()) return wrong_type(key, *n, "an integer");
     int64_t v = *n->value<int64_t>();
     if (v < min || v > max) {
-      add(*n, key, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                       ", not " + std::to_string(v));
+      add(*n, key,
+          "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", not " + std::to_string(v));
       return;
     }
     out = static_cast<T>(v);
@@ -118,15 +118,12 @@ class TableReader {
     for (auto&& [k, v] : table_) {
       std::string name(k.str());
       if (!seen_.count(name)) {
-        problems_.push_back({static_cast<int>(k.source().begin.line),
-                             qualified(name.c_str()) + ": unknown key"});
+        problems_.push_back({static_cast<int>(k.source().begin.line), qualified(name.c_str()) + ": unknown key"});
       }
     }
   }
 
-  std::string qualified(const char* key) const {
-    return prefix_.empty() ? std::string(key) : prefix_ + "." + key;
-  }
+  std::string qualified(const char* key) const { return prefix_.empty() ? std::string(key) : prefix_ + "." + key; }
 
   void add(const toml::node& n, const char* key, const std::string& what) {
     problems_.push_back({static_cast<int>(n.source().begin.line), qualified(key) + ": " + what});
@@ -241,8 +238,7 @@ void read_axis(TableReader& r, Axis& a) {
   r.renamed("replay_window_s", "timestamp_window_s", "(0, the default, checks no timestamp)");
 }
 
-void read_clients(const toml::array& arr, std::vector<Client>& out,
-                  std::vector<Problem>& problems) {
+void read_clients(const toml::array& arr, std::vector<Client>& out, std::vector<Problem>& problems) {
   for (const toml::node& n : arr) {
     TableReader r(*n.as_table(), "clients", problems);
     Client c;
@@ -254,9 +250,12 @@ void read_clients(const toml::array& arr, std::vector<Client>& out,
     r.str_list("organ_ids", c.organ_ids);
     r.str_list("sign_keys", c.sign_keys);
     r.finish();
-    if (role == "axis") c.role = Role::axis;
-    else if (role == "officer") c.role = Role::officer;
-    else if (role == "leader") c.role = Role::leader;
+    if (role == "axis")
+      c.role = Role::axis;
+    else if (role == "officer")
+      c.role = Role::officer;
+    else if (role == "leader")
+      c.role = Role::leader;
     if (c.name.empty()) r.add(n, "name", "every client needs a name");
     if (!c.sign_keys.empty() && c.role != Role::leader) {
       r.add(n, "sign_keys", "only a leader signs documents (client \"" + c.name + "\")");
@@ -302,8 +301,9 @@ void check_store(const Store& s, const std::function<void(const char*, const std
       bad("store.dsn", "backend \"postgresql\" needs exactly one of dsn and dsn_file");
     }
     if (dsn_has_password(s.dsn)) {
-      bad("store.dsn", "holds a password: put the connection string in dsn_file (mode 0600) or the "
-                       "password in ~/.pgpass, never in this file");
+      bad("store.dsn",
+          "holds a password: put the connection string in dsn_file (mode 0600) or the "
+          "password in ~/.pgpass, never in this file");
     }
   } else if (!s.dsn.empty() || !s.dsn_file.empty()) {
     bad("store.dsn", "is only for backend = \"postgresql\"");
@@ -352,12 +352,12 @@ void cross_check(const toml::table& root, Config& c, std::vector<Problem>& probl
   }
   if (c.signing.mode == "organization" &&
       (c.hsm.key_uri.empty() || (c.hsm.pin_file.empty() && c.hsm.pin_credential.empty()))) {
-    bad("signing.mode", "\"organization\" signs with the agency's key: set [hsm] key_uri and pin_file or "
-                        "pin_credential");
+    bad("signing.mode",
+        "\"organization\" signs with the agency's key: set [hsm] key_uri and pin_file or "
+        "pin_credential");
   }
   if (!c.axis.endpoint.empty() && c.axis.endpoint.rfind("https://", 0) != 0 &&
-      c.axis.endpoint.rfind("http://127.", 0) != 0 &&
-      c.axis.endpoint.rfind("http://localhost", 0) != 0) {
+      c.axis.endpoint.rfind("http://127.", 0) != 0 && c.axis.endpoint.rfind("http://localhost", 0) != 0) {
     bad("axis.endpoint", "must be an https:// URL");
   }
 }
@@ -366,10 +366,14 @@ void cross_check(const toml::table& root, Config& c, std::vector<Problem>& probl
 
 std::string_view role_name(Role role) {
   switch (role) {
-    case Role::system: return "system";
-    case Role::axis: return "axis";
-    case Role::officer: return "officer";
-    case Role::leader: return "leader";
+    case Role::system:
+      return "system";
+    case Role::axis:
+      return "axis";
+    case Role::officer:
+      return "officer";
+    case Role::leader:
+      return "leader";
   }
   return "system";
 }
@@ -380,10 +384,8 @@ Result<Config> parse(std::string_view text, std::string_view origin) {
     root = toml::parse(text, origin);
   } catch (const toml::parse_error& e) {
     int line = static_cast<int>(e.source().begin.line);
-    return make_error(
-        ErrorKind::invalid, "config.syntax",
-        std::string(origin) + ":" + std::to_string(line) + ": " + std::string(e.description()),
-        line);
+    return make_error(ErrorKind::invalid, "config.syntax",
+                      std::string(origin) + ":" + std::to_string(line) + ": " + std::string(e.description()), line);
   }
   Config c;
   c.path = std::string(origin);
@@ -472,8 +474,7 @@ Result<Config> parse(std::string_view text, std::string_view origin) {
 Result<Config> load(const std::string& path) {
   auto text = fs::read_file(path, kMaxConfigBytes);
   if (!text.ok()) {
-    return make_error(ErrorKind::io, "config.unreadable",
-                      "cannot read config: " + text.error().message);
+    return make_error(ErrorKind::io, "config.unreadable", "cannot read config: " + text.error().message);
   }
   return parse(*text, path);
 }

@@ -49,15 +49,14 @@ int revocation_callback(int ok, X509_STORE_CTX* ctx) {
 }
 
 Error chain_error(int err, int depth, X509* cert) {
-  std::string who = depth == 0 ? "the signer certificate"
-                               : "a certificate of the chain (depth " + std::to_string(depth) + ")";
+  std::string who =
+      depth == 0 ? "the signer certificate" : "a certificate of the chain (depth " + std::to_string(depth) + ")";
   std::string subject = cert ? Certificate::adopt(ossl::share(cert).release()).subject() : "";
   std::string detail = X509_verify_cert_error_string(err);
   std::string tail = subject.empty() ? "" : " [" + subject + "]";
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-      return make_error(ErrorKind::invalid, "cert.expired",
-                        who + " has expired at the validation time" + tail);
+      return make_error(ErrorKind::invalid, "cert.expired", who + " has expired at the validation time" + tail);
     case X509_V_ERR_CERT_NOT_YET_VALID:
       return make_error(ErrorKind::invalid, "cert.not_yet_valid",
                         who + " is not yet valid at the validation time" + tail);
@@ -69,12 +68,10 @@ Error chain_error(int err, int depth, X509* cert) {
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_CERT_UNTRUSTED:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-      return make_error(
-          ErrorKind::invalid, "cert.untrusted",
-          who + " does not chain to a configured trust anchor (" + detail + ")" + tail);
+      return make_error(ErrorKind::invalid, "cert.untrusted",
+                        who + " does not chain to a configured trust anchor (" + detail + ")" + tail);
     default:
-      return make_error(ErrorKind::invalid, "cert.chain",
-                        who + " failed chain validation: " + detail + tail);
+      return make_error(ErrorKind::invalid, "cert.chain", who + " failed chain validation: " + detail + tail);
   }
 }
 
@@ -93,8 +90,8 @@ ChainInputs make_inputs(std::span<const Certificate> extra, const TrustStore& tr
 }
 
 // One X509_verify_cert run. `crls` non-null = revocation pass.
-int run_verify(const ChainInputs& in, X509* leaf, time_t at, STACK_OF(X509_CRL) * crls,
-               RevocationPass* pass, ossl::X509StoreCtxPtr& ctx_out) {
+int run_verify(const ChainInputs& in, X509* leaf, time_t at, STACK_OF(X509_CRL) * crls, RevocationPass* pass,
+               ossl::X509StoreCtxPtr& ctx_out) {
   ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), in.store.get(), leaf, in.untrusted.get()) != 1) return -1;
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
@@ -160,15 +157,13 @@ Result<std::set<int>> crl_pass(const ChainInputs& in, const Certificate& leaf, t
 }  // namespace
 
 Result<ValidatedChain> validate_chain(const Certificate& leaf, std::span<const Certificate> extra,
-                                      const TrustStore& trust, const ChainOptions& options,
-                                      RevocationSource* online) {
+                                      const TrustStore& trust, const ChainOptions& options, RevocationSource* online) {
   const time_t at = options.at.value_or(time(nullptr));
   ChainInputs in = make_inputs(extra, trust);
   ossl::X509StoreCtxPtr ctx;
   if (run_verify(in, leaf.get(), at, nullptr, nullptr, ctx) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
-    return chain_error(err, X509_STORE_CTX_get_error_depth(ctx.get()),
-                       X509_STORE_CTX_get_current_cert(ctx.get()));
+    return chain_error(err, X509_STORE_CTX_get_error_depth(ctx.get()), X509_STORE_CTX_get_current_cert(ctx.get()));
   }
   ValidatedChain out;
   {
@@ -200,18 +195,17 @@ Result<ValidatedChain> validate_chain(const Certificate& leaf, std::span<const C
       size_t d = static_cast<size_t>(*it);
       auto st = online->ocsp_status(out.chain[d], out.chain[d + 1], at);
       if (st == RevocationStatus::revoked) {
-        return make_error(
-            ErrorKind::invalid, "cert.revoked",
-            (d == 0 ? std::string("the signer certificate") : "a certificate of the chain") +
-                " is revoked according to its OCSP responder [" + out.chain[d].subject() + "]");
+        return make_error(ErrorKind::invalid, "cert.revoked",
+                          (d == 0 ? std::string("the signer certificate") : "a certificate of the chain") +
+                              " is revoked according to its OCSP responder [" + out.chain[d].subject() + "]");
       }
       it = st == RevocationStatus::good ? unknown->erase(it) : std::next(it);
     }
   }
   for (int d : *unknown) {
     std::string what = "the revocation status of " +
-                       (d == 0 ? std::string("the signer certificate") : "a certificate of the chain") +
-                       " [" + out.chain[static_cast<size_t>(d)].subject() + "] could not be determined";
+                       (d == 0 ? std::string("the signer certificate") : "a certificate of the chain") + " [" +
+                       out.chain[static_cast<size_t>(d)].subject() + "] could not be determined";
     if (options.revocation == RevocationMode::hard) {
       return make_error(ErrorKind::unavailable, "revocation.unavailable",
                         what + " (no current CRL or OCSP answer; revocation mode is hard)");

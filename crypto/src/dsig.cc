@@ -68,19 +68,17 @@ int visible_in_subtree(void* user, xmlNodePtr node, xmlNodePtr parent) {
   return 0;
 }
 
-Status run_c14n(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m,
-                const std::vector<std::string>& prefixes, C14nSink& sink) {
+Status run_c14n(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m, const std::vector<std::string>& prefixes,
+                C14nSink& sink) {
   std::vector<xmlChar*> pfx;
   pfx.reserve(prefixes.size() + 1);
   for (const auto& p : prefixes) pfx.push_back(const_cast<xmlChar*>(reinterpret_cast<const xmlChar*>(p.c_str())));
   pfx.push_back(nullptr);
   // Closed (and freed) right after the run, whose result needs the close's.
   xmlOutputBufferPtr buf = xmlOutputBufferCreateIO(sink_write, sink_close, &sink, nullptr);
-  if (!buf)
-    return make_error(ErrorKind::internal, "c14n.failed",
-                      "cannot create the canonicalization buffer");
-  int rc = xmlC14NExecute(doc, subtree ? visible_in_subtree : nullptr, const_cast<xmlNode*>(subtree),
-                          m.mode, prefixes.empty() ? nullptr : pfx.data(), m.with_comments ? 1 : 0, buf);
+  if (!buf) return make_error(ErrorKind::internal, "c14n.failed", "cannot create the canonicalization buffer");
+  int rc = xmlC14NExecute(doc, subtree ? visible_in_subtree : nullptr, const_cast<xmlNode*>(subtree), m.mode,
+                          prefixes.empty() ? nullptr : pfx.data(), m.with_comments ? 1 : 0, buf);
   int close_rc = xmlOutputBufferClose(buf);
   if (rc < 0 || close_rc < 0 || sink.failed) {
     return make_error(ErrorKind::invalid, "c14n.failed", "the document could not be canonicalized");
@@ -106,9 +104,12 @@ const DigestMethod* find_digest(std::string_view uri) {
 
 const DigestMethod& digest_method(DigestAlgorithm alg) {
   switch (alg) {
-    case DigestAlgorithm::sha384: return kDigests[1];
-    case DigestAlgorithm::sha512: return kDigests[2];
-    default: return kDigests[0];
+    case DigestAlgorithm::sha384:
+      return kDigests[1];
+    case DigestAlgorithm::sha512:
+      return kDigests[2];
+    default:
+      return kDigests[0];
   }
 }
 
@@ -194,8 +195,7 @@ bool has_comments(xmlDoc* doc) {
   return found;
 }
 
-Result<std::vector<uint8_t>> c14n_digest(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m,
-                                         const EVP_MD* md) {
+Result<std::vector<uint8_t>> c14n_digest(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m, const EVP_MD* md) {
   ossl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1) {
     return make_error(ErrorKind::internal, "c14n.failed", "cannot start the digest");
@@ -294,9 +294,8 @@ Status check_key(EVP_PKEY* key, const SignatureMethod& m) {
                         "the signature method is ECDSA but the certificate holds an RSA key");
     int bits = EVP_PKEY_get_bits(key);
     if (bits < 2048) {
-      return make_error(
-          ErrorKind::invalid, "sig.key_size",
-          "the signer's RSA key has " + std::to_string(bits) + " bits; at least 2048 are required");
+      return make_error(ErrorKind::invalid, "sig.key_size",
+                        "the signer's RSA key has " + std::to_string(bits) + " bits; at least 2048 are required");
     }
     return {};
   }
@@ -308,20 +307,16 @@ Status check_key(EVP_PKEY* key, const SignatureMethod& m) {
     size_t len = 0;
     if (EVP_PKEY_get_group_name(key, group, sizeof group, &len) != 1) {
       ERR_clear_error();
-      return make_error(ErrorKind::invalid, "sig.key_size",
-                        "the signer's EC key uses an unnamed curve");
+      return make_error(ErrorKind::invalid, "sig.key_size", "the signer's EC key uses an unnamed curve");
     }
     std::string_view g(group, len);
-    if (g == "prime256v1" || g == "P-256" || g == "secp384r1" || g == "P-384" || g == "secp521r1" ||
-        g == "P-521") {
+    if (g == "prime256v1" || g == "P-256" || g == "secp384r1" || g == "P-384" || g == "secp521r1" || g == "P-521") {
       return {};
     }
     return make_error(ErrorKind::invalid, "sig.key_size",
-                      "the signer's EC key is on curve " + std::string(g) +
-                          "; P-256, P-384 or P-521 is required");
+                      "the signer's EC key is on curve " + std::string(g) + "; P-256, P-384 or P-521 is required");
   }
-  return make_error(ErrorKind::invalid, "sig.algorithm",
-                    "the signer certificate holds neither an RSA nor an EC key");
+  return make_error(ErrorKind::invalid, "sig.algorithm", "the signer certificate holds neither an RSA nor an EC key");
 }
 
 }  // namespace edxgate::crypto::dsig

@@ -69,8 +69,7 @@ bool has_comments(xmlDoc* doc);
 
 // Digest of the C14N of the document (nodes for which `visible` is true; all
 // when null), streamed from libxml2's serializer into the hash.
-Result<std::vector<uint8_t>> c14n_digest(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m,
-                                         const EVP_MD* md);
+Result<std::vector<uint8_t>> c14n_digest(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m, const EVP_MD* md);
 // The C14N bytes of one subtree (SignedInfo: small).
 Result<std::string> c14n_subtree(xmlDoc* doc, const xmlNode* subtree, const C14nMethod& m,
                                  const std::vector<std::string>& inclusive_prefixes = {});

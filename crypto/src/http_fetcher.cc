@@ -28,8 +28,7 @@ struct Url {
 
 Result<Url> parse_url(const std::string& url) {
   constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) != 0)
-    return make_error(ErrorKind::invalid, "fetch.url", "only http:// URLs are fetched");
+  if (url.rfind(kScheme, 0) != 0) return make_error(ErrorKind::invalid, "fetch.url", "only http:// URLs are fetched");
   std::string rest = url.substr(kScheme.size());
   Url u;
   size_t slash = rest.find('/');
@@ -40,8 +39,7 @@ Result<Url> parse_url(const std::string& url) {
   }
   if (authority[0] == '[') {
     size_t close = authority.find(']');
-    if (close == std::string::npos)
-      return make_error(ErrorKind::invalid, "fetch.url", "bad IPv6 literal in URL");
+    if (close == std::string::npos) return make_error(ErrorKind::invalid, "fetch.url", "bad IPv6 literal in URL");
     u.host = authority.substr(1, close - 1);
     if (close + 1 < authority.size() && authority[close + 1] == ':') u.port = authority.substr(close + 2);
   } else if (size_t colon = authority.find(':'); colon != std::string::npos) {
@@ -66,8 +64,7 @@ class Connection {
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
     if (getaddrinfo(u.host.c_str(), u.port.c_str(), &hints, &res) != 0 || !res) {
-      return make_error(ErrorKind::unavailable, "fetch.resolve",
-                        "cannot resolve host '" + u.host + "'");
+      return make_error(ErrorKind::unavailable, "fetch.resolve", "cannot resolve host '" + u.host + "'");
     }
     std::unique_ptr<addrinfo, void (*)(addrinfo*)> hold(res, freeaddrinfo);
     for (addrinfo* ai = res; ai; ai = ai->ai_next) {
@@ -81,8 +78,7 @@ class Connection {
       fd_ = std::move(fd);
       return {};
     }
-    return make_error(ErrorKind::unavailable, "fetch.connect",
-                      "cannot connect to '" + u.host + ":" + u.port + "'");
+    return make_error(ErrorKind::unavailable, "fetch.connect", "cannot connect to '" + u.host + ":" + u.port + "'");
   }
 
   Status send_all(std::string_view data) {
@@ -91,9 +87,7 @@ class Connection {
         return make_error(ErrorKind::unavailable, "fetch.timeout", "timed out sending the request");
       ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n <= 0)
-        return make_error(ErrorKind::unavailable, "fetch.io",
-                          "connection lost while sending the request");
+      if (n <= 0) return make_error(ErrorKind::unavailable, "fetch.io", "connection lost while sending the request");
       data.remove_prefix(static_cast<size_t>(n));
     }
     return {};
@@ -108,14 +102,11 @@ class Connection {
         return make_error(ErrorKind::unavailable, "fetch.timeout", "timed out reading the answer");
       ssize_t n = ::recv(fd_.get(), buf, sizeof buf, 0);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-      if (n < 0)
-        return make_error(ErrorKind::unavailable, "fetch.io",
-                          "connection error while reading the answer");
+      if (n < 0) return make_error(ErrorKind::unavailable, "fetch.io", "connection error while reading the answer");
       if (n == 0) return out;
       out.append(buf, static_cast<size_t>(n));
       if (out.size() > limit)
-        return make_error(ErrorKind::too_large, "fetch.too_large",
-                          "the answer exceeds the size limit");
+        return make_error(ErrorKind::too_large, "fetch.too_large", "the answer exceeds the size limit");
     }
   }
 
@@ -148,15 +139,13 @@ Result<std::string> dechunk(std::string_view body) {
     size_t size = 0;
     size_t i = 0;
     for (; i < eol && std::isxdigit(static_cast<unsigned char>(body[i])); ++i) {
-      if (size > (1ull << 40))
-        return make_error(ErrorKind::unavailable, "fetch.http", "malformed chunk size");
+      if (size > (1ull << 40)) return make_error(ErrorKind::unavailable, "fetch.http", "malformed chunk size");
       size = size * 16 + hex_value(body[i]);
     }
     if (i == 0) return make_error(ErrorKind::unavailable, "fetch.http", "malformed chunk size");
     body.remove_prefix(eol + 2);
     if (size == 0) return out;
-    if (body.size() < size + 2)
-      return make_error(ErrorKind::unavailable, "fetch.http", "truncated chunked answer");
+    if (body.size() < size + 2) return make_error(ErrorKind::unavailable, "fetch.http", "truncated chunked answer");
     out.append(body.substr(0, size));
     body.remove_prefix(size + 2);
   }
@@ -180,8 +169,8 @@ class HttpFetcher : public Fetcher {
     std::string req = (body.empty() ? "GET " : "POST ") + u->target + " HTTP/1.1\r\nHost: " + u->host +
                       "\r\nConnection: close\r\nUser-Agent: edxgate\r\n";
     if (!body.empty()) {
-      req += "Content-Type: " + std::string(content_type) +
-             "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+      req +=
+          "Content-Type: " + std::string(content_type) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     }
     req += "\r\n";
     req.append(reinterpret_cast<const char*>(body.data()), body.size());
@@ -199,8 +188,7 @@ class HttpFetcher : public Fetcher {
     }
     std::string status = raw.substr(9, 3);
     if (status != "200")
-      return make_error(ErrorKind::unavailable, "fetch.status",
-                        "the server answered HTTP " + status);
+      return make_error(ErrorKind::unavailable, "fetch.status", "the server answered HTTP " + status);
     std::string head = lower(raw.substr(0, head_end));
     std::string_view payload(raw);
     payload.remove_prefix(head_end + 4);
@@ -212,8 +200,7 @@ class HttpFetcher : public Fetcher {
       payload = decoded;
     } else if (size_t cl = head.find("\r\ncontent-length:"); cl != std::string::npos) {
       uint64_t len = std::strtoull(head.c_str() + cl + 17, nullptr, 10);
-      if (len > payload.size())
-        return make_error(ErrorKind::unavailable, "fetch.http", "the answer is truncated");
+      if (len > payload.size()) return make_error(ErrorKind::unavailable, "fetch.http", "the answer is truncated");
       payload = payload.substr(0, len);
     }
     if (payload.size() > options_.max_bytes)

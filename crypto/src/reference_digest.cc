@@ -133,8 +133,7 @@ void ReferenceDigest::signature_read(const xmlNode* signature) {
     return;
   }
   if (parts->reference.prefixes.unreadable) {
-    fail(make_error(ErrorKind::invalid, "c14n.failed",
-                    "the reference's InclusiveNamespaces has no PrefixList"));
+    fail(make_error(ErrorKind::invalid, "c14n.failed", "the reference's InclusiveNamespaces has no PrefixList"));
     return;
   }
   if (content_before_) {

@@ -73,8 +73,8 @@ class ReferenceDigest : public edxml::XmlObserver {
   State state_ = State::awaiting_signature;
   const xmlNode* signature_ = nullptr;
   uint32_t depth_ = 0;
-  uint32_t content_depth_ = 0;     // depth of the attachment content element being read
-  bool content_before_ = false;    // attachment text seen before the signature was read
+  uint32_t content_depth_ = 0;   // depth of the attachment content element being read
+  bool content_before_ = false;  // attachment text seen before the signature was read
   std::unique_ptr<Hash> hash_;
   std::unique_ptr<c14n::StreamCanonicalizer> c14n_;
   std::optional<std::vector<uint8_t>> digest_;

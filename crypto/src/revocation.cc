@@ -14,8 +14,8 @@ namespace {
 
 std::vector<std::string> crl_urls(X509* x) {
   std::vector<std::string> out;
-  ossl::DistPointsPtr dps(static_cast<STACK_OF(DIST_POINT)*>(
-      X509_get_ext_d2i(x, NID_crl_distribution_points, nullptr, nullptr)));
+  ossl::DistPointsPtr dps(
+      static_cast<STACK_OF(DIST_POINT)*>(X509_get_ext_d2i(x, NID_crl_distribution_points, nullptr, nullptr)));
   for (int i = 0; dps && i < sk_DIST_POINT_num(dps.get()); ++i) {
     DIST_POINT* dp = sk_DIST_POINT_value(dps.get(), i);
     if (!dp->distpoint || dp->distpoint->type != 0) continue;  // fullName only
@@ -35,8 +35,7 @@ std::vector<std::string> crl_urls(X509* x) {
 
 std::vector<std::string> ocsp_urls(X509* x) {
   std::vector<std::string> out;
-  ossl::AiaPtr aia(static_cast<AUTHORITY_INFO_ACCESS*>(
-      X509_get_ext_d2i(x, NID_info_access, nullptr, nullptr)));
+  ossl::AiaPtr aia(static_cast<AUTHORITY_INFO_ACCESS*>(X509_get_ext_d2i(x, NID_info_access, nullptr, nullptr)));
   for (int i = 0; aia && i < sk_ACCESS_DESCRIPTION_num(aia.get()); ++i) {
     ACCESS_DESCRIPTION* ad = sk_ACCESS_DESCRIPTION_value(aia.get(), i);
     if (OBJ_obj2nid(ad->method) != NID_ad_OCSP || ad->location->type != GEN_URI) continue;
@@ -57,8 +56,8 @@ time_t gen_to_time(const ASN1_GENERALIZEDTIME* t) {
 
 // Verifies a basic OCSP response for (cert, issuer): signed by the issuer or
 // a delegated responder it issued (id-kp-OCSPSigning, checked by OpenSSL).
-RevocationStatus read_ocsp(std::span<const uint8_t> der, OCSP_CERTID* id, const Certificate& issuer,
-                           time_t at, time_t& next_update) {
+RevocationStatus read_ocsp(std::span<const uint8_t> der, OCSP_CERTID* id, const Certificate& issuer, time_t at,
+                           time_t& next_update) {
   const unsigned char* p = der.data();
   ossl::OcspResponsePtr resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
   if (!resp || OCSP_response_status(resp.get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
@@ -133,8 +132,7 @@ std::vector<Crl> RevocationSource::crls_for(const Certificate& cert) {
   return out;
 }
 
-RevocationStatus RevocationSource::ocsp_status(const Certificate& cert, const Certificate& issuer,
-                                               time_t at) {
+RevocationStatus RevocationSource::ocsp_status(const Certificate& cert, const Certificate& issuer, time_t at) {
   const time_t now = time(nullptr);
   const std::string key = issuer.sha256_hex() + ":" + cert.serial_hex();
   {

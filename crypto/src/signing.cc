@@ -55,25 +55,21 @@ xmlNode* insert_skeleton(xmlNode* header, const std::vector<uint8_t>& digest, co
 
 }  // namespace
 
-Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
-                                  std::span<const Certificate> chain, const SignOptions& options) {
+Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert, std::span<const Certificate> chain,
+                                  const SignOptions& options) {
   if (!doc || doc->intSubset || doc->extSubset) {
     return make_error(ErrorKind::invalid, "sign.envelope",
                       "the document has a DOCTYPE; parse it with the hardened parser");
   }
   xmlNode* header = dsig::find_edxml_header(doc.get());
   if (!header)
-    return make_error(ErrorKind::invalid, "sign.envelope",
-                      "the document is not an edXML envelope with an edXMLHeader");
+    return make_error(ErrorKind::invalid, "sign.envelope", "the document is not an edXML envelope with an edXMLHeader");
   if (!dsig::find_signatures(doc.get()).empty()) {
-    return make_error(ErrorKind::conflict, "sign.already_signed",
-                      "the document already carries an XML-DSig signature");
+    return make_error(ErrorKind::conflict, "sign.already_signed", "the document already carries an XML-DSig signature");
   }
   const auto& method = method_of(options.algorithm);
   EVP_PKEY* pub = X509_get0_pubkey(cert.get());
-  if (!pub)
-    return make_error(ErrorKind::invalid, "sig.keyinfo",
-                      "the signing certificate's public key is unreadable");
+  if (!pub) return make_error(ErrorKind::invalid, "sig.keyinfo", "the signing certificate's public key is unreadable");
   EDX_TRY(dsig::check_key(pub, method));
 
   // The reference digest: exclusive C14N (no comments) of the document as it
@@ -116,9 +112,8 @@ Result<edxml::XmlDocPtr> complete(PreparedSignature prepared, std::span<const ui
   Verification v = verifier.verify(prepared.doc_.get());
   if (report) *report = v;
   if (!v.valid) {
-    return make_error(
-        ErrorKind::invalid, "sign.self_check",
-        "the signed document fails our own verification: " + v.code + ": " + v.message);
+    return make_error(ErrorKind::invalid, "sign.self_check",
+                      "the signed document fails our own verification: " + v.code + ": " + v.message);
   }
   return std::move(prepared.doc_);
 }
@@ -127,7 +122,7 @@ SignatureAlgorithm default_algorithm(const Certificate& cert) {
   EVP_PKEY* pub = X509_get0_pubkey(cert.get());
   if (pub && EVP_PKEY_get_base_id(pub) == EVP_PKEY_EC) {
     const int bits = EVP_PKEY_get_bits(pub);
-    return bits > 384 ? SignatureAlgorithm::ecdsa_sha512
+    return bits > 384   ? SignatureAlgorithm::ecdsa_sha512
            : bits > 256 ? SignatureAlgorithm::ecdsa_sha384
                         : SignatureAlgorithm::ecdsa_sha256;
   }
@@ -135,8 +130,8 @@ SignatureAlgorithm default_algorithm(const Certificate& cert) {
 }
 
 Result<edxml::XmlDocPtr> sign(edxml::XmlDocPtr doc, Signer& signer, const Certificate& cert,
-                              std::span<const Certificate> chain, const SignOptions& options,
-                              const Verifier& verifier, Verification* report) {
+                              std::span<const Certificate> chain, const SignOptions& options, const Verifier& verifier,
+                              Verification* report) {
   auto prepared = prepare(std::move(doc), cert, chain, options);
   if (!prepared.ok()) return prepared.error();
   auto value = signer.sign(prepared->bytes_to_sign(), prepared->algorithm());

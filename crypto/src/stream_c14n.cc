@@ -38,13 +38,20 @@ const EscapeTables kEscape;
 
 std::string_view replacement(char c) {
   switch (c) {
-    case '&': return "&amp;";
-    case '<': return "&lt;";
-    case '>': return "&gt;";
-    case '"': return "&quot;";
-    case '\t': return "&#x9;";
-    case '\n': return "&#xA;";
-    default: return "&#xD;";
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\t':
+      return "&#x9;";
+    case '\n':
+      return "&#xA;";
+    default:
+      return "&#xD;";
   }
 }
 
@@ -52,9 +59,7 @@ std::string_view replacement(char c) {
 bool str_equal(const xmlChar* a, const xmlChar* b) { return sv(a) == sv(b); }
 
 // xmlC14NIsXmlNs
-bool is_xml_ns(const xmlNs* ns) {
-  return ns && sv(ns->prefix) == "xml" && sv(ns->href) == kXmlNamespace;
-}
+bool is_xml_ns(const xmlNs* ns) { return ns && sv(ns->prefix) == "xml" && sv(ns->href) == kXmlNamespace; }
 
 // xmlC14NNsCompare, for the sorted namespace list.
 int ns_compare(const xmlNs* a, const xmlNs* b) {
@@ -87,9 +92,9 @@ Status check_absolute_namespaces(const xmlNode* e) {
     if (xmlStrlen(ns->href) == 0) continue;
     edxml::XmlUriPtr uri(xmlParseURI(reinterpret_cast<const char*>(ns->href)));
     if (!uri || !uri->scheme || !*uri->scheme) {
-      return make_error(ErrorKind::invalid, "c14n.failed",
-                        "the namespace URI '" + std::string(sv(ns->href)) +
-                            "' is relative or invalid; it cannot be canonicalized");
+      return make_error(
+          ErrorKind::invalid, "c14n.failed",
+          "the namespace URI '" + std::string(sv(ns->href)) + "' is relative or invalid; it cannot be canonicalized");
     }
   }
   return {};
@@ -390,8 +395,8 @@ void replay_leaf(const xmlNode* n, StreamCanonicalizer& c14n) {
 
 // Iterative (the skeleton may be as deep as Limits::max_depth allows).
 Status replay_until(const xmlDoc* doc, const xmlNode* last, StreamCanonicalizer& c14n) {
-  const Error missing = make_error(ErrorKind::invalid, "c14n.failed",
-                                   "the signature is not part of the document being read");
+  const Error missing =
+      make_error(ErrorKind::invalid, "c14n.failed", "the signature is not part of the document being read");
   for (const xmlNode* n = doc->children; n;) {
     if (n->type == XML_ELEMENT_NODE) {
       EDX_TRY(c14n.start_element(n));

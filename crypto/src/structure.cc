@@ -7,9 +7,7 @@ namespace edxgate::crypto::dsig {
 namespace {
 
 // Every structure error refuses the signature as it stands.
-Error err(const char* code, std::string message) {
-  return make_error(ErrorKind::invalid, code, std::move(message));
-}
+Error err(const char* code, std::string message) { return make_error(ErrorKind::invalid, code, std::move(message)); }
 
 // The text of an element that may hold only text (base64 values).
 std::optional<std::string> text_only(const xmlNode* n) {
@@ -30,17 +28,15 @@ std::optional<std::vector<uint8_t>> base64_of(const xmlNode* n) {
 
 bool is_ds(const xmlNode* n, std::string_view name) { return is_element(n, kDsigNs, name); }
 
-std::string local_name(const xmlNode* n) {
-  return n && n->name ? reinterpret_cast<const char*>(n->name) : "";
-}
+std::string local_name(const xmlNode* n) { return n && n->name ? reinterpret_cast<const char*>(n->name) : ""; }
 
 // Children of an element that must hold nothing but whitespace-separated elements.
 Result<std::vector<xmlNode*>> strict_children(xmlNode* n) {
   bool ok = true;
   auto kids = element_children(n, ok);
   if (!ok) {
-    return err("sig.structure", "the signature's " + local_name(n) +
-                                    " element holds text, a comment or a processing instruction");
+    return err("sig.structure",
+               "the signature's " + local_name(n) + " element holds text, a comment or a processing instruction");
   }
   return kids;
 }
@@ -102,8 +98,9 @@ Status check_transforms(xmlNode* transforms, ReferenceMethod& out) {
   auto kids = strict_children(transforms);
   if (!kids.ok()) return kids.error();
   if (kids->empty() || kids->size() > 2) {
-    return err("sig.transform", "the Reference must have the enveloped-signature transform, "
-                                "optionally followed by one C14N transform, and nothing else");
+    return err("sig.transform",
+               "the Reference must have the enveloped-signature transform, "
+               "optionally followed by one C14N transform, and nothing else");
   }
   for (size_t i = 0; i < kids->size(); ++i) {
     xmlNode* t = (*kids)[i];
@@ -130,8 +127,8 @@ Status check_reference(xmlNode* ref, SignatureParts& out) {
   bool has_uri = false;
   std::string uri = attr(ref, "URI", &has_uri);
   if (!has_uri || !uri.empty()) {
-    return err("sig.reference", "the Reference must have URI=\"\" (the whole document); URI '" + uri +
-                                    "' allows signature wrapping");
+    return err("sig.reference",
+               "the Reference must have URI=\"\" (the whole document); URI '" + uri + "' allows signature wrapping");
   }
   auto kids = strict_children(ref);
   if (!kids.ok()) return kids.error();
@@ -207,8 +204,8 @@ Status read_certificates(xmlNode* key_info, SignatureParts& out) {
     if (!issues_another) leaves.push_back(i);
   }
   if (leaves.size() != 1) {
-    return err("sig.keyinfo", "the certificates in KeyInfo do not name one signer (" +
-                                  std::to_string(leaves.size()) + " candidates)");
+    return err("sig.keyinfo",
+               "the certificates in KeyInfo do not name one signer (" + std::to_string(leaves.size()) + " candidates)");
   }
   for (size_t i = 0; i < certs.size(); ++i) {
     if (i == leaves[0]) {
@@ -231,8 +228,7 @@ Status check_placement(xmlDoc* doc, xmlNode* sig) {
 Status check_signed_info(xmlNode* si, SignatureParts& out) {
   auto kids = strict_children(si);
   if (!kids.ok()) return kids.error();
-  if (kids->size() < 3 || !is_ds((*kids)[0], "CanonicalizationMethod") ||
-      !is_ds((*kids)[1], "SignatureMethod")) {
+  if (kids->size() < 3 || !is_ds((*kids)[0], "CanonicalizationMethod") || !is_ds((*kids)[1], "SignatureMethod")) {
     return err("sig.structure", "SignedInfo must hold CanonicalizationMethod, SignatureMethod, Reference");
   }
   auto c14n = read_c14n((*kids)[0], "sig.c14n");
@@ -246,8 +242,8 @@ Status check_signed_info(xmlNode* si, SignatureParts& out) {
     if (!is_ds((*kids)[i], "Reference")) return err("sig.structure", "unexpected element in SignedInfo");
   }
   if (kids->size() != 3) {
-    return err("sig.reference", "the signature must have exactly one Reference (it has " +
-                                    std::to_string(kids->size() - 2) + ")");
+    return err("sig.reference",
+               "the signature must have exactly one Reference (it has " + std::to_string(kids->size() - 2) + ")");
   }
   return check_reference((*kids)[2], out);
 }
@@ -258,8 +254,8 @@ Result<SignatureParts> parse_signature(xmlDoc* doc) {
   auto sigs = find_signatures(doc);
   if (sigs.empty()) return err("sig.missing", "the document has no XML-DSig signature");
   if (sigs.size() > 1) {
-    return err("sig.count", "the document has " + std::to_string(sigs.size()) +
-                                " XML-DSig signatures; exactly one is allowed");
+    return err("sig.count",
+               "the document has " + std::to_string(sigs.size()) + " XML-DSig signatures; exactly one is allowed");
   }
   return parse_signature_element(doc, sigs[0]);
 }

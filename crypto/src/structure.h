@@ -34,15 +34,15 @@ struct ReferenceMethod {
 struct SignatureParts {
   xmlNode* signature = nullptr;
   xmlNode* signed_info = nullptr;
-  const C14nMethod* c14n = nullptr;             // SignedInfo canonicalization
-  const SignatureMethod* method = nullptr;      // may be weak (SHA-1): the caller decides
-  const DigestMethod* digest = nullptr;         // may be weak (SHA-1): the caller decides
-  PrefixList signed_info_prefixes;              // of an exclusive SignedInfo C14N
-  ReferenceMethod reference;                    // reference.digest == digest
-  std::vector<uint8_t> digest_value;            // the Reference's DigestValue
+  const C14nMethod* c14n = nullptr;         // SignedInfo canonicalization
+  const SignatureMethod* method = nullptr;  // may be weak (SHA-1): the caller decides
+  const DigestMethod* digest = nullptr;     // may be weak (SHA-1): the caller decides
+  PrefixList signed_info_prefixes;          // of an exclusive SignedInfo C14N
+  ReferenceMethod reference;                // reference.digest == digest
+  std::vector<uint8_t> digest_value;        // the Reference's DigestValue
   std::vector<uint8_t> signature_value;
-  Certificate leaf;                             // the one end of the included certificates
-  std::vector<Certificate> others;              // the rest (candidate intermediates)
+  Certificate leaf;                 // the one end of the included certificates
+  std::vector<Certificate> others;  // the rest (candidate intermediates)
 };
 
 // Finds the one signature of `doc`, checks its placement and structure.

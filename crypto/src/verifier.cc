@@ -55,8 +55,7 @@ Status check_weak_algorithms(xmlDoc* doc, const dsig::SignatureParts& parts, con
     }
   }
   return make_error(ErrorKind::invalid, "sig.algorithm",
-                    "SHA-1 (" +
-                        std::string(parts.method->weak ? parts.method->name : parts.digest->name) +
+                    "SHA-1 (" + std::string(parts.method->weak ? parts.method->name : parts.digest->name) +
                         ") is refused; only SHA-256/384/512 are accepted");
 }
 
@@ -72,26 +71,21 @@ Status xmlsec_check(const dsig::SignatureParts& parts, EVP_PKEY* pub) {
   ossl::EvpPkeyPtr key_copy(pub);
   EVP_PKEY_up_ref(pub);
   xmlsec::KeyDataPtr data(xmlSecOpenSSLEvpKeyAdopt(key_copy.get()));
-  if (!data)
-    return make_error(ErrorKind::invalid, "sig.value",
-                      "the signer key cannot be used for verification");
+  if (!data) return make_error(ErrorKind::invalid, "sig.value", "the signer key cannot be used for verification");
   key_copy.release();  // now owned by data
   xmlsec::KeyPtr key(xmlSecKeyCreate());
   if (!key || xmlSecKeySetValue(key.get(), data.get()) < 0) {
-    return make_error(ErrorKind::invalid, "sig.value",
-                      "the signer key cannot be used for verification");
+    return make_error(ErrorKind::invalid, "sig.value", "the signer key cannot be used for verification");
   }
   data.release();                                        // now owned by key
   xmlsec::DSigCtxPtr ctx(xmlSecDSigCtxCreate(nullptr));  // no keys manager: nothing is resolved
-  if (!ctx)
-    return make_error(ErrorKind::invalid, "sig.value", "cannot create the signature context");
+  if (!ctx) return make_error(ErrorKind::invalid, "sig.value", "cannot create the signature context");
   ctx->signKey = key.release();  // owned by ctx
   ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty;
   ctx->flags |= XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
-  const xmlSecTransformId c14n[] = {
-      xmlSecTransformExclC14NId,  xmlSecTransformExclC14NWithCommentsId, xmlSecTransformInclC14NId,
-      xmlSecTransformInclC14NWithCommentsId, xmlSecTransformInclC14N11Id,
-      xmlSecTransformInclC14N11WithCommentsId};
+  const xmlSecTransformId c14n[] = {xmlSecTransformExclC14NId,   xmlSecTransformExclC14NWithCommentsId,
+                                    xmlSecTransformInclC14NId,   xmlSecTransformInclC14NWithCommentsId,
+                                    xmlSecTransformInclC14N11Id, xmlSecTransformInclC14N11WithCommentsId};
   for (auto id : c14n) {
     xmlSecDSigCtxEnableReferenceTransform(ctx.get(), id);
     xmlSecDSigCtxEnableSignatureTransform(ctx.get(), id);
@@ -114,8 +108,7 @@ Status xmlsec_check(const dsig::SignatureParts& parts, EVP_PKEY* pub) {
   int rc = xmlSecDSigCtxVerify(ctx.get(), parts.signature);
   ERR_clear_error();
   if (rc < 0)
-    return make_error(ErrorKind::invalid, "sig.value",
-                      "the signature could not be processed for verification");
+    return make_error(ErrorKind::invalid, "sig.value", "the signature could not be processed for verification");
   if (ctx->status == xmlSecDSigStatusSucceeded) return {};
   for (xmlSecSize i = 0; i < xmlSecPtrListGetSize(&ctx->signedInfoReferences); ++i) {
     auto* ref = static_cast<xmlSecDSigReferenceCtxPtr>(xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
@@ -124,8 +117,7 @@ Status xmlsec_check(const dsig::SignatureParts& parts, EVP_PKEY* pub) {
                         "the document's digest does not match: it was changed after signing");
     }
   }
-  return make_error(ErrorKind::invalid, "sig.value",
-                    "the signature value does not match the signer certificate's key");
+  return make_error(ErrorKind::invalid, "sig.value", "the signature value does not match the signer certificate's key");
 }
 
 }  // namespace
@@ -161,8 +153,7 @@ std::optional<dsig::SignatureParts> check_policy(xmlDoc* doc, const Checker& c, 
   }
   EVP_PKEY* pub = X509_get0_pubkey(parts->leaf.get());
   Status key = pub ? dsig::check_key(pub, *parts->method)
-                   : make_error(ErrorKind::invalid, "sig.keyinfo",
-                                "the signer certificate's public key is unreadable");
+                   : make_error(ErrorKind::invalid, "sig.keyinfo", "the signer certificate's public key is unreadable");
   if (!key.ok()) {
     v = reject(v, key.error());
     return std::nullopt;
@@ -204,10 +195,8 @@ Verification verify_dom(xmlDoc* doc, const Checker& c) {
 Status init_xmlsec() {
   std::call_once(g_init_once, [] {
     xmlInitParser();
-    if (xmlSecInit() < 0 || xmlSecCheckVersion() != 1 || xmlSecCryptoAppInit(nullptr) < 0 ||
-        xmlSecCryptoInit() < 0) {
-      g_init_status =
-          make_error(ErrorKind::internal, "xmlsec.init", "xmlsec1 could not be initialised");
+    if (xmlSecInit() < 0 || xmlSecCheckVersion() != 1 || xmlSecCryptoAppInit(nullptr) < 0 || xmlSecCryptoInit() < 0) {
+      g_init_status = make_error(ErrorKind::internal, "xmlsec.init", "xmlsec1 could not be initialised");
       return;
     }
     xmlSecErrorsSetCallback(silent_xmlsec_errors);

@@ -16,8 +16,7 @@ namespace detail {
 namespace {
 
 Error cannot_process(const std::string& why) {
-  return make_error(ErrorKind::invalid, "sig.value",
-                    "the signature could not be processed for verification: " + why);
+  return make_error(ErrorKind::invalid, "sig.value", "the signature could not be processed for verification: " + why);
 }
 
 }  // namespace
@@ -44,16 +43,15 @@ Verification verify_streamed(xmlDoc* skeleton, const ReferenceDigest& pass, cons
     return reject(v, cannot_process("the reference was not digested"));
   }
   if (digest != parts->digest_value) {
-    return reject(v,
-                  make_error(ErrorKind::invalid, "sig.digest",
-                             "the document's digest does not match: it was changed after signing"));
+    return reject(v, make_error(ErrorKind::invalid, "sig.digest",
+                                "the document's digest does not match: it was changed after signing"));
   }
-  auto signed_info = dsig::c14n_subtree(skeleton, parts->signed_info, *parts->c14n,
-                                        parts->signed_info_prefixes.prefixes);
+  auto signed_info =
+      dsig::c14n_subtree(skeleton, parts->signed_info, *parts->c14n, parts->signed_info_prefixes.prefixes);
   if (!signed_info.ok()) return reject(v, cannot_process("SignedInfo cannot be canonicalized"));
   const auto* bytes = reinterpret_cast<const uint8_t*>(signed_info->data());
-  if (!dsig::verify_signature_value(X509_get0_pubkey(parts->leaf.get()), *parts->method,
-                                    {bytes, signed_info->size()}, parts->signature_value)) {
+  if (!dsig::verify_signature_value(X509_get0_pubkey(parts->leaf.get()), *parts->method, {bytes, signed_info->size()},
+                                    parts->signature_value)) {
     return reject(v, make_error(ErrorKind::invalid, "sig.value",
                                 "the signature value does not match the signer certificate's key"));
   }
@@ -90,8 +88,8 @@ struct StreamingPass {
   StreamingPass(const detail::Checker& c, const std::string& p, const edxml::Limits& l)
       : checker(c), path(p), limits(l) {
     digest.on_document([this](xmlDoc* doc) {
-      verdict = detail::verify_streamed(doc, digest, [this](const dsig::ReferenceMethod& m) { return again(m); },
-                                        checker);
+      verdict = detail::verify_streamed(
+          doc, digest, [this](const dsig::ReferenceMethod& m) { return again(m); }, checker);
     });
   }
 
@@ -102,8 +100,7 @@ struct StreamingPass {
     auto doc = edxml::parse_xml_file_observed(path, limits, second);
     if (!doc.ok()) return doc.error();
     if (second.failure()) return *second.failure();
-    if (!second.digest())
-      return make_error(ErrorKind::internal, "c14n.failed", "the second pass made no digest");
+    if (!second.digest()) return make_error(ErrorKind::internal, "c14n.failed", "the second pass made no digest");
     return *second.digest();
   }
 

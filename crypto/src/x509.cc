@@ -71,8 +71,7 @@ Result<std::vector<Certificate>> Certificate::parse(std::string_view bytes) {
     if (!one.ok()) return one.error();
     out.push_back(std::move(one.value()));
   }
-  if (out.empty())
-    return make_error(ErrorKind::invalid, "cert.parse", "no certificate found in the PEM input");
+  if (out.empty()) return make_error(ErrorKind::invalid, "cert.parse", "no certificate found in the PEM input");
   return out;
 }
 
@@ -80,8 +79,7 @@ Result<std::vector<Certificate>> Certificate::load_file(const std::string& path)
   auto data = read_all(path);
   if (!data.ok()) return data.error();
   auto certs = parse(*data);
-  if (!certs.ok())
-    return make_error(certs.error().kind, certs.error().code, path + ": " + certs.error().message);
+  if (!certs.ok()) return make_error(certs.error().kind, certs.error().code, path + ": " + certs.error().message);
   return certs;
 }
 
@@ -124,8 +122,7 @@ time_t Certificate::not_after() const { return asn1_to_time(X509_get0_notAfter(g
 bool Certificate::operator==(const Certificate& o) const { return X509_cmp(get(), o.get()) == 0; }
 
 CertSummary summarize(const Certificate& c) {
-  return CertSummary{c.subject(), c.issuer(), c.serial_hex(), c.sha256_hex(), c.not_before(),
-                     c.not_after()};
+  return CertSummary{c.subject(), c.issuer(), c.serial_hex(), c.sha256_hex(), c.not_before(), c.not_after()};
 }
 
 // --- Crl ---------------------------------------------------------------------
@@ -148,8 +145,7 @@ Result<std::vector<Crl>> Crl::parse(std::string_view bytes) {
     ERR_clear_error();
   }
   if (out.empty())
-    return make_error(ErrorKind::invalid, "crl.parse",
-                      "no CRL found in the input (PEM or DER expected)");
+    return make_error(ErrorKind::invalid, "crl.parse", "no CRL found in the input (PEM or DER expected)");
   return out;
 }
 
@@ -157,8 +153,7 @@ Result<std::vector<Crl>> Crl::load_file(const std::string& path) {
   auto data = read_all(path);
   if (!data.ok()) return data.error();
   auto crls = parse(*data);
-  if (!crls.ok())
-    return make_error(crls.error().kind, crls.error().code, path + ": " + crls.error().message);
+  if (!crls.ok()) return make_error(crls.error().kind, crls.error().code, path + ": " + crls.error().message);
   return crls;
 }
 
@@ -190,9 +185,12 @@ Status TrustStore::add_crl_file(const std::string& path) {
 
 std::string_view revocation_mode_name(RevocationMode m) {
   switch (m) {
-    case RevocationMode::hard: return "hard";
-    case RevocationMode::soft: return "soft";
-    case RevocationMode::off: return "off";
+    case RevocationMode::hard:
+      return "hard";
+    case RevocationMode::soft:
+      return "soft";
+    case RevocationMode::off:
+      return "off";
   }
   return "";
 }

@@ -4,10 +4,9 @@ namespace edxgate::edxml::detail {
 
 Status AttachmentFiles::begin(xmlNode* element) {
   if (done_.size() >= limits_.max_attachments) {
-    return make_error(
-        ErrorKind::invalid, "edxml.attachments",
-        "The envelope has more than " + std::to_string(limits_.max_attachments) + " attachments.",
-        static_cast<int>(xmlGetLineNo(element)));
+    return make_error(ErrorKind::invalid, "edxml.attachments",
+                      "The envelope has more than " + std::to_string(limits_.max_attachments) + " attachments.",
+                      static_cast<int>(xmlGetLineNo(element)));
   }
   current_ = element;
   cur_.file.reset();
@@ -27,8 +26,7 @@ Status AttachmentFiles::begin(xmlNode* element) {
 Status AttachmentFiles::data(std::string_view chunk) {
   buf_.clear();
   if (!decoder_.update(chunk, buf_)) {
-    return make_error(ErrorKind::invalid, "edxml.base64",
-                      "An attachment's content is not valid base64.",
+    return make_error(ErrorKind::invalid, "edxml.base64", "An attachment's content is not valid base64.",
                       static_cast<int>(xmlGetLineNo(current_)));
   }
   return take(buf_);
@@ -38,9 +36,9 @@ Status AttachmentFiles::take(std::string_view bytes) {
   if (bytes.empty()) return {};
   cur_.size += bytes.size();
   if (cur_.size > limits_.max_attachment_bytes) {
-    return make_error(ErrorKind::too_large, "edxml.attachment_size",
-                      "An attachment is larger than the limit of " +
-                          std::to_string(limits_.max_attachment_bytes) + " bytes.");
+    return make_error(
+        ErrorKind::too_large, "edxml.attachment_size",
+        "An attachment is larger than the limit of " + std::to_string(limits_.max_attachment_bytes) + " bytes.");
   }
   if (cur_.head.size() < 4) cur_.head.append(bytes.substr(0, 4 - cur_.head.size()));
   sha_->update(bytes);
@@ -51,8 +49,7 @@ Status AttachmentFiles::take(std::string_view bytes) {
 Status AttachmentFiles::end() {
   buf_.clear();
   if (!decoder_.finish(buf_)) {
-    return make_error(ErrorKind::invalid, "edxml.base64",
-                      "An attachment's base64 content is truncated.",
+    return make_error(ErrorKind::invalid, "edxml.base64", "An attachment's base64 content is truncated.",
                       static_cast<int>(xmlGetLineNo(current_)));
   }
   EDX_TRY(take(buf_));  // what the last quantum held

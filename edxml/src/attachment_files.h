@@ -34,10 +34,8 @@ struct DecodedContent {
 class AttachmentFiles : public ContentSink {
  public:
   // `dir` empty: decode and hash only.
-  AttachmentFiles(std::string dir, const Limits& limits,
-                  const std::vector<std::string>& reserved_names = {})
-      : dir_(std::move(dir)), limits_(limits),
-        used_names_(reserved_names.begin(), reserved_names.end()) {}
+  AttachmentFiles(std::string dir, const Limits& limits, const std::vector<std::string>& reserved_names = {})
+      : dir_(std::move(dir)), limits_(limits), used_names_(reserved_names.begin(), reserved_names.end()) {}
 
   Status begin(xmlNode* element) override;
   Status data(std::string_view chunk) override;

@@ -25,9 +25,7 @@ bool in_edxml_ns(const xmlNode* n) { return n->ns && sv(n->ns->href) == kEdxmlNs
 // Which namespaces an element of a container may be in.
 enum class Ns { edxml, edxml_or_none };
 
-bool ns_ok(const xmlNode* n, Ns ns) {
-  return in_edxml_ns(n) || (ns == Ns::edxml_or_none && !n->ns);
-}
+bool ns_ok(const xmlNode* n, Ns ns) { return in_edxml_ns(n) || (ns == Ns::edxml_or_none && !n->ns); }
 
 std::string text_of(const xmlNode* n) {
   XmlCharPtr c(xmlNodeGetContent(n));
@@ -41,10 +39,10 @@ std::string trimmed_text(const xmlNode* n) { return std::string(trim(text_of(n))
 Status text_only(const xmlNode* n) {
   for (const xmlNode* c = n->children; c; c = c->next) {
     if (c->type == XML_ELEMENT_NODE) {
-      return make_error(ErrorKind::invalid, "edxml.structure",
-                        "The text field " + std::string(sv(n->name)) + " contains the element " +
-                            std::string(sv(c->name)) + ".",
-                        line_of(c));
+      return make_error(
+          ErrorKind::invalid, "edxml.structure",
+          "The text field " + std::string(sv(n->name)) + " contains the element " + std::string(sv(c->name)) + ".",
+          line_of(c));
     }
   }
   return {};
@@ -67,8 +65,7 @@ Unknown ignore_unknown(WalkContext& cx, const xmlNode* parent) {
     if (cx.unknown_elements++ < kMaxUnknownWarnings) {
       cx.warnings.push_back({"edxml.unknown_element",
                              "The element " + std::string(sv(c->name).substr(0, 80)) + " in " +
-                                 std::string(sv(parent->name).substr(0, 80)) +
-                                 " is not part of edXML; ignored.",
+                                 std::string(sv(parent->name).substr(0, 80)) + " is not part of edXML; ignored.",
                              line_of(c)});
     } else if (cx.unknown_elements == kMaxUnknownWarnings + 1) {
       cx.warnings.push_back({"edxml.unknown_element", "More unknown elements were ignored.", line_of(c)});
@@ -107,8 +104,7 @@ Status read_fields(WalkContext& cx, const xmlNode* parent, Ns ns, std::initializ
     }
     if (!ns_ok(c, ns)) {
       return make_error(ErrorKind::invalid, "xml.namespace",
-                        "The element " + std::string(f->name) + " is not in the edXML namespace.",
-                        line_of(c));
+                        "The element " + std::string(f->name) + " is not in the edXML namespace.", line_of(c));
     }
     if (!f->repeat && !seen.insert(f->name).second) {
       return make_error(ErrorKind::invalid, "edxml.duplicate",
@@ -117,9 +113,8 @@ Status read_fields(WalkContext& cx, const xmlNode* parent, Ns ns, std::initializ
     if (cx.outgoing && order == Order::as_listed) {
       if (last && f < last) {
         return make_error(ErrorKind::invalid, "edxml.order",
-                          "In " + std::string(sv(parent->name)) + ", " + std::string(f->name) +
-                              " comes after " + std::string(last->name) +
-                              ": what we send keeps the SDK order.",
+                          "In " + std::string(sv(parent->name)) + ", " + std::string(f->name) + " comes after " +
+                              std::string(last->name) + ": what we send keeps the SDK order.",
                           line_of(c));
       }
       last = f;
@@ -208,19 +203,17 @@ Unknown keep_into(std::vector<RawElement>& out) {
 }
 
 Status read_org(WalkContext& cx, const xmlNode* n, Organization& o) {
-  return read_fields(cx, n, Ns::edxml,
-                     {trimmed_field("OrganId", o.organ_id),
-                      text_field("OrganizationInCharge", o.organization_in_charge),
-                      text_field("OrganName", o.organ_name), text_field("OrganAdd", o.organ_add),
-                      trimmed_field("Email", o.email), trimmed_field("Telephone", o.telephone),
-                      trimmed_field("Fax", o.fax), trimmed_field("Website", o.website)});
+  return read_fields(
+      cx, n, Ns::edxml,
+      {trimmed_field("OrganId", o.organ_id), text_field("OrganizationInCharge", o.organization_in_charge),
+       text_field("OrganName", o.organ_name), text_field("OrganAdd", o.organ_add), trimmed_field("Email", o.email),
+       trimmed_field("Telephone", o.telephone), trimmed_field("Fax", o.fax), trimmed_field("Website", o.website)});
 }
 
 Status read_response_for(WalkContext& cx, const xmlNode* n, ResponseFor& r) {
   return read_fields(cx, n, Ns::edxml,
                      {trimmed_field("OrganId", r.organ_id), trimmed_field("Code", r.code),
-                      date_field("PromulgationDate", r.promulgation_date),
-                      trimmed_field("DocumentId", r.document_id)});
+                      date_field("PromulgationDate", r.promulgation_date), trimmed_field("DocumentId", r.document_id)});
 }
 
 Status read_staff(WalkContext& cx, const xmlNode* n, StaffInfo& s) {
@@ -229,25 +222,27 @@ Status read_staff(WalkContext& cx, const xmlNode* n, StaffInfo& s) {
                       trimmed_field("Mobile", s.mobile), trimmed_field("Email", s.email)});
 }
 
-Status read_list(WalkContext& cx, const xmlNode* n, std::string_view item,
-                 std::vector<std::string>& out, bool trimmed = false) {
-  return read_fields(cx, n, Ns::edxml, {Field{item, [&out, trimmed](xmlNode* c) -> Status {
-                                                EDX_TRY(text_only(c));
-                                                out.push_back(trimmed ? trimmed_text(c) : text_of(c));
-                                                return {};
-                                              }, true}});
+Status read_list(WalkContext& cx, const xmlNode* n, std::string_view item, std::vector<std::string>& out,
+                 bool trimmed = false) {
+  return read_fields(cx, n, Ns::edxml,
+                     {Field{item,
+                            [&out, trimmed](xmlNode* c) -> Status {
+                              EDX_TRY(text_only(c));
+                              out.push_back(trimmed ? trimmed_text(c) : text_of(c));
+                              return {};
+                            },
+                            true}});
 }
 
 Status read_other_info(WalkContext& cx, const xmlNode* n, MessageHeader& m) {
-  return read_fields(
-      cx, n, Ns::edxml,
-      {trimmed_field("Priority", m.priority),
-       text_field("SphereOfPromulgation", m.sphere_of_promulgation),
-       text_field("TyperNotation", m.typer_notation),
-       trimmed_field("PromulgationAmount", m.promulgation_amount),
-       trimmed_field("PageAmount", m.page_amount),
-       {"Appendixes", [&](xmlNode* c) { return read_list(cx, c, "Appendix", m.appendixes); }}},
-      keep_into(m.other_info_extensions));
+  return read_fields(cx, n, Ns::edxml,
+                     {trimmed_field("Priority", m.priority),
+                      text_field("SphereOfPromulgation", m.sphere_of_promulgation),
+                      text_field("TyperNotation", m.typer_notation),
+                      trimmed_field("PromulgationAmount", m.promulgation_amount),
+                      trimmed_field("PageAmount", m.page_amount),
+                      {"Appendixes", [&](xmlNode* c) { return read_list(cx, c, "Appendix", m.appendixes); }}},
+                     keep_into(m.other_info_extensions));
 }
 
 Status read_message_header(WalkContext& cx, const xmlNode* n, MessageHeader& m) {
@@ -258,34 +253,43 @@ Status read_message_header(WalkContext& cx, const xmlNode* n, MessageHeader& m) 
   Status s = read_fields(
       cx, n, Ns::edxml,
       {{"From", [&](xmlNode* c) { return read_org(cx, c, m.from); }},
-       {"To", [&](xmlNode* c) {
+       {"To",
+        [&](xmlNode* c) {
           m.to.emplace_back();
           return read_org(cx, c, m.to.back());
-        }, true},
-       {"Code", [&](xmlNode* c) {
-          return read_fields(cx, c, Ns::edxml, {trimmed_field("CodeNumber", code_number),
-                                                trimmed_field("CodeNotation", code_notation)});
+        },
+        true},
+       {"Code",
+        [&](xmlNode* c) {
+          return read_fields(cx, c, Ns::edxml,
+                             {trimmed_field("CodeNumber", code_number), trimmed_field("CodeNotation", code_notation)});
         }},
-       {"PromulgationInfo", [&](xmlNode* c) {
-          return read_fields(cx, c, Ns::edxml, {text_field("Place", m.promulgation_place),
-                                                date_field("PromulgationDate", promulgation)});
+       {"PromulgationInfo",
+        [&](xmlNode* c) {
+          return read_fields(cx, c, Ns::edxml,
+                             {text_field("Place", m.promulgation_place), date_field("PromulgationDate", promulgation)});
         }},
-       {"DocumentType", [&](xmlNode* c) {
-          return read_fields(cx, c, Ns::edxml, {trimmed_field("Type", m.type),
-                                                trimmed_field("TypeDetail", m.type_detail),
-                                                text_field("TypeName", m.type_name)});
+       {"DocumentType",
+        [&](xmlNode* c) {
+          return read_fields(cx, c, Ns::edxml,
+                             {trimmed_field("Type", m.type), trimmed_field("TypeDetail", m.type_detail),
+                              text_field("TypeName", m.type_name)});
         }},
-       text_field("Subject", m.subject), text_field("Content", m.content),
-       {"SignerInfo", [&](xmlNode* c) {
-          return read_fields(cx, c, Ns::edxml, {text_field("Competence", m.signer_competence),
-                                                text_field("Position", m.signer_position),
-                                                text_field("FullName", m.signer_full_name)});
+       text_field("Subject", m.subject),
+       text_field("Content", m.content),
+       {"SignerInfo",
+        [&](xmlNode* c) {
+          return read_fields(cx, c, Ns::edxml,
+                             {text_field("Competence", m.signer_competence), text_field("Position", m.signer_position),
+                              text_field("FullName", m.signer_full_name)});
         }},
        date_field("DueDate", m.due_date),
        {"ToPlaces", [&](xmlNode* c) { return read_list(cx, c, "Place", m.to_places); }},
        {"OtherInfo", [&](xmlNode* c) { return read_other_info(cx, c, m); }},
-       trimmed_field("SteeringType", m.steering_type), trimmed_field("DocumentId", m.document_id),
-       {"ResponseFor", [&](xmlNode* c) -> Status {
+       trimmed_field("SteeringType", m.steering_type),
+       trimmed_field("DocumentId", m.document_id),
+       {"ResponseFor",
+        [&](xmlNode* c) -> Status {
           ResponseFor r;
           EDX_TRY(read_response_for(cx, c, r));
           if (r != ResponseFor{}) m.response_for = std::move(r);  // empty: as if absent
@@ -303,13 +307,13 @@ Status read_status(WalkContext& cx, const xmlNode* n, StatusMessage& st) {
   EDX_TRY(read_fields(cx, n, Ns::edxml,
                       {{"ResponseFor", [&](xmlNode* c) { return read_response_for(cx, c, st.response_for); }},
                        {"From", [&](xmlNode* c) { return read_org(cx, c, st.from); }},
-                       trimmed_field("StatusCode", code), text_field("Description", st.description),
+                       trimmed_field("StatusCode", code),
+                       text_field("Description", st.description),
                        datetime_field("Timestamp", st.timestamp),
                        {"StaffInfo", [&](xmlNode* c) { return read_staff(cx, c, st.staff); }}},
                       keep_into(st.extensions)));
   if (code.empty())
-    return make_error(ErrorKind::invalid, "edxml.missing", "The status message has no StatusCode.",
-                      line_of(n));
+    return make_error(ErrorKind::invalid, "edxml.missing", "The status message has no StatusCode.", line_of(n));
   auto c = parse_status_code(code);
   if (!c.ok()) return with_line(c.error(), n);
   st.code = *c;
@@ -320,9 +324,11 @@ Status read_business(WalkContext& cx, const xmlNode* n, Business& b) {
   std::string doc_type, paper;
   EDX_TRY(read_fields(
       cx, n, Ns::edxml,
-      {trimmed_field("BussinessDocType", doc_type), text_field("BussinessDocReason", b.reason),
+      {trimmed_field("BussinessDocType", doc_type),
+       text_field("BussinessDocReason", b.reason),
        trimmed_field("DocumentId", b.document_id),
-       {"BussinessDocumentInfo", [&](xmlNode* c) {
+       {"BussinessDocumentInfo",
+        [&](xmlNode* c) {
           return read_fields(cx, c, Ns::edxml,
                              {text_field("DocumentInfo", b.document_info),
                               text_field("DocumentReceiver", b.document_receiver),
@@ -330,23 +336,26 @@ Status read_business(WalkContext& cx, const xmlNode* n, Business& b) {
                                  return read_fields(cx, l, Ns::edxml, {{"Receiver", keep_into(b.receivers), true}});
                                }}});
         }},
-       {"ReplacementInfoList", [&](xmlNode* c) {
-          return read_fields(cx, c, Ns::edxml, {{"ReplacementInfo", [&](xmlNode* r) {
-                                                   b.replacements.emplace_back();
-                                                   ReplacementInfo& ri = b.replacements.back();
-                                                   return read_fields(cx, r, Ns::edxml, {
-                                                       trimmed_field("DocumentId", ri.document_id),
-                                                       {"OrganIdList", [&](xmlNode* l) {
-                                                          return read_list(cx, l, "OrganId", ri.organ_ids, true);
-                                                        }}});
-                                                 }, true}});
+       {"ReplacementInfoList",
+        [&](xmlNode* c) {
+          return read_fields(
+              cx, c, Ns::edxml,
+              {{"ReplacementInfo",
+                [&](xmlNode* r) {
+                  b.replacements.emplace_back();
+                  ReplacementInfo& ri = b.replacements.back();
+                  return read_fields(
+                      cx, r, Ns::edxml,
+                      {trimmed_field("DocumentId", ri.document_id),
+                       {"OrganIdList", [&](xmlNode* l) { return read_list(cx, l, "OrganId", ri.organ_ids, true); }}});
+                },
+                true}});
         }},
        trimmed_field("Paper", paper),
        {"StaffInfo", [&](xmlNode* c) { return read_staff(cx, c, b.staff); }}}));
   if (!doc_type.empty()) {
     if (doc_type.size() != 1 || doc_type[0] < '0' || doc_type[0] > '3') {
-      return make_error(ErrorKind::invalid, "edxml.business",
-                        "BussinessDocType must be 0, 1, 2 or 3.", line_of(n));
+      return make_error(ErrorKind::invalid, "edxml.business", "BussinessDocType must be 0, 1, 2 or 3.", line_of(n));
     }
     b.doc_type = static_cast<BusinessDocType>(doc_type[0] - '0');
   }
@@ -359,24 +368,25 @@ Status read_business(WalkContext& cx, const xmlNode* n, Business& b) {
 
 Status read_trace_list(WalkContext& cx, const xmlNode* n, TraceHeaderList& t) {
   auto business = [&](xmlNode* c) -> Status {
-    if (t.business)
-      return make_error(ErrorKind::invalid, "edxml.duplicate",
-                        "The element Bussiness appears twice.");
+    if (t.business) return make_error(ErrorKind::invalid, "edxml.duplicate", "The element Bussiness appears twice.");
     t.business.emplace();
     return read_business(cx, c, *t.business);
   };
-  return read_fields(cx, n, Ns::edxml,
-                     {{"TraceHeader", [&](xmlNode* c) -> Status {
-                        t.traces.emplace_back();
-                        TraceHeader& h = t.traces.back();
-                        EDX_TRY(read_fields(cx, c, Ns::edxml, {trimmed_field("OrganId", h.organ_id),
-                                                               datetime_field("Timestamp", h.timestamp)}));
-                        if (h.organ_id == "null") h.organ_id.clear();  // a Java null written out
-                        return {};
-                      }, true},
-                      {"Bussiness", business, true},
-                      {"Business", business, true}},
-                     nullptr, Order::as_listed);
+  return read_fields(
+      cx, n, Ns::edxml,
+      {{"TraceHeader",
+        [&](xmlNode* c) -> Status {
+          t.traces.emplace_back();
+          TraceHeader& h = t.traces.back();
+          EDX_TRY(read_fields(cx, c, Ns::edxml,
+                              {trimmed_field("OrganId", h.organ_id), datetime_field("Timestamp", h.timestamp)}));
+          if (h.organ_id == "null") h.organ_id.clear();  // a Java null written out
+          return {};
+        },
+        true},
+       {"Bussiness", business, true},
+       {"Business", business, true}},
+      nullptr, Order::as_listed);
 }
 
 std::string strip_cid(std::string id) {
@@ -387,27 +397,29 @@ std::string strip_cid(std::string id) {
 }
 
 Status read_manifest(WalkContext& cx, const xmlNode* n, std::vector<ManifestRef>& refs) {
-  return read_fields(cx, n, Ns::edxml, {{"Reference", [&](xmlNode* r) -> Status {
-    ManifestRef ref;
-    ref.line = line_of(r);
-    std::string cid;
-    EDX_TRY(read_fields(cx, r, Ns::edxml, {trimmed_field("ContentId", cid),
-                                           text_field("AttachmentName", ref.name),
-                                           trimmed_field("ContentType", ref.content_type),
-                                           text_field("Description", ref.description)}));
-    XmlCharPtr href(xmlGetNsProp(r, BAD_CAST "href", BAD_CAST "http://www.w3.org/1999/xlink"));
-    std::string from_href = href ? strip_cid(std::string(trim(sv(href.get())))) : "";
-    ref.content_id = cid.empty() ? from_href : strip_cid(cid);
-    if (!cid.empty() && !from_href.empty() && from_href != ref.content_id) {
-      return make_error(ErrorKind::invalid, "edxml.manifest",
-                        "A manifest reference names two content ids.");
-    }
-    if (ref.content_id.empty())
-      return make_error(ErrorKind::invalid, "edxml.missing",
-                        "A manifest reference has no content id.");
-    refs.push_back(std::move(ref));
-    return {};
-  }, true}});
+  return read_fields(
+      cx, n, Ns::edxml,
+      {{"Reference",
+        [&](xmlNode* r) -> Status {
+          ManifestRef ref;
+          ref.line = line_of(r);
+          std::string cid;
+          EDX_TRY(read_fields(
+              cx, r, Ns::edxml,
+              {trimmed_field("ContentId", cid), text_field("AttachmentName", ref.name),
+               trimmed_field("ContentType", ref.content_type), text_field("Description", ref.description)}));
+          XmlCharPtr href(xmlGetNsProp(r, BAD_CAST "href", BAD_CAST "http://www.w3.org/1999/xlink"));
+          std::string from_href = href ? strip_cid(std::string(trim(sv(href.get())))) : "";
+          ref.content_id = cid.empty() ? from_href : strip_cid(cid);
+          if (!cid.empty() && !from_href.empty() && from_href != ref.content_id) {
+            return make_error(ErrorKind::invalid, "edxml.manifest", "A manifest reference names two content ids.");
+          }
+          if (ref.content_id.empty())
+            return make_error(ErrorKind::invalid, "edxml.missing", "A manifest reference has no content id.");
+          refs.push_back(std::move(ref));
+          return {};
+        },
+        true}});
 }
 
 bool has_child(const xmlNode* n, std::string_view local) {
@@ -433,7 +445,8 @@ Status DomReader::read_attachment(xmlNode* n) {
   xmlNode* content = nullptr;
   std::string cid;
   EDX_TRY(read_fields(cx_, n, Ns::edxml_or_none,
-                      {trimmed_field("ContentId", cid), text_field("AttachmentName", a.name),
+                      {trimmed_field("ContentId", cid),
+                       text_field("AttachmentName", a.name),
                        trimmed_field("ContentType", a.content_type),
                        text_field("Description", a.description),
                        {"ContentTransferEncoded", [&content](xmlNode* c) -> Status {
@@ -442,15 +455,13 @@ Status DomReader::read_attachment(xmlNode* n) {
                         }}}));
   a.content_id = strip_cid(cid);
   if (!content) {
-    return make_error(ErrorKind::invalid, "edxml.missing",
-                      "An attachment has no ContentTransferEncoded.", line_of(n));
+    return make_error(ErrorKind::invalid, "edxml.missing", "An attachment has no ContentTransferEncoded.", line_of(n));
   }
   if (!files_.find(content)) {  // DOM mode: the content is still in the tree
     EDX_TRY(files_.begin(content));
     for (xmlNode* t = content->children; t; t = t->next) {
       if (t->type != XML_TEXT_NODE && t->type != XML_CDATA_SECTION_NODE) {
-        return make_error(ErrorKind::invalid, "edxml.base64", "Attachment content contains markup.",
-                          line_of(t));
+        return make_error(ErrorKind::invalid, "edxml.base64", "Attachment content contains markup.", line_of(t));
       }
       EDX_TRY(files_.data(sv(t->content)));
     }
@@ -496,29 +507,26 @@ Status DomReader::read_header(const xmlNode* n, Envelope& env) {
       if (env.signature == SignaturePresence::none) env.signature = SignaturePresence::lookalike;
       continue;
     }
-    bool known = name == "MessageHeader" || name == "MessageStatus" || name == "Status" ||
-                 name == "TraceHeaderList";
+    bool known = name == "MessageHeader" || name == "MessageStatus" || name == "Status" || name == "TraceHeaderList";
     if (!known) {
       EDX_TRY(ignore_unknown(cx_, n)(c));
       continue;
     }
     if (!in_edxml_ns(c)) {
       return make_error(ErrorKind::invalid, "xml.namespace",
-                        "The element " + std::string(name) + " is not in the edXML namespace.",
-                        line_of(c));
+                        "The element " + std::string(name) + " is not in the edXML namespace.", line_of(c));
     }
     if (name == "TraceHeaderList") {
       if (trace_seen)
-        return make_error(ErrorKind::invalid, "edxml.duplicate", "TraceHeaderList appears twice.",
-                          line_of(c));
+        return make_error(ErrorKind::invalid, "edxml.duplicate", "TraceHeaderList appears twice.", line_of(c));
       trace_seen = true;
       EDX_TRY(in_order(2, c));
       EDX_TRY(read_trace_list(cx_, c, env.trace));
       continue;
     }
     if (env.message || env.status) {
-      return make_error(ErrorKind::invalid, "edxml.duplicate",
-                        "The header has more than one MessageHeader or status.", line_of(c));
+      return make_error(ErrorKind::invalid, "edxml.duplicate", "The header has more than one MessageHeader or status.",
+                        line_of(c));
     }
     EDX_TRY(in_order(1, c));
     if (name == "MessageHeader" && !holds_status(c)) {
@@ -530,28 +538,25 @@ Status DomReader::read_header(const xmlNode* n, Envelope& env) {
     }
   }
   if (!env.message && !env.status) {
-    return make_error(ErrorKind::invalid, "edxml.missing",
-                      "The header has neither a MessageHeader nor a status.", line_of(n));
+    return make_error(ErrorKind::invalid, "edxml.missing", "The header has neither a MessageHeader nor a status.",
+                      line_of(n));
   }
   return {};
 }
 
 Status DomReader::read_envelope(const xmlNode* n, Envelope& env) {
   auto manifest = [&](xmlNode* m) -> Status {
-    if (manifest_seen_)
-      return make_error(ErrorKind::invalid, "edxml.duplicate", "The body has two manifests.");
+    if (manifest_seen_) return make_error(ErrorKind::invalid, "edxml.duplicate", "The body has two manifests.");
     manifest_seen_ = true;
     return read_manifest(cx_, m, refs_);
   };
   EDX_TRY(read_fields(cx_, n, Ns::edxml,
                       {{"edXMLHeader", [&](xmlNode* c) { return read_header(c, env); }},
                        {"edXMLBody", [&](xmlNode* c) -> Status {
-                          return read_fields(cx_, c, Ns::edxml,
-                                             {{"edXMLManifest", manifest}, {"Manifest", manifest}});
+                          return read_fields(cx_, c, Ns::edxml, {{"edXMLManifest", manifest}, {"Manifest", manifest}});
                         }}}));
   if (!env.message && !env.status) {
-    return make_error(ErrorKind::invalid, "edxml.missing", "The envelope has no edXMLHeader.",
-                      line_of(n));
+    return make_error(ErrorKind::invalid, "edxml.missing", "The envelope has no edXMLHeader.", line_of(n));
   }
   return {};
 }
@@ -560,17 +565,14 @@ Status DomReader::check_manifest() const {
   std::set<std::string_view> ref_ids, att_ids;
   for (const ManifestRef& r : refs_) {
     if (!ref_ids.insert(r.content_id).second) {
-      return make_error(
-          ErrorKind::invalid, "edxml.duplicate_content_id",
-          "Two manifest references have the content id '" + r.content_id.substr(0, 80) + "'.",
-          r.line);
+      return make_error(ErrorKind::invalid, "edxml.duplicate_content_id",
+                        "Two manifest references have the content id '" + r.content_id.substr(0, 80) + "'.", r.line);
     }
   }
   for (const auto& [a, node] : attachments_) {
     if (!att_ids.insert(a.content_id).second) {
       return make_error(ErrorKind::invalid, "edxml.duplicate_content_id",
-                        "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.",
-                        line_of(node));
+                        "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.", line_of(node));
     }
   }
   if (refs_.size() != attachments_.size()) {
@@ -584,15 +586,13 @@ Status DomReader::check_manifest() const {
       if (a.content_id == r.content_id) match = &a;
     }
     if (!match) {
-      return make_error(ErrorKind::invalid, "edxml.manifest",
-                        "The manifest references content id '" + r.content_id.substr(0, 80) +
-                            "', which is not attached.",
-                        r.line);
+      return make_error(
+          ErrorKind::invalid, "edxml.manifest",
+          "The manifest references content id '" + r.content_id.substr(0, 80) + "', which is not attached.", r.line);
     }
     if (!r.name.empty() && !match->name.empty() && r.name != match->name) {
       return make_error(ErrorKind::invalid, "edxml.manifest",
-                        "The manifest and the attachment '" + r.content_id.substr(0, 80) +
-                            "' disagree on its name.",
+                        "The manifest and the attachment '" + r.content_id.substr(0, 80) + "' disagree on its name.",
                         r.line);
     }
   }
@@ -613,8 +613,12 @@ void DomReader::unzip(Envelope& env) {
       continue;
     }
     a.unzip_error = Warning{r.error().code, r.error().message, 0};
-    env.warnings.push_back({r.error().code, "The attachment '" + a.name.substr(0, 80) + "' is zipped and was "
-                                            "kept as received: " + r.error().message, 0});
+    env.warnings.push_back({r.error().code,
+                            "The attachment '" + a.name.substr(0, 80) +
+                                "' is zipped and was "
+                                "kept as received: " +
+                                r.error().message,
+                            0});
   }
 }
 
@@ -627,18 +631,17 @@ Result<Envelope> DomReader::read(const xmlDoc* doc) {
                       root ? line_of(root) : 0);
   }
   if (!in_edxml_ns(root)) {
-    return make_error(
-        ErrorKind::invalid, "xml.namespace",
-        "The root element edXML is not in the namespace " + std::string(kEdxmlNs) + ".",
-        line_of(root));
+    return make_error(ErrorKind::invalid, "xml.namespace",
+                      "The root element edXML is not in the namespace " + std::string(kEdxmlNs) + ".", line_of(root));
   }
   Envelope env;
   bool envelope_seen = false;
   EDX_TRY(read_fields(cx_, root, Ns::edxml,
-                      {{"edXMLEnvelope", [&](xmlNode* c) {
-                         envelope_seen = true;
-                         return read_envelope(c, env);
-                       }}},
+                      {{"edXMLEnvelope",
+                        [&](xmlNode* c) {
+                          envelope_seen = true;
+                          return read_envelope(c, env);
+                        }}},
                       [&](xmlNode* c) -> Status {
                         if (sv(c->name) != "AttachmentEncoded") return ignore_unknown(cx_, root)(c);
                         if (c->ns && !in_edxml_ns(c)) {
@@ -646,19 +649,16 @@ Result<Envelope> DomReader::read(const xmlDoc* doc) {
                                             "AttachmentEncoded is in a foreign namespace.");
                         }
                         if (attachments_seen_) {
-                          return make_error(ErrorKind::invalid, "edxml.duplicate",
-                                            "AttachmentEncoded appears twice.");
+                          return make_error(ErrorKind::invalid, "edxml.duplicate", "AttachmentEncoded appears twice.");
                         }
                         attachments_seen_ = true;
                         return read_fields(cx_, c, Ns::edxml_or_none,
                                            {{"Attachment", [this](xmlNode* a) { return read_attachment(a); }, true}});
                       }));
   if (!envelope_seen)
-    return make_error(ErrorKind::invalid, "edxml.missing", "The document has no edXMLEnvelope.",
-                      line_of(root));
+    return make_error(ErrorKind::invalid, "edxml.missing", "The document has no edXMLEnvelope.", line_of(root));
   if (env.status && (!refs_.empty() || !attachments_.empty())) {
-    return make_error(ErrorKind::invalid, "edxml.status_body",
-                      "A status message carries no attachments.");
+    return make_error(ErrorKind::invalid, "edxml.status_body", "A status message carries no attachments.");
   }
   EDX_TRY(check_manifest());
   for (auto& [a, node] : attachments_) env.attachments.push_back(a);

@@ -85,9 +85,7 @@ struct HardenedParser::State {
   uint64_t events = 0;
   Clock::time_point deadline;
 
-  int line() const {
-    return ctxt && ctxt->input ? ctxt->input->line : scanner.line();
-  }
+  int line() const { return ctxt && ctxt->input ? ctxt->input->line : scanner.line(); }
   void fail(Error e) {
     if (!error) error = std::move(e);
     if (ctxt) xmlStopParser(ctxt.get());
@@ -99,8 +97,7 @@ struct HardenedParser::State {
   bool tick() {
     if ((++events & 63) == 0 && Clock::now() > deadline) {
       fail(ErrorKind::invalid, "xml.timeout",
-           "Parsing took longer than the limit of " + std::to_string(limits.parse_timeout_s) +
-               " seconds.");
+           "Parsing took longer than the limit of " + std::to_string(limits.parse_timeout_s) + " seconds.");
       return false;
     }
     return true;
@@ -116,8 +113,7 @@ struct HardenedParser::State {
   bool in_content() const { return content_depth != 0 && depth == content_depth; }
   bool refuse_markup_in_content(const char* what) {
     if (content_depth == 0) return false;
-    fail(ErrorKind::invalid, "edxml.base64",
-         std::string("Attachment content contains ") + what + ".");
+    fail(ErrorKind::invalid, "edxml.base64", std::string("Attachment content contains ") + what + ".");
     return true;
   }
   void end_text() {
@@ -140,22 +136,19 @@ HardenedParser::State* state_of(void* ctx) {
   return static_cast<HardenedParser::State*>(static_cast<xmlParserCtxt*>(ctx)->_private);
 }
 
-void on_start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar* uri,
-                      int nb_ns, const xmlChar** ns, int nb_attrs, int nb_defaulted,
-                      const xmlChar** attrs) {
+void on_start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, const xmlChar* uri, int nb_ns,
+                      const xmlChar** ns, int nb_attrs, int nb_defaulted, const xmlChar** attrs) {
   auto* s = state_of(ctx);
   if (s->error || !s->tick()) return;
   if (s->refuse_markup_in_content("an element")) return;
   if (++s->depth > s->limits.max_depth) {
     s->fail(ErrorKind::invalid, "xml.depth",
-            "Elements are nested deeper than the limit of " + std::to_string(s->limits.max_depth) +
-                ".");
+            "Elements are nested deeper than the limit of " + std::to_string(s->limits.max_depth) + ".");
     return;
   }
   if (static_cast<uint32_t>(nb_attrs) > s->limits.max_attributes) {
-    s->fail(
-        ErrorKind::invalid, "xml.attributes",
-        "An element has more than " + std::to_string(s->limits.max_attributes) + " attributes.");
+    s->fail(ErrorKind::invalid, "xml.attributes",
+            "An element has more than " + std::to_string(s->limits.max_attributes) + " attributes.");
     return;
   }
   if (!s->count_node()) return;
@@ -163,8 +156,7 @@ void on_start_element(void* ctx, const xmlChar* local, const xmlChar* prefix, co
     const xmlChar* enc = s->ctxt->input ? s->ctxt->input->encoding : nullptr;
     if (!enc) enc = s->ctxt->encoding;
     if (enc && xmlStrcasecmp(enc, BAD_CAST "UTF-8") != 0 && xmlStrcasecmp(enc, BAD_CAST "UTF8") != 0) {
-      s->fail(ErrorKind::invalid, "xml.encoding",
-              "The document declares an encoding other than UTF-8.");
+      s->fail(ErrorKind::invalid, "xml.encoding", "The document declares an encoding other than UTF-8.");
       return;
     }
   }
@@ -212,13 +204,12 @@ bool account_text(HardenedParser::State* s, int len) {
   uint64_t limit = s->in_content() ? content_text_limit(s->limits) : s->limits.max_text_bytes;
   if (s->text_run > limit) {
     if (s->in_content()) {
-      s->fail(ErrorKind::too_large, "xml.text_size",
-              "An attachment is larger than the limit of " +
-                  std::to_string(s->limits.max_attachment_bytes) + " bytes.");
+      s->fail(
+          ErrorKind::too_large, "xml.text_size",
+          "An attachment is larger than the limit of " + std::to_string(s->limits.max_attachment_bytes) + " bytes.");
     } else {
       s->fail(ErrorKind::too_large, "xml.text_size",
-              "A text node is longer than the limit of " +
-                  std::to_string(s->limits.max_text_bytes) + " bytes.");
+              "A text node is longer than the limit of " + std::to_string(s->limits.max_text_bytes) + " bytes.");
     }
     return false;
   }
@@ -265,8 +256,7 @@ void on_comment(void* ctx, const xmlChar* value) {
 
 void on_pi(void* ctx, const xmlChar* target, const xmlChar* data) {
   auto* s = state_of(ctx);
-  if (s->error || !s->tick() || s->refuse_markup_in_content("a processing instruction") ||
-      !s->count_node()) {
+  if (s->error || !s->tick() || s->refuse_markup_in_content("a processing instruction") || !s->count_node()) {
     return;
   }
   s->end_text();
@@ -283,25 +273,17 @@ void refuse_dtd(HardenedParser::State* s) {
           "(no DTD, no entities).");
 }
 
-void on_internal_subset(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
-  refuse_dtd(state_of(ctx));
-}
+void on_internal_subset(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) { refuse_dtd(state_of(ctx)); }
 void on_entity_decl(void* ctx, const xmlChar*, int, const xmlChar*, const xmlChar*, xmlChar*) {
   refuse_dtd(state_of(ctx));
 }
-void on_notation_decl(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) {
-  refuse_dtd(state_of(ctx));
-}
-void on_attribute_decl(void* ctx, const xmlChar*, const xmlChar*, int, int, const xmlChar*,
-                       xmlEnumerationPtr tree) {
+void on_notation_decl(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*) { refuse_dtd(state_of(ctx)); }
+void on_attribute_decl(void* ctx, const xmlChar*, const xmlChar*, int, int, const xmlChar*, xmlEnumerationPtr tree) {
   if (tree) xmlFreeEnumeration(tree);  // ownership passes to the callback
   refuse_dtd(state_of(ctx));
 }
-void on_element_decl(void* ctx, const xmlChar*, int, xmlElementContentPtr) {
-  refuse_dtd(state_of(ctx));
-}
-void on_unparsed_entity_decl(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*,
-                             const xmlChar*) {
+void on_element_decl(void* ctx, const xmlChar*, int, xmlElementContentPtr) { refuse_dtd(state_of(ctx)); }
+void on_unparsed_entity_decl(void* ctx, const xmlChar*, const xmlChar*, const xmlChar*, const xmlChar*) {
   refuse_dtd(state_of(ctx));
 }
 void on_reference(void* ctx, const xmlChar*) {
@@ -325,8 +307,7 @@ void on_structured_error(void* ctx, xmlErrorPtr err) {
   std::string msg = err->message ? err->message : "malformed XML";
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   const char* code = err->domain == XML_FROM_NAMESPACE ? "xml.namespace" : "xml.malformed";
-  s->xml_error =
-      make_error(ErrorKind::invalid, code, "The XML is not well-formed: " + msg + ".", err->line);
+  s->xml_error = make_error(ErrorKind::invalid, code, "The XML is not well-formed: " + msg + ".", err->line);
 }
 
 void silent(void*, const char*, ...) {}
@@ -362,8 +343,7 @@ xmlSAXHandler make_sax() {
 
 // Never XML_PARSE_NOENT, DTDLOAD, DTDATTR or DTDVALID. HUGE lifts libxml2's
 // own caps (10 MB text, depth 256): our limits above hold instead.
-constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_BIG_LINES |
-                              XML_PARSE_NOXINCNODE;
+constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_BIG_LINES | XML_PARSE_NOXINCNODE;
 
 }  // namespace
 
@@ -395,14 +375,12 @@ Status HardenedParser::feed(std::string_view chunk) {
     s.total += n;
     if (s.total > s.limits.max_total_bytes) {
       s.fail(ErrorKind::too_large, "xml.size",
-             "The document is larger than the limit of " +
-                 std::to_string(s.limits.max_total_bytes) + " bytes.");
+             "The document is larger than the limit of " + std::to_string(s.limits.max_total_bytes) + " bytes.");
       return *s.error;
     }
     if (Clock::now() > s.deadline) {
       s.fail(ErrorKind::invalid, "xml.timeout",
-             "Parsing took longer than the limit of " + std::to_string(s.limits.parse_timeout_s) +
-                 " seconds.");
+             "Parsing took longer than the limit of " + std::to_string(s.limits.parse_timeout_s) + " seconds.");
       return *s.error;
     }
     if (auto st = s.scanner.scan(piece); !st) {
@@ -426,14 +404,13 @@ Result<XmlDocPtr> HardenedParser::finish() {
     return make_error(ErrorKind::invalid, "xml.malformed", "The XML is not well-formed.", s.line());
   }
   if (!s.ctxt->nsWellFormed) {
-    return make_error(ErrorKind::invalid, "xml.namespace",
-                      "The XML uses an undeclared or invalid namespace prefix.", s.line());
+    return make_error(ErrorKind::invalid, "xml.namespace", "The XML uses an undeclared or invalid namespace prefix.",
+                      s.line());
   }
   XmlDocPtr doc(s.ctxt->myDoc);
   s.ctxt->myDoc = nullptr;
   if (!xmlDocGetRootElement(doc.get())) {
-    return make_error(ErrorKind::invalid, "xml.malformed", "The document has no root element.",
-                      s.line());
+    return make_error(ErrorKind::invalid, "xml.malformed", "The document has no root element.", s.line());
   }
   if (s.observer) EDX_TRY(s.observer->end_document(doc.get()));
   return doc;
@@ -450,28 +427,23 @@ class DiscardContent : public ContentSink {
   Status end() override { return {}; }
 };
 
-Result<XmlDocPtr> parse_file(const std::string& path, const Limits& limits, ContentSink* sink,
-                             XmlObserver* observer) {
+Result<XmlDocPtr> parse_file(const std::string& path, const Limits& limits, ContentSink* sink, XmlObserver* observer) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    return make_error(ErrorKind::io, "io.read",
-                      "Cannot open " + path + ": " + std::strerror(errno) + ".");
+    return make_error(ErrorKind::io, "io.read", "Cannot open " + path + ": " + std::strerror(errno) + ".");
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) &&
       static_cast<uint64_t>(st.st_size) > limits.max_total_bytes) {
     return make_error(ErrorKind::too_large, "xml.size",
-                      "The document is larger than the limit of " +
-                          std::to_string(limits.max_total_bytes) + " bytes.");
+                      "The document is larger than the limit of " + std::to_string(limits.max_total_bytes) + " bytes.");
   }
   HardenedParser parser(limits, sink, observer);
   std::string buf(256 * 1024, '\0');
   for (;;) {
     ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      return make_error(ErrorKind::io, "io.read",
-                        "Cannot read " + path + ": " + std::strerror(errno) + ".");
+    if (n < 0) return make_error(ErrorKind::io, "io.read", "Cannot read " + path + ": " + std::strerror(errno) + ".");
     if (n == 0) break;
     if (auto s = parser.feed({buf.data(), static_cast<size_t>(n)}); !s) return s.error();
   }
@@ -491,8 +463,7 @@ Result<XmlDocPtr> parse_xml_file(const std::string& path, const Limits& limits) 
   return detail::parse_file(path, limits, nullptr, nullptr);
 }
 
-Result<XmlDocPtr> parse_xml_file_observed(const std::string& path, const Limits& limits,
-                                          XmlObserver& observer) {
+Result<XmlDocPtr> parse_xml_file_observed(const std::string& path, const Limits& limits, XmlObserver& observer) {
   detail::DiscardContent discard;
   return detail::parse_file(path, limits, &discard, &observer);
 }

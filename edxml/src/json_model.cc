@@ -47,30 +47,31 @@ bj::object staff_json(const StaffInfo& s) {
 bj::object message_json(const MessageHeader& m) {
   bj::array to;
   for (const auto& o : m.to) to.emplace_back(org_json(o));
-  bj::object j{{"from", org_json(m.from)},
-               {"to", std::move(to)},
-               {"code", format_document_code(m.code)},
-               {"promulgation_place", m.promulgation_place},
-               {"promulgation_date", format_date(m.promulgation_date)},
-               {"type", m.type},
-               {"type_detail", m.type_detail},
-               {"type_name", m.type_name},
-               {"subject", m.subject},
-               {"content", m.content},
-               {"signer", {{"competence", m.signer_competence},
-                           {"position", m.signer_position},
-                           {"full_name", m.signer_full_name}}},
-               {"to_places", strings_json(m.to_places)},
-               {"other_info", {{"priority", m.priority},
-                               {"sphere_of_promulgation", m.sphere_of_promulgation},
-                               {"typer_notation", m.typer_notation},
-                               {"promulgation_amount", m.promulgation_amount},
-                               {"page_amount", m.page_amount},
-                               {"appendixes", strings_json(m.appendixes)},
-                               {"extensions", raw_json(m.other_info_extensions)}}},
-               {"steering_type", m.steering_type},
-               {"document_id", m.document_id},
-               {"extensions", raw_json(m.extensions)}};
+  bj::object j{
+      {"from", org_json(m.from)},
+      {"to", std::move(to)},
+      {"code", format_document_code(m.code)},
+      {"promulgation_place", m.promulgation_place},
+      {"promulgation_date", format_date(m.promulgation_date)},
+      {"type", m.type},
+      {"type_detail", m.type_detail},
+      {"type_name", m.type_name},
+      {"subject", m.subject},
+      {"content", m.content},
+      {"signer",
+       {{"competence", m.signer_competence}, {"position", m.signer_position}, {"full_name", m.signer_full_name}}},
+      {"to_places", strings_json(m.to_places)},
+      {"other_info",
+       {{"priority", m.priority},
+        {"sphere_of_promulgation", m.sphere_of_promulgation},
+        {"typer_notation", m.typer_notation},
+        {"promulgation_amount", m.promulgation_amount},
+        {"page_amount", m.page_amount},
+        {"appendixes", strings_json(m.appendixes)},
+        {"extensions", raw_json(m.other_info_extensions)}}},
+      {"steering_type", m.steering_type},
+      {"document_id", m.document_id},
+      {"extensions", raw_json(m.extensions)}};
   if (m.due_date) j["due_date"] = format_date(*m.due_date);
   if (m.response_for) j["response_for"] = response_for_json(*m.response_for);
   return j;
@@ -151,13 +152,11 @@ class Obj {
     str(key, s);
     if (s.empty() || !err_.ok()) return;
     if (auto st = parse_into(s); !st)
-      err_ = make_error(st.error().kind, st.error().code,
-                        path_ + "." + std::string(key) + ": " + st.error().message);
+      err_ = make_error(st.error().kind, st.error().code, path_ + "." + std::string(key) + ": " + st.error().message);
   }
   void fail(std::string_view key, const char* what) {
     if (err_.ok())
-      err_ = make_error(ErrorKind::invalid, "json.type",
-                        path_ + "." + std::string(key) + " must be " + what + ".");
+      err_ = make_error(ErrorKind::invalid, "json.type", path_ + "." + std::string(key) + " must be " + what + ".");
   }
   void merge(Status s) {
     if (err_.ok() && !s.ok()) err_ = s;
@@ -171,9 +170,7 @@ class Obj {
       if (used_.count(k)) continue;
       bool ok = false;
       for (auto i : ignored) ok |= i == k;
-      if (!ok)
-        return make_error(ErrorKind::invalid, "json.unknown_key",
-                          path_ + "." + k + " is not a known field.");
+      if (!ok) return make_error(ErrorKind::invalid, "json.unknown_key", path_ + "." + k + " is not a known field.");
     }
     return {};
   }
@@ -225,15 +222,19 @@ Status message_from(const bj::value& v, MessageHeader& m) {
   Obj j(v, "message");
   if (const auto* f = j.get("from")) j.merge(org_from(*f, j.path("from"), m.from));
   if (const auto* t = j.get("to")) {
-    if (!t->is_array()) j.fail("to", "an array of organizations");
-    else for (const auto& e : t->as_array()) j.merge(org_from(e, j.path("to[]"), m.to.emplace_back()));
+    if (!t->is_array())
+      j.fail("to", "an array of organizations");
+    else
+      for (const auto& e : t->as_array()) j.merge(org_from(e, j.path("to[]"), m.to.emplace_back()));
   }
   std::string code;
   j.str("code", code);
   if (!code.empty()) {
     auto c = parse_document_code(code);
-    if (!c.ok()) j.merge(c.error());
-    else m.code = *c;
+    if (!c.ok())
+      j.merge(c.error());
+    else
+      m.code = *c;
   }
   j.str("promulgation_place", m.promulgation_place);
   j.date("promulgation_date", [&](const std::string& s) -> Status {
@@ -286,8 +287,10 @@ Status status_from(const bj::value& v, StatusMessage& s) {
   std::string code;
   j.str("status_code", code);
   auto c = parse_status_code(code);
-  if (!c.ok()) j.merge(c.error());
-  else s.code = *c;
+  if (!c.ok())
+    j.merge(c.error());
+  else
+    s.code = *c;
   j.str("description", s.description);
   std::string ts;
   j.str("timestamp", ts);
@@ -305,26 +308,32 @@ Status status_from(const bj::value& v, StatusMessage& s) {
 Status business_from(const bj::value& v, Business& b) {
   Obj j(v, "trace.business");
   if (const auto* t = j.get("doc_type")) {
-    if (!t->is_int64() || t->as_int64() < 0 || t->as_int64() > 3) j.fail("doc_type", "0, 1, 2 or 3");
-    else b.doc_type = static_cast<BusinessDocType>(t->as_int64());
+    if (!t->is_int64() || t->as_int64() < 0 || t->as_int64() > 3)
+      j.fail("doc_type", "0, 1, 2 or 3");
+    else
+      b.doc_type = static_cast<BusinessDocType>(t->as_int64());
   }
   j.str("reason", b.reason);
   j.str("document_id", b.document_id);
   j.str("document_info", b.document_info);
   j.str("document_receiver", b.document_receiver);
   if (const auto* r = j.get("replacements")) {
-    if (!r->is_array()) j.fail("replacements", "an array");
-    else for (const auto& e : r->as_array()) {
-      Obj rj(e, j.path("replacements[]"));
-      ReplacementInfo& ri = b.replacements.emplace_back();
-      rj.str("document_id", ri.document_id);
-      rj.strs("organ_ids", ri.organ_ids);
-      j.merge(rj.finish());
-    }
+    if (!r->is_array())
+      j.fail("replacements", "an array");
+    else
+      for (const auto& e : r->as_array()) {
+        Obj rj(e, j.path("replacements[]"));
+        ReplacementInfo& ri = b.replacements.emplace_back();
+        rj.str("document_id", ri.document_id);
+        rj.strs("organ_ids", ri.organ_ids);
+        j.merge(rj.finish());
+      }
   }
   if (const auto* p = j.get("paper")) {
-    if (!p->is_bool()) j.fail("paper", "true or false");
-    else b.paper = p->as_bool();
+    if (!p->is_bool())
+      j.fail("paper", "true or false");
+    else
+      b.paper = p->as_bool();
   }
   if (const auto* s = j.get("staff")) j.merge(staff_from(*s, j.path("staff"), b.staff));
   return j.finish({"receivers"});
@@ -333,18 +342,23 @@ Status business_from(const bj::value& v, Business& b) {
 Status trace_from(const bj::value& v, TraceHeaderList& t) {
   Obj j(v, "trace");
   if (const auto* a = j.get("traces")) {
-    if (!a->is_array()) j.fail("traces", "an array");
-    else for (const auto& e : a->as_array()) {
-      Obj hj(e, j.path("traces[]"));
-      TraceHeader& h = t.traces.emplace_back();
-      hj.str("organ_id", h.organ_id);
-      std::string ts;
-      hj.str("timestamp", ts);
-      if (ts.empty()) h.timestamp = now_vietnam();
-      else if (auto d = parse_datetime(ts); d.ok()) h.timestamp = *d;
-      else hj.merge(d.error());
-      j.merge(hj.finish());
-    }
+    if (!a->is_array())
+      j.fail("traces", "an array");
+    else
+      for (const auto& e : a->as_array()) {
+        Obj hj(e, j.path("traces[]"));
+        TraceHeader& h = t.traces.emplace_back();
+        hj.str("organ_id", h.organ_id);
+        std::string ts;
+        hj.str("timestamp", ts);
+        if (ts.empty())
+          h.timestamp = now_vietnam();
+        else if (auto d = parse_datetime(ts); d.ok())
+          h.timestamp = *d;
+        else
+          hj.merge(d.error());
+        j.merge(hj.finish());
+      }
   }
   if (const auto* b = j.get("business")) j.merge(business_from(*b, t.business.emplace()));
   return j.finish();
@@ -393,12 +407,8 @@ bj::value envelope_to_json(const Envelope& env, const std::string& files_dir) {
                                                                    : "none";
   bj::array atts;
   for (const Attachment& a : env.attachments) {
-    bj::object aj{{"content_id", a.content_id},
-                  {"name", a.name},
-                  {"content_type", a.content_type},
-                  {"description", a.description},
-                  {"size", a.size},
-                  {"sha256", sha256_hex(a.sha256)},
+    bj::object aj{{"content_id", a.content_id},          {"name", a.name}, {"content_type", a.content_type},
+                  {"description", a.description},        {"size", a.size}, {"sha256", sha256_hex(a.sha256)},
                   {"file", file_name(a.path, files_dir)}};
     if (a.zipped) aj["zipped"] = true;
     if (a.unzipped) {
@@ -424,8 +434,10 @@ Result<Envelope> envelope_from_json(const bj::value& v) {
   if (const auto* s = j.get("status")) j.merge(status_from(*s, env.status.emplace()));
   if (const auto* t = j.get("trace")) j.merge(trace_from(*t, env.trace));
   if (const auto* a = j.get("attachments")) {
-    if (!a->is_array()) j.fail("attachments", "an array");
-    else for (const auto& e : a->as_array()) j.merge(attachment_from(e, env.attachments.emplace_back()));
+    if (!a->is_array())
+      j.fail("attachments", "an array");
+    else
+      for (const auto& e : a->as_array()) j.merge(attachment_from(e, env.attachments.emplace_back()));
   }
   EDX_TRY(j.finish({"kind", "signature", "warnings"}));
   return env;

@@ -76,14 +76,13 @@ DateTime from_epoch_vietnam(int64_t epoch_s) {
   int64_t local = epoch_s + kVietnamOffsetS;
   int64_t days = local >= 0 ? local / 86400 : (local - 86399) / 86400;
   int64_t rem = local - days * 86400;
-  return DateTime{civil_from_days(days), static_cast<int>(rem / 3600),
-                  static_cast<int>(rem % 3600 / 60), static_cast<int>(rem % 60)};
+  return DateTime{civil_from_days(days), static_cast<int>(rem / 3600), static_cast<int>(rem % 3600 / 60),
+                  static_cast<int>(rem % 60)};
 }
 
 Error date_error(std::string_view text, const char* expected) {
   std::string shown(text.substr(0, 40));
-  return make_error(ErrorKind::invalid, "edxml.date",
-                    "'" + shown + "' is not a valid " + expected + ".");
+  return make_error(ErrorKind::invalid, "edxml.date", "'" + shown + "' is not a valid " + expected + ".");
 }
 
 // yyyy?MM?dd with `sep` as separator.
@@ -93,8 +92,7 @@ std::optional<Date> parse_ymd(std::string_view s, char sep) {
     return std::nullopt;
   }
   Date d{to_int(s.substr(0, 4)), to_int(s.substr(5, 2)), to_int(s.substr(8, 2))};
-  if (d.year < 1000 || d.month < 1 || d.month > 12 || d.day < 1 ||
-      d.day > days_in_month(d.year, d.month)) {
+  if (d.year < 1000 || d.month < 1 || d.month > 12 || d.day < 1 || d.day > days_in_month(d.year, d.month)) {
     return std::nullopt;
   }
   return d;
@@ -157,8 +155,7 @@ Error missing(const std::string& what) {
 Status check_organ_id(std::string_view id, const FormatOptions& format) {
   std::string shown(id.substr(0, 40));
   if (id.empty() || id.size() > 64 || !detail::valid_utf8(id)) {
-    return make_error(ErrorKind::invalid, "edxml.organ_id",
-                      "'" + shown + "' is not a valid organ id (mã định danh).");
+    return make_error(ErrorKind::invalid, "edxml.organ_id", "'" + shown + "' is not a valid organ id (mã định danh).");
   }
   const std::shared_ptr<const std::regex> re = compiled_pattern(format.organ_id_pattern);
   if (!re) {
@@ -230,23 +227,20 @@ Result<DateTime> parse_datetime(std::string_view text) {
   } else {
     return date_error(text, expected);
   }
-  int64_t epoch = days_from_civil(t.date.year, t.date.month, t.date.day) * 86400 +
-                  t.hour * 3600 + t.minute * 60 + t.second - offset_s;
+  int64_t epoch = days_from_civil(t.date.year, t.date.month, t.date.day) * 86400 + t.hour * 3600 + t.minute * 60 +
+                  t.second - offset_s;
   return from_epoch_vietnam(epoch);
 }
 
-std::string format_date(const Date& d) {
-  return pad(d.year, 4) + "/" + pad(d.month, 2) + "/" + pad(d.day, 2);
-}
+std::string format_date(const Date& d) { return pad(d.year, 4) + "/" + pad(d.month, 2) + "/" + pad(d.day, 2); }
 
 std::string format_datetime(const DateTime& t) {
-  return format_date(t.date) + " " + pad(t.hour, 2) + ":" + pad(t.minute, 2) + ":" +
-         pad(t.second, 2);
+  return format_date(t.date) + " " + pad(t.hour, 2) + ":" + pad(t.minute, 2) + ":" + pad(t.second, 2);
 }
 
 DateTime now_vietnam() {
-  auto s = std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch()).count();
+  auto s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   return from_epoch_vietnam(s);
 }
 
@@ -276,8 +270,7 @@ Status check_notation(const DocumentCode& code) {
 Status check_document_code(const DocumentCode& code) {
   if (code.number.size() > 12 || !all_digits(code.number)) {
     return make_error(ErrorKind::invalid, "edxml.code",
-                      "'" + format_document_code(code).substr(0, 60) +
-                          "' has no valid number (số): expected digits.");
+                      "'" + format_document_code(code).substr(0, 60) + "' has no valid number (số): expected digits.");
   }
   return check_notation(code);
 }
@@ -291,50 +284,63 @@ Result<DocumentCode> parse_document_code(std::string_view text) {
                           "e.g. 251/TMĐT-TTTH).");
   }
   DocumentCode code{std::string(text.substr(0, slash)), detail::nfc(text.substr(slash + 1))};
-  if (!detail::valid_utf8(text))
-    return make_error(ErrorKind::invalid, "edxml.code", "The document code is not UTF-8.");
+  if (!detail::valid_utf8(text)) return make_error(ErrorKind::invalid, "edxml.code", "The document code is not UTF-8.");
   EDX_TRY(check_document_code(code));
   return code;
 }
 
-std::string format_document_code(const DocumentCode& code) {
-  return code.number + "/" + code.notation;
-}
+std::string format_document_code(const DocumentCode& code) { return code.number + "/" + code.notation; }
 
 Result<StatusCode> parse_status_code(std::string_view text) {
   if (text.size() == 2 && all_digits(text)) {
     switch (to_int(text)) {
-      case 1: case 2: case 3: case 4: case 5: case 6: case 13: case 15: case 16:
+      case 1:
+      case 2:
+      case 3:
+      case 4:
+      case 5:
+      case 6:
+      case 13:
+      case 15:
+      case 16:
         return static_cast<StatusCode>(to_int(text));
-      default: break;
+      default:
+        break;
     }
   }
-  return make_error(
-      ErrorKind::invalid, "edxml.status_code",
-      "'" + std::string(text.substr(0, 20)) + "' is not a status code (01-06, 13, 15 or 16).");
+  return make_error(ErrorKind::invalid, "edxml.status_code",
+                    "'" + std::string(text.substr(0, 20)) + "' is not a status code (01-06, 13, 15 or 16).");
 }
 
 std::string format_status_code(StatusCode code) { return pad(static_cast<int>(code), 2); }
 
 std::string_view status_code_meaning(StatusCode code) {
   switch (code) {
-    case StatusCode::arrived: return "Đã đến";
-    case StatusCode::refused: return "Từ chối tiếp nhận";
-    case StatusCode::accepted: return "Đã tiếp nhận";
-    case StatusCode::assigned: return "Phân công";
-    case StatusCode::processing: return "Đang xử lý";
-    case StatusCode::completed: return "Hoàn thành";
-    case StatusCode::recall_requested: return "Yêu cầu lấy lại";
-    case StatusCode::recall_agreed: return "Đồng ý lấy lại / cập nhật";
-    case StatusCode::recall_refused: return "Từ chối lấy lại / cập nhật";
+    case StatusCode::arrived:
+      return "Đã đến";
+    case StatusCode::refused:
+      return "Từ chối tiếp nhận";
+    case StatusCode::accepted:
+      return "Đã tiếp nhận";
+    case StatusCode::assigned:
+      return "Phân công";
+    case StatusCode::processing:
+      return "Đang xử lý";
+    case StatusCode::completed:
+      return "Hoàn thành";
+    case StatusCode::recall_requested:
+      return "Yêu cầu lấy lại";
+    case StatusCode::recall_agreed:
+      return "Đồng ý lấy lại / cập nhật";
+    case StatusCode::recall_refused:
+      return "Từ chối lấy lại / cập nhật";
   }
   return "";
 }
 
 Status check_attachment_name(std::string_view name) {
   auto bad = [&](const std::string& why) {
-    return make_error(ErrorKind::invalid, "edxml.attachment_name",
-                      "The attachment name is refused: " + why + ".");
+    return make_error(ErrorKind::invalid, "edxml.attachment_name", "The attachment name is refused: " + why + ".");
   };
   if (name.empty()) return bad("it is empty");
   if (name.size() > 255) return bad("it is longer than 255 bytes");
@@ -390,8 +396,8 @@ class EnvelopeCheck {
     }
     EDX_TRY(check_notation(c));
     if (c.number.size() > 12 || !all_digits(c.number)) {
-      warn("edxml.code", "The document number (số) '" + c.number.substr(0, 60) +
-                             "' is not digits; accepted on receive.");
+      warn("edxml.code",
+           "The document number (số) '" + c.number.substr(0, 60) + "' is not digits; accepted on receive.");
     }
     return {};
   }
@@ -462,8 +468,7 @@ Status check_envelope(const Envelope& env, const FormatOptions& format, Strictne
   if (env.status) {
     EDX_TRY(check.status(*env.status));
     if (!env.attachments.empty()) {
-      return make_error(ErrorKind::invalid, "edxml.status_body",
-                        "A status message carries no attachments.");
+      return make_error(ErrorKind::invalid, "edxml.status_body", "A status message carries no attachments.");
     }
   }
   for (const TraceHeader& t : env.trace.traces) EDX_TRY(check.trace(t));
@@ -471,9 +476,8 @@ Status check_envelope(const Envelope& env, const FormatOptions& format, Strictne
   for (const Attachment& a : env.attachments) {
     if (a.content_id.empty()) return missing("ContentId of an attachment");
     if (!ids.insert(a.content_id).second) {
-      return make_error(
-          ErrorKind::invalid, "edxml.duplicate_content_id",
-          "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.");
+      return make_error(ErrorKind::invalid, "edxml.duplicate_content_id",
+                        "Two attachments have the content id '" + a.content_id.substr(0, 80) + "'.");
     }
     EDX_TRY(check_attachment_name(a.name));
   }

@@ -26,13 +26,19 @@ std::string new_uuid() {
 
 std::string guess_content_type(const std::string& name) {
   static const std::pair<const char*, const char*> kTypes[] = {
-      {".pdf", "application/pdf"}, {".doc", "application/msword"},
+      {".pdf", "application/pdf"},
+      {".doc", "application/msword"},
       {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
       {".xls", "application/vnd.ms-excel"},
       {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-      {".odt", "application/vnd.oasis.opendocument.text"}, {".txt", "text/plain"},
-      {".xml", "application/xml"}, {".jpg", "image/jpeg"}, {".jpeg", "image/jpeg"},
-      {".png", "image/png"}, {".zip", "application/zip"}, {".p7s", "application/pkcs7-signature"}};
+      {".odt", "application/vnd.oasis.opendocument.text"},
+      {".txt", "text/plain"},
+      {".xml", "application/xml"},
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".png", "image/png"},
+      {".zip", "application/zip"},
+      {".p7s", "application/pkcs7-signature"}};
   std::string ext = std::filesystem::path(name).extension().string();
   for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const auto& [e, t] : kTypes) {
@@ -41,8 +47,7 @@ std::string guess_content_type(const std::string& name) {
   return "application/octet-stream";
 }
 
-Status complete_for_pack(Envelope& env, const std::vector<std::string>& files,
-                         const std::vector<std::string>& names) {
+Status complete_for_pack(Envelope& env, const std::vector<std::string>& files, const std::vector<std::string>& names) {
   if (!env.message || env.status) {
     return make_error(ErrorKind::invalid, "edxml.missing",
                       "the header must hold a \"message\" (status messages are "
@@ -50,23 +55,20 @@ Status complete_for_pack(Envelope& env, const std::vector<std::string>& files,
   }
   if (!env.attachments.empty() && env.attachments.size() != files.size()) {
     return make_error(ErrorKind::usage, "usage.attachments",
-                      "the header lists " + std::to_string(env.attachments.size()) +
-                          " attachments but " + std::to_string(files.size()) +
-                          " files were given.");
+                      "the header lists " + std::to_string(env.attachments.size()) + " attachments but " +
+                          std::to_string(files.size()) + " files were given.");
   }
   env.attachments.resize(files.size());
   for (size_t i = 0; i < files.size(); ++i) {
     Attachment& a = env.attachments[i];
     std::error_code ec;
     if (!std::filesystem::is_regular_file(files[i], ec)) {
-      return make_error(ErrorKind::io, "io.read",
-                        "Cannot read the attachment file " + files[i] + ".");
+      return make_error(ErrorKind::io, "io.read", "Cannot read the attachment file " + files[i] + ".");
     }
     a.path = files[i];
     a.size = std::filesystem::file_size(files[i], ec);
     if (a.name.empty()) {
-      a.name = i < names.size() && !names[i].empty() ? names[i]
-                                                     : std::filesystem::path(files[i]).filename().string();
+      a.name = i < names.size() && !names[i].empty() ? names[i] : std::filesystem::path(files[i]).filename().string();
     }
     if (a.content_type.empty()) a.content_type = guess_content_type(a.name);
     if (a.content_id.empty()) a.content_id = new_uuid();

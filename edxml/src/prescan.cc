@@ -42,8 +42,7 @@ Status PreScanner::check_first_byte(unsigned char c) {
     return {};
   }
   if (bang_len_ != 0 && bang_len_ != 3) {
-    return make_error(ErrorKind::invalid, "xml.encoding",
-                      "The input starts with a broken byte order mark.", 1);
+    return make_error(ErrorKind::invalid, "xml.encoding", "The input starts with a broken byte order mark.", 1);
   }
   bang_len_ = 0;
   if (c == '<' || c == ' ' || c == '\t' || c == '\r' || c == '\n') {
@@ -54,8 +53,7 @@ Status PreScanner::check_first_byte(unsigned char c) {
     return make_error(ErrorKind::invalid, "xml.encoding",
                       "The input is UTF-16 or UTF-32; edXML envelopes must be UTF-8.", 1);
   }
-  return make_error(ErrorKind::invalid, "xml.malformed",
-                    "The input does not start with an XML document.", 1);
+  return make_error(ErrorKind::invalid, "xml.malformed", "The input does not start with an XML document.", 1);
 }
 
 // Bytes after "<!": a comment ("--"), a CDATA section ("[CDATA["), or a
@@ -100,8 +98,7 @@ Status PreScanner::scan(std::string_view chunk) {
     char c = *p++;
     if (c == '\n') ++line_;
     // Comments, PIs and end tags are buffered whole by libxml2: bound them too.
-    if ((st_ == St::comment || st_ == St::pi || st_ == St::end_tag) &&
-        ++markup_bytes_ > limits_.max_text_bytes) {
+    if ((st_ == St::comment || st_ == St::pi || st_ == St::end_tag) && ++markup_bytes_ > limits_.max_text_bytes) {
       return make_error(ErrorKind::too_large, "xml.text_size",
                         "A comment, processing instruction or end tag is longer "
                         "than the limit of " +
@@ -137,10 +134,9 @@ Status PreScanner::scan(std::string_view chunk) {
       case St::start_tag:
       case St::attr_value:
         if (++tag_bytes_ > limits_.max_text_bytes) {
-          return make_error(ErrorKind::too_large, "xml.text_size",
-                            "A start tag is longer than the limit of " +
-                                std::to_string(limits_.max_text_bytes) + " bytes.",
-                            line_);
+          return make_error(
+              ErrorKind::too_large, "xml.text_size",
+              "A start tag is longer than the limit of " + std::to_string(limits_.max_text_bytes) + " bytes.", line_);
         }
         if (st_ == St::attr_value) {
           if (c == quote_) st_ = St::start_tag;
@@ -150,8 +146,7 @@ Status PreScanner::scan(std::string_view chunk) {
         } else if (c == '=') {
           if (++attrs_ > limits_.max_attributes) {
             return make_error(ErrorKind::invalid, "xml.attributes",
-                              "An element has more than " + std::to_string(limits_.max_attributes) +
-                                  " attributes.",
+                              "An element has more than " + std::to_string(limits_.max_attributes) + " attributes.",
                               line_);
           }
         } else if (c == '>') {

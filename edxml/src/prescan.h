@@ -30,9 +30,7 @@ class PreScanner {
   int line() const { return line_; }
 
  private:
-  enum class St : uint8_t {
-    start, text, lt, bang, start_tag, attr_value, end_tag, pi, comment, cdata
-  };
+  enum class St : uint8_t { start, text, lt, bang, start_tag, attr_value, end_tag, pi, comment, cdata };
   Status check_first_byte(unsigned char c);
   Status bang_byte(char c);
 
@@ -42,7 +40,7 @@ class PreScanner {
   char quote_ = 0;
   uint32_t attrs_ = 0;
   uint64_t tag_bytes_ = 0;
-  uint64_t markup_bytes_ = 0;  // of the current comment, PI or end tag
+  uint64_t markup_bytes_ = 0;   // of the current comment, PI or end tag
   char prev1_ = 0, prev2_ = 0;  // last two bytes, for "-->", "]]>", "?>"
   char bang_[8] = {};
   uint32_t bang_len_ = 0;

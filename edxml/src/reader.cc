@@ -13,24 +13,21 @@
 namespace edxgate::edxml {
 namespace {
 
-bool is_dir(const std::string& path, struct stat& st) {
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
+bool is_dir(const std::string& path, struct stat& st) { return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode); }
 
 Status check_dir(const ReadOptions& options) {
-  struct stat att {}, unz {};
+  struct stat att {
+  }, unz{};
   if (!options.attachment_dir.empty() && !is_dir(options.attachment_dir, att)) {
     return make_error(ErrorKind::io, "io.write",
                       "The attachment directory " + options.attachment_dir + " does not exist.");
   }
   if (options.unzip_dir.empty()) return {};
   if (options.attachment_dir.empty()) {
-    return make_error(ErrorKind::usage, "usage.unzip_dir",
-                      "Unzipping attachments needs an attachment directory.");
+    return make_error(ErrorKind::usage, "usage.unzip_dir", "Unzipping attachments needs an attachment directory.");
   }
   if (!is_dir(options.unzip_dir, unz)) {
-    return make_error(ErrorKind::io, "io.write",
-                      "The unzip directory " + options.unzip_dir + " does not exist.");
+    return make_error(ErrorKind::io, "io.write", "The unzip directory " + options.unzip_dir + " does not exist.");
   }
   if (unz.st_dev == att.st_dev && unz.st_ino == att.st_ino) {
     return make_error(ErrorKind::usage, "usage.unzip_dir",
@@ -58,12 +55,10 @@ Result<StreamedEnvelope> stream(const ReadOptions& options, FeedAll&& feed_all) 
 
 }  // namespace
 
-Result<StreamedEnvelope> read_envelope_file_with_doc(const std::string& path,
-                                                     const ReadOptions& options) {
+Result<StreamedEnvelope> read_envelope_file_with_doc(const std::string& path, const ReadOptions& options) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    return make_error(ErrorKind::io, "io.read",
-                      "Cannot open " + path + ": " + std::strerror(errno) + ".");
+    return make_error(ErrorKind::io, "io.read", "Cannot open " + path + ": " + std::strerror(errno) + ".");
   }
   return stream(options, [&](detail::HardenedParser& parser) -> Status {
     std::string buf(256 * 1024, '\0');
@@ -71,8 +66,7 @@ Result<StreamedEnvelope> read_envelope_file_with_doc(const std::string& path,
       ssize_t n = ::read(fd.get(), buf.data(), buf.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
-        return make_error(ErrorKind::io, "io.read",
-                          "Cannot read " + path + ": " + std::strerror(errno) + ".");
+        return make_error(ErrorKind::io, "io.read", "Cannot read " + path + ": " + std::strerror(errno) + ".");
       }
       if (n == 0) return {};
       EDX_TRY(parser.feed({buf.data(), static_cast<size_t>(n)}));

@@ -27,8 +27,7 @@ xmlSchema* compiled_schema() {
   static XmlSchemaPtr schema;
   std::call_once(once, [] {
     std::string_view text = schema_text();
-    XmlSchemaParserCtxtPtr pc(
-        xmlSchemaNewMemParserCtxt(text.data(), static_cast<int>(text.size())));
+    XmlSchemaParserCtxtPtr pc(xmlSchemaNewMemParserCtxt(text.data(), static_cast<int>(text.size())));
     if (!pc) return;
     xmlSchemaSetParserStructuredErrors(pc.get(), ignore_structured, nullptr);
     schema.reset(xmlSchemaParse(pc.get()));
@@ -54,8 +53,8 @@ struct Shape {
 };
 
 constexpr Shape kOpaque{{}, true};
-constexpr Child kOrgC[] = {{"OrganId"}, {"OrganizationInCharge"}, {"OrganName"}, {"OrganAdd"},
-                           {"Email"},   {"Telephone"},            {"Fax"},       {"Website"}};
+constexpr Child kOrgC[] = {
+    {"OrganId"}, {"OrganizationInCharge"}, {"OrganName"}, {"OrganAdd"}, {"Email"}, {"Telephone"}, {"Fax"}, {"Website"}};
 constexpr Shape kOrg{kOrgC};
 constexpr Child kResponseForC[] = {{"OrganId"}, {"Code"}, {"PromulgationDate"}, {"DocumentId"}};
 constexpr Shape kResponseFor{kResponseForC};
@@ -72,15 +71,24 @@ constexpr Child kOtherInfoC[] = {{"Priority"},           {"SphereOfPromulgation"
                                  {"PromulgationAmount"}, {"PageAmount"},           {"Appendixes", &kAppendixes}};
 constexpr Shape kCode{kCodeC}, kPromulgation{kPromulgationC}, kDocType{kDocTypeC}, kSigner{kSignerC},
     kToPlaces{kToPlacesC}, kOtherInfo{kOtherInfoC};
-constexpr Child kDocumentC[] = {
-    {"From", &kOrg},           {"To", &kOrg},         {"Code", &kCode},
-    {"PromulgationInfo", &kPromulgation},             {"DocumentType", &kDocType},
-    {"Subject"},               {"Content"},           {"SignerInfo", &kSigner},
-    {"DueDate"},               {"ToPlaces", &kToPlaces},                 {"OtherInfo", &kOtherInfo},
-    {"SteeringType"},          {"DocumentId"},        {"ResponseFor", &kResponseFor}};
+constexpr Child kDocumentC[] = {{"From", &kOrg},
+                                {"To", &kOrg},
+                                {"Code", &kCode},
+                                {"PromulgationInfo", &kPromulgation},
+                                {"DocumentType", &kDocType},
+                                {"Subject"},
+                                {"Content"},
+                                {"SignerInfo", &kSigner},
+                                {"DueDate"},
+                                {"ToPlaces", &kToPlaces},
+                                {"OtherInfo", &kOtherInfo},
+                                {"SteeringType"},
+                                {"DocumentId"},
+                                {"ResponseFor", &kResponseFor}};
 constexpr Shape kDocument{kDocumentC};
-constexpr Child kStatusC[] = {{"ResponseFor", &kResponseFor}, {"From", &kOrg}, {"StatusCode"},
-                              {"Description"},                {"Timestamp"},   {"StaffInfo", &kStaff}};
+constexpr Child kStatusC[] = {
+    {"ResponseFor", &kResponseFor}, {"From", &kOrg}, {"StatusCode"}, {"Description"}, {"Timestamp"},
+    {"StaffInfo", &kStaff}};
 constexpr Shape kStatus{kStatusC};
 constexpr Child kTraceC[] = {{"OrganId"}, {"Timestamp"}};
 constexpr Shape kTrace{kTraceC};
@@ -116,8 +124,8 @@ constexpr Child kBodyC[] = {{"edXMLManifest", &kManifest}, {"Manifest", &kManife
 constexpr Shape kBody{kBodyC};
 constexpr Child kEnvelopeC[] = {{"edXMLHeader", &kHeader}, {"edXMLBody", &kBody}};
 constexpr Shape kEnvelope{kEnvelopeC};
-constexpr Child kAttachmentC[] = {{"ContentId"}, {"AttachmentName"}, {"ContentType"}, {"Description"},
-                                  {"ContentTransferEncoded"}};
+constexpr Child kAttachmentC[] = {
+    {"ContentId"}, {"AttachmentName"}, {"ContentType"}, {"Description"}, {"ContentTransferEncoded"}};
 constexpr Shape kAttachment{kAttachmentC};
 constexpr Child kAttachmentsC[] = {{"Attachment", &kAttachment}};
 constexpr Shape kAttachments{kAttachmentsC};
@@ -177,8 +185,8 @@ void record_error(void* ctx, xmlErrorPtr err) {
   if (!err || err->level == XML_ERR_WARNING || first->error) return;
   std::string msg = err->message ? err->message : "invalid";
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  first->error = make_error(ErrorKind::invalid, "edxml.schema",
-                            "The envelope does not match the edXML schema: " + msg, err->line);
+  first->error =
+      make_error(ErrorKind::invalid, "edxml.schema", "The envelope does not match the edXML schema: " + msg, err->line);
 }
 
 }  // namespace
@@ -197,9 +205,7 @@ Status validate_schema(const xmlDoc* doc) {
   xmlSchemaSetValidStructuredErrors(vc.get(), record_error, &first);
   int rc = xmlSchemaValidateDoc(vc.get(), copy.get());
   if (first.error) return *first.error;
-  if (rc != 0)
-    return make_error(ErrorKind::invalid, "edxml.schema",
-                      "The envelope does not match the edXML schema.");
+  if (rc != 0) return make_error(ErrorKind::invalid, "edxml.schema", "The envelope does not match the edXML schema.");
   return {};
 }
 

@@ -59,14 +59,29 @@ void append_escaped(std::string& out, std::string_view s, bool attr) {
   for (size_t i = 0; i < s.size(); ++i) {
     const char* rep = nullptr;
     switch (s[i]) {
-      case '&': rep = "&amp;"; break;
-      case '<': rep = "&lt;"; break;
-      case '>': rep = "&gt;"; break;
-      case '\r': rep = "&#13;"; break;
-      case '"': rep = attr ? "&quot;" : nullptr; break;
-      case '\t': rep = attr ? "&#9;" : nullptr; break;
-      case '\n': rep = attr ? "&#10;" : nullptr; break;
-      default: break;
+      case '&':
+        rep = "&amp;";
+        break;
+      case '<':
+        rep = "&lt;";
+        break;
+      case '>':
+        rep = "&gt;";
+        break;
+      case '\r':
+        rep = "&#13;";
+        break;
+      case '"':
+        rep = attr ? "&quot;" : nullptr;
+        break;
+      case '\t':
+        rep = attr ? "&#9;" : nullptr;
+        break;
+      case '\n':
+        rep = attr ? "&#10;" : nullptr;
+        break;
+      default:
+        break;
     }
     if (!rep) continue;
     out.append(s.substr(start, i - start));

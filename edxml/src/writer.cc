@@ -119,8 +119,7 @@ void write_raw(Out& o, const std::vector<RawElement>& raws) {
   for (const RawElement& r : raws) {
     auto doc = parse_xml(r.xml, small);
     if (!doc.ok() || detail::trim(r.xml).front() != '<' || r.xml.find("<?") != std::string::npos) {
-      o.fail(make_error(ErrorKind::invalid, "edxml.text",
-                        "An extension element is not one well-formed element."));
+      o.fail(make_error(ErrorKind::invalid, "edxml.text", "An extension element is not one well-formed element."));
       return;
     }
     o.raw(r.xml);
@@ -275,9 +274,8 @@ Status read_full(int fd, char* buf, size_t n, size_t& got) {
 void write_content(Out& o, const Attachment& a) {
   fs::UniqueFd fd(::open(a.path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    o.fail(make_error(
-        ErrorKind::io, "io.read",
-        "Cannot open the attachment file " + a.path + ": " + std::strerror(errno) + "."));
+    o.fail(make_error(ErrorKind::io, "io.read",
+                      "Cannot open the attachment file " + a.path + ": " + std::strerror(errno) + "."));
     return;
   }
   o.open("ContentTransferEncoded");
@@ -320,8 +318,8 @@ void write_attachments(Out& o, const std::vector<Attachment>& atts) {
 Status write_envelope(const Envelope& env, const WriteOptions& options, const ByteSink& sink) {
   EDX_TRY(check_envelope(env, options.format));
   const std::string& status_el = options.format.status_element;
-  if (env.status && std::find(std::begin(kStatusElements), std::end(kStatusElements), status_el) ==
-                        std::end(kStatusElements)) {
+  if (env.status &&
+      std::find(std::begin(kStatusElements), std::end(kStatusElements), status_el) == std::end(kStatusElements)) {
     return make_error(ErrorKind::usage, "edxml.options",
                       "The status element must be MessageHeader, MessageStatus or Status.");
   }
@@ -345,14 +343,12 @@ Status write_envelope(const Envelope& env, const WriteOptions& options, const By
   return o.status();
 }
 
-Status write_envelope_file(const Envelope& env, const WriteOptions& options,
-                           const std::string& path) {
+Status write_envelope_file(const Envelope& env, const WriteOptions& options, const std::string& path) {
   std::filesystem::path p(path);
   std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   auto file = fs::AtomicFile::create(dir, 0644);
   if (!file.ok()) return file.error();
-  EDX_TRY(write_envelope(env, options,
-                         [&](std::string_view piece) { return file->write(piece); }));
+  EDX_TRY(write_envelope(env, options, [&](std::string_view piece) { return file->write(piece); }));
   return file->commit(p.filename().string());
 }
 

@@ -27,7 +27,7 @@ struct ZipFileClose {
 using ZipPtr = std::unique_ptr<zip_t, ZipDiscard>;
 using ZipFilePtr = std::unique_ptr<zip_file_t, ZipFileClose>;
 
-constexpr uint64_t kRatioFloor = 1 << 20;      // the ratio limit applies past 1 MiB
+constexpr uint64_t kRatioFloor = 1 << 20;              // the ratio limit applies past 1 MiB
 constexpr uint64_t kMaxCentralDirectory = 256 * 1024;  // one entry's record is < 200 KiB
 constexpr size_t kChunk = 64 * 1024;
 constexpr std::string_view kZipMagic("PK\x03\x04", 4);
@@ -47,10 +47,10 @@ std::string extension_of(std::string_view name) {
 
 // Formats that are ZIP archives themselves: their magic says nothing.
 bool is_zip_based_format(const std::string& ext) {
-  static constexpr std::string_view kFormats[] = {
-      "docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm", "pptx", "pptm",
-      "ppsx", "potx", "odt",  "ods",  "odp",  "odg",  "ott",  "ots",  "otp",  "epub",
-      "jar",  "war",  "apk",  "xps",  "oxps", "vsdx", "kmz",  "3mf",  "appx", "ipa"};
+  static constexpr std::string_view kFormats[] = {"docx", "docm", "dotx", "dotm", "xlsx", "xlsm", "xltx", "xltm",
+                                                  "pptx", "pptm", "ppsx", "potx", "odt",  "ods",  "odp",  "odg",
+                                                  "ott",  "ots",  "otp",  "epub", "jar",  "war",  "apk",  "xps",
+                                                  "oxps", "vsdx", "kmz",  "3mf",  "appx", "ipa"};
   return std::find(std::begin(kFormats), std::end(kFormats), ext) != std::end(kFormats);
 }
 
@@ -58,8 +58,7 @@ bool labelled_zip(std::string_view content_type) {
   std::string ct = lower_ascii(content_type.substr(0, content_type.find(';')));
   while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.pop_back();
   while (!ct.empty() && (ct.front() == ' ' || ct.front() == '\t')) ct.erase(0, 1);
-  return ct == "application/zip" || ct == "application/x-zip" ||
-         ct == "application/x-zip-compressed";
+  return ct == "application/zip" || ct == "application/x-zip" || ct == "application/x-zip-compressed";
 }
 
 Error zip_problem(const char* code, const std::string& what, ErrorKind kind = ErrorKind::invalid) {
@@ -80,9 +79,8 @@ Status pread_full(int fd, unsigned char* buf, size_t n, uint64_t offset) {
     ssize_t r = ::pread(fd, buf + got, n - got, static_cast<off_t>(offset + got));
     if (r < 0 && errno == EINTR) continue;
     if (r < 0)
-      return make_error(
-          ErrorKind::io, "io.read",
-          std::string("Cannot read a zipped attachment: ") + std::strerror(errno) + ".");
+      return make_error(ErrorKind::io, "io.read",
+                        std::string("Cannot read a zipped attachment: ") + std::strerror(errno) + ".");
     if (r == 0) return zip_problem("edxml.zip_corrupt", "it is truncated");
     got += static_cast<size_t>(r);
   }
@@ -105,7 +103,8 @@ Status check_central_directory(int fd, uint64_t file_size) {
       break;
     }
   }
-  if (at == std::string::npos) return zip_problem("edxml.zip_corrupt", "it is not a ZIP archive (no central directory)");
+  if (at == std::string::npos)
+    return zip_problem("edxml.zip_corrupt", "it is not a ZIP archive (no central directory)");
   uint64_t entries = le16(p + at + 10);
   uint64_t cd_size = le32(p + at + 12);
   if (entries == 0xFFFF || cd_size == 0xFFFFFFFF) {  // ZIP64: the real values are elsewhere
@@ -118,13 +117,14 @@ Status check_central_directory(int fd, uint64_t file_size) {
     }
     unsigned char z[kZip64Eocd];
     EDX_TRY(pread_full(fd, z, sizeof z, offset));
-    if (std::memcmp(z, "PK\x06\x06", 4) != 0) return zip_problem("edxml.zip_corrupt", "its ZIP64 end record is damaged");
+    if (std::memcmp(z, "PK\x06\x06", 4) != 0)
+      return zip_problem("edxml.zip_corrupt", "its ZIP64 end record is damaged");
     entries = le64(z + 32);
     cd_size = le64(z + 40);
   }
   if (entries != 1) {
-    return zip_problem("edxml.zip_entries", "it holds " + std::to_string(entries) +
-                                                " entries where one file is expected");
+    return zip_problem("edxml.zip_entries",
+                       "it holds " + std::to_string(entries) + " entries where one file is expected");
   }
   if (cd_size > kMaxCentralDirectory) {
     return zip_problem("edxml.zip_corrupt", "its central directory is larger than one entry needs");
@@ -136,13 +136,18 @@ Error libzip_error(zip_error_t* e, const char* doing) {
   int code = zip_error_code_zip(e);
   std::string what = std::string(doing) + " (" + zip_error_strerror(e) + ")";
   switch (code) {
-    case ZIP_ER_CRC: return zip_problem("edxml.zip_crc", "its CRC-32 does not match " + what);
+    case ZIP_ER_CRC:
+      return zip_problem("edxml.zip_crc", "its CRC-32 does not match " + what);
     case ZIP_ER_NOPASSWD:
-    case ZIP_ER_WRONGPASSWD: return zip_problem("edxml.zip_encrypted", "it is encrypted " + what);
+    case ZIP_ER_WRONGPASSWD:
+      return zip_problem("edxml.zip_encrypted", "it is encrypted " + what);
     case ZIP_ER_COMPNOTSUPP:
-    case ZIP_ER_ENCRNOTSUPP: return zip_problem("edxml.zip_method", "its method is not supported " + what);
-    case ZIP_ER_MEMORY: throw std::bad_alloc();
-    default: return zip_problem("edxml.zip_corrupt", "it is damaged " + what);
+    case ZIP_ER_ENCRNOTSUPP:
+      return zip_problem("edxml.zip_method", "its method is not supported " + what);
+    case ZIP_ER_MEMORY:
+      throw std::bad_alloc();
+    default:
+      return zip_problem("edxml.zip_corrupt", "it is damaged " + what);
   }
 }
 
@@ -164,19 +169,20 @@ Result<Entry> check_entry(zip_t* za, uint64_t file_size) {
   zip_uint32_t attributes = 0;
   if (zip_file_get_external_attributes(za, 0, 0, &opsys, &attributes) == 0 && opsys == ZIP_OPSYS_UNIX) {
     const unsigned type = (attributes >> 16) & S_IFMT;
-    if (type != 0 && type != S_IFREG) return zip_problem("edxml.zip_entry", "its entry is a link or a directory, not a file");
+    if (type != 0 && type != S_IFREG)
+      return zip_problem("edxml.zip_entry", "its entry is a link or a directory, not a file");
   }
   if (!e.name.empty() && e.name.back() == '/') return zip_problem("edxml.zip_entry", "its entry is a directory");
   if (auto ok = check_attachment_name(e.name); !ok) {
-    return zip_problem("edxml.zip_name", "its entry name '" + e.name.substr(0, 80) + "' is unsafe: " +
-                                             ok.error().message);
+    return zip_problem("edxml.zip_name",
+                       "its entry name '" + e.name.substr(0, 80) + "' is unsafe: " + ok.error().message);
   }
   if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
     return zip_problem("edxml.zip_encrypted", "its entry is encrypted");
   }
   if ((st.valid & ZIP_STAT_COMP_METHOD) && !zip_compression_method_supported(st.comp_method, 0)) {
-    return zip_problem("edxml.zip_method", "its compression method " + std::to_string(st.comp_method) +
-                                               " is not supported");
+    return zip_problem("edxml.zip_method",
+                       "its compression method " + std::to_string(st.comp_method) + " is not supported");
   }
   e.size = (st.valid & ZIP_STAT_SIZE) ? st.size : 0;
   e.compressed = std::min<uint64_t>((st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : file_size, file_size);
@@ -199,8 +205,7 @@ Status check_output_size(uint64_t size, uint64_t compressed, const Limits& limit
   }
   if (size > allowed_output(compressed, limits)) {
     return zip_problem("edxml.zip_ratio",
-                       std::string(which) + " size is more than " +
-                           std::to_string(limits.max_zip_ratio) +
+                       std::string(which) + " size is more than " + std::to_string(limits.max_zip_ratio) +
                            " times its compressed size (a ZIP bomb?)",
                        ErrorKind::too_large);
   }
@@ -216,20 +221,16 @@ bool is_zipped_attachment(std::string_view name, std::string_view content_type, 
   return head.substr(0, 4) == kZipMagic && !is_zip_based_format(ext);
 }
 
-Result<bool> is_zipped_attachment_file(const std::string& path, std::string_view name,
-                                       std::string_view content_type) {
+Result<bool> is_zipped_attachment_file(const std::string& path, std::string_view name, std::string_view content_type) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid())
-    return make_error(ErrorKind::io, "io.read",
-                      "Cannot open " + path + ": " + std::strerror(errno) + ".");
+    return make_error(ErrorKind::io, "io.read", "Cannot open " + path + ": " + std::strerror(errno) + ".");
   char head[4];
   ssize_t n;
   do {
     n = ::read(fd.get(), head, sizeof head);
   } while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return make_error(ErrorKind::io, "io.read",
-                      "Cannot read " + path + ": " + std::strerror(errno) + ".");
+  if (n < 0) return make_error(ErrorKind::io, "io.read", "Cannot read " + path + ": " + std::strerror(errno) + ".");
   return is_zipped_attachment(name, content_type, std::string_view(head, static_cast<size_t>(n)));
 }
 
@@ -238,12 +239,10 @@ Result<UnzippedFile> unzip_attachment(const std::string& zip_path, const std::st
   EDX_TRY(check_attachment_name(out_name));
   fs::UniqueFd fd(::open(zip_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid())
-    return make_error(ErrorKind::io, "io.read",
-                      "Cannot open " + zip_path + ": " + std::strerror(errno) + ".");
+    return make_error(ErrorKind::io, "io.read", "Cannot open " + zip_path + ": " + std::strerror(errno) + ".");
   struct stat sb {};
   if (::fstat(fd.get(), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    return make_error(ErrorKind::io, "io.read",
-                      "Cannot read " + zip_path + ": not a regular file.");
+    return make_error(ErrorKind::io, "io.read", "Cannot read " + zip_path + ": not a regular file.");
   }
   const uint64_t file_size = static_cast<uint64_t>(sb.st_size);
   EDX_TRY(check_central_directory(fd.get(), file_size));

@@ -63,13 +63,19 @@ edxgate::Result<edxgate::sim::SystemEntry> parse_system(const std::string& spec)
   std::string part;
   while (std::getline(ss, part, ',')) {
     auto eq = part.find('=');
-    if (eq == std::string::npos) return edxgate::make_error(edxgate::ErrorKind::usage, "usage", "--system parts are key=value: " + part);
+    if (eq == std::string::npos)
+      return edxgate::make_error(edxgate::ErrorKind::usage, "usage", "--system parts are key=value: " + part);
     std::string k = part.substr(0, eq), v = part.substr(eq + 1);
-    if (k == "id") e.system_id = v;
-    else if (k == "organ") e.organ_id = v;
-    else if (k == "secret-file") secret_file = v;
-    else if (k == "push") e.push_url = v;
-    else return edxgate::make_error(edxgate::ErrorKind::usage, "usage", "unknown --system key '" + k + "'");
+    if (k == "id")
+      e.system_id = v;
+    else if (k == "organ")
+      e.organ_id = v;
+    else if (k == "secret-file")
+      secret_file = v;
+    else if (k == "push")
+      e.push_url = v;
+    else
+      return edxgate::make_error(edxgate::ErrorKind::usage, "usage", "unknown --system key '" + k + "'");
   }
   if (e.system_id.empty() || e.organ_id.empty() || secret_file.empty())
     return edxgate::make_error(edxgate::ErrorKind::usage, "usage", "--system needs id=, organ= and secret-file=");
@@ -106,18 +112,30 @@ int main(int argc, char** argv) {
       return 2;
     }
     const std::string& v = args[++i];
-    if (a == "--listen") lo.listen = v;
-    else if (a == "--tls-cert") lo.tls_cert = v;
-    else if (a == "--tls-key") lo.tls_key = v;
-    else if (a == "--data") so.data_dir = v;
-    else if (a == "--port-file") port_file = v;
-    else if (a == "--directory") so.directory_file = v;
-    else if (a == "--timestamp-window") so.timestamp_window = std::chrono::seconds(std::stoul(v));
-    else if (a == "--push-ca") so.push_client.ca_file = v;
-    else if (a == "--push-cert") so.push_client.client_cert = v;
-    else if (a == "--push-key") so.push_client.client_key = v;
-    else if (a == "--push-timeout-ms") so.push_client.timeout = std::chrono::milliseconds(std::stoul(v));
-    else if (a == "--push-retry-ms") so.push_retry = std::chrono::milliseconds(std::max(1ul, std::stoul(v)));
+    if (a == "--listen")
+      lo.listen = v;
+    else if (a == "--tls-cert")
+      lo.tls_cert = v;
+    else if (a == "--tls-key")
+      lo.tls_key = v;
+    else if (a == "--data")
+      so.data_dir = v;
+    else if (a == "--port-file")
+      port_file = v;
+    else if (a == "--directory")
+      so.directory_file = v;
+    else if (a == "--timestamp-window")
+      so.timestamp_window = std::chrono::seconds(std::stoul(v));
+    else if (a == "--push-ca")
+      so.push_client.ca_file = v;
+    else if (a == "--push-cert")
+      so.push_client.client_cert = v;
+    else if (a == "--push-key")
+      so.push_client.client_key = v;
+    else if (a == "--push-timeout-ms")
+      so.push_client.timeout = std::chrono::milliseconds(std::stoul(v));
+    else if (a == "--push-retry-ms")
+      so.push_retry = std::chrono::milliseconds(std::max(1ul, std::stoul(v)));
     else if (a == "--system") {
       auto e = parse_system(v);
       if (!e.ok()) {

@@ -65,7 +65,8 @@ Result<Routing> routing_of(const std::string& file) {
   } else if (env->message) {
     for (const auto& o : env->message->to) add(o.organ_id);
   }
-  if (r.organs.empty()) return make_error(ErrorKind::malformed, "vdxp.to", "the envelope names no organ to deliver it to");
+  if (r.organs.empty())
+    return make_error(ErrorKind::malformed, "vdxp.to", "the envelope names no organ to deliver it to");
   return r;
 }
 
@@ -105,8 +106,7 @@ Status write_all(int fd, std::string_view s) {
 
 }  // namespace
 
-Simulator::Simulator(SimOptions options)
-    : opt_(std::move(options)), push_timestamp_(gateway::vdxp::Clock::now()) {
+Simulator::Simulator(SimOptions options) : opt_(std::move(options)), push_timestamp_(gateway::vdxp::Clock::now()) {
   // Item ids stay unique across restarts (a real axis never reuses one, and
   // getEdoc answers are cached on disk by id).
   next_id_ = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -211,16 +211,15 @@ std::optional<Response> Simulator::inject_fault(std::string_view call, std::stri
 }
 
 Result<gateway::vdxp::VerifiedCall> Simulator::authenticate(const Request& req,
-                                                             const std::vector<std::string>& required) const {
+                                                            const std::vector<std::string>& required) const {
   gateway::vdxp::VerifyOptions vo;
   vo.timestamp_window = opt_.timestamp_window;
-  return gateway::vdxp::verify(
-      [&req](std::string_view n) { return req.headers.get(n); },
-      [this](std::string_view id) -> const SecretString* {
-        const SystemEntry* s = system(id);
-        return s ? s->secret.get() : nullptr;
-      },
-      required, vo, gateway::vdxp::Clock::now());
+  return gateway::vdxp::verify([&req](std::string_view n) { return req.headers.get(n); },
+                               [this](std::string_view id) -> const SecretString* {
+                                 const SystemEntry* s = system(id);
+                                 return s ? s->secret.get() : nullptr;
+                               },
+                               required, vo, gateway::vdxp::Clock::now());
 }
 
 Response Simulator::send_edoc(Request& req) {
@@ -455,8 +454,10 @@ Response Simulator::control_fault(Request& req) {
   if (const auto* m = o.if_contains("mode"); m && m->is_string()) f.mode = m->get_string();
   if (f.mode != "none" && f.mode != "refuse" && f.mode != "delay" && f.mode != "drop")
     return Response::problem(400, "sim.fault", "mode is one of none, refuse, delay, drop");
-  if (const auto* c = o.if_contains("count"); c && c->is_int64()) f.remaining = static_cast<int>(c->get_int64());
-  else f.remaining = -1;
+  if (const auto* c = o.if_contains("count"); c && c->is_int64())
+    f.remaining = static_cast<int>(c->get_int64());
+  else
+    f.remaining = -1;
   if (const auto* c = o.if_contains("call"); c && c->is_string()) f.call = c->get_string();
   if (const auto* c = o.if_contains("system"); c && c->is_string()) f.system = c->get_string();
   if (const auto* d = o.if_contains("delay_ms"); d && d->is_int64())
@@ -465,16 +466,22 @@ Response Simulator::control_fault(Request& req) {
     MutexLock lock(mu_);
     fault_ = f;
   }
-  return Response::json(200, bj::object{{"mode", f.mode}, {"call", f.call}, {"system", f.system},
-                                        {"count", f.remaining}, {"delay_ms", f.delay_ms}});
+  return Response::json(
+      200,
+      bj::object{
+          {"mode", f.mode}, {"call", f.call}, {"system", f.system}, {"count", f.remaining}, {"delay_ms", f.delay_ms}});
 }
 
 Response Simulator::control_items(Request&) {
   bj::array a;
   MutexLock lock(mu_);
   for (const auto& [id, it] : items_) {
-    a.push_back(bj::object{{"docId", it.doc_id}, {"from", it.from_organ}, {"to", it.to_organ},
-                           {"messageType", it.message_type}, {"status", it.status}, {"file", it.file},
+    a.push_back(bj::object{{"docId", it.doc_id},
+                           {"from", it.from_organ},
+                           {"to", it.to_organ},
+                           {"messageType", it.message_type},
+                           {"status", it.status},
+                           {"file", it.file},
                            {"pushAttempts", it.push_attempts}});
   }
   return Response::json(200, a);
@@ -493,8 +500,12 @@ Response Simulator::control_requests(Request&) {
   for (const auto& c : log_) {
     bj::array headers;
     for (const auto& [k, v] : c.headers) headers.push_back(bj::array{bj::value(k), bj::value(v)});
-    bj::object o{{"call", c.call}, {"method", c.method}, {"headers", std::move(headers)},
-                 {"bodyBytes", c.body_bytes}, {"bodyEndsWithCrlf", c.body_ends_crlf}, {"status", c.status}};
+    bj::object o{{"call", c.call},
+                 {"method", c.method},
+                 {"headers", std::move(headers)},
+                 {"bodyBytes", c.body_bytes},
+                 {"bodyEndsWithCrlf", c.body_ends_crlf},
+                 {"status", c.status}};
     if (c.body_bytes >= 0 && static_cast<size_t>(c.body_bytes) == c.body.size()) o["body"] = c.body;
     a.push_back(std::move(o));
   }
@@ -509,11 +520,9 @@ bool Simulator::push(const Item& item) {
   if (!client.ok() || !hash.ok()) return false;
   // As an SDK client sends it: from, servicetype, messagetype, hash-file; no
   // `to`; the file followed by CRLF; the one timestamp of this process.
-  auto headers = gateway::vdxp::sign({{"from", item.from_organ},
-                                      {"servicetype", "eDoc"},
-                                      {"messagetype", item.message_type},
-                                      {"hash-file", *hash}},
-                                     gateway::vdxp::kContentTypeFile, to->system_id, *to->secret, push_timestamp_);
+  auto headers = gateway::vdxp::sign(
+      {{"from", item.from_organ}, {"servicetype", "eDoc"}, {"messagetype", item.message_type}, {"hash-file", *hash}},
+      gateway::vdxp::kContentTypeFile, to->system_id, *to->secret, push_timestamp_);
   if (!headers.ok()) return false;
   gateway::ClientRequest req;
   req.path = "/vdxp/sendEdoc";
@@ -523,8 +532,9 @@ bool Simulator::push(const Item& item) {
   for (auto& h : *headers) req.headers.emplace_back(h.name, h.value);
   auto resp = client->send(req);
   if (!resp.ok() || (resp->status != 200 && resp->status != 201)) {
-    log::warn("sim: push failed", {{"doc_id", item.doc_id},
-                                   {"error", resp.ok() ? "HTTP " + std::to_string(resp->status) : resp.error().message}});
+    log::warn("sim: push failed",
+              {{"doc_id", item.doc_id},
+               {"error", resp.ok() ? "HTTP " + std::to_string(resp->status) : resp.error().message}});
     return false;
   }
   auto v = json::parse(resp->body, 4);

@@ -89,13 +89,13 @@ struct Item {
 
 // One axis call as received, for GET /_sim/requests.
 struct LoggedCall {
-  std::string call;    // the path, e.g. "/sendEdoc"
+  std::string call;  // the path, e.g. "/sendEdoc"
   std::string method;
   std::vector<std::pair<std::string, std::string>> headers;
-  int64_t body_bytes = -1;   // -1: refused before the body was read
+  int64_t body_bytes = -1;  // -1: refused before the body was read
   bool body_ends_crlf = false;
-  std::string body;          // the body itself when it is at most 16 printable bytes
-  unsigned status = 0;       // the HTTP status answered
+  std::string body;     // the body itself when it is at most 16 printable bytes
+  unsigned status = 0;  // the HTTP status answered
 };
 
 class Simulator {
@@ -141,11 +141,11 @@ class Simulator {
   const gateway::vdxp::Clock::time_point push_timestamp_;
   mutable Mutex mu_;
   std::condition_variable cv_;
-  std::map<std::string, Item> items_ GUARDED_BY(mu_);  // doc_id -> item
+  std::map<std::string, Item> items_ GUARDED_BY(mu_);        // doc_id -> item
   std::map<std::string, std::string> sent_ GUARDED_BY(mu_);  // "<system>:<sha256>" -> the DocId answered first
   uint64_t next_id_ GUARDED_BY(mu_) = 0;
   std::map<std::string, uint64_t> calls_ GUARDED_BY(mu_);  // "sendEdoc:<system>" -> authenticated calls begun
-  std::deque<LoggedCall> log_ GUARDED_BY(mu_);  // the last kMaxLogged calls received
+  std::deque<LoggedCall> log_ GUARDED_BY(mu_);             // the last kMaxLogged calls received
   Fault fault_ GUARDED_BY(mu_);
   struct PushJob {
     std::string doc_id;

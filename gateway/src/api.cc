@@ -19,13 +19,13 @@
 namespace edxgate::gateway {
 
 namespace bj = json::bj;
+using store::Direction;
+using store::DocumentId;
+using store::State;
 using workflow::Engine;
 using workflow::ProcessingReport;
 using workflow::Submission;
 using workflow::Submitted;
-using store::Direction;
-using store::DocumentId;
-using store::State;
 
 namespace {
 
@@ -89,7 +89,6 @@ Result<std::string> decode_base64(std::string_view text, bool url) {
   return out;
 }
 
-
 Result<bj::object> parse_json_body(Request& req, uint64_t max) {
   auto text = req.body.read_all(max);
   if (!text.ok()) return text.error();
@@ -111,7 +110,8 @@ Result<std::string> idempotency_key(const Request& req) {
   auto k = req.headers.get("Idempotency-Key");
   if (!k || k->empty() || k->size() > 128 ||
       !std::all_of(k->begin(), k->end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
-    return make_error(ErrorKind::malformed, "api.idempotency_key", "Idempotency-Key must be 1 to 128 visible ASCII characters, given once");
+    return make_error(ErrorKind::malformed, "api.idempotency_key",
+                      "Idempotency-Key must be 1 to 128 visible ASCII characters, given once");
   }
   return *k;
 }
@@ -163,8 +163,8 @@ Result<store::Document> load(store::Store& store, const PathParams& p, Direction
   auto d = store.get_document(*id);
   if (!d.ok()) return d.error();
   if (d->direction != direction || !may_see(c, *d)) {
-    return make_error(ErrorKind::not_found, "store.not_found", "no " + std::string(store::direction_name(direction)) + " document " +
-                                             std::to_string(*id));
+    return make_error(ErrorKind::not_found, "store.not_found",
+                      "no " + std::string(store::direction_name(direction)) + " document " + std::to_string(*id));
   }
   return d;
 }
@@ -172,11 +172,13 @@ Result<store::Document> load(store::Store& store, const PathParams& p, Direction
 Result<std::vector<crypto::Certificate>> certificates_from_json(const bj::object& o) {
   auto it = o.find("certificates");
   if (it == o.end() || !it->value().is_array() || it->value().as_array().empty()) {
-    return make_error(ErrorKind::malformed, "api.certificates", "\"certificates\" must be a non-empty array of PEM strings, leaf first");
+    return make_error(ErrorKind::malformed, "api.certificates",
+                      "\"certificates\" must be a non-empty array of PEM strings, leaf first");
   }
   std::vector<crypto::Certificate> out;
   for (const auto& v : it->value().as_array()) {
-    if (!v.is_string()) return make_error(ErrorKind::malformed, "api.certificates", "every certificate must be a PEM string");
+    if (!v.is_string())
+      return make_error(ErrorKind::malformed, "api.certificates", "every certificate must be a PEM string");
     auto c = crypto::Certificate::parse(std::string(v.as_string()));
     if (!c.ok()) return c.error();
     for (auto& x : *c) out.push_back(std::move(x));
@@ -189,7 +191,8 @@ Result<std::optional<crypto::SignatureAlgorithm>> algorithm_from(const std::opti
   if (!name || name->empty()) return std::optional<crypto::SignatureAlgorithm>();
   crypto::SignatureAlgorithm alg;
   if (!crypto::parse_signature_name(*name, alg)) {
-    return make_error(ErrorKind::malformed, "api.algorithm", "unknown algorithm '" + *name + "' (rsa-sha256, ecdsa-sha256, ...)");
+    return make_error(ErrorKind::malformed, "api.algorithm",
+                      "unknown algorithm '" + *name + "' (rsa-sha256, ecdsa-sha256, ...)");
   }
   return std::optional<crypto::SignatureAlgorithm>(alg);
 }
@@ -261,8 +264,8 @@ class Api {
         const MultipartPart& p = form->parts[i];
         if (p.name == "metadata") continue;
         if (p.name != "attachment" || !p.is_file()) {
-          return Response::problem(400, "api.form", "unexpected form part '" + p.name +
-                                                        "' (only metadata and attachment files)");
+          return Response::problem(400, "api.form",
+                                   "unexpected form part '" + p.name + "' (only metadata and attachment files)");
         }
         s.names.push_back(p.filename);
         s.files.push_back(form->take_file(i));
@@ -280,9 +283,8 @@ class Api {
                                "send multipart/form-data (metadata + attachment files) or application/xml");
     }
     if (!r.ok()) return error_response(r.error());
-    bj::object o{{"id", std::to_string(r->id)},
-                 {"state", std::string(store::state_name(r->state))},
-                 {"existing", r->existing}};
+    bj::object o{
+        {"id", std::to_string(r->id)}, {"state", std::string(store::state_name(r->state))}, {"existing", r->existing}};
     Response resp = Response::json(202, o);
     resp.headers.add("Location", "/v1/outgoing/" + std::to_string(r->id));
     return resp;
@@ -290,7 +292,8 @@ class Api {
 
   Response outgoing(const Caller& c, const PathParams& p) {
     auto d = load(store_, p, Direction::outgoing, c);
-    if (d.ok() && !may_read(c, *d)) d = make_error(ErrorKind::not_found, "store.not_found", "no document awaiting your signature with this id");
+    if (d.ok() && !may_read(c, *d))
+      d = make_error(ErrorKind::not_found, "store.not_found", "no document awaiting your signature with this id");
     if (!d.ok()) return error_response(d.error());
     auto o = store::document_detail_json(store_, *d);
     if (!o.ok()) return error_response(o.error());
@@ -320,7 +323,8 @@ class Api {
     }
     auto r = engine_.sign(d->id, key_uri, pin ? &*pin : nullptr, c.name);
     if (!r.ok()) return error_response(r.error());
-    return Response::json(200, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*r))}});
+    return Response::json(200,
+                          bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*r))}});
   }
 
   Response to_sign(Request& req, const Caller& c, const PathParams& p) {
@@ -364,7 +368,8 @@ class Api {
     std::vector<uint8_t> value(sig->begin(), sig->end());
     auto r = engine_.complete_signature(d->id, *certs, *alg, value, c.name);
     if (!r.ok()) return error_response(r.error());
-    return Response::json(200, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*r))}});
+    return Response::json(200,
+                          bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*r))}});
   }
 
   Response list(Request& req, const Caller& c, Direction direction) {
@@ -373,8 +378,8 @@ class Api {
     if (auto s = query_param(req.query, "state"); s && !s->empty()) {
       auto st = store::parse_state(*s);
       if (!st || !store::belongs_to(direction, *st)) {
-        return Response::problem(400, "api.state", "unknown " + std::string(store::direction_name(direction)) +
-                                                       " state '" + *s + "'");
+        return Response::problem(400, "api.state",
+                                 "unknown " + std::string(store::direction_name(direction)) + " state '" + *s + "'");
       }
       q.state = *st;
     }
@@ -458,7 +463,8 @@ class Api {
 
   Response attachment(const Request& q, const Caller& c, const PathParams& p, Direction direction) {
     auto d = load(store_, p, direction, c);
-    if (d.ok() && !may_read(c, *d)) d = make_error(ErrorKind::not_found, "store.not_found", "no document awaiting your signature with this id");
+    if (d.ok() && !may_read(c, *d))
+      d = make_error(ErrorKind::not_found, "store.not_found", "no document awaiting your signature with this id");
     if (!d.ok()) return error_response(d.error());
     PathParams pp{{"id", p.count("n") ? p.at("n") : ""}};
     const std::string& n = pp["id"];
@@ -486,7 +492,8 @@ class Api {
     auto d = load(store_, p, Direction::incoming, c);
     if (!d.ok()) return error_response(d.error());
     if (auto st = engine_.acknowledge(d->id, c.name); !st.ok()) return error_response(st.error());
-    return Response::json(200, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(d->state))}});
+    return Response::json(
+        200, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(d->state))}});
   }
 
   Response report(Request& req, const Caller& c, const PathParams& p) {
@@ -497,11 +504,16 @@ class Api {
     auto state = string_field(*body, "state");
     ProcessingReport r;
     if (!state) return Response::problem(400, "api.state", "\"state\" is missing");
-    if (*state == "accepted") r.state = State::registered;
-    else if (*state == "refused") r.state = State::refused;
-    else if (*state == "assigned") r.state = State::assigned;
-    else if (*state == "processing") r.state = State::processing;
-    else if (*state == "completed") r.state = State::completed;
+    if (*state == "accepted")
+      r.state = State::registered;
+    else if (*state == "refused")
+      r.state = State::refused;
+    else if (*state == "assigned")
+      r.state = State::assigned;
+    else if (*state == "processing")
+      r.state = State::processing;
+    else if (*state == "completed")
+      r.state = State::completed;
     else if (*state != "recall_agreed" && *state != "recall_refused") {
       return Response::problem(400, "api.state",
                                "state must be accepted, refused, assigned, processing, completed, recall_agreed or "
@@ -520,7 +532,8 @@ class Api {
     const std::string deadline = string_field(*body, "deadline").value_or("");
     auto moved = engine_.report(d->id, r, c.name, deadline);
     if (!moved.ok()) return error_response(moved.error());
-    return Response::json(202, bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*moved))}});
+    return Response::json(202,
+                          bj::object{{"id", std::to_string(d->id)}, {"state", std::string(store::state_name(*moved))}});
   }
 
  private:
@@ -556,13 +569,15 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
       r.add(std::move(route));
     }
   } r{router};
-  r.add({"POST", "/v1/outgoing", system, [api](Request& q, const Caller& c, const PathParams&) { return api->submit(q, c); }});
+  r.add({"POST", "/v1/outgoing", system,
+         [api](Request& q, const Caller& c, const PathParams&) { return api->submit(q, c); }});
   r.add({"GET", "/v1/outgoing", Access::only({Role::officer, Role::leader}),
          [api](Request& q, const Caller& c, const PathParams&) { return api->list(q, c, Direction::outgoing); }});
   r.add({"GET", "/v1/outgoing/{id}", everyone,
          [api](Request&, const Caller& c, const PathParams& p) { return api->outgoing(c, p); }});
-  r.add({"GET", "/v1/outgoing/{id}/attachments/{n}", everyone,
-         [api](Request& q, const Caller& c, const PathParams& p) { return api->attachment(q, c, p, Direction::outgoing); }});
+  r.add({"GET", "/v1/outgoing/{id}/attachments/{n}", everyone, [api](Request& q, const Caller& c, const PathParams& p) {
+           return api->attachment(q, c, p, Direction::outgoing);
+         }});
   // Officers never sign documents.
   r.add({"POST", "/v1/outgoing/{id}/sign", Access::only({Role::leader}),
          [api](Request& q, const Caller& c, const PathParams& p) { return api->sign(q, c, p); }, 64 * 1024});
@@ -572,12 +587,15 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
          [api](Request& q, const Caller& c, const PathParams& p) { return api->signature(q, c, p); }, 1024 * 1024});
   r.add({"GET", "/v1/incoming", readers,
          [api](Request& q, const Caller& c, const PathParams&) { return api->list(q, c, Direction::incoming); }});
-  r.add({"GET", "/v1/incoming/{id}", readers, [api](Request&, const Caller& c, const PathParams& p) { return api->incoming(c, p); }});
+  r.add({"GET", "/v1/incoming/{id}", readers,
+         [api](Request&, const Caller& c, const PathParams& p) { return api->incoming(c, p); }});
   r.add({"GET", "/v1/incoming/{id}/envelope", readers,
          [api](Request&, const Caller& c, const PathParams& p) { return api->envelope(c, p); }});
-  r.add({"GET", "/v1/incoming/{id}/attachments/{n}", readers,
-         [api](Request& q, const Caller& c, const PathParams& p) { return api->attachment(q, c, p, Direction::incoming); }});
-  r.add({"POST", "/v1/incoming/{id}/ack", system, [api](Request&, const Caller& c, const PathParams& p) { return api->ack(c, p); }, 1024});
+  r.add({"GET", "/v1/incoming/{id}/attachments/{n}", readers, [api](Request& q, const Caller& c, const PathParams& p) {
+           return api->attachment(q, c, p, Direction::incoming);
+         }});
+  r.add({"POST", "/v1/incoming/{id}/ack", system,
+         [api](Request&, const Caller& c, const PathParams& p) { return api->ack(c, p); }, 1024});
   r.add({"POST", "/v1/incoming/{id}/status", system,
          [api](Request& q, const Caller& c, const PathParams& p) { return api->report(q, c, p); }, 64 * 1024});
   r.add({"GET", "/v1/summary", Access::only({Role::officer}),

@@ -140,12 +140,8 @@ Response search(store::Store& store, const Request& req) {
   if (!found.ok()) return error_response(found.error());
   bj::array agencies;
   for (const auto& a : *found) {
-    agencies.push_back(bj::object{{"code", a.code},
-                                  {"name", a.name},
-                                  {"id", a.id},
-                                  {"pid", a.pid},
-                                  {"mail", a.mail},
-                                  {"old_code", a.old_code}});
+    agencies.push_back(bj::object{
+        {"code", a.code}, {"name", a.name}, {"id", a.id}, {"pid", a.pid}, {"mail", a.mail}, {"old_code", a.old_code}});
   }
   bj::object o;
   o["agencies"] = std::move(agencies);
@@ -163,7 +159,8 @@ void add_directory_routes(Router& router, store::Store& store, std::shared_ptr<D
   router.add({"POST", "/v1/agencies/sync", Access::only({Role::officer}),
               [sync](Request& q, const Caller& c, const PathParams&) {
                 if (cross_site(q)) {
-                  return Response::problem(403, "api.cross_site", "a request sent for a page of another site is refused");
+                  return Response::problem(403, "api.cross_site",
+                                           "a request sent for a page of another site is refused");
                 }
                 auto n = sync->sync_now(c.name);
                 if (!n.ok()) return error_response(n.error());

@@ -20,15 +20,14 @@ using workflow::Submitted;
 
 namespace {
 
-constexpr std::string_view kMarkers[] = {"recall_requested", "revoked", "recall_refused", "updated",
-                                         "replaced",         "revocation", "update",      "replacement"};
+constexpr std::string_view kMarkers[] = {"recall_requested", "revoked",    "recall_refused", "updated",
+                                         "replaced",         "revocation", "update",         "replacement"};
 
 Response error_response(const Error& e) {
   const unsigned status = http_status(e.kind);
   if (status >= 500) log::error("request failed", {{"code", e.code}, {"error", e.message}});
   return Response::problem(status, e.code, status >= 500 ? "the gateway could not complete the request" : e.message);
 }
-
 
 std::string string_of(const bj::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -77,13 +76,14 @@ class LifecycleApi {
         changes = ch->as_object();
       }
     } else if (media == "multipart/form-data") {
-      auto form = parse_multipart(req.body, req.headers.get("Content-Type").value_or(""), opt_.spool_dir,
-                                  opt_.multipart);
+      auto form =
+          parse_multipart(req.body, req.headers.get("Content-Type").value_or(""), opt_.spool_dir, opt_.multipart);
       if (!form.ok()) return error_response(form.error());
       r = request_from(*form, c);
       if (const MultipartPart* ch = form->field("changes"); ch && !ch->is_file()) {
         auto v = json::parse(ch->value);
-        if (!v.ok() || !v->is_object()) return Response::problem(400, "api.changes", "\"changes\" must be a JSON object");
+        if (!v.ok() || !v->is_object())
+          return Response::problem(400, "api.changes", "\"changes\" must be a JSON object");
         changes = v->as_object();
       }
       for (size_t i = 0; i < form->parts.size(); ++i) {
@@ -107,14 +107,15 @@ class LifecycleApi {
     auto d = original(c, p);
     if (!d.ok()) return error_response(d.error());
     if (media_type(req) != "multipart/form-data") {
-      return Response::problem(415, "api.content_type", "send multipart/form-data (reason, metadata, attachment files)");
+      return Response::problem(415, "api.content_type",
+                               "send multipart/form-data (reason, metadata, attachment files)");
     }
-    auto form = parse_multipart(req.body, req.headers.get("Content-Type").value_or(""), opt_.spool_dir,
-                                opt_.multipart);
+    auto form = parse_multipart(req.body, req.headers.get("Content-Type").value_or(""), opt_.spool_dir, opt_.multipart);
     if (!form.ok()) return error_response(form.error());
     const MultipartPart* meta = form->field("metadata");
     if (!meta || meta->is_file()) {
-      return Response::problem(400, "api.metadata", "the form needs a \"metadata\" field holding the new document's header JSON");
+      return Response::problem(400, "api.metadata",
+                               "the form needs a \"metadata\" field holding the new document's header JSON");
     }
     auto header = json::parse(meta->value);
     if (!header.ok()) return Response::problem(422, "json.syntax", "metadata: " + header.error().message);

@@ -53,13 +53,14 @@ void add_report_routes(Router& router, store::Store& store, int no_answer_days) 
                 if (!report.ok()) return report_error(report.error());
                 return Response::json(200, workflow::incoming_report_json(*days, *report));
               }});
-  router.add({"GET", "/v1/reports/outgoing", officers, [s, no_answer_days](Request& q, const Caller&, const PathParams&) {
-                auto days = days_of(q);
-                if (!days.ok()) return report_error(days.error());
-                auto report = s->outgoing_report(days->period, no_answer_days);
-                if (!report.ok()) return report_error(report.error());
-                return Response::json(200, workflow::outgoing_report_json(*days, *report));
-              }});
+  router.add(
+      {"GET", "/v1/reports/outgoing", officers, [s, no_answer_days](Request& q, const Caller&, const PathParams&) {
+         auto days = days_of(q);
+         if (!days.ok()) return report_error(days.error());
+         auto report = s->outgoing_report(days->period, no_answer_days);
+         if (!report.ok()) return report_error(report.error());
+         return Response::json(200, workflow::outgoing_report_json(*days, *report));
+       }});
 }
 
 }  // namespace edxgate::gateway

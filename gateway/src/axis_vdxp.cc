@@ -19,17 +19,22 @@ namespace edxgate::gateway {
 
 std::string_view axis_message_type_name(AxisMessageType t) {
   switch (t) {
-    case AxisMessageType::edoc: return "edoc";
-    case AxisMessageType::status: return "status";
+    case AxisMessageType::edoc:
+      return "edoc";
+    case AxisMessageType::status:
+      return "status";
   }
   return "edoc";
 }
 
 std::string_view axis_item_status_name(AxisItemStatus s) {
   switch (s) {
-    case AxisItemStatus::processing: return "processing";
-    case AxisItemStatus::done: return "done";
-    case AxisItemStatus::fail: return "fail";
+    case AxisItemStatus::processing:
+      return "processing";
+    case AxisItemStatus::done:
+      return "done";
+    case AxisItemStatus::fail:
+      return "fail";
   }
   return "fail";
 }
@@ -52,8 +57,9 @@ Result<std::string> text_field(const bj::object& o, std::string_view key) {
 Status check_code(std::string_view status, std::string_view code, std::string_view desc) {
   if (status == "OK" && (code == "0" || code.empty())) return {};
   std::string why = desc.empty() ? "no reason given" : std::string(desc.substr(0, 300));
-  return make_error(ErrorKind::invalid, "axis.refused", "the axis refused the call (status " + std::string(status.substr(0, 20)) +
-                                        ", ErrorCode " + std::string(code.substr(0, 20)) + "): " + why);
+  return make_error(ErrorKind::invalid, "axis.refused",
+                    "the axis refused the call (status " + std::string(status.substr(0, 20)) + ", ErrorCode " +
+                        std::string(code.substr(0, 20)) + "): " + why);
 }
 
 // getEdoc's `data` read as the axis SDK reads it: every byte outside the
@@ -240,7 +246,8 @@ class VdxpTransport final : public AxisTransport {
 
   Result<std::string> send_envelope(const std::string& file, const std::vector<std::string>& to,
                                     AxisMessageType type) override {
-    if (to.empty()) return make_error(ErrorKind::invalid, "axis.param", "an envelope needs at least one recipient organ id");
+    if (to.empty())
+      return make_error(ErrorKind::invalid, "axis.param", "an envelope needs at least one recipient organ id");
     auto hash = vdxp::hash_file_hex(file);
     if (!hash.ok()) return hash.error();
     Body body;
@@ -256,7 +263,8 @@ class VdxpTransport final : public AxisTransport {
     const auto& o = answer->get_object();
     auto id = text_field(o, "DocId");
     if (!id.ok()) return id.error();
-    if (id->empty()) return make_error(ErrorKind::unavailable, "axis.malformed", "the axis accepted the envelope but gave no DocId");
+    if (id->empty())
+      return make_error(ErrorKind::unavailable, "axis.malformed", "the axis accepted the envelope but gave no DocId");
     return *id;
   }
 
@@ -276,7 +284,8 @@ class VdxpTransport final : public AxisTransport {
       return make_error(ErrorKind::unavailable, "axis.malformed", "the axis list answer has no data array");
     std::vector<AxisReceivedItem> items;
     for (const auto& v : data->get_array()) {
-      if (!v.is_object()) return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis list is not an object");
+      if (!v.is_object())
+        return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis list is not an object");
       const auto& o = v.get_object();
       AxisReceivedItem it;
       struct F {
@@ -297,7 +306,8 @@ class VdxpTransport final : public AxisTransport {
         if (!t.ok()) return t.error();
         it.*f.field = std::move(*t);
       }
-      if (it.doc_id.empty()) return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis list has no docId");
+      if (it.doc_id.empty())
+        return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis list has no docId");
       items.push_back(std::move(it));
     }
     return items;
@@ -312,7 +322,8 @@ class VdxpTransport final : public AxisTransport {
     auto resp = client_.send(*req, spool.path);
     if (!resp.ok()) return axis_error(resp.error());
     if (!answered(resp->status))
-      return make_error(ErrorKind::unavailable, "axis.http", "the axis answered getEdoc with HTTP " + std::to_string(resp->status));
+      return make_error(ErrorKind::unavailable, "axis.http",
+                        "the axis answered getEdoc with HTTP " + std::to_string(resp->status));
     return decode_edoc_answer(spool.path, dest_file);
   }
 
@@ -344,9 +355,10 @@ class VdxpTransport final : public AxisTransport {
     auto parsed = json::parse(resp->body, 8);
     if (!parsed.ok() || !parsed->is_object()) {
       if (!answered(resp->status))
-        return make_error(ErrorKind::unavailable, "axis.http", "the axis answered getAgenciesList with HTTP " +
-                                                                   std::to_string(resp->status));
-      return make_error(ErrorKind::unavailable, "axis.malformed", "the axis answer to getAgenciesList is not a JSON object");
+        return make_error(ErrorKind::unavailable, "axis.http",
+                          "the axis answered getAgenciesList with HTTP " + std::to_string(resp->status));
+      return make_error(ErrorKind::unavailable, "axis.malformed",
+                        "the axis answer to getAgenciesList is not a JSON object");
     }
     EDX_TRY(check_vdxp_answer(*parsed));
     const bj::value* data = parsed->get_object().if_contains("data");
@@ -355,19 +367,22 @@ class VdxpTransport final : public AxisTransport {
     if (data->get_array().size() > limits.max_entries)
       return make_error(ErrorKind::too_large, "axis.too_large",
                         "the axis directory has " + std::to_string(data->get_array().size()) + " entries, more than " +
-                            std::to_string(limits.max_entries) + " (axis.directory_max_entries); the stored directory is kept");
+                            std::to_string(limits.max_entries) +
+                            " (axis.directory_max_entries); the stored directory is kept");
     std::vector<AxisAgency> out;
     out.reserve(data->get_array().size());
     for (const auto& v : data->get_array()) {
-      if (!v.is_object()) return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis directory is not an object");
+      if (!v.is_object())
+        return make_error(ErrorKind::unavailable, "axis.malformed", "an entry of the axis directory is not an object");
       const auto& o = v.get_object();
       AxisAgency a;
       struct F {
         const char* key;
         std::string AxisAgency::*field;
       };
-      static const F kFields[] = {{"code", &AxisAgency::code}, {"name", &AxisAgency::name}, {"id", &AxisAgency::id},
-                                  {"pid", &AxisAgency::pid},   {"mail", &AxisAgency::mail}, {"oldCode", &AxisAgency::old_code}};
+      static const F kFields[] = {{"code", &AxisAgency::code}, {"name", &AxisAgency::name},
+                                  {"id", &AxisAgency::id},     {"pid", &AxisAgency::pid},
+                                  {"mail", &AxisAgency::mail}, {"oldCode", &AxisAgency::old_code}};
       for (const auto& f : kFields) {
         auto t = text_field(o, f.key);
         if (!t.ok()) return t.error();
@@ -380,7 +395,8 @@ class VdxpTransport final : public AxisTransport {
 
  private:
   static Error axis_error(const Error& e) {
-    return make_error(ErrorKind::unavailable, e.code == "client.timeout" ? "axis.timeout" : "axis.unreachable", e.message);
+    return make_error(ErrorKind::unavailable, e.code == "client.timeout" ? "axis.timeout" : "axis.unreachable",
+                      e.message);
   }
 
   static constexpr std::string_view kEmptyJson = "{}";
@@ -423,14 +439,15 @@ class VdxpTransport final : public AxisTransport {
     auto parsed = json::parse(resp->body, 8);
     if (!parsed.ok() || !parsed->is_object()) {
       if (!answered(resp->status))
-        return make_error(ErrorKind::unavailable, "axis.http", std::string("the axis answered ") + name + " with HTTP " +
-                                           std::to_string(resp->status));
-      return make_error(ErrorKind::unavailable, "axis.malformed", std::string("the axis answer to ") + name + " is not a JSON object");
+        return make_error(ErrorKind::unavailable, "axis.http",
+                          std::string("the axis answered ") + name + " with HTTP " + std::to_string(resp->status));
+      return make_error(ErrorKind::unavailable, "axis.malformed",
+                        std::string("the axis answer to ") + name + " is not a JSON object");
     }
     EDX_TRY(check_vdxp_answer(*parsed));
     if (!answered(resp->status))
-      return make_error(ErrorKind::unavailable, "axis.http", std::string("the axis answered ") + name + " with HTTP " +
-                                         std::to_string(resp->status));
+      return make_error(ErrorKind::unavailable, "axis.http",
+                        std::string("the axis answered ") + name + " with HTTP " + std::to_string(resp->status));
     return parsed;
   }
 
@@ -451,10 +468,12 @@ class VdxpTransport final : public AxisTransport {
       if (ec || n == 0) break;
     }
     const auto& h = parser.handler();
-    if (h.io_failed) return make_error(ErrorKind::unavailable, "axis.io", "cannot write the fetched envelope to " + dest);
+    if (h.io_failed)
+      return make_error(ErrorKind::unavailable, "axis.io", "cannot write the fetched envelope to " + dest);
     if (h.decoded > opt_.max_envelope_bytes)
       return make_error(ErrorKind::too_large, "axis.too_large", "the fetched envelope is larger than allowed");
-    if (h.bad_base64) return make_error(ErrorKind::unavailable, "axis.malformed", "the getEdoc answer's data is not valid base64");
+    if (h.bad_base64)
+      return make_error(ErrorKind::unavailable, "axis.malformed", "the getEdoc answer's data is not valid base64");
     if (ec || !parser.done() || !h.top_is_object)
       return make_error(ErrorKind::unavailable, "axis.malformed", "the getEdoc answer is not a JSON object");
     EDX_TRY(check_code(h.status, h.code, h.desc));
@@ -469,7 +488,8 @@ class VdxpTransport final : public AxisTransport {
 }  // namespace
 
 Status check_vdxp_answer(const bj::value& answer) {
-  if (!answer.is_object()) return make_error(ErrorKind::unavailable, "axis.malformed", "the axis answer is not a JSON object");
+  if (!answer.is_object())
+    return make_error(ErrorKind::unavailable, "axis.malformed", "the axis answer is not a JSON object");
   const auto& o = answer.get_object();
   auto status = text_field(o, "status");
   auto code = text_field(o, "ErrorCode");

@@ -20,21 +20,30 @@ int64_t seconds(SteadyClock::time_point t) {
 
 int eviction_rank(Phase phase, bool authenticated) {
   switch (phase) {
-    case Phase::silent: return 0;
-    case Phase::closing: return 1;
-    case Phase::waiting: return authenticated ? 4 : 1;
-    case Phase::handshake: return 2;
-    case Phase::in_flight: return authenticated ? -1 : 3;
+    case Phase::silent:
+      return 0;
+    case Phase::closing:
+      return 1;
+    case Phase::waiting:
+      return authenticated ? 4 : 1;
+    case Phase::handshake:
+      return 2;
+    case Phase::in_flight:
+      return authenticated ? -1 : 3;
   }
   return -1;
 }
 
 const char* eviction_reason(Phase phase, bool authenticated) {
   switch (phase) {
-    case Phase::silent: return "evicted_silent";
-    case Phase::handshake: return "evicted_handshake";
-    case Phase::closing: return "evicted_closing";
-    default: return authenticated ? "evicted_idle" : "evicted_unauthenticated";
+    case Phase::silent:
+      return "evicted_silent";
+    case Phase::handshake:
+      return "evicted_handshake";
+    case Phase::closing:
+      return "evicted_closing";
+    default:
+      return authenticated ? "evicted_idle" : "evicted_unauthenticated";
   }
 }
 
@@ -74,8 +83,10 @@ ConnectionSlots::Admission ConnectionSlots::admit(const std::string& address, bo
   Admission a;
   std::lock_guard lock(mu_);
   auto held = per_address_.find(address);
-  if (held != per_address_.end() && held->second >= limits_.max_connections_per_client) a.refuse = 429;
-  else if (active_ >= limits_.max_connections && !evict_one(now, a.victim)) a.refuse = 503;
+  if (held != per_address_.end() && held->second >= limits_.max_connections_per_client)
+    a.refuse = 429;
+  else if (active_ >= limits_.max_connections && !evict_one(now, a.victim))
+    a.refuse = 503;
   if (a.refuse == 503) {
     refusals_.add(now);
     last_pressure_ = now;

@@ -123,8 +123,8 @@ class ConnectionSlots {
 
   mutable std::mutex mu_;  // guards the fields below
   mutable std::condition_variable cv_;
-  size_t active_ = 0;    // connections holding a slot
-  size_t refusing_ = 0;  // connections being answered 503/429
+  size_t active_ = 0;                          // connections holding a slot
+  size_t refusing_ = 0;                        // connections being answered 503/429
   std::map<std::string, size_t> per_address_;  // slots held, by client address
   // Every live session (holding a slot, refused, or evicted and closing).
   std::map<uint64_t, Conn> conns_;

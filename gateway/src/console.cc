@@ -174,8 +174,9 @@ Response page(const Caller& caller, unsigned status, std::string_view section, s
       .raw(" · edxgate</title>\n<link rel=\"stylesheet\" href=\"/console/assets/console.css\">\n")
       .raw("<link rel=\"icon\" href=\"/console/assets/icon.svg\" type=\"image/svg+xml\">\n")
       .raw("<script src=\"/console/assets/console.js\" defer></script>\n</head>\n<body>\n")
-      .raw("<header class=\"top\"><a class=\"brand\" href=\"/console/\"><img src=\"/console/assets/icon.svg\" "
-           "alt=\"\" width=\"24\" height=\"24\">edxgate</a>\n<nav>");
+      .raw(
+          "<header class=\"top\"><a class=\"brand\" href=\"/console/\"><img src=\"/console/assets/icon.svg\" "
+          "alt=\"\" width=\"24\" height=\"24\">edxgate</a>\n<nav>");
   for (const Section& s : kSections) {
     if (!caller.role || *caller.role != s.role) continue;
     h.raw("<a href=\"").text(s.path).raw("\"");
@@ -197,7 +198,9 @@ Response error_page(const Caller& caller, const ApiAnswer& a) {
   Html body;
   body.raw("<p class=\"error\" id=\"error\" data-status=\"").number(a.status).raw("\">").text(a.detail).raw("</p>\n");
   body.raw("<p><a href=\"/console/\">Về trang đầu</a></p>\n");
-  const char* title = a.status == 404 ? "Không tìm thấy" : a.status == 403 ? "Không có quyền" : "Không tải được dữ liệu";
+  const char* title = a.status == 404   ? "Không tìm thấy"
+                      : a.status == 403 ? "Không có quyền"
+                                        : "Không tải được dữ liệu";
   return page(caller, a.status >= 400 ? a.status : 502, "error", title, body);
 }
 }  // namespace console
@@ -212,7 +215,11 @@ void state_badge(Html& h, const std::string& state) {
 
 void document_row(Html& h, const bj::value& d, std::string_view direction) {
   const std::string id = str(d, "id");
-  h.raw("<tr data-id=\"").text(id).raw("\"><td>").text(str(d, "code")).raw("</td><td><a class=\"subject\" href=\"/console/");
+  h.raw("<tr data-id=\"")
+      .text(id)
+      .raw("\"><td>")
+      .text(str(d, "code"))
+      .raw("</td><td><a class=\"subject\" href=\"/console/");
   h.text(direction).raw("/").text(id).raw("\">").text(str(d, "subject")).raw("</a></td><td>").text(str(d, "from"));
   h.raw("</td><td>");
   state_badge(h, str(d, "state"));
@@ -224,8 +231,9 @@ void documents_table(Html& h, const bj::array& docs, std::string_view direction)
     h.raw("<p class=\"empty\">Không có văn bản.</p>\n");
     return;
   }
-  h.raw("<table class=\"docs\"><thead><tr><th>Số, ký hiệu</th><th>Trích yếu</th><th>Nơi gửi</th>"
-        "<th>Trạng thái</th><th>Cập nhật</th></tr></thead><tbody>\n");
+  h.raw(
+      "<table class=\"docs\"><thead><tr><th>Số, ký hiệu</th><th>Trích yếu</th><th>Nơi gửi</th>"
+      "<th>Trạng thái</th><th>Cập nhật</th></tr></thead><tbody>\n");
   for (const auto& d : docs) document_row(h, d, direction);
   h.raw("</tbody></table>\n");
 }
@@ -265,7 +273,8 @@ void states_table(Html& h, const bj::value& counts, std::string_view direction, 
 }
 
 void outbox_section(Html& h, const bj::value& outbox) {
-  h.raw("<section id=\"outbox\"><h2>Hàng đợi gửi</h2>\n<p>Đang chờ gửi: <b class=\"n\">").number(num(outbox, "pending"));
+  h.raw("<section id=\"outbox\"><h2>Hàng đợi gửi</h2>\n<p>Đang chờ gửi: <b class=\"n\">")
+      .number(num(outbox, "pending"));
   h.raw("</b>");
   if (!str(outbox, "oldest_created").empty()) {
     h.raw(" · mục cũ nhất từ <time>").text(str(outbox, "oldest_created")).raw("</time> (");
@@ -274,10 +283,14 @@ void outbox_section(Html& h, const bj::value& outbox) {
   h.raw("</p>\n");
   const bj::array& items = list(outbox, "items");
   if (!items.empty()) {
-    h.raw("<table><thead><tr><th>Văn bản</th><th>Loại</th><th>Nơi nhận</th><th>Số lần thử</th>"
-          "<th>Lần thử tới</th><th>Lỗi gần nhất</th></tr></thead><tbody>\n");
+    h.raw(
+        "<table><thead><tr><th>Văn bản</th><th>Loại</th><th>Nơi nhận</th><th>Số lần thử</th>"
+        "<th>Lần thử tới</th><th>Lỗi gần nhất</th></tr></thead><tbody>\n");
     for (const auto& it : items) {
-      h.raw("<tr><td><a href=\"/console/outgoing/").text(str(it, "document_id")).raw("\">").text(str(it, "document_id"));
+      h.raw("<tr><td><a href=\"/console/outgoing/")
+          .text(str(it, "document_id"))
+          .raw("\">")
+          .text(str(it, "document_id"));
       h.raw("</a></td><td>").text(str(it, "kind")).raw("</td><td>").text(str(it, "destination")).raw("</td><td>");
       h.number(num(it, "attempts")).raw("</td><td><time>").text(str(it, "next_attempt")).raw("</time></td><td>");
       h.text(str(it, "last_error")).raw("</td></tr>\n");
@@ -293,8 +306,9 @@ void quarantine_section(Html& h, const bj::array& docs) {
     h.raw("<p class=\"empty\">Không có văn bản bị cách ly.</p></section>\n");
     return;
   }
-  h.raw("<table><thead><tr><th>Trích yếu</th><th>Nơi gửi</th><th>Mã lý do</th><th>Lý do</th><th>Nhận lúc</th>"
-        "</tr></thead><tbody>\n");
+  h.raw(
+      "<table><thead><tr><th>Trích yếu</th><th>Nơi gửi</th><th>Mã lý do</th><th>Lý do</th><th>Nhận lúc</th>"
+      "</tr></thead><tbody>\n");
   for (const auto& d : docs) {
     h.raw("<tr data-id=\"").text(str(d, "id")).raw("\"><td><a class=\"subject\" href=\"/console/incoming/");
     h.text(str(d, "id")).raw("\">").text(str(d, "subject")).raw("</a></td><td>").text(str(d, "from"));
@@ -310,8 +324,9 @@ void certificates_section(Html& h, const bj::array& certs) {
     h.raw("<p class=\"empty\">Chưa cấu hình chứng thư nào.</p></section>\n");
     return;
   }
-  h.raw("<table><thead><tr><th>Vai trò</th><th>Chủ thể</th><th>Bên cấp</th><th>Hết hạn</th>"
-        "<th>Còn lại</th></tr></thead><tbody>\n");
+  h.raw(
+      "<table><thead><tr><th>Vai trò</th><th>Chủ thể</th><th>Bên cấp</th><th>Hết hạn</th>"
+      "<th>Còn lại</th></tr></thead><tbody>\n");
   for (const auto& c : certs) {
     const int64_t days = num(c, "days_to_expiry");
     h.raw("<tr data-role=\"").text(str(c, "role")).raw("\"><td>").text(console::certificate_role_label(str(c, "role")));
@@ -344,8 +359,9 @@ void audit_section(Html& h, const bj::value& audit) {
   h.raw("</p>\n");
   const bj::array& rows = list(audit, "recent");
   if (!rows.empty()) {
-    h.raw("<table><thead><tr><th>#</th><th>Thời điểm</th><th>Người thực hiện</th><th>Hành động</th>"
-          "<th>Đối tượng</th><th>Kết quả</th><th>Chi tiết</th></tr></thead><tbody>\n");
+    h.raw(
+        "<table><thead><tr><th>#</th><th>Thời điểm</th><th>Người thực hiện</th><th>Hành động</th>"
+        "<th>Đối tượng</th><th>Kết quả</th><th>Chi tiết</th></tr></thead><tbody>\n");
     for (const auto& r : rows) {
       h.raw("<tr><td>").number(num(r, "seq")).raw("</td><td><time>").text(str(r, "at")).raw("</time></td><td>");
       h.text(str(r, "actor")).raw("</td><td>").text(str(r, "action")).raw("</td><td>").text(str(r, "object"));
@@ -417,7 +433,9 @@ void header_fields(Html& h, const bj::value& d, std::string_view direction) {
   h.raw("</dd>\n<dt>Ngày ban hành</dt><dd>").text(str(d, "promulgation_date")).raw("</dd>\n");
   h.raw("<dt>Loại văn bản</dt><dd>").text(str(d, "document_type")).raw("</dd>\n");
   h.raw("<dt>Mã văn bản (DocumentId)</dt><dd><code>").text(str(d, "document_id")).raw("</code></dd>\n");
-  h.raw("<dt>").text(direction == "incoming" ? "Chữ ký và kết quả xác thực" : "Người ký").raw("</dt><dd class=\"signer\">");
+  h.raw("<dt>")
+      .text(direction == "incoming" ? "Chữ ký và kết quả xác thực" : "Người ký")
+      .raw("</dt><dd class=\"signer\">");
   h.text(str(d, "signer")).raw("</dd>\n");
   if (const bj::value* e = field(d, "envelope"); e && e->is_object()) {
     h.raw("<dt>Gói tin edXML (SHA-256)</dt><dd><code>").text(str(*e, "sha256")).raw("</code></dd>\n");
@@ -426,8 +444,9 @@ void header_fields(Html& h, const bj::value& d, std::string_view direction) {
 }
 
 void history_section(Html& h, const bj::value& d) {
-  h.raw("<section id=\"history\"><h2>Lịch sử xử lý</h2>\n<table><thead><tr><th>Thời điểm</th><th>Từ</th>"
-        "<th>Sang</th><th>Người thực hiện</th><th>Lý do</th></tr></thead><tbody>\n");
+  h.raw(
+      "<section id=\"history\"><h2>Lịch sử xử lý</h2>\n<table><thead><tr><th>Thời điểm</th><th>Từ</th>"
+      "<th>Sang</th><th>Người thực hiện</th><th>Lý do</th></tr></thead><tbody>\n");
   for (const auto& t : list(d, "history")) {
     h.raw("<tr><td><time>").text(str(t, "at")).raw("</time></td><td>");
     if (!str(t, "from").empty()) state_badge(h, str(t, "from"));
@@ -445,8 +464,9 @@ void status_messages_section(Html& h, const bj::value& d) {
     h.raw("<p class=\"empty\">Chưa có thông điệp trạng thái.</p></section>\n");
     return;
   }
-  h.raw("<table><thead><tr><th>Thời điểm</th><th>Chiều</th><th>Mã</th><th>Mô tả</th><th>Cán bộ</th></tr></thead>"
-        "<tbody>\n");
+  h.raw(
+      "<table><thead><tr><th>Thời điểm</th><th>Chiều</th><th>Mã</th><th>Mô tả</th><th>Cán bộ</th></tr></thead>"
+      "<tbody>\n");
   for (const auto& m : msgs) {
     h.raw("<tr><td><time>").text(str(m, "at")).raw("</time></td><td>");
     h.text(str(m, "direction") == "received" ? "Nhận" : "Gửi").raw("</td><td><code>").text(str(m, "code"));
@@ -521,8 +541,9 @@ Response signing_page(const Router& router, const Caller& caller) {
   Html h;
   const bj::array& docs = list(a.json, "documents");
   if (docs.empty()) h.raw("<p class=\"empty\" id=\"nothing-to-sign\">Không có văn bản nào chờ ký.</p>\n");
-  h.raw("<p class=\"hint\">Đọc kỹ từng văn bản và tệp đính kèm (đối chiếu mã SHA-256) trước khi ký. Mã PIN chỉ "
-        "dùng cho một lần ký, không được lưu lại.</p>\n");
+  h.raw(
+      "<p class=\"hint\">Đọc kỹ từng văn bản và tệp đính kèm (đối chiếu mã SHA-256) trước khi ký. Mã PIN chỉ "
+      "dùng cho một lần ký, không được lưu lại.</p>\n");
   for (const auto& entry : docs) {
     ApiAnswer one = call_api(router, caller, "/v1/outgoing/" + str(entry, "id"), "");
     if (!one.ok()) continue;  // signed or withdrawn meanwhile
@@ -572,14 +593,12 @@ void add_console_routes(Router& router) {
               [api](Request& q, const Caller& c, const PathParams&) { return list_page(*api, c, "incoming", q); }});
   router.add({"GET", "/console/reports", officers,
               [api](Request& q, const Caller& c, const PathParams&) { return console::reports_page(*api, c, q); }});
-  router.add({"GET", "/console/outgoing/{id}", people, [api](Request&, const Caller& c, const PathParams& p) {
-                return document_page(*api, c, "outgoing", p);
-              }});
-  router.add({"GET", "/console/incoming/{id}", officers, [api](Request&, const Caller& c, const PathParams& p) {
-                return document_page(*api, c, "incoming", p);
-              }});
-  router.add({"GET", "/console/assets/{name}", people,
-              [](Request&, const Caller&, const PathParams& p) { return asset(p); }});
+  router.add({"GET", "/console/outgoing/{id}", people,
+              [api](Request&, const Caller& c, const PathParams& p) { return document_page(*api, c, "outgoing", p); }});
+  router.add({"GET", "/console/incoming/{id}", officers,
+              [api](Request&, const Caller& c, const PathParams& p) { return document_page(*api, c, "incoming", p); }});
+  router.add(
+      {"GET", "/console/assets/{name}", people, [](Request&, const Caller&, const PathParams& p) { return asset(p); }});
 }
 
 }  // namespace edxgate::gateway

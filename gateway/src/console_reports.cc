@@ -55,8 +55,8 @@ std::string text_of(const bj::value& v, const char* key) {
 
 void period_form(Html& h, const std::string& kind, const std::string& from, const std::string& to) {
   h.raw("<nav class=\"tabs\">");
-  for (const auto& [k, label] : {std::pair{"incoming", "Văn bản đến (theo đơn vị)"},
-                                 std::pair{"outgoing", "Văn bản đi (theo nơi nhận)"}}) {
+  for (const auto& [k, label] :
+       {std::pair{"incoming", "Văn bản đến (theo đơn vị)"}, std::pair{"outgoing", "Văn bản đi (theo nơi nhận)"}}) {
     h.raw("<a href=\"/console/reports?kind=").text(k).raw("&amp;from=").text(from).raw("&amp;to=").text(to);
     h.raw("\"");
     if (kind == k) h.raw(" class=\"active\" aria-current=\"page\"");
@@ -166,12 +166,16 @@ Response reports_page(const Router& router, const Caller& caller, const Request&
   h.raw("<p class=\"hint\">");
   if (incoming) {
     h.raw("Văn bản đến nhận từ ngày ").text(text_of(r, "from")).raw(" đến ngày ").text(text_of(r, "to"));
-    h.raw(" (giờ Việt Nam), theo đơn vị xử lý. Hạn xử lý là hạn ghi trong văn bản (DueDate) hoặc hạn do hệ thống "
-          "nội bộ đặt khi giao việc; quá hạn là chưa xong khi đã qua hạn.");
+    h.raw(
+        " (giờ Việt Nam), theo đơn vị xử lý. Hạn xử lý là hạn ghi trong văn bản (DueDate) hoặc hạn do hệ thống "
+        "nội bộ đặt khi giao việc; quá hạn là chưa xong khi đã qua hạn.");
   } else {
     h.raw("Văn bản đi gửi từ ngày ").text(text_of(r, "from")).raw(" đến ngày ").text(text_of(r, "to"));
-    h.raw(" (giờ Việt Nam), theo nơi nhận, theo trạng thái nơi nhận báo về; không phản hồi là chưa báo gì ngoài "
-          "“đã đến” sau ").number(count_of(r, "no_answer_days")).raw(" ngày.");
+    h.raw(
+         " (giờ Việt Nam), theo nơi nhận, theo trạng thái nơi nhận báo về; không phản hồi là chưa báo gì ngoài "
+         "“đã đến” sau ")
+        .number(count_of(r, "no_answer_days"))
+        .raw(" ngày.");
   }
   h.raw(" Số liệu lúc <time>").text(text_of(r, "generated_at")).raw("</time>.</p>\n");
   if (rows.empty()) {

@@ -28,12 +28,23 @@ std::string escape(std::string_view s) {
       continue;
     }
     switch (c) {
-      case '&': out += "&amp;"; continue;
-      case '<': out += "&lt;"; continue;
-      case '>': out += "&gt;"; continue;
-      case '"': out += "&quot;"; continue;
-      case '\'': out += "&#39;"; continue;
-      default: break;
+      case '&':
+        out += "&amp;";
+        continue;
+      case '<':
+        out += "&lt;";
+        continue;
+      case '>':
+        out += "&gt;";
+        continue;
+      case '"':
+        out += "&quot;";
+        continue;
+      case '\'':
+        out += "&#39;";
+        continue;
+      default:
+        break;
     }
     if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f) continue;
     out.append(s.substr(static_cast<size_t>(start), static_cast<size_t>(i - start)));
@@ -70,7 +81,6 @@ bool is_nfc(std::string_view s) {
 }
 
 std::string Html::finish() const { return nfc(out_); }
-
 
 namespace {
 
@@ -109,11 +119,8 @@ constexpr Names kRoles[] = {
 };
 
 constexpr Names kChecks[] = {
-    {"state_dir", "Thư mục dữ liệu"},
-    {"store", "Cơ sở dữ liệu"},
-    {"token", "Thiết bị ký số (token/HSM)"},
-    {"axis", "Kết nối trục liên thông"},
-    {"trust", "Neo tin cậy"},
+    {"state_dir", "Thư mục dữ liệu"},    {"store", "Cơ sở dữ liệu"}, {"token", "Thiết bị ký số (token/HSM)"},
+    {"axis", "Kết nối trục liên thông"}, {"trust", "Neo tin cậy"},
 };
 
 constexpr Names kCertificateRoles[] = {

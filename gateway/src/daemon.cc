@@ -22,18 +22,18 @@
 #include "edxgate/crypto/revocation.h"
 #include "edxgate/crypto/verifier.h"
 #include "edxgate/edxml/options.h"
-#include "edxgate/hsm/uri.h"
 #include "edxgate/gateway/api.h"
+#include "edxgate/gateway/api_directory.h"
 #include "edxgate/gateway/axis.h"
 #include "edxgate/gateway/console.h"
-#include "edxgate/workflow/engine.h"
 #include "edxgate/gateway/health.h"
-#include "edxgate/workflow/keys.h"
 #include "edxgate/gateway/notify.h"
 #include "edxgate/gateway/push_endpoint.h"
 #include "edxgate/gateway/server.h"
+#include "edxgate/hsm/uri.h"
 #include "edxgate/store/store.h"
-#include "edxgate/gateway/api_directory.h"
+#include "edxgate/workflow/engine.h"
+#include "edxgate/workflow/keys.h"
 #include "openapi_json.h"
 
 namespace edxgate::gateway {
@@ -64,23 +64,29 @@ Result<std::shared_ptr<const SecretString>> read_secret(const std::string& file,
   std::string path = file;
   if (path.empty() && !credential.empty()) {
     const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-    if (!dir) return make_error(ErrorKind::usage, "secret.credential", std::string(what) + " credential is set but CREDENTIALS_DIRECTORY is not");
+    if (!dir)
+      return make_error(ErrorKind::usage, "secret.credential",
+                        std::string(what) + " credential is set but CREDENTIALS_DIRECTORY is not");
     path = std::string(dir) + "/" + credential;
   }
   if (path.empty()) return make_error(ErrorKind::usage, "secret.missing", std::string("no ") + what + " is configured");
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return make_error(ErrorKind::usage, "secret.read", std::string("cannot read the ") + what + " from " + path);
+  if (!fd.valid())
+    return make_error(ErrorKind::usage, "secret.read", std::string("cannot read the ") + what + " from " + path);
   auto secret = std::make_shared<SecretString>();
   char c;
   ssize_t n;
   while ((n = ::read(fd.get(), &c, 1)) == 1) {
-    if (secret->size() >= 4096) return make_error(ErrorKind::usage, "secret.read", std::string("the ") + what + " is too long");
+    if (secret->size() >= 4096)
+      return make_error(ErrorKind::usage, "secret.read", std::string("the ") + what + " is too long");
     secret->push_back(c);
   }
   c = 0;
-  if (n < 0) return make_error(ErrorKind::usage, "secret.read", std::string("cannot read the ") + what + " from " + path);
+  if (n < 0)
+    return make_error(ErrorKind::usage, "secret.read", std::string("cannot read the ") + what + " from " + path);
   secret->trim_newline();
-  if (secret->empty()) return make_error(ErrorKind::usage, "secret.read", std::string("the ") + what + " in " + path + " is empty");
+  if (secret->empty())
+    return make_error(ErrorKind::usage, "secret.read", std::string("the ") + what + " in " + path + " is empty");
   return std::shared_ptr<const SecretString>(std::move(secret));
 }
 
@@ -133,7 +139,8 @@ Result<std::shared_ptr<const crypto::Verifier>> make_verifier(const config::Conf
   }
   for (const auto& ex : t.sha1_exceptions) {
     auto until = crypto::parse_time(ex.until);
-    if (!until) return make_error(ErrorKind::usage, "config.trust", "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
+    if (!until)
+      return make_error(ErrorKind::usage, "config.trust", "sha1_exception until '" + ex.until + "' is not YYYY-MM-DD");
     policy.sha1_exceptions.push_back({ex.sender, *until});
   }
   policy.max_dual_bytes = t.max_dual_bytes;
@@ -293,8 +300,8 @@ Status start_engine(const config::Config& cfg, Running& run) {
   }
   EngineOptions eo;
   eo.organ_id = cfg.axis.organ_id;
-  eo.signing = cfg.signing.mode == "organization" ? workflow::SigningMode::organization
-                                                  : workflow::SigningMode::personal;
+  eo.signing =
+      cfg.signing.mode == "organization" ? workflow::SigningMode::organization : workflow::SigningMode::personal;
   if (cfg.policy.forbidden_kinds) eo.forbidden_kinds = *cfg.policy.forbidden_kinds;
   eo.work_dir = cfg.store.state_dir + "/work";
   eo.read = edxml::read_options_from(cfg.edxml);
@@ -333,7 +340,8 @@ Status start_internal_listener(const config::Config& cfg, const std::string& spo
   add_console_routes(*internal);
   auto s = Server::start(listener(cfg, "internal", cfg.server.internal_listen, true, spool), internal, run.http.get());
   if (!s.ok()) return s.error();
-  log::info("listening", {{"listener", "internal"}, {"address", "https://" + (*s)->local_address()},
+  log::info("listening", {{"listener", "internal"},
+                          {"address", "https://" + (*s)->local_address()},
                           {"console", "https://" + (*s)->local_address() + "/console/"}});
   add_listener_check(run.readiness, **s);
   run.api.push_back(std::move(*s));
@@ -357,7 +365,8 @@ Status start_axis_listener(const config::Config& cfg, const std::string& spool, 
   auto axis = std::make_shared<Router>();
   run.push->add_routes(*axis);
   ListenerOptions axis_options = listener(cfg, "axis", cfg.server.axis_listen, true, spool);
-  axis_options.authenticated_roles = {config::Role::axis};  // a flood with another client's certificate is evicted first
+  axis_options.authenticated_roles = {
+      config::Role::axis};  // a flood with another client's certificate is evicted first
   auto a = Server::start(std::move(axis_options), axis, run.http.get());
   if (!a.ok()) return a.error();
   log::info("listening", {{"listener", "axis"}, {"address", "https://" + (*a)->local_address()}});

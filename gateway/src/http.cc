@@ -15,17 +15,26 @@ namespace edxgate::gateway {
 
 unsigned http_status(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::invalid: return 422;
+    case ErrorKind::invalid:
+      return 422;
     case ErrorKind::malformed:
-    case ErrorKind::usage: return 400;
-    case ErrorKind::not_found: return 404;
-    case ErrorKind::conflict: return 409;
-    case ErrorKind::too_large: return 413;
-    case ErrorKind::unauthorized: return 401;
-    case ErrorKind::forbidden: return 403;
-    case ErrorKind::unavailable: return 503;
+    case ErrorKind::usage:
+      return 400;
+    case ErrorKind::not_found:
+      return 404;
+    case ErrorKind::conflict:
+      return 409;
+    case ErrorKind::too_large:
+      return 413;
+    case ErrorKind::unauthorized:
+      return 401;
+    case ErrorKind::forbidden:
+      return 403;
+    case ErrorKind::unavailable:
+      return 503;
     case ErrorKind::io:
-    case ErrorKind::internal: return 500;
+    case ErrorKind::internal:
+      return 500;
   }
   return 500;
 }
@@ -33,10 +42,8 @@ unsigned http_status(ErrorKind kind) {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -60,8 +67,7 @@ bool match_pattern(std::string_view pattern, std::string_view path, PathParams& 
   auto ps = segments(pattern);
   auto xs = segments(path);
   if (ps.size() != xs.size()) return false;
-  if ((pattern.size() > 1 && pattern.back() == '/') != (path.size() > 1 && path.back() == '/'))
-    return false;
+  if ((pattern.size() > 1 && pattern.back() == '/') != (path.size() > 1 && path.back() == '/')) return false;
   PathParams got;
   for (size_t i = 0; i < ps.size(); ++i) {
     if (ps[i].size() > 2 && ps[i].front() == '{' && ps[i].back() == '}') {
@@ -93,14 +99,13 @@ std::optional<std::string> Headers::get(std::string_view name) const {
 }
 
 size_t Headers::count(std::string_view name) const {
-  return static_cast<size_t>(std::count_if(fields_.begin(), fields_.end(),
-                                           [&](const auto& f) { return iequals(f.first, name); }));
+  return static_cast<size_t>(
+      std::count_if(fields_.begin(), fields_.end(), [&](const auto& f) { return iequals(f.first, name); }));
 }
 
 Body::~Body() { reset(); }
 
-Body::Body(Body&& o) noexcept
-    : memory_(std::move(o.memory_)), path_(std::move(o.path_)), fd_(o.fd_), size_(o.size_) {
+Body::Body(Body&& o) noexcept : memory_(std::move(o.memory_)), path_(std::move(o.path_)), fd_(o.fd_), size_(o.size_) {
   o.fd_ = -1;
   o.path_.clear();
   o.size_ = 0;
@@ -196,30 +201,54 @@ std::string Body::take_file() {
 
 std::string_view reason_phrase(unsigned status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Unknown";
   }
 }
 

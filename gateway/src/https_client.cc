@@ -36,7 +36,8 @@ struct HttpsClient::Impl {
 namespace {
 
 Error io_error(const beast::error_code& ec, const char* what) {
-  if (ec == beast::error::timeout) return make_error(ErrorKind::unavailable, "client.timeout", std::string(what) + " timed out");
+  if (ec == beast::error::timeout)
+    return make_error(ErrorKind::unavailable, "client.timeout", std::string(what) + " timed out");
   return make_error(ErrorKind::unavailable, "client.io", std::string(what) + " failed: " + ec.message());
 }
 
@@ -62,7 +63,8 @@ Result<ClientResponse> exchange(net::io_context& ioc, Stream& stream, beast::tcp
     parser.header_limit(64 * 1024);
     parser.body_limit(c.opt.max_response_bytes);
     auto e = run(ioc, [&](auto h) { http::async_read(stream, buffer, parser, h); });
-    if (e == http::error::body_limit) return make_error(ErrorKind::too_large, "client.too_large", "the response is larger than allowed");
+    if (e == http::error::body_limit)
+      return make_error(ErrorKind::too_large, "client.too_large", "the response is larger than allowed");
     if (e && e != http::error::end_of_stream) {
       if (e == beast::error::timeout) return io_error(e, "reading the response");
       return make_error(ErrorKind::unavailable, "client.malformed", "the response could not be read: " + e.message());
@@ -81,7 +83,8 @@ Result<ClientResponse> exchange(net::io_context& ioc, Stream& stream, beast::tcp
     http::response_parser<http::file_body> p;
     beast::error_code fe;
     p.get().body().open(response_file.c_str(), beast::file_mode::write, fe);
-    if (fe) return make_error(ErrorKind::unavailable, "client.io", "cannot open " + response_file + " for the response");
+    if (fe)
+      return make_error(ErrorKind::unavailable, "client.io", "cannot open " + response_file + " for the response");
     r = finish(p);
     p.get().body().close();
   }
@@ -183,13 +186,15 @@ Result<HttpsClient> HttpsClient::create(const std::string& base_url, ClientOptio
                             "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256");
     int ok = impl->opt.ca_file.empty() ? SSL_CTX_set_default_verify_paths(c)
                                        : SSL_CTX_load_verify_locations(c, impl->opt.ca_file.c_str(), nullptr);
-    if (ok != 1) return make_error(ErrorKind::unavailable, "client.tls", "cannot load the CA bundle " + impl->opt.ca_file);
+    if (ok != 1)
+      return make_error(ErrorKind::unavailable, "client.tls", "cannot load the CA bundle " + impl->opt.ca_file);
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
     if (!impl->opt.client_cert.empty()) {
       if (SSL_CTX_use_certificate_chain_file(c, impl->opt.client_cert.c_str()) != 1 ||
           SSL_CTX_use_PrivateKey_file(c, impl->opt.client_key.c_str(), SSL_FILETYPE_PEM) != 1 ||
           SSL_CTX_check_private_key(c) != 1)
-        return make_error(ErrorKind::unavailable, "client.tls", "cannot load the client certificate " + impl->opt.client_cert);
+        return make_error(ErrorKind::unavailable, "client.tls",
+                          "cannot load the client certificate " + impl->opt.client_cert);
     }
   }
   return HttpsClient(std::move(impl));
@@ -220,7 +225,8 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
   ec = run(ioc, [&](auto h) { tcp_layer->async_connect(endpoints, h); });
   if (ec) {
     if (ec == beast::error::timeout) return io_error(ec, "connecting");
-    return make_error(ErrorKind::unavailable, "client.connect", "cannot connect to " + c.host + ":" + c.port + ": " + ec.message());
+    return make_error(ErrorKind::unavailable, "client.connect",
+                      "cannot connect to " + c.host + ":" + c.port + ": " + ec.message());
   }
   if (c.tls) {
     SSL* ssl_handle = secure->native_handle();
@@ -231,7 +237,8 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
     ec = run(ioc, [&](auto h) { secure->async_handshake(ssl::stream_base::client, h); });
     if (ec) {
       if (ec == beast::error::timeout) return io_error(ec, "the TLS handshake");
-      return make_error(ErrorKind::unavailable, "client.tls", "TLS handshake with " + c.host + " failed: " + ec.message());
+      return make_error(ErrorKind::unavailable, "client.tls",
+                        "TLS handshake with " + c.host + " failed: " + ec.message());
     }
   }
   auto go = [&](auto& req) -> Result<ClientResponse> {

@@ -16,14 +16,13 @@ HttpMetrics::HttpMetrics(MetricsRegistry& r)
     : requests(r.counter("edxgate_http_requests_total", "HTTP requests by listener, route, method and status.",
                          {"listener", "route", "method", "status"})),
       latency(r.histogram("edxgate_http_request_duration_seconds",
-                          "Time from the first header byte to the end of the response.",
-                          {"listener", "route"}, MetricsRegistry::latency_buckets())),
+                          "Time from the first header byte to the end of the response.", {"listener", "route"},
+                          MetricsRegistry::latency_buckets())),
       connections(r.gauge("edxgate_http_connections", "Open connections by listener.", {"listener"})),
-      refused(r.counter("edxgate_http_connections_refused_total",
-                        "Connections refused or cut, by listener and reason.", {"listener", "reason"})) {}
+      refused(r.counter("edxgate_http_connections_refused_total", "Connections refused or cut, by listener and reason.",
+                        {"listener", "reason"})) {}
 
-Caller identify_certificate(const unsigned char* der, size_t der_len,
-                            const std::vector<config::Client>& clients) {
+Caller identify_certificate(const unsigned char* der, size_t der_len, const std::vector<config::Client>& clients) {
   Caller c;
   const unsigned char* p = der;
   ossl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der_len)));
@@ -34,8 +33,7 @@ Caller identify_certificate(const unsigned char* der, size_t der_len,
   c.fingerprint = "sha256:" + to_hex(md, md_len);
   ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   // RFC 2253 order and escaping, but UTF-8 left as is (Vietnamese names).
-  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0,
-                     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);
   c.subject.assign(data, static_cast<size_t>(n));

@@ -42,9 +42,8 @@ bool is_ows(char c) { return c == ' ' || c == '\t'; }
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return ascii_lower(x) == ascii_lower(y);
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 std::string_view trim_ows(std::string_view s) {
@@ -54,9 +53,8 @@ std::string_view trim_ows(std::string_view s) {
 }
 
 bool has_ctl(std::string_view s, bool allow_tab) {
-  return std::any_of(s.begin(), s.end(), [&](char c) {
-    return is_ctl(static_cast<unsigned char>(c)) && !(allow_tab && c == '\t');
-  });
+  return std::any_of(s.begin(), s.end(),
+                     [&](char c) { return is_ctl(static_cast<unsigned char>(c)) && !(allow_tab && c == '\t'); });
 }
 
 // A field name or boundary fit to quote in an error message, or "".
@@ -200,8 +198,8 @@ bool utf8_without_controls(std::string_view s) {
 }
 
 Error filename_error(std::string_view why) {
-  return make_error(ErrorKind::malformed, "multipart.filename", "a file name " + std::string(why) +
-                                              "; rename the file before sending it");
+  return make_error(ErrorKind::malformed, "multipart.filename",
+                    "a file name " + std::string(why) + "; rename the file before sending it");
 }
 
 // RFC 5987 ext-value: charset "'" [language] "'" pct-encoded bytes. Only UTF-8.
@@ -244,8 +242,9 @@ Error crlf_error(std::string_view where) {
 }
 
 Error too_large(std::string_view what, const std::string& name, uint64_t limit) {
-  return make_error(ErrorKind::too_large, "http.too_large", std::string(what) + quoted(name) + " is larger than the " +
-                                          std::to_string(limit) + " bytes allowed");
+  return make_error(
+      ErrorKind::too_large, "http.too_large",
+      std::string(what) + quoted(name) + " is larger than the " + std::to_string(limit) + " bytes allowed");
 }
 
 // The push parser. feed() the body in pieces, then finish().
@@ -272,9 +271,9 @@ class Parser {
   Result<MultipartForm> finish() {
     if (state_ != State::kDone) {
       if (!seen_delimiter_)
-        return make_error(ErrorKind::malformed, "multipart.malformed",
-                          "the body has no delimiter line --" + needle_.substr(3) +
-                              "; check the boundary of the Content-Type");
+        return make_error(
+            ErrorKind::malformed, "multipart.malformed",
+            "the body has no delimiter line --" + needle_.substr(3) + "; check the boundary of the Content-Type");
       return make_error(ErrorKind::malformed, "multipart.truncated",
                         "the body ends before the closing delimiter --BOUNDARY--; it was cut short");
     }
@@ -289,10 +288,17 @@ class Parser {
     for (;;) {
       bool progressed = false;
       switch (state_) {
-        case State::kData: EDX_TRY(scan_data(progressed)); break;
-        case State::kAfterDelimiter: EDX_TRY(after_delimiter(progressed)); break;
-        case State::kHeaders: EDX_TRY(header_line(progressed)); break;
-        case State::kDone: return {};
+        case State::kData:
+          EDX_TRY(scan_data(progressed));
+          break;
+        case State::kAfterDelimiter:
+          EDX_TRY(after_delimiter(progressed));
+          break;
+        case State::kHeaders:
+          EDX_TRY(header_line(progressed));
+          break;
+        case State::kDone:
+          return {};
       }
       if (!progressed) return {};
     }
@@ -349,9 +355,9 @@ class Parser {
     if (b[pos_] == '-') {
       if (pos_ + 1 == b.size()) return {};
       if (b[pos_ + 1] != '-')
-        return make_error(ErrorKind::malformed, "multipart.malformed", "a line starts with the boundary but is not a delimiter");
-      if (form_.parts.empty())
-        return make_error(ErrorKind::malformed, "multipart.empty", "the form has no parts");
+        return make_error(ErrorKind::malformed, "multipart.malformed",
+                          "a line starts with the boundary but is not a delimiter");
+      if (form_.parts.empty()) return make_error(ErrorKind::malformed, "multipart.empty", "the form has no parts");
       state_ = State::kDone;
       pos_ = b.size();
       progressed = true;
@@ -360,7 +366,8 @@ class Parser {
     size_t i = pos_;
     while (i < b.size() && is_ows(b[i]) && i - pos_ <= kMaxPadding) ++i;
     if (i - pos_ > kMaxPadding)
-      return make_error(ErrorKind::malformed, "multipart.malformed", "a delimiter line has too much trailing white space");
+      return make_error(ErrorKind::malformed, "multipart.malformed",
+                        "a delimiter line has too much trailing white space");
     if (i == b.size()) return {};
     if (b[i] == '\r') {
       if (i + 1 == b.size()) return {};
@@ -371,7 +378,8 @@ class Parser {
       return {};
     }
     if (b[i] == '\n') return crlf_error("a delimiter line");
-    return make_error(ErrorKind::malformed, "multipart.malformed", "a line starts with the boundary but is not a delimiter");
+    return make_error(ErrorKind::malformed, "multipart.malformed",
+                      "a line starts with the boundary but is not a delimiter");
   }
 
   Status start_part() {
@@ -392,8 +400,7 @@ class Parser {
     uint64_t limit = limits_.max_part_header_bytes;
     auto over = [&] {
       return make_error(ErrorKind::malformed, "multipart.header_too_large",
-                        "the header lines of a part are longer than the " + std::to_string(limit) +
-                            " bytes allowed");
+                        "the header lines of a part are longer than the " + std::to_string(limit) + " bytes allowed");
     };
     if (nl == std::string_view::npos) {
       header_scanned_ = b.size() - pos_;
@@ -421,15 +428,17 @@ class Parser {
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return fail("line has no ':'");
     std::string_view name = line.substr(0, colon);
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
-          return is_tchar(static_cast<unsigned char>(c));
-        }))
+    if (name.empty() ||
+        !std::all_of(name.begin(), name.end(), [](char c) { return is_tchar(static_cast<unsigned char>(c)); }))
       return fail("name is empty or not a token");
     std::string_view value = trim_ows(line.substr(colon + 1));
     std::optional<std::string>* slot = nullptr;
-    if (iequals(name, "Content-Disposition")) slot = &disposition_;
-    else if (iequals(name, "Content-Type")) slot = &content_type_;
-    else if (iequals(name, "Content-Transfer-Encoding")) slot = &encoding_;
+    if (iequals(name, "Content-Disposition"))
+      slot = &disposition_;
+    else if (iequals(name, "Content-Type"))
+      slot = &content_type_;
+    else if (iequals(name, "Content-Transfer-Encoding"))
+      slot = &encoding_;
     // Content-Disposition's parameters are checked one by one (a control
     // character in a file name is a file name error).
     if (slot != &disposition_ && has_ctl(value, true)) return fail("has a control character");
@@ -448,18 +457,14 @@ class Parser {
       return disposition_error("has no Content-Disposition header; each part needs form-data; name=...");
     auto cd = parse_params(*disposition_, "multipart.disposition", "Content-Disposition");
     if (!cd.ok()) return cd.error();
-    if (!iequals(cd->type, "form-data"))
-      return disposition_error("has a Content-Disposition other than form-data");
+    if (!iequals(cd->type, "form-data")) return disposition_error("has a Content-Disposition other than form-data");
     const Param* name = cd->get("name");
-    if (!name || name->value.empty())
-      return disposition_error("has no name in its Content-Disposition");
-    if (has_ctl(name->value, false))
-      return disposition_error("name contains a control character");
-    if (encoding_ && !iequals(*encoding_, "binary") && !iequals(*encoding_, "8bit") &&
-        !iequals(*encoding_, "7bit"))
-      return make_error(ErrorKind::malformed, "multipart.encoding",
-                        "a part has Content-Transfer-Encoding " + quoted(*encoding_) +
-                            "; only binary, 8bit and 7bit are accepted");
+    if (!name || name->value.empty()) return disposition_error("has no name in its Content-Disposition");
+    if (has_ctl(name->value, false)) return disposition_error("name contains a control character");
+    if (encoding_ && !iequals(*encoding_, "binary") && !iequals(*encoding_, "8bit") && !iequals(*encoding_, "7bit"))
+      return make_error(
+          ErrorKind::malformed, "multipart.encoding",
+          "a part has Content-Transfer-Encoding " + quoted(*encoding_) + "; only binary, 8bit and 7bit are accepted");
 
     MultipartPart part;
     part.name = name->value;
@@ -473,9 +478,7 @@ class Parser {
       part.filename = plain->value;
     }
     if (ext || plain) EDX_TRY(check_filename(part.filename));
-    part.content_type = content_type_ ? *content_type_
-                        : part.is_file() ? "application/octet-stream"
-                                         : "text/plain";
+    part.content_type = content_type_ ? *content_type_ : part.is_file() ? "application/octet-stream" : "text/plain";
     form_.parts.push_back(std::move(part));
     if (form_.parts.back().is_file()) EDX_TRY(open_spool_file());
     state_ = State::kData;
@@ -577,11 +580,12 @@ Error internal_error(const char* what) {
 // Runs `feed` on a new parser and returns the form; no exception escapes, and
 // on any error the parser (and with it every spool file) is gone.
 template <class Feed>
-Result<MultipartForm> run_parser(std::string_view boundary, const std::string& spool_dir,
-                                 const MultipartLimits& limits, MultipartProbe& probe, Feed feed) {
+Result<MultipartForm> run_parser(std::string_view boundary, const std::string& spool_dir, const MultipartLimits& limits,
+                                 MultipartProbe& probe, Feed feed) {
   try {
     if (!valid_boundary(boundary))
-      return make_error(ErrorKind::malformed, "multipart.content_type", "the multipart boundary is not 1 to 70 RFC 2046 characters");
+      return make_error(ErrorKind::malformed, "multipart.content_type",
+                        "the multipart boundary is not 1 to 70 RFC 2046 characters");
     if (probe.chunk_size == 0) probe.chunk_size = 1;
     Parser parser(boundary, spool_dir, limits);
     Status fed = feed(parser);
@@ -637,7 +641,9 @@ Result<std::string> multipart_boundary(std::string_view content_type) {
     if (!iequals(ct->type, "multipart/form-data"))
       return make_error(ErrorKind::malformed, "multipart.content_type", "the Content-Type is not multipart/form-data");
     const Param* b = ct->get("boundary");
-    if (!b) return make_error(ErrorKind::malformed, "multipart.content_type", "the multipart/form-data Content-Type has no boundary");
+    if (!b)
+      return make_error(ErrorKind::malformed, "multipart.content_type",
+                        "the multipart/form-data Content-Type has no boundary");
     if (!valid_boundary(b->value))
       return make_error(ErrorKind::malformed, "multipart.content_type",
                         "the multipart boundary is not 1 to 70 RFC 2046 characters");
@@ -649,15 +655,14 @@ Result<std::string> multipart_boundary(std::string_view content_type) {
   }
 }
 
-Result<MultipartForm> parse_multipart(const Body& body, std::string_view content_type,
-                                      const std::string& spool_dir, const MultipartLimits& limits) {
+Result<MultipartForm> parse_multipart(const Body& body, std::string_view content_type, const std::string& spool_dir,
+                                      const MultipartLimits& limits) {
   MultipartProbe probe;
   return parse_multipart(body, content_type, spool_dir, limits, probe);
 }
 
-Result<MultipartForm> parse_multipart(const Body& body, std::string_view content_type,
-                                      const std::string& spool_dir, const MultipartLimits& limits,
-                                      MultipartProbe& probe) {
+Result<MultipartForm> parse_multipart(const Body& body, std::string_view content_type, const std::string& spool_dir,
+                                      const MultipartLimits& limits, MultipartProbe& probe) {
   auto boundary = multipart_boundary(content_type);
   if (!boundary.ok()) return boundary.error();
   return run_parser(*boundary, spool_dir, limits, probe, [&](Parser& p) {
@@ -667,15 +672,14 @@ Result<MultipartForm> parse_multipart(const Body& body, std::string_view content
 }
 
 Result<MultipartForm> parse_multipart_bytes(std::string_view bytes, std::string_view boundary,
-                                            const std::string& spool_dir,
-                                            const MultipartLimits& limits) {
+                                            const std::string& spool_dir, const MultipartLimits& limits) {
   MultipartProbe probe;
   return parse_multipart_bytes(bytes, boundary, spool_dir, limits, probe);
 }
 
 Result<MultipartForm> parse_multipart_bytes(std::string_view bytes, std::string_view boundary,
-                                            const std::string& spool_dir,
-                                            const MultipartLimits& limits, MultipartProbe& probe) {
+                                            const std::string& spool_dir, const MultipartLimits& limits,
+                                            MultipartProbe& probe) {
   return run_parser(boundary, spool_dir, limits, probe,
                     [&](Parser& p) { return feed_memory(p, bytes, probe.chunk_size); });
 }

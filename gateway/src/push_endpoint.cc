@@ -36,7 +36,8 @@ Result<std::string> SpoolSink::accept(IncomingDelivery& d) {
   if (::access(final_path.c_str(), F_OK) == 0) return *id;  // already stored: once
   {
     fs::UniqueFd fd(::open(d.file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid() || ::fsync(fd.get()) != 0) return make_error(ErrorKind::io, "io.sync", "cannot sync a delivered envelope");
+    if (!fd.valid() || ::fsync(fd.get()) != 0)
+      return make_error(ErrorKind::io, "io.sync", "cannot sync a delivered envelope");
   }
   json::bj::object meta;
   meta["message_type"] = d.message_type;
@@ -50,8 +51,7 @@ Result<std::string> SpoolSink::accept(IncomingDelivery& d) {
   return *id;
 }
 
-PushEndpoint::PushEndpoint(PushEndpointOptions options, IncomingSink& sink)
-    : opt_(std::move(options)), sink_(sink) {}
+PushEndpoint::PushEndpoint(PushEndpointOptions options, IncomingSink& sink) : opt_(std::move(options)), sink_(sink) {}
 
 void PushEndpoint::add_routes(Router& router) {
   Route r{"POST", "/vdxp/sendEdoc", Access::only({config::Role::axis}),
@@ -65,9 +65,7 @@ Result<vdxp::VerifiedCall> PushEndpoint::authenticate(const Request& req) const 
   vo.timestamp_window = opt_.timestamp_window;
   return vdxp::verify(
       [&req](std::string_view n) { return req.headers.get(n); },
-      [this](std::string_view id) -> const SecretString* {
-        return id == opt_.system_id ? opt_.secret.get() : nullptr;
-      },
+      [this](std::string_view id) -> const SecretString* { return id == opt_.system_id ? opt_.secret.get() : nullptr; },
       {"messagetype", "from", "hash-file"}, vo, vdxp::Clock::now());
 }
 

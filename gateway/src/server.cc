@@ -87,8 +87,8 @@ namespace {
 Status configure_tls(ssl::context& ctx, const ListenerOptions& o) {
   SSL_CTX* c = ctx.native_handle();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
-  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                             SSL_OP_NO_TICKET);
+  SSL_CTX_set_options(
+      c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
   // TLS 1.2: forward secrecy and AEAD only. TLS 1.3 suites are all AEAD.
   if (SSL_CTX_set_cipher_list(c,
                               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
@@ -143,8 +143,13 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
  public:
   Session(Server::Impl* srv, tcp::socket&& socket, uint64_t id, std::string address, unsigned refuse,
           SteadyClock::time_point accepted)
-      : srv_(srv), stream_(make_stream(srv, std::move(socket))), timer_(stream_.get_executor()), id_(id),
-        address_(std::move(address)), refuse_(refuse), accepted_(accepted) {}
+      : srv_(srv),
+        stream_(make_stream(srv, std::move(socket))),
+        timer_(stream_.get_executor()),
+        id_(id),
+        address_(std::move(address)),
+        refuse_(refuse),
+        accepted_(accepted) {}
 
   ~Session() override { srv_->release(id_); }
 
@@ -165,8 +170,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
 
  private:
   static StreamOf<Tls> make_stream(Server::Impl* srv, tcp::socket&& s) {
-    if constexpr (Tls) return StreamOf<Tls>(std::move(s), *srv->tls);
-    else return StreamOf<Tls>(std::move(s));
+    if constexpr (Tls)
+      return StreamOf<Tls>(std::move(s), *srv->tls);
+    else
+      return StreamOf<Tls>(std::move(s));
   }
   beast::tcp_stream& tcp_layer() { return beast::get_lowest_layer(stream_); }
 
@@ -199,14 +206,11 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   void begin() {
     if constexpr (Tls) {
       arm_read_deadline(accepted_ + std::chrono::seconds(limits().handshake_timeout_s));
-      tcp_layer().socket().async_wait(tcp::socket::wait_read,
-                                      [self = this->shared_from_this()](beast::error_code ec) {
-                                        if (ec) return self->on_handshake(ec);
-                                        self->srv_->set_phase(self->id_, Phase::handshake, false);
-                                        self->stream_.async_handshake(
-                                            ssl::stream_base::server,
-                                            [self](beast::error_code e) { self->on_handshake(e); });
-                                      });
+      tcp_layer().socket().async_wait(tcp::socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->on_handshake(ec);
+        self->srv_->set_phase(self->id_, Phase::handshake, false);
+        self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code e) { self->on_handshake(e); });
+      });
     } else {
       after_handshake();
     }
@@ -305,8 +309,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         return fail(431, "http.header_too_large", "The request line and headers are larger than allowed.");
       if (ec == http::error::body_limit)
         return fail(413, "http.body_too_large", "The request body is larger than allowed.");
-      if (ec == beast::error::timeout)
-        return fail(408, "http.timeout", "The request headers did not arrive in time.");
+      if (ec == beast::error::timeout) return fail(408, "http.timeout", "The request headers did not arrive in time.");
       if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::ssl::error::stream_truncated)
         return close_now();
       return fail(400, "http.malformed", "The request is not valid HTTP/1.1: " + ec.message() + ".");
@@ -347,11 +350,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if (beast::iequals(expect, "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, h.version());
       tcp_layer().expires_after(std::chrono::seconds(limits().idle_timeout_s));
-      return http::async_write(stream_, *cont,
-                               [self = this->shared_from_this(), cont](beast::error_code e, size_t) {
-                                 if (e) return self->close_now();
-                                 self->read_body();
-                               });
+      return http::async_write(stream_, *cont, [self = this->shared_from_this(), cont](beast::error_code e, size_t) {
+        if (e) return self->close_now();
+        self->read_body();
+      });
     }
     read_body();
   }
@@ -364,7 +366,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     parser_->get().body().data = chunk_.get();
     parser_->get().body().size = kChunkBytes;
     http::async_read_some(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
+                          [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -407,7 +409,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void dispatch_handler() {
-    log::debug("request", {{"listener", srv_->opt.name}, {"method", req_.method}, {"route", label_}, {"peer", address_}});
+    log::debug("request",
+               {{"listener", srv_->opt.name}, {"method", req_.method}, {"route", label_}, {"peer", address_}});
     req_.body.finish();
     net::post(*srv_->workers, [self = this->shared_from_this()] {
       Response r;
@@ -417,9 +420,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
         log::error("handler failed", {{"route", self->label_}, {"error", e.what()}});
         r = Response::problem(500, "internal", "The gateway failed to handle this request.");
       }
-      net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
-        self->send(std::move(r), !self->keep_alive_);
-      });
+      net::post(self->stream_.get_executor(),
+                [self, r = std::move(r)]() mutable { self->send(std::move(r), !self->keep_alive_); });
     });
   }
 
@@ -462,7 +464,10 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   }
 
   void on_sent(beast::error_code ec, bool close) {
-    log::debug("response sent", {{"listener", srv_->opt.name}, {"status", std::to_string(status_)}, {"close", close ? "1" : "0"}, {"error", ec.message()}});
+    log::debug("response sent", {{"listener", srv_->opt.name},
+                                 {"status", std::to_string(status_)},
+                                 {"close", close ? "1" : "0"},
+                                 {"error", ec.message()}});
     if (srv_->metrics && method_ != "-") {
       srv_->metrics->requests.inc({srv_->opt.name, label_, method_, std::to_string(status_)});
       srv_->metrics->latency.observe({srv_->opt.name, label_},
@@ -533,7 +538,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   unsigned refuse_;
   SteadyClock::time_point accepted_;
   bool handshake_done_ = false;
-  bool authenticated_ = false;   // a caller of authenticated_roles (see server.h)
+  bool authenticated_ = false;  // a caller of authenticated_roles (see server.h)
   bool first_request_ = true;
   bool request_started_ = false;  // a byte of the current request arrived
   bool closed_ = false;
@@ -598,8 +603,10 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   const uint64_t id = admission.id;
   const unsigned refuse = admission.refuse;
   std::shared_ptr<SessionBase> session;
-  if (tls) session = std::make_shared<Session<true>>(this, std::move(socket), id, address, refuse, now);
-  else session = std::make_shared<Session<false>>(this, std::move(socket), id, address, refuse, now);
+  if (tls)
+    session = std::make_shared<Session<true>>(this, std::move(socket), id, address, refuse, now);
+  else
+    session = std::make_shared<Session<false>>(this, std::move(socket), id, address, refuse, now);
   slots->attach(id, session, now);  // evictable only from now on, with its session to close
   session->start();
   if (!stopping) do_accept();

@@ -22,10 +22,8 @@ namespace edxgate::gateway::vdxp {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
 
@@ -115,8 +113,8 @@ Result<std::string> hash_file_hex(const std::string& path) {
 
 std::string format_timestamp(Clock::time_point t) {
   using namespace std::chrono;
-  const auto ms_total = duration_cast<milliseconds>(t.time_since_epoch()).count() +
-                        int64_t{kTimestampUtcOffsetMinutes} * 60'000;
+  const auto ms_total =
+      duration_cast<milliseconds>(t.time_since_epoch()).count() + int64_t{kTimestampUtcOffsetMinutes} * 60'000;
   const int64_t ms = ((ms_total % 1000) + 1000) % 1000;
   const int64_t secs = (ms_total - ms) / 1000;
   const auto dp = floor<days>(sys_seconds(seconds(secs)));
@@ -145,16 +143,14 @@ Result<Clock::time_point> parse_timestamp(std::string_view s) {
     return true;
   };
   int d, mo, y, h, mi, se, ms;
-  if (!num(0, 2, d) || !num(2, 2, mo) || !num(4, 4, y) || !num(9, 2, h) || !num(11, 2, mi) ||
-      !num(13, 2, se) || !num(16, 4, ms))
+  if (!num(0, 2, d) || !num(2, 2, mo) || !num(4, 4, y) || !num(9, 2, h) || !num(11, 2, mi) || !num(13, 2, se) ||
+      !num(16, 4, ms))
     return bad();
-  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
-                                        std::chrono::day(d)};
+  const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo), std::chrono::day(d)};
   if (!ymd.ok() || h > 23 || mi > 59 || se > 59 || ms > 999) return bad();
-  const int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se -
-                       int64_t{kTimestampUtcOffsetMinutes} * 60;
-  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::milliseconds(secs * 1000 + ms)));
+  const int64_t secs =
+      days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - int64_t{kTimestampUtcOffsetMinutes} * 60;
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(std::chrono::milliseconds(secs * 1000 + ms)));
 }
 
 std::string sign_header_json(const std::vector<Header>& prefixed) {
@@ -175,9 +171,11 @@ Result<std::vector<Header>> sign(const Params& params, std::string_view content_
   std::set<std::string> seen;
   auto add = [&](std::string_view key, std::string_view value) -> Status {
     if (!token_safe(key))
-      return make_error(ErrorKind::malformed, "vdxp.param", "axis parameter name '" + std::string(key) + "' is not a header token");
+      return make_error(ErrorKind::malformed, "vdxp.param",
+                        "axis parameter name '" + std::string(key) + "' is not a header token");
     if (!header_safe(value))
-      return make_error(ErrorKind::malformed, "vdxp.param", "axis parameter '" + std::string(key) + "' holds a control character");
+      return make_error(ErrorKind::malformed, "vdxp.param",
+                        "axis parameter '" + std::string(key) + "' holds a control character");
     if (!seen.insert(lower(key)).second)
       return make_error(ErrorKind::malformed, "vdxp.param", "axis parameter '" + std::string(key) + "' is given twice");
     signed_headers.push_back({std::string(kPrefix) + std::string(key), std::string(value)});
@@ -218,7 +216,9 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
   const std::string p(kPrefix);
   auto need = [&](std::string_view name) -> Result<std::string> {
     auto v = header(p + std::string(name));
-    if (!v) return make_error(ErrorKind::malformed, "vdxp.missing", "the axis request lacks the header " + p + std::string(name));
+    if (!v)
+      return make_error(ErrorKind::malformed, "vdxp.missing",
+                        "the axis request lacks the header " + p + std::string(name));
     return *v;
   };
   auto key_list = need("sign-header-key");
@@ -238,7 +238,9 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
     std::string_view n = trim(rest.substr(0, semi));
     if (n.size() >= p.size() && iequals(n.substr(0, p.size()), p)) n.remove_prefix(p.size());
     if (!n.empty()) {
-      if (!token_safe(n)) return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header-key names something that is not a header");
+      if (!token_safe(n))
+        return make_error(ErrorKind::malformed, "vdxp.malformed",
+                          "sign-header-key names something that is not a header");
       if (!lower_names.insert(lower(n)).second)
         return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header-key names a header twice");
       names.emplace_back(n);
@@ -254,26 +256,31 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
     return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header is not a JSON object");
   const auto& obj = parsed->get_object();
   if (obj.size() != names.size())
-    return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header does not hold exactly the headers of sign-header-key");
+    return make_error(ErrorKind::malformed, "vdxp.malformed",
+                      "sign-header does not hold exactly the headers of sign-header-key");
   VerifiedCall call;
   for (const auto& n : names) {
     const auto* v = obj.if_contains(p + n);
-    if (!v || !v->is_string()) return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header lacks the string value of " + p + n);
+    if (!v || !v->is_string())
+      return make_error(ErrorKind::malformed, "vdxp.malformed", "sign-header lacks the string value of " + p + n);
     call.params[n] = std::string(v->get_string());
   }
   call.system_id = call.param("systemid");
 
   // Authenticate before trusting anything else the call says.
   const SecretString* secret = secret_of(call.system_id);
-  if (!secret) return make_error(ErrorKind::unauthorized, "vdxp.unknown_system", "the axis request names an unknown system id");
+  if (!secret)
+    return make_error(ErrorKind::unauthorized, "vdxp.unknown_system", "the axis request names an unknown system id");
   const std::string expect = hmac_sha256_hex(secret->view(), *text);
   const std::string got = lower(*mac);
   if (got.size() != expect.size() || CRYPTO_memcmp(got.data(), expect.data(), got.size()) != 0)
-    return make_error(ErrorKind::unauthorized, "vdxp.bad_mac", "the request's hash-header does not match its signed headers");
+    return make_error(ErrorKind::unauthorized, "vdxp.bad_mac",
+                      "the request's hash-header does not match its signed headers");
   for (const auto& [n, v] : call.params) {
     auto actual = header(p + n);
     if (!actual || *actual != v)
-      return make_error(ErrorKind::unauthorized, "vdxp.bad_mac", "the signed value of " + p + n + " differs from the header received");
+      return make_error(ErrorKind::unauthorized, "vdxp.bad_mac",
+                        "the signed value of " + p + n + " differs from the header received");
   }
 
   std::vector<std::string> must = {"systemid", "timestamp"};
@@ -288,7 +295,8 @@ Result<VerifiedCall> verify(const HeaderLookup& header, const SecretLookup& secr
   if (options.timestamp_window.count() > 0) {
     const auto skew = now > *when ? now - *when : *when - now;
     if (skew > options.timestamp_window)
-      return make_error(ErrorKind::unauthorized, "vdxp.stale", "the request's timestamp is outside the accepted window");
+      return make_error(ErrorKind::unauthorized, "vdxp.stale",
+                        "the request's timestamp is outside the accepted window");
   }
   return call;
 }
@@ -317,7 +325,8 @@ class BodyHasher {
     const std::string want = lower(hash_file);
     if (held_ == kFileTrailer) {
       const Sha256::Digest less = sha_.fork().finish();
-      if (unpadded_hex(less) == want) return SentFile{size_ - kFileTrailer.size(), to_hex(std::span<const uint8_t>(less))};
+      if (unpadded_hex(less) == want)
+        return SentFile{size_ - kFileTrailer.size(), to_hex(std::span<const uint8_t>(less))};
     }
     sha_.update(held_);
     const Sha256::Digest d = sha_.finish();

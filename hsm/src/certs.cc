@@ -50,10 +50,14 @@ std::string iso_time(const ASN1_TIME* t, std::time_t* out) {
 
 std::vector<std::string> key_usage_names(X509* cert) {
   static constexpr std::pair<uint32_t, const char*> kBits[] = {
-      {KU_DIGITAL_SIGNATURE, "digitalSignature"}, {KU_NON_REPUDIATION, "nonRepudiation"},
-      {KU_KEY_ENCIPHERMENT, "keyEncipherment"},   {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
-      {KU_KEY_AGREEMENT, "keyAgreement"},         {KU_KEY_CERT_SIGN, "keyCertSign"},
-      {KU_CRL_SIGN, "cRLSign"},                   {KU_ENCIPHER_ONLY, "encipherOnly"},
+      {KU_DIGITAL_SIGNATURE, "digitalSignature"},
+      {KU_NON_REPUDIATION, "nonRepudiation"},
+      {KU_KEY_ENCIPHERMENT, "keyEncipherment"},
+      {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
+      {KU_KEY_AGREEMENT, "keyAgreement"},
+      {KU_KEY_CERT_SIGN, "keyCertSign"},
+      {KU_CRL_SIGN, "cRLSign"},
+      {KU_ENCIPHER_ONLY, "encipherOnly"},
       {KU_DECIPHER_ONLY, "decipherOnly"},
   };
   std::vector<std::string> out;
@@ -106,8 +110,7 @@ Result<CertInfo> describe_certificate(std::string_view cert_bytes) {
   return describe(cert->get());
 }
 
-Result<CertInfo> TokenSession::import_certificate(const Pkcs11Uri& key_uri,
-                                                  std::string_view cert_bytes, bool replace) {
+Result<CertInfo> TokenSession::import_certificate(const Pkcs11Uri& key_uri, std::string_view cert_bytes, bool replace) {
   const Pkcs11Api& api = module_->api();
   auto cert = parse_certificate(cert_bytes);
   if (!cert.ok()) return cert.error();
@@ -136,8 +139,7 @@ Result<CertInfo> TokenSession::import_certificate(const Pkcs11Uri& key_uri,
   unsigned char* der = nullptr;
   int der_len = i2d_X509(cert->get(), &der);
   ossl::OpensslBytesPtr der_owned(der);
-  if (der_len <= 0)
-    return make_error(ErrorKind::internal, "cert.parse", "cannot encode the certificate");
+  if (der_len <= 0) return make_error(ErrorKind::internal, "cert.parse", "cannot encode the certificate");
   std::vector<uint8_t> value(der, der + der_len);
   std::vector<uint8_t> subject = der_of_name(X509_get_subject_name(cert->get()));
   std::vector<uint8_t> issuer = der_of_name(X509_get_issuer_name(cert->get()));
@@ -188,8 +190,7 @@ Result<std::vector<CertInfo>> TokenSession::certificates() {
   for (CK_OBJECT_HANDLE h : *found) {
     auto value = p11::get_bytes(api, session_, h, CKA_VALUE);
     if (!value.ok()) continue;
-    auto cert = parse_certificate(
-        std::string_view(reinterpret_cast<const char*>(value->data()), value->size()));
+    auto cert = parse_certificate(std::string_view(reinterpret_cast<const char*>(value->data()), value->size()));
     if (!cert.ok()) continue;  // not X.509: not ours to describe
     CertInfo c = describe(cert->get());
     auto label = p11::get_bytes(api, session_, h, CKA_LABEL);

@@ -25,8 +25,7 @@ std::string_view trim(std::string_view s) {
 }
 
 Error subject_error(std::string what) {
-  return make_error(ErrorKind::invalid, "csr.subject",
-                    "the subject is not a valid DN: " + std::move(what));
+  return make_error(ErrorKind::invalid, "csr.subject", "the subject is not a valid DN: " + std::move(what));
 }
 
 // Splits on `sep` not preceded by a backslash escape.
@@ -112,40 +111,33 @@ bool valid_email(std::string_view e) {
       e.find('@', at + 1) != std::string_view::npos) {
     return false;
   }
-  return std::all_of(e.begin(), e.end(), [](char c) {
-    return c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != ',' && c != ';';
-  });
+  return std::all_of(e.begin(), e.end(),
+                     [](char c) { return c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != ',' && c != ';'; });
 }
 
 Status add_email_san(X509_REQ* req, std::string_view email) {
   if (!valid_email(email)) {
-    return make_error(ErrorKind::invalid, "csr.email",
-                      "the email '" + std::string(email) + "' is not a valid address");
+    return make_error(ErrorKind::invalid, "csr.email", "the email '" + std::string(email) + "' is not a valid address");
   }
   ossl::GeneralNamesPtr names(GENERAL_NAMES_new());
   ossl::GeneralNamePtr gn(GENERAL_NAME_new());
   ossl::Ia5StringPtr ia5(ASN1_IA5STRING_new());
-  if (!names || !gn || !ia5 ||
-      !ASN1_STRING_set(ia5.get(), email.data(), static_cast<int>(email.size()))) {
-    return make_error(ErrorKind::internal, "csr.email",
-                      "cannot encode the email: " + ossl::last_error());
+  if (!names || !gn || !ia5 || !ASN1_STRING_set(ia5.get(), email.data(), static_cast<int>(email.size()))) {
+    return make_error(ErrorKind::internal, "csr.email", "cannot encode the email: " + ossl::last_error());
   }
   GENERAL_NAME_set0_value(gn.get(), GEN_EMAIL, ia5.release());  // gn owns it
   if (!sk_GENERAL_NAME_push(names.get(), gn.get())) {
-    return make_error(ErrorKind::internal, "csr.email",
-                      "cannot encode the email: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.email", "cannot encode the email: " + ossl::last_error());
   }
   gn.release();  // names owns it
   ossl::ExtensionsPtr exts(sk_X509_EXTENSION_new_null());
   ossl::X509ExtensionPtr ext(X509V3_EXT_i2d(NID_subject_alt_name, 0, names.get()));
   if (!exts || !ext || !sk_X509_EXTENSION_push(exts.get(), ext.get())) {
-    return make_error(ErrorKind::internal, "csr.email",
-                      "cannot encode subjectAltName: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.email", "cannot encode subjectAltName: " + ossl::last_error());
   }
   ext.release();  // exts owns it
   if (!X509_REQ_add_extensions(req, exts.get())) {
-    return make_error(ErrorKind::internal, "csr.email",
-                      "cannot add subjectAltName: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.email", "cannot add subjectAltName: " + ossl::last_error());
   }
   return {};
 }
@@ -162,8 +154,7 @@ Result<ossl::X509NamePtr> parse_subject(std::string_view dn) {
       if (!X509_NAME_add_entry_by_NID(name.get(), ava.nid, MBSTRING_UTF8,
                                       reinterpret_cast<const unsigned char*>(ava.value.data()),
                                       static_cast<int>(ava.value.size()), -1, set)) {
-        return subject_error(std::string(OBJ_nid2sn(ava.nid)) + " value is refused (" +
-                             ossl::last_error() + ")");
+        return subject_error(std::string(OBJ_nid2sn(ava.nid)) + " value is refused (" + ossl::last_error() + ")");
       }
       set = -1;
     }
@@ -171,8 +162,7 @@ Result<ossl::X509NamePtr> parse_subject(std::string_view dn) {
   return name;
 }
 
-Result<std::string> TokenSession::make_csr(const Pkcs11Uri& key_uri, std::string_view subject,
-                                           std::string_view email) {
+Result<std::string> TokenSession::make_csr(const Pkcs11Uri& key_uri, std::string_view subject, std::string_view email) {
   const Pkcs11Api& api = module_->api();
   auto name = parse_subject(subject);
   if (!name.ok()) return name.error();
@@ -185,37 +175,30 @@ Result<std::string> TokenSession::make_csr(const Pkcs11Uri& key_uri, std::string
 
   ossl::X509ReqPtr req(X509_REQ_new());
   if (!req || !X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) ||
-      !X509_REQ_set_subject_name(req.get(), name->get()) ||
-      !X509_REQ_set_pubkey(req.get(), pub->get())) {
-    return make_error(ErrorKind::internal, "csr.build",
-                      "cannot build the request: " + ossl::last_error());
+      !X509_REQ_set_subject_name(req.get(), name->get()) || !X509_REQ_set_pubkey(req.get(), pub->get())) {
+    return make_error(ErrorKind::internal, "csr.build", "cannot build the request: " + ossl::last_error());
   }
   if (!email.empty()) EDX_TRY(add_email_san(req.get(), email));
 
   const bool rsa = key->spec.type == KeyType::rsa;
   const int md_nid = !rsa && key->spec.bits > 256 ? NID_sha384 : NID_sha256;
-  const int sig_nid = rsa ? NID_sha256WithRSAEncryption
-                          : (md_nid == NID_sha384 ? NID_ecdsa_with_SHA384 : NID_ecdsa_with_SHA256);
+  const int sig_nid =
+      rsa ? NID_sha256WithRSAEncryption : (md_nid == NID_sha384 ? NID_ecdsa_with_SHA384 : NID_ecdsa_with_SHA256);
   ossl::X509AlgorPtr alg(X509_ALGOR_new());
-  if (!alg || !X509_ALGOR_set0(alg.get(), OBJ_nid2obj(sig_nid), rsa ? V_ASN1_NULL : V_ASN1_UNDEF,
-                               nullptr) ||
+  if (!alg || !X509_ALGOR_set0(alg.get(), OBJ_nid2obj(sig_nid), rsa ? V_ASN1_NULL : V_ASN1_UNDEF, nullptr) ||
       !X509_REQ_set1_signature_algo(req.get(), alg.get())) {
-    return make_error(ErrorKind::internal, "csr.build",
-                      "cannot set the signature algorithm: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.build", "cannot set the signature algorithm: " + ossl::last_error());
   }
   unsigned char* tbs_der = nullptr;
   int tbs_len = i2d_re_X509_REQ_tbs(req.get(), &tbs_der);
   ossl::OpensslBytesPtr tbs(tbs_der);
   if (tbs_len <= 0)
-    return make_error(ErrorKind::internal, "csr.build",
-                      "cannot encode the request: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.build", "cannot encode the request: " + ossl::last_error());
   std::vector<uint8_t> digest(EVP_MAX_MD_SIZE);
   unsigned int dlen = 0;
-  int ok = EVP_Digest(tbs.get(), static_cast<size_t>(tbs_len), digest.data(), &dlen,
-                      EVP_get_digestbynid(md_nid), nullptr);
-  if (!ok)
-    return make_error(ErrorKind::internal, "csr.build",
-                      "cannot hash the request: " + ossl::last_error());
+  int ok =
+      EVP_Digest(tbs.get(), static_cast<size_t>(tbs_len), digest.data(), &dlen, EVP_get_digestbynid(md_nid), nullptr);
+  if (!ok) return make_error(ErrorKind::internal, "csr.build", "cannot hash the request: " + ossl::last_error());
   digest.resize(dlen);
   auto sig = p11::sign_digest(api, session_, *h, key->spec.type, digest, md_nid);
   if (!sig.ok()) return sig.error();
@@ -233,8 +216,7 @@ Result<std::string> TokenSession::make_csr(const Pkcs11Uri& key_uri, std::string
     unsigned char* der = nullptr;
     int der_len = i2d_ECDSA_SIG(es.get(), &der);
     ossl::OpensslBytesPtr owned(der);
-    if (der_len <= 0)
-      return make_error(ErrorKind::internal, "csr.build", "cannot encode the ECDSA signature");
+    if (der_len <= 0) return make_error(ErrorKind::internal, "csr.build", "cannot encode the ECDSA signature");
     sig_der.assign(der, der + der_len);
   }
   ossl::BitStringPtr bits(ASN1_BIT_STRING_new());
@@ -246,14 +228,12 @@ Result<std::string> TokenSession::make_csr(const Pkcs11Uri& key_uri, std::string
   X509_REQ_set0_signature(req.get(), bits.release());  // req owns it
   // The token's signature must verify under the key we put in the request.
   if (X509_REQ_verify(req.get(), pub->get()) != 1) {
-    return make_error(
-        ErrorKind::internal, "csr.verify",
-        "the token's signature on the request does not verify: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.verify",
+                      "the token's signature on the request does not verify: " + ossl::last_error());
   }
   ossl::BioPtr mem(BIO_new(BIO_s_mem()));
   if (!mem || !PEM_write_bio_X509_REQ(mem.get(), req.get())) {
-    return make_error(ErrorKind::internal, "csr.build",
-                      "cannot write the request: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "csr.build", "cannot write the request: " + ossl::last_error());
   }
   char* data = nullptr;
   long len = BIO_get_mem_data(mem.get(), &data);

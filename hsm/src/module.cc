@@ -32,8 +32,7 @@ Module::~Module() {
 
 Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
   if (path.empty() || path.front() != '/') {
-    return make_error(ErrorKind::usage, "module.load",
-                      "the PKCS#11 module must be given by absolute path");
+    return make_error(ErrorKind::usage, "module.load", "the PKCS#11 module must be given by absolute path");
   }
   MutexLock lock(g_registry_mu);
   auto& reg = registry();
@@ -50,15 +49,13 @@ Result<std::shared_ptr<Module>> Module::load(const std::string& path) {
   p11->ctx.reset(ctx.release());  // loaded: unloaded and freed from now on
   // The same library instance libp11 just loaded and initialised.
   DlHandle dl(::dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD));
-  auto get_list =
-      dl ? reinterpret_cast<CK_C_GetFunctionList>(::dlsym(dl.get(), "C_GetFunctionList")) : nullptr;
+  auto get_list = dl ? reinterpret_cast<CK_C_GetFunctionList>(::dlsym(dl.get(), "C_GetFunctionList")) : nullptr;
   CK_FUNCTION_LIST_PTR list = nullptr;
   if (!get_list || get_list(&list) != CKR_OK || !list) {
-    return make_error(ErrorKind::io, "module.load",
-                      "the PKCS#11 module " + path + " has no function list");
+    return make_error(ErrorKind::io, "module.load", "the PKCS#11 module " + path + " has no function list");
   }
-  auto module = std::shared_ptr<Module>(
-      new Module(path, std::move(p11), std::make_unique<Pkcs11Api>(std::move(dl), list)));
+  auto module =
+      std::shared_ptr<Module>(new Module(path, std::move(p11), std::make_unique<Pkcs11Api>(std::move(dl), list)));
   reg[path] = module;
   return module;
 }

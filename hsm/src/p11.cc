@@ -70,8 +70,8 @@ constexpr uint8_t kSha512Prefix[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0
 
 bool token_matches(const TokenInfo& t, const Pkcs11Uri& u) {
   return (!u.token || *u.token == t.label) && (!u.serial || *u.serial == t.serial) &&
-         (!u.manufacturer || *u.manufacturer == t.manufacturer) &&
-         (!u.model || *u.model == t.model) && (!u.slot_id || *u.slot_id == t.slot_id);
+         (!u.manufacturer || *u.manufacturer == t.manufacturer) && (!u.model || *u.model == t.model) &&
+         (!u.slot_id || *u.slot_id == t.slot_id);
 }
 
 }  // namespace
@@ -93,22 +93,17 @@ Error ckr_error(CK_RV rv, std::string_view what) {
     case CKR_PIN_INCORRECT:
       return make_error(ErrorKind::forbidden, "pin.incorrect", "the PIN is incorrect");
     case CKR_PIN_LOCKED:
-      return make_error(ErrorKind::forbidden, "pin.locked",
-                        "the PIN is locked; the security officer must unblock it");
+      return make_error(ErrorKind::forbidden, "pin.locked", "the PIN is locked; the security officer must unblock it");
     case CKR_PIN_EXPIRED:
-      return make_error(ErrorKind::forbidden, "pin.expired",
-                        "the PIN has expired; change it before using the token");
+      return make_error(ErrorKind::forbidden, "pin.expired", "the PIN has expired; change it before using the token");
     case CKR_PIN_INVALID:
     case CKR_PIN_LEN_RANGE:
-      return make_error(ErrorKind::invalid, "pin.invalid",
-                        "the PIN has characters or a length the token refuses");
+      return make_error(ErrorKind::invalid, "pin.invalid", "the PIN has characters or a length the token refuses");
     case CKR_USER_NOT_LOGGED_IN:
-      return make_error(ErrorKind::unauthorized, "pin.required",
-                        std::string(what) + " needs a login: give the PIN");
+      return make_error(ErrorKind::unauthorized, "pin.required", std::string(what) + " needs a login: give the PIN");
     case CKR_SESSION_HANDLE_INVALID:
     case CKR_SESSION_CLOSED:
-      return make_error(ErrorKind::unavailable, "session.lost",
-                        std::string(what) + " failed: the session was closed");
+      return make_error(ErrorKind::unavailable, "session.lost", std::string(what) + " failed: the session was closed");
     default:
       return make_error(ErrorKind::io, "p11.error", std::string(what) + " failed: " + ckr_name(rv));
   }
@@ -150,14 +145,13 @@ Result<Session> open_session(const Pkcs11Api& api, CK_SLOT_ID slot, bool rw) {
   return Session(api, h);
 }
 
-Result<std::vector<uint8_t>> get_bytes(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                       CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type) {
+Result<std::vector<uint8_t>> get_bytes(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+                                       CK_ATTRIBUTE_TYPE type) {
   CK_ATTRIBUTE a{type, nullptr, 0};
   CK_RV rv = api->C_GetAttributeValue(s, o, &a, 1);
   if (rv != CKR_OK) return ckr_error(rv, "reading an attribute");
   if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION) {
-    return make_error(ErrorKind::io, "p11.error",
-                      "reading an attribute failed: the value is unavailable");
+    return make_error(ErrorKind::io, "p11.error", "reading an attribute failed: the value is unavailable");
   }
   std::vector<uint8_t> out(a.ulValueLen);
   a.pValue = out.data();
@@ -167,8 +161,7 @@ Result<std::vector<uint8_t>> get_bytes(const Pkcs11Api& api, CK_SESSION_HANDLE s
   return out;
 }
 
-bool get_bool(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
-              CK_ATTRIBUTE_TYPE type, bool fallback) {
+bool get_bool(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, bool fallback) {
   CK_BBOOL v = CK_FALSE;
   CK_ATTRIBUTE a{type, &v, sizeof v};
   if (api->C_GetAttributeValue(s, o, &a, 1) != CKR_OK || a.ulValueLen != sizeof v) {
@@ -177,8 +170,7 @@ bool get_bool(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
   return v == CK_TRUE;
 }
 
-Result<CK_ULONG> get_ulong(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
-                           CK_ATTRIBUTE_TYPE type) {
+Result<CK_ULONG> get_ulong(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type) {
   CK_ULONG v = 0;
   CK_ATTRIBUTE a{type, &v, sizeof v};
   CK_RV rv = api->C_GetAttributeValue(s, o, &a, 1);
@@ -186,8 +178,8 @@ Result<CK_ULONG> get_ulong(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_
   return v;
 }
 
-Result<std::vector<CK_OBJECT_HANDLE>> find(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                           std::vector<CK_ATTRIBUTE> tmpl, size_t max) {
+Result<std::vector<CK_OBJECT_HANDLE>> find(const Pkcs11Api& api, CK_SESSION_HANDLE s, std::vector<CK_ATTRIBUTE> tmpl,
+                                           size_t max) {
   CK_RV rv = api->C_FindObjectsInit(s, tmpl.data(), tmpl.size());
   if (rv != CKR_OK) return ckr_error(rv, "searching the token");
   std::vector<CK_OBJECT_HANDLE> out;
@@ -222,8 +214,7 @@ Result<TokenInfo> token_info(const Pkcs11Api& api, CK_SLOT_ID slot) {
   if (rv != CKR_OK) return ckr_error(rv, "reading slot information");
   t.slot_description = padded(si.slotDescription, sizeof si.slotDescription);
   t.removable = si.flags & CKF_REMOVABLE_DEVICE;
-  if (!(si.flags & CKF_TOKEN_PRESENT))
-    return make_error(ErrorKind::unavailable, "token.absent", "token not present");
+  if (!(si.flags & CKF_TOKEN_PRESENT)) return make_error(ErrorKind::unavailable, "token.absent", "token not present");
   CK_TOKEN_INFO ti{};
   rv = api->C_GetTokenInfo(slot, &ti);
   if (rv != CKR_OK) return ckr_error(rv, "reading token information");
@@ -260,14 +251,13 @@ Result<TokenInfo> find_token(const Pkcs11Api& api, const Pkcs11Uri& selector) {
   if (hits.empty()) return make_error(ErrorKind::unavailable, "token.absent", "token not present");
   if (hits.size() > 1) {
     return make_error(ErrorKind::usage, "token.ambiguous",
-                      std::to_string(hits.size()) +
-                          " tokens match; name one with --token pkcs11:token=...;serial=...");
+                      std::to_string(hits.size()) + " tokens match; name one with --token pkcs11:token=...;serial=...");
   }
   return std::move(hits.front());
 }
 
-std::string object_uri(const TokenInfo& token, const std::string& label,
-                       const std::vector<uint8_t>& id, std::string_view type) {
+std::string object_uri(const TokenInfo& token, const std::string& label, const std::vector<uint8_t>& id,
+                       std::string_view type) {
   Pkcs11Uri u;
   u.token = token.label;
   u.serial = token.serial;
@@ -287,8 +277,7 @@ Status login(const Pkcs11Api& api, CK_SLOT_ID slot, CK_SESSION_HANDLE s, const S
                       "the token has one PIN try left; not risking it without an officer "
                       "(log in once with edxgate to reset the counter)");
   }
-  CK_RV rv = api->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.c_str())),
-                          pin.size());
+  CK_RV rv = api->C_Login(s, CKU_USER, reinterpret_cast<CK_UTF8CHAR_PTR>(const_cast<char*>(pin.c_str())), pin.size());
   if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return {};
   if (rv == CKR_PIN_INCORRECT) {
     auto after = token_info(api, slot);
@@ -301,91 +290,76 @@ Status login(const Pkcs11Api& api, CK_SLOT_ID slot, CK_SESSION_HANDLE s, const S
   return ckr_error(rv, "login");
 }
 
-Result<CK_OBJECT_HANDLE> find_private_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                          const Pkcs11Uri& uri) {
+Result<CK_OBJECT_HANDLE> find_private_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, const Pkcs11Uri& uri) {
   if (uri.type && *uri.type != "private") {
     return make_error(ErrorKind::usage, "key.not_found",
                       "the key URI names type=" + *uri.type + "; a signing key has type=private");
   }
   if (!uri.object && !uri.id) {
-    return make_error(ErrorKind::usage, "key.not_found",
-                      "name the key with object= or id= (or --label/--id)");
+    return make_error(ErrorKind::usage, "key.not_found", "name the key with object= or id= (or --label/--id)");
   }
   static const CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
   auto found = find(api, s, object_template(&cls, uri), 16);
   if (!found.ok()) return found.error();
   if (found->empty()) {
-    return make_error(ErrorKind::not_found, "key.not_found",
-                      "no private key on the token matches " + uri.to_string());
+    return make_error(ErrorKind::not_found, "key.not_found", "no private key on the token matches " + uri.to_string());
   }
   if (found->size() > 1) {
-    return make_error(
-        ErrorKind::usage, "key.ambiguous",
-        std::to_string(found->size()) + " private keys match; give both object= and id=");
+    return make_error(ErrorKind::usage, "key.ambiguous",
+                      std::to_string(found->size()) + " private keys match; give both object= and id=");
   }
   return found->front();
 }
 
 namespace {
 
-Result<ossl::EvpPkeyPtr> rsa_public(const std::vector<uint8_t>& n_bytes,
-                                    const std::vector<uint8_t>& e_bytes) {
+Result<ossl::EvpPkeyPtr> rsa_public(const std::vector<uint8_t>& n_bytes, const std::vector<uint8_t>& e_bytes) {
   ossl::BignumPtr n(BN_bin2bn(n_bytes.data(), static_cast<int>(n_bytes.size()), nullptr));
   ossl::BignumPtr e(BN_bin2bn(e_bytes.data(), static_cast<int>(e_bytes.size()), nullptr));
   ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
   if (!n || !e || !bld || !OSSL_PARAM_BLD_push_BN(bld.get(), "n", n.get()) ||
       !OSSL_PARAM_BLD_push_BN(bld.get(), "e", e.get())) {
-    return make_error(ErrorKind::internal, "p11.error",
-                      "cannot build the RSA public key: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "p11.error", "cannot build the RSA public key: " + ossl::last_error());
   }
   ossl::ParamsPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
   ossl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-    return make_error(ErrorKind::internal, "p11.error",
-                      "cannot build the RSA public key: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "p11.error", "cannot build the RSA public key: " + ossl::last_error());
   }
   return ossl::EvpPkeyPtr(raw);
 }
 
-Result<ossl::EvpPkeyPtr> ec_public(const std::vector<uint8_t>& params_der,
-                                   const std::vector<uint8_t>& point_attr) {
+Result<ossl::EvpPkeyPtr> ec_public(const std::vector<uint8_t>& params_der, const std::vector<uint8_t>& point_attr) {
   const unsigned char* p = params_der.data();
   ossl::Asn1ObjectPtr oid(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params_der.size())));
-  if (!oid)
-    return make_error(ErrorKind::invalid, "p11.error",
-                      "the token's EC parameters are not a named curve");
+  if (!oid) return make_error(ErrorKind::invalid, "p11.error", "the token's EC parameters are not a named curve");
   const char* group = OBJ_nid2sn(OBJ_obj2nid(oid.get()));
   // CKA_EC_POINT is a DER OCTET STRING; some tokens give the bare point.
   std::vector<uint8_t> point = point_attr;
   const unsigned char* q = point_attr.data();
   ossl::OctetStringPtr os(d2i_ASN1_OCTET_STRING(nullptr, &q, static_cast<long>(point_attr.size())));
   if (os && q == point_attr.data() + point_attr.size()) {
-    point.assign(ASN1_STRING_get0_data(os.get()),
-                 ASN1_STRING_get0_data(os.get()) + ASN1_STRING_length(os.get()));
+    point.assign(ASN1_STRING_get0_data(os.get()), ASN1_STRING_get0_data(os.get()) + ASN1_STRING_length(os.get()));
   }
   ERR_clear_error();
   ossl::ParamBldPtr bld(OSSL_PARAM_BLD_new());
-  if (!group || !bld ||
-      !OSSL_PARAM_BLD_push_utf8_string(bld.get(), "group", group, 0) ||
+  if (!group || !bld || !OSSL_PARAM_BLD_push_utf8_string(bld.get(), "group", group, 0) ||
       !OSSL_PARAM_BLD_push_octet_string(bld.get(), "pub", point.data(), point.size())) {
-    return make_error(ErrorKind::internal, "p11.error",
-                      "cannot build the EC public key: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "p11.error", "cannot build the EC public key: " + ossl::last_error());
   }
   ossl::ParamsPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
   ossl::EvpPkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) <= 0 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) <= 0) {
-    return make_error(ErrorKind::internal, "p11.error",
-                      "cannot build the EC public key: " + ossl::last_error());
+    return make_error(ErrorKind::internal, "p11.error", "cannot build the EC public key: " + ossl::last_error());
   }
   return ossl::EvpPkeyPtr(raw);
 }
 
-Result<ossl::EvpPkeyPtr> public_from_object(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                            CK_OBJECT_HANDLE o) {
+Result<ossl::EvpPkeyPtr> public_from_object(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o) {
   auto type = get_ulong(api, s, o, CKA_KEY_TYPE);
   if (!type.ok()) return type.error();
   if (*type == CKK_RSA) {
@@ -407,8 +381,8 @@ Result<ossl::EvpPkeyPtr> public_from_object(const Pkcs11Api& api, CK_SESSION_HAN
 
 }  // namespace
 
-Result<ossl::EvpPkeyPtr> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                    const std::vector<uint8_t>& id, CK_OBJECT_HANDLE priv) {
+Result<ossl::EvpPkeyPtr> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, const std::vector<uint8_t>& id,
+                                    CK_OBJECT_HANDLE priv) {
   static const CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
   Pkcs11Uri by_id;
   by_id.id = id;
@@ -421,8 +395,7 @@ Result<ossl::EvpPkeyPtr> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
   return public_from_object(api, s, priv);
 }
 
-Result<KeyInfo> describe_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
-                             const TokenInfo& token) {
+Result<KeyInfo> describe_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const TokenInfo& token) {
   KeyInfo k;
   auto label = get_bytes(api, s, key, CKA_LABEL);
   if (label.ok()) k.label.assign(label->begin(), label->end());
@@ -453,10 +426,8 @@ Result<KeyInfo> describe_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJEC
   return k;
 }
 
-Result<std::vector<uint8_t>> sign_digest(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                         CK_OBJECT_HANDLE key, KeyType type,
-                                         const std::vector<uint8_t>& digest, int digest_nid,
-                                         CK_RV* raw_rv) {
+Result<std::vector<uint8_t>> sign_digest(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, KeyType type,
+                                         const std::vector<uint8_t>& digest, int digest_nid, CK_RV* raw_rv) {
   std::vector<uint8_t> input;
   CK_MECHANISM mech{type == KeyType::rsa ? CKM_RSA_PKCS : CKM_ECDSA, nullptr, 0};
   if (type == KeyType::rsa) {

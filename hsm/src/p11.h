@@ -81,17 +81,15 @@ class Session {
 Result<Session> open_session(const Pkcs11Api& api, CK_SLOT_ID slot, bool rw);
 
 // Attribute reads. get_bytes fails when the attribute is missing or sensitive.
-Result<std::vector<uint8_t>> get_bytes(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                       CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
+Result<std::vector<uint8_t>> get_bytes(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
+                                       CK_ATTRIBUTE_TYPE type);
 // The CK_BBOOL attribute, or `fallback` when the token does not have it.
-bool get_bool(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
-              CK_ATTRIBUTE_TYPE type, bool fallback);
-Result<CK_ULONG> get_ulong(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o,
-                           CK_ATTRIBUTE_TYPE type);
+bool get_bool(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type, bool fallback);
+Result<CK_ULONG> get_ulong(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type);
 
 // Objects matching `tmpl` (at most `max`).
-Result<std::vector<CK_OBJECT_HANDLE>> find(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                           std::vector<CK_ATTRIBUTE> tmpl, size_t max = 4096);
+Result<std::vector<CK_OBJECT_HANDLE>> find(const Pkcs11Api& api, CK_SESSION_HANDLE s, std::vector<CK_ATTRIBUTE> tmpl,
+                                           size_t max = 4096);
 // The template selecting objects of `cls` with the URI's object= and id=.
 // `cls` and the strings must outlive the template.
 std::vector<CK_ATTRIBUTE> object_template(const CK_OBJECT_CLASS* cls, const Pkcs11Uri& uri);
@@ -101,30 +99,26 @@ Result<TokenInfo> token_info(const Pkcs11Api& api, CK_SLOT_ID slot);
 // The one token with a token present that `selector` names.
 Result<TokenInfo> find_token(const Pkcs11Api& api, const Pkcs11Uri& selector);
 // pkcs11: URI of an object on `token`.
-std::string object_uri(const TokenInfo& token, const std::string& label,
-                       const std::vector<uint8_t>& id, std::string_view type);
+std::string object_uri(const TokenInfo& token, const std::string& label, const std::vector<uint8_t>& id,
+                       std::string_view type);
 
 // C_Login as the user with the distinct PIN errors; `already logged in` is ok.
-Status login(const Pkcs11Api& api, CK_SLOT_ID slot, CK_SESSION_HANDLE s,
-             const SecretString& pin, bool refuse_final_try);
+Status login(const Pkcs11Api& api, CK_SLOT_ID slot, CK_SESSION_HANDLE s, const SecretString& pin,
+             bool refuse_final_try);
 
 // The one private key `uri` names (object= / id=; type= must be private).
-Result<CK_OBJECT_HANDLE> find_private_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                          const Pkcs11Uri& uri);
+Result<CK_OBJECT_HANDLE> find_private_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, const Pkcs11Uri& uri);
 // The public key of the pair with CKA_ID `id`, built from the public key object
 // (or, failing that, the private key's public attributes).
-Result<ossl::EvpPkeyPtr> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                    const std::vector<uint8_t>& id, CK_OBJECT_HANDLE priv);
+Result<ossl::EvpPkeyPtr> public_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, const std::vector<uint8_t>& id,
+                                    CK_OBJECT_HANDLE priv);
 // KeyInfo of a private key object.
-Result<KeyInfo> describe_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key,
-                             const TokenInfo& token);
+Result<KeyInfo> describe_key(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, const TokenInfo& token);
 
 // Signs a digest with the key: RSA PKCS#1 v1.5 (DigestInfo built here) or raw
 // ECDSA (r||s as the token returns it). `digest_nid` is NID_sha256/384/512.
-Result<std::vector<uint8_t>> sign_digest(const Pkcs11Api& api, CK_SESSION_HANDLE s,
-                                         CK_OBJECT_HANDLE key, KeyType type,
-                                         const std::vector<uint8_t>& digest, int digest_nid,
-                                         CK_RV* raw_rv = nullptr);
+Result<std::vector<uint8_t>> sign_digest(const Pkcs11Api& api, CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, KeyType type,
+                                         const std::vector<uint8_t>& digest, int digest_nid, CK_RV* raw_rv = nullptr);
 
 }  // namespace p11
 }  // namespace edxgate::hsm

@@ -23,8 +23,7 @@ Result<SecretString> read_secret(int fd, char stop) {
     ssize_t n = ::read(fd, &c, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
-      return make_error(ErrorKind::io, "pin.read",
-                        std::string("cannot read the PIN: ") + std::strerror(errno));
+      return make_error(ErrorKind::io, "pin.read", std::string("cannot read the PIN: ") + std::strerror(errno));
     if (n == 0 || (stop != '\0' && c == stop)) break;
     if (pin.size() >= kMaxPinBytes + 2) {
       c = 0;
@@ -46,14 +45,12 @@ Result<SecretString> read_secret(int fd, char stop) {
 Result<SecretString> read_private_file(const std::string& path, std::string_view what) {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd.valid()) {
-    return make_error(
-        ErrorKind::io, "pin.open",
-        "cannot open " + std::string(what) + " " + path + ": " + std::strerror(errno));
+    return make_error(ErrorKind::io, "pin.open",
+                      "cannot open " + std::string(what) + " " + path + ": " + std::strerror(errno));
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return make_error(ErrorKind::io, "pin.open",
-                      std::string(what) + " " + path + " is not a regular file");
+    return make_error(ErrorKind::io, "pin.open", std::string(what) + " " + path + " is not a regular file");
   }
   if (st.st_mode & (S_IRWXG | S_IRWXO)) {
     return make_error(ErrorKind::invalid, "pin.file_mode",
@@ -99,9 +96,7 @@ void write_all(int fd, std::string_view s) {
 
 }  // namespace
 
-Result<SecretString> read_pin_file(const std::string& path) {
-  return read_private_file(path, "PIN file");
-}
+Result<SecretString> read_pin_file(const std::string& path) { return read_private_file(path, "PIN file"); }
 
 Result<SecretString> read_pin_credential(std::string_view name) {
   const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
@@ -109,10 +104,8 @@ Result<SecretString> read_pin_credential(std::string_view name) {
     return make_error(ErrorKind::usage, "pin.no_credentials",
                       "CREDENTIALS_DIRECTORY is not set (run under systemd with LoadCredential=)");
   }
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos ||
-      name.size() > 255) {
-    return make_error(ErrorKind::invalid, "pin.credential_name",
-                      "a credential name is a plain file name");
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos || name.size() > 255) {
+    return make_error(ErrorKind::invalid, "pin.credential_name", "a credential name is a plain file name");
   }
   return read_private_file(std::string(dir) + "/" + std::string(name), "credential");
 }
@@ -124,8 +117,7 @@ Result<SecretString> read_pin_terminal(std::string_view prompt) {
                       "no terminal to ask for the PIN; give --pin-file or --pin-credential");
   }
   write_all(tty.get(), prompt);
-  Result<SecretString> pin =
-      make_error(ErrorKind::usage, "pin.no_terminal", "cannot turn off terminal echo");
+  Result<SecretString> pin = make_error(ErrorKind::usage, "pin.no_terminal", "cannot turn off terminal echo");
   {
     EchoOff echo(tty.get());
     if (echo.active()) pin = read_secret(tty.get(), '\n');
@@ -137,8 +129,7 @@ Result<SecretString> read_pin_terminal(std::string_view prompt) {
 Result<bool> confirm_on_terminal(std::string_view question) {
   fs::UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
   if (!tty.valid()) {
-    return make_error(ErrorKind::usage, "usage.no_terminal",
-                      "no terminal to confirm on; pass --yes to confirm");
+    return make_error(ErrorKind::usage, "usage.no_terminal", "no terminal to confirm on; pass --yes to confirm");
   }
   write_all(tty.get(), question);
   write_all(tty.get(), " [y/N] ");

@@ -33,21 +33,20 @@ bool label_or_id_taken(const Pkcs11Api& api, CK_SESSION_HANDLE s, const std::str
 
 }  // namespace
 
-TokenSession::TokenSession(std::shared_ptr<Module> module, TokenInfo token, unsigned long session,
-                           Actor actor)
-    : module_(std::move(module)), token_(std::move(token)), session_(session),
-      actor_(std::move(actor)) {}
+TokenSession::TokenSession(std::shared_ptr<Module> module, TokenInfo token, unsigned long session, Actor actor)
+    : module_(std::move(module)), token_(std::move(token)), session_(session), actor_(std::move(actor)) {}
 
 TokenSession::TokenSession(TokenSession&& o) noexcept
-    : module_(std::move(o.module_)), token_(std::move(o.token_)),
-      session_(std::exchange(o.session_, 0)), actor_(std::move(o.actor_)) {}
+    : module_(std::move(o.module_)),
+      token_(std::move(o.token_)),
+      session_(std::exchange(o.session_, 0)),
+      actor_(std::move(o.actor_)) {}
 
 TokenSession::~TokenSession() {
   if (session_ != 0 && module_) module_->api()->C_CloseSession(session_);
 }
 
-Result<TokenSession> TokenSession::open(std::shared_ptr<Module> module, const Pkcs11Uri& selector,
-                                        Actor actor) {
+Result<TokenSession> TokenSession::open(std::shared_ptr<Module> module, const Pkcs11Uri& selector, Actor actor) {
   auto token = p11::find_token(module->api(), selector);
   if (!token.ok()) return token.error();
   auto s = p11::open_session(module->api(), token->slot_id, !token->read_only);
@@ -55,11 +54,11 @@ Result<TokenSession> TokenSession::open(std::shared_ptr<Module> module, const Pk
   return TokenSession(std::move(module), std::move(token.value()), s->release(), std::move(actor));
 }
 
-Status TokenSession::audit(std::string_view action, std::string_view object,
-                           std::string_view outcome, std::string_view detail) {
+Status TokenSession::audit(std::string_view action, std::string_view object, std::string_view outcome,
+                           std::string_view detail) {
   if (!actor_.audit) return {};
-  return actor_.audit->append(AuditEvent{actor_.name, std::string(action), std::string(object),
-                                         std::string(outcome), std::string(detail)});
+  return actor_.audit->append(
+      AuditEvent{actor_.name, std::string(action), std::string(object), std::string(outcome), std::string(detail)});
 }
 
 Status TokenSession::login(const SecretString& pin, bool refuse_final_try) {
@@ -71,12 +70,10 @@ Status TokenSession::login(const SecretString& pin, bool refuse_final_try) {
   return st;
 }
 
-Result<KeyInfo> TokenSession::generate_key(const KeySpec& spec, const std::string& label,
-                                           std::vector<uint8_t> id) {
+Result<KeyInfo> TokenSession::generate_key(const KeySpec& spec, const std::string& label, std::vector<uint8_t> id) {
   const Pkcs11Api& api = module_->api();
-  bool ok_spec = spec.type == KeyType::rsa
-                     ? (spec.bits == 2048 || spec.bits == 3072 || spec.bits == 4096)
-                     : (spec.bits == 256 || spec.bits == 384);
+  bool ok_spec = spec.type == KeyType::rsa ? (spec.bits == 2048 || spec.bits == 3072 || spec.bits == 4096)
+                                           : (spec.bits == 256 || spec.bits == 384);
   if (!ok_spec) return KeySpec::parse("?").error();
   if (label.empty() || label.size() > 128) {
     return make_error(ErrorKind::usage, "usage.label", "a key needs a label of 1 to 128 bytes");
@@ -89,8 +86,7 @@ Result<KeyInfo> TokenSession::generate_key(const KeySpec& spec, const std::strin
   }
   std::string taken;
   if (label_or_id_taken(api, session_, label, id, taken)) {
-    return make_error(ErrorKind::conflict, "key.exists",
-                      "the token already has a key with " + taken);
+    return make_error(ErrorKind::conflict, "key.exists", "the token already has a key with " + taken);
   }
   CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
   CK_OBJECT_CLASS pub_cls = CKO_PUBLIC_KEY, priv_cls = CKO_PRIVATE_KEY;
@@ -99,10 +95,14 @@ Result<KeyInfo> TokenSession::generate_key(const KeySpec& spec, const std::strin
   uint8_t exponent[] = {0x01, 0x00, 0x01};
   auto* label_ptr = const_cast<char*>(label.data());
   std::vector<CK_ATTRIBUTE> pub = {
-      {CKA_CLASS, &pub_cls, sizeof pub_cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
-      {CKA_TOKEN, &yes, sizeof yes},         {CKA_PRIVATE, &no, sizeof no},
-      {CKA_VERIFY, &yes, sizeof yes},        {CKA_ENCRYPT, &no, sizeof no},
-      {CKA_WRAP, &no, sizeof no},            {CKA_LABEL, label_ptr, label.size()},
+      {CKA_CLASS, &pub_cls, sizeof pub_cls},
+      {CKA_KEY_TYPE, &kt, sizeof kt},
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &no, sizeof no},
+      {CKA_VERIFY, &yes, sizeof yes},
+      {CKA_ENCRYPT, &no, sizeof no},
+      {CKA_WRAP, &no, sizeof no},
+      {CKA_LABEL, label_ptr, label.size()},
       {CKA_ID, id.data(), id.size()},
   };
   if (spec.type == KeyType::rsa) {
@@ -114,19 +114,23 @@ Result<KeyInfo> TokenSession::generate_key(const KeySpec& spec, const std::strin
     pub.push_back({CKA_EC_PARAMS, const_cast<uint8_t*>(kP384Oid), sizeof kP384Oid});
   }
   std::vector<CK_ATTRIBUTE> priv = {
-      {CKA_CLASS, &priv_cls, sizeof priv_cls}, {CKA_KEY_TYPE, &kt, sizeof kt},
-      {CKA_TOKEN, &yes, sizeof yes},           {CKA_PRIVATE, &yes, sizeof yes},
-      {CKA_SENSITIVE, &yes, sizeof yes},       {CKA_EXTRACTABLE, &no, sizeof no},
-      {CKA_SIGN, &yes, sizeof yes},            {CKA_DECRYPT, &no, sizeof no},
-      {CKA_UNWRAP, &no, sizeof no},            {CKA_DERIVE, &no, sizeof no},
-      {CKA_LABEL, label_ptr, label.size()},    {CKA_ID, id.data(), id.size()},
+      {CKA_CLASS, &priv_cls, sizeof priv_cls},
+      {CKA_KEY_TYPE, &kt, sizeof kt},
+      {CKA_TOKEN, &yes, sizeof yes},
+      {CKA_PRIVATE, &yes, sizeof yes},
+      {CKA_SENSITIVE, &yes, sizeof yes},
+      {CKA_EXTRACTABLE, &no, sizeof no},
+      {CKA_SIGN, &yes, sizeof yes},
+      {CKA_DECRYPT, &no, sizeof no},
+      {CKA_UNWRAP, &no, sizeof no},
+      {CKA_DERIVE, &no, sizeof no},
+      {CKA_LABEL, label_ptr, label.size()},
+      {CKA_ID, id.data(), id.size()},
   };
-  CK_MECHANISM mech{spec.type == KeyType::rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN,
-                    nullptr, 0};
+  CK_MECHANISM mech{spec.type == KeyType::rsa ? CKM_RSA_PKCS_KEY_PAIR_GEN : CKM_EC_KEY_PAIR_GEN, nullptr, 0};
   CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
   std::string uri = p11::object_uri(token_, label, id, "private");
-  CK_RV rv = api->C_GenerateKeyPair(session_, &mech, pub.data(), pub.size(), priv.data(),
-                                    priv.size(), &hpub, &hpriv);
+  CK_RV rv = api->C_GenerateKeyPair(session_, &mech, pub.data(), pub.size(), priv.data(), priv.size(), &hpub, &hpriv);
   if (rv != CKR_OK) {
     Error e = p11::ckr_error(rv, "generating the key");
     if (e.code == "p11.error") e.code = "key.generate";  // still of kind io: the token failed
@@ -189,8 +193,7 @@ Status TokenSession::delete_key(const Pkcs11Uri& selector) {
       return e;
     }
   }
-  return audit("key.delete", key->uri, "ok",
-               std::to_string(doomed.size()) + " objects destroyed");
+  return audit("key.delete", key->uri, "ok", std::to_string(doomed.size()) + " objects destroyed");
 }
 
 }  // namespace edxgate::hsm

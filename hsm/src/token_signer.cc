@@ -9,39 +9,42 @@ namespace {
 
 int digest_nid(crypto::SignatureAlgorithm alg) {
   switch (crypto::digest_of(alg)) {
-    case crypto::DigestAlgorithm::sha384: return NID_sha384;
-    case crypto::DigestAlgorithm::sha512: return NID_sha512;
-    default: return NID_sha256;
+    case crypto::DigestAlgorithm::sha384:
+      return NID_sha384;
+    case crypto::DigestAlgorithm::sha512:
+      return NID_sha512;
+    default:
+      return NID_sha256;
   }
 }
 
 }  // namespace
 
-TokenSigner::TokenSigner(std::shared_ptr<Module> module, Pkcs11Uri token_uri, KeyInfo key,
-                         SecretString pin, Actor actor)
-    : module_(std::move(module)), token_uri_(std::move(token_uri)), key_(std::move(key)),
-      pin_(std::move(pin)), actor_(std::move(actor)) {}
+TokenSigner::TokenSigner(std::shared_ptr<Module> module, Pkcs11Uri token_uri, KeyInfo key, SecretString pin,
+                         Actor actor)
+    : module_(std::move(module)),
+      token_uri_(std::move(token_uri)),
+      key_(std::move(key)),
+      pin_(std::move(pin)),
+      actor_(std::move(actor)) {}
 
 TokenSigner::~TokenSigner() {
   MutexLock lock(mu_);
   drop_session_locked();
 }
 
-Result<std::unique_ptr<TokenSigner>> TokenSigner::open(std::shared_ptr<Module> module,
-                                                       const Pkcs11Uri& key_uri, SecretString pin,
-                                                       Actor actor) {
+Result<std::unique_ptr<TokenSigner>> TokenSigner::open(std::shared_ptr<Module> module, const Pkcs11Uri& key_uri,
+                                                       SecretString pin, Actor actor) {
   auto session = TokenSession::open(module, key_uri, actor);
   if (!session.ok()) return session.error();
   EDX_TRY(session->login(pin, /*refuse_final_try=*/true));
   auto key = session->find_key(key_uri);
   if (!key.ok()) return key.error();
   if (!key->can_sign) {
-    return make_error(ErrorKind::invalid, "key.policy",
-                      "the key " + key->uri + " is not allowed to sign (CKA_SIGN)");
+    return make_error(ErrorKind::invalid, "key.policy", "the key " + key->uri + " is not allowed to sign (CKA_SIGN)");
   }
   if (key->id.empty()) {
-    return make_error(ErrorKind::invalid, "key.policy",
-                      "the key has no CKA_ID; give it one to use it for signing");
+    return make_error(ErrorKind::invalid, "key.policy", "the key has no CKA_ID; give it one to use it for signing");
   }
   Pkcs11Uri token_uri;
   token_uri.token = session->token().label;
@@ -72,8 +75,7 @@ Status TokenSigner::reopen_locked() {
   Status st = p11::login(api, token->slot_id, s->get(), pin_, /*refuse_final_try=*/true);
   if (!st.ok()) {
     if (actor_.audit && st.error().code.rfind("pin.", 0) == 0) {
-      (void)actor_.audit->append(
-          AuditEvent{actor_.name, "pin.failed", key_.uri, "failed", st.error().code});
+      (void)actor_.audit->append(AuditEvent{actor_.name, "pin.failed", key_.uri, "failed", st.error().code});
     }
     return st;
   }
@@ -105,8 +107,7 @@ Status TokenSigner::reopen_locked() {
   return {};
 }
 
-Result<std::vector<uint8_t>> TokenSigner::sign(std::span<const uint8_t> data,
-                                               crypto::SignatureAlgorithm alg) {
+Result<std::vector<uint8_t>> TokenSigner::sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) {
   const bool ec_alg = crypto::is_ecdsa(alg);
   if (ec_alg != (key_.spec.type == KeyType::ec)) {
     return make_error(ErrorKind::invalid, "sign.algorithm",
@@ -116,10 +117,8 @@ Result<std::vector<uint8_t>> TokenSigner::sign(std::span<const uint8_t> data,
   const int nid = digest_nid(alg);
   std::vector<uint8_t> digest(EVP_MAX_MD_SIZE);
   unsigned int dlen = 0;
-  if (!EVP_Digest(data.data(), data.size(), digest.data(), &dlen, EVP_get_digestbynid(nid),
-                  nullptr)) {
-    return make_error(ErrorKind::internal, "sign.failed",
-                      "cannot hash the data: " + ossl::last_error());
+  if (!EVP_Digest(data.data(), data.size(), digest.data(), &dlen, EVP_get_digestbynid(nid), nullptr)) {
+    return make_error(ErrorKind::internal, "sign.failed", "cannot hash the data: " + ossl::last_error());
   }
   digest.resize(dlen);
 
@@ -129,12 +128,10 @@ Result<std::vector<uint8_t>> TokenSigner::sign(std::span<const uint8_t> data,
   for (int round = 0; round < 2; ++round) {
     if (!open_) EDX_TRY(reopen_locked());
     CK_RV rv = CKR_OK;
-    auto sig = p11::sign_digest(module_->api(), session_, key_handle_, key_.spec.type, digest,
-                                nid, &rv);
+    auto sig = p11::sign_digest(module_->api(), session_, key_handle_, key_.spec.type, digest, nid, &rv);
     if (sig.ok()) {
       if (key_.spec.type == KeyType::ec && sig->size() != 2 * ((key_.spec.bits + 7) / 8)) {
-        return make_error(ErrorKind::io, "sign.failed",
-                          "the token returned an ECDSA signature of the wrong size");
+        return make_error(ErrorKind::io, "sign.failed", "the token returned an ECDSA signature of the wrong size");
       }
       return sig;
     }
@@ -160,8 +157,7 @@ Result<crypto::Certificate> token_certificate(std::shared_ptr<Module> module, co
     if (!parsed.ok()) return parsed.error();
     return parsed->front();
   }
-  return make_error(ErrorKind::not_found, "cert.missing",
-                    "the token holds no certificate for this key");
+  return make_error(ErrorKind::not_found, "cert.missing", "the token holds no certificate for this key");
 }
 
 }  // namespace edxgate::hsm

@@ -37,8 +37,22 @@ Result<std::string> percent_decode(std::string_view in, std::string_view attr) {
 bool keep_literal(unsigned char c, bool in_query) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
   switch (c) {
-    case '-': case '.': case '_': case '~': case ':': case '[': case ']': case '@':
-    case '!': case '$': case '\'': case '(': case ')': case '*': case '+': case ',':
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case ':':
+    case '[':
+    case ']':
+    case '@':
+    case '!':
+    case '$':
+    case '\'':
+    case '(':
+    case ')':
+    case '*':
+    case '+':
+    case ',':
     case '=':
       return true;
     case '/':
@@ -79,8 +93,7 @@ Status parse_path_attr(Pkcs11Uri& u, std::string_view name, std::string value) {
   if (name == "model") return set_once(u.model, name, std::move(value));
   if (name == "object") return set_once(u.object, name, std::move(value));
   if (name == "type") {
-    if (value != "private" && value != "public" && value != "cert" && value != "secret-key" &&
-        value != "data") {
+    if (value != "private" && value != "public" && value != "cert" && value != "secret-key" && value != "data") {
       return make_error(ErrorKind::usage, "uri.type",
                         "pkcs11 URI type must be private, public, cert, "
                         "secret-key or data");
@@ -88,35 +101,29 @@ Status parse_path_attr(Pkcs11Uri& u, std::string_view name, std::string value) {
     return set_once(u.type, name, std::move(value));
   }
   if (name == "id") {
-    if (u.id)
-      return make_error(ErrorKind::usage, "uri.duplicate",
-                        "attribute 'id' appears twice in the pkcs11 URI");
+    if (u.id) return make_error(ErrorKind::usage, "uri.duplicate", "attribute 'id' appears twice in the pkcs11 URI");
     u.id = std::vector<uint8_t>(value.begin(), value.end());
     return {};
   }
   if (name == "slot-id") {
     if (u.slot_id) {
-      return make_error(ErrorKind::usage, "uri.duplicate",
-                        "attribute 'slot-id' appears twice in the pkcs11 URI");
+      return make_error(ErrorKind::usage, "uri.duplicate", "attribute 'slot-id' appears twice in the pkcs11 URI");
     }
     unsigned long v = 0;
     auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     if (ec != std::errc() || end != value.data() + value.size() || value.empty()) {
-      return make_error(ErrorKind::usage, "uri.slot_id",
-                        "pkcs11 URI slot-id must be a decimal number");
+      return make_error(ErrorKind::usage, "uri.slot_id", "pkcs11 URI slot-id must be a decimal number");
     }
     u.slot_id = v;
     return {};
   }
   // Library and slot attributes narrow nothing we select on; accept them as
   // RFC 7512 allows, vendor attributes ("x-...") too.
-  if (name == "library-manufacturer" || name == "library-description" ||
-      name == "library-version" || name == "slot-description" || name == "slot-manufacturer" ||
-      name.rfind("x-", 0) == 0) {
+  if (name == "library-manufacturer" || name == "library-description" || name == "library-version" ||
+      name == "slot-description" || name == "slot-manufacturer" || name.rfind("x-", 0) == 0) {
     return {};
   }
-  return make_error(ErrorKind::usage, "uri.attribute",
-                    "unknown pkcs11 URI attribute '" + std::string(name) + "'");
+  return make_error(ErrorKind::usage, "uri.attribute", "unknown pkcs11 URI attribute '" + std::string(name) + "'");
 }
 
 Status parse_query_attr(Pkcs11Uri& u, std::string_view name, std::string value) {
@@ -144,9 +151,8 @@ Status for_each_pair(std::string_view text, char sep, F&& f) {
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      return make_error(
-          ErrorKind::usage, "uri.syntax",
-          "pkcs11 URI attribute without '=': '" + std::string(pair.substr(0, 40)) + "'");
+      return make_error(ErrorKind::usage, "uri.syntax",
+                        "pkcs11 URI attribute without '=': '" + std::string(pair.substr(0, 40)) + "'");
     }
     std::string_view name = pair.substr(0, eq);
     auto value = percent_decode(pair.substr(eq + 1), name);
@@ -160,24 +166,20 @@ Status for_each_pair(std::string_view text, char sep, F&& f) {
 
 Result<Pkcs11Uri> Pkcs11Uri::parse(std::string_view text) {
   constexpr std::string_view kScheme = "pkcs11:";
-  if (text.size() < kScheme.size() ||
-      !std::equal(kScheme.begin(), kScheme.end(), text.begin(),
-                  [](char a, char b) { return a == (b | 0x20) || a == b; })) {
+  if (text.size() < kScheme.size() || !std::equal(kScheme.begin(), kScheme.end(), text.begin(),
+                                                  [](char a, char b) { return a == (b | 0x20) || a == b; })) {
     return make_error(ErrorKind::usage, "uri.scheme", "a pkcs11 URI starts with 'pkcs11:'");
   }
-  if (text.size() > 4096)
-    return make_error(ErrorKind::usage, "uri.length", "the pkcs11 URI is too long");
+  if (text.size() > 4096) return make_error(ErrorKind::usage, "uri.length", "the pkcs11 URI is too long");
   text.remove_prefix(kScheme.size());
   Pkcs11Uri u;
   size_t q = text.find('?');
   std::string_view path = text.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view{} : text.substr(q + 1);
-  EDX_TRY(for_each_pair(path, ';', [&](std::string_view n, std::string v) {
-    return parse_path_attr(u, n, std::move(v));
-  }));
-  EDX_TRY(for_each_pair(query, '&', [&](std::string_view n, std::string v) {
-    return parse_query_attr(u, n, std::move(v));
-  }));
+  EDX_TRY(
+      for_each_pair(path, ';', [&](std::string_view n, std::string v) { return parse_path_attr(u, n, std::move(v)); }));
+  EDX_TRY(for_each_pair(query, '&',
+                        [&](std::string_view n, std::string v) { return parse_query_attr(u, n, std::move(v)); }));
   return u;
 }
 
@@ -213,15 +215,13 @@ std::string Pkcs11Uri::to_string() const {
 Result<std::vector<uint8_t>> parse_hex_id(std::string_view hex) {
   if (hex.rfind("0x", 0) == 0 || hex.rfind("0X", 0) == 0) hex.remove_prefix(2);
   if (hex.empty() || hex.size() % 2 != 0 || hex.size() > 256) {
-    return make_error(ErrorKind::usage, "usage.id",
-                      "a key id is an even number of hex digits (e.g. 01ab)");
+    return make_error(ErrorKind::usage, "usage.id", "a key id is an even number of hex digits (e.g. 01ab)");
   }
   std::vector<uint8_t> out;
   for (size_t i = 0; i < hex.size(); i += 2) {
     int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
     if (hi < 0 || lo < 0) {
-      return make_error(ErrorKind::usage, "usage.id",
-                        "a key id is an even number of hex digits (e.g. 01ab)");
+      return make_error(ErrorKind::usage, "usage.id", "a key id is an even number of hex digits (e.g. 01ab)");
     }
     out.push_back(static_cast<uint8_t>(hi * 16 + lo));
   }

@@ -39,7 +39,8 @@ Agency read_agency(const sql::Stmt& st) {
 std::string fold_for_search(std::string_view utf8) {
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(err);
-  icu::UnicodeString in = icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
+  icu::UnicodeString in =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
   icu::UnicodeString decomposed = U_SUCCESS(err) ? nfd->normalize(in, err) : in;
   if (U_FAILURE(err)) decomposed = in;
   icu::UnicodeString kept;
@@ -69,37 +70,38 @@ Status SqlStore::replace_agencies(const std::vector<Agency>& entries, const std:
     if (a.code.empty()) return make_error(ErrorKind::invalid, "store.agency", "a directory entry has no code");
     for (const std::string* f : {&a.code, &a.name, &a.id, &a.pid, &a.mail, &a.old_code}) {
       if (f->size() > kMaxFieldBytes)
-        return make_error(ErrorKind::invalid, "store.agency", "directory entry " + a.code.substr(0, 64) + " has a field too long");
+        return make_error(ErrorKind::invalid, "store.agency",
+                          "directory entry " + a.code.substr(0, 64) + " has a field too long");
     }
   }
   auto done = write_tx<bool>([&](sql::Conn& c) -> Result<bool> {
-           const int64_t at = now();
-           EDX_TRY(c.exec("DELETE FROM agencies"));
-           auto ins = c.prepare(
-               "INSERT INTO agencies(code, code_folded, name, name_folded, axis_id, pid, mail, old_code)"
-               " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(code) DO UPDATE SET code_folded = excluded.code_folded,"
-               " name = excluded.name, name_folded = excluded.name_folded, axis_id = excluded.axis_id,"
-               " pid = excluded.pid, mail = excluded.mail, old_code = excluded.old_code");
-           if (!ins.ok()) return ins.error();
-           for (const Agency& a : entries) {
-             ins->bind(1, a.code).bind(2, fold_for_search(a.code)).bind(3, a.name).bind(4, fold_for_search(a.name));
-             ins->bind(5, a.id).bind(6, a.pid).bind(7, a.mail).bind(8, a.old_code);
-             EDX_TRY(ins->run());
-             ins->reset();
-           }
-           auto count = c.prepare("SELECT count(*) FROM agencies");
-           if (!count.ok()) return count.error();
-           auto row = count->step();
-           if (!row.ok()) return row.error();
-           const int64_t n = *row ? count->i64(0) : 0;
-           auto meta = c.prepare(
-               "INSERT INTO agency_directory(singleton, entries, synced_ms) VALUES(1, ?, ?)"
-               " ON CONFLICT(singleton) DO UPDATE SET entries = excluded.entries, synced_ms = excluded.synced_ms");
-           if (!meta.ok()) return meta.error();
-           EDX_TRY(meta->bind(1, n).bind(2, at).run());
-           EDX_TRY(append_audit(c, {actor, "directory.sync", "agencies", "ok", std::to_string(n) + " entries"}, at));
-           return true;
-         });
+    const int64_t at = now();
+    EDX_TRY(c.exec("DELETE FROM agencies"));
+    auto ins = c.prepare(
+        "INSERT INTO agencies(code, code_folded, name, name_folded, axis_id, pid, mail, old_code)"
+        " VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(code) DO UPDATE SET code_folded = excluded.code_folded,"
+        " name = excluded.name, name_folded = excluded.name_folded, axis_id = excluded.axis_id,"
+        " pid = excluded.pid, mail = excluded.mail, old_code = excluded.old_code");
+    if (!ins.ok()) return ins.error();
+    for (const Agency& a : entries) {
+      ins->bind(1, a.code).bind(2, fold_for_search(a.code)).bind(3, a.name).bind(4, fold_for_search(a.name));
+      ins->bind(5, a.id).bind(6, a.pid).bind(7, a.mail).bind(8, a.old_code);
+      EDX_TRY(ins->run());
+      ins->reset();
+    }
+    auto count = c.prepare("SELECT count(*) FROM agencies");
+    if (!count.ok()) return count.error();
+    auto row = count->step();
+    if (!row.ok()) return row.error();
+    const int64_t n = *row ? count->i64(0) : 0;
+    auto meta = c.prepare(
+        "INSERT INTO agency_directory(singleton, entries, synced_ms) VALUES(1, ?, ?)"
+        " ON CONFLICT(singleton) DO UPDATE SET entries = excluded.entries, synced_ms = excluded.synced_ms");
+    if (!meta.ok()) return meta.error();
+    EDX_TRY(meta->bind(1, n).bind(2, at).run());
+    EDX_TRY(append_audit(c, {actor, "directory.sync", "agencies", "ok", std::to_string(n) + " entries"}, at));
+    return true;
+  });
   if (!done.ok()) return done.error();
   return {};
 }
@@ -109,8 +111,8 @@ Result<std::vector<Agency>> SqlStore::search_agencies(std::string_view query, ui
   return read_tx<std::vector<Agency>>([&](sql::Conn& c) -> Result<std::vector<Agency>> {
     std::vector<std::pair<std::string, Agency>> found;  // (name_folded, entry)
     if (q.empty()) {
-      auto st = c.prepare(
-          "SELECT code, name, axis_id, pid, mail, old_code, name_folded FROM agencies ORDER BY code LIMIT ?");
+      auto st =
+          c.prepare("SELECT code, name, axis_id, pid, mail, old_code, name_folded FROM agencies ORDER BY code LIMIT ?");
       if (!st.ok()) return st.error();
       st->bind(1, static_cast<int64_t>(limit));
       std::vector<Agency> out;
@@ -122,11 +124,10 @@ Result<std::vector<Agency>> SqlStore::search_agencies(std::string_view query, ui
       }
       return out;
     }
-    auto st = c.prepare(c.is_postgresql()
-                            ? "SELECT code, name, axis_id, pid, mail, old_code, name_folded FROM agencies"
-                              " WHERE strpos(name_folded, ?1) > 0 OR strpos(code_folded, ?1) > 0 LIMIT ?2"
-                            : "SELECT code, name, axis_id, pid, mail, old_code, name_folded FROM agencies"
-                              " WHERE instr(name_folded, ?1) > 0 OR instr(code_folded, ?1) > 0 LIMIT ?2");
+    auto st = c.prepare(c.is_postgresql() ? "SELECT code, name, axis_id, pid, mail, old_code, name_folded FROM agencies"
+                                            " WHERE strpos(name_folded, ?1) > 0 OR strpos(code_folded, ?1) > 0 LIMIT ?2"
+                                          : "SELECT code, name, axis_id, pid, mail, old_code, name_folded FROM agencies"
+                                            " WHERE instr(name_folded, ?1) > 0 OR instr(code_folded, ?1) > 0 LIMIT ?2");
     if (!st.ok()) return st.error();
     st->bind(1, q).bind(2, static_cast<int64_t>(kMaxSearchCandidates));
     for (;;) {

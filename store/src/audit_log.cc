@@ -19,8 +19,7 @@ void put_field(std::string& out, std::string_view v) {
 
 }  // namespace
 
-std::string audit_row_hash(const std::string& prev_sha256, int64_t seq, int64_t at_ms,
-                           const AuditEvent& e) {
+std::string audit_row_hash(const std::string& prev_sha256, int64_t seq, int64_t at_ms, const AuditEvent& e) {
   std::string buf = "edxgate-audit-v1;";
   put_field(buf, prev_sha256);
   put_field(buf, std::to_string(seq));
@@ -90,16 +89,15 @@ Result<AuditCheck> SqlStore::verify_audit() {
         const std::string stored_prev = st->text(7);
         const std::string stored = st->text(8);
         if (seq != expected_seq) {
-          return broken(expected_seq, "row " + std::to_string(expected_seq) +
-                                          " is missing (the next row is " + std::to_string(seq) + ")");
+          return broken(expected_seq, "row " + std::to_string(expected_seq) + " is missing (the next row is " +
+                                          std::to_string(seq) + ")");
         }
         if (stored_prev != prev) {
-          return broken(seq, "row " + std::to_string(seq) +
-                                 " does not chain to the previous row (its prev_sha256 differs)");
+          return broken(seq,
+                        "row " + std::to_string(seq) + " does not chain to the previous row (its prev_sha256 differs)");
         }
         if (audit_row_hash(prev, seq, st->i64(1), e) != stored) {
-          return broken(seq, "row " + std::to_string(seq) +
-                                 " was altered (its content does not match its sha256)");
+          return broken(seq, "row " + std::to_string(seq) + " was altered (its content does not match its sha256)");
         }
         prev = stored;
         ++expected_seq;
@@ -127,8 +125,8 @@ Result<std::vector<AuditRow>> SqlStore::audit_rows(int64_t after_seq, uint32_t l
       if (!row.ok()) return row.error();
       if (!*row) break;
       out.push_back({st->i64(0), st->i64(1),
-                     AuditEvent{st->text(2), st->text(3), st->text(4), st->text(5), st->text(6)},
-                     st->text(7), st->text(8)});
+                     AuditEvent{st->text(2), st->text(3), st->text(4), st->text(5), st->text(6)}, st->text(7),
+                     st->text(8)});
     }
     return out;
   });

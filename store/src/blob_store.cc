@@ -25,14 +25,11 @@ constexpr const char* kLockName = ".lock";
 
 // "store.io" of kind io, or "io.disk_full" of kind unavailable when the disk
 // or quota is full (fs::file_error).
-Error sys_error(std::string code, const std::string& what) {
-  return fs::file_error(errno, std::move(code), what);
-}
+Error sys_error(std::string code, const std::string& what) { return fs::file_error(errno, std::move(code), what); }
 
 Error bad_name(std::string_view name) {
-  return make_error(
-      ErrorKind::invalid, "store.blob_name",
-      "'" + std::string(name.substr(0, 80)) + "' is not a blob name (64 lower-case hex digits)");
+  return make_error(ErrorKind::invalid, "store.blob_name",
+                    "'" + std::string(name.substr(0, 80)) + "' is not a blob name (64 lower-case hex digits)");
 }
 
 // An flock on the directory's lock file: shared while committing, exclusive
@@ -83,13 +80,11 @@ BlobWriter::~BlobWriter() = default;
 
 Status BlobWriter::write(std::string_view bytes) {
   Impl& w = *impl_;
-  if (w.broken)
-    return make_error(ErrorKind::internal, "store.blob_broken", "this blob writer failed earlier");
+  if (w.broken) return make_error(ErrorKind::internal, "store.blob_broken", "this blob writer failed earlier");
   if (bytes.size() > w.max_bytes - w.size) {
     w.broken = true;
-    return make_error(
-        ErrorKind::too_large, "store.too_large",
-        "the file is larger than the limit of " + std::to_string(w.max_bytes) + " bytes");
+    return make_error(ErrorKind::too_large, "store.too_large",
+                      "the file is larger than the limit of " + std::to_string(w.max_bytes) + " bytes");
   }
   Status s = w.file.write(bytes);
   if (!s.ok()) {
@@ -103,8 +98,7 @@ Status BlobWriter::write(std::string_view bytes) {
 
 Result<BlobRef> BlobWriter::commit() {
   Impl& w = *impl_;
-  if (w.broken)
-    return make_error(ErrorKind::internal, "store.blob_broken", "this blob writer failed earlier");
+  if (w.broken) return make_error(ErrorKind::internal, "store.blob_broken", "this blob writer failed earlier");
   w.broken = true;  // one commit only
   BlobRef ref{w.md.finish_hex(), w.size};
   auto lock = DirLock::take(w.dir, LOCK_SH);
@@ -149,15 +143,13 @@ Result<BlobRef> BlobStore::put_file(const std::string& path) const {
   return w->commit();
 }
 
-Status BlobStore::read_to(std::string_view sha256,
-                          const std::function<Status(std::string_view)>& sink) const {
+Status BlobStore::read_to(std::string_view sha256, const std::function<Status(std::string_view)>& sink) const {
   if (!is_blob_name(sha256)) return bad_name(sha256);
   std::string path = path_of(sha256);
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd.valid()) {
     if (errno == ENOENT) {
-      return make_error(ErrorKind::not_found, "store.blob_missing",
-                        "blob " + std::string(sha256) + " is missing");
+      return make_error(ErrorKind::not_found, "store.blob_missing", "blob " + std::string(sha256) + " is missing");
     }
     return sys_error("store.io", "cannot open " + path);
   }
@@ -178,9 +170,8 @@ Status BlobStore::read_to(std::string_view sha256,
     EDX_TRY(sink(chunk));
   }
   if (md.finish_hex() != sha256) {
-    return make_error(
-        ErrorKind::invalid, "store.blob_corrupt",
-        "blob " + std::string(sha256) + " does not match its hash (the file is corrupt)");
+    return make_error(ErrorKind::invalid, "store.blob_corrupt",
+                      "blob " + std::string(sha256) + " does not match its hash (the file is corrupt)");
   }
   return {};
 }
@@ -189,16 +180,14 @@ Result<std::string> BlobStore::read(std::string_view sha256, uint64_t max_bytes)
   auto size = stat(sha256);
   if (!size.ok()) return size.error();
   if (*size > max_bytes) {
-    return make_error(
-        ErrorKind::too_large, "store.too_large",
-        "blob " + std::string(sha256) + " is larger than " + std::to_string(max_bytes) + " bytes");
+    return make_error(ErrorKind::too_large, "store.too_large",
+                      "blob " + std::string(sha256) + " is larger than " + std::to_string(max_bytes) + " bytes");
   }
   std::string out;
   out.reserve(static_cast<size_t>(*size));
   Status s = read_to(sha256, [&](std::string_view chunk) -> Status {
     if (chunk.size() > max_bytes - out.size()) {
-      return make_error(ErrorKind::too_large, "store.too_large",
-                        "blob " + std::string(sha256) + " grew while read");
+      return make_error(ErrorKind::too_large, "store.too_large", "blob " + std::string(sha256) + " grew while read");
     }
     out.append(chunk);
     return {};
@@ -214,9 +203,9 @@ Status BlobStore::verify(const BlobRef& ref) const {
     return {};
   }));
   if (seen != ref.size) {
-    return make_error(ErrorKind::invalid, "store.blob_corrupt",
-                      "blob " + ref.sha256 + " has " + std::to_string(seen) + " bytes, expected " +
-                          std::to_string(ref.size));
+    return make_error(
+        ErrorKind::invalid, "store.blob_corrupt",
+        "blob " + ref.sha256 + " has " + std::to_string(seen) + " bytes, expected " + std::to_string(ref.size));
   }
   return {};
 }
@@ -226,8 +215,7 @@ Result<uint64_t> BlobStore::stat(std::string_view sha256) const {
   struct stat st {};
   if (::lstat(path_of(sha256).c_str(), &st) != 0) {
     if (errno == ENOENT) {
-      return make_error(ErrorKind::not_found, "store.blob_missing",
-                        "blob " + std::string(sha256) + " is missing");
+      return make_error(ErrorKind::not_found, "store.blob_missing", "blob " + std::string(sha256) + " is missing");
     }
     return sys_error("store.io", "cannot stat blob " + std::string(sha256));
   }
@@ -245,9 +233,9 @@ Status BlobStore::claim(const BlobRef& ref) const {
   auto size = stat(ref.sha256);
   if (!size.ok()) return size.error();
   if (*size != ref.size) {
-    return make_error(ErrorKind::invalid, "store.blob_corrupt",
-                      "blob " + ref.sha256 + " has " + std::to_string(*size) + " bytes, expected " +
-                          std::to_string(ref.size));
+    return make_error(
+        ErrorKind::invalid, "store.blob_corrupt",
+        "blob " + ref.sha256 + " has " + std::to_string(*size) + " bytes, expected " + std::to_string(ref.size));
   }
   if (::utimensat(AT_FDCWD, path_of(ref.sha256).c_str(), nullptr, AT_SYMLINK_NOFOLLOW) != 0) {
     return sys_error("store.io", "cannot touch blob " + ref.sha256);
@@ -255,8 +243,7 @@ Status BlobStore::claim(const BlobRef& ref) const {
   return {};
 }
 
-Result<bool> BlobStore::remove_if_older(std::string_view sha256, int64_t now_ms,
-                                        int64_t min_age_ms) const {
+Result<bool> BlobStore::remove_if_older(std::string_view sha256, int64_t now_ms, int64_t min_age_ms) const {
   if (!is_blob_name(sha256)) return bad_name(sha256);
   auto lock = DirLock::take(dir_, LOCK_EX);
   if (!lock.ok()) return lock.error();

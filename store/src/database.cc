@@ -7,16 +7,14 @@
 
 namespace edxgate::store {
 
-SqliteDatabase::SqliteDatabase(std::string path, uint32_t busy_timeout_ms,
-                               std::unique_ptr<sql::SqliteConn> writer,
+SqliteDatabase::SqliteDatabase(std::string path, uint32_t busy_timeout_ms, std::unique_ptr<sql::SqliteConn> writer,
                                std::unique_ptr<sql::SqliteConn> first_reader)
     : path_(std::move(path)), busy_timeout_ms_(busy_timeout_ms), writer_(std::move(writer)) {
   if (first_reader) readers_.push_back(std::move(first_reader));
 }
 
 Status SqliteDatabase::write(const TxBody& body, bool /*lock_audit*/) {
-  if (!writer_)
-    return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
+  if (!writer_) return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
   MutexLock lock(write_mu_);
   auto tx = sql::Tx::begin(*writer_, sql::Tx::Kind::write);
   if (!tx.ok()) return tx.error();
@@ -52,8 +50,7 @@ Status SqliteDatabase::read(const TxBody& body) {
 Result<std::unique_ptr<sql::PgConn>> PgDatabase::acquire() {
   {
     MutexLock lock(mu_);
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(options_.acquire_timeout_ms);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.acquire_timeout_ms);
     for (;;) {
       if (!idle_.empty()) {
         auto c = std::move(idle_.back());
@@ -66,10 +63,9 @@ Result<std::unique_ptr<sql::PgConn>> PgDatabase::acquire() {
       }
       if (lock.wait_until(cv_, deadline) == std::cv_status::timeout && idle_.empty() &&
           open_ >= options_.max_connections) {
-        return make_error(
-            ErrorKind::unavailable, "store.busy",
-            "no free PostgreSQL connection within " + std::to_string(options_.acquire_timeout_ms) +
-                " ms (store.pool_size is " + std::to_string(options_.max_connections) + ")");
+        return make_error(ErrorKind::unavailable, "store.busy",
+                          "no free PostgreSQL connection within " + std::to_string(options_.acquire_timeout_ms) +
+                              " ms (store.pool_size is " + std::to_string(options_.max_connections) + ")");
       }
     }
   }
@@ -122,8 +118,7 @@ Status PgDatabase::run(const TxBody& body, bool write, bool lock_audit) {
     // A lost COMMIT may have committed: running the body again could do it twice.
     const bool retryable = !in_doubt && (code == "store.retry" || code == "store.unavailable");
     if (!retryable || attempt >= options_.max_attempts) {
-      if (code == "store.retry")
-        return make_error(ErrorKind::unavailable, "store.busy", s.error().message);
+      if (code == "store.retry") return make_error(ErrorKind::unavailable, "store.busy", s.error().message);
       return s;
     }
     unsigned char r = 0;
@@ -133,8 +128,7 @@ Status PgDatabase::run(const TxBody& body, bool write, bool lock_audit) {
 }
 
 Status PgDatabase::write(const TxBody& body, bool lock_audit) {
-  if (options_.read_only)
-    return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
+  if (options_.read_only) return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
   return run(body, /*write=*/true, lock_audit);
 }
 

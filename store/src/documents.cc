@@ -12,29 +12,24 @@ constexpr size_t kMaxListItems = 10'000;     // recipients, attachments
 Status check_new_document(const NewDocument& d) {
   if (!is_initial(d.direction, d.state)) {
     return make_error(ErrorKind::invalid, "store.bad_initial_state",
-                      "a " + std::string(direction_name(d.direction)) +
-                          " document cannot start in state " + std::string(state_name(d.state)));
+                      "a " + std::string(direction_name(d.direction)) + " document cannot start in state " +
+                          std::string(state_name(d.state)));
   }
   for (const std::string* f :
-       {&d.envelope_id, &d.sender, &d.code_number, &d.code_notation, &d.promulgation_date,
-        &d.subject, &d.document_type, &d.due_date, &d.signer_summary, &d.submitter,
-        &d.idempotency_key, &d.actor}) {
+       {&d.envelope_id, &d.sender, &d.code_number, &d.code_notation, &d.promulgation_date, &d.subject, &d.document_type,
+        &d.due_date, &d.signer_summary, &d.submitter, &d.idempotency_key, &d.actor}) {
     if (f->size() > kMaxTextBytes) {
-      return make_error(
-          ErrorKind::too_large, "store.field_too_long",
-          "a document field is longer than " + std::to_string(kMaxTextBytes) + " bytes");
+      return make_error(ErrorKind::too_large, "store.field_too_long",
+                        "a document field is longer than " + std::to_string(kMaxTextBytes) + " bytes");
     }
   }
   if (d.recipients.size() > kMaxListItems || d.attachments.size() > kMaxListItems) {
-    return make_error(
-        ErrorKind::too_large, "store.too_many",
-        "a document has more than " + std::to_string(kMaxListItems) + " recipients or attachments");
+    return make_error(ErrorKind::too_large, "store.too_many",
+                      "a document has more than " + std::to_string(kMaxListItems) + " recipients or attachments");
   }
   for (const Attachment& a : d.attachments) {
-    if (a.name.size() > kMaxTextBytes || a.content_type.size() > kMaxTextBytes ||
-        a.note.size() > kMaxTextBytes) {
-      return make_error(ErrorKind::too_large, "store.field_too_long",
-                        "an attachment name or type is too long");
+    if (a.name.size() > kMaxTextBytes || a.content_type.size() > kMaxTextBytes || a.note.size() > kMaxTextBytes) {
+      return make_error(ErrorKind::too_large, "store.field_too_long", "an attachment name or type is too long");
     }
   }
   return {};
@@ -168,8 +163,7 @@ Result<Created> SqlStore::insert_document(sql::Conn& c, const NewDocument& d, in
   EDX_TRY(insert_due_date(c, id, d, at));
   EDX_TRY(append_audit(c,
                        {d.actor, "document.create", "document:" + std::to_string(id), "ok",
-                        std::string(direction_name(d.direction)) + " " +
-                            transition_detail(std::nullopt, d.state, "")},
+                        std::string(direction_name(d.direction)) + " " + transition_detail(std::nullopt, d.state, "")},
                        at));
   return Created{id, false};
 }
@@ -200,15 +194,12 @@ Result<std::vector<Created>> SqlStore::create_documents(std::span<const NewDocum
 
 Result<Document> SqlStore::get_document(DocumentId id) {
   return read_tx<Document>([&](sql::Conn& c) -> Result<Document> {
-    auto st = c.prepare_built(std::string("SELECT ") + kDocumentColumns +
-                              " FROM documents WHERE id = ?");
+    auto st = c.prepare_built(std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE id = ?");
     if (!st.ok()) return st.error();
     st->bind(1, id);
     auto row = st->step();
     if (!row.ok()) return row.error();
-    if (!*row)
-      return make_error(ErrorKind::not_found, "store.not_found",
-                        "no document " + std::to_string(id));
+    if (!*row) return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
     Document d = document_at(*st);
     auto r = c.prepare("SELECT organ_id FROM recipients WHERE document_id = ? ORDER BY ordinal");
     if (!r.ok()) return r.error();
@@ -247,8 +238,7 @@ Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
   if (q.created_from_ms) sql += " AND created_ms >= ?4";
   if (q.created_until_ms) sql += " AND created_ms < ?5";
   if (!q.subject_contains.empty()) {
-    sql += postgresql ? " AND strpos(subject_folded, ?6) > 0"
-                                                       : " AND instr(subject_folded, ?6) > 0";
+    sql += postgresql ? " AND strpos(subject_folded, ?6) > 0" : " AND instr(subject_folded, ?6) > 0";
   }
   if (q.before_id) sql += " AND id < ?7";
   if (!q.envelope_id.empty()) sql += " AND envelope_id = ?9";
@@ -283,11 +273,10 @@ Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
   });
 }
 
-Status SqlStore::set_envelope(DocumentId id, const BlobRef& envelope,
-                                 const std::string& signer_summary, const std::string& actor) {
+Status SqlStore::set_envelope(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
+                              const std::string& actor) {
   if (signer_summary.size() > kMaxTextBytes) {
-    return make_error(ErrorKind::too_large, "store.field_too_long",
-                      "the signer summary is too long");
+    return make_error(ErrorKind::too_large, "store.field_too_long", "the signer summary is too long");
   }
   EDX_TRY(blobs_.claim(envelope));
   return write_tx<void>([&](sql::Conn& c) -> Status {
@@ -306,17 +295,14 @@ Status SqlStore::set_envelope(DocumentId id, const BlobRef& envelope,
       exists->bind(1, id);
       auto row = exists->step();
       if (!row.ok()) return row.error();
-      if (!*row)
-        return make_error(ErrorKind::not_found, "store.not_found",
-                          "no document " + std::to_string(id));
+      if (!*row) return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
       return make_error(ErrorKind::conflict, "store.conflict",
-                        "the envelope of document " + std::to_string(id) +
-                            " can no longer change (state " + exists->text(0) + " or incoming)");
+                        "the envelope of document " + std::to_string(id) + " can no longer change (state " +
+                            exists->text(0) + " or incoming)");
     }
-    return append_audit(c,
-                        {actor, "document.envelope", "document:" + std::to_string(id), "ok",
-                         "envelope sha256 " + envelope.sha256},
-                        at);
+    return append_audit(
+        c, {actor, "document.envelope", "document:" + std::to_string(id), "ok", "envelope sha256 " + envelope.sha256},
+        at);
   });
 }
 
@@ -327,9 +313,7 @@ Status SqlStore::purge_document(DocumentId id, const std::string& actor, const s
     st->bind(1, id);
     auto row = st->step();
     if (!row.ok()) return row.error();
-    if (!*row)
-      return make_error(ErrorKind::not_found, "store.not_found",
-                        "no document " + std::to_string(id));
+    if (!*row) return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
     auto dir = parse_direction(st->text(0));
     auto state = parse_state(st->text(1));
     if (!dir || !state || !is_terminal(*dir, *state)) {
@@ -340,8 +324,7 @@ Status SqlStore::purge_document(DocumentId id, const std::string& actor, const s
     auto del = c.prepare("DELETE FROM documents WHERE id = ?");  // rows of it cascade
     if (!del.ok()) return del.error();
     EDX_TRY(del->bind(1, id).run());
-    return append_audit(c, {actor, "document.purge", "document:" + std::to_string(id), "ok", reason},
-                        now());
+    return append_audit(c, {actor, "document.purge", "document:" + std::to_string(id), "ok", reason}, now());
   });
 }
 

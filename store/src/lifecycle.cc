@@ -32,12 +32,11 @@ Status SqlStore::record_lifecycle(std::span<const LifecycleEvent> events) {
       if (!row.ok()) return row.error();
       if (!*row) return make_error(ErrorKind::not_found, "store.not_found", "no " + which);
       const std::string current = cur->text(0);
-      if (e.expected_lifecycle &&
-          std::find(e.expected_lifecycle->begin(), e.expected_lifecycle->end(), current) ==
-              e.expected_lifecycle->end()) {
-        return make_error(ErrorKind::conflict, "store.conflict",
-                          which + " is " + (current.empty() ? std::string("in no lifecycle step") : current) +
-                              " in its lifecycle");
+      if (e.expected_lifecycle && std::find(e.expected_lifecycle->begin(), e.expected_lifecycle->end(), current) ==
+                                      e.expected_lifecycle->end()) {
+        return make_error(
+            ErrorKind::conflict, "store.conflict",
+            which + " is " + (current.empty() ? std::string("in no lifecycle step") : current) + " in its lifecycle");
       }
       if (!e.lifecycle.empty()) {
         auto up = c.prepare("UPDATE documents SET lifecycle = ?, updated_ms = ? WHERE id = ?");
@@ -53,8 +52,8 @@ Status SqlStore::record_lifecycle(std::span<const LifecycleEvent> events) {
       std::string detail = e.lifecycle.empty() ? current : e.lifecycle;
       if (e.related) detail += " " + e.relation + " document:" + std::to_string(*e.related);
       if (!e.reason.empty()) detail += ": " + e.reason;
-      EDX_TRY(append_audit(c, {e.actor, "document.lifecycle", "document:" + std::to_string(e.document_id), "ok", detail},
-                           at));
+      EDX_TRY(append_audit(
+          c, {e.actor, "document.lifecycle", "document:" + std::to_string(e.document_id), "ok", detail}, at));
     }
     return {};
   });

@@ -392,11 +392,10 @@ int64_t wall_ms() {
 }  // namespace
 
 Result<int> read_schema_version(sql::Conn& conn) {
-  auto has = conn.prepare(
-      conn.is_postgresql()
-          ? "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-            " AND table_schema = current_schema()"
-          : "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  auto has = conn.prepare(conn.is_postgresql()
+                              ? "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+                                " AND table_schema = current_schema()"
+                              : "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
   if (!has.ok()) return has.error();
   auto row = has->step();
   if (!row.ok()) return row.error();
@@ -422,15 +421,14 @@ Result<int> migrate(sql::Conn& conn, int target) {
   if (version > kLatestSchemaVersion) {
     return make_error(ErrorKind::conflict, "store.schema_newer",
                       "the database has schema version " + std::to_string(version) +
-                          " but this edxgate knows only up to " +
-                          std::to_string(kLatestSchemaVersion) + "; run a newer edxgate");
+                          " but this edxgate knows only up to " + std::to_string(kLatestSchemaVersion) +
+                          "; run a newer edxgate");
   }
   if (version == 0) {
-    EDX_TRY(conn.exec(conn.is_postgresql()
-                          ? "CREATE TABLE IF NOT EXISTS schema_version(version BIGINT NOT NULL,"
-                            " applied_ms BIGINT NOT NULL)"
-                          : "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL,"
-                            " applied_ms INTEGER NOT NULL)"));
+    EDX_TRY(conn.exec(conn.is_postgresql() ? "CREATE TABLE IF NOT EXISTS schema_version(version BIGINT NOT NULL,"
+                                             " applied_ms BIGINT NOT NULL)"
+                                           : "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL,"
+                                             " applied_ms INTEGER NOT NULL)"));
   }
   for (; version < target; ++version) {
     EDX_TRY(conn.exec(conn.is_postgresql() ? kPgMigrations[version] : kMigrations[version]));

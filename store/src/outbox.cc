@@ -44,25 +44,25 @@ Error lease_problem(sql::Conn& c, OutboxId id) {
   st->bind(1, id);
   auto row = st->step();
   if (!row.ok()) return row.error();
-  if (!*row)
-    return make_error(ErrorKind::not_found, "store.not_found",
-                      "no outbox item " + std::to_string(id));
+  if (!*row) return make_error(ErrorKind::not_found, "store.not_found", "no outbox item " + std::to_string(id));
   if (st->text(0) != "pending") {
     return make_error(ErrorKind::conflict, "store.conflict",
                       "outbox item " + std::to_string(id) + " is already " + st->text(0));
   }
   return make_error(ErrorKind::conflict, "store.lease_lost",
-                    "the lease on outbox item " + std::to_string(id) +
-                        " expired and another worker holds it now");
+                    "the lease on outbox item " + std::to_string(id) + " expired and another worker holds it now");
 }
 
 }  // namespace
 
 std::string_view outbox_state_name(OutboxState s) {
   switch (s) {
-    case OutboxState::pending: return "pending";
-    case OutboxState::done: return "done";
-    case OutboxState::cancelled: return "cancelled";
+    case OutboxState::pending:
+      return "pending";
+    case OutboxState::done:
+      return "done";
+    case OutboxState::cancelled:
+      return "cancelled";
   }
   return "pending";
 }
@@ -80,11 +80,9 @@ int64_t backoff_delay_ms(const BackoffPolicy& p, int failures, uint64_t random) 
   return floor + static_cast<int64_t>((static_cast<u128>(random) * span) >> 64);
 }
 
-Result<OutboxId> SqlStore::insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r,
-                                            int64_t at) {
+Result<OutboxId> SqlStore::insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r, int64_t at) {
   if (r.kind.size() > 64 || r.destination.size() > 64 * 1024) {
-    return make_error(ErrorKind::too_large, "store.field_too_long",
-                      "the outbox kind or destination is too long");
+    return make_error(ErrorKind::too_large, "store.field_too_long", "the outbox kind or destination is too long");
   }
   auto st = c.prepare(
       "INSERT INTO outbox(document_id, kind, destination, payload_sha256, payload_size, state,"
@@ -96,13 +94,11 @@ Result<OutboxId> SqlStore::insert_outbox(sql::Conn& c, DocumentId id, const Outb
   auto inserted = st->step();
   if (!inserted.ok()) {
     if (inserted.error().code == "store.constraint") {
-      return make_error(ErrorKind::not_found, "store.not_found",
-                        "no document " + std::to_string(id));
+      return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
     }
     return inserted.error();
   }
-  if (!*inserted)
-    return make_error(ErrorKind::internal, "store.db", "the new outbox item got no id");
+  if (!*inserted) return make_error(ErrorKind::internal, "store.db", "the new outbox item got no id");
   const OutboxId item = st->i64(0);
   EDX_TRY(st->run());  // ends the statement
   EDX_TRY(append_audit(c,
@@ -117,51 +113,52 @@ Result<OutboxId> SqlStore::enqueue(DocumentId id, const OutboxRequest& request) 
   return write_tx<OutboxId>([&](sql::Conn& c) { return insert_outbox(c, id, request, now()); });
 }
 
-Result<std::vector<OutboxItem>> SqlStore::claim_outbox(const std::string& worker,
-                                                          int64_t lease_ms, uint32_t max_items) {
+Result<std::vector<OutboxItem>> SqlStore::claim_outbox(const std::string& worker, int64_t lease_ms,
+                                                       uint32_t max_items) {
   if (lease_ms <= 0 || max_items == 0) return std::vector<OutboxItem>{};
   max_items = std::min<uint32_t>(max_items, 1000);
-  return write_tx<std::vector<OutboxItem>>([&](sql::Conn& c) -> Result<std::vector<OutboxItem>> {
-    const int64_t at = now();
-    std::vector<OutboxId> due;
-    {
-      // PostgreSQL: nodes claiming at once each lock and take distinct items
-      // (SKIP LOCKED passes over rows another claim holds); SQLite has one writer.
-      static constexpr const char* kDue =
-          "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1"
-          " AND lease_until_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2";
-      static constexpr const char* kDueSkipLocked =
-          "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1"
-          " AND lease_until_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2 FOR UPDATE SKIP LOCKED";
-      auto st = c.prepare(c.is_postgresql() ? kDueSkipLocked : kDue);
-      if (!st.ok()) return st.error();
-      st->bind(1, at).bind(2, int64_t{max_items});
-      for (;;) {
-        auto row = st->step();
-        if (!row.ok()) return row.error();
-        if (!*row) break;
-        due.push_back(st->i64(0));
-      }
-    }
-    std::vector<OutboxItem> out;
-    for (OutboxId id : due) {
-      auto up = c.prepare(
-          "UPDATE outbox SET lease_owner = ?, lease_token = ?, lease_until_ms = ? WHERE id = ?");
-      if (!up.ok()) return up.error();
-      EDX_TRY(up->bind(1, worker).bind(2, new_token()).bind(3, at + lease_ms).bind(4, id).run());
-      auto st = c.prepare_built(std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE id = ?");
-      if (!st.ok()) return st.error();
-      st->bind(1, id);
-      auto row = st->step();
-      if (!row.ok()) return row.error();
-      if (*row) out.push_back(item_at(*st, /*with_token=*/true));
-    }
-    return out;
-  }, /*lock_audit=*/false);
+  return write_tx<std::vector<OutboxItem>>(
+      [&](sql::Conn& c) -> Result<std::vector<OutboxItem>> {
+        const int64_t at = now();
+        std::vector<OutboxId> due;
+        {
+          // PostgreSQL: nodes claiming at once each lock and take distinct items
+          // (SKIP LOCKED passes over rows another claim holds); SQLite has one writer.
+          static constexpr const char* kDue =
+              "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1"
+              " AND lease_until_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2";
+          static constexpr const char* kDueSkipLocked =
+              "SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1"
+              " AND lease_until_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2 FOR UPDATE SKIP LOCKED";
+          auto st = c.prepare(c.is_postgresql() ? kDueSkipLocked : kDue);
+          if (!st.ok()) return st.error();
+          st->bind(1, at).bind(2, int64_t{max_items});
+          for (;;) {
+            auto row = st->step();
+            if (!row.ok()) return row.error();
+            if (!*row) break;
+            due.push_back(st->i64(0));
+          }
+        }
+        std::vector<OutboxItem> out;
+        for (OutboxId id : due) {
+          auto up = c.prepare("UPDATE outbox SET lease_owner = ?, lease_token = ?, lease_until_ms = ? WHERE id = ?");
+          if (!up.ok()) return up.error();
+          EDX_TRY(up->bind(1, worker).bind(2, new_token()).bind(3, at + lease_ms).bind(4, id).run());
+          auto st = c.prepare_built(std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE id = ?");
+          if (!st.ok()) return st.error();
+          st->bind(1, id);
+          auto row = st->step();
+          if (!row.ok()) return row.error();
+          if (*row) out.push_back(item_at(*st, /*with_token=*/true));
+        }
+        return out;
+      },
+      /*lock_audit=*/false);
 }
 
-Status SqlStore::complete_outbox(OutboxId id, const std::string& lease_token,
-                                    std::optional<State> advance_to, const std::string& actor) {
+Status SqlStore::complete_outbox(OutboxId id, const std::string& lease_token, std::optional<State> advance_to,
+                                 const std::string& actor) {
   return write_tx<void>([&](sql::Conn& c) -> Status {
     const int64_t at = now();
     auto st = c.prepare(
@@ -176,41 +173,42 @@ Status SqlStore::complete_outbox(OutboxId id, const std::string& lease_token,
     auto row = doc->step();
     if (!row.ok()) return row.error();
     const DocumentId document = doc->i64(0);
-    EDX_TRY(append_audit(c,
-                         {actor, "outbox.sent", "document:" + std::to_string(document), "ok",
-                          "item " + std::to_string(id)},
-                         at));
+    EDX_TRY(append_audit(
+        c, {actor, "outbox.sent", "document:" + std::to_string(document), "ok", "item " + std::to_string(id)}, at));
     if (advance_to) EDX_TRY(move_document(c, document, *advance_to, actor, "outbox item sent", {}, at));
     return {};
   });
 }
 
 Status SqlStore::fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) {
-  return write_tx<void>([&](sql::Conn& c) -> Status {
-    const int64_t at = now();
-    auto cur = c.prepare("SELECT attempts FROM outbox WHERE id = ? AND lease_token = ? AND state = 'pending'"
-                         " AND ? <> ''");
-    if (!cur.ok()) return cur.error();
-    cur->bind(1, id).bind(2, lease_token).bind(3, lease_token);
-    auto row = cur->step();
-    if (!row.ok()) return row.error();
-    if (!*row) return lease_problem(c, id);
-    const int64_t attempts = cur->i64(0);
-    const int failures = static_cast<int>(attempts) + 1;
-    const int64_t next = at + backoff_delay_ms(options_.backoff, failures, random64());
-    // Guarded by the lease again: without the audit lock, another node may
-    // have taken the item over (or completed it) since the SELECT.
-    auto st = c.prepare(
-        "UPDATE outbox SET attempts = ?, next_attempt_ms = ?, last_error = ?, lease_owner = '',"
-        " lease_token = '', lease_until_ms = 0 WHERE id = ? AND lease_token = ? AND state = 'pending'"
-        " AND attempts = ?");
-    if (!st.ok()) return st.error();
-    const std::string err = error.substr(0, kMaxErrorBytes);
-    st->bind(1, int64_t{failures}).bind(2, next).bind(3, err).bind(4, id);
-    EDX_TRY(st->bind(5, lease_token).bind(6, attempts).run());
-    if (c.changes() == 0) return lease_problem(c, id);
-    return {};
-  }, /*lock_audit=*/false);
+  return write_tx<void>(
+      [&](sql::Conn& c) -> Status {
+        const int64_t at = now();
+        auto cur = c.prepare(
+            "SELECT attempts FROM outbox WHERE id = ? AND lease_token = ? AND state = 'pending'"
+            " AND ? <> ''");
+        if (!cur.ok()) return cur.error();
+        cur->bind(1, id).bind(2, lease_token).bind(3, lease_token);
+        auto row = cur->step();
+        if (!row.ok()) return row.error();
+        if (!*row) return lease_problem(c, id);
+        const int64_t attempts = cur->i64(0);
+        const int failures = static_cast<int>(attempts) + 1;
+        const int64_t next = at + backoff_delay_ms(options_.backoff, failures, random64());
+        // Guarded by the lease again: without the audit lock, another node may
+        // have taken the item over (or completed it) since the SELECT.
+        auto st = c.prepare(
+            "UPDATE outbox SET attempts = ?, next_attempt_ms = ?, last_error = ?, lease_owner = '',"
+            " lease_token = '', lease_until_ms = 0 WHERE id = ? AND lease_token = ? AND state = 'pending'"
+            " AND attempts = ?");
+        if (!st.ok()) return st.error();
+        const std::string err = error.substr(0, kMaxErrorBytes);
+        st->bind(1, int64_t{failures}).bind(2, next).bind(3, err).bind(4, id);
+        EDX_TRY(st->bind(5, lease_token).bind(6, attempts).run());
+        if (c.changes() == 0) return lease_problem(c, id);
+        return {};
+      },
+      /*lock_audit=*/false);
 }
 
 Status SqlStore::cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) {
@@ -221,8 +219,7 @@ Status SqlStore::cancel_outbox(OutboxId id, const std::string& actor, const std:
     if (!st.ok()) return st.error();
     EDX_TRY(st->bind(1, id).run());
     if (c.changes() == 0) return lease_problem(c, id);
-    return append_audit(c, {actor, "outbox.cancel", "outbox:" + std::to_string(id), "ok", reason},
-                        now());
+    return append_audit(c, {actor, "outbox.cancel", "outbox:" + std::to_string(id), "ok", reason}, now());
   });
 }
 
@@ -236,9 +233,9 @@ Result<uint64_t> SqlStore::release_leases(const std::string& worker) {
     EDX_TRY(st->bind(1, worker).bind(2, at).run());
     const uint64_t n = static_cast<uint64_t>(c.changes());
     if (n > 0) {
-      EDX_TRY(append_audit(c, {worker, "outbox.release", "outbox", "ok",
-                               std::to_string(n) + " lease(s) of a previous run released"},
-                           at));
+      EDX_TRY(append_audit(
+          c, {worker, "outbox.release", "outbox", "ok", std::to_string(n) + " lease(s) of a previous run released"},
+          at));
     }
     return n;
   });

@@ -15,18 +15,13 @@ std::string trimmed(const char* s) {
 // The store error for a SQLSTATE: its code, and its kind (a full disk, a
 // busy or unreachable server or a read-only standby are outages: unavailable).
 Error error_of_sqlstate(std::string_view state, std::string message) {
-  auto e = [&](ErrorKind kind, const char* code) {
-    return make_error(kind, code, std::move(message));
-  };
-  if (state == "40001" || state == "40P01")
-    return e(ErrorKind::unavailable, "store.retry");  // serialization, deadlock
-  if (state == "57014" || state == "55P03")
-    return e(ErrorKind::unavailable, "store.busy");  // statement/lock timeout
+  auto e = [&](ErrorKind kind, const char* code) { return make_error(kind, code, std::move(message)); };
+  if (state == "40001" || state == "40P01") return e(ErrorKind::unavailable, "store.retry");  // serialization, deadlock
+  if (state == "57014" || state == "55P03") return e(ErrorKind::unavailable, "store.busy");   // statement/lock timeout
   if (state == "22021" || state == "22P05") return e(ErrorKind::invalid, "store.invalid_text");
   if (state == "25006") return e(ErrorKind::unavailable, "store.read_only");
-  if (state == "53100") return e(ErrorKind::unavailable, "store.full");  // disk_full
-  if (state == "P0001")
-    return e(ErrorKind::conflict, "store.constraint");  // the audit log's append-only trigger
+  if (state == "53100") return e(ErrorKind::unavailable, "store.full");     // disk_full
+  if (state == "P0001") return e(ErrorKind::conflict, "store.constraint");  // the audit log's append-only trigger
   if (state.substr(0, 2) == "23") return e(ErrorKind::conflict, "store.constraint");
   if (state.substr(0, 2) == "08" || state == "57P01" || state == "57P02" || state == "57P03") {
     return e(ErrorKind::unavailable, "store.unavailable");
@@ -125,9 +120,8 @@ Result<std::unique_ptr<PgConn>> PgConn::open(const PgSettings& s) {
   PgConninfoPtr parsed(PQconninfoParse(s.dsn.c_str(), &parse_error));
   PgStringPtr parse_error_owned(parse_error);
   if (!parsed) {
-    return make_error(
-        ErrorKind::usage, "store.open",
-        "the PostgreSQL connection string cannot be parsed (not shown: it may hold a password)");
+    return make_error(ErrorKind::usage, "store.open",
+                      "the PostgreSQL connection string cannot be parsed (not shown: it may hold a password)");
   }
   const std::string timeout = std::to_string(s.connect_timeout_s);
   // A server that vanishes from the network (no RST) must not hang a call
@@ -135,40 +129,39 @@ Result<std::unique_ptr<PgConn>> PgConn::open(const PgSettings& s) {
   const std::string user_timeout = std::to_string(s.statement_timeout_ms + 30'000);
   // Later keywords override earlier ones; the DSN (expanded from dbname)
   // comes last so that it may set its own.
-  const char* keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "tcp_user_timeout", "application_name", "client_encoding",
-                        "dbname", nullptr};
-  const char* values[] = {timeout.c_str(), "1", "30", "10", "3", user_timeout.c_str(),
-                          s.application_name.c_str(), "UTF8", s.dsn.c_str(), nullptr};
+  const char* keys[] = {"connect_timeout",  "keepalives",
+                        "keepalives_idle",  "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout",
+                        "application_name", "client_encoding",
+                        "dbname",           nullptr};
+  const char* values[] = {
+      timeout.c_str(), "1",           "30",   "10", "3", user_timeout.c_str(), s.application_name.c_str(),
+      "UTF8",          s.dsn.c_str(), nullptr};
   PgConnPtr c(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
-  if (!c)
-    return make_error(ErrorKind::unavailable, "store.unavailable",
-                      "cannot connect to PostgreSQL: out of memory");
+  if (!c) return make_error(ErrorKind::unavailable, "store.unavailable", "cannot connect to PostgreSQL: out of memory");
   if (PQstatus(c.get()) != CONNECTION_OK) {
     return make_error(ErrorKind::unavailable, "store.unavailable",
                       "cannot connect to PostgreSQL: " + trimmed(PQerrorMessage(c.get())));
   }
   std::unique_ptr<PgConn> conn(new PgConn(std::move(c)));
   const uint32_t idle_tx_ms = std::max<uint32_t>(s.statement_timeout_ms * 2, 60'000);
-  const std::string session =
-      "SET statement_timeout = " + std::to_string(s.statement_timeout_ms) +
-      "; SET idle_in_transaction_session_timeout = " + std::to_string(idle_tx_ms) +
-      "; SET synchronous_commit = on; SET client_min_messages = warning";
+  const std::string session = "SET statement_timeout = " + std::to_string(s.statement_timeout_ms) +
+                              "; SET idle_in_transaction_session_timeout = " + std::to_string(idle_tx_ms) +
+                              "; SET synchronous_commit = on; SET client_min_messages = warning";
   EDX_TRY(conn->exec(session.c_str()));
   return conn;
 }
 
 Error PgConn::error_of(const PGresult* r, std::string_view what) const {
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
-    return make_error(ErrorKind::unavailable, "store.unavailable",
-                      "the PostgreSQL connection was lost while " + std::string(what) + ": " +
-                          trimmed(PQerrorMessage(conn_.get())));
+    return make_error(
+        ErrorKind::unavailable, "store.unavailable",
+        "the PostgreSQL connection was lost while " + std::string(what) + ": " + trimmed(PQerrorMessage(conn_.get())));
   }
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   const char* primary = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
   std::string msg = primary ? primary : trimmed(PQerrorMessage(conn_.get()));
-  return error_of_sqlstate(state ? state : "",
-                           "database error while " + std::string(what) + ": " + msg);
+  return error_of_sqlstate(state ? state : "", "database error while " + std::string(what) + ": " + msg);
 }
 
 PGresult* PgConn::run_prepared(const std::string& name, const std::vector<std::optional<std::string>>& values) {
@@ -178,8 +171,8 @@ PGresult* PgConn::run_prepared(const std::string& name, const std::vector<std::o
     ptrs[i] = values[i] ? values[i]->c_str() : nullptr;
     lengths[i] = values[i] ? static_cast<int>(values[i]->size()) : 0;
   }
-  return PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()), ptrs.data(),
-                        lengths.data(), nullptr, 0);
+  return PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(values.size()), ptrs.data(), lengths.data(),
+                        nullptr, 0);
 }
 
 Result<StmtImpl*> PgConn::compile(const std::string& sql) {
@@ -229,16 +222,14 @@ Status PgConn::commit() {
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
       commit_in_doubt_ = true;
-      return make_error(
-          ErrorKind::unavailable, "store.unavailable",
-          "the PostgreSQL connection was lost while committing; the outcome is unknown");
+      return make_error(ErrorKind::unavailable, "store.unavailable",
+                        "the PostgreSQL connection was lost while committing; the outcome is unknown");
     }
     return error_of(r.get(), "committing");
   }
   // COMMIT of a failed transaction answers ROLLBACK without an error.
   if (std::strcmp(PQcmdStatus(r.get()), "COMMIT") != 0) {
-    return make_error(ErrorKind::internal, "store.db",
-                      "the transaction was rolled back by the server");
+    return make_error(ErrorKind::internal, "store.db", "the transaction was rolled back by the server");
   }
   return {};
 }

@@ -77,7 +77,7 @@ class PgStmt final : public StmtImpl {
 
 // Connection settings shared by every connection of a pool.
 struct PgSettings {
-  std::string dsn;                     // libpq connection string or URI (may hold a password)
+  std::string dsn;  // libpq connection string or URI (may hold a password)
   uint32_t statement_timeout_ms = 30'000;
   uint32_t connect_timeout_s = 10;
   std::string application_name = "edxgate";

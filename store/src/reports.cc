@@ -116,9 +116,12 @@ OutgoingOrganCounts outgoing_counts_at(const sql::Stmt& st, int first) {
 
 std::string_view deadline_source_name(DeadlineSource s) {
   switch (s) {
-    case DeadlineSource::none: return "";
-    case DeadlineSource::due_date: return "due_date";
-    case DeadlineSource::assigned: return "assigned";
+    case DeadlineSource::none:
+      return "";
+    case DeadlineSource::due_date:
+      return "due_date";
+    case DeadlineSource::assigned:
+      return "assigned";
   }
   return "";
 }
@@ -167,8 +170,7 @@ Status SqlStore::update_tracking(DocumentId id, const TrackingUpdate& u) {
     }
     doc->reset();
     Tracking t;
-    auto old = c.prepare(
-        "SELECT deadline_ms, deadline_source, unit, handler FROM tracking WHERE document_id = ?");
+    auto old = c.prepare("SELECT deadline_ms, deadline_source, unit, handler FROM tracking WHERE document_id = ?");
     if (!old.ok()) return old.error();
     old->bind(1, id);
     row = old->step();
@@ -196,17 +198,17 @@ Status SqlStore::update_tracking(DocumentId id, const TrackingUpdate& u) {
     if (!st.ok()) return st.error();
     st->bind(1, id).bind(2, t.deadline_ms).bind(3, source).bind(4, t.unit).bind(5, t.handler).bind(6, at);
     EDX_TRY(st->run());
-    return append_audit(
-        c, {u.actor.empty() ? "system" : u.actor, "document.tracking", "document:" + std::to_string(id), "ok",
-            tracking_detail(u)},
-        at);
+    return append_audit(c,
+                        {u.actor.empty() ? "system" : u.actor, "document.tracking", "document:" + std::to_string(id),
+                         "ok", tracking_detail(u)},
+                        at);
   });
 }
 
 Result<Tracking> SqlStore::tracking(DocumentId id) {
   return read_tx<Tracking>([&](sql::Conn& c) -> Result<Tracking> {
-    auto st = c.prepare(
-        "SELECT deadline_ms, deadline_source, unit, handler, updated_ms FROM tracking WHERE document_id = ?");
+    auto st =
+        c.prepare("SELECT deadline_ms, deadline_source, unit, handler, updated_ms FROM tracking WHERE document_id = ?");
     if (!st.ok()) return st.error();
     st->bind(1, id);
     auto row = st->step();
@@ -232,8 +234,7 @@ Result<IncomingReport> SqlStore::incoming_report(const ReportPeriod& period) {
     IncomingReport report;
     report.now_ms = at;
     const std::string grouped = std::string("SELECT unit, ") + kIncomingCounts + kIncomingRows +
-                                " GROUP BY unit ORDER BY count(*) DESC, unit LIMIT " +
-                                std::to_string(kMaxReportRows);
+                                " GROUP BY unit ORDER BY count(*) DESC, unit LIMIT " + std::to_string(kMaxReportRows);
     auto st = c.prepare_built(grouped);
     if (!st.ok()) return st.error();
     st->bind(1, period.from_ms).bind(2, period.to_ms).bind(3, at);

@@ -47,11 +47,20 @@ class Stmt {
   Stmt& operator=(const Stmt&) = delete;
   Stmt& operator=(Stmt&&) = delete;
 
-  Stmt& bind(int i, int64_t v) { s_->bind_i64(i, v); return *this; }
-  Stmt& bind(int i, std::string_view v) { s_->bind_text(i, v); return *this; }
+  Stmt& bind(int i, int64_t v) {
+    s_->bind_i64(i, v);
+    return *this;
+  }
+  Stmt& bind(int i, std::string_view v) {
+    s_->bind_text(i, v);
+    return *this;
+  }
   Stmt& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
   Stmt& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
-  Stmt& bind_null(int i) { s_->bind_null(i); return *this; }
+  Stmt& bind_null(int i) {
+    s_->bind_null(i);
+    return *this;
+  }
   template <class T>
   Stmt& bind(int i, const std::optional<T>& v) {
     if (v) return bind(i, *v);

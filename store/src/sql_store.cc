@@ -48,8 +48,8 @@ Status check_version(int version) {
   if (version > kLatestSchemaVersion) {
     return make_error(ErrorKind::conflict, "store.schema_newer",
                       "the database has schema version " + std::to_string(version) +
-                          " but this edxgate knows only up to " +
-                          std::to_string(kLatestSchemaVersion) + "; run a newer edxgate");
+                          " but this edxgate knows only up to " + std::to_string(kLatestSchemaVersion) +
+                          "; run a newer edxgate");
   }
   if (version < kLatestSchemaVersion) {
     return make_error(ErrorKind::conflict, "store.schema_older",
@@ -60,9 +60,7 @@ Status check_version(int version) {
   return {};
 }
 
-std::string blob_dir_of(const StoreOptions& o) {
-  return o.blob_dir.empty() ? o.state_dir + "/blobs" : o.blob_dir;
-}
+std::string blob_dir_of(const StoreOptions& o) { return o.blob_dir.empty() ? o.state_dir + "/blobs" : o.blob_dir; }
 
 }  // namespace
 
@@ -93,14 +91,12 @@ Result<std::unique_ptr<Store>> SqlStore::open_sqlite(const StoreOptions& options
     if (!version.ok()) return version.error();
     EDX_TRY(check_version(*version));
     store->schema_version_ = *version;
-    store->db_ = std::make_unique<SqliteDatabase>(db_path, options.busy_timeout_ms, nullptr,
-                                                  std::move(conn.value()));
+    store->db_ = std::make_unique<SqliteDatabase>(db_path, options.busy_timeout_ms, nullptr, std::move(conn.value()));
   } else {
     auto version = migrate(**conn);
     if (!version.ok()) return version.error();
     store->schema_version_ = *version;
-    store->db_ = std::make_unique<SqliteDatabase>(db_path, options.busy_timeout_ms,
-                                                  std::move(conn.value()), nullptr);
+    store->db_ = std::make_unique<SqliteDatabase>(db_path, options.busy_timeout_ms, std::move(conn.value()), nullptr);
     if (created) EDX_TRY(fs::fsync_dir(options.state_dir));  // the new file's entry
   }
   return std::unique_ptr<Store>(std::move(store));
@@ -108,12 +104,10 @@ Result<std::unique_ptr<Store>> SqlStore::open_sqlite(const StoreOptions& options
 
 Result<std::unique_ptr<Store>> SqlStore::open_postgresql(const StoreOptions& options) {
   if (options.dsn.empty()) {
-    return make_error(ErrorKind::usage, "store.open",
-                      "no PostgreSQL connection string given for the store");
+    return make_error(ErrorKind::usage, "store.open", "no PostgreSQL connection string given for the store");
   }
   if (options.blob_dir.empty() && options.state_dir.empty()) {
-    return make_error(ErrorKind::usage, "store.open",
-                      "no blob directory given for the store (blob_dir or state_dir)");
+    return make_error(ErrorKind::usage, "store.open", "no blob directory given for the store (blob_dir or state_dir)");
   }
   auto blobs = BlobStore::open(blob_dir_of(options), options.max_blob_bytes,
                                /*create=*/!options.read_only);
@@ -181,8 +175,7 @@ Result<uint64_t> SqlStore::blob_references(std::string_view sha256) {
 }
 
 Result<GcReport> SqlStore::collect_garbage() {
-  if (db_->read_only())
-    return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
+  if (db_->read_only()) return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
   GcReport report;
   const int64_t at = now();
   auto temps = blobs_.remove_stale_temps(at, options_.gc_grace_ms);

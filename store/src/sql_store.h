@@ -44,8 +44,8 @@ class SqlStore final : public Store {
   Result<OutboxId> enqueue(DocumentId id, const OutboxRequest& request) override;
   Result<std::vector<OutboxItem>> claim_outbox(const std::string& worker, int64_t lease_ms,
                                                uint32_t max_items) override;
-  Status complete_outbox(OutboxId id, const std::string& lease_token,
-                         std::optional<State> advance_to, const std::string& actor) override;
+  Status complete_outbox(OutboxId id, const std::string& lease_token, std::optional<State> advance_to,
+                         const std::string& actor) override;
   Status fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) override;
   Status cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) override;
   Result<std::vector<OutboxItem>> list_outbox(const OutboxQuery& query) override;
@@ -69,8 +69,7 @@ class SqlStore final : public Store {
   // Copies rows engine to engine (transfer.cc).
   friend Result<TransferReport> transfer_store(const StoreOptions& from, const StoreOptions& to);
 
-  SqlStore(StoreOptions options, BlobStore blobs)
-      : options_(std::move(options)), blobs_(std::move(blobs)) {}
+  SqlStore(StoreOptions options, BlobStore blobs) : options_(std::move(options)), blobs_(std::move(blobs)) {}
 
   int64_t now() const;
   uint64_t random64() const;
@@ -91,8 +90,8 @@ class SqlStore final : public Store {
   Result<Created> insert_document(sql::Conn& c, const NewDocument& doc, int64_t at);
   Status append_audit(sql::Conn& c, const AuditEvent& event, int64_t at);
   Result<OutboxId> insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r, int64_t at);
-  Status move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor,
-                       const std::string& reason, std::optional<State> expected_from, int64_t at);
+  Status move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor, const std::string& reason,
+                       std::optional<State> expected_from, int64_t at);
   Status claim_blobs(const NewDocument& doc) const;
   // The tracking row of a new incoming document with a DueDate (reports.cc).
   Status insert_due_date(sql::Conn& c, DocumentId id, const NewDocument& doc, int64_t at);
@@ -133,8 +132,7 @@ Result<T> SqlStore::read_tx(F&& body) {
 
 // Hex SHA-256 of an audit row: it covers the previous row's hash and every
 // field of this one, each length-prefixed so no two rows encode alike.
-std::string audit_row_hash(const std::string& prev_sha256, int64_t seq, int64_t at_ms,
-                           const AuditEvent& e);
+std::string audit_row_hash(const std::string& prev_sha256, int64_t seq, int64_t at_ms, const AuditEvent& e);
 
 // Folds text for the directory search: lower case, Vietnamese diacritics
 // removed (NFD, combining marks dropped, đ/Đ -> d), spaces collapsed.

@@ -47,10 +47,10 @@ Error db_error(sqlite3* db, std::string_view what) {
     case SQLITE_IOERR:
       kind = ErrorKind::io;
       break;
-    default: break;
+    default:
+      break;
   }
-  std::string msg = "database error while " + std::string(what) + ": " +
-                    (db ? sqlite3_errmsg(db) : "out of memory");
+  std::string msg = "database error while " + std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
   return make_error(kind, std::move(code), std::move(msg));
 }
 
@@ -70,8 +70,8 @@ std::string SqliteStmt::text(int c) const {
 Result<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& path, bool read_only,
                                                      uint32_t busy_timeout_ms) {
   sqlite3* raw = nullptr;
-  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-              SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
+  int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX |
+              SQLITE_OPEN_NOFOLLOW;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
   DbPtr db(raw);
   if (rc != SQLITE_OK) {
@@ -83,8 +83,7 @@ Result<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& path, bo
   // Defensive: no writable_schema, no corrupting PRAGMAs from SQL.
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   sqlite3_db_config(raw, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
-  sqlite3_create_function_v2(raw, "edx_fold", 1,
-                             SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+  sqlite3_create_function_v2(raw, "edx_fold", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
                              fold_fn, nullptr, nullptr, nullptr);
   std::unique_ptr<SqliteConn> conn(new SqliteConn(std::move(db)));
   if (!read_only) {
@@ -95,8 +94,7 @@ Result<std::unique_ptr<SqliteConn>> SqliteConn::open(const std::string& path, bo
     auto row = st->step();
     if (!row.ok()) return row.error();
     if (!*row || st->text(0) != "wal") {
-      return make_error(ErrorKind::io, "store.open",
-                        "cannot put database " + path + " in WAL mode");
+      return make_error(ErrorKind::io, "store.open", "cannot put database " + path + " in WAL mode");
     }
   }
   EDX_TRY(conn->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
@@ -107,8 +105,7 @@ Result<Stmt> SqliteConn::prepare(const char* sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
       return db_error(db_.get(), "preparing a statement");
     }
     it = cache_.emplace(sql, std::make_unique<SqliteStmt>(db_.get(), StmtPtr(s))).first;
@@ -120,8 +117,7 @@ Result<Stmt> SqliteConn::prepare_built(const std::string& sql) {
   auto it = built_.find(sql);
   if (it == built_.end()) {
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v3(db_.get(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) {
       return db_error(db_.get(), "preparing a query");
     }
     it = built_.emplace(sql, std::make_unique<SqliteStmt>(db_.get(), StmtPtr(s))).first;
@@ -149,8 +145,8 @@ void SqliteConn::rollback() {
 std::string fold(std::string_view utf8) {
   UErrorCode err = U_ZERO_ERROR;
   const icu::Normalizer2* n = icu::Normalizer2::getNFKCCasefoldInstance(err);
-  icu::UnicodeString in = icu::UnicodeString::fromUTF8(
-      icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
+  icu::UnicodeString in =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
   icu::UnicodeString out;
   if (U_SUCCESS(err)) out = n->normalize(in, err);
   if (U_FAILURE(err)) out = in.foldCase();

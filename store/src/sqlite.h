@@ -57,8 +57,7 @@ class SqliteConn final : public Conn {
   // Opens `path` (SQLITE_OPEN_* flags), sets WAL, synchronous=FULL,
   // foreign_keys=ON, the busy timeout, defensive mode, and registers the
   // edx_fold() SQL function.
-  static Result<std::unique_ptr<SqliteConn>> open(const std::string& path, bool read_only,
-                                                  uint32_t busy_timeout_ms);
+  static Result<std::unique_ptr<SqliteConn>> open(const std::string& path, bool read_only, uint32_t busy_timeout_ms);
   Dialect dialect() const override { return Dialect::sqlite; }
   Result<Stmt> prepare(const char* sql) override;
   Result<Stmt> prepare_built(const std::string& sql) override;

@@ -83,9 +83,9 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
       auto n = scalar(c, std::string("SELECT count(*) FROM ") + t.name);
       if (!n.ok()) return n.error();
       if (*n > 0) {
-        return make_error(ErrorKind::conflict, "store.target_not_empty",
-                          std::string("the target store already holds rows in ") + t.name +
-                              "; migrate only into an empty database");
+        return make_error(
+            ErrorKind::conflict, "store.target_not_empty",
+            std::string("the target store already holds rows in ") + t.name + "; migrate only into an empty database");
       }
     }
     return {};
@@ -111,8 +111,7 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
   }));
   for (const std::string& name : names) {
     if (!is_blob_name(name))
-      return make_error(ErrorKind::invalid, "store.corrupt",
-                        "the source names a blob '" + name + "'");
+      return make_error(ErrorKind::invalid, "store.corrupt", "the source names a blob '" + name + "'");
     if (same_blobs) {
       auto size = from.blobs().stat(name);
       if (!size.ok()) return size.error();
@@ -137,8 +136,8 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
             std::string insert = std::string("INSERT INTO ") + t.name + "(" + t.columns + ") VALUES(";
             for (int i = 1; i <= n; ++i) insert += i == 1 ? "?" : ",?";
             insert += ")";
-            auto read = src.prepare_built(std::string("SELECT ") + t.columns + " FROM " + t.name +
-                                          " ORDER BY " + t.order);
+            auto read =
+                src.prepare_built(std::string("SELECT ") + t.columns + " FROM " + t.name + " ORDER BY " + t.order);
             if (!read.ok()) return read.error();
             for (;;) {
               auto row = read->step();
@@ -164,13 +163,13 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
               if (!max_id.ok()) return max_id.error();
               int64_t next = *max_id;
               if (!src.is_postgresql()) {
-                auto seq = scalar(src, std::string("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = '") +
-                                           table + "'");
+                auto seq = scalar(
+                    src, std::string("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = '") + table + "'");
                 if (seq.ok()) next = std::max(next, *seq);
               }
               if (next <= 0) continue;
-              auto set = dst.prepare_built(std::string("SELECT setval(pg_get_serial_sequence('") + table +
-                                           "', 'id'), ?)");
+              auto set =
+                  dst.prepare_built(std::string("SELECT setval(pg_get_serial_sequence('") + table + "', 'id'), ?)");
               if (!set.ok()) return set.error();
               EDX_TRY(set->bind(1, next).run());
             }

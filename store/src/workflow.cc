@@ -63,24 +63,20 @@ constexpr Edge kEdges[] = {
     {kIn, processing, completed},
 };
 
-constexpr std::array<State, 16> kAll = {draft,    pending_signature, signed_,    queued,
-                                        sent,     delivered,         accepted,   cancelled,
-                                        received, verified,          quarantined, registered,
+constexpr std::array<State, 16> kAll = {draft,    pending_signature, signed_,    queued,   sent,        delivered,
+                                        accepted, cancelled,         received,   verified, quarantined, registered,
                                         refused,  assigned,          processing, completed};
 
 constexpr std::string_view kNames[] = {
-    "draft",    "pending_signature", "signed",      "queued",     "sent",    "delivered",
-    "accepted", "cancelled",         "received",    "verified",   "quarantined",
-    "registered", "refused",         "assigned",    "processing", "completed"};
+    "draft",    "pending_signature", "signed",      "queued",     "sent",    "delivered", "accepted",   "cancelled",
+    "received", "verified",          "quarantined", "registered", "refused", "assigned",  "processing", "completed"};
 static_assert(std::size(kNames) == kAll.size());
 
 }  // namespace
 
 std::span<const State> all_states() { return kAll; }
 
-std::string_view direction_name(Direction d) {
-  return d == Direction::outgoing ? "outgoing" : "incoming";
-}
+std::string_view direction_name(Direction d) { return d == Direction::outgoing ? "outgoing" : "incoming"; }
 
 std::optional<Direction> parse_direction(std::string_view text) {
   if (text == "outgoing" || text == "out") return Direction::outgoing;
@@ -103,22 +99,19 @@ bool is_initial(Direction direction, State state) {
 }
 
 bool is_legal(Direction direction, State from, State to) {
-  return std::any_of(std::begin(kEdges), std::end(kEdges), [&](const Edge& e) {
-    return e.direction == direction && e.from == from && e.to == to;
-  });
+  return std::any_of(std::begin(kEdges), std::end(kEdges),
+                     [&](const Edge& e) { return e.direction == direction && e.from == from && e.to == to; });
 }
 
 bool is_terminal(Direction direction, State state) {
-  return std::none_of(std::begin(kEdges), std::end(kEdges), [&](const Edge& e) {
-    return e.direction == direction && e.from == state;
-  });
+  return std::none_of(std::begin(kEdges), std::end(kEdges),
+                      [&](const Edge& e) { return e.direction == direction && e.from == state; });
 }
 
 bool belongs_to(Direction direction, State state) {
   if (is_initial(direction, state)) return true;
-  return std::any_of(std::begin(kEdges), std::end(kEdges), [&](const Edge& e) {
-    return e.direction == direction && (e.from == state || e.to == state);
-  });
+  return std::any_of(std::begin(kEdges), std::end(kEdges),
+                     [&](const Edge& e) { return e.direction == direction && (e.from == state || e.to == state); });
 }
 
 }  // namespace edxgate::store

@@ -13,32 +13,27 @@ std::string doc_object(DocumentId id) { return "document:" + std::to_string(id);
 }  // namespace
 
 Status SqlStore::move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor,
-                                  const std::string& reason, std::optional<State> expected_from,
-                                  int64_t at) {
+                               const std::string& reason, std::optional<State> expected_from, int64_t at) {
   auto st = c.prepare("SELECT direction, state FROM documents WHERE id = ?");
   if (!st.ok()) return st.error();
   st->bind(1, id);
   auto row = st->step();
   if (!row.ok()) return row.error();
-  if (!*row)
-    return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
+  if (!*row) return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
   auto direction = parse_direction(st->text(0));
   auto from = parse_state(st->text(1));
   if (!direction || !from) {
-    return make_error(ErrorKind::invalid, "store.corrupt",
-                      "document " + std::to_string(id) + " has an unknown state");
+    return make_error(ErrorKind::invalid, "store.corrupt", "document " + std::to_string(id) + " has an unknown state");
   }
   if (expected_from && *expected_from != *from) {
     return make_error(ErrorKind::conflict, "store.conflict",
-                      "document " + std::to_string(id) + " is in state " +
-                          std::string(state_name(*from)) + ", not " +
+                      "document " + std::to_string(id) + " is in state " + std::string(state_name(*from)) + ", not " +
                           std::string(state_name(*expected_from)));
   }
   if (!is_legal(*direction, *from, to)) {
     return make_error(ErrorKind::conflict, "store.illegal_transition",
-                      "an " + std::string(direction_name(*direction)) +
-                          " document cannot move from " + std::string(state_name(*from)) + " to " +
-                          std::string(state_name(to)));
+                      "an " + std::string(direction_name(*direction)) + " document cannot move from " +
+                          std::string(state_name(*from)) + " to " + std::string(state_name(to)));
   }
   auto up = c.prepare("UPDATE documents SET state = ?, updated_ms = ? WHERE id = ?");
   if (!up.ok()) return up.error();
@@ -62,25 +57,21 @@ Status SqlStore::move_document(sql::Conn& c, DocumentId id, State to, const std:
   return append_audit(c, {actor, "document.transition", doc_object(id), "ok", detail}, at);
 }
 
-Result<std::optional<OutboxId>> SqlStore::transition(DocumentId id, State to,
-                                                        const std::string& actor,
-                                                        const std::string& reason,
-                                                        std::optional<State> expected_from,
-                                                        const std::optional<OutboxRequest>& enqueue) {
+Result<std::optional<OutboxId>> SqlStore::transition(DocumentId id, State to, const std::string& actor,
+                                                     const std::string& reason, std::optional<State> expected_from,
+                                                     const std::optional<OutboxRequest>& enqueue) {
   if (actor.size() > kMaxTextBytes || reason.size() > kMaxTextBytes) {
-    return make_error(ErrorKind::too_large, "store.field_too_long",
-                      "the actor or reason is too long");
+    return make_error(ErrorKind::too_large, "store.field_too_long", "the actor or reason is too long");
   }
   if (enqueue && enqueue->payload) EDX_TRY(blobs_.claim(*enqueue->payload));
-  return write_tx<std::optional<OutboxId>>(
-      [&](sql::Conn& c) -> Result<std::optional<OutboxId>> {
-        const int64_t at = now();
-        EDX_TRY(move_document(c, id, to, actor, reason, expected_from, at));
-        if (!enqueue) return std::optional<OutboxId>();
-        auto item = insert_outbox(c, id, *enqueue, at);
-        if (!item.ok()) return item.error();
-        return std::optional<OutboxId>(*item);
-      });
+  return write_tx<std::optional<OutboxId>>([&](sql::Conn& c) -> Result<std::optional<OutboxId>> {
+    const int64_t at = now();
+    EDX_TRY(move_document(c, id, to, actor, reason, expected_from, at));
+    if (!enqueue) return std::optional<OutboxId>();
+    auto item = insert_outbox(c, id, *enqueue, at);
+    if (!item.ok()) return item.error();
+    return std::optional<OutboxId>(*item);
+  });
 }
 
 Result<std::vector<Transition>> SqlStore::history(DocumentId id) {
@@ -110,8 +101,7 @@ Result<std::vector<Transition>> SqlStore::history(DocumentId id) {
 Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
   if (m.code.size() > 16 || m.description.size() > kMaxTextBytes || m.staff.size() > kMaxTextBytes ||
       m.unit.size() > kMaxTextBytes || m.organ_id.size() > kMaxTextBytes) {
-    return make_error(ErrorKind::too_large, "store.field_too_long",
-                      "a status message field is too long");
+    return make_error(ErrorKind::too_large, "store.field_too_long", "a status message field is too long");
   }
   if (m.envelope) EDX_TRY(blobs_.claim(*m.envelope));
   return write_tx<void>([&](sql::Conn& c) -> Status {
@@ -126,8 +116,7 @@ Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
     Status s = st->run();
     if (!s.ok()) {
       if (s.error().code == "store.constraint") {
-        return make_error(ErrorKind::not_found, "store.not_found",
-                          "no document " + std::to_string(id));
+        return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
       }
       return s;
     }
@@ -139,31 +128,30 @@ Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
 }
 
 Result<std::vector<StatusMessage>> SqlStore::status_messages(DocumentId id) {
-  return read_tx<std::vector<StatusMessage>>(
-      [&](sql::Conn& c) -> Result<std::vector<StatusMessage>> {
-        auto st = c.prepare(
-            "SELECT direction, code, description, staff, envelope_sha256, envelope_size, at_ms, unit, organ_id"
-            " FROM status_messages WHERE document_id = ? ORDER BY id");
-        if (!st.ok()) return st.error();
-        st->bind(1, id);
-        std::vector<StatusMessage> out;
-        for (;;) {
-          auto row = st->step();
-          if (!row.ok()) return row.error();
-          if (!*row) break;
-          StatusMessage m;
-          m.direction = parse_direction(st->text(0)).value_or(Direction::incoming);
-          m.code = st->text(1);
-          m.description = st->text(2);
-          m.staff = st->text(3);
-          if (!st->is_null(4)) m.envelope = BlobRef{st->text(4), static_cast<uint64_t>(st->i64(5))};
-          m.at_ms = st->i64(6);
-          m.unit = st->text(7);
-          m.organ_id = st->text(8);
-          out.push_back(std::move(m));
-        }
-        return out;
-      });
+  return read_tx<std::vector<StatusMessage>>([&](sql::Conn& c) -> Result<std::vector<StatusMessage>> {
+    auto st = c.prepare(
+        "SELECT direction, code, description, staff, envelope_sha256, envelope_size, at_ms, unit, organ_id"
+        " FROM status_messages WHERE document_id = ? ORDER BY id");
+    if (!st.ok()) return st.error();
+    st->bind(1, id);
+    std::vector<StatusMessage> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row.ok()) return row.error();
+      if (!*row) break;
+      StatusMessage m;
+      m.direction = parse_direction(st->text(0)).value_or(Direction::incoming);
+      m.code = st->text(1);
+      m.description = st->text(2);
+      m.staff = st->text(3);
+      if (!st->is_null(4)) m.envelope = BlobRef{st->text(4), static_cast<uint64_t>(st->i64(5))};
+      m.at_ms = st->i64(6);
+      m.unit = st->text(7);
+      m.organ_id = st->text(8);
+      out.push_back(std::move(m));
+    }
+    return out;
+  });
 }
 
 }  // namespace edxgate::store

@@ -52,10 +52,9 @@ TEST(Result, CarriesAValueOrAnError) {
 }
 
 TEST(Log, QuotesValuesSoOneEventIsOneLine) {
-  std::string line = log::format_line(log::Level::warn, "token gone",
-                                      {{"slot", "3"}, {"why", "a \"b\"\nc"}, {"empty", ""}});
-  EXPECT_NE(line.find(" level=warn msg=\"token gone\" slot=3 why=\"a \\\"b\\\"\\nc\" empty=\"\"\n"),
-            std::string::npos)
+  std::string line =
+      log::format_line(log::Level::warn, "token gone", {{"slot", "3"}, {"why", "a \"b\"\nc"}, {"empty", ""}});
+  EXPECT_NE(line.find(" level=warn msg=\"token gone\" slot=3 why=\"a \\\"b\\\"\\nc\" empty=\"\"\n"), std::string::npos)
       << line;
   EXPECT_EQ(line.find('\n'), line.size() - 1);
   EXPECT_EQ(line.rfind("ts=", 0), 0u);

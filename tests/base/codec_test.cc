@@ -41,8 +41,12 @@ TEST(Hex, EncodesLowerCaseAndDecodesEitherCase) {
 }
 
 TEST(Base64, Rfc4648Vectors) {
-  const std::pair<const char*, const char*> v[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-                                                   {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+  const std::pair<const char*, const char*> v[] = {{"", ""},
+                                                   {"f", "Zg=="},
+                                                   {"fo", "Zm8="},
+                                                   {"foo", "Zm9v"},
+                                                   {"foob", "Zm9vYg=="},
+                                                   {"fooba", "Zm9vYmE="},
                                                    {"foobar", "Zm9vYmFy"}};
   for (auto [plain, enc] : v) {
     EXPECT_EQ(base64::encode(plain), enc);
@@ -91,7 +95,8 @@ TEST(Base64, StreamsInPiecesOfAnySizeAndAgreesWithOpenssl) {
   for (size_t piece : {1u, 3u, 7u, 64u, 5000u}) {
     base64::Decoder d;
     std::string out;
-    for (size_t i = 0; i < theirs.size(); i += piece) ASSERT_TRUE(d.update(std::string_view(theirs).substr(i, piece), out));
+    for (size_t i = 0; i < theirs.size(); i += piece)
+      ASSERT_TRUE(d.update(std::string_view(theirs).substr(i, piece), out));
     ASSERT_TRUE(d.finish(out));
     EXPECT_EQ(out, data) << piece;
   }
@@ -103,7 +108,8 @@ TEST(Base64, StreamsInPiecesOfAnySizeAndAgreesWithOpenssl) {
   // Streaming encode in odd pieces gives the same text.
   base64::Encoder e(76);
   std::string streamed;
-  for (size_t i = 0; i < data.size(); i += 1000 + i % 7) e.update(std::string_view(data).substr(i, 1000 + i % 7), streamed);
+  for (size_t i = 0; i < data.size(); i += 1000 + i % 7)
+    e.update(std::string_view(data).substr(i, 1000 + i % 7), streamed);
   e.finish(streamed);
   EXPECT_EQ(streamed, ours);
   std::remove(path.c_str());

@@ -13,8 +13,8 @@ namespace {
 
 TEST(Memory, ResidentSizeIsReadFromProc) {
   const size_t r = resident_bytes();
-  EXPECT_GT(r, 1u << 20);      // a test binary holds more than 1 MB
-  EXPECT_LT(r, 4ull << 30);    // and less than 4 GB
+  EXPECT_GT(r, 1u << 20);    // a test binary holds more than 1 MB
+  EXPECT_LT(r, 4ull << 30);  // and less than 4 GB
 }
 
 TEST(Memory, TrimGivesBackFreedHeap) {
@@ -24,7 +24,7 @@ TEST(Memory, TrimGivesBackFreedHeap) {
   ::mallopt(M_MMAP_THRESHOLD, 1 << 20);  // small blocks come from the heap, as requests' do
   const size_t before = resident_bytes();
   {
-    std::vector<std::unique_ptr<char[]>> blocks;
+    std::vector<std::unique_ptr<char[]> > blocks;
     for (int i = 0; i < 4096; ++i) {
       blocks.emplace_back(new char[16 * 1024]);
       for (int j = 0; j < 16 * 1024; j += 4096) blocks.back()[j] = 1;  // touch every page

@@ -23,10 +23,9 @@ TEST(ExitCode, EveryKindHasItsDocumentedCode) {
   };
   // README: 0 success, 1 invalid input or a failed check, 2 usage or I/O error.
   const Case cases[] = {
-      {ErrorKind::invalid, 1},      {ErrorKind::malformed, 1}, {ErrorKind::not_found, 1},
-      {ErrorKind::conflict, 1},     {ErrorKind::too_large, 1}, {ErrorKind::unauthorized, 1},
-      {ErrorKind::forbidden, 1},    {ErrorKind::usage, 2},     {ErrorKind::io, 2},
-      {ErrorKind::unavailable, 2},  {ErrorKind::internal, 2},
+      {ErrorKind::invalid, 1},   {ErrorKind::malformed, 1},    {ErrorKind::not_found, 1}, {ErrorKind::conflict, 1},
+      {ErrorKind::too_large, 1}, {ErrorKind::unauthorized, 1}, {ErrorKind::forbidden, 1}, {ErrorKind::usage, 2},
+      {ErrorKind::io, 2},        {ErrorKind::unavailable, 2},  {ErrorKind::internal, 2},
   };
   // Every enumerator is in the table (io is the last one).
   EXPECT_EQ(std::size(cases), static_cast<size_t>(ErrorKind::io) + 1);
@@ -92,7 +91,8 @@ class CliKinds : public ::testing::Test {
 TEST_F(CliKinds, ATrustAnchorThatIsNoCertificateIsAUsageErrorOfVerify) {
   // cert.parse is invalid input where a peer sent it; given as --trust-anchor
   // it is how the command was set up: exit 2, before any verdict.
-  const std::string anchor = write("anchor.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+  const std::string anchor =
+      write("anchor.pem", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
   const std::string env = write("env.xml", "<edXML/>");
   CliRun r = edxgate("verify --trust-anchor " + anchor + " " + env);
   EXPECT_EQ(r.code, 2) << r.out;
@@ -102,8 +102,9 @@ TEST_F(CliKinds, ATrustAnchorThatIsNoCertificateIsAUsageErrorOfVerify) {
 TEST_F(CliKinds, AFileVerifyCannotReadGetsNoVerdict) {
   const std::string anchor = (dir_ / "anchor.pem").string();
   ASSERT_EQ(std::system(("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=anchor"
-                         " -days 2 -keyout " + (dir_ / "anchor.key").string() + " -out " + anchor +
-                         " >/dev/null 2>&1").c_str()),
+                         " -days 2 -keyout " +
+                         (dir_ / "anchor.key").string() + " -out " + anchor + " >/dev/null 2>&1")
+                            .c_str()),
             0);
   CliRun r = edxgate("verify --trust-anchor " + anchor + " " + (dir_ / "absent.xml").string());
   EXPECT_EQ(r.code, 2) << r.out;

@@ -96,8 +96,7 @@ TEST(Config, UnknownTopLevelTableIsAnError) {
 TEST(Config, WrongTypeIsNamedWithItsLine) {
   EXPECT_EQ(error_of("\n[limits]\nmax_connections = \"many\"\n"),
             "t.toml:3: limits.max_connections: must be an integer");
-  EXPECT_EQ(error_of("[trust]\nanchors = \"a.pem\"\n"),
-            "t.toml:2: trust.anchors: must be an array of strings");
+  EXPECT_EQ(error_of("[trust]\nanchors = \"a.pem\"\n"), "t.toml:2: trust.anchors: must be an array of strings");
   EXPECT_EQ(error_of("server = 3\n"), "t.toml:1: server: must be a table");
 }
 
@@ -131,9 +130,9 @@ TEST(Config, EveryProblemIsReportedOnItsOwnLine) {
 }
 
 TEST(Config, ClientNeedsExactlyOneIdentity) {
-  EXPECT_NE(error_of("[[clients]]\nname = \"x\"\nrole = \"officer\"\n")
-                .find("give exactly one of subject or fingerprint"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[[clients]]\nname = \"x\"\nrole = \"officer\"\n").find("give exactly one of subject or fingerprint"),
+      std::string::npos);
   EXPECT_NE(error_of("[[clients]]\nname = \"x\"\nfingerprint = \"sha256:zz\"\n")
                 .find("clients.fingerprint: must be \"sha256:\" followed by 64 hex digits"),
             std::string::npos);
@@ -177,8 +176,9 @@ TEST(Config, SigningModeIsPersonalUnlessTheOrganizationKeyIsConfigured) {
   auto d = parse("", "t.toml");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->signing.mode, "personal");
-  auto o = parse("[hsm]\nkey_uri = \"pkcs11:token=a;object=sign\"\npin_file = \"/p\"\n[signing]\nmode = \"organization\"\n",
-                 "t.toml");
+  auto o =
+      parse("[hsm]\nkey_uri = \"pkcs11:token=a;object=sign\"\npin_file = \"/p\"\n[signing]\nmode = \"organization\"\n",
+            "t.toml");
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->signing.mode, "organization");
   EXPECT_EQ(error_of("[signing]\nmode = \"organization\"\n"),
@@ -224,8 +224,7 @@ TEST(Config, MissingFileIsOneClearError) {
   auto r = edxgate::config::load("/nonexistent/edxgate.toml");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "config.unreadable");
-  EXPECT_EQ(r.error().message,
-            "cannot read config: cannot open /nonexistent/edxgate.toml: No such file or directory");
+  EXPECT_EQ(r.error().message, "cannot read config: cannot open /nonexistent/edxgate.toml: No such file or directory");
 }
 
 TEST(Config, ReportsNoAnswerDaysDefaultsToAWeekAndIsBounded) {

@@ -33,7 +33,8 @@ dsn = "host=db.example dbname=edxgate user=edxgate sslmode=verify-full"
 pool_size = 4
 statement_timeout_ms = 5000
 node = "gw-hanoi-1"
-)", "t.toml");
+)",
+                 "t.toml");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->store.backend, "postgresql");
   EXPECT_EQ(r->store.blob_dir, "/srv/edxgate-blobs");
@@ -69,8 +70,7 @@ TEST(StoreConfig, RefusesAnUnknownBackendAndBadBounds) {
             std::string::npos);
   EXPECT_NE(error_of("[store]\npool_size = 0\n").find("store.pool_size: must be between 1 and 1000"),
             std::string::npos);
-  EXPECT_NE(error_of("[store]\nstatement_timeout_ms = 5\n").find("store.statement_timeout_ms"),
-            std::string::npos);
+  EXPECT_NE(error_of("[store]\nstatement_timeout_ms = 5\n").find("store.statement_timeout_ms"), std::string::npos);
 }
 
 }  // namespace

@@ -38,8 +38,8 @@ class CliTest : public ::testing::Test {
  protected:
   const Pki& pki = Pki::get();
   std::string trust() const {
-    return " --trust-anchor '" + pki.path("root.pem") + "' --intermediate '" + pki.path("inter.pem") +
-           "' --crl '" + pki.path("root.crl.pem") + "' --crl '" + pki.path("inter.crl.der") + "' ";
+    return " --trust-anchor '" + pki.path("root.pem") + "' --intermediate '" + pki.path("inter.pem") + "' --crl '" +
+           pki.path("root.crl.pem") + "' --crl '" + pki.path("inter.crl.der") + "' ";
   }
   std::string file(const std::string& name, const std::string& text) const {
     write_text(pki.path(name), text);
@@ -71,7 +71,8 @@ TEST_F(Cli, VerifyRefusesDoctypeThroughTheHardenedParser) {
 }
 
 TEST_F(Cli, VerifyPrintsJson) {
-  CliRun r = run(kEdxgate + " verify --json" + trust() + file("cli-json.xml", signed_envelope("ec256", SignatureAlgorithm::ecdsa_sha256)));
+  CliRun r = run(kEdxgate + " verify --json" + trust() +
+                 file("cli-json.xml", signed_envelope("ec256", SignatureAlgorithm::ecdsa_sha256)));
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("\"valid\": true"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"signature_algorithm\": \"ecdsa-sha256\""), std::string::npos) << r.out;
@@ -80,7 +81,7 @@ TEST_F(Cli, VerifyPrintsJson) {
 TEST_F(Cli, VerifyHonoursAtAndRevocationOptions) {
   std::string expired = file("cli-expired.xml", signed_envelope("good"));
   CliRun soft = run(kEdxgate + " verify --revocation soft --trust-anchor '" + pki.path("root.pem") +
-                 "' --intermediate '" + pki.path("inter.pem") + "' " + expired);
+                    "' --intermediate '" + pki.path("inter.pem") + "' " + expired);
   EXPECT_EQ(soft.code, 0) << soft.out;
   EXPECT_NE(soft.out.find("warning:"), std::string::npos) << soft.out;
   CliRun future = run(kEdxgate + " verify --at 2099-01-01" + trust() + expired);
@@ -138,10 +139,18 @@ TEST_F(Cli, VerifyKeepsMemoryFlatOnALargeEnvelope) {
     code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return static_cast<double>(ru.ru_maxrss) / 1024.0;
   };
-  const std::vector<std::string> base = {kEdxgate,       "verify",        "--dual-max-bytes", "0",
-                                         "--trust-anchor", pki.path("root.pem"), "--intermediate",
-                                         pki.path("inter.pem"), "--crl", pki.path("inter.crl.pem"),
-                                         "--crl", pki.path("root.crl.pem")};
+  const std::vector<std::string> base = {kEdxgate,
+                                         "verify",
+                                         "--dual-max-bytes",
+                                         "0",
+                                         "--trust-anchor",
+                                         pki.path("root.pem"),
+                                         "--intermediate",
+                                         pki.path("inter.pem"),
+                                         "--crl",
+                                         pki.path("inter.crl.pem"),
+                                         "--crl",
+                                         pki.path("root.crl.pem")};
   int code = -1;
   std::vector<std::string> argv = base;
   argv.push_back(big);
@@ -176,9 +185,10 @@ TEST_F(Cli, SignsWithSoftHsmKeyAndXmlsec1VerifiesTheResult) {
   std::string in = file("cli-unsigned.xml", envelope_xml(4096));
   for (auto [name, alg] : {std::pair{"good", "rsa-sha256"}, std::pair{"ec384", ""}}) {  // "": picked from the key
     std::string out = pki.path(std::string("cli-hsm-") + name + ".xml");
-    CliRun s = run(env + kEdxgate + " sign --module /usr/lib/softhsm/libsofthsm2.so --key 'pkcs11:token=edx;object=" +
-                name + ";type=private' --pin-file '" + dir + "/pin' --cert '" + pki.path(std::string(name) + ".pem") +
-                "' --chain '" + pki.path("inter.pem") + "'" + (*alg ? std::string(" --alg ") + alg : "") + trust() + in + " -o '" + out + "'");
+    CliRun s = run(
+        env + kEdxgate + " sign --module /usr/lib/softhsm/libsofthsm2.so --key 'pkcs11:token=edx;object=" + name +
+        ";type=private' --pin-file '" + dir + "/pin' --cert '" + pki.path(std::string(name) + ".pem") + "' --chain '" +
+        pki.path("inter.pem") + "'" + (*alg ? std::string(" --alg ") + alg : "") + trust() + in + " -o '" + out + "'");
     ASSERT_EQ(s.code, 0) << s.out;
     std::string x = sh("xmlsec1 --verify --trusted-pem '" + pki.path("root.pem") + "' '" + out + "'");
     EXPECT_NE(x.find("OK"), std::string::npos) << x;
@@ -190,8 +200,8 @@ TEST_F(Cli, SignsWithSoftHsmKeyAndXmlsec1VerifiesTheResult) {
   }
   // Refuses to sign twice.
   CliRun again = run(env + kEdxgate + " sign --key 'pkcs11:token=edx;object=good;type=private' --pin-file '" + dir +
-                  "/pin' --cert '" + pki.path("good.pem") + "' '" + pki.path("cli-hsm-good.xml") + "' -o '" +
-                  pki.path("twice.xml") + "'");
+                     "/pin' --cert '" + pki.path("good.pem") + "' '" + pki.path("cli-hsm-good.xml") + "' -o '" +
+                     pki.path("twice.xml") + "'");
   EXPECT_EQ(again.code, 1) << again.out;
   EXPECT_NE(again.out.find("sign.already_signed"), std::string::npos) << again.out;
 }

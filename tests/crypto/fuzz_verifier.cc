@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     crypto::VerifyPolicy p;
     p.validate_chain = false;
     p.sha1_exceptions.push_back({"000.00.00.G06", 4102444800});  // reach the SHA-1 path too
-    p.max_dual_bytes = 1ull << 40;                                // always both verifiers
+    p.max_dual_bytes = 1ull << 40;                               // always both verifiers
     return crypto::Verifier(crypto::TrustStore{}, p);
   }();
   edxml::Limits limits;

@@ -23,25 +23,36 @@ namespace edxgate::crypto::test {
 namespace {
 
 const std::vector<std::string> kUris = {
-    "http://www.mic.gov.vn/TBT/QCVN_102_2016", "http://www.w3.org/2000/09/xmldsig#",
-    "http://www.w3.org/1999/xlink",            "urn:edxgate:test:a",
-    "urn:edxgate:test:b",                      "http://example.test/q?x=1&amp;y=2",
-    "http://example.test/Th%E1%BB%AD",         "urn:edxgate:test:a",  // twice: a redundant redeclaration is likely
+    "http://www.mic.gov.vn/TBT/QCVN_102_2016",
+    "http://www.w3.org/2000/09/xmldsig#",
+    "http://www.w3.org/1999/xlink",
+    "urn:edxgate:test:a",
+    "urn:edxgate:test:b",
+    "http://example.test/q?x=1&amp;y=2",
+    "http://example.test/Th%E1%BB%AD",
+    "urn:edxgate:test:a",  // twice: a redundant redeclaration is likely
 };
 const std::vector<std::string> kRareUris = {"relative/path", "rel"};  // C14N refuses both
 const std::vector<std::string> kPrefixes = {"a", "b", "edXML", "ds", "xlink", "p1"};
 const std::vector<std::string> kNames = {"edXML", "Header", "Signature", "a", "Z", "OrganId", "ContentId", "x-y"};
 const std::vector<std::string> kAttrNames = {"id", "Algorithm", "version", "z", "a", "URI"};
 const std::vector<std::string> kAttrValues = {
-    "plain", "a&amp;b", "&lt;x&gt;", "q&quot;q", "it's", "tab&#9;x", "nl&#10;y", "cr&#13;z", "raw\ttab",
-    "raw\nline", "raw\r\ncrlf", "Thử nghiệm", "", "a>b", "&#x20AC;", "&#38;&#60;"};
+    "plain",    "a&amp;b",   "&lt;x&gt;",   "q&quot;q",   "it's", "tab&#9;x", "nl&#10;y", "cr&#13;z",
+    "raw\ttab", "raw\nline", "raw\r\ncrlf", "Thử nghiệm", "",     "a>b",      "&#x20AC;", "&#38;&#60;"};
 const std::vector<std::string> kTexts = {
-    "hello", " ", "\n  ", "a &amp; b", "&lt;tag&gt;", "x > y", "&#13;", "&#xD;\n", "\r\n", "Văn bản ký số",
-    "]]&gt;", "&#38;&#60;&#62;", "\t", "QUFBQUFB\nQUFB", "&quot;&apos;"};
-const std::vector<std::string> kMarkup = {
-    "<![CDATA[ a < b & c > d ]]>", "<![CDATA[\r\nline]]>", "<![CDATA[]]]]>",  "<!-- comment -->",
-    "<!--x-y-->",                  "<!---->",                "<?pi data?>",       "<?pi?>",
-    "<?x-y   spaced data ?>",      "<?t a=\"b\" & c?>"};
+    "hello",       " ",    "\n  ",          "a &amp; b", "&lt;tag&gt;",     "x > y", "&#13;",
+    "&#xD;\n",     "\r\n", "Văn bản ký số", "]]&gt;",    "&#38;&#60;&#62;", "\t",    "QUFBQUFB\nQUFB",
+    "&quot;&apos;"};
+const std::vector<std::string> kMarkup = {"<![CDATA[ a < b & c > d ]]>",
+                                          "<![CDATA[\r\nline]]>",
+                                          "<![CDATA[]]]]>",
+                                          "<!-- comment -->",
+                                          "<!--x-y-->",
+                                          "<!---->",
+                                          "<?pi data?>",
+                                          "<?pi?>",
+                                          "<?x-y   spaced data ?>",
+                                          "<?t a=\"b\" & c?>"};
 
 // Random well-formed (mostly namespace-well-formed) documents.
 class Generator {
@@ -66,7 +77,9 @@ class Generator {
   int pick(size_t n) { return std::uniform_int_distribution<int>(0, static_cast<int>(n) - 1)(rng_); }
   bool chance(int percent) { return pick(100) < percent; }
   template <class T>
-  const T& any(const std::vector<T>& v) { return v[static_cast<size_t>(pick(v.size()))]; }
+  const T& any(const std::vector<T>& v) {
+    return v[static_cast<size_t>(pick(v.size()))];
+  }
   std::string uri() { return chance(3) ? any(kRareUris) : any(kUris); }
 
   void misc(std::string& out) {
@@ -123,7 +136,7 @@ class Generator {
         key = "xml|" + an;
       }
       if (!seen.insert(key).second) continue;
-      std::string v = an == "xml:id"                  ? "id" + std::to_string(pick(1000))  // must be an NCName
+      std::string v = an == "xml:id"                   ? "id" + std::to_string(pick(1000))  // must be an NCName
                       : an == "xml:base" && chance(50) ? ""
                                                        : attr_value();
       if (chance(20) && v.find('\'') == std::string::npos) {
@@ -346,9 +359,11 @@ TEST(StreamC14n, MatchesLibxml2OnAGeneratedCorpus) {
           if (!want) ++both_failed;
           if (want != got) {
             if (++mismatches <= 5) {
-              ADD_FAILURE() << "seed " << seed << " method " << uri << " replay " << replay << " excluded "
-                            << excluded << "\n--- document:\n" << xml << "\n--- libxml2:\n"
-                            << want.value_or("(failed)") << "\n--- streamed:\n" << got.value_or("(failed)");
+              ADD_FAILURE() << "seed " << seed << " method " << uri << " replay " << replay << " excluded " << excluded
+                            << "\n--- document:\n"
+                            << xml << "\n--- libxml2:\n"
+                            << want.value_or("(failed)") << "\n--- streamed:\n"
+                            << got.value_or("(failed)");
             }
           }
         }
@@ -365,7 +380,8 @@ TEST(StreamC14n, MatchesLibxml2OnAGeneratedCorpus) {
   EXPECT_GT(compared, 8000);
   EXPECT_GT(both_failed, 0) << "no relative namespace URI was generated";
   EXPECT_LT(both_failed, compared / 4);
-  for (const auto& [feature, mark] : kFeatures) EXPECT_GT(seen[feature], 0) << "the corpus never exercised: " << feature;
+  for (const auto& [feature, mark] : kFeatures)
+    EXPECT_GT(seen[feature], 0) << "the corpus never exercised: " << feature;
 }
 
 // Envelopes shaped as real peers write them (EDXML.md): a default-namespace

@@ -33,7 +33,8 @@ std::string b64(const std::string& raw) {
 // The header and body every shape shares (CRLF line ends, as the SDK's
 // Windows builds write them; xlink attributes on the manifest reference).
 std::string envelope_core() {
-  return "  <edXML:edXMLEnvelope xmlns:edXML=\"" + std::string(kEdxmlNs) + "\">\r\n"
+  return "  <edXML:edXMLEnvelope xmlns:edXML=\"" + std::string(kEdxmlNs) +
+         "\">\r\n"
          "    <edXML:edXMLHeader>\r\n"
          "      <edXML:MessageHeader>\r\n"
          "        <edXML:From><edXML:OrganId>000.00.00.G06</edXML:OrganId>"
@@ -68,9 +69,11 @@ const std::string kContent = b64(std::string(3000, 'x') + "Nội dung công văn
 // ContentId, Description, ContentTransferEncoded, AttachmentName; the base64
 // on one line; the content element declaring its own prefix.
 std::string attachments(const std::string& open_tag) {
-  return "  " + open_tag + "\r\n    <Attachment><ContentType>text/plain</ContentType><ContentId>1</ContentId>"
-         "<Description>Văn bản</Description><edXML:ContentTransferEncoded xmlns:edXML=\"" + std::string(kEdxmlNs) +
-         "\">" + kContent + "</edXML:ContentTransferEncoded><AttachmentName>cv.txt</AttachmentName></Attachment>\r\n"
+  return "  " + open_tag +
+         "\r\n    <Attachment><ContentType>text/plain</ContentType><ContentId>1</ContentId>"
+         "<Description>Văn bản</Description><edXML:ContentTransferEncoded xmlns:edXML=\"" +
+         std::string(kEdxmlNs) + "\">" + kContent +
+         "</edXML:ContentTransferEncoded><AttachmentName>cv.txt</AttachmentName></Attachment>\r\n"
          "  </AttachmentEncoded>\r\n";
 }
 

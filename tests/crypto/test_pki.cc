@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <libxml/xmlsave.h>
 #include <openssl/pem.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,17 +125,18 @@ void make_ca(const std::string& dir, const std::string& ca, const std::string& p
   sh("cp " + q(dir + "/" + ca + ".key") + " " + q(cadir + "/ca.key"));
   if (parent.empty()) {
     // Self-signed through `openssl ca` so the validity can start in the past.
-    sh("openssl req -new -key " + q(cadir + "/ca.key") + " -subj " + q("/CN=" + cn + "/O=edxgate test") +
-       " -config " + q(cadir + "/ca.cnf") + " -out " + q(cadir + "/ca.csr"));
-    sh("openssl ca -batch -notext -selfsign -keyfile " + q(cadir + "/ca.key") + " -config " +
-       q(cadir + "/ca.cnf") + " -extensions ca_root -startdate 20150101000000Z -enddate 20450101000000Z -in " +
-       q(cadir + "/ca.csr") + " -out " + q(cadir + "/ca.pem"));
+    sh("openssl req -new -key " + q(cadir + "/ca.key") + " -subj " + q("/CN=" + cn + "/O=edxgate test") + " -config " +
+       q(cadir + "/ca.cnf") + " -out " + q(cadir + "/ca.csr"));
+    sh("openssl ca -batch -notext -selfsign -keyfile " + q(cadir + "/ca.key") + " -config " + q(cadir + "/ca.cnf") +
+       " -extensions ca_root -startdate 20150101000000Z -enddate 20450101000000Z -in " + q(cadir + "/ca.csr") +
+       " -out " + q(cadir + "/ca.pem"));
   } else {
     std::string pdir = dir + "/" + parent + "-ca";
-    sh("openssl req -new -key " + q(cadir + "/ca.key") + " -subj " + q("/CN=" + cn + "/O=edxgate test") +
-       " -config " + q(cadir + "/ca.cnf") + " -out " + q(cadir + "/ca.csr"));
-    sh("openssl ca -batch -notext -config " + q(pdir + "/ca.cnf") + " -extensions ca_sub -startdate 20150601000000Z -enddate 20440101000000Z -in " +
-       q(cadir + "/ca.csr") + " -out " + q(cadir + "/ca.pem"));
+    sh("openssl req -new -key " + q(cadir + "/ca.key") + " -subj " + q("/CN=" + cn + "/O=edxgate test") + " -config " +
+       q(cadir + "/ca.cnf") + " -out " + q(cadir + "/ca.csr"));
+    sh("openssl ca -batch -notext -config " + q(pdir + "/ca.cnf") +
+       " -extensions ca_sub -startdate 20150601000000Z -enddate 20440101000000Z -in " + q(cadir + "/ca.csr") +
+       " -out " + q(cadir + "/ca.pem"));
   }
   sh("cp " + q(cadir + "/ca.pem") + " " + q(dir + "/" + ca + ".pem"));
 }
@@ -147,8 +148,8 @@ void issue(const std::string& dir, const std::string& ca, const std::string& nam
   sh("openssl req -new -key " + q(dir + "/" + name + ".key") + " -subj " +
      q("/CN=edxgate test " + name + "/O=edxgate test") + " -config " + q(cadir + "/ca.cnf") + " -out " +
      q(dir + "/" + name + ".csr"));
-  sh("openssl ca -batch -notext -config " + q(cadir + "/ca.cnf") + " -extensions " + ext + " " + dates +
-     " -in " + q(dir + "/" + name + ".csr") + " -out " + q(dir + "/" + name + ".pem"));
+  sh("openssl ca -batch -notext -config " + q(cadir + "/ca.cnf") + " -extensions " + ext + " " + dates + " -in " +
+     q(dir + "/" + name + ".csr") + " -out " + q(dir + "/" + name + ".pem"));
 }
 
 void gencrl(const std::string& dir, const std::string& ca) {
@@ -292,13 +293,15 @@ std::string envelope_xml(size_t attachment_bytes, const std::string& organ_id) {
   <edXML:edXMLEnvelope>
     <edXML:edXMLHeader>
       <edXML:MessageHeader>
-        <edXML:From><edXML:OrganId>)" + organ_id + R"(</edXML:OrganId><edXML:OrganName>Bộ Thử nghiệm</edXML:OrganName></edXML:From>
+        <edXML:From><edXML:OrganId>)" +
+         organ_id + R"(</edXML:OrganId><edXML:OrganName>Bộ Thử nghiệm</edXML:OrganName></edXML:From>
         <edXML:To><edXML:OrganId>000.00.00.H41</edXML:OrganId></edXML:To>
         <edXML:Code><edXML:CodeNumber>251</edXML:CodeNumber><edXML:CodeNotation>TMĐT-TTTH</edXML:CodeNotation></edXML:Code>
         <edXML:Subject>Thử nghiệm chữ ký số</edXML:Subject>
       </edXML:MessageHeader>
       <edXML:TraceHeaderList>
-        <edXML:TraceHeader><edXML:OrganId>)" + organ_id + R"(</edXML:OrganId><edXML:Timestamp>2026/11/23 09:00:00</edXML:Timestamp></edXML:TraceHeader>
+        <edXML:TraceHeader><edXML:OrganId>)" +
+         organ_id + R"(</edXML:OrganId><edXML:Timestamp>2026/11/23 09:00:00</edXML:Timestamp></edXML:TraceHeader>
       </edXML:TraceHeaderList>
     </edXML:edXMLHeader>
     <edXML:edXMLBody>
@@ -375,16 +378,16 @@ std::string signed_envelope(const std::string& signer_name, SignatureAlgorithm a
   return serialize(signed_doc->get());
 }
 
-Verification verify_text(const std::string& xml, const VerifyPolicy& policy,
-                         std::shared_ptr<RevocationSource> online, bool with_crls) {
+Verification verify_text(const std::string& xml, const VerifyPolicy& policy, std::shared_ptr<RevocationSource> online,
+                         bool with_crls) {
   return verify_both(Pki::get().trust(with_crls), policy, std::move(online), xml);
 }
 
-Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy,
-                         std::shared_ptr<RevocationSource> online, const std::string& xml) {
+Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy, std::shared_ptr<RevocationSource> online,
+                         const std::string& xml) {
   static std::atomic<int> counter{0};
-  const std::string file = Pki::get().path("both-" + std::to_string(::getpid()) + "-" +
-                                           std::to_string(counter++) + ".xml");
+  const std::string file =
+      Pki::get().path("both-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".xml");
   write_text(file, xml);
   VerifyPolicy streaming_only = policy, dual = policy;
   streaming_only.max_dual_bytes = 0;

@@ -67,8 +67,7 @@ std::string serialize(xmlDoc* doc);
 
 // Signs envelope_xml() with `signer_name`'s key (SoftwareSigner), checking
 // with a chain-less verifier; returns the signed XML text.
-std::string signed_envelope(const std::string& signer_name,
-                            SignatureAlgorithm alg = SignatureAlgorithm::rsa_sha256,
+std::string signed_envelope(const std::string& signer_name, SignatureAlgorithm alg = SignatureAlgorithm::rsa_sha256,
                             bool include_chain = false, const std::string& xml = envelope_xml());
 
 VerifyPolicy strict_policy();  // hard revocation, now
@@ -81,8 +80,8 @@ Verification verify_text(const std::string& xml, const VerifyPolicy& policy = st
 // verification off) and in dual mode; adds a test failure unless all give
 // the same validity and code (and dual mode checked). Returns the DOM
 // verifier's result.
-Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy,
-                         std::shared_ptr<RevocationSource> online, const std::string& xml);
+Verification verify_both(const TrustStore& trust, const VerifyPolicy& policy, std::shared_ptr<RevocationSource> online,
+                         const std::string& xml);
 
 // Envelope fixtures: signature templates signed by the xmlsec1 CLI.
 inline constexpr const char* kRsaSha256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";

@@ -42,9 +42,9 @@ TEST_F(Verifier_, AcceptsEnvelopeSignedByGoodRsaSigner) {
 }
 
 TEST_F(Verifier_, AcceptsEcdsaP256AndP384AndRsaSha512Signers) {
-  for (auto [name, alg] : {std::pair{"ec256", SignatureAlgorithm::ecdsa_sha256},
-                           std::pair{"ec384", SignatureAlgorithm::ecdsa_sha384},
-                           std::pair{"good", SignatureAlgorithm::rsa_sha512}}) {
+  for (auto [name, alg] :
+       {std::pair{"ec256", SignatureAlgorithm::ecdsa_sha256}, std::pair{"ec384", SignatureAlgorithm::ecdsa_sha384},
+        std::pair{"good", SignatureAlgorithm::rsa_sha512}}) {
     Verification v = verify_text(signed_envelope(name, alg));
     EXPECT_TRUE(v.valid) << name << ": " << v.code << ": " << v.message;
     EXPECT_EQ(v.signature_algorithm, signature_name(alg));
@@ -75,8 +75,8 @@ TEST_F(Verifier_, AcceptsEnvelopeSignedByXmlsec1Cli) {
 }
 
 TEST_F(Verifier_, OurSignatureVerifiesWithXmlsec1Cli) {
-  for (auto [name, alg] : {std::pair{"good", SignatureAlgorithm::rsa_sha256},
-                           std::pair{"ec384", SignatureAlgorithm::ecdsa_sha384}}) {
+  for (auto [name, alg] :
+       {std::pair{"good", SignatureAlgorithm::rsa_sha256}, std::pair{"ec384", SignatureAlgorithm::ecdsa_sha384}}) {
     std::string file = pki.path(std::string("ours-") + name + ".xml");
     write_text(file, signed_envelope(name, alg));
     std::string out = sh("xmlsec1 --verify --trusted-pem '" + pki.path("root.pem") + "' --untrusted-pem '" +
@@ -102,9 +102,8 @@ TEST_F(Verifier_, RejectsSecondSignatureInsideAttachments) {
 }
 
 TEST_F(Verifier_, RejectsSignatureOutsideTheHeader) {
-  std::string xml = xmlsec_sign(replace(envelope_xml(), "</edXML:edXMLBody>",
-                                        signature_template() + "</edXML:edXMLBody>"),
-                                "good");
+  std::string xml =
+      xmlsec_sign(replace(envelope_xml(), "</edXML:edXMLBody>", signature_template() + "</edXML:edXMLBody>"), "good");
   expect_rejected(xml, "sig.placement");
 }
 
@@ -136,17 +135,24 @@ TEST_F(Verifier_, RejectsReferenceWithoutUri) {
 TEST_F(Verifier_, RejectsXsltAndXPathTransforms) {
   std::string good = signed_envelope("good");
   std::string exc = R"(<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>)";
-  expect_rejected(replace(good, exc, R"(<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"><xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"/></ds:Transform>)"),
-                  "sig.transform");
-  expect_rejected(replace(good, exc, R"(<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>1</ds:XPath></ds:Transform>)"),
-                  "sig.transform");
+  expect_rejected(
+      replace(
+          good, exc,
+          R"(<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116"><xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"/></ds:Transform>)"),
+      "sig.transform");
+  expect_rejected(
+      replace(
+          good, exc,
+          R"(<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"><ds:XPath>1</ds:XPath></ds:Transform>)"),
+      "sig.transform");
   expect_rejected(replace(good, exc, exc + exc), "sig.transform");
 }
 
 TEST_F(Verifier_, RejectsReferenceWithoutEnvelopedTransform) {
   std::string good = signed_envelope("good");
-  expect_rejected(replace(good, R"(<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>)", ""),
-                  "sig.transform");
+  expect_rejected(
+      replace(good, R"(<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>)", ""),
+      "sig.transform");
 }
 
 TEST_F(Verifier_, RejectsSha1UnlessSenderHasAnException) {
@@ -167,26 +173,32 @@ TEST_F(Verifier_, RejectsSha1UnlessSenderHasAnException) {
 }
 
 TEST_F(Verifier_, RejectsSha256SignatureWithSha1Digest) {
-  std::string xml = xmlsec_sign(with_template(signature_template(kRsaSha256, "http://www.w3.org/2000/09/xmldsig#sha1")),
-                                "good");
+  std::string xml =
+      xmlsec_sign(with_template(signature_template(kRsaSha256, "http://www.w3.org/2000/09/xmldsig#sha1")), "good");
   expect_rejected(xml, "sig.algorithm");
 }
 
 TEST_F(Verifier_, RejectsMd5AndHmac) {
   std::string good = signed_envelope("good");
   expect_rejected(replace(good, kSha256, "http://www.w3.org/2001/04/xmldsig-more#md5"), "sig.algorithm");
-  expect_rejected(replace(good, R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>)",
-                          R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"><ds:HMACOutputLength>8</ds:HMACOutputLength></ds:SignatureMethod>)"),
-                  "sig.algorithm");
-  expect_rejected(replace(good, R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>)",
-                          R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#hmac-sha1"/>)"),
-                  "sig.algorithm");
+  expect_rejected(
+      replace(
+          good, R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>)",
+          R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"><ds:HMACOutputLength>8</ds:HMACOutputLength></ds:SignatureMethod>)"),
+      "sig.algorithm");
+  expect_rejected(
+      replace(good, R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>)",
+              R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#hmac-sha1"/>)"),
+      "sig.algorithm");
 }
 
 TEST_F(Verifier_, RejectsHmacOutputLengthEvenOnAnAllowedMethod) {
-  expect_rejected(replace(signed_envelope("good"), R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>)",
-                          R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"><ds:HMACOutputLength>8</ds:HMACOutputLength></ds:SignatureMethod>)"),
-                  "sig.algorithm");
+  expect_rejected(
+      replace(
+          signed_envelope("good"),
+          R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>)",
+          R"(<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"><ds:HMACOutputLength>8</ds:HMACOutputLength></ds:SignatureMethod>)"),
+      "sig.algorithm");
 }
 
 TEST_F(Verifier_, RejectsRsa1024Signer) {
@@ -205,7 +217,8 @@ TEST_F(Verifier_, RejectsBareKeyValueRetrievalMethodAndKeyName) {
     std::string s = good;
     return s.replace(a, b - a, "<ds:KeyInfo>" + ki + "</ds:KeyInfo>");
   };
-  expect_rejected(with_key_info("<ds:KeyValue><ds:RSAKeyValue><ds:Modulus>AQAB</ds:Modulus><ds:Exponent>AQAB</ds:Exponent></ds:RSAKeyValue></ds:KeyValue>"),
+  expect_rejected(with_key_info("<ds:KeyValue><ds:RSAKeyValue><ds:Modulus>AQAB</ds:Modulus><ds:Exponent>AQAB</"
+                                "ds:Exponent></ds:RSAKeyValue></ds:KeyValue>"),
                   "sig.keyinfo");
   expect_rejected(with_key_info(R"(<ds:RetrievalMethod URI="http://example.test/cert"/>)"), "sig.keyinfo");
   expect_rejected(with_key_info("<ds:KeyName>good</ds:KeyName>"), "sig.keyinfo");
@@ -220,8 +233,8 @@ TEST_F(Verifier_, RejectsAmbiguousLeafAmongSeveralCertificates) {
   std::string other = "<ds:X509Certificate>" + [&] {
     auto der = pki.cert("good2").der();
     std::string b64(4 * ((der.size() + 2) / 3) + 1, '\0');
-    b64.resize(static_cast<size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der.data(),
-                                                   static_cast<int>(der.size()))));
+    b64.resize(static_cast<size_t>(
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), der.data(), static_cast<int>(der.size()))));
     return b64;
   }() + "</ds:X509Certificate>";
   expect_rejected(replace(good, "</ds:X509Data>", other + "</ds:X509Data>"), "sig.keyinfo");
@@ -358,11 +371,13 @@ TEST_F(Verifier_, WarnsThatCommentsAreNotCovered) {
 }
 
 TEST_F(Verifier_, HardenedParserRefusesEntityExpansionAndExternalEntities) {
-  std::string bomb = R"(<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><edXML>&b;</edXML>)";
+  std::string bomb =
+      R"(<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><edXML>&b;</edXML>)";
   auto doc = edxml::parse_xml(bomb, edxml::Limits{});
   ASSERT_FALSE(doc.ok());
   EXPECT_EQ(doc.error().code, "xml.doctype");
-  std::string xxe = R"(<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY x SYSTEM "file:///etc/passwd">]><edXML>&x;</edXML>)";
+  std::string xxe =
+      R"(<?xml version="1.0"?><!DOCTYPE edXML [<!ENTITY x SYSTEM "file:///etc/passwd">]><edXML>&x;</edXML>)";
   auto doc2 = edxml::parse_xml(xxe, edxml::Limits{});
   ASSERT_FALSE(doc2.ok());
   EXPECT_EQ(doc2.error().code, "xml.doctype");

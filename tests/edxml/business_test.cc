@@ -31,11 +31,14 @@ const std::string kRevocation =
 // BussinessDocumentInfo with its ReceiverList, StaffInfo.
 const std::string kUpdate =
     "<edXML:Bussiness><edXML:DocumentId>000.00.00.G06,2024/03/10,250/TMĐT-TTTH</edXML:DocumentId>"
-    "<edXML:BussinessDocType>2</edXML:BussinessDocType><edXML:BussinessDocReason>Cập nhật trích yếu</edXML:BussinessDocReason>"
+    "<edXML:BussinessDocType>2</edXML:BussinessDocType><edXML:BussinessDocReason>Cập nhật trích "
+    "yếu</edXML:BussinessDocReason>"
     "<edXML:Paper>0</edXML:Paper><edXML:BussinessDocumentInfo><edXML:DocumentInfo>1</edXML:DocumentInfo>"
     "<edXML:DocumentReceiver>1</edXML:DocumentReceiver><edXML:ReceiverList>"
-    "<edXML:Receiver><edXML:OrganId>000.00.00.H41</edXML:OrganId><edXML:ReceiverType>0</edXML:ReceiverType></edXML:Receiver>"
-    "<edXML:Receiver><edXML:OrganId>000.00.00.G22</edXML:OrganId><edXML:ReceiverType>1</edXML:ReceiverType></edXML:Receiver>"
+    "<edXML:Receiver><edXML:OrganId>000.00.00.H41</edXML:OrganId><edXML:ReceiverType>0</edXML:ReceiverType></"
+    "edXML:Receiver>"
+    "<edXML:Receiver><edXML:OrganId>000.00.00.G22</edXML:OrganId><edXML:ReceiverType>1</edXML:ReceiverType></"
+    "edXML:Receiver>"
     "</edXML:ReceiverList></edXML:BussinessDocumentInfo>" +
     kStaff + "</edXML:Bussiness>";
 // As edoc_replacement: type, reason, Paper, ReplacementInfoList (two), StaffInfo.
@@ -95,8 +98,8 @@ struct Variant {
 };
 
 TEST(Business, ReadsTheSdkPackagesFormsAndWritesThemBackInTheSameForm) {
-  for (const Variant& v : {Variant{"revocation", &kRevocation}, Variant{"update", &kUpdate},
-                           Variant{"replacement", &kReplacement}}) {
+  for (const Variant& v :
+       {Variant{"revocation", &kRevocation}, Variant{"update", &kUpdate}, Variant{"replacement", &kReplacement}}) {
     const std::string xml = with_business(*v.xml);
     ASSERT_FALSE(xml.empty());
     auto env = read_envelope(xml, ReadOptions{});

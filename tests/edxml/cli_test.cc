@@ -32,8 +32,7 @@ CliRun edxgate(const TempDir& dir, const std::vector<std::string>& args) {
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " >" + quote(dir / "stdout") + " 2>" + quote(dir / "stderr");
   int st = std::system(cmd.c_str());
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, testing::read_text(dir / "stdout"),
-          testing::read_text(dir / "stderr")};
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, testing::read_text(dir / "stdout"), testing::read_text(dir / "stderr")};
 }
 
 const char* kMeta = R"({
@@ -125,9 +124,9 @@ TEST(EdxmlCli, StatusMakeAnswersAnEnvelopeAndShowReadsIt) {
   TempDir dir;
   testing::write_text(dir / "doc.xml", testing::fixture("sdk_dotnet_form.xml"));
   testing::write_text(dir / "c.toml", "[edxml]\nstatus_element = \"Status\"\n");
-  CliRun m = edxgate(dir, {"status", "make", "--config", dir / "c.toml", "--for", dir / "doc.xml",
-                        "--from", "000.00.00.H41", "--code", "02", "--description", "Sai thể thức",
-                        "--timestamp", "2024/03/16 10:00:00", "-o", dir / "st.xml"});
+  CliRun m = edxgate(
+      dir, {"status", "make", "--config", dir / "c.toml", "--for", dir / "doc.xml", "--from", "000.00.00.H41", "--code",
+            "02", "--description", "Sai thể thức", "--timestamp", "2024/03/16 10:00:00", "-o", dir / "st.xml"});
   ASSERT_EQ(m.rc, 0) << m.err;
   EXPECT_NE(testing::read_text(dir / "st.xml").find("<edXML:Status>"), std::string::npos);
   CliRun s = edxgate(dir, {"status", "show", "--json", dir / "st.xml"});
@@ -140,8 +139,10 @@ TEST(EdxmlCli, StatusMakeAnswersAnEnvelopeAndShowReadsIt) {
   EXPECT_EQ(st.at("description").as_string(), "Sai thể thức");
   EXPECT_EQ(st.at("response_for").at("code").as_string(), "251/TMĐT-TTTH");
   EXPECT_EQ(st.at("timestamp").as_string(), "2024/03/16 10:00:00");
-  EXPECT_EQ(edxgate(dir, {"status", "make", "--for", dir / "doc.xml", "--from", "000.00.00.H41",
-                          "--code", "07", "-o", dir / "x.xml"}).rc, 1);
+  EXPECT_EQ(edxgate(dir, {"status", "make", "--for", dir / "doc.xml", "--from", "000.00.00.H41", "--code", "07", "-o",
+                          dir / "x.xml"})
+                .rc,
+            1);
   EXPECT_EQ(edxgate(dir, {"status", "show", dir / "doc.xml"}).rc, 1);
 }
 
@@ -166,7 +167,7 @@ TEST(EdxmlCli, PackRefusesMetaWithUnknownKeysOrBadFields) {
 struct Judged {
   const char* file;
   int receive_rc;
-  const char* receive;   // a code printed: the refusal, or a warning
+  const char* receive;  // a code printed: the refusal, or a warning
   int outgoing_rc;
   const char* outgoing;  // the refusal's code (empty: valid)
 };
@@ -209,8 +210,8 @@ TEST(EdxmlCli, ValidateJudgesRealFilesAsTheReceivingGatewayAndOutgoingAsWeSend) 
 
 TEST(EdxmlCli, StatusMakeAnswersARealDeliveryFromAnUnusualSender) {
   TempDir dir;
-  CliRun m = edxgate(dir, {"status", "make", "--for", std::string(EDXML_TEST_DIR) + "/fixtures/axis_2025.xml",
-                           "--from", "000.00.00.H29", "--code", "01", "-o", dir / "st.xml"});
+  CliRun m = edxgate(dir, {"status", "make", "--for", std::string(EDXML_TEST_DIR) + "/fixtures/axis_2025.xml", "--from",
+                           "000.00.00.H29", "--code", "01", "-o", dir / "st.xml"});
   ASSERT_EQ(m.rc, 0) << m.err;
   CliRun s = edxgate(dir, {"status", "show", dir / "st.xml"});
   ASSERT_EQ(s.rc, 0) << s.err;
@@ -223,7 +224,8 @@ TEST(EdxmlCli, StatusShowReadsStatusesUnderMessageHeader) {
   ASSERT_EQ(a.rc, 0) << a.err;
   EXPECT_NE(a.out.find("status:       01 (Đã đến)"), std::string::npos) << a.out;
   EXPECT_NE(a.out.find("document id:  000.00.00.G06,2024/03/15,251/TMĐT-TTTH"), std::string::npos) << a.out;
-  CliRun b = edxgate(dir, {"status", "show", "--json", std::string(EDXML_TEST_DIR) + "/fixtures/vnpt_status_reordered.xml"});
+  CliRun b =
+      edxgate(dir, {"status", "show", "--json", std::string(EDXML_TEST_DIR) + "/fixtures/vnpt_status_reordered.xml"});
   ASSERT_EQ(b.rc, 0) << b.err;
   auto j = json::parse(b.out);
   ASSERT_TRUE(j.ok());
@@ -253,8 +255,8 @@ TEST(EdxmlCli, UnpackWritesTheFileInsideAZippedAttachmentAndKeepsTheBytesAsRecei
   TempDir dir;
   CliRun u = edxgate(dir, {"unpack", std::string(EDXML_TEST_DIR) + "/fixtures/axis_2025.xml", "-d", dir / "in"});
   ASSERT_EQ(u.rc, 0) << u.err;
-  EXPECT_NE(u.out.find("GUIDE.SIGNED.PDF (unzipped; as received: as-received/GUIDE.SIGNED.PDF.zip)"),
-            std::string::npos) << u.out;
+  EXPECT_NE(u.out.find("GUIDE.SIGNED.PDF (unzipped; as received: as-received/GUIDE.SIGNED.PDF.zip)"), std::string::npos)
+      << u.out;
   EXPECT_NE(u.out.find("warning: "), std::string::npos) << u.out;  // the unusual ids, the CodeNumber
   EXPECT_EQ(testing::read_text(dir / "in/GUIDE.SIGNED.PDF").substr(0, 5), "%PDF-");
   const std::string kept = dir / "in/as-received/GUIDE.SIGNED.PDF.zip";
@@ -319,8 +321,8 @@ TEST(EdxmlCli, UnpackWritesTheAxisDeliveryOf2019AsIs) {
   EXPECT_EQ(header->at("signature").as_string(), "lookalike");
   EXPECT_EQ(header->at("trace").at("traces").at(2).at("organ_id").as_string(), "");
   EXPECT_EQ(header->at("message").at("document_id").as_string(), "000.00.00.G22,2019/01/16,312/VPCP-TTĐT");
-  CliRun bad = edxgate(dir, {"unpack", std::string(EDXML_TEST_DIR) + "/fixtures/refused_bad_base64.xml", "-d",
-                             dir / "bad"});
+  CliRun bad =
+      edxgate(dir, {"unpack", std::string(EDXML_TEST_DIR) + "/fixtures/refused_bad_base64.xml", "-d", dir / "bad"});
   EXPECT_EQ(bad.rc, 1);
   EXPECT_TRUE(std::filesystem::is_empty(dir / "bad"));
 }

@@ -43,8 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto xml = write_envelope_string(*env, WriteOptions{});
   if (!xml.ok()) return 0;  // e.g. text XML 1.0 cannot carry (read as char refs)
   auto again = read_envelope(*xml, ro);
-  if (!again.ok() || again->message != env->message || again->status != env->status ||
-      again->trace != env->trace) {
+  if (!again.ok() || again->message != env->message || again->status != env->status || again->trace != env->trace) {
     std::abort();
   }
   return 0;

@@ -36,8 +36,8 @@ TEST(Kinds, ARefusedEnvelopeIsInvalidInput) {
   const std::string xml = fixture("sdk_dotnet_form.xml");
   for (const std::string& bad :
        {replace(xml, "<edXML xmlns:xsi", "<!DOCTYPE edXML [<!ENTITY x \"y\">]><edXML xmlns:xsi"),  // xml.doctype
-        xml.substr(0, xml.size() / 2),                                                         // xml.malformed
-        replace(xml, "2024/03/17", "2024/02/30")}) {                                            // edxml.date
+        xml.substr(0, xml.size() / 2),                                                             // xml.malformed
+        replace(xml, "2024/03/17", "2024/02/30")}) {                                               // edxml.date
     const Error e = error_of(read_envelope(bad, ReadOptions{}));
     EXPECT_EQ(e.kind, ErrorKind::invalid) << e.code;
   }

@@ -1,13 +1,13 @@
 // The hardened parser: every hostile class refused with its code, early.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-#include <unistd.h>
 #include <string>
+#include <thread>
 
 #include "edxgate/edxml/xml.h"
 
@@ -46,15 +46,13 @@ TEST(Parser, RejectsDoctypeWithEntityDeclarations) {
 }
 
 TEST(Parser, RejectsExternalEntity) {
-  std::string xxe =
-      "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>";
+  std::string xxe = "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><r>&x;</r>";
   EXPECT_EQ(error_code(parse_xml(xxe, Limits{})), "xml.doctype");
 }
 
 TEST(Parser, RejectsBareDoctypeAndExternalDtd) {
   EXPECT_EQ(error_code(parse_xml("<!DOCTYPE r><r/>", Limits{})), "xml.doctype");
-  EXPECT_EQ(error_code(parse_xml("<!DOCTYPE r SYSTEM \"http://127.0.0.1:1/x.dtd\"><r/>", Limits{})),
-            "xml.doctype");
+  EXPECT_EQ(error_code(parse_xml("<!DOCTYPE r SYSTEM \"http://127.0.0.1:1/x.dtd\"><r/>", Limits{})), "xml.doctype");
 }
 
 TEST(Parser, RejectsDoctypeSplitAcrossFeedPieces) {
@@ -74,8 +72,7 @@ TEST(Parser, CutsOffHundredThousandDeepNestingEarly) {
   for (int i = 0; i < 100000; ++i) deep += "<a>";
   auto t0 = std::chrono::steady_clock::now();
   auto r = parse_xml(deep, Limits{});
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0).count();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "xml.depth");
   EXPECT_EQ(r.error().line, 1);
@@ -117,26 +114,22 @@ TEST(Parser, RejectsLongTextNodeButAllowsLongAttachmentContent) {
   Limits l;
   l.max_text_bytes = 1024;
   std::string body(100000, 'A');
-  EXPECT_EQ(error_code(parse_xml("<r><Description>" + body + "</Description></r>", l)),
-            "xml.text_size");
-  auto ok = parse_xml(
-      "<r xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"><ContentTransferEncoded>" + body +
-          "</ContentTransferEncoded></r>",
-      l);
+  EXPECT_EQ(error_code(parse_xml("<r><Description>" + body + "</Description></r>", l)), "xml.text_size");
+  auto ok = parse_xml("<r xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"><ContentTransferEncoded>" + body +
+                          "</ContentTransferEncoded></r>",
+                      l);
   EXPECT_TRUE(ok.ok()) << ok.error().to_string();
   // The exemption is for the edXML element only, not a look-alike namespace.
-  EXPECT_EQ(error_code(parse_xml("<r xmlns=\"urn:x\"><ContentTransferEncoded>" + body +
-                                     "</ContentTransferEncoded></r>",
-                                 l)),
-            "xml.text_size");
+  EXPECT_EQ(
+      error_code(parse_xml("<r xmlns=\"urn:x\"><ContentTransferEncoded>" + body + "</ContentTransferEncoded></r>", l)),
+      "xml.text_size");
 }
 
 TEST(Parser, CapsAttachmentContentAtTheAttachmentLimit) {
   Limits l;
   l.max_attachment_bytes = 1000;
   std::string body(10000, 'A');
-  EXPECT_EQ(error_code(parse_xml("<ContentTransferEncoded>" + body + "</ContentTransferEncoded>", l)),
-            "xml.text_size");
+  EXPECT_EQ(error_code(parse_xml("<ContentTransferEncoded>" + body + "</ContentTransferEncoded>", l)), "xml.text_size");
 }
 
 TEST(Parser, RejectsTotalSizeOverLimit) {
@@ -158,16 +151,12 @@ TEST(Parser, RejectsUndeclaredNamespacePrefix) {
 }
 
 TEST(Parser, RejectsNonUtf8Encodings) {
-  EXPECT_EQ(error_code(parse_xml(std::string("\xFF\xFE<\0r\0/\0>\0", 10), Limits{})),
-            "xml.encoding");
-  EXPECT_EQ(error_code(parse_xml("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>", Limits{})),
-            "xml.encoding");
+  EXPECT_EQ(error_code(parse_xml(std::string("\xFF\xFE<\0r\0/\0>\0", 10), Limits{})), "xml.encoding");
+  EXPECT_EQ(error_code(parse_xml("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>", Limits{})), "xml.encoding");
   EXPECT_TRUE(parse_xml("\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"utf-8\"?><r/>", Limits{}).ok());
 }
 
-TEST(Parser, RejectsInvalidUtf8) {
-  EXPECT_EQ(error_code(parse_xml("<r>\xC3\x28</r>", Limits{})), "xml.malformed");
-}
+TEST(Parser, RejectsInvalidUtf8) { EXPECT_EQ(error_code(parse_xml("<r>\xC3\x28</r>", Limits{})), "xml.malformed"); }
 
 TEST(Parser, StopsAtTheTimeLimit) {
   Limits l;

@@ -54,7 +54,7 @@ TEST(Reader, ReadsPrefixedRootManifestVariantAndUnnamespacedAttachments) {
   auto r = read_envelope(fixture("bkav_form.xml"), ReadOptions{});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   const MessageHeader& m = *r->message;
-  EXPECT_EQ(m.promulgation_date, (Date{2024, 2, 1}));  // ISO 8601 accepted
+  EXPECT_EQ(m.promulgation_date, (Date{2024, 2, 1}));                                  // ISO 8601 accepted
   EXPECT_EQ(r->trace.traces.at(0).timestamp, (DateTime{Date{2024, 2, 1}, 8, 30, 5}));  // Z -> +07
   ASSERT_TRUE(m.response_for.has_value());
   EXPECT_EQ(m.response_for->code, "99/BCT-TMĐT");
@@ -93,8 +93,7 @@ TEST(Reader, KeepsTheNamespaceOfExtensionElementsThroughAWrite) {
   ASSERT_TRUE(again.ok()) << again.error().to_string();
   EXPECT_EQ(again->message->extensions, r->message->extensions);
   EXPECT_NE(out->find("<Local xmlns=\"\">x</Local>"), std::string::npos);
-  EXPECT_NE(out->find("<Mine xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">y</Mine>"),
-            std::string::npos);
+  EXPECT_NE(out->find("<Mine xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">y</Mine>"), std::string::npos);
 }
 
 TEST(Reader, ReadsBothStatusElementNames) {
@@ -134,8 +133,7 @@ TEST(Reader, RejectsWrongNamespace) {
   for (size_t at; (at = wrong.find(ns)) != std::string::npos;) wrong.replace(at, ns.size(), "urn:other");
   EXPECT_EQ(read_code(wrong), "xml.namespace");
   // One header element moved to another namespace.
-  EXPECT_EQ(read_code(replace(xml, "<edXML:Subject>", "<edXML:Subject xmlns:edXML=\"urn:x\">")),
-            "xml.namespace");
+  EXPECT_EQ(read_code(replace(xml, "<edXML:Subject>", "<edXML:Subject xmlns:edXML=\"urn:x\">")), "xml.namespace");
 }
 
 TEST(Reader, RejectsMissingRequiredFields) {
@@ -161,8 +159,8 @@ TEST(Reader, AcceptsAnUnusualOrganIdOnReceiveAndRefusesItForWhatWeSend) {
 }
 
 TEST(Reader, AppliesTheConfiguredOrganIdPatternToWhatWeSend) {
-  std::string xml = replace(fixture("sdk_dotnet_form.xml"), "<edXML:OrganId>000.00.00.H41",
-                            "<edXML:OrganId>vxp.saas.03");
+  std::string xml =
+      replace(fixture("sdk_dotnet_form.xml"), "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>vxp.saas.03");
   ReadOptions ro;
   ro.strictness = Strictness::outgoing;
   EXPECT_EQ(code_of(read_envelope(xml, ro)), "edxml.organ_id");
@@ -175,8 +173,7 @@ TEST(Reader, AppliesTheConfiguredOrganIdPatternToWhatWeSend) {
 }
 
 TEST(Reader, RejectsBadDateWithItsLine) {
-  auto r = read_envelope(replace(fixture("sdk_dotnet_form.xml"), "2024/03/17", "2024/02/30"),
-                         ReadOptions{});
+  auto r = read_envelope(replace(fixture("sdk_dotnet_form.xml"), "2024/03/17", "2024/02/30"), ReadOptions{});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "edxml.date");
   EXPECT_EQ(r.error().line, 15);
@@ -192,8 +189,8 @@ TEST(Reader, RejectsManifestAttachmentMismatch) {
   std::string xml = fixture("sdk_dotnet_form.xml");
   std::string other = replace(xml, "<ContentId>7d1f0c2e-2</ContentId>", "<ContentId>zzz</ContentId>");
   EXPECT_EQ(read_code(other), "edxml.manifest");
-  std::string renamed = replace(xml, "<AttachmentName>bang.bin</AttachmentName>",
-                                "<AttachmentName>khac.bin</AttachmentName>");
+  std::string renamed =
+      replace(xml, "<AttachmentName>bang.bin</AttachmentName>", "<AttachmentName>khac.bin</AttachmentName>");
   EXPECT_EQ(read_code(renamed), "edxml.manifest");
   size_t a = xml.find("<Attachment><ContentType>application/octet-stream");
   size_t b = xml.find("</Attachment>", a) + std::string("</Attachment>").size();
@@ -202,13 +199,13 @@ TEST(Reader, RejectsManifestAttachmentMismatch) {
 
 TEST(Reader, RejectsPathTraversalAndControlCharactersInAttachmentNames) {
   std::string xml = fixture("sdk_dotnet_form.xml");
-  for (const std::string& name : {std::string("../../etc/passwd"), std::string("a/b.txt"),
-                                  std::string("..\\..\\win.ini"), std::string("x&#10;y.txt"),
-                                  std::string(".."), std::string(".bashrc")}) {
-    std::string bad = replace(replace(xml, "<AttachmentName>bang.bin</AttachmentName>",
-                                      "<AttachmentName>" + name + "</AttachmentName>"),
-                              "<edXML:AttachmentName>bang.bin</edXML:AttachmentName>",
-                              "<edXML:AttachmentName>" + name + "</edXML:AttachmentName>");
+  for (const std::string& name :
+       {std::string("../../etc/passwd"), std::string("a/b.txt"), std::string("..\\..\\win.ini"),
+        std::string("x&#10;y.txt"), std::string(".."), std::string(".bashrc")}) {
+    std::string bad = replace(
+        replace(xml, "<AttachmentName>bang.bin</AttachmentName>", "<AttachmentName>" + name + "</AttachmentName>"),
+        "<edXML:AttachmentName>bang.bin</edXML:AttachmentName>",
+        "<edXML:AttachmentName>" + name + "</edXML:AttachmentName>");
     TempDir dir;
     ReadOptions ro;
     ro.attachment_dir = dir.str();
@@ -221,7 +218,7 @@ TEST(Reader, RejectsInvalidBase64) {
   std::string xml = fixture("bkav_form.xml");
   std::string good = "QsOhbyBjw6Fv";  // "Báo cáo"
   EXPECT_EQ(read_code(replace(xml, good, "QsOh*yBjw6Fv")), "edxml.base64");
-  EXPECT_EQ(read_code(replace(xml, good, "QsOhbyBjw6F")), "edxml.base64");    // truncated
+  EXPECT_EQ(read_code(replace(xml, good, "QsOhbyBjw6F")), "edxml.base64");       // truncated
   EXPECT_EQ(read_code(replace(xml, good, "QsOhbyBjw6F=QQ==")), "edxml.base64");  // data after '='
   EXPECT_EQ(read_code(replace(xml, good, "QsOh<b/>byBjw6Fv")), "edxml.base64");  // markup
 }
@@ -242,7 +239,10 @@ TEST(Reader, RejectsDoctypeTruncationAndNonEnvelopes) {
 
 TEST(Reader, RejectsStatusMessageWithAttachments) {
   std::string xml = fixture("status_status.xml");
-  xml = replace(xml, "</edXML>", "<AttachmentEncoded><Attachment><ContentId>x</ContentId><AttachmentName>a.txt</AttachmentName><ContentTransferEncoded>QQ==</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>");
+  xml = replace(
+      xml, "</edXML>",
+      "<AttachmentEncoded><Attachment><ContentId>x</ContentId><AttachmentName>a.txt</"
+      "AttachmentName><ContentTransferEncoded>QQ==</ContentTransferEncoded></Attachment></AttachmentEncoded></edXML>");
   EXPECT_EQ(read_code(xml), "edxml.status_body");
 }
 

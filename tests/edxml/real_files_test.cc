@@ -36,9 +36,7 @@ ReadOptions with(Strictness strictness) {
 
 std::string code_of(const Result<Envelope>& r) { return r.ok() ? "ok" : r.error().code; }
 std::string receive_code(const std::string& xml) { return code_of(read_envelope(xml, ReadOptions{})); }
-std::string outgoing_code(const std::string& xml) {
-  return code_of(read_envelope(xml, with(Strictness::outgoing)));
-}
+std::string outgoing_code(const std::string& xml) { return code_of(read_envelope(xml, with(Strictness::outgoing))); }
 
 std::set<std::string> warning_codes(const Envelope& env) {
   std::set<std::string> codes;
@@ -49,9 +47,9 @@ std::set<std::string> warning_codes(const Envelope& env) {
 // How each fixture is judged. Every file in fixtures/ must be listed here.
 struct Expectation {
   const char* file;
-  const char* receive;   // "ok" or the error code
-  const char* outgoing;  // the same with the rules for what we send
-  const char* kind;      // "message", "status" or "" when refused
+  const char* receive;             // "ok" or the error code
+  const char* outgoing;            // the same with the rules for what we send
+  const char* kind;                // "message", "status" or "" when refused
   std::set<std::string> warnings;  // codes, on receive
 };
 
@@ -102,16 +100,14 @@ std::string vnpt_envelope(const std::vector<Att>& atts) {
   xml += "    <edXML:edXMLBody>\n      <edXML:edXMLManifest version=\"1.0\">\n";
   for (size_t i = 0; i < atts.size(); ++i) {
     xml += "        <edXML:Reference><edXML:ContentId>cid:" + std::to_string(i) +
-           "</edXML:ContentId><edXML:ContentType>" + atts[i].content_type +
-           "</edXML:ContentType><edXML:Description>" + atts[i].name +
-           "</edXML:Description><edXML:AttachmentName>" + atts[i].name +
+           "</edXML:ContentId><edXML:ContentType>" + atts[i].content_type + "</edXML:ContentType><edXML:Description>" +
+           atts[i].name + "</edXML:Description><edXML:AttachmentName>" + atts[i].name +
            "</edXML:AttachmentName></edXML:Reference>\n";
   }
   xml += "      </edXML:edXMLManifest>\n    </edXML:edXMLBody>\n  </edXML:edXMLEnvelope>\n  <AttachmentEncoded>\n";
   for (size_t i = 0; i < atts.size(); ++i) {
-    xml += "    <Attachment><ContentId>cid:" + std::to_string(i) + "</ContentId><AttachmentName>" +
-           atts[i].name + "</AttachmentName><Description>" + atts[i].name +
-           "</Description><ContentType>" + atts[i].content_type +
+    xml += "    <Attachment><ContentId>cid:" + std::to_string(i) + "</ContentId><AttachmentName>" + atts[i].name +
+           "</AttachmentName><Description>" + atts[i].name + "</Description><ContentType>" + atts[i].content_type +
            "</ContentType><edXML:ContentTransferEncoded>" + base64(atts[i].bytes) +
            "</edXML:ContentTransferEncoded></Attachment>\n";
   }
@@ -131,8 +127,8 @@ std::vector<std::pair<std::string, std::string>> zipped_envelopes(const TempDir&
       {"zip_one_entry.xml", vnpt_envelope({{"KE HOACH.PDF", "application/zip", make_zip(dir, {{"kh.pdf", kPdf}})}})},
       {"zip_two_entries.xml",
        vnpt_envelope({{"KE HOACH.PDF", "application/zip", make_zip(dir, {{"a.pdf", kPdf}, {"b.pdf", kPdf}})}})},
-      {"zip_bomb.xml", vnpt_envelope({{"KE HOACH.PDF", "application/zip",
-                                       make_zip(dir, {{"a.pdf", std::string(4 << 20, '\0')}})}})},
+      {"zip_bomb.xml",
+       vnpt_envelope({{"KE HOACH.PDF", "application/zip", make_zip(dir, {{"a.pdf", std::string(4 << 20, '\0')}})}})},
       {"zip_encrypted.xml", vnpt_envelope({{"KE HOACH.PDF", "application/zip",
                                             make_zip(dir, {{"a.pdf", kPdf, ZIP_CM_DEFLATE, ZIP_EM_AES_256}})}})},
       {"zip_bad_crc.xml", vnpt_envelope({{"KE HOACH.PDF", "application/zip", crc}})},
@@ -224,7 +220,7 @@ TEST(RealFiles, ReadsTheAxisDeliveryOf2019) {
   ASSERT_EQ(m.to.size(), 2u);
   EXPECT_EQ(m.to[1].organ_id, "G12");
   EXPECT_EQ(m.document_id, "000.00.00.G22,2019/01/16,312/VPCP-TTĐT");  // right after the last To
-  EXPECT_EQ(m.to_places.size(), 2u);                                  // after SteeringType
+  EXPECT_EQ(m.to_places.size(), 2u);                                   // after SteeringType
   EXPECT_EQ(m.steering_type, "1");
   ASSERT_EQ(m.other_info_extensions.size(), 1u);
   EXPECT_NE(m.other_info_extensions[0].xml.find("Direction"), std::string::npos);
@@ -263,7 +259,7 @@ TEST(RealFiles, ReadsTheAxisDeliveryOf2025) {
   const Attachment& a = r->attachments[0];
   EXPECT_EQ(a.name, "GUIDE.SIGNED.PDF");
   EXPECT_TRUE(a.zipped);
-  EXPECT_FALSE(a.unzipped.has_value());  // not asked
+  EXPECT_FALSE(a.unzipped.has_value());                                              // not asked
   EXPECT_EQ(testing::read_text(a.path).substr(0, 4), std::string("PK\x03\x04", 4));  // as received
   EXPECT_EQ(r->warnings.size(), 6u);  // 020100107370, 001.00.20.TT2, 28.22.H17, 74fass22, 2 hops
 }
@@ -290,20 +286,36 @@ TEST(RealFiles, EachReceiveLeniencyIsRefusedForWhatWeSend) {
   const std::string doc_id = "        <edXML:DocumentId>000.00.00.G06,2024/03/15,251/TMĐT-TTTH</edXML:DocumentId>\n";
   std::string doc_id_early = replace(xml, doc_id, "");
   doc_id_early = replace(doc_id_early, to_end, "</edXML:To>\n" + doc_id + "        <edXML:Code>");
-  const std::string to_places = "        <edXML:ToPlaces><edXML:Place>UBND tỉnh Nghệ An</edXML:Place></edXML:ToPlaces>\n";
+  const std::string to_places =
+      "        <edXML:ToPlaces><edXML:Place>UBND tỉnh Nghệ An</edXML:Place></edXML:ToPlaces>\n";
   std::string places_late = replace(xml, to_places, "");
   places_late = replace(places_late, "        <edXML:DocumentId>", to_places + "        <edXML:DocumentId>");
-  const std::string trace = "<edXML:TraceHeader><edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05</edXML:Timestamp></edXML:TraceHeader>";
+  const std::string trace =
+      "<edXML:TraceHeader><edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2024/03/15 "
+      "08:30:05</edXML:Timestamp></edXML:TraceHeader>";
   std::string business_first = replace(xml, trace, "");
   business_first = replace(business_first, "</edXML:Bussiness>", "</edXML:Bussiness>" + trace);
   const std::vector<Case> cases = {
-      {"organ id G12", replace(xml, "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>G12"), "edxml.organ_id", "edxml.organ_id"},
-      {"12-digit organ id", replace(xml, "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>020100107370"), "edxml.organ_id", "edxml.organ_id"},
-      {"CodeNumber 74fass22", replace(xml, "<edXML:CodeNumber>251<", "<edXML:CodeNumber>74fass22<"), "edxml.code", "edxml.code"},
-      {"14-digit CodeNumber", replace(xml, "<edXML:CodeNumber>251<", "<edXML:CodeNumber>20250304101530<"), "edxml.code", "edxml.code"},
-      {"trace without OrganId", replace(xml, "<edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05", "<edXML:Timestamp>2024/03/15 08:30:05"), "edxml.missing", ""},
-      {"trace OrganId null", replace(xml, "<edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05", "<edXML:OrganId>null</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05"), "edxml.missing", ""},
-      {"trace hop vxp.saas.03", replace(xml, "<edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05", "<edXML:OrganId>vxp.saas.03</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05"), "edxml.organ_id", "edxml.organ_id"},
+      {"organ id G12", replace(xml, "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>G12"), "edxml.organ_id",
+       "edxml.organ_id"},
+      {"12-digit organ id", replace(xml, "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>020100107370"),
+       "edxml.organ_id", "edxml.organ_id"},
+      {"CodeNumber 74fass22", replace(xml, "<edXML:CodeNumber>251<", "<edXML:CodeNumber>74fass22<"), "edxml.code",
+       "edxml.code"},
+      {"14-digit CodeNumber", replace(xml, "<edXML:CodeNumber>251<", "<edXML:CodeNumber>20250304101530<"), "edxml.code",
+       "edxml.code"},
+      {"trace without OrganId",
+       replace(xml, "<edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05",
+               "<edXML:Timestamp>2024/03/15 08:30:05"),
+       "edxml.missing", ""},
+      {"trace OrganId null",
+       replace(xml, "<edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05",
+               "<edXML:OrganId>null</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05"),
+       "edxml.missing", ""},
+      {"trace hop vxp.saas.03",
+       replace(xml, "<edXML:OrganId>000.00.00.G06</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05",
+               "<edXML:OrganId>vxp.saas.03</edXML:OrganId><edXML:Timestamp>2024/03/15 08:30:05"),
+       "edxml.organ_id", "edxml.organ_id"},
       {"DocumentId after the last To", doc_id_early, "edxml.order", ""},
       {"ToPlaces after SteeringType", places_late, "edxml.order", ""},
       {"Bussiness before TraceHeader", business_first, "edxml.order", ""},
@@ -345,9 +357,9 @@ TEST(RealFiles, StillRefusesWhatIsTrulyBrokenOnReceive) {
             "edxml.organ_id");
   EXPECT_EQ(receive_code(replace(xml, "<edXML:CodeNumber>251<", "<edXML:CodeNumber>25 1<")), "edxml.code");
   EXPECT_EQ(receive_code(replace(xml, "<edXML:Subject>V/v", "<edXML:Subject><b>V/v</b>")), "edxml.structure");
-  EXPECT_EQ(receive_code(replace(xml, "</edXML:edXMLManifest>",
-                                 "</edXML:edXMLManifest><edXML:Manifest></edXML:Manifest>")),
-            "edxml.duplicate");
+  EXPECT_EQ(
+      receive_code(replace(xml, "</edXML:edXMLManifest>", "</edXML:edXMLManifest><edXML:Manifest></edXML:Manifest>")),
+      "edxml.duplicate");
   EXPECT_EQ(receive_code(replace(xml, "2024/03/17", "17/03/2024")), "edxml.date");
   EXPECT_EQ(receive_code(replace(xml, "<edXML:Subject>", "<x:Subject>")), "xml.namespace");
 }
@@ -363,8 +375,8 @@ TEST(RealFiles, IgnoresUnknownElementsWithABoundedListOfWarnings) {
   EXPECT_EQ(one->warnings[0].line, 27);
   std::string many;
   for (int i = 0; i < 500; ++i) many += "<edXML:Extra" + std::to_string(i) + "/>";
-  auto lots = read_envelope(replace(xml, "<edXML:OrganId>000.00.00.H41", many + "<edXML:OrganId>000.00.00.H41"),
-                            ReadOptions{});
+  auto lots =
+      read_envelope(replace(xml, "<edXML:OrganId>000.00.00.H41", many + "<edXML:OrganId>000.00.00.H41"), ReadOptions{});
   ASSERT_TRUE(lots.ok()) << lots.error().to_string();
   EXPECT_EQ(lots->warnings.size(), 21u);
   EXPECT_EQ(lots->warnings.back().message, "More unknown elements were ignored.");
@@ -372,8 +384,8 @@ TEST(RealFiles, IgnoresUnknownElementsWithABoundedListOfWarnings) {
 
 TEST(RealFiles, WarnsOnceForAnIdGivenTwice) {
   std::string xml = fixture("sdk_dotnet_form.xml");
-  xml = replace(replace(xml, "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>G12"),
-                "<edXML:OrganId>000.00.00.G22", "<edXML:OrganId>G12");
+  xml = replace(replace(xml, "<edXML:OrganId>000.00.00.H41", "<edXML:OrganId>G12"), "<edXML:OrganId>000.00.00.G22",
+                "<edXML:OrganId>G12");
   auto r = read_envelope(xml, ReadOptions{});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   ASSERT_EQ(r->message->to.size(), 2u);
@@ -504,8 +516,10 @@ TEST(RealFiles, AnAttachmentThatCannotBeUnzippedIsKeptAndTheRestIsRead) {
 TEST(RealFiles, ARealZipFormatIsNotUnzipped) {
   TempDir dir;
   std::string docx = testing::make_zip(dir, {{"[Content_Types].xml", "<Types/>"}, {"word/document.xml", "<w/>"}});
-  auto r = read_envelope(vnpt_envelope({{"bieu mau.docx", "application/vnd.openxmlformats-officedocument."
-                                                          "wordprocessingml.document", docx}}),
+  auto r = read_envelope(vnpt_envelope({{"bieu mau.docx",
+                                         "application/vnd.openxmlformats-officedocument."
+                                         "wordprocessingml.document",
+                                         docx}}),
                          ReadOptions{});
   ASSERT_TRUE(r.ok()) << r.error().to_string();
   EXPECT_FALSE(r->attachments[0].zipped);

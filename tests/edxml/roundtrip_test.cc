@@ -34,8 +34,7 @@ std::array<uint8_t, 32> sha256_of(const std::string& data) {
   return d;
 }
 
-Attachment attach(const TempDir& dir, const std::string& id, const std::string& name,
-                  const std::string& bytes) {
+Attachment attach(const TempDir& dir, const std::string& id, const std::string& name, const std::string& bytes) {
   std::string path = dir / ("src-" + id);
   testing::write_text(path, bytes);
   Attachment a;
@@ -111,8 +110,8 @@ TEST(RoundTrip, KeepsAStatusMessageUnderEitherElementName) {
   for (const char* element : {"MessageStatus", "Status"}) {
     Envelope env;
     StatusMessage& s = env.status.emplace();
-    s.response_for = ResponseFor{"000.00.00.G06", "251/TMĐT-TTTH", Date{2024, 3, 15},
-                                 "000.00.00.G06,2024/03/15,251/TMĐT-TTTH"};
+    s.response_for =
+        ResponseFor{"000.00.00.G06", "251/TMĐT-TTTH", Date{2024, 3, 15}, "000.00.00.G06,2024/03/15,251/TMĐT-TTTH"};
     s.from = testing::org("000.00.00.H41", "Ủy ban nhân dân tỉnh Nghệ An");
     s.code = StatusCode::accepted;
     s.description = "Đã tiếp nhận, vào sổ văn bản đến";
@@ -134,10 +133,12 @@ TEST(RoundTrip, KeepsAStatusMessageUnderEitherElementName) {
 TEST(RoundTrip, WritesTheNamespacedSdkForm) {
   auto xml = write_envelope_string(testing::full_message(), WriteOptions{});
   ASSERT_TRUE(xml.ok());
-  EXPECT_EQ(xml->rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"", 0), 0u);
-  size_t from = xml->find("<edXML:From>"), to = xml->find("<edXML:To>"),
-         code = xml->find("<edXML:Code>"), trace = xml->find("<edXML:TraceHeaderList "),
-         body = xml->find("<edXML:edXMLBody>");
+  EXPECT_EQ(
+      xml->rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"",
+                 0),
+      0u);
+  size_t from = xml->find("<edXML:From>"), to = xml->find("<edXML:To>"), code = xml->find("<edXML:Code>"),
+         trace = xml->find("<edXML:TraceHeaderList "), body = xml->find("<edXML:edXMLBody>");
   EXPECT_LT(from, to);
   EXPECT_LT(to, code);
   EXPECT_LT(code, trace);
@@ -175,7 +176,9 @@ TEST(RoundTrip, StreamsAnAttachmentOverHundredMegabytesWithFlatMemory) {
     uint64_t x = 88172645463325252ull;
     for (size_t done = 0; done < kSize; done += block.size()) {
       for (size_t i = 0; i < block.size(); i += 8) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
         std::memcpy(&block[i], &x, 8);
       }
       f.write(block.data(), static_cast<std::streamsize>(block.size()));
@@ -204,8 +207,8 @@ TEST(RoundTrip, StreamsAnAttachmentOverHundredMegabytesWithFlatMemory) {
     ReadOptions ro;
     ro.attachment_dir = out;
     auto r = read_envelope_file(xml_path, ro);
-    bool ok = r.ok() && r->attachments.size() == 1 && r->attachments[0].size == kSize &&
-              r->attachments[0].sha256 == digest;
+    bool ok =
+        r.ok() && r->attachments.size() == 1 && r->attachments[0].size == kSize && r->attachments[0].sha256 == digest;
     _exit(ok ? 0 : 1);
   }
   int status = 0;
@@ -214,8 +217,8 @@ TEST(RoundTrip, StreamsAnAttachmentOverHundredMegabytesWithFlatMemory) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   long growth_kb = child.ru_maxrss - before.ru_maxrss;
-  std::printf("[ figures ] 110 MB attachment: child peak RSS %ld KB (%ld KB over the parent)\n",
-              child.ru_maxrss, growth_kb);
+  std::printf("[ figures ] 110 MB attachment: child peak RSS %ld KB (%ld KB over the parent)\n", child.ru_maxrss,
+              growth_kb);
   if (!kAsan) {
     EXPECT_LT(child.ru_maxrss, 64 * 1024) << "peak RSS must not follow attachment size";
   }

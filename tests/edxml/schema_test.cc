@@ -33,8 +33,8 @@ TEST(Schema, AcceptsWhatTheWriterWrites) {
 }
 
 TEST(Schema, AcceptsEverySdkVariantFixture) {
-  for (const char* f : {"sdk_dotnet_form.xml", "bkav_form.xml", "status_messagestatus.xml",
-                        "status_status.xml", "signed_shape.xml"}) {
+  for (const char* f :
+       {"sdk_dotnet_form.xml", "bkav_form.xml", "status_messagestatus.xml", "status_status.xml", "signed_shape.xml"}) {
     Status s = validate_text(testing::fixture(f));
     EXPECT_TRUE(s.ok()) << f << ": " << s.error().to_string();
   }
@@ -82,8 +82,7 @@ TEST(Schema, RejectsABadStatusCodeAndLeavesUnknownElementsToTheReader) {
 
 TEST(Schema, IgnoresAttributesTheReaderIgnores) {
   std::string doc = testing::fixture("sdk_dotnet_form.xml");
-  doc.replace(doc.find("<edXML:DueDate>"), 15,
-              "<edXML:DueDate xsi:nil=\"false\" lang=\"vi\" edXML:x=\"1\">");
+  doc.replace(doc.find("<edXML:DueDate>"), 15, "<edXML:DueDate xsi:nil=\"false\" lang=\"vi\" edXML:x=\"1\">");
   ASSERT_TRUE(read_envelope(doc, ReadOptions{}).ok());
   Status s = validate_text(doc);
   EXPECT_TRUE(s.ok()) << s.error().to_string();

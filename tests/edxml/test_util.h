@@ -69,8 +69,7 @@ inline Envelope full_message() {
   Envelope env;
   MessageHeader& m = env.message.emplace();
   m.from = org("000.00.00.G06", "Bộ Công Thương");
-  m.to = {org("000.00.00.H41", "Ủy ban nhân dân tỉnh Nghệ An"),
-          org("000.00.00.G22", "Văn phòng Chính phủ"),
+  m.to = {org("000.00.00.H41", "Ủy ban nhân dân tỉnh Nghệ An"), org("000.00.00.G22", "Văn phòng Chính phủ"),
           org("000.00.00.H29", "Ủy ban nhân dân thành phố Hà Nội")};
   m.code = DocumentCode{"251", "TMĐT-TTTH"};
   m.promulgation_place = "Hà Nội";
@@ -93,8 +92,7 @@ inline Envelope full_message() {
   m.appendixes = {"Phụ lục I: Danh sách", "Phụ lục II: Biểu mẫu"};
   m.steering_type = "0";
   m.document_id = "000.00.00.G06,2024/03/15,251/TMĐT-TTTH";
-  m.response_for = ResponseFor{"000.00.00.H41", "12/UBND-KT", Date{2024, 2, 1},
-                               "000.00.00.H41,2024/02/01,12/UBND-KT"};
+  m.response_for = ResponseFor{"000.00.00.H41", "12/UBND-KT", Date{2024, 2, 1}, "000.00.00.H41,2024/02/01,12/UBND-KT"};
   env.trace.traces = {{"000.00.00.G06", DateTime{Date{2024, 3, 15}, 8, 30, 5}}};
   Business& b = env.trace.business.emplace();
   b.doc_type = BusinessDocType::replacement;

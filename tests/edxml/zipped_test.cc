@@ -48,12 +48,14 @@ TEST(Zipped, RecognisesTheVnptFormAndNotRealZipFormats) {
   EXPECT_TRUE(is_zipped_attachment("GUIDE.SIGNED.PDF", "application/zip", magic));
   EXPECT_TRUE(is_zipped_attachment("1896_QD-TTg.doc", "application/zip", magic));
   EXPECT_TRUE(is_zipped_attachment("bao cao.txt", "Application/ZIP; name=x", ""));  // labelled: tried
-  EXPECT_TRUE(is_zipped_attachment("bang.csv", "text/csv", magic));  // ZIP magic under a non-ZIP name
+  EXPECT_TRUE(is_zipped_attachment("bang.csv", "text/csv", magic));                 // ZIP magic under a non-ZIP name
   EXPECT_TRUE(is_zipped_attachment("slides.pptx", "application/x-zip-compressed", magic));
   EXPECT_FALSE(is_zipped_attachment("hoso.zip", "application/zip", magic));  // a ZIP the clerk opens as one
   EXPECT_FALSE(is_zipped_attachment("HOSO.ZIP", "application/octet-stream", magic));
-  EXPECT_FALSE(is_zipped_attachment("bieu mau.docx", "application/vnd.openxmlformats-officedocument."
-                                                     "wordprocessingml.document", magic));
+  EXPECT_FALSE(is_zipped_attachment("bieu mau.docx",
+                                    "application/vnd.openxmlformats-officedocument."
+                                    "wordprocessingml.document",
+                                    magic));
   EXPECT_FALSE(is_zipped_attachment("so lieu.xlsx", "application/octet-stream", magic));
   EXPECT_FALSE(is_zipped_attachment("van ban.odt", "", magic));
   EXPECT_FALSE(is_zipped_attachment("cv.pdf", "application/pdf", "%PDF"));
@@ -138,8 +140,7 @@ TEST(Zipped, RefusesAnEntryOverTheAttachmentLimit) {
 
 TEST(Zipped, RefusesEncryptedEntries) {
   Unzip u;
-  EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"a.pdf", kPdf, ZIP_CM_DEFLATE, ZIP_EM_AES_256}}))),
-            "edxml.zip_encrypted");
+  EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"a.pdf", kPdf, ZIP_CM_DEFLATE, ZIP_EM_AES_256}}))), "edxml.zip_encrypted");
   EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"a.pdf", kPdf, ZIP_CM_DEFLATE, ZIP_EM_TRAD_PKWARE}}))),
             "edxml.zip_encrypted");
   EXPECT_TRUE(u.out_empty());
@@ -160,7 +161,7 @@ TEST(Zipped, RefusesDamagedArchives) {
   for (size_t at : testing::records(bad_crc, "PK\x01\x02")) testing::put_le(bad_crc, at + 16, 0x12345678, 4);
   EXPECT_EQ(code_of(u.run(bad_crc)), "edxml.zip_crc");
   EXPECT_EQ(code_of(u.run(good.substr(0, good.size() / 2))), "edxml.zip_corrupt");  // truncated
-  EXPECT_EQ(code_of(u.run(kPdf)), "edxml.zip_corrupt");                              // not a ZIP
+  EXPECT_EQ(code_of(u.run(kPdf)), "edxml.zip_corrupt");                             // not a ZIP
   EXPECT_EQ(code_of(u.run("")), "edxml.zip_corrupt");
   std::string xz = make_zip(u.dir, {{"a.pdf", kPdf, ZIP_CM_STORE}});
   testing::patch_method(xz, 95);  // XZ: not in Debian's libzip
@@ -174,11 +175,9 @@ TEST(Zipped, RefusesUnsafeEntriesAndOutputNames) {
   EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"docs/a.pdf", kPdf}}))), "edxml.zip_name");
   EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{".bashrc", kPdf}}))), "edxml.zip_name");
   EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"dir/", ""}}))), "edxml.zip_entry");
-  EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"link.pdf", "/etc/passwd", ZIP_CM_STORE, ZIP_EM_NONE,
-                                            S_IFLNK | 0777}}))),
+  EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"link.pdf", "/etc/passwd", ZIP_CM_STORE, ZIP_EM_NONE, S_IFLNK | 0777}}))),
             "edxml.zip_entry");
-  EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"a.pdf", kPdf}}), Limits{}, "../a.pdf")),
-            "edxml.attachment_name");
+  EXPECT_EQ(code_of(u.run(make_zip(u.dir, {{"a.pdf", kPdf}}), Limits{}, "../a.pdf")), "edxml.attachment_name");
   EXPECT_TRUE(u.out_empty());
   EXPECT_FALSE(std::filesystem::exists(u.dir / "a.pdf"));
 }

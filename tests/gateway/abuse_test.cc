@@ -84,28 +84,24 @@ class AbuseTest : public ::testing::Test {
     pki_->client("foreign", "/C=VN/O=Bo Cong Thuong/CN=eoffice", "foreign-ca");
     write_text(*dir_ / "axis.secret", std::string(kSecret) + "\n");
     const std::string q = "\"";
-    write_text(
-        *dir_ / "edxgate.toml",
-        "[server]\ninternal_listen = \"127.0.0.1:0\"\naxis_listen = \"127.0.0.1:0\"\n"
-        "health_listen = \"127.0.0.1:0\"\n"
-        "tls_cert = " +
-            q + pki_->cert("server") + q + "\ntls_key = " + q + pki_->key("server") + q +
-            "\nclient_ca = " + q + pki_->cert("ca") + q +
-            "\nshutdown_grace_s = 2\n"
-            "[limits]\nmax_header_bytes = " +
-            std::to_string(kMaxHeaderBytes) +
-            "\nmax_body_bytes = " + std::to_string(kMaxBodyBytes) +
-            "\nrequest_timeout_s = " + std::to_string(kRequestTimeoutS) +
-            "\nidle_timeout_s = " + std::to_string(kIdleTimeoutS) +
-            "\nmin_body_rate_bps = " + std::to_string(kMinBodyRateBps) +
-            "\nmax_connections = 64\nmax_connections_per_client = " +
-            std::to_string(kMaxPerClient) + "\n[store]\nstate_dir = " + q + (*dir_ / "state") + q +
-            "\n[axis]\nmode = \"push\"\nsystem_id = \"" + kSystemId + "\"\nsecret_file = " + q +
-            (*dir_ / "axis.secret") + q +
-            "\n\n[[clients]]\nname = \"eoffice\"\nrole = \"system\"\n"
-            "subject = \"CN=eoffice,O=Bo Cong Thuong,C=VN\"\norgan_ids = [\"000.00.00.G06\"]\n"
-            "\n[[clients]]\nname = \"axis\"\nrole = \"axis\"\nfingerprint = \"" +
-            pki_->fingerprint("axis") + "\"\n");
+    write_text(*dir_ / "edxgate.toml",
+               "[server]\ninternal_listen = \"127.0.0.1:0\"\naxis_listen = \"127.0.0.1:0\"\n"
+               "health_listen = \"127.0.0.1:0\"\n"
+               "tls_cert = " +
+                   q + pki_->cert("server") + q + "\ntls_key = " + q + pki_->key("server") + q + "\nclient_ca = " + q +
+                   pki_->cert("ca") + q +
+                   "\nshutdown_grace_s = 2\n"
+                   "[limits]\nmax_header_bytes = " +
+                   std::to_string(kMaxHeaderBytes) + "\nmax_body_bytes = " + std::to_string(kMaxBodyBytes) +
+                   "\nrequest_timeout_s = " + std::to_string(kRequestTimeoutS) + "\nidle_timeout_s = " +
+                   std::to_string(kIdleTimeoutS) + "\nmin_body_rate_bps = " + std::to_string(kMinBodyRateBps) +
+                   "\nmax_connections = 64\nmax_connections_per_client = " + std::to_string(kMaxPerClient) +
+                   "\n[store]\nstate_dir = " + q + (*dir_ / "state") + q + "\n[axis]\nmode = \"push\"\nsystem_id = \"" +
+                   kSystemId + "\"\nsecret_file = " + q + (*dir_ / "axis.secret") + q +
+                   "\n\n[[clients]]\nname = \"eoffice\"\nrole = \"system\"\n"
+                   "subject = \"CN=eoffice,O=Bo Cong Thuong,C=VN\"\norgan_ids = [\"000.00.00.G06\"]\n"
+                   "\n[[clients]]\nname = \"axis\"\nrole = \"axis\"\nfingerprint = \"" +
+                   pki_->fingerprint("axis") + "\"\n");
     log_path_ = new std::string(*dir_ / "edxgated.log");
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -160,17 +156,15 @@ class AbuseTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    ASSERT_TRUE(internal_port_ && axis_port_ && health_port_)
-        << "edxgated did not start its three listeners:\n"
-        << read_text(*log_path_);
+    ASSERT_TRUE(internal_port_ && axis_port_ && health_port_) << "edxgated did not start its three listeners:\n"
+                                                              << read_text(*log_path_);
     ASSERT_TRUE(alive());
   }
 
   // Still running: not exited, not a zombie (kill(pid, 0) alone succeeds on one).
   static bool alive() { return ::waitpid(pid_, nullptr, WNOHANG) == 0 && ::kill(pid_, 0) == 0; }
 
-  static RawClient raw(uint16_t port, const std::string& who, bool tls = true,
-                       int recv_timeout_ms = 8000) {
+  static RawClient raw(uint16_t port, const std::string& who, bool tls = true, int recv_timeout_ms = 8000) {
     RawClient::Options o;
     o.tls = tls;
     o.ca = pki_->cert("ca");
@@ -182,8 +176,7 @@ class AbuseTest : public ::testing::Test {
     return RawClient(port, o);
   }
 
-  static Result<ClientResponse> call(uint16_t port, const std::string& who, ClientRequest req,
-                                     bool tls = true) {
+  static Result<ClientResponse> call(uint16_t port, const std::string& who, ClientRequest req, bool tls = true) {
     ClientOptions co;
     co.ca_file = pki_->cert("ca");
     if (!who.empty()) {
@@ -191,8 +184,7 @@ class AbuseTest : public ::testing::Test {
       co.client_key = pki_->key(who);
     }
     co.timeout = std::chrono::seconds(10);
-    auto c = HttpsClient::create(
-        std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port), co);
+    auto c = HttpsClient::create(std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port), co);
     if (!c.ok()) return c.error();
     return c->send(req);
   }
@@ -232,11 +224,9 @@ class AbuseTest : public ::testing::Test {
   void expect_healthy() {
     ASSERT_TRUE(alive()) << "edxgated died:\n" << read_text(*log_path_);
     const auto t0 = SteadyClock::now();
-    while ((open_connections("internal") != 0 || open_connections("axis") != 0) &&
-           seconds_since(t0) < 5)
+    while ((open_connections("internal") != 0 || open_connections("axis") != 0) && seconds_since(t0) < 5)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    EXPECT_EQ(open_connections("internal"), 0)
-        << "connections of the internal listener were not released";
+    EXPECT_EQ(open_connections("internal"), 0) << "connections of the internal listener were not released";
     EXPECT_EQ(open_connections("axis"), 0) << "connections of the axis listener were not released";
     auto r = call(internal_port_, "system", get("/v1/whoami"));
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -265,8 +255,7 @@ class AbuseTest : public ::testing::Test {
   }
 
   // A VDXP answer: application/json {"status", "ErrorCode", "ErrorDesc"[, "DocId"]}.
-  static void expect_vdxp(const ClientResponse& r, const std::string& status,
-                          const std::string& error_code) {
+  static void expect_vdxp(const ClientResponse& r, const std::string& status, const std::string& error_code) {
     EXPECT_EQ(r.headers.get("Content-Type").value_or(""), "application/json");
     auto v = json::parse(r.body);
     ASSERT_TRUE(v.ok()) << r.body;
@@ -325,8 +314,7 @@ TEST_F(AbuseTest, OversizedHeadersGet431) {
     for (uint16_t port : {internal_port_, axis_port_}) {
       auto c = raw(port, port == axis_port_ ? "axis" : "system");
       ASSERT_TRUE(c.connected());
-      c.send("GET /v1/whoami HTTP/1.1\r\nHost: x\r\nX-Big: " +
-             std::string(2 * kMaxHeaderBytes, 'a') + "\r\n\r\n");
+      c.send("GET /v1/whoami HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2 * kMaxHeaderBytes, 'a') + "\r\n\r\n");
       SCOPED_TRACE("one big header, port " + std::to_string(port));
       expect_problem(c.receive(), 431, "http.header_too_large");
     }
@@ -360,15 +348,13 @@ TEST_F(AbuseTest, ChunkedBodyPastTheLimitGets413) {
   // Sent in one write, and no more than the server reads before it answers:
   // bytes left unread when it closes would turn its close into a reset that
   // can overtake the answer.
-  const std::string head =
-      signed_post() + "Transfer-Encoding: chunked\r\n\r\n";
+  const std::string head = signed_post() + "Transfer-Encoding: chunked\r\n\r\n";
   {
     // Many chunks, each within the limit, adding up past it.
     auto c = raw(axis_port_, "axis");
     std::string req = head;
     const std::string chunk(4096, 'x');
-    for (uint64_t sent = 0; sent <= kMaxBodyBytes; sent += chunk.size())
-      req += "1000\r\n" + chunk + "\r\n";
+    for (uint64_t sent = 0; sent <= kMaxBodyBytes; sent += chunk.size()) req += "1000\r\n" + chunk + "\r\n";
     ASSERT_TRUE(c.send(req));
     expect_problem(c.receive(), 413, "http.body_too_large");
   }
@@ -431,8 +417,8 @@ TEST_F(AbuseTest, BodyThatStopsArrivingGets408) {
 }
 
 TEST_F(AbuseTest, MalformedChunkedEncodingGets400) {
-  for (const char* bad : {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX0\r\n\r\n",
-                          "-1\r\nx\r\n0\r\n\r\n", "ffffffffffffffffffff\r\nx\r\n0\r\n\r\n"}) {
+  for (const char* bad : {"zz\r\nhello\r\n0\r\n\r\n", "5\r\nhelloXX0\r\n\r\n", "-1\r\nx\r\n0\r\n\r\n",
+                          "ffffffffffffffffffff\r\nx\r\n0\r\n\r\n"}) {
     auto c = raw(axis_port_, "axis");
     c.send(signed_post() + "Transfer-Encoding: chunked\r\n\r\n" + bad);
     expect_problem(c.receive(), 400, "http.malformed");

@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <set>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "edxgate/gateway/axis.h"
@@ -84,10 +84,9 @@ class AxisTest : public ::testing::Test {
       const std::string pcert = pki_->cert("axis"), pkey = pki_->key("axis");
       const std::string directory = *dir_ / "agencies.json";
       ::execl(exe.c_str(), exe.c_str(), "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), "--data", data.c_str(),
-              "--directory", directory.c_str(),
-              "--port-file", port_file.c_str(), "--system", a.c_str(), "--system", b.c_str(), "--system", c.c_str(),
-              "--push-ca", ca.c_str(), "--push-cert", pcert.c_str(), "--push-key", pkey.c_str(),
-              static_cast<char*>(nullptr));
+              "--directory", directory.c_str(), "--port-file", port_file.c_str(), "--system", a.c_str(), "--system",
+              b.c_str(), "--system", c.c_str(), "--push-ca", ca.c_str(), "--push-cert", pcert.c_str(), "--push-key",
+              pkey.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     for (int i = 0; i < 300 && port_.empty(); ++i) {
@@ -243,8 +242,8 @@ TEST_F(AxisTest, AcceptsARepeatedSignedRequestAndAnOldTimestampAsFromTheSdk) {
   auto c = HttpsClient::create(url(), ca_only());
   ASSERT_TRUE(c.ok());
   auto send = [&](vdxp::Clock::time_point when, int copies) {
-    auto h = vdxp::sign({{"servicetype", "eDoc"}, {"messagetype", "edoc"}}, vdxp::kContentTypeJson, "SYS-A", secret,
-                        when);
+    auto h =
+        vdxp::sign({{"servicetype", "eDoc"}, {"messagetype", "edoc"}}, vdxp::kContentTypeJson, "SYS-A", secret, when);
     ClientRequest req;
     req.path = "/getReceivedEdocList";
     for (auto& x : *h) req.headers.emplace_back(x.name, x.value);
@@ -357,10 +356,11 @@ TEST_F(AxisTest, PushesToTheRecipientGatewaysEndpointWhichStoresItOnce) {
 // A fake axis whose answers are broken in the ways a real one might be.
 TEST_F(AxisTest, TheAgencyDirectoryIsFetchedWholeAndRefusedOverItsLimits) {
   // As the axis answers getAgenciesList: text fields, an id sent as a number.
-  write_text(*dir_ / "agencies.json",
-             R"([{"code":"000.00.00.H40","id":40,"name":"Ủy ban nhân dân tỉnh Nghệ An","pid":"","mail":"ubnd@nghean.gov.vn"},)"
-             R"({"code":"000.01.00.H40","id":"41","name":"Sở Nội vụ tỉnh Nghệ An","pid":"40","oldCode":"H40.01"},)"
-             R"({"code":"000.00.00.G22","id":"22","name":"Văn phòng Chính phủ"}])");
+  write_text(
+      *dir_ / "agencies.json",
+      R"([{"code":"000.00.00.H40","id":40,"name":"Ủy ban nhân dân tỉnh Nghệ An","pid":"","mail":"ubnd@nghean.gov.vn"},)"
+      R"({"code":"000.01.00.H40","id":"41","name":"Sở Nội vụ tỉnh Nghệ An","pid":"40","oldCode":"H40.01"},)"
+      R"({"code":"000.00.00.G22","id":"22","name":"Văn phòng Chính phủ"}])");
   auto t = transport("SYS-A", kOrganA, "secret-A");
   auto all = t->list_agencies({100, 1 << 20});
   ASSERT_TRUE(all.ok()) << all.error().message;
@@ -410,10 +410,9 @@ TEST(VdxpAnswers, AreErrorsWhenTheyCannotBeParsedNeverEmptySuccess) {
   o.spool_dir = dir.path();
   auto t = make_vdxp_transport(o);
   ASSERT_TRUE(t.ok());
-  for (const char* bad : {"", "not json", "[]", R"({"status":"OK","ErrorCode":"0"})",
-                          R"({"status":"OK","ErrorCode":"0","data":{}})",
-                          R"({"status":"OK","ErrorCode":"0","data":[42]})",
-                          R"({"status":"OK","ErrorCode":"0","data":[{"from":"x"}]})"}) {
+  for (const char* bad :
+       {"", "not json", "[]", R"({"status":"OK","ErrorCode":"0"})", R"({"status":"OK","ErrorCode":"0","data":{}})",
+        R"({"status":"OK","ErrorCode":"0","data":[42]})", R"({"status":"OK","ErrorCode":"0","data":[{"from":"x"}]})"}) {
     list_answer = bad;
     auto r = (*t)->list_received({});
     ASSERT_FALSE(r.ok()) << bad;

@@ -43,7 +43,7 @@ class Browser {
     std::string ca_pem;       // the CA of the gateway's TLS certificate
     std::string client_cert;  // PEM certificate and key presented to the gateway
     std::string client_key;
-    std::string issuer_cn;    // the client certificate's issuer CN (the selection filter)
+    std::string issuer_cn;  // the client certificate's issuer CN (the selection filter)
     int width = 1280, height = 900;
   };
 
@@ -80,8 +80,10 @@ class Browser {
       } catch (...) {
       }
       for (int i = 0; i < 100 && pid_ > 0; ++i) {
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) pid_ = -1;
-        else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (::waitpid(pid_, nullptr, WNOHANG) == pid_)
+          pid_ = -1;
+        else
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
       if (pid_ > 0) {
         ::kill(-pid_, SIGKILL);
@@ -131,8 +133,8 @@ class Browser {
 
   // Evaluates an expression in the page; its value (JSON), promises awaited.
   json::bj::value eval(const std::string& expression, std::chrono::seconds limit = std::chrono::seconds(60)) {
-    auto r = send("Runtime.evaluate",
-                  {{"expression", expression}, {"returnByValue", true}, {"awaitPromise", true}}, session_, limit);
+    auto r = send("Runtime.evaluate", {{"expression", expression}, {"returnByValue", true}, {"awaitPromise", true}},
+                  session_, limit);
     if (const auto* ex = r.as_object().if_contains("exceptionDetails")) {
       throw std::runtime_error("script failed: " + expression + ": " + json::bj::serialize(*ex));
     }
@@ -147,11 +149,10 @@ class Browser {
 
   // Waits, inside the page, until `condition` (a JS expression) is truthy.
   bool wait_for(const std::string& condition, std::chrono::seconds limit = std::chrono::seconds(60)) {
-    const std::string js =
-        "new Promise(done => { const end = Date.now() + " + std::to_string(limit.count() * 1000) +
-        "; (function check() { let ok = false; try { ok = !!(" + condition +
-        "); } catch (e) {} if (ok) return done(true); if (Date.now() > end) return done(false); "
-        "setTimeout(check, 50); })(); })";
+    const std::string js = "new Promise(done => { const end = Date.now() + " + std::to_string(limit.count() * 1000) +
+                           "; (function check() { let ok = false; try { ok = !!(" + condition +
+                           "); } catch (e) {} if (ok) return done(true); if (Date.now() > end) return done(false); "
+                           "setTimeout(check, 50); })(); })";
     auto v = eval(js, limit + std::chrono::seconds(30));
     return v.is_bool() && v.as_bool();
   }
@@ -217,32 +218,33 @@ class Browser {
     json::bj::object setting{{"filters", json::bj::array{filter}}};
     json::bj::object exceptions{
         {"auto_select_certificate",
-         json::bj::object{{opt_.origin + ",*", json::bj::object{{"last_modified", "13370000000000000"},
-                                                                  {"setting", setting}}}}}};
-    json::bj::object prefs{{"profile", json::bj::object{{"content_settings", json::bj::object{{"exceptions", exceptions}}}}}};
+         json::bj::object{
+             {opt_.origin + ",*", json::bj::object{{"last_modified", "13370000000000000"}, {"setting", setting}}}}}};
+    json::bj::object prefs{
+        {"profile", json::bj::object{{"content_settings", json::bj::object{{"exceptions", exceptions}}}}}};
     write_text(d + "/profile/Default/Preferences", json::bj::serialize(prefs));
   }
 
   void launch() {
     int to[2], from[2];
     if (::pipe2(to, O_CLOEXEC) != 0 || ::pipe2(from, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-    const std::vector<std::string> argv = {program(),
-                                           "--headless",
-                                           "--no-sandbox",
-                                           "--disable-gpu",
-                                           "--disable-quic",
-                                           "--no-first-run",
-                                           "--disable-background-networking",
-                                           "--disable-component-update",
-                                           "--disable-sync",
-                                           "--disable-dev-shm-usage",
-                                           "--password-store=basic",
-                                           "--lang=vi",
-                                           "--user-data-dir=" + opt_.dir + "/profile",
-                                           "--window-size=" + std::to_string(opt_.width) + "," +
-                                               std::to_string(opt_.height),
-                                           "--remote-debugging-pipe",
-                                           "about:blank"};
+    const std::vector<std::string> argv = {
+        program(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--password-store=basic",
+        "--lang=vi",
+        "--user-data-dir=" + opt_.dir + "/profile",
+        "--window-size=" + std::to_string(opt_.width) + "," + std::to_string(opt_.height),
+        "--remote-debugging-pipe",
+        "about:blank"};
     const std::string home = opt_.dir + "/home";
     const std::string log = opt_.dir + "/chromium.log";
     pid_ = ::fork();

@@ -65,9 +65,9 @@ class ClusterE2e : public ::testing::Test {
     write_text(a2_.config, c);
     a2_.proc.start({bin("edxgated"), "--config", a2_.config}, {{"SOFTHSM2_CONF", a.token->conf()}},
                    a2_.dir + "/edxgated.log");
-    ASSERT_TRUE(wait_until([&] { return !a2_.proc.running() || port_open(a2_.internal_port); },
-                           std::chrono::seconds(30)) &&
-                a2_.proc.running())
+    ASSERT_TRUE(
+        wait_until([&] { return !a2_.proc.running() || port_open(a2_.internal_port); }, std::chrono::seconds(30)) &&
+        a2_.proc.running())
         << a2_.proc.log();
   }
 
@@ -76,9 +76,10 @@ class ClusterE2e : public ::testing::Test {
     World& w = *world_;
     const std::string file = w.path("cl-" + std::to_string(n) + ".txt");
     write_text(file, "Văn bản cụm máy chủ số " + std::to_string(n));
-    Form f = make_form(w.path("cl-form-" + std::to_string(n)),
-                       metadata_json(std::to_string(100 + n) + "/CL-VP", "Cụm máy chủ, văn bản số " + std::to_string(n)),
-                       {{"van-ban.txt", file}});
+    Form f =
+        make_form(w.path("cl-form-" + std::to_string(n)),
+                  metadata_json(std::to_string(100 + n) + "/CL-VP", "Cụm máy chủ, văn bản số " + std::to_string(n)),
+                  {{"van-ban.txt", file}});
     Reply r = w.call(node, "sys-a", "POST", "/v1/outgoing", "", f.content_type, f.file);
     if (r.status != 202) {
       ADD_FAILURE() << "submit " << n << ": " << r.status << " " << r.error << r.body;
@@ -171,7 +172,8 @@ TEST_F(ClusterE2e, EveryAcceptedDocumentIsDeliveredOnceThoughANodeIsKilledMidLoa
   a2_.proc.stop();
   EXPECT_EQ(a2_.proc.log().find(kPassword), std::string::npos);
   int status = 0;
-  const std::string out = testing::run_capture(bin("edxgate") + " audit verify --db 'postgresql:" + dsn_ + "'", &status);
+  const std::string out =
+      testing::run_capture(bin("edxgate") + " audit verify --db 'postgresql:" + dsn_ + "'", &status);
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("audit log ok"), std::string::npos) << out;
 }

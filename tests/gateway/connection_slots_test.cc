@@ -148,9 +148,7 @@ class ConnectionSlotsTest : public ::testing::Test {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ASSERT_EQ(server_->connections(), n);
   }
-  double refused(const std::string& reason) const {
-    return http_metrics_->refused.value({"internal", reason});
-  }
+  double refused(const std::string& reason) const { return http_metrics_->refused.value({"internal", reason}); }
 
   static TempDir* dir_;
   static TestPki* pki_;
@@ -203,8 +201,7 @@ TEST_F(ConnectionSlotsTest, NewcomerIsRefusedWith503OnlyWhenEverySlotServesAClie
   slow.method = "GET";
   slow.path = "/v1/slow?1500";
   std::vector<std::future<Result<ClientResponse>>> pending;
-  for (int i = 0; i < 3; ++i)
-    pending.push_back(std::async(std::launch::async, [&] { return client->send(slow); }));
+  for (int i = 0; i < 3; ++i) pending.push_back(std::async(std::launch::async, [&] { return client->send(slow); }));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ASSERT_EQ(server_->connections(), 3u);
   auto extra = raw("system");
@@ -246,8 +243,8 @@ TEST_F(ConnectionSlotsTest, ConnectionsThatNeverFinishTheHandshakeAreClosedAtThe
   l.idle_timeout_s = 4;
   start(l);
   const auto t0 = SteadyClock::now();
-  const int quiet = silent();       // never a byte
-  const int stalled = silent();     // a TLS record header, then nothing
+  const int quiet = silent();    // never a byte
+  const int stalled = silent();  // a TLS record header, then nothing
   ASSERT_EQ(::send(stalled, "\x16\x03\x01\x02\x00", 5, MSG_NOSIGNAL), 5);
   for (int fd : {quiet, stalled}) {
     const double secs = seconds_until_closed(fd, t0, 6);
@@ -292,9 +289,10 @@ TEST_F(ConnectionSlotsTest, ReadinessNamesTheSaturatedListener) {
   wait_for_connections(3);
   Response full = readiness.evaluate();
   EXPECT_EQ(full.status, 503u);
-  EXPECT_NE(full.body.find("\"listener:internal\":{\"ok\":false,\"error\":\"ready.listener_saturated\","
-                           "\"detail\":\"saturated: 3 connections (max 3), 0 evicted and 0 refused in the last minute\"}"),
-            std::string::npos)
+  EXPECT_NE(
+      full.body.find("\"listener:internal\":{\"ok\":false,\"error\":\"ready.listener_saturated\","
+                     "\"detail\":\"saturated: 3 connections (max 3), 0 evicted and 0 refused in the last minute\"}"),
+      std::string::npos)
       << full.body;
   auto newcomer = raw("system");
   ASSERT_EQ(status_of_request(*newcomer), 200);

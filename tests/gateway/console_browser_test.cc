@@ -57,7 +57,8 @@ class ConsoleBrowser : public ::testing::Test {
   void TearDown() override {
     if (HasFailure() && world_) {
       const std::string log = world_->a().proc.log();
-      std::printf("---- edxgated A log (tail) ----\n%s\n", log.substr(log.size() > 6000 ? log.size() - 6000 : 0).c_str());
+      std::printf("---- edxgated A log (tail) ----\n%s\n",
+                  log.substr(log.size() > 6000 ? log.size() - 6000 : 0).c_str());
     }
   }
 
@@ -115,7 +116,8 @@ void ConsoleBrowser::leader_signs(const std::string& id, const std::string& wron
   const std::string sha = sha256_hex_of_file(file);
   EXPECT_EQ(b->eval_string(card + ".querySelector('code.sha256').textContent"), sha);
   EXPECT_EQ(b->eval_string(card + ".querySelector('a.download').textContent"), "Tờ trình.txt");
-  EXPECT_EQ(b->eval_string("fetch(" + card + ".querySelector('a.download').href)"
+  EXPECT_EQ(b->eval_string("fetch(" + card +
+                           ".querySelector('a.download').href)"
                            ".then(r => r.arrayBuffer()).then(b => crypto.subtle.digest('SHA-256', b))"
                            ".then(h => Array.from(new Uint8Array(h), x => x.toString(16).padStart(2, '0')).join(''))"),
             sha);
@@ -129,7 +131,8 @@ void ConsoleBrowser::leader_signs(const std::string& id, const std::string& wron
   ASSERT_TRUE(b->wait_for(other + ".querySelector('output').textContent.startsWith('Không ký được')"))
       << b->eval_string(other + ".querySelector('output').textContent");
   EXPECT_EQ(b->eval_string(other + ".querySelector('input').value"), "");
-  EXPECT_EQ(str(w().call(w().a(), "officer-a", "GET", "/v1/outgoing/" + wrong_id).json(), "state"), "pending_signature");
+  EXPECT_EQ(str(w().call(w().a(), "officer-a", "GET", "/v1/outgoing/" + wrong_id).json(), "state"),
+            "pending_signature");
 
   // The right PIN, typed as a person would.
   const std::string form = "document.querySelector('form.sign[data-id=\"" + id + "\"]')";
@@ -182,7 +185,8 @@ void ConsoleBrowser::officer_reads(const std::string& signed_id, const std::stri
         << check;
   }
   EXPECT_TRUE(b->eval("!!document.querySelector('#checks li[data-check=axis]')").as_bool());
-  const std::string days = b->eval_string("document.querySelector('#certificates tr[data-role=signing] td.days').dataset.days");
+  const std::string days =
+      b->eval_string("document.querySelector('#certificates tr[data-role=signing] td.days').dataset.days");
   EXPECT_GT(std::stoi(days), 25);  // the test CA issues for 30 days
   EXPECT_TRUE(b->eval("!!document.querySelector('#certificates tr[data-role=trust_anchor]')").as_bool());
   EXPECT_EQ(b->eval_string("document.querySelector('#audit p.chain').dataset.ok"), "true");
@@ -213,8 +217,9 @@ void ConsoleBrowser::officer_reads(const std::string& signed_id, const std::stri
 
   // From the list to a document, by a click.
   ASSERT_EQ(b->navigate(origin() + "/console/outgoing"), 200u);
-  const std::string link = "[...document.querySelectorAll('a.subject')].find(a => a.closest('tr').dataset.id === " +
-                           js_string(signed_id) + ")";
+  const std::string link =
+      "[...document.querySelectorAll('a.subject')].find(a => a.closest('tr').dataset.id === " + js_string(signed_id) +
+      ")";
   ASSERT_TRUE(b->wait_for(link));
   b->forget_events();
   b->eval(link + ".click()");
@@ -248,7 +253,8 @@ void ConsoleBrowser::system_is_refused(const std::string& id) {
 }
 
 void ConsoleBrowser::quarantine_at_b(const std::string& id) {
-  const std::string document_id = str(w().call(w().a(), "officer-a", "GET", "/v1/outgoing/" + id).json(), "document_id");
+  const std::string document_id =
+      str(w().call(w().a(), "officer-a", "GET", "/v1/outgoing/" + id).json(), "document_id");
   ASSERT_FALSE(document_id.empty());
   auto at_b = [&] {
     std::vector<bj::value> out;
@@ -261,7 +267,8 @@ void ConsoleBrowser::quarantine_at_b(const std::string& id) {
   ASSERT_TRUE(wait_until([&] { return at_b().size() == 1; }, std::chrono::seconds(90)));
   const std::string genuine = str(at_b()[0], "id");
   const std::string env_file = w().path("genuine.xml");
-  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + genuine + "/envelope", "", "", "", env_file).status, 200u);
+  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + genuine + "/envelope", "", "", "", env_file).status,
+            200u);
   std::string xml = read_text(env_file);
   const auto at = xml.find(kPlain);
   ASSERT_NE(at, std::string::npos);
@@ -293,7 +300,8 @@ void ConsoleBrowser::quarantine_at_b(const std::string& id) {
   ASSERT_TRUE(b->wait_for(row)) << b->eval_string("document.body.innerText");
   EXPECT_EQ(b->eval_string(row + ".querySelector('code.reason-code').textContent"), "sig.digest");
   EXPECT_EQ(b->eval_string(row + ".querySelector('a.subject').textContent"), kForged);
-  EXPECT_EQ(b->eval_string("document.querySelector('table[data-direction=incoming] td.n[data-state=quarantined]').textContent"),
+  EXPECT_EQ(b->eval_string(
+                "document.querySelector('table[data-direction=incoming] td.n[data-state=quarantined]').textContent"),
             "1");
   EXPECT_EQ(b->eval("document.querySelectorAll('main b.forged').length").to_number<int64_t>(), 0);
   EXPECT_EQ(violations(*b), "[]");
@@ -328,7 +336,8 @@ TEST_F(ConsoleBrowser, OfficersAndLeadersUseTheConsoleSystemsAreRefused) {
     // The hostile subjects on the leader's page, as text.
     auto b = browser("leader-a");
     ASSERT_EQ(b->navigate(origin() + "/console/"), 200u);
-    const bj::value subjects = b->eval("[...document.querySelectorAll('article.to-sign h2 a.subject')].map(a => a.textContent)");
+    const bj::value subjects =
+        b->eval("[...document.querySelectorAll('article.to-sign h2 a.subject')].map(a => a.textContent)");
     std::vector<std::string> got;
     for (const auto& v : subjects.as_array()) got.emplace_back(v.as_string());
     EXPECT_NE(std::find(got.begin(), got.end(), kScript), got.end()) << bj::serialize(subjects);

@@ -17,8 +17,8 @@
 #include "edxgate/base/json.h"
 #include "edxgate/gateway/api.h"
 #include "edxgate/gateway/console.h"
-#include "edxgate/workflow/engine.h"
 #include "edxgate/store/store.h"
+#include "edxgate/workflow/engine.h"
 
 namespace edxgate::gateway {
 namespace {
@@ -64,7 +64,9 @@ class ConsoleTest : public ::testing::Test {
     eo.work_dir = dir / "work";
     engine = std::make_unique<Engine>(eo, *db, verifier, &keys, nullptr, metrics);
     readiness.add("store", [] { return Status{}; });
-    readiness.add("axis", [] { return Status(make_error(ErrorKind::unavailable, "ready.axis", "the last axis call failed (test)")); });
+    readiness.add("axis", [] {
+      return Status(make_error(ErrorKind::unavailable, "ready.axis", "the last axis call failed (test)"));
+    });
     std::vector<WatchedCertificate> certs{{"signing", "pkcs11:object=sign", Pki::get().cert("good")},
                                           {"trust_anchor", "root.pem", Pki::get().cert("root")},
                                           {"intermediate", "expired.pem", Pki::get().cert("expired")}};
@@ -124,19 +126,27 @@ class ConsoleTest : public ::testing::Test {
   // them today, and this test is about what the console shows.)
   std::string deliver_unsigned(const std::string& subject_xml) {
     const std::string n = std::to_string(++count);
-    const std::string xml = R"(<?xml version="1.0" encoding="UTF-8"?>
+    const std::string xml =
+        R"(<?xml version="1.0" encoding="UTF-8"?>
 <edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016" xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">
 <edXML:edXMLEnvelope><edXML:edXMLHeader><edXML:MessageHeader>
-<edXML:From><edXML:OrganId>)" + std::string(kThem) + R"(</edXML:OrganId><edXML:OrganName>Bộ Nhận</edXML:OrganName></edXML:From>
-<edXML:To><edXML:OrganId>)" + std::string(kUs) + R"(</edXML:OrganId><edXML:OrganName>Bộ Thử nghiệm</edXML:OrganName></edXML:To>
-<edXML:Code><edXML:CodeNumber>)" + n + R"(</edXML:CodeNumber><edXML:CodeNotation>BN-VP</edXML:CodeNotation></edXML:Code>
+<edXML:From><edXML:OrganId>)" +
+        std::string(kThem) + R"(</edXML:OrganId><edXML:OrganName>Bộ Nhận</edXML:OrganName></edXML:From>
+<edXML:To><edXML:OrganId>)" +
+        std::string(kUs) + R"(</edXML:OrganId><edXML:OrganName>Bộ Thử nghiệm</edXML:OrganName></edXML:To>
+<edXML:Code><edXML:CodeNumber>)" +
+        n + R"(</edXML:CodeNumber><edXML:CodeNotation>BN-VP</edXML:CodeNotation></edXML:Code>
 <edXML:PromulgationInfo><edXML:Place>Hà Nội</edXML:Place><edXML:PromulgationDate>2026/11/23</edXML:PromulgationDate></edXML:PromulgationInfo>
 <edXML:DocumentType><edXML:Type>1</edXML:Type><edXML:TypeName>Công văn</edXML:TypeName></edXML:DocumentType>
-<edXML:Subject>)" + subject_xml + R"(</edXML:Subject>
+<edXML:Subject>)" +
+        subject_xml + R"(</edXML:Subject>
 <edXML:Content>Nội dung</edXML:Content>
-<edXML:DocumentId>)" + std::string(kThem) + ",2026/11/23," + n + R"(/BN-VP</edXML:DocumentId>
+<edXML:DocumentId>)" +
+        std::string(kThem) + ",2026/11/23," + n + R"(/BN-VP</edXML:DocumentId>
 </edXML:MessageHeader>
-<edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>)" + std::string(kThem) + R"(</edXML:OrganId><edXML:Timestamp>2026/11/23 09:00:00</edXML:Timestamp></edXML:TraceHeader>
+<edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>)" +
+        std::string(kThem) +
+        R"(</edXML:OrganId><edXML:Timestamp>2026/11/23 09:00:00</edXML:Timestamp></edXML:TraceHeader>
 </edXML:TraceHeaderList>
 </edXML:edXMLHeader>
 <edXML:edXMLBody><edXML:edXMLManifest version="1.0"><edXML:Reference><edXML:ContentId>cid:1</edXML:ContentId>
@@ -159,7 +169,8 @@ class ConsoleTest : public ::testing::Test {
   }
   std::string sign(const std::string& id, const std::string& pin = "1234") {
     Response r = call(leader, "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":")" + pin + "\"}");
-    return std::to_string(r.status) + " " + (r.status == 200 ? std::string(json_of(r).as_object().at("state").as_string()) : r.body);
+    return std::to_string(r.status) + " " +
+           (r.status == 200 ? std::string(json_of(r).as_object().at("state").as_string()) : r.body);
   }
 
   TempDir dir;
@@ -214,17 +225,17 @@ TEST_F(ConsoleTest, PagesAndAssetsAreForOfficersAndLeadersOnly) {
 TEST_F(ConsoleTest, EveryPageCarriesTheStrictHeadersAndNoInlineCode) {
   const std::string out = submit("V/v tổng kết năm");
   const std::string in = deliver_unsigned("Văn bản đến");
-  for (const auto& [who, path] : std::vector<std::pair<const Caller*, std::string>>{
-           {&officer, "/console/"},
-           {&officer, "/console/outgoing"},
-           {&officer, "/console/incoming?state=quarantined"},
-           {&officer, "/console/outgoing/" + out},
-           {&officer, "/console/incoming/" + in},
-           {&officer, "/console/reports"},
-           {&officer, "/console/reports?kind=outgoing"},
-           {&leader, "/console/"},
-           {&leader, "/console/outgoing/" + out},
-           {&officer, "/console/outgoing/424242"}}) {
+  for (const auto& [who, path] :
+       std::vector<std::pair<const Caller*, std::string>>{{&officer, "/console/"},
+                                                          {&officer, "/console/outgoing"},
+                                                          {&officer, "/console/incoming?state=quarantined"},
+                                                          {&officer, "/console/outgoing/" + out},
+                                                          {&officer, "/console/incoming/" + in},
+                                                          {&officer, "/console/reports"},
+                                                          {&officer, "/console/reports?kind=outgoing"},
+                                                          {&leader, "/console/"},
+                                                          {&leader, "/console/outgoing/" + out},
+                                                          {&officer, "/console/outgoing/424242"}}) {
     Response r = call(*who, "GET", path);
     SCOPED_TRACE(path);
     EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
@@ -254,10 +265,14 @@ TEST_F(ConsoleTest, HostileTextFromOutsideIsRenderedAsText) {
   const std::string b = submit(kBreakout);
   const std::string q = deliver_unsigned("&lt;img src=x onerror=alert(3)&gt;&amp;\"quoted\"");
   ASSERT_EQ(db->get_document(std::stoll(q))->state, store::State::quarantined);
-  const std::vector<std::pair<const Caller*, std::string>> pages = {
-      {&officer, "/console/"},           {&officer, "/console/outgoing"},      {&officer, "/console/incoming"},
-      {&officer, "/console/outgoing/" + a}, {&officer, "/console/outgoing/" + b}, {&officer, "/console/incoming/" + q},
-      {&leader, "/console/"},            {&leader, "/console/outgoing/" + a}};
+  const std::vector<std::pair<const Caller*, std::string>> pages = {{&officer, "/console/"},
+                                                                    {&officer, "/console/outgoing"},
+                                                                    {&officer, "/console/incoming"},
+                                                                    {&officer, "/console/outgoing/" + a},
+                                                                    {&officer, "/console/outgoing/" + b},
+                                                                    {&officer, "/console/incoming/" + q},
+                                                                    {&leader, "/console/"},
+                                                                    {&leader, "/console/outgoing/" + a}};
   for (const auto& [who, path] : pages) {
     Response r = call(*who, "GET", path);
     SCOPED_TRACE(path);
@@ -313,7 +328,11 @@ TEST_F(ConsoleTest, TheReportsPageShowsTheReportAsATableAndABarChart) {
 TEST(ConsoleText, EscapesMarkupRepairsUtf8AndNormalisesToNfc) {
   EXPECT_EQ(console::escape("<a href=\"x\" title='y'>&</a>"),
             "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;");
-  EXPECT_EQ(console::escape(std::string("a\xff" "b\xc3", 4)), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(console::escape(std::string("a\xff"
+                                        "b\xc3",
+                                        4)),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
   EXPECT_EQ(console::escape(std::string("x\x01y\x7fz\ttab\nnl\r", 14)), "xyz\ttab\nnl");
   // "Nguyễn" written decomposed (e + circumflex + tilde) comes out precomposed.
   console::Html h;
@@ -471,8 +490,9 @@ TEST_F(ConsoleTest, APostABrowserSendsForAnotherSitesPageIsRefused) {
   }
   EXPECT_EQ(db->get_document(std::stoll(id))->state, store::State::pending_signature);
   // The console's own fetch (same origin) and curl (no such headers) act.
-  Response wrong = call(leader, "POST", path, R"({"pin":"0000"})",
-                        {{"Origin", "https://127.0.0.1:8443"}, {"Host", "127.0.0.1:8443"}, {"Sec-Fetch-Site", "same-origin"}});
+  Response wrong =
+      call(leader, "POST", path, R"({"pin":"0000"})",
+           {{"Origin", "https://127.0.0.1:8443"}, {"Host", "127.0.0.1:8443"}, {"Sec-Fetch-Site", "same-origin"}});
   EXPECT_EQ(wrong.status, 403u);
   EXPECT_NE(wrong.body.find("pin.incorrect"), std::string::npos) << wrong.body;
   EXPECT_EQ(call(leader, "POST", path, body).status, 200u);

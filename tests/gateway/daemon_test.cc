@@ -34,8 +34,7 @@ class NotifySocket {
     a.sun_family = AF_UNIX;
     std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
     if (path[0] == '@') a.sun_path[0] = '\0';
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a),
-           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size()));
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size()));
     timeval tv{5, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
@@ -115,9 +114,11 @@ TEST(Edxgated, NotifiesSystemdServesAndStopsGracefullyOnSigterm) {
   TestPki pki(dir.path());
   write_text(dir / "edxgate.toml",
              "[server]\ninternal_listen = \"127.0.0.1:0\"\nhealth_listen = \"127.0.0.1:0\"\n"
-             "tls_cert = \"" + pki.cert("server") + "\"\ntls_key = \"" + pki.key("server") +
-                 "\"\nclient_ca = \"" + pki.cert("ca") + "\"\nshutdown_grace_s = 2\n"
-                 "[store]\nstate_dir = \"" + (dir / "state") + "\"\n");
+             "tls_cert = \"" +
+                 pki.cert("server") + "\"\ntls_key = \"" + pki.key("server") + "\"\nclient_ca = \"" + pki.cert("ca") +
+                 "\"\nshutdown_grace_s = 2\n"
+                 "[store]\nstate_dir = \"" +
+                 (dir / "state") + "\"\n");
   NotifySocket sock(dir / "notify");
   const std::string log_path = dir / "edxgated.log";
   pid_t pid = ::fork();
@@ -161,8 +162,8 @@ TEST(SystemdUnit, HasAnExposureOfAtMostTwo) {
   if (::access("/usr/bin/systemd-analyze", X_OK) != 0 && ::access("/bin/systemd-analyze", X_OK) != 0)
     GTEST_SKIP() << "systemd-analyze is not installed";
   int st = 0;
-  const std::string out = run_capture("systemd-analyze security --offline=true " + std::string(EDXGATE_SOURCE_DIR) +
-                                      "/systemd/edxgated.service", &st);
+  const std::string out = run_capture(
+      "systemd-analyze security --offline=true " + std::string(EDXGATE_SOURCE_DIR) + "/systemd/edxgated.service", &st);
   std::smatch m;
   ASSERT_TRUE(std::regex_search(out, m, std::regex("Overall exposure level for edxgated.service: ([0-9.]+)"))) << out;
   const double exposure = std::stod(m[1].str());

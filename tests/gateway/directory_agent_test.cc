@@ -24,11 +24,12 @@ namespace {
 // The directory as the axis serves it: code, id, name, pid, mail, oldCode;
 // one name written in NFD (decomposed diacritics), as some peers store it.
 std::string directory_json() {
-  const std::string nfd_da_nang = "S\xe1\xbb\x9f T\xc3\xa0i chi\xcc\x81nh tha\xcc\x80nh ph\xe1\xbb\x91 \xc4\x90\xc3\xa0 N\xe1\xba\xb5ng";
+  const std::string nfd_da_nang =
+      "S\xe1\xbb\x9f T\xc3\xa0i chi\xcc\x81nh tha\xcc\x80nh ph\xe1\xbb\x91 \xc4\x90\xc3\xa0 N\xe1\xba\xb5ng";
   bj::array a;
   auto add = [&](const std::string& code, const std::string& name, const std::string& id, const std::string& pid) {
-    a.push_back(bj::object{{"code", code}, {"id", id}, {"name", name}, {"pid", pid}, {"mail", "vanthu@example.gov.vn"},
-                           {"oldCode", ""}});
+    a.push_back(bj::object{
+        {"code", code}, {"id", id}, {"name", name}, {"pid", pid}, {"mail", "vanthu@example.gov.vn"}, {"oldCode", ""}});
   };
   add(kOrganA, "Bộ Nội vụ", "1", "");
   add(kOrganB, "Bộ Thông tin và Truyền thông", "2", "");
@@ -187,13 +188,15 @@ TEST_F(DirectoryAgent, AgentSignsTwoDocumentsOnTheLeadersTokenAndTheyAreDelivere
 
   write_text(w().path("to-trinh.txt"), "Tờ trình về việc ký số từ xa");
   const std::string sha = sha256_hex_of_file(w().path("to-trinh.txt"));
-  const std::string id1 = submit_to(kOrganB, "41/BNV-VP", "V/v ký số văn bản thứ nhất", {{"to-trinh.txt", w().path("to-trinh.txt")}});
+  const std::string id1 =
+      submit_to(kOrganB, "41/BNV-VP", "V/v ký số văn bản thứ nhất", {{"to-trinh.txt", w().path("to-trinh.txt")}});
   const std::string id2 = submit_to(kOrganB, "42/BNV-VP", "V/v ký số văn bản thứ hai", {});
   ASSERT_FALSE(id1.empty());
   ASSERT_FALSE(id2.empty());
 
-  const std::string agent = bin("edxgate") + " agent" + tls_args("leader-a") + " --token-uri 'pkcs11:token=leader-usb;object=leader'" +
-                            " --module " + testing::SoftHsmToken::module() + " --pin-file " + token.pin_file();
+  const std::string agent = bin("edxgate") + " agent" + tls_args("leader-a") +
+                            " --token-uri 'pkcs11:token=leader-usb;object=leader'" + " --module " +
+                            testing::SoftHsmToken::module() + " --pin-file " + token.pin_file();
   // Listing only (no terminal, no --sign): both shown with subject, sender and
   // the attachment's SHA-256; nothing signed.
   int st = 0;

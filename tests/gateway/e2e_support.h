@@ -27,10 +27,10 @@
 #include <thread>
 #include <vector>
 
+#include "../hsm/softhsm_fixture.h"
 #include "edxgate/base/digest.h"
 #include "edxgate/base/json.h"
 #include "edxgate/gateway/https_client.h"
-#include "../hsm/softhsm_fixture.h"
 #include "test_support.h"
 
 namespace edxgate::e2e {
@@ -191,15 +191,15 @@ inline std::string str(const bj::value& v, std::string_view key) {
 
 // One gateway: its token, config, ports and process.
 struct Gateway {
-  std::string name;   // "a" | "b"
+  std::string name;  // "a" | "b"
   std::string organ;
   std::string system_id;
   std::unique_ptr<testing::SoftHsmToken> token;
-  std::string dir;    // its own directory
+  std::string dir;  // its own directory
   uint16_t internal_port = 0, axis_port = 0, health_port = 0;
   std::string config;
   Process proc;
-  std::string store_extra;     // more [store] keys (e.g. a PostgreSQL cluster's)
+  std::string store_extra;  // more [store] keys (e.g. a PostgreSQL cluster's)
   uint32_t axis_timeout_s = 10;
 
   std::string state_dir() const { return dir + "/state"; }
@@ -279,11 +279,31 @@ class World {
       return "id=" + g.system_id + ",organ=" + g.organ + ",secret-file=" + g.dir + "/axis.secret" +
              (push ? ",push=https://127.0.0.1:" + std::to_string(g.axis_port) : "");
     };
-    std::vector<std::string> args{bin("edxgate-axis-sim"), "--tls-cert", tls_.cert("server"), "--tls-key", tls_.key("server"), "--data",
-                data, "--listen", "127.0.0.1:" + std::to_string(sim_port_), "--system", sys(a_, false), "--system",
-                sys(b_, true), "--system",
-                "id=SYS-C,organ=" + std::string(kOrganC) + ",secret-file=" + path("c.secret"), "--push-ca", tls_.cert("ca"), "--push-cert", tls_.cert("axis"), "--push-key",
-                tls_.key("axis"), "--push-timeout-ms", "3000", "--push-retry-ms", "500"};
+    std::vector<std::string> args{bin("edxgate-axis-sim"),
+                                  "--tls-cert",
+                                  tls_.cert("server"),
+                                  "--tls-key",
+                                  tls_.key("server"),
+                                  "--data",
+                                  data,
+                                  "--listen",
+                                  "127.0.0.1:" + std::to_string(sim_port_),
+                                  "--system",
+                                  sys(a_, false),
+                                  "--system",
+                                  sys(b_, true),
+                                  "--system",
+                                  "id=SYS-C,organ=" + std::string(kOrganC) + ",secret-file=" + path("c.secret"),
+                                  "--push-ca",
+                                  tls_.cert("ca"),
+                                  "--push-cert",
+                                  tls_.cert("axis"),
+                                  "--push-key",
+                                  tls_.key("axis"),
+                                  "--push-timeout-ms",
+                                  "3000",
+                                  "--push-retry-ms",
+                                  "500"};
     if (std::filesystem::exists(path("sim-agencies.json"))) {
       args.push_back("--directory");
       args.push_back(path("sim-agencies.json"));
@@ -391,7 +411,9 @@ class World {
   void make_signing_ca() {
     const std::string& d = root_.path();
     sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "
-       "'/C=VN/O=edxgate e2e/CN=Signing Root' -keyout " + d + "/signca.key -out " + d + "/signca.pem"
+       "'/C=VN/O=edxgate e2e/CN=Signing Root' -keyout " +
+       d + "/signca.key -out " + d +
+       "/signca.pem"
        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign");
     // An (empty) CRL, so the strict policy's hard revocation check has an answer.
     std::filesystem::create_directories(d + "/ca");
@@ -401,8 +423,7 @@ class World {
                                      "/ca/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n");
     sh("openssl ca -batch -config " + d + "/ca/ca.cnf -gencrl -keyfile " + d + "/signca.key -cert " + d +
        "/signca.pem -out " + d + "/signca.crl");
-    write_text(d + "/signer.ext",
-               "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n");
+    write_text(d + "/signer.ext", "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n");
   }
   void issue(const std::string& csr, const std::string& out) {
     const std::string& d = root_.path();
@@ -418,16 +439,16 @@ class World {
       if (t.run(cmd, &out) != 0) throw std::runtime_error("failed: " + cmd + "\n" + out);
     };
     run(bin("edxgate") + " key generate --type ec:P-256 --label sign --id 01" + common);
-    run(bin("edxgate") + " csr --label sign --subject 'CN=Lãnh đạo " + g.name +
-        ",O=Bộ " + g.name + ",C=VN' -o " + g.dir + "/sign.csr" + common);
+    run(bin("edxgate") + " csr --label sign --subject 'CN=Lãnh đạo " + g.name + ",O=Bộ " + g.name + ",C=VN' -o " +
+        g.dir + "/sign.csr" + common);
     issue(g.dir + "/sign.csr", g.dir + "/sign.pem");
     run(bin("edxgate") + " cert import --label sign --cert " + g.dir + "/sign.pem" + common);
   }
   void write_config(Gateway& g, const std::string& mode) {
     auto q = [](const std::string& s) { return "\"" + s + "\""; };
     auto client = [&](const std::string& name, const std::string& role, const std::string& organs) {
-      return "[[clients]]\nname = " + q(name) + "\nrole = " + q(role) + "\nfingerprint = " +
-             q(tls_.fingerprint(name)) + "\n" + (organs.empty() ? "" : "organ_ids = [" + q(organs) + "]\n");
+      return "[[clients]]\nname = " + q(name) + "\nrole = " + q(role) + "\nfingerprint = " + q(tls_.fingerprint(name)) +
+             "\n" + (organs.empty() ? "" : "organ_ids = [" + q(organs) + "]\n");
     };
     std::string c;
     c += "[server]\ninternal_listen = " + q("127.0.0.1:" + std::to_string(g.internal_port)) + "\n";
@@ -442,8 +463,8 @@ class World {
     c += "[trust]\nanchors = [" + q(signing_ca()) + "]\ncrls = [" + q(path("signca.crl")) + "]\n";
     c += "[axis]\nmode = " + q(mode) + "\nendpoint = " + q(sim_url()) + "\norgan_id = " + q(g.organ) + "\n";
     c += "system_id = " + q(g.system_id) + "\nsecret_file = " + q(g.dir + "/axis.secret") + "\n";
-    c += "ca_file = " + q(tls_.cert("ca")) + "\npoll_interval_s = 1\ntimeout_s = " +
-         std::to_string(g.axis_timeout_s) + "\n";
+    c += "ca_file = " + q(tls_.cert("ca")) + "\npoll_interval_s = 1\ntimeout_s = " + std::to_string(g.axis_timeout_s) +
+         "\n";
     c += "retry_base_s = 1\nretry_max_s = 2\n";
     c += "[log]\nlevel = \"info\"\n";
     c += client("sys-" + g.name, "system", g.organ);
@@ -495,17 +516,18 @@ inline std::string metadata_json(const std::string& code, const std::string& sub
                                  const std::string& from_organ = kOrganA, const std::string& to_organ = kOrganB) {
   bj::object from{{"organ_id", from_organ}, {"organ_name", "Bộ gửi"}};
   bj::array to{bj::object{{"organ_id", to_organ}, {"organ_name", "Bộ nhận"}}};
-  bj::object m{{"from", from},
-               {"to", to},
-               {"code", code},
-               {"promulgation_place", "Hà Nội"},
-               {"promulgation_date", "2026/11/23"},
-               {"type", "1"},
-               {"type_name", "Công văn"},
-               {"subject", subject},
-               {"signer", bj::object{{"competence", "KT. BỘ TRƯỞNG"}, {"position", "Thứ trưởng"},
-                                     {"full_name", "Nguyễn Văn Đức"}}},
-               {"to_places", bj::array{"Như trên", "Lưu: VT"}}};
+  bj::object m{
+      {"from", from},
+      {"to", to},
+      {"code", code},
+      {"promulgation_place", "Hà Nội"},
+      {"promulgation_date", "2026/11/23"},
+      {"type", "1"},
+      {"type_name", "Công văn"},
+      {"subject", subject},
+      {"signer",
+       bj::object{{"competence", "KT. BỘ TRƯỞNG"}, {"position", "Thứ trưởng"}, {"full_name", "Nguyễn Văn Đức"}}},
+      {"to_places", bj::array{"Như trên", "Lưu: VT"}}};
   return bj::serialize(bj::object{{"message", m}});
 }
 

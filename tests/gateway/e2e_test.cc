@@ -24,12 +24,12 @@
 #include <map>
 #include <set>
 
+#include "../support/zip.h"
 #include "e2e_support.h"
+#include "edxgate/base/digest.h"
 #include "edxgate/gateway/axis.h"
 #include "edxgate/gateway/vdxp.h"
 #include "sdk_peer.h"
-#include "../support/zip.h"
-#include "edxgate/base/digest.h"
 
 namespace edxgate::e2e {
 namespace {
@@ -480,12 +480,12 @@ TEST_F(E2e, ForgedEnvelopeIsQuarantinedAtBAndRefusedToA) {
 
 TEST_F(E2e, RemoteSigningWithASoftwareKey) {
   w().issue_software_signer("remote", "Trần Hữu Linh");
-  const std::string id =
-      submit("14/BA-VP", "V/v ký số từ xa", {{"bao-cao.txt", small_file("remote.txt", "báo cáo")}});
+  const std::string id = submit("14/BA-VP", "V/v ký số từ xa", {{"bao-cao.txt", small_file("remote.txt", "báo cáo")}});
   ASSERT_FALSE(id.empty());
   // The certificate as base64url of its DER.
   int st = 0;
-  std::string der_b64 = run_capture("openssl x509 -in " + w().path("remote.pem") + " -outform DER | openssl base64 -A", &st);
+  std::string der_b64 =
+      run_capture("openssl x509 -in " + w().path("remote.pem") + " -outform DER | openssl base64 -A", &st);
   ASSERT_EQ(st, 0);
   for (char& c : der_b64) {
     if (c == '+') c = '-';
@@ -501,9 +501,8 @@ TEST_F(E2e, RemoteSigningWithASoftwareKey) {
 
   auto sign = [&](const std::string& file) {
     int rc = 0;
-    std::string b64 = run_capture("openssl dgst -sha256 -sign " + w().path("remote.key") + " " + file +
-                                      " | openssl base64 -A",
-                                  &rc);
+    std::string b64 =
+        run_capture("openssl dgst -sha256 -sign " + w().path("remote.key") + " " + file + " | openssl base64 -A", &rc);
     EXPECT_EQ(rc, 0) << b64;
     return b64;
   };
@@ -513,7 +512,8 @@ TEST_F(E2e, RemoteSigningWithASoftwareKey) {
   };
   // A signature over other bytes: refused, still pending.
   write_text(w().path("other.bin"), read_text(tbs) + " ");
-  Reply bad = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature", body(sign(w().path("other.bin"))));
+  Reply bad =
+      w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature", body(sign(w().path("other.bin"))));
   EXPECT_EQ(bad.status, 422u) << bad.body;
   EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
 
@@ -593,7 +593,8 @@ TEST_F(E2e, SenderKilledWhileSendingDeliversExactlyOnce) {
         const bj::value items = w().sim_items();
         if (!items.is_array()) return false;
         for (const auto& it : items.as_array())
-          if (str(it, "to") == kOrganB && str(it, "messageType") == "edoc" && str(it, "status") != "pushed") return false;
+          if (str(it, "to") == kOrganB && str(it, "messageType") == "edoc" && str(it, "status") != "pushed")
+            return false;
         return true;
       },
       std::chrono::seconds(20)));
@@ -639,9 +640,9 @@ TEST_F(E2e, RecipientStoppedMidPushIsRetriedAndStoresOnce) {
   SecretString key(secret);
   auto hash = gateway::vdxp::hash_file_hex(env_file);
   ASSERT_TRUE(hash.ok());
-  auto headers = gateway::vdxp::sign(
-      {{"from", kOrganA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"hash-file", *hash}},
-      gateway::vdxp::kContentTypeFile, "SYS-B", key, gateway::vdxp::Clock::now());
+  auto headers =
+      gateway::vdxp::sign({{"from", kOrganA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"hash-file", *hash}},
+                          gateway::vdxp::kContentTypeFile, "SYS-B", key, gateway::vdxp::Clock::now());
   ASSERT_TRUE(headers.ok());
   gateway::ClientOptions o;
   o.ca_file = w().tls().cert("ca");
@@ -703,7 +704,8 @@ TEST_F(E2e, RecipientKilledMidPushStoresTheRetryOnceAndLeavesNoSpool) {
       [&] {
         left.clear();
         std::error_code ec;
-        for (const auto& e : std::filesystem::directory_iterator(spool, ec)) left.push_back(e.path().filename().string());
+        for (const auto& e : std::filesystem::directory_iterator(spool, ec))
+          left.push_back(e.path().filename().string());
         return left.empty();
       },
       std::chrono::seconds(60));
@@ -999,8 +1001,8 @@ TEST_F(E2e, OnlyALeaderWithItsPinSignsAndTheHistoryNamesTheCertificate) {
   EXPECT_EQ(no_pin.status, 400u) << no_pin.body;
   EXPECT_EQ(problem_code(no_pin), "sign.pin_required") << no_pin.body;
   // A key that is not configured for this leader.
-  Reply other_key = w().call(w().a(), "leader-a", "POST", path,
-                             R"({"pin":"1234","key_uri":"pkcs11:token=gw-a;object=other"})");
+  Reply other_key =
+      w().call(w().a(), "leader-a", "POST", path, R"({"pin":"1234","key_uri":"pkcs11:token=gw-a;object=other"})");
   EXPECT_EQ(other_key.status, 403u) << other_key.body;
   EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
   Reply ok = w().call(w().a(), "leader-a", "POST", path, R"({"pin":"1234"})");
@@ -1042,8 +1044,8 @@ TEST_F(E2e, SecretDocumentsAreRefusedAtSubmissionAndOnArrival) {
   auto docs = wait_at_b(document_id);
   ASSERT_EQ(docs.size(), 1u);
   const std::string env_file = w().path("to-stamp.xml");
-  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + str(docs[0], "id") + "/envelope", "", "", "",
-                     env_file).status,
+  ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + str(docs[0], "id") + "/envelope", "", "", "", env_file)
+                .status,
             200u);
   std::string xml = read_text(env_file);
   const std::string from = "V/v kế hoạch phòng thủ";

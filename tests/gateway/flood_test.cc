@@ -196,13 +196,14 @@ class FloodTest : public ::testing::Test {
     const std::string q = "\"";
     write_text(*dir_ / "edxgate.toml",
                "[server]\ninternal_listen = \"127.0.0.1:0\"\nhealth_listen = \"127.0.0.1:0\"\n"
-               "tls_cert = " + q + pki_->cert("server") + q + "\ntls_key = " + q + pki_->key("server") + q +
-                   "\nclient_ca = " + q + pki_->cert("ca") + q +
+               "tls_cert = " +
+                   q + pki_->cert("server") + q + "\ntls_key = " + q + pki_->key("server") + q + "\nclient_ca = " + q +
+                   pki_->cert("ca") + q +
                    "\nshutdown_grace_s = 2\n"
-                   "[limits]\nrequest_timeout_s = 10\nidle_timeout_s = " + std::to_string(kIdleTimeoutS) +
-                   "\nhandshake_timeout_s = " + std::to_string(kHandshakeTimeoutS) +
-                   "\nmax_connections = " + std::to_string(kMaxConnections) +
-                   "\n[store]\nstate_dir = " + q + (*dir_ / "state") + q +
+                   "[limits]\nrequest_timeout_s = 10\nidle_timeout_s = " +
+                   std::to_string(kIdleTimeoutS) + "\nhandshake_timeout_s = " + std::to_string(kHandshakeTimeoutS) +
+                   "\nmax_connections = " + std::to_string(kMaxConnections) + "\n[store]\nstate_dir = " + q +
+                   (*dir_ / "state") + q +
                    "\n[axis]\nmode = \"off\"\n"
                    "\n[[clients]]\nname = \"eoffice\"\nrole = \"system\"\n"
                    "subject = \"CN=eoffice,O=Bo Cong Thuong,C=VN\"\norgan_ids = [\"000.00.00.G06\"]\n");
@@ -217,8 +218,7 @@ class FloodTest : public ::testing::Test {
       ::execl(exe.c_str(), exe.c_str(), "--config", cfg.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    const std::regex listening(
-        "msg=listening listener=(internal|health) address=\"?https?://127\\.0\\.0\\.1:([0-9]+)");
+    const std::regex listening("msg=listening listener=(internal|health) address=\"?https?://127\\.0\\.0\\.1:([0-9]+)");
     const auto t0 = SteadyClock::now();
     while (seconds_since(t0) < 20 && (!internal_port_ || !health_port_)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -358,7 +358,8 @@ TEST_F(FloodTest, ClientWithCertificateIsServedWhileIdleConnectionsFloodTheListe
         << detail;
     // Metrics count the evictions by kind; the open connections stay within the cap.
     const std::string text = metrics();
-    EXPECT_GT(sample(text, "edxgate_http_connections_refused_total{listener=\"internal\",reason=\"evicted_silent\"}"), 0)
+    EXPECT_GT(sample(text, "edxgate_http_connections_refused_total{listener=\"internal\",reason=\"evicted_silent\"}"),
+              0)
         << text;
     const double open = sample(text, "edxgate_http_connections{listener=\"internal\"}");
     EXPECT_GE(open, 1);

@@ -147,8 +147,9 @@ TEST_F(LifecycleE2e, ARecallAgreedRevokesTheDocumentAtBothGateways) {
   // Only the document's own system may recall it.
   EXPECT_EQ(w().call(w().a(), "officer-a", "POST", "/v1/outgoing/" + s.id + "/revoke", R"({"reason":"x"})").status,
             403u);
-  Reply r = w().call(w().a(), "sys-a", "POST", "/v1/outgoing/" + s.id + "/revoke",
-                     R"({"reason":"Văn bản có sai sót","staff":{"name":"Nguyễn Thị Văn Thư","department":"Văn phòng"}})");
+  Reply r =
+      w().call(w().a(), "sys-a", "POST", "/v1/outgoing/" + s.id + "/revoke",
+               R"({"reason":"Văn bản có sai sót","staff":{"name":"Nguyễn Thị Văn Thư","department":"Văn phòng"}})");
   ASSERT_EQ(r.status, 202u) << r.body;
   const std::string recall = str(r.json(), "id");
   EXPECT_EQ(str(r.json(), "state"), "pending_signature");
@@ -188,8 +189,8 @@ TEST_F(LifecycleE2e, ARecallRefusedLeavesTheDocumentInForce) {
   sign(recall);
   ASSERT_FALSE(wait_at_b(s.document_id, "revocation").empty());
   ASSERT_TRUE(wait_for([&] { return str(incoming(s.at_b), "lifecycle") == "recall_requested"; }));
-  Reply no_reason = w().call(w().b(), "sys-b", "POST", "/v1/incoming/" + s.at_b + "/status",
-                             R"({"state":"recall_refused"})");
+  Reply no_reason =
+      w().call(w().b(), "sys-b", "POST", "/v1/incoming/" + s.at_b + "/status", R"({"state":"recall_refused"})");
   EXPECT_EQ(no_reason.status, 422u) << no_reason.body;
   Reply answer = w().call(w().b(), "sys-b", "POST", "/v1/incoming/" + s.at_b + "/status",
                           R"({"state":"recall_refused","reason":"Văn bản đã được xử lý"})");

@@ -42,9 +42,8 @@ const std::string kMetadata = R"({"subject":"Công văn 251","to":["000.00.00.H4
 // A normal submission: preamble, a metadata field, two attachments, epilogue.
 std::string normal_form() {
   return "this preamble is ignored\r\n" +
-         lines({kDelim, "Content-Disposition: form-data; name=\"metadata\"",
-                "Content-Type: application/json", "", kMetadata, kDelim,
-                "Content-Disposition: form-data; name=\"attachment\"; filename=\"cv251.pdf\"",
+         lines({kDelim, "Content-Disposition: form-data; name=\"metadata\"", "Content-Type: application/json", "",
+                kMetadata, kDelim, "Content-Disposition: form-data; name=\"attachment\"; filename=\"cv251.pdf\"",
                 "Content-Type: application/pdf", "X-Ignored: yes", "", "%PDF-1.7\r\n--not-a-boundary\r\n\r\n%%EOF",
                 kDelim, "content-disposition: FORM-DATA; NAME=attachment; FileName=phuluc.xlsx", "",
                 std::string("\0\r\n-\r\n--\r\n--", 12), kClose}) +
@@ -140,8 +139,8 @@ TEST(Multipart, ParsesASubmissionWithMetadataAndAttachments) {
 TEST(Multipart, AcceptsPaddingAfterDelimitersAndFieldsWithDefaults) {
   TempDir spool;
   std::string bytes = kDelim + " \t\r\n" +
-                      lines({"Content-Disposition: form-data; name=\"note\"", "", "dòng 1\r\ndòng 2",
-                             kDelim, "Content-Disposition: form-data; name=\"empty\"", "", "", kDelim,
+                      lines({"Content-Disposition: form-data; name=\"note\"", "", "dòng 1\r\ndòng 2", kDelim,
+                             "Content-Disposition: form-data; name=\"empty\"", "", "", kDelim,
                              "Content-Disposition: form-data; name=\"f\"; filename=\"empty.txt\"",
                              "Content-Transfer-Encoding: binary", ""}) +
                       // No line between the headers and the close delimiter
@@ -159,15 +158,15 @@ TEST(Multipart, AcceptsPaddingAfterDelimitersAndFieldsWithDefaults) {
 
 TEST(Multipart, VietnameseFileNameFromFilenameStarWins) {
   TempDir spool;
-  std::string bytes =
-      lines({kDelim,
-             "Content-Disposition: form-data; name=\"attachment\"; filename=\"Quyet dinh.pdf\"; "
-             "filename*=UTF-8''Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh.pdf",
-             "", "pdf", kDelim,
-             // Raw UTF-8 in a quoted filename, as browsers send it, kept as sent
-             // (decomposed: "e" + combining acute, not normalised to NFC).
-             "Content-Disposition: form-data; name=\"attachment\"; filename=\"Phu\xcc\x9b\xcc\x81 lu\xcc\xa3\x63.docx\"",
-             "", "docx", kClose});
+  std::string bytes = lines(
+      {kDelim,
+       "Content-Disposition: form-data; name=\"attachment\"; filename=\"Quyet dinh.pdf\"; "
+       "filename*=UTF-8''Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh.pdf",
+       "", "pdf", kDelim,
+       // Raw UTF-8 in a quoted filename, as browsers send it, kept as sent
+       // (decomposed: "e" + combining acute, not normalised to NFC).
+       "Content-Disposition: form-data; name=\"attachment\"; filename=\"Phu\xcc\x9b\xcc\x81 lu\xcc\xa3\x63.docx\"", "",
+       "docx", kClose});
   auto form = parse_multipart_bytes(bytes, kBoundary, spool.path(), MultipartLimits{});
   ASSERT_TRUE(form.ok()) << form.error().message;
   EXPECT_EQ(form->parts[0].filename, "Quyết định.pdf");
@@ -176,8 +175,9 @@ TEST(Multipart, VietnameseFileNameFromFilenameStarWins) {
 
 TEST(Multipart, QuotedValuesUnescapeAndParameterNamesIgnoreCase) {
   TempDir spool;
-  std::string bytes = lines({kDelim, R"(Content-Disposition: form-data; NaMe="a \"quoted\" \\ name"; FILENAME="x \"1\".pdf")",
-                             "", "x", kClose});
+  std::string bytes =
+      lines({kDelim, R"(Content-Disposition: form-data; NaMe="a \"quoted\" \\ name"; FILENAME="x \"1\".pdf")", "", "x",
+             kClose});
   auto form = parse_multipart_bytes(bytes, kBoundary, spool.path(), MultipartLimits{});
   ASSERT_TRUE(form.ok()) << form.error().message;
   EXPECT_EQ(form->parts[0].name, R"(a "quoted" \ name)");
@@ -331,13 +331,12 @@ struct BadCase {
 };
 
 std::string file_part(std::string_view name = "attachment", std::string_view content = "%PDF-1.7 ...") {
-  return lines({kDelim, "Content-Disposition: form-data; name=\"" + std::string(name) + "\"; filename=\"a.pdf\"",
-                "", content});
+  return lines(
+      {kDelim, "Content-Disposition: form-data; name=\"" + std::string(name) + "\"; filename=\"a.pdf\"", "", content});
 }
 
 std::string with_filename(std::string_view param) {
-  return lines({kDelim, "Content-Disposition: form-data; name=\"attachment\"; " + std::string(param), "", "x",
-                kClose});
+  return lines({kDelim, "Content-Disposition: form-data; name=\"attachment\"; " + std::string(param), "", "x", kClose});
 }
 
 std::vector<BadCase> bad_cases() {
@@ -359,10 +358,11 @@ std::vector<BadCase> bad_cases() {
                            "", "eA==", kClose}),
       "multipart.encoding");
   add("quoted-printable transfer encoding",
-      lines({kDelim, "Content-Disposition: form-data; name=\"b\"", "Content-Transfer-Encoding: quoted-printable",
-             "", "x", kClose}),
+      lines({kDelim, "Content-Disposition: form-data; name=\"b\"", "Content-Transfer-Encoding: quoted-printable", "",
+             "x", kClose}),
       "multipart.encoding");
-  add("missing name", file_part() + lines({kDelim, "Content-Disposition: form-data; filename=\"a.pdf\"", "", "x", kClose}),
+  add("missing name",
+      file_part() + lines({kDelim, "Content-Disposition: form-data; filename=\"a.pdf\"", "", "x", kClose}),
       "multipart.disposition");
   add("empty name", lines({kDelim, "Content-Disposition: form-data; name=\"\"", "", "x", kClose}),
       "multipart.disposition");
@@ -407,8 +407,8 @@ std::vector<BadCase> bad_cases() {
       "multipart.crlf");
   add("delimiter preceded by LF only", file_part("a", "data\n" + kClose), "multipart.crlf");
   add("delimiter followed by a bare CR", kDelim + "\rX", "multipart.crlf");
-  add("a line that starts with the boundary",
-      file_part("a", "some\r\n" + kDelim + "xyz\r\nmore") + kClose, "multipart.malformed");
+  add("a line that starts with the boundary", file_part("a", "some\r\n" + kDelim + "xyz\r\nmore") + kClose,
+      "multipart.malformed");
   add("a line that starts with the boundary and one dash", file_part() + kDelim + "-x\r\n", "multipart.malformed");
   add("folded header", kDelim + "\r\nContent-Disposition: form-data;\r\n name=\"a\"\r\n\r\nx\r\n" + kClose,
       "multipart.header");
@@ -424,21 +424,23 @@ std::vector<BadCase> bad_cases() {
   add("no empty line after the headers", lines({kDelim, "Content-Disposition: form-data; name=\"a\"", kClose}),
       "multipart.header");
   add("header section too long",
-      lines({kDelim, "Content-Disposition: form-data; name=\"a\"", "X-Pad: " + std::string(9000, 'p'), "", "x",
-             kClose}),
+      lines(
+          {kDelim, "Content-Disposition: form-data; name=\"a\"", "X-Pad: " + std::string(9000, 'p'), "", "x", kClose}),
       "multipart.header_too_large");
   add("one endless header line", kDelim + "\r\nX-Pad: " + std::string(20000, 'p'), "multipart.header_too_large");
 
   MultipartLimits few;
   few.max_parts = 3;
-  c.push_back({"too many parts", file_part() + file_part() + file_part() + file_part() + kClose, "multipart.too_many_parts", few});
+  c.push_back({"too many parts", file_part() + file_part() + file_part() + file_part() + kClose,
+               "multipart.too_many_parts", few});
   MultipartLimits small;
   small.max_field_bytes = 10;
   small.max_file_bytes = 100;
   small.max_fields_total_bytes = 15;
-  c.push_back({"oversize field",
-               file_part() + lines({kDelim, "Content-Disposition: form-data; name=\"metadata\"", "", "12345678901", kClose}),
-               "http.too_large", small});
+  c.push_back(
+      {"oversize field",
+       file_part() + lines({kDelim, "Content-Disposition: form-data; name=\"metadata\"", "", "12345678901", kClose}),
+       "http.too_large", small});
   c.push_back({"oversize file", file_part("attachment", std::string(101, 'z')) + kClose, "http.too_large", small});
   c.push_back({"fields too large together",
                lines({kDelim, "Content-Disposition: form-data; name=\"a\"", "", "1234567890", kDelim,

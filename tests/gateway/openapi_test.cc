@@ -32,8 +32,9 @@ TEST(OpenApi, TheDocumentListsExactlyTheRoutesWithTheirRoles) {
   workflow::Engine engine(eo, **db, verifier, &keys, nullptr, metrics);
   Router router;
   add_api_routes(router, engine, **db, ApiOptions{dir.path(), 1 << 20, {}, 7, ""});
-  add_directory_routes(router, **db,
-                       std::make_shared<DirectorySync>(nullptr, **db, workflow::AxisDirectoryLimits{}, std::chrono::hours(0)));
+  add_directory_routes(
+      router, **db,
+      std::make_shared<DirectorySync>(nullptr, **db, workflow::AxisDirectoryLimits{}, std::chrono::hours(0)));
 
   auto doc = json::parse(kOpenApiJson, 64);
   ASSERT_TRUE(doc.ok());

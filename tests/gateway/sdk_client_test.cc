@@ -103,7 +103,8 @@ class SdkClientVsSimulator : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     pki_ = new TestPki(dir_->path());
-    for (const char* s : {"a", "b", "c"}) write_text(*dir_ / (std::string(s) + ".secret"), std::string("secret-") + s + "\n");
+    for (const char* s : {"a", "b", "c"})
+      write_text(*dir_ / (std::string(s) + ".secret"), std::string("secret-") + s + "\n");
     std::filesystem::create_directories(*dir_ / "sim");
     recorder_ = new PushRecorder();
     auto router = std::make_shared<Router>();
@@ -151,7 +152,9 @@ class SdkClientVsSimulator : public ::testing::Test {
     delete pki_;
     delete dir_;
   }
-  void SetUp() override { ASSERT_FALSE(port_.empty()) << "the simulator did not start:\n" << read_text(*dir_ / "sim.log"); }
+  void SetUp() override {
+    ASSERT_FALSE(port_.empty()) << "the simulator did not start:\n" << read_text(*dir_ / "sim.log");
+  }
 
   static std::string url() { return "https://127.0.0.1:" + port_; }
   static ClientOptions tls() {
@@ -374,14 +377,17 @@ class SdkClientVsEdxgated : public ::testing::Test {
     const std::string q = "\"";
     write_text(*dir_ / "edxgate.toml",
                "[server]\ninternal_listen = \"127.0.0.1:0\"\naxis_listen = \"127.0.0.1:0\"\nhealth_listen = \"\"\n"
-               "tls_cert = " + q + pki_->cert("server") + q + "\ntls_key = " + q + pki_->key("server") + q +
-               "\nclient_ca = " + q + pki_->cert("ca") + q + "\nshutdown_grace_s = 2\n"
-               "[store]\nstate_dir = " + q + (*dir_ / "state") + q +
-               "\n[axis]\nmode = \"push\"\norgan_id = \"" + kOrganB + "\"\nsystem_id = \"SYS-B\"\nsecret_file = " + q +
-               (*dir_ / "axis.secret") + q +
-               "\n\n[[clients]]\nname = \"eoffice\"\nrole = \"system\"\nfingerprint = \"" +
-               pki_->fingerprint("system") + "\"\norgan_ids = [\"" + kOrganB + "\"]\n" +
-               "\n[[clients]]\nname = \"axis\"\nrole = \"axis\"\nfingerprint = \"" + pki_->fingerprint("axis") + "\"\n");
+               "tls_cert = " +
+                   q + pki_->cert("server") + q + "\ntls_key = " + q + pki_->key("server") + q + "\nclient_ca = " + q +
+                   pki_->cert("ca") + q +
+                   "\nshutdown_grace_s = 2\n"
+                   "[store]\nstate_dir = " +
+                   q + (*dir_ / "state") + q + "\n[axis]\nmode = \"push\"\norgan_id = \"" + kOrganB +
+                   "\"\nsystem_id = \"SYS-B\"\nsecret_file = " + q + (*dir_ / "axis.secret") + q +
+                   "\n\n[[clients]]\nname = \"eoffice\"\nrole = \"system\"\nfingerprint = \"" +
+                   pki_->fingerprint("system") + "\"\norgan_ids = [\"" + kOrganB + "\"]\n" +
+                   "\n[[clients]]\nname = \"axis\"\nrole = \"axis\"\nfingerprint = \"" + pki_->fingerprint("axis") +
+                   "\"\n");
     log_ = *dir_ / "edxgated.log";
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -410,9 +416,7 @@ class SdkClientVsEdxgated : public ::testing::Test {
     delete pki_;
     delete dir_;
   }
-  void SetUp() override {
-    ASSERT_TRUE(internal_port_ && axis_port_) << "edxgated did not start:\n" << read_text(log_);
-  }
+  void SetUp() override { ASSERT_TRUE(internal_port_ && axis_port_) << "edxgated did not start:\n" << read_text(log_); }
 
   static ClientOptions tls(const std::string& who) {
     ClientOptions o;
@@ -491,8 +495,8 @@ TEST_F(SdkClientVsEdxgated, AcceptsAStatusAboutOneOfItsDocuments) {
 
   // A's 03 about it, as the axis pushes it.
   const SdkClient ax = axis();
-  SdkAnswer st = ax.send(sdk_status(kOrganA, kOrganB, sdk_document_id(kOrganB, "62"), "03", "62/BCT-VP"), kOrganA,
-                         "status");
+  SdkAnswer st =
+      ax.send(sdk_status(kOrganA, kOrganB, sdk_document_id(kOrganB, "62"), "03", "62/BCT-VP"), kOrganA, "status");
   ASSERT_TRUE(st.ok()) << st.status << " " << st.raw;
   EXPECT_EQ(st.field("DocId"), "status:" + id);
   ClientRequest get;

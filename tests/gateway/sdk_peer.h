@@ -49,15 +49,20 @@ inline std::string sdk_document(const std::string& from, const std::vector<std::
       "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\" "
       "xmlns:edXML=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\" xmlns:xlink=\"http://www.w3.org/1999/xlink\">\n"
       "<edXML:edXMLEnvelope><edXML:edXMLHeader><edXML:MessageHeader>\n"
-      "<edXML:From><edXML:OrganId>" + from + "</edXML:OrganId>"
+      "<edXML:From><edXML:OrganId>" +
+      from +
+      "</edXML:OrganId>"
       "<edXML:OrganizationInCharge>Bộ Công Thương</edXML:OrganizationInCharge>"
       "<edXML:OrganName>Văn phòng Bộ</edXML:OrganName><edXML:OrganAdd>54 Hai Bà Trưng, Hà Nội</edXML:OrganAdd>"
       "<edXML:Email>vanphong@moit.gov.vn</edXML:Email><edXML:Telephone>02422202222</edXML:Telephone>"
       "<edXML:Fax></edXML:Fax><edXML:Website>moit.gov.vn</edXML:Website></edXML:From>\n";
   for (const auto& t : to)
     x += "<edXML:To><edXML:OrganId>" + t + "</edXML:OrganId><edXML:OrganName>Bộ nhận</edXML:OrganName></edXML:To>\n";
-  x += "<edXML:DocumentId>" + from + ",2026/11/23," + code + "</edXML:DocumentId>\n"
-       "<edXML:Code><edXML:CodeNumber>" + code_number + "</edXML:CodeNumber>"
+  x += "<edXML:DocumentId>" + from + ",2026/11/23," + code +
+       "</edXML:DocumentId>\n"
+       "<edXML:Code><edXML:CodeNumber>" +
+       code_number +
+       "</edXML:CodeNumber>"
        "<edXML:CodeNotation>BCT-VP</edXML:CodeNotation></edXML:Code>\n"
        "<edXML:PromulgationInfo><edXML:Place>Hà Nội</edXML:Place>"
        "<edXML:PromulgationDate>2026/11/23</edXML:PromulgationDate></edXML:PromulgationInfo>\n"
@@ -79,20 +84,27 @@ inline std::string sdk_document(const std::string& from, const std::vector<std::
        "<edXML:BussinessDocReason></edXML:BussinessDocReason><edXML:Paper>0</edXML:Paper>"
        "<edXML:StaffInfo><edXML:Department>Văn thư</edXML:Department><edXML:Staff>Lê Thị Hoa</edXML:Staff>"
        "<edXML:Mobile></edXML:Mobile><edXML:Email></edXML:Email></edXML:StaffInfo></edXML:Bussiness>"
-       "<edXML:TraceHeader><edXML:OrganId>" + from + "</edXML:OrganId>"
+       "<edXML:TraceHeader><edXML:OrganId>" +
+       from +
+       "</edXML:OrganId>"
        "<edXML:Timestamp>2026/11/23 09:12:50</edXML:Timestamp></edXML:TraceHeader>"
        "</edXML:TraceHeaderList>\n"
        "</edXML:edXMLHeader>\n"
        "<edXML:edXMLBody><edXML:edXMLManifest version=\"1.0\">"
        "<edXML:Reference xlink:href=\"cid:1\" xlink:role=\"\" xlink:type=\"simple\">"
-       "<edXML:Description>Công văn</edXML:Description><edXML:AttachmentName>" + code_number +
+       "<edXML:Description>Công văn</edXML:Description><edXML:AttachmentName>" +
+       code_number +
        "_BCT-VP.pdf</edXML:AttachmentName><edXML:ContentType>application/pdf</edXML:ContentType>"
        "<edXML:ContentId>cid:1</edXML:ContentId></edXML:Reference></edXML:edXMLManifest></edXML:edXMLBody>\n"
        "</edXML:edXMLEnvelope>\n"
        "<edXML:AttachmentEncoded><edXML:Attachment><edXML:ContentType>application/pdf</edXML:ContentType>"
        "<edXML:ContentId>1</edXML:ContentId><edXML:Description>Công văn</edXML:Description>"
-       "<edXML:ContentTransferEncoded>" + lines + "</edXML:ContentTransferEncoded>"
-       "<edXML:AttachmentName>" + code_number + "_BCT-VP.pdf</edXML:AttachmentName>"
+       "<edXML:ContentTransferEncoded>" +
+       lines +
+       "</edXML:ContentTransferEncoded>"
+       "<edXML:AttachmentName>" +
+       code_number +
+       "_BCT-VP.pdf</edXML:AttachmentName>"
        "</edXML:Attachment></edXML:AttachmentEncoded>\n</edXML>\n";
   return x;
 }
@@ -113,17 +125,24 @@ inline std::string sdk_status(const std::string& from, const std::string& about,
          "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\" "
          "xmlns:edXML=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">\n"
          "<edXML:edXMLEnvelope><edXML:edXMLHeader><edXML:MessageStatus>\n"
-         "<edXML:ResponseFor><edXML:OrganId>" + about + "</edXML:OrganId><edXML:Code>" + code_text +
-         "</edXML:Code><edXML:DocumentId>" + document_id + "</edXML:DocumentId>"
+         "<edXML:ResponseFor><edXML:OrganId>" +
+         about + "</edXML:OrganId><edXML:Code>" + code_text + "</edXML:Code><edXML:DocumentId>" + document_id +
+         "</edXML:DocumentId>"
          "<edXML:PromulgationDate>2026/11/23</edXML:PromulgationDate></edXML:ResponseFor>\n"
-         "<edXML:From><edXML:OrganId>" + from + "</edXML:OrganId><edXML:OrganName>Bộ nhận</edXML:OrganName>"
+         "<edXML:From><edXML:OrganId>" +
+         from +
+         "</edXML:OrganId><edXML:OrganName>Bộ nhận</edXML:OrganName>"
          "<edXML:OrganizationInCharge>Bộ nhận</edXML:OrganizationInCharge></edXML:From>\n"
-         "<edXML:StatusCode>" + code + "</edXML:StatusCode><edXML:Description>Đã tiếp nhận</edXML:Description>"
+         "<edXML:StatusCode>" +
+         code +
+         "</edXML:StatusCode><edXML:Description>Đã tiếp nhận</edXML:Description>"
          "<edXML:Timestamp>2026/11/23 10:00:00</edXML:Timestamp>\n"
          "<edXML:StaffInfo><edXML:Department>Văn thư</edXML:Department><edXML:Staff>Lê Văn An</edXML:Staff>"
          "<edXML:Mobile></edXML:Mobile><edXML:Email></edXML:Email></edXML:StaffInfo>\n"
          "</edXML:MessageStatus>\n"
-         "<edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>" + from + "</edXML:OrganId>"
+         "<edXML:TraceHeaderList><edXML:TraceHeader><edXML:OrganId>" +
+         from +
+         "</edXML:OrganId>"
          "<edXML:Timestamp>2026/11/23 10:00:00</edXML:Timestamp></edXML:TraceHeader></edXML:TraceHeaderList>\n"
          "</edXML:edXMLHeader></edXML:edXMLEnvelope>\n</edXML>\n";
 }
@@ -184,7 +203,9 @@ class SdkClient {
   SdkRequest send_request(const std::string& file_bytes, const std::string& from, const std::string& type = "edoc",
                           const std::string& path = "/sendEdoc") const {
     return build(path, "application/octet-stream",
-                 {{"from", from}, {"servicetype", "eDoc"}, {"messagetype", type},
+                 {{"from", from},
+                  {"servicetype", "eDoc"},
+                  {"messagetype", type},
                   {"hash-file", gateway::vdxp::hash_bytes_hex(file_bytes)}},
                  file_bytes + "\r\n");
   }
@@ -302,8 +323,8 @@ inline std::vector<std::string> check_sdk_dialect(const sdk_bj::value& call) {
   auto header = [&](const std::string& name) -> std::optional<std::string> {
     std::optional<std::string> out;
     for (const auto& [k, v] : headers) {
-      if (k.size() != name.size() ||
-          !std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+      if (k.size() != name.size() || !std::equal(k.begin(), k.end(), name.begin(),
+                                                 [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
         continue;
       if (out) problems.push_back(name + " sent twice");
       out = v;
@@ -312,8 +333,10 @@ inline std::vector<std::string> check_sdk_dialect(const sdk_bj::value& call) {
   };
   auto expect = [&](const std::string& name, const std::string& want) {
     auto v = header(name);
-    if (!v) problems.push_back(name + " missing");
-    else if (*v != want) problems.push_back(name + " is '" + *v + "', not '" + want + "'");
+    if (!v)
+      problems.push_back(name + " missing");
+    else if (*v != want)
+      problems.push_back(name + " is '" + *v + "', not '" + want + "'");
   };
   struct Shape {
     const char* path;
@@ -362,7 +385,8 @@ inline std::vector<std::string> check_sdk_dialect(const sdk_bj::value& call) {
   if (header("XroadVnpt-to")) problems.push_back("a `to` header is sent");
   if (auto t = header("XroadVnpt-messagetype"); t && *t != "edoc" && *t != "status")
     problems.push_back("messagetype '" + *t + "' is neither edoc nor status");
-  if (auto s = header("XroadVnpt-status"); path == "/updateStatus" && s && *s != "processing" && *s != "done" && *s != "fail")
+  if (auto s = header("XroadVnpt-status");
+      path == "/updateStatus" && s && *s != "processing" && *s != "done" && *s != "fail")
     problems.push_back("updateStatus value '" + *s + "' is none of processing, done, fail");
   if (!header("XroadVnpt-hash-header")) problems.push_back("XroadVnpt-hash-header missing");
   const auto* ends = call.as_object().if_contains("bodyEndsWithCrlf");

@@ -281,7 +281,9 @@ TEST_F(ServerTest, SpoolsLargeBodyToDiskAndHandsItWholeToTheHandler) {
 
 TEST_F(ServerTest, AcceptsChunkedBodyAndKeepsSmallBodiesInMemory) {
   auto c = raw();
-  c.send("POST /v1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  c.send(
+      "POST /v1/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n "
+      "world\r\n0\r\n\r\n");
   std::string resp = c.receive();
   ASSERT_EQ(RawClient::status_of(resp), 200) << resp;
   auto v = json::parse(RawClient::body_of(resp));
@@ -352,8 +354,10 @@ TEST_F(ServerTest, CountsRequestsByRouteAndStatusInMetrics) {
   EXPECT_EQ(http_metrics_->requests.value({"internal", "/v1/system", "GET", "200"}), 1);
   EXPECT_EQ(http_metrics_->requests.value({"internal", "/v1/system", "GET", "403"}), 1);
   const std::string text = metrics_->render();
-  EXPECT_NE(text.find("edxgate_http_request_duration_seconds_bucket{listener=\"internal\",route=\"/v1/system\",le=\"+Inf\"} 2"),
-            std::string::npos)
+  EXPECT_NE(
+      text.find(
+          "edxgate_http_request_duration_seconds_bucket{listener=\"internal\",route=\"/v1/system\",le=\"+Inf\"} 2"),
+      std::string::npos)
       << text;
 }
 
@@ -422,7 +426,8 @@ TEST(HealthRoutes, ServeHealthzReadyzAndMetricsOverPlainHttp) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->status, 200u);
   EXPECT_NE(m->headers.get("Content-Type").value_or("").find("version=0.0.4"), std::string::npos);
-  EXPECT_NE(m->body.find("edxgate_http_requests_total{listener=\"health\",route=\"/readyz\",method=\"GET\",status=\"503\"} 1"),
+  EXPECT_NE(m->body.find(
+                "edxgate_http_requests_total{listener=\"health\",route=\"/readyz\",method=\"GET\",status=\"503\"} 1"),
             std::string::npos)
       << m->body;
   EXPECT_NE(m->body.find("# TYPE edxgate_http_request_duration_seconds histogram"), std::string::npos);

@@ -50,7 +50,7 @@ TEST_F(SlotPolicy, ANewcomerTakesTheSlotOfAnUnauthenticatedIdleConnectionNotOfAn
 
   auto [fresh, fresh_s] = open("10.0.0.4");
   EXPECT_NE(fresh, 0u);
-  EXPECT_EQ(idle_s->closed, 1);       // the unauthenticated idle one went first
+  EXPECT_EQ(idle_s->closed, 1);  // the unauthenticated idle one went first
   EXPECT_EQ(auth_idle_s->closed, 0);
   EXPECT_EQ(busy_s->closed, 0);
   slots.release(idle);

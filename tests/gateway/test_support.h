@@ -80,7 +80,8 @@ class TestPki {
   explicit TestPki(const std::string& dir) : dir_(dir) {
     ca("ca", "/C=VN/O=edxgate test/CN=Test Root");
     ca("foreign-ca", "/C=VN/O=elsewhere/CN=Foreign Root");
-    leaf("server", "ca", "/C=VN/O=edxgate test/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1", "serverAuth");
+    leaf("server", "ca", "/C=VN/O=edxgate test/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+         "serverAuth");
   }
   // Issues a client certificate; returns nothing, files at path(name).
   void client(const std::string& name, const std::string& subject, const std::string& issuer = "ca") {
@@ -172,8 +173,7 @@ class RawClient {
     // With TLS 1.3 a refused client certificate shows only on the first read.
     connected_ = SSL_connect(ssl_) == 1;
   }
-  RawClient(RawClient&& o) noexcept
-      : opt_(o.opt_), fd_(o.fd_), ctx_(o.ctx_), ssl_(o.ssl_), connected_(o.connected_) {
+  RawClient(RawClient&& o) noexcept : opt_(o.opt_), fd_(o.fd_), ctx_(o.ctx_), ssl_(o.ssl_), connected_(o.connected_) {
     o.fd_ = -1;
     o.ctx_ = nullptr;
     o.ssl_ = nullptr;

@@ -58,8 +58,7 @@ TEST(VdxpEncoding, HmacMatchesOpensslOnRandomSignHeaders) {
                              {"XroadVnpt-systemid", "SYS-" + std::to_string(rng())}};
     const std::string text = sign_header_json(h);
     write_text(dir / "t", text);
-    EXPECT_EQ(hmac_sha256_hex(secret, text),
-              openssl_hex("openssl dgst -sha256 -hmac '" + secret + "' " + (dir / "t")));
+    EXPECT_EQ(hmac_sha256_hex(secret, text), openssl_hex("openssl dgst -sha256 -hmac '" + secret + "' " + (dir / "t")));
   }
 }
 
@@ -141,7 +140,9 @@ TEST(VdxpGolden, HashFileOfTheGoldenFile) {
 
 TEST(VdxpGolden, SendEdocHeadersAreExactlyTheSdks) {
   SecretString secret(kGoldenSecret);
-  auto h = sign({{"from", "000.00.00.G06"}, {"servicetype", "eDoc"}, {"messagetype", "edoc"},
+  auto h = sign({{"from", "000.00.00.G06"},
+                 {"servicetype", "eDoc"},
+                 {"messagetype", "edoc"},
                  {"hash-file", hash_bytes_hex(kGoldenFile)}},
                 kContentTypeFile, "SYS-G06", secret, at_ms(1795399970123));
   ASSERT_TRUE(h.ok()) << h.error().message;
@@ -333,8 +334,8 @@ TEST_F(VdxpVerify, RefusesAKeyListThatDisagreesWithTheSignedJson) {
   const std::string full = "timestamp;systemid;Content-Type;from;servicetype;messagetype;hash-file";
   for (const std::string& keys :
        {std::string("timestamp;systemid;Content-Type;from;servicetype;messagetype"),  // a JSON key unlisted
-        full + ";docId",                                                                // a listed key not in the JSON
-        full + ";from",                                                                 // a key twice
+        full + ";docId",                                                              // a listed key not in the JSON
+        full + ";from",                                                               // a key twice
         std::string(""), std::string(";;"), std::string("timestamp;system id")}) {
     auto c = check(golden_send(keys), {});
     ASSERT_FALSE(c.ok()) << keys;
@@ -386,8 +387,8 @@ TEST(VdxpSentFile, TheFileLessTheSdksCrlfOrTheWholeBodyOfOlderPeers) {
 
 TEST(VdxpSentFile, RefusesABodyMatchingNeitherForm) {
   const std::string file = kGoldenFile;
-  for (const std::string& body : {file + "\n", file + "\r\n\r\n", file + "x", file.substr(1) + "\r\n",
-                                  std::string("\r\n"), std::string("")}) {
+  for (const std::string& body :
+       {file + "\n", file + "\r\n\r\n", file + "x", file.substr(1) + "\r\n", std::string("\r\n"), std::string("")}) {
     auto r = match_sent_bytes(body, kGoldenHashFile);
     ASSERT_FALSE(r.ok()) << body.size();
     EXPECT_EQ(r.error().code, "vdxp.hash_file");

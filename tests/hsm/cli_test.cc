@@ -13,8 +13,8 @@ class CliTest : public ::testing::Test {
   // Runs edxgate detached from any terminal (setsid), from the token's dir.
   int edxgate(const std::string& args, std::string* out = nullptr) {
     std::string local;
-    int rc = token_.run("cd " + token_.dir() + " && setsid -w " + std::string(EDXGATE_BINARY_DIR) +
-                            "/bin/edxgate " + args + " </dev/null",
+    int rc = token_.run("cd " + token_.dir() + " && setsid -w " + std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate " +
+                            args + " </dev/null",
                         out ? out : &local);
     return rc;
   }
@@ -23,8 +23,7 @@ class CliTest : public ::testing::Test {
 };
 
 TEST_F(CliTest, EveryHsmCommandHasHelp) {
-  for (const char* cmd : {"token list", "key list", "key generate", "key delete", "csr",
-                          "cert import", "cert list"}) {
+  for (const char* cmd : {"token list", "key list", "key generate", "key delete", "csr", "cert import", "cert list"}) {
     std::string out;
     ASSERT_EQ(edxgate(std::string(cmd) + " --help", &out), 0) << cmd;
     EXPECT_NE(out.find("usage: edxgate " + std::string(cmd)), std::string::npos) << out;
@@ -44,33 +43,30 @@ TEST_F(CliTest, TokenListShowsTheTokenInJsonAndText) {
 TEST_F(CliTest, GenerateCsrImportListAndDelete) {
   test::make_test_ca(token_);
   std::string out;
-  ASSERT_EQ(edxgate("key generate --type ec:P-256 --label leader --id 0a0b --json" + pin(), &out), 0)
-      << out;
+  ASSERT_EQ(edxgate("key generate --type ec:P-256 --label leader --id 0a0b --json" + pin(), &out), 0) << out;
   EXPECT_NE(out.find("\"never_extractable\": true"), std::string::npos) << out;
   out.clear();
   ASSERT_EQ(edxgate("csr --label leader --subject 'CN=Trần Hữu Linh,O=Bộ Công Thương,C=VN' "
-                    "--email linh@moit.gov.vn -o req.pem" + pin(),
+                    "--email linh@moit.gov.vn -o req.pem" +
+                        pin(),
                     &out),
             0)
       << out;
   out.clear();
-  ASSERT_EQ(token_.run("openssl req -in " + token_.dir() + "/req.pem -noout -verify", &out), 0)
-      << out;
+  ASSERT_EQ(token_.run("openssl req -in " + token_.dir() + "/req.pem -noout -verify", &out), 0) << out;
   test::issue(token_, token_.dir() + "/req.pem", token_.dir() + "/cert.pem", 30);
   out.clear();
   ASSERT_EQ(edxgate("cert import --key 'pkcs11:id=%0a%0b' --cert cert.pem" + pin(), &out), 0) << out;
   out.clear();
   ASSERT_EQ(edxgate("cert list --json", &out), 0) << out;
-  EXPECT_NE(out.find("\"subject\": \"CN=Trần Hữu Linh,O=Bộ Công Thương,C=VN\""), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("\"subject\": \"CN=Trần Hữu Linh,O=Bộ Công Thương,C=VN\""), std::string::npos) << out;
   EXPECT_TRUE(out.find("\"days_to_expiry\": 29,") != std::string::npos ||
               out.find("\"days_to_expiry\": 30,") != std::string::npos)
       << out;
   EXPECT_NE(out.find("\"digitalSignature\""), std::string::npos) << out;
   out.clear();
   ASSERT_EQ(edxgate("key list" + pin(), &out), 0);
-  EXPECT_NE(out.find("leader  ec:P-256  id 0a0b  sensitive, not extractable, sign, certificate"),
-            std::string::npos)
+  EXPECT_NE(out.find("leader  ec:P-256  id 0a0b  sensitive, not extractable, sign, certificate"), std::string::npos)
       << out;
   // No terminal to confirm on and no --yes: nothing is deleted.
   out.clear();
@@ -126,11 +122,11 @@ TEST_F(CliTest, ReadsThePinFromASystemdCredential) {
   std::string out;
   EXPECT_EQ(edxgate("key list --pin-credential hsm-pin", &out), 2);  // no $CREDENTIALS_DIRECTORY
   out.clear();
-  EXPECT_EQ(token_.run("cd " + token_.dir() + " && CREDENTIALS_DIRECTORY=" + creds + " setsid -w " +
-                           std::string(EDXGATE_BINARY_DIR) +
-                           "/bin/edxgate key list --pin-credential hsm-pin </dev/null",
-                       &out),
-            0)
+  EXPECT_EQ(
+      token_.run("cd " + token_.dir() + " && CREDENTIALS_DIRECTORY=" + creds + " setsid -w " +
+                     std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate key list --pin-credential hsm-pin </dev/null",
+                 &out),
+      0)
       << out;
 }
 

@@ -56,8 +56,7 @@ Control read_control() {
 
 void write_control(const Control& c) {
   std::ofstream out(control_path(), std::ios::trunc);
-  out << "absent=" << (c.absent ? 1 : 0) << "\npin_left=" << c.pin_left
-      << "\npin_max=" << c.pin_max << "\n";
+  out << "absent=" << (c.absent ? 1 : 0) << "\npin_left=" << c.pin_left << "\npin_max=" << c.pin_max << "\n";
 }
 
 // Reads the control file; on the transition to "absent" closes every session
@@ -104,8 +103,7 @@ CK_RV GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info) {
   return rv;
 }
 
-CK_RV OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
-                  CK_SESSION_HANDLE_PTR session) {
+CK_RV OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify, CK_SESSION_HANDLE_PTR session) {
   if (state().absent) return CKR_TOKEN_NOT_PRESENT;
   return g_real->C_OpenSession(slot, flags, app, notify, session);
 }
@@ -167,8 +165,7 @@ bool load_real() {
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) CK_RV C_GetFunctionList(
-    CK_FUNCTION_LIST_PTR_PTR out) {
+extern "C" __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
   static bool loaded = load_real();
   if (!loaded) return CKR_GENERAL_ERROR;
   *out = &g_list;

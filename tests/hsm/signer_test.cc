@@ -20,9 +20,7 @@ using test::spit;
 
 const std::string kData = "<ds:SignedInfo>bytes to sign: Bộ Công Thương</ds:SignedInfo>";
 
-std::span<const uint8_t> bytes(const std::string& s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
+std::span<const uint8_t> bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
 
 // r||s -> DER ECDSA-Sig-Value, as openssl dgst -verify wants it.
 std::vector<uint8_t> ecdsa_der(const std::vector<uint8_t>& rs) {
@@ -39,15 +37,13 @@ std::vector<uint8_t> ecdsa_der(const std::vector<uint8_t>& rs) {
 }
 
 // In-process verification with OpenSSL (for the many signatures of the thread test).
-bool verifies(const std::vector<uint8_t>& spki, const std::vector<uint8_t>& sig,
-              const std::string& data, bool ec) {
+bool verifies(const std::vector<uint8_t>& spki, const std::vector<uint8_t>& sig, const std::string& data, bool ec) {
   const unsigned char* p = spki.data();
   EVP_PKEY* pub = d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size()));
   std::vector<uint8_t> s = ec ? ecdsa_der(sig) : sig;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   bool ok = pub && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, pub) == 1 &&
-            EVP_DigestVerify(ctx, s.data(), s.size(), reinterpret_cast<const uint8_t*>(data.data()),
-                             data.size()) == 1;
+            EVP_DigestVerify(ctx, s.data(), s.size(), reinterpret_cast<const uint8_t*>(data.data()), data.size()) == 1;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(pub);
   return ok;
@@ -57,30 +53,28 @@ class SignerTest : public ::testing::Test {
  protected:
   // Generates a key with `type` through `module_path`, and opens a signer on it.
   std::unique_ptr<TokenSigner> make_signer(const std::string& type, const std::string& label,
-                                           const std::string& module_path =
-                                               testing::SoftHsmToken::module()) {
+                                           const std::string& module_path = testing::SoftHsmToken::module()) {
     module_ = Module::load(module_path).value();
     auto s = TokenSession::open(module_, Pkcs11Uri{});
     EXPECT_TRUE(s.ok());
     EXPECT_TRUE(s->login(test::pin_of(token_)).ok());
     EXPECT_TRUE(s->generate_key(KeySpec::parse(type).value(), label).ok());
-    auto signer = TokenSigner::open(module_, Pkcs11Uri::parse("pkcs11:object=" + label).value(),
-                                    test::pin_of(token_), Actor{"gateway", &audit_});
+    auto signer = TokenSigner::open(module_, Pkcs11Uri::parse("pkcs11:object=" + label).value(), test::pin_of(token_),
+                                    Actor{"gateway", &audit_});
     EXPECT_TRUE(signer.ok()) << signer.error().message;
     return std::move(signer.value());
   }
-  void verify_with_openssl_cli(const TokenSigner& signer, std::vector<uint8_t> sig,
-                               const std::string& digest, bool ec) {
+  void verify_with_openssl_cli(const TokenSigner& signer, std::vector<uint8_t> sig, const std::string& digest,
+                               bool ec) {
     spit(token_.dir() + "/pub.der", signer.public_key_der());
     spit(token_.dir() + "/data", kData);
     spit(token_.dir() + "/sig", ec ? ecdsa_der(sig) : sig);
     std::string out;
-    ASSERT_EQ(token_.run("openssl pkey -pubin -inform DER -in " + token_.dir() + "/pub.der -out " +
-                             token_.dir() + "/pub.pem"),
+    ASSERT_EQ(token_.run("openssl pkey -pubin -inform DER -in " + token_.dir() + "/pub.der -out " + token_.dir() +
+                         "/pub.pem"),
               0);
-    int rc = token_.run("openssl dgst -" + digest + " -verify " + token_.dir() +
-                            "/pub.pem -signature " + token_.dir() + "/sig " + token_.dir() +
-                            "/data",
+    int rc = token_.run("openssl dgst -" + digest + " -verify " + token_.dir() + "/pub.pem -signature " + token_.dir() +
+                            "/sig " + token_.dir() + "/data",
                         &out);
     EXPECT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("Verified OK"), std::string::npos) << out;
@@ -136,8 +130,8 @@ TEST_F(SignerTest, WrongPinFailsToOpenAndIsAudited) {
     ASSERT_TRUE(s->login(test::pin_of(token_)).ok());
     ASSERT_TRUE(s->generate_key(KeySpec{}, "k").ok());
   }  // the last session closes: the application is logged out again
-  auto signer = TokenSigner::open(module_, Pkcs11Uri::parse("pkcs11:object=k").value(),
-                                  SecretString("0000"), Actor{"gateway", &audit_});
+  auto signer = TokenSigner::open(module_, Pkcs11Uri::parse("pkcs11:object=k").value(), SecretString("0000"),
+                                  Actor{"gateway", &audit_});
   ASSERT_FALSE(signer.ok());
   EXPECT_EQ(signer.error().code, "pin.incorrect");
   EXPECT_NE(slurp(token_.dir() + "/audit.log").find("pin.failed"), std::string::npos);
@@ -200,8 +194,7 @@ TEST_F(SignerTest, RecoversWithinOneCallWhenTheTokenWasPulledAndPutBackBetweenCa
 TEST_F(SignerTest, OpeningWhileTheTokenIsAbsentSaysTokenNotPresent) {
   module_ = Module::load(testing::SoftHsmToken::fault_module()).value();
   token_.set_fault("absent=1");
-  auto signer = TokenSigner::open(module_, Pkcs11Uri::parse("pkcs11:object=x").value(),
-                                  test::pin_of(token_));
+  auto signer = TokenSigner::open(module_, Pkcs11Uri::parse("pkcs11:object=x").value(), test::pin_of(token_));
   ASSERT_FALSE(signer.ok());
   EXPECT_EQ(signer.error().code, "token.absent");
   EXPECT_EQ(signer.error().message, "token not present");
@@ -223,8 +216,7 @@ TEST_F(PinCounterTest, WrongPinsGiveIncorrectThenFinalTryThenLocked) {
   for (const auto& t : listed->slots) final_try_flag |= t.present && t.pin_final_try;
   EXPECT_TRUE(final_try_flag);
   // An unattended signer does not risk the last try, even with the right PIN.
-  auto signer = TokenSigner::open(module_, Pkcs11Uri::parse("pkcs11:object=x").value(),
-                                  test::pin_of(token_));
+  auto signer = TokenSigner::open(module_, Pkcs11Uri::parse("pkcs11:object=x").value(), test::pin_of(token_));
   ASSERT_FALSE(signer.ok());
   EXPECT_EQ(signer.error().code, "pin.final_try");
   Status third = s->login(SecretString("bad"));

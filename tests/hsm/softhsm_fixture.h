@@ -37,8 +37,7 @@ inline constexpr const char* kSoftHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
 
 class SoftHsmToken {
  public:
-  explicit SoftHsmToken(std::string label = "edxgate-test", std::string pin = "1234",
-                        std::string so_pin = "12345678")
+  explicit SoftHsmToken(std::string label = "edxgate-test", std::string pin = "1234", std::string so_pin = "12345678")
       : label_(std::move(label)), pin_(std::move(pin)), so_pin_(std::move(so_pin)) {
     if (const char* old = std::getenv("SOFTHSM2_CONF")) saved_conf_ = old;
     const char* tmp = std::getenv("TMPDIR");
@@ -47,16 +46,17 @@ class SoftHsmToken {
     dir_ = templ;
     std::filesystem::create_directory(dir_ + "/tokens");
     conf_ = dir_ + "/softhsm2.conf";
-    write(conf_, "directories.tokendir = " + dir_ + "/tokens\nobjectstore.backend = file\n"
-                 "log.level = ERROR\nslots.removable = false\n");
+    write(conf_, "directories.tokendir = " + dir_ +
+                     "/tokens\nobjectstore.backend = file\n"
+                     "log.level = ERROR\nslots.removable = false\n");
     write(pin_file(), pin_ + "\n", 0600);
     set_fault("absent=0\n");
     ::setenv("SOFTHSM2_CONF", conf_.c_str(), 1);
     ::setenv("EDXGATE_P11_FAULT_CONTROL", (dir_ + "/fault").c_str(), 1);
     std::string out;
-    int rc = run("softhsm2-util --init-token --free --label '" + label_ + "' --pin '" + pin_ +
-                     "' --so-pin '" + so_pin_ + "'",
-                 &out);
+    int rc = run(
+        "softhsm2-util --init-token --free --label '" + label_ + "' --pin '" + pin_ + "' --so-pin '" + so_pin_ + "'",
+        &out);
     if (rc != 0) throw std::runtime_error("softhsm2-util --init-token failed: " + out);
   }
   ~SoftHsmToken() {
@@ -78,9 +78,7 @@ class SoftHsmToken {
   const std::string& so_pin() const { return so_pin_; }
   // SoftHSM2 itself, and the fault-injecting wrapper around it.
   static std::string module() { return kSoftHsmModule; }
-  static std::string fault_module() {
-    return std::string(EDXGATE_BINARY_DIR) + "/tests/hsm/libedxgate_p11_fault.so";
-  }
+  static std::string fault_module() { return std::string(EDXGATE_BINARY_DIR) + "/tests/hsm/libedxgate_p11_fault.so"; }
   // A 0600 file holding the user PIN (what --pin-file takes).
   std::string pin_file() const { return dir_ + "/pin"; }
   // "pkcs11:token=<label>" selecting this token.
@@ -92,8 +90,7 @@ class SoftHsmToken {
   // Runs `cmd` under sh with this token's environment; returns the exit code
   // and, when `out` is given, stdout and stderr together.
   int run(const std::string& cmd, std::string* out = nullptr) const {
-    std::string full = "SOFTHSM2_CONF='" + conf_ + "' EDXGATE_P11_FAULT_CONTROL='" + dir_ +
-                       "/fault' " + cmd + " 2>&1";
+    std::string full = "SOFTHSM2_CONF='" + conf_ + "' EDXGATE_P11_FAULT_CONTROL='" + dir_ + "/fault' " + cmd + " 2>&1";
     FILE* p = ::popen(full.c_str(), "r");
     if (!p) return -1;
     std::array<char, 4096> buf;

@@ -33,23 +33,24 @@ inline void spit(const std::string& path, const std::vector<uint8_t>& data) {
 // A self-signed test CA in <dir>/ca.key, <dir>/ca.pem (made with the openssl CLI).
 inline void make_test_ca(const testing::SoftHsmToken& t) {
   std::string out;
-  int rc = t.run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 "
-                 "-subj '/C=VN/O=Test CA/CN=Test Root' -keyout " + t.dir() + "/ca.key -out " +
-                     t.dir() + "/ca.pem",
-                 &out);
+  int rc = t.run(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 "
+      "-subj '/C=VN/O=Test CA/CN=Test Root' -keyout " +
+          t.dir() + "/ca.key -out " + t.dir() + "/ca.pem",
+      &out);
   ASSERT_EQ(rc, 0) << out;
 }
 
 // Issues a certificate for the CSR at `csr_path` into `cert_path`, valid `days`.
-inline void issue(const testing::SoftHsmToken& t, const std::string& csr_path,
-                  const std::string& cert_path, int days = 365) {
+inline void issue(const testing::SoftHsmToken& t, const std::string& csr_path, const std::string& cert_path,
+                  int days = 365) {
   std::string ext = t.dir() + "/ext.cnf";
   spit(ext, std::string("keyUsage=critical,digitalSignature,nonRepudiation\n"));
   std::string out;
-  int rc = t.run("openssl x509 -req -in " + csr_path + " -CA " + t.dir() + "/ca.pem -CAkey " +
-                     t.dir() + "/ca.key -CAcreateserial -days " + std::to_string(days) +
-                     " -extfile " + ext + " -out " + cert_path,
-                 &out);
+  int rc =
+      t.run("openssl x509 -req -in " + csr_path + " -CA " + t.dir() + "/ca.pem -CAkey " + t.dir() +
+                "/ca.key -CAcreateserial -days " + std::to_string(days) + " -extfile " + ext + " -out " + cert_path,
+            &out);
   ASSERT_EQ(rc, 0) << out;
 }
 

@@ -122,9 +122,8 @@ TEST_F(TokenTest, PkcsToolSeesTheKeyAsSensitiveAndNotExtractable) {
   TokenSession s = open_logged_in();
   ASSERT_TRUE(s.generate_key(KeySpec::parse("ec:P-256").value(), "signing", {0xa1, 0xb2}).ok());
   std::string out;
-  int rc = token_.run("pkcs11-tool --module " + testing::SoftHsmToken::module() +
-                          " --token-label " + token_.label() + " --login --pin " + token_.pin() +
-                          " -O",
+  int rc = token_.run("pkcs11-tool --module " + testing::SoftHsmToken::module() + " --token-label " + token_.label() +
+                          " --login --pin " + token_.pin() + " -O",
                       &out);
   ASSERT_EQ(rc, 0) << out;
   size_t priv = out.find("Private Key Object; EC");
@@ -133,8 +132,7 @@ TEST_F(TokenTest, PkcsToolSeesTheKeyAsSensitiveAndNotExtractable) {
   EXPECT_NE(block.find("label:      signing"), std::string::npos) << block;
   EXPECT_NE(block.find("ID:         a1b2"), std::string::npos) << block;
   EXPECT_NE(block.find("sign"), std::string::npos) << block;
-  EXPECT_NE(block.find("Access:     sensitive, always sensitive, never extractable, local"),
-            std::string::npos)
+  EXPECT_NE(block.find("Access:     sensitive, always sensitive, never extractable, local"), std::string::npos)
       << block;
   EXPECT_EQ(block.find("decrypt"), std::string::npos) << block;
 }
@@ -165,8 +163,7 @@ TEST_F(TokenTest, CsrWithVietnameseSubjectVerifiesAndRoundTrips) {
   for (const char* type : {"rsa:2048", "ec:P-256", "ec:P-384"}) {
     std::string label = std::string("csr-") + type;
     ASSERT_TRUE(s.generate_key(KeySpec::parse(type).value(), label).ok());
-    auto pem = s.make_csr(key_uri(label), "CN=Trần Hữu Linh,O=Bộ Công Thương,C=VN",
-                          "linh@moit.gov.vn");
+    auto pem = s.make_csr(key_uri(label), "CN=Trần Hữu Linh,O=Bộ Công Thương,C=VN", "linh@moit.gov.vn");
     ASSERT_TRUE(pem.ok()) << type << ": " << pem.error().message;
     std::string path = token_.dir() + "/req.pem";
     spit(path, *pem);
@@ -174,9 +171,7 @@ TEST_F(TokenTest, CsrWithVietnameseSubjectVerifiesAndRoundTrips) {
     ASSERT_EQ(token_.run("openssl req -in " + path + " -noout -verify", &out), 0) << out;
     EXPECT_NE(out.find("verify OK"), std::string::npos) << out;
     out.clear();
-    ASSERT_EQ(token_.run("openssl req -in " + path + " -noout -subject -nameopt RFC2253,-esc_msb",
-                         &out),
-              0);
+    ASSERT_EQ(token_.run("openssl req -in " + path + " -noout -subject -nameopt RFC2253,-esc_msb", &out), 0);
     EXPECT_EQ(out, "subject=CN=Trần Hữu Linh,O=Bộ Công Thương,C=VN\n");
     out.clear();
     ASSERT_EQ(token_.run("openssl req -in " + path + " -noout -text", &out), 0);
@@ -199,7 +194,9 @@ TEST_F(TokenTest, CsrSubjectValuesAreUtf8Strings) {
 TEST_F(TokenTest, CsrRefusesBadSubjectsAndEmails) {
   TokenSession s = open_logged_in();
   ASSERT_TRUE(s.generate_key(KeySpec{}, "bad").ok());
-  for (const char* dn : {"", "CN", "XX=foo", "CN=", "C=VNM", "CN=#0403", "CN=a\x01" "b"}) {
+  for (const char* dn : {"", "CN", "XX=foo", "CN=", "C=VNM", "CN=#0403",
+                         "CN=a\x01"
+                         "b"}) {
     auto r = s.make_csr(key_uri("bad"), dn);
     ASSERT_FALSE(r.ok()) << dn;
     EXPECT_EQ(r.error().code, "csr.subject") << dn;
@@ -258,8 +255,8 @@ TEST_F(TokenTest, ImportsTheCertificateNextToItsKeyAndListsIt) {
   EXPECT_TRUE(k->has_certificate);
 
   std::string out;
-  ASSERT_EQ(token_.run("pkcs11-tool --module " + testing::SoftHsmToken::module() +
-                           " --token-label " + token_.label() + " -O --type cert",
+  ASSERT_EQ(token_.run("pkcs11-tool --module " + testing::SoftHsmToken::module() + " --token-label " + token_.label() +
+                           " -O --type cert",
                        &out),
             0);
   EXPECT_NE(out.find("Certificate Object; type = X.509 cert"), std::string::npos) << out;
@@ -304,8 +301,7 @@ TEST_F(TokenTest, DeletesTheKeyItsPublicKeyAndCertificate) {
   EXPECT_EQ((*keys)[0].label, "kept");
   EXPECT_TRUE(s.certificates()->empty());
   std::string out;
-  token_.run("pkcs11-tool --module " + testing::SoftHsmToken::module() + " --token-label " +
-                 token_.label() + " -O",
+  token_.run("pkcs11-tool --module " + testing::SoftHsmToken::module() + " --token-label " + token_.label() + " -O",
              &out);
   EXPECT_EQ(out.find("gone"), std::string::npos) << out;
   auto missing = s.delete_key(key_uri("gone"));
@@ -339,9 +335,7 @@ TEST(DescribeCertificate, ReadsPemAndDer) {
   auto pem = describe_certificate(slurp(t.dir() + "/ca.pem"));
   ASSERT_TRUE(pem.ok()) << pem.error().message;
   EXPECT_EQ(pem->subject, "CN=Test Root,O=Test CA,C=VN");
-  ASSERT_EQ(t.run("openssl x509 -in " + t.dir() + "/ca.pem -outform DER -out " + t.dir() +
-                  "/ca.der"),
-            0);
+  ASSERT_EQ(t.run("openssl x509 -in " + t.dir() + "/ca.pem -outform DER -out " + t.dir() + "/ca.der"), 0);
   auto der = describe_certificate(slurp(t.dir() + "/ca.der"));
   ASSERT_TRUE(der.ok());
   EXPECT_EQ(der->serial, pem->serial);

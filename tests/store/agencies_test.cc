@@ -37,12 +37,14 @@ TEST_P(AgenciesFixture, ASyncReplacesTheWholeDirectoryAndIsAudited) {
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->count, 0u);
   EXPECT_EQ(info->synced_ms, 0);
-  ASSERT_TRUE(store->replace_agencies({{"000.00.00.H40", "UBND tỉnh Nghệ An", "40", "", "", ""},
-                                       {"000.00.00.H26", "UBND tỉnh Hà Tĩnh", "26", "", "", ""}},
-                                      "officer:test")
+  ASSERT_TRUE(store
+                  ->replace_agencies({{"000.00.00.H40", "UBND tỉnh Nghệ An", "40", "", "", ""},
+                                      {"000.00.00.H26", "UBND tỉnh Hà Tĩnh", "26", "", "", ""}},
+                                     "officer:test")
                   .ok());
-  ASSERT_TRUE(store->replace_agencies({{"000.00.00.H40", "Ủy ban nhân dân tỉnh Nghệ An", "40", "", "a@b.vn", "H40"}},
-                                      "officer:test")
+  ASSERT_TRUE(store
+                  ->replace_agencies({{"000.00.00.H40", "Ủy ban nhân dân tỉnh Nghệ An", "40", "", "a@b.vn", "H40"}},
+                                     "officer:test")
                   .ok());
   info = store->agency_directory_info();
   ASSERT_TRUE(info.ok());
@@ -61,19 +63,21 @@ TEST_P(AgenciesFixture, ASyncReplacesTheWholeDirectoryAndIsAudited) {
 
 TEST_P(AgenciesFixture, AnEntryWithoutCodeRefusesTheSyncAndKeepsTheOldCopy) {
   ASSERT_TRUE(store->replace_agencies({{"000.00.00.H40", "Nghệ An", "40", "", "", ""}}, "t").ok());
-  auto bad = store->replace_agencies({{"000.00.00.H26", "Hà Tĩnh", "", "", "", ""}, {"", "Không mã", "", "", "", ""}}, "t");
+  auto bad =
+      store->replace_agencies({{"000.00.00.H26", "Hà Tĩnh", "", "", "", ""}, {"", "Không mã", "", "", "", ""}}, "t");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, "store.agency");
   EXPECT_EQ(codes(store->search_agencies("", 10)), std::vector<std::string>{"000.00.00.H40"});
 }
 
 TEST_P(AgenciesFixture, SearchIgnoresCaseAndDiacriticsBestFirst) {
-  ASSERT_TRUE(store->replace_agencies({{"000.00.00.H40", "Ủy ban nhân dân tỉnh Nghệ An", "", "", "", ""},
-                                       {"000.01.00.H40", "Sở Nội vụ tỉnh Nghệ An", "", "", "", ""},
-                                       {"000.00.00.H41", "Nghệ An Tourism", "", "", "", ""},
-                                       {"000.00.00.H17", "Sở Tài chính Đà Nẵng", "", "", "", ""},
-                                       {"000.00.00.G02", "Bộ Nội vụ", "", "", "", ""}},
-                                      "t")
+  ASSERT_TRUE(store
+                  ->replace_agencies({{"000.00.00.H40", "Ủy ban nhân dân tỉnh Nghệ An", "", "", "", ""},
+                                      {"000.01.00.H40", "Sở Nội vụ tỉnh Nghệ An", "", "", "", ""},
+                                      {"000.00.00.H41", "Nghệ An Tourism", "", "", "", ""},
+                                      {"000.00.00.H17", "Sở Tài chính Đà Nẵng", "", "", "", ""},
+                                      {"000.00.00.G02", "Bộ Nội vụ", "", "", "", ""}},
+                                     "t")
                   .ok());
   // A name starting with the query first, then shorter names.
   EXPECT_EQ(codes(store->search_agencies("nghe an", 10)),
@@ -88,13 +92,15 @@ TEST_P(AgenciesFixture, SearchIgnoresCaseAndDiacriticsBestFirst) {
 }
 
 TEST_P(AgenciesFixture, TheClosestCodesComeFirst) {
-  ASSERT_TRUE(store->replace_agencies({{"000.00.00.H40", "Nghệ An", "", "", "", ""},
-                                       {"000.00.00.G02", "Bộ Nội vụ", "", "", "", ""},
-                                       {"000.00.00.H26", "Hà Tĩnh", "", "", "", ""},
-                                       {"020100107370", "Tập đoàn", "", "", "", ""}},
-                                      "t")
+  ASSERT_TRUE(store
+                  ->replace_agencies({{"000.00.00.H40", "Nghệ An", "", "", "", ""},
+                                      {"000.00.00.G02", "Bộ Nội vụ", "", "", "", ""},
+                                      {"000.00.00.H26", "Hà Tĩnh", "", "", "", ""},
+                                      {"020100107370", "Tập đoàn", "", "", "", ""}},
+                                     "t")
                   .ok());
-  EXPECT_EQ(codes(store->closest_agencies("000.00.00.H41", 2)), (std::vector<std::string>{"000.00.00.H40", "000.00.00.H26"}));
+  EXPECT_EQ(codes(store->closest_agencies("000.00.00.H41", 2)),
+            (std::vector<std::string>{"000.00.00.H40", "000.00.00.H26"}));
   EXPECT_EQ(codes(store->closest_agencies("000.00.00.H41", 1)), std::vector<std::string>{"000.00.00.H40"});
 }
 

@@ -15,9 +15,8 @@ struct AuditFixture : ::testing::Test {
     store = testing::open_or_die(testing::options_for(dir.path()));
     ASSERT_TRUE(store);
     for (int i = 0; i < 20; ++i) {
-      ASSERT_TRUE(store->append({"officer:cli", "key.generate", "pkcs11:object=k" + std::to_string(i),
-                                 "ok", "RSA 3072"})
-                      .ok());
+      ASSERT_TRUE(
+          store->append({"officer:cli", "key.generate", "pkcs11:object=k" + std::to_string(i), "ok", "RSA 3072"}).ok());
     }
   }
 };
@@ -57,8 +56,9 @@ TEST_F(AuditFixture, SqlCannotUpdateOrDeleteAuditRows) {
 }
 
 TEST_F(AuditFixture, FindsARowAlteredBehindItsBack) {
-  ASSERT_EQ(testing::raw_exec(db(), "DROP TRIGGER audit_log_no_update;"
-                                    "UPDATE audit_log SET actor = 'officer:someone-else' WHERE seq = 7"),
+  ASSERT_EQ(testing::raw_exec(db(),
+                              "DROP TRIGGER audit_log_no_update;"
+                              "UPDATE audit_log SET actor = 'officer:someone-else' WHERE seq = 7"),
             SQLITE_OK);
   auto check = store->verify_audit();
   ASSERT_TRUE(check.ok());
@@ -74,9 +74,10 @@ TEST_F(AuditFixture, FindsARowWhoseHashWasRecomputedButBreaksTheNextLink) {
   AuditRow r = (*rows)[0];
   r.event.detail = "forged";
   std::string forged = audit_row_hash(r.prev_sha256, r.seq, r.at_ms, r.event);
-  ASSERT_EQ(testing::raw_exec(db(), "DROP TRIGGER audit_log_no_update;"
-                                    "UPDATE audit_log SET detail = 'forged', sha256 = '" + forged +
-                                        "' WHERE seq = 7"),
+  ASSERT_EQ(testing::raw_exec(db(),
+                              "DROP TRIGGER audit_log_no_update;"
+                              "UPDATE audit_log SET detail = 'forged', sha256 = '" +
+                                  forged + "' WHERE seq = 7"),
             SQLITE_OK);
   auto check = store->verify_audit();
   ASSERT_TRUE(check.ok());
@@ -96,9 +97,10 @@ TEST_F(AuditFixture, FindsADeletedRow) {
 }
 
 TEST_F(AuditFixture, FieldsCannotBeShiftedBetweenColumns) {
-  ASSERT_EQ(testing::raw_exec(db(), "DROP TRIGGER audit_log_no_update;"
-                                    "UPDATE audit_log SET actor = 'officer:clikey', action = '.generate'"
-                                    " WHERE seq = 2"),
+  ASSERT_EQ(testing::raw_exec(db(),
+                              "DROP TRIGGER audit_log_no_update;"
+                              "UPDATE audit_log SET actor = 'officer:clikey', action = '.generate'"
+                              " WHERE seq = 2"),
             SQLITE_OK);
   auto check = store->verify_audit();
   ASSERT_TRUE(check.ok());

@@ -67,8 +67,7 @@ inline std::string backend_test_name(const ::testing::TestParamInfo<Backend>& in
 }  // namespace edxgate::store::testing
 
 // Instantiates a BackendTest-derived suite for both engines.
-#define EDXGATE_BOTH_BACKENDS(Suite)                                                          \
-  INSTANTIATE_TEST_SUITE_P(Engines, Suite,                                                    \
-                           ::testing::Values(::edxgate::store::Backend::sqlite,               \
-                                             ::edxgate::store::Backend::postgresql),          \
-                           ::edxgate::store::testing::backend_test_name)
+#define EDXGATE_BOTH_BACKENDS(Suite)                                                                               \
+  INSTANTIATE_TEST_SUITE_P(                                                                                        \
+      Engines, Suite, ::testing::Values(::edxgate::store::Backend::sqlite, ::edxgate::store::Backend::postgresql), \
+      ::edxgate::store::testing::backend_test_name)

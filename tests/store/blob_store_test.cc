@@ -132,7 +132,7 @@ TEST(BlobStore, RejectsNamesThatAreNotHashes) {
   ASSERT_TRUE(blobs.ok());
   std::ofstream(dir.path() + "/secret") << "do not read";
   for (const std::string& bad : std::vector<std::string>{"../secret", "", std::string(64, 'A'), std::string(63, 'a'),
-                          std::string(63, 'a') + "/", ".lock"}) {
+                                                         std::string(63, 'a') + "/", ".lock"}) {
     auto r = blobs->read(bad, 1 << 20);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, "store.blob_name") << bad;
@@ -160,11 +160,14 @@ TEST(BlobStore, StreamsALargeFileInAndOut) {
   EXPECT_EQ(ref->size, 24u << 20);
   EXPECT_EQ(ref->sha256, sha256sum_of(src));
   uint64_t chunks = 0, bytes = 0;
-  ASSERT_TRUE(blobs->read_to(ref->sha256, [&](std::string_view c) -> Status {
-                  ++chunks;
-                  bytes += c.size();
-                  return {};
-                }).ok());
+  ASSERT_TRUE(blobs
+                  ->read_to(ref->sha256,
+                            [&](std::string_view c) -> Status {
+                              ++chunks;
+                              bytes += c.size();
+                              return {};
+                            })
+                  .ok());
   EXPECT_EQ(bytes, ref->size);
   EXPECT_GT(chunks, 10u);  // streamed, not slurped
   auto too_big = blobs->read(ref->sha256, 1 << 20);

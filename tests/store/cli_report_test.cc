@@ -100,8 +100,10 @@ struct CliReport : ::testing::Test {
     auto sent = store->create_document(d);
     ASSERT_TRUE(sent.ok());
     go(sent->id, {State::pending_signature, State::signed_, State::queued, State::sent});
-    ASSERT_TRUE(store->add_status_message(sent->id, {Direction::incoming, "06", "", "", {}, 0, "", "000.00.00.H41"}).ok());
-    ASSERT_TRUE(store->add_status_message(sent->id, {Direction::incoming, "01", "", "", {}, 0, "", "000.00.00.H29"}).ok());
+    ASSERT_TRUE(
+        store->add_status_message(sent->id, {Direction::incoming, "06", "", "", {}, 0, "", "000.00.00.H41"}).ok());
+    ASSERT_TRUE(
+        store->add_status_message(sent->id, {Direction::incoming, "01", "", "", {}, 0, "", "000.00.00.H29"}).ok());
   }
   std::string period() const { return " --from " + vn_day(now - 30 * kDay) + " --to " + vn_day(now); }
   std::string db() const { return " --db " + dir.path(); }

@@ -51,8 +51,9 @@ struct CliStore : ::testing::Test {
     for (State s : {State::pending_signature, State::signed_}) {
       ASSERT_TRUE(store->transition(out_id, s, "leader:an", "approved").ok());
     }
-    ASSERT_TRUE(store->transition(out_id, State::queued, "system", "", std::nullopt,
-                                  OutboxRequest{"edoc", "000.00.00.H41", *env})
+    ASSERT_TRUE(store
+                    ->transition(out_id, State::queued, "system", "", std::nullopt,
+                                 OutboxRequest{"edoc", "000.00.00.H41", *env})
                     .ok());
     auto i = store->create_document(testing::incoming_doc(*env, "H41,2026/11/20,7/QĐ"));
     ASSERT_TRUE(i.ok());
@@ -65,8 +66,9 @@ TEST_F(CliStore, AuditVerifyReportsTheFirstBrokenLink) {
   CliRun ok = edxgate("audit verify --db " + dir.path());
   EXPECT_EQ(ok.code, 0) << ok.out;
   EXPECT_NE(ok.out.find("audit log ok"), std::string::npos) << ok.out;
-  ASSERT_EQ(testing::raw_exec(db(), "DROP TRIGGER audit_log_no_update;"
-                                    "UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 3"),
+  ASSERT_EQ(testing::raw_exec(db(),
+                              "DROP TRIGGER audit_log_no_update;"
+                              "UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 3"),
             SQLITE_OK);
   CliRun bad = edxgate("audit verify --db " + db());
   EXPECT_EQ(bad.code, 1) << bad.out;
@@ -90,7 +92,8 @@ TEST_F(CliStore, QueueListFiltersAndPrintsJson) {
   auto q = json::parse(queued.out);
   ASSERT_TRUE(q.ok());
   ASSERT_EQ(q->at("documents").as_array().size(), 1u);
-  EXPECT_EQ(q->at("documents").as_array()[0].at("id").as_string(), std::to_string(out_id));  // the API's form (store/json.h)
+  EXPECT_EQ(q->at("documents").as_array()[0].at("id").as_string(),
+            std::to_string(out_id));  // the API's form (store/json.h)
   CliRun none = edxgate("queue list --db " + db() + " --since 2999-01-01");
   EXPECT_EQ(none.code, 0);
   EXPECT_EQ(none.out.find("Công văn"), std::string::npos) << none.out;
@@ -108,8 +111,8 @@ TEST_F(CliStore, QueueListFiltersAndPrintsJson) {
 TEST_F(CliStore, DocShowPrintsFieldsFilesHistoryAndStatus) {
   CliRun r = edxgate("doc show " + std::to_string(out_id) + " --db " + dir.path() + " --verify");
   ASSERT_EQ(r.code, 0) << r.out;
-  for (const char* want : {"state queued", "quyet-dinh.pdf", "pending_signature -> signed", "leader:an",
-                           "đã đến", "files: all intact", "000.00.00.H41"}) {
+  for (const char* want : {"state queued", "quyet-dinh.pdf", "pending_signature -> signed", "leader:an", "đã đến",
+                           "files: all intact", "000.00.00.H41"}) {
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
   }
   CliRun js = edxgate("doc show " + std::to_string(out_id) + " --db " + db() + " --json");

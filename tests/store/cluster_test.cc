@@ -41,7 +41,9 @@ TEST_P(Cluster, TheSameDeliveryPushedToTwoNodesAtOnceIsStoredOnce) {
   std::vector<Result<Created>> got(kThreads, make_error(ErrorKind::internal, "unset", ""));
   std::vector<std::thread> threads;
   for (int i = 0; i < kThreads; ++i) {
-    threads.emplace_back([&, i] { got[static_cast<size_t>(i)] = node(i).create_document(testing::incoming_doc(*env, "H41,2026/11/20,12/QĐ")); });
+    threads.emplace_back([&, i] {
+      got[static_cast<size_t>(i)] = node(i).create_document(testing::incoming_doc(*env, "H41,2026/11/20,12/QĐ"));
+    });
   }
   for (auto& t : threads) t.join();
   std::set<DocumentId> ids;
@@ -211,7 +213,8 @@ TEST_P(PgCluster, ThePoolNeverOpensMoreConnectionsThanConfigured) {
   std::thread watcher([&] {
     for (int k = 0; k < 20; ++k) {
       int n = std::atoi(raw_value("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                                  "'edxgate-pooltest'").c_str());
+                                  "'edxgate-pooltest'")
+                            .c_str());
       peak = std::max(peak.load(), n);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -269,7 +272,8 @@ TEST_P(PgCluster, TheConnectionStringNeverAppearsInAnError) {
 TEST_P(Cluster, AChainLongerThanAPageVerifiesAndABreakBeyondItIsFound) {
   // Rows chained exactly as the store chains them, written in one statement
   // (4500 appends one by one would cost 4500 fsyncs).
-  std::string sql = "INSERT INTO audit_log(seq, at_ms, actor, action, object, outcome, detail, prev_sha256, sha256) VALUES";
+  std::string sql =
+      "INSERT INTO audit_log(seq, at_ms, actor, action, object, outcome, detail, prev_sha256, sha256) VALUES";
   std::string prev(64, '0');
   for (int64_t seq = 1; seq <= 4500; ++seq) {
     const AuditEvent e{"officer:cli", "key.list", "token", "ok", std::to_string(seq)};
@@ -285,8 +289,8 @@ TEST_P(Cluster, AChainLongerThanAPageVerifiesAndABreakBeyondItIsFound) {
   EXPECT_EQ(check->rows, 4500u);
   EXPECT_EQ(check->head_sha256, (*node_a->audit_rows(4499, 1))[0].sha256);
   // An insider removes the trigger and rewrites a row on the third page.
-  const std::string drop = postgresql() ? "DROP TRIGGER audit_log_no_update ON audit_log"
-                                        : "DROP TRIGGER audit_log_no_update";
+  const std::string drop =
+      postgresql() ? "DROP TRIGGER audit_log_no_update ON audit_log" : "DROP TRIGGER audit_log_no_update";
   ASSERT_EQ(raw_sql(drop), "");
   ASSERT_EQ(raw_sql("UPDATE audit_log SET detail = 'rewritten' WHERE seq = 4321"), "");
   check = node_b->verify_audit();
@@ -295,8 +299,7 @@ TEST_P(Cluster, AChainLongerThanAPageVerifiesAndABreakBeyondItIsFound) {
   EXPECT_EQ(check->first_bad_seq, 4321);
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, PgCluster, ::testing::Values(Backend::postgresql),
-                         testing::backend_test_name);
+INSTANTIATE_TEST_SUITE_P(Engines, PgCluster, ::testing::Values(Backend::postgresql), testing::backend_test_name);
 
 }  // namespace
 }  // namespace edxgate::store

@@ -50,8 +50,8 @@ std::string run_and_kill(const std::string& writer, const std::string& dir, uint
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(run_ms);
   bool killed = false;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     if (!killed && left <= 0) {
       ::kill(pid, SIGKILL);
       killed = true;

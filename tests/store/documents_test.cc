@@ -233,8 +233,7 @@ TEST_P(Queries, FilterByDirectionStateSenderDateAndSubject) {
   for (int i = 0; i < 30; ++i) {
     clock.advance(60'000);
     if (i % 3 == 0) {
-      NewDocument d = testing::incoming_doc(*env, "in-" + std::to_string(i),
-                                            i % 2 ? "000.00.00.H41" : "000.00.00.H29");
+      NewDocument d = testing::incoming_doc(*env, "in-" + std::to_string(i), i % 2 ? "000.00.00.H41" : "000.00.00.H29");
       d.subject = i == 9 ? "Báo cáo KHẨN về bão lũ" : "Thông báo";
       ASSERT_TRUE(store->create_document(d).ok());
     } else {
@@ -308,7 +307,8 @@ TEST_P(StatusMessages, AreKeptInOrderPerDocument) {
   auto env = store->blobs().put("<edXML><MessageStatus/></edXML>");
   ASSERT_TRUE(id.ok() && other.ok() && env.ok());
   ASSERT_TRUE(store->add_status_message(id->id, {Direction::incoming, "01", "đã đến", "", {}, 10, "", ""}).ok());
-  ASSERT_TRUE(store->add_status_message(id->id, {Direction::incoming, "03", "vào sổ", "Văn thư", *env, 20, "", ""}).ok());
+  ASSERT_TRUE(
+      store->add_status_message(id->id, {Direction::incoming, "03", "vào sổ", "Văn thư", *env, 20, "", ""}).ok());
   ASSERT_TRUE(store->add_status_message(other->id, {Direction::incoming, "02", "từ chối", "", {}, 15, "", ""}).ok());
   auto list = store->status_messages(id->id);
   ASSERT_TRUE(list.ok());
@@ -339,7 +339,12 @@ TEST_P(Blobs, GarbageCollectionRemovesOnlyUnreferencedBlobsAndStaleTemps) {
   auto id2 = store->create_document(d2);
   ASSERT_TRUE(id1.ok() && id2.ok());
   EXPECT_EQ(*store->blob_references(shared->sha256), 2u);
-  { auto w = store->blobs().begin(); ASSERT_TRUE(w.ok()); ASSERT_TRUE(w->write("x").ok()); (void)w->commit(); }
+  {
+    auto w = store->blobs().begin();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->write("x").ok());
+    (void)w->commit();
+  }
   auto leftover = store->blobs().begin();  // a temp file, as a crash would leave
   ASSERT_TRUE(leftover.ok());
   ASSERT_TRUE(leftover->write("half").ok());
@@ -415,7 +420,10 @@ TEST_P(Concurrency, ParallelWritersAndReadersSeeWholeDocuments) {
     threads.emplace_back([&] {
       while (!done) {
         auto page = store->list_documents({});
-        if (!page.ok()) { ++bad; continue; }
+        if (!page.ok()) {
+          ++bad;
+          continue;
+        }
         for (const Document& d : page->documents) {
           auto full = store->get_document(d.id);
           if (!full.ok() || full->recipients.size() != 3 || full->attachments.size() != 2) ++bad;

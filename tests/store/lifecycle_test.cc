@@ -26,7 +26,8 @@ TEST_P(Lifecycle, LinksBothDocumentsAndFiltersByMarker) {
   auto recall = store->create_document(testing::outgoing_doc("Thu hồi công văn"));
   auto other = store->create_document(testing::outgoing_doc("Công văn khác"));
   ASSERT_TRUE(original.ok() && recall.ok() && other.ok());
-  LifecycleEvent on_original = event(original->id, "recall_requested", recall->id, "revoked_by", "system:qlvb", "sai sót");
+  LifecycleEvent on_original =
+      event(original->id, "recall_requested", recall->id, "revoked_by", "system:qlvb", "sai sót");
   on_original.expected_lifecycle = std::vector<std::string>{""};
   LifecycleEvent on_recall = event(recall->id, "", original->id, "revocation_of", "system:qlvb", "sai sót");
   const LifecycleEvent both[] = {on_original, on_recall};

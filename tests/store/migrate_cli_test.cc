@@ -57,8 +57,9 @@ struct StoreMigrate : testing::BackendTest {
     for (State s : {State::pending_signature, State::signed_}) {
       ASSERT_TRUE(store->transition(out_id, s, "leader:an", "approved").ok());
     }
-    ASSERT_TRUE(store->transition(out_id, State::queued, "system", "", std::nullopt,
-                                  OutboxRequest{"edoc", "000.00.00.H41", *env})
+    ASSERT_TRUE(store
+                    ->transition(out_id, State::queued, "system", "", std::nullopt,
+                                 OutboxRequest{"edoc", "000.00.00.H41", *env})
                     .ok());
     ASSERT_EQ(store->claim_outbox("engine@old", 600'000, 1)->size(), 1u);  // leased when stopped
     auto z = store->blobs().put(std::string("PK\x03\x04") + " a zipped report");
@@ -71,7 +72,8 @@ struct StoreMigrate : testing::BackendTest {
     auto i = store->create_document(in);
     ASSERT_TRUE(i.ok());
     in_id = i->id;
-    ASSERT_TRUE(store->add_status_message(out_id, {Direction::incoming, "01", "đã đến", "Lê Văn An", *env, 0, "", ""}).ok());
+    ASSERT_TRUE(
+        store->add_status_message(out_id, {Direction::incoming, "01", "đã đến", "Lê Văn An", *env, 0, "", ""}).ok());
     // The newest document was purged: its id must never be given again.
     auto gone = store->create_document(testing::outgoing_doc("bản nháp bỏ"));
     ASSERT_TRUE(gone.ok());
@@ -160,23 +162,18 @@ TEST_P(StoreMigrate, RefusesATargetThatAlreadyHoldsRows) {
 
 TEST_P(StoreMigrate, TakesThePasswordFromAFileAndNeverPrintsIt) {
   const std::string file = source.path() + "/dsn";
-  {
-    std::ofstream(file) << base_options().dsn << "_missing password=Mật-khẩu-9f2\n";
-  }
+  { std::ofstream(file) << base_options().dsn << "_missing password=Mật-khẩu-9f2\n"; }
   auto run = edxgate("store migrate --from sqlite:" + source.path() + " --to postgresql --to-dsn-file " + file);
   EXPECT_EQ(run.code, 2) << run.out;
   EXPECT_NE(run.out.find("cannot connect to PostgreSQL"), std::string::npos) << run.out;
   EXPECT_EQ(run.out.find("Mật-khẩu-9f2"), std::string::npos) << run.out;
-  {
-    std::ofstream(file) << base_options().dsn << " password=Mật-khẩu-9f2\n";
-  }
+  { std::ofstream(file) << base_options().dsn << " password=Mật-khẩu-9f2\n"; }
   run = edxgate("store migrate --from sqlite:" + source.path() + " --to postgresql --to-dsn-file " + file);
   EXPECT_EQ(run.code, 0) << run.out;
   EXPECT_EQ(run.out.find("Mật-khẩu-9f2"), std::string::npos) << run.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, StoreMigrate, ::testing::Values(Backend::postgresql),
-                         testing::backend_test_name);
+INSTANTIATE_TEST_SUITE_P(Engines, StoreMigrate, ::testing::Values(Backend::postgresql), testing::backend_test_name);
 
 }  // namespace
 }  // namespace edxgate::store

@@ -136,8 +136,8 @@ TEST_P(OutboxFixture, AFailureSchedulesTheNextAttemptWithCappedBackoff) {
     auto c = store->claim_outbox("w", 5'000, 1);
     ASSERT_TRUE(c.ok());
     ASSERT_EQ(c->size(), 1u) << "attempt " << attempt;
-    ASSERT_TRUE(store->fail_outbox(id, (*c)[0].lease_token, "axis said 503 at attempt " +
-                                                               std::to_string(attempt)).ok());
+    ASSERT_TRUE(
+        store->fail_outbox(id, (*c)[0].lease_token, "axis said 503 at attempt " + std::to_string(attempt)).ok());
     auto item = store->list_outbox({});
     ASSERT_TRUE(item.ok());
     const OutboxItem& it = (*item)[0];
@@ -274,7 +274,10 @@ TEST_P(OutboxFixture, TwoNodesOnOneDatabaseNeverHoldTheSameItem) {
   auto worker = [&](Store* s, std::string name) {
     for (;;) {
       auto items = s->claim_outbox(name, 60'000, 4);
-      if (!items.ok()) { ++errors; continue; }
+      if (!items.ok()) {
+        ++errors;
+        continue;
+      }
       if (items->empty()) return;
       for (const OutboxItem& it : *items) {
         {

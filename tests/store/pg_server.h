@@ -78,16 +78,18 @@ inline std::string start_pg_server(std::string& error, bool durable = false) {
     error = "cannot give " + dir + " to nobody";
     return "";
   }
-  const std::string init = bin + "/initdb -D " + dir + "/data -U postgres -A trust -E UTF8 --locale=C"
-                           " --no-sync >" + dir + "/initdb.log 2>&1";
+  const std::string init = bin + "/initdb -D " + dir +
+                           "/data -U postgres -A trust -E UTF8 --locale=C"
+                           " --no-sync >" +
+                           dir + "/initdb.log 2>&1";
   if (run_as_pg_user(init) != 0) {
     error = "initdb failed (see " + dir + "/initdb.log)";
     return "";
   }
-  const std::string start = bin + "/pg_ctl -D " + dir + "/data -l " + dir + "/server.log -w -t 60 -o \"-k " + dir +
-                            " -c listen_addresses= " +
-                            (durable ? std::string() : std::string("-c fsync=off -c full_page_writes=off ")) +
-                            "-c max_connections=200\" start >" + dir + "/pg_ctl.log 2>&1";
+  const std::string start =
+      bin + "/pg_ctl -D " + dir + "/data -l " + dir + "/server.log -w -t 60 -o \"-k " + dir +
+      " -c listen_addresses= " + (durable ? std::string() : std::string("-c fsync=off -c full_page_writes=off ")) +
+      "-c max_connections=200\" start >" + dir + "/pg_ctl.log 2>&1";
   if (run_as_pg_user(start) != 0 || !pg_is_up(dir)) {
     error = "PostgreSQL did not start (see " + dir + "/server.log)";
     return "";

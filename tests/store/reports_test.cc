@@ -175,7 +175,6 @@ TEST_P(Reports, IncomingCountsDeadlinesMetMissedAndOverduePerUnit) {
   EXPECT_EQ(r->total.received, 7u);
   EXPECT_EQ(r->total.in_progress + r->total.done_on_time + r->total.done_late + r->total.refused + r->total.overdue,
             r->total.received);
-
 }
 
 TEST_P(Reports, QuarantinedDocumentsAreNotReceivedOnes) {

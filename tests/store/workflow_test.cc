@@ -99,9 +99,8 @@ TEST(StoreWorkflow, EveryPairOfStatesIsLegalExactlyWhenTheTableSaysSo) {
       std::vector<State> path = path_to(dir_, from);
       ASSERT_FALSE(path.empty());
       for (State to : all_states()) {
-        NewDocument d = dir_ == Direction::outgoing
-                            ? testing::outgoing_doc()
-                            : testing::incoming_doc(*envelope, "doc-" + std::to_string(++n));
+        NewDocument d = dir_ == Direction::outgoing ? testing::outgoing_doc()
+                                                    : testing::incoming_doc(*envelope, "doc-" + std::to_string(++n));
         d.state = path.front();
         auto created = store->create_document(d);
         ASSERT_TRUE(created.ok()) << created.error().message;
@@ -127,8 +126,8 @@ TEST(StoreWorkflow, EveryPairOfStatesIsLegalExactlyWhenTheTableSaysSo) {
           EXPECT_EQ(after->back().reason, "pair test");
         } else {
           ++refused;
-          ASSERT_FALSE(r.ok()) << direction_name(dir_) << " " << state_name(from) << " -> "
-                               << state_name(to) << " was accepted";
+          ASSERT_FALSE(r.ok()) << direction_name(dir_) << " " << state_name(from) << " -> " << state_name(to)
+                               << " was accepted";
           EXPECT_EQ(r.error().code, "store.illegal_transition");
           EXPECT_EQ(r.error().kind, ErrorKind::conflict);
           EXPECT_NE(r.error().message.find(std::string(state_name(from))), std::string::npos);

@@ -22,8 +22,12 @@ class DirectoryAxis final : public AxisTransport {
   Result<std::vector<AxisReceivedItem>> list_received(const AxisListQuery&) override {
     return make_error(ErrorKind::internal, "test.unused", "");
   }
-  Status get(const std::string&, const std::string&) override { return make_error(ErrorKind::internal, "test.unused", ""); }
-  Status update_status(const std::string&, AxisItemStatus) override { return make_error(ErrorKind::internal, "test.unused", ""); }
+  Status get(const std::string&, const std::string&) override {
+    return make_error(ErrorKind::internal, "test.unused", "");
+  }
+  Status update_status(const std::string&, AxisItemStatus) override {
+    return make_error(ErrorKind::internal, "test.unused", "");
+  }
   Result<std::vector<AxisAgency>> list_agencies(const AxisDirectoryLimits&) override { return answer; }
 };
 

@@ -7,16 +7,17 @@
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 #include "../support/temp_dir.h"
 #include "../support/workflow_doubles.h"
+#include "../support/zip.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/metrics.h"
 #include "edxgate/edxml/json.h"
@@ -25,7 +26,6 @@
 #include "edxgate/edxml/writer.h"
 #include "edxgate/store/store.h"
 #include "edxgate/workflow/engine.h"
-#include "../support/zip.h"
 
 namespace edxgate::workflow {
 namespace {
@@ -327,9 +327,12 @@ TEST_F(EngineTest, AnEnvelopeNotAddressedToUsOrFromSomeoneElseIsQuarantined) {
 
 TEST_F(EngineTest, GarbageAndHostileDeliveriesAreKeptInQuarantineNeverCrash) {
   const std::vector<std::string> inputs = {
-      "", "not xml at all", "<edXML/>",
+      "",
+      "not xml at all",
+      "<edXML/>",
       "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;\">]><x>&b;</x>",
-      std::string(100000, '<'), "<a xmlns=\"urn:x\">" + std::string(200, 'x') + "</a>"};
+      std::string(100000, '<'),
+      "<a xmlns=\"urn:x\">" + std::string(200, 'x') + "</a>"};
   for (const auto& in : inputs) {
     auto r = b.deliver(in, kA);
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -411,12 +414,11 @@ TEST_F(EngineTest, DeliveriesAreReadLenientlyAndReadyEnvelopesStrictly) {
 TEST_F(EngineTest, SubmissionsAreCheckedAndRetriedOnesReturnTheFirst) {
   // Not one of the caller's organs.
   Submission s;
-  s.header = json::bj::object{
-      {"message", json::bj::object{{"from", json::bj::object{{"organ_id", kB}}},
-                                   {"to", json::bj::array{json::bj::object{{"organ_id", kA}}}},
-                                   {"code", "1/X"},
-                                   {"promulgation_date", "2026/11/23"},
-                                   {"subject", "x"}}}};
+  s.header = json::bj::object{{"message", json::bj::object{{"from", json::bj::object{{"organ_id", kB}}},
+                                                           {"to", json::bj::array{json::bj::object{{"organ_id", kA}}}},
+                                                           {"code", "1/X"},
+                                                           {"promulgation_date", "2026/11/23"},
+                                                           {"subject", "x"}}}};
   s.submitter = "eoffice";
   s.allowed_senders = {kA};
   auto r = a.engine->submit(std::move(s));
@@ -568,7 +570,6 @@ TEST_F(EngineTest, ReportsFollowTheWorkflowAndRefusalsNeedAReason) {
   EXPECT_EQ(out.error().code, "store.not_found");
 }
 
-
 // --- issue 13: who signs, the content rules of Decision 2226/QĐ-BCT, DocumentId ---
 
 TEST_F(EngineTest, ASubmissionMarkedSecretIsRefusedAndAudited) {
@@ -582,9 +583,8 @@ TEST_F(EngineTest, ASubmissionMarkedSecretIsRefusedAndAudited) {
   auto stamped = a.submit({kB}, {{"a.txt", "x"}}, "[TỐI MẬT] Kế hoạch");
   ASSERT_FALSE(stamped.ok());
   EXPECT_EQ(stamped.error().code, "policy.secret");
-  EXPECT_TRUE(a.submit({kB}, {{"a.txt", "x"}}, "Về việc bảo vệ bí mật nhà nước", "", "",
-                       {{"security_level", "normal"}})
-                  .ok());
+  EXPECT_TRUE(
+      a.submit({kB}, {{"a.txt", "x"}}, "Về việc bảo vệ bí mật nhà nước", "", "", {{"security_level", "normal"}}).ok());
   EXPECT_TRUE(a.audited("policy.refuse", "policy.secret"));
   auto unknown = a.submit({kB}, {{"a.txt", "x"}}, "Báo cáo", "", "", {{"security_level", "confidential"}});
   ASSERT_FALSE(unknown.ok());
@@ -686,7 +686,6 @@ TEST(EngineSigning, OrganizationModeSignsWhatASystemSubmitsWithTheAgencyKey) {
   ASSERT_FALSE(by_hand.ok());
   EXPECT_EQ(by_hand.error().code, "sign.mode");
 }
-
 
 TEST_F(EngineTest, TheAxisFromIsComparedWithoutCase) {
   auto [id, bytes] = send_a_to_b();

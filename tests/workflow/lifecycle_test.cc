@@ -215,7 +215,8 @@ TEST_F(LifecycleTest, ARecallAgreedRevokesTheDocumentOnBothSides) {
   EXPECT_EQ(relay_b_to_a(), std::vector<std::string>{"01"});  // the recall arrived
   EXPECT_EQ(a.doc(recall->id).state, State::delivered);
 
-  auto answered = b.engine->answer_recall(received_id, true, {State::registered, "", "Lê Văn An", "Văn thư"}, "eoffice-b");
+  auto answered =
+      b.engine->answer_recall(received_id, true, {State::registered, "", "Lê Văn An", "Văn thư"}, "eoffice-b");
   ASSERT_TRUE(answered.ok()) << answered.error().message;
   EXPECT_EQ(*answered, "revoked");
   EXPECT_EQ(b.doc(received_id).lifecycle, "revoked");
@@ -273,8 +274,8 @@ TEST_F(LifecycleTest, OnlyASentDocumentCanBeRecalled) {
 }
 
 TEST_F(LifecycleTest, AnUpdateCarriesTheChangedHeaderAndTheOriginalAttachments) {
-  auto update = a.engine->update(sent_id, request("Sửa trích yếu"), bj::object{{"subject", "Về việc thử nghiệm (sửa)"}},
-                                 {}, {});
+  auto update =
+      a.engine->update(sent_id, request("Sửa trích yếu"), bj::object{{"subject", "Về việc thử nghiệm (sửa)"}}, {}, {});
   ASSERT_TRUE(update.ok()) << update.error().message;
   EXPECT_EQ(a.doc(sent_id).lifecycle, "updated");
   const std::string bytes = a.sign_and_send(update->id);

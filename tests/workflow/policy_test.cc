@@ -21,11 +21,16 @@ TEST(SecurityLevel, NormalByDefaultAndByName) {
 
 TEST(SecurityLevel, EverySecretSpellingIsASecretLevel) {
   const std::pair<std::string, SecurityLevel> cases[] = {
-      {"mật", SecurityLevel::secret},           {"MẬT", SecurityLevel::secret},
-      {"Mat", SecurityLevel::secret},           {kMatNfd, SecurityLevel::secret},
-      {"tối mật", SecurityLevel::top_secret},   {"TOI MAT", SecurityLevel::top_secret},
-      {"toi_mat", SecurityLevel::top_secret},   {kToiMatNfdLower, SecurityLevel::top_secret},
-      {"Tuyệt mật", SecurityLevel::absolute_secret}, {"tuyet-mat", SecurityLevel::absolute_secret},
+      {"mật", SecurityLevel::secret},
+      {"MẬT", SecurityLevel::secret},
+      {"Mat", SecurityLevel::secret},
+      {kMatNfd, SecurityLevel::secret},
+      {"tối mật", SecurityLevel::top_secret},
+      {"TOI MAT", SecurityLevel::top_secret},
+      {"toi_mat", SecurityLevel::top_secret},
+      {kToiMatNfdLower, SecurityLevel::top_secret},
+      {"Tuyệt mật", SecurityLevel::absolute_secret},
+      {"tuyet-mat", SecurityLevel::absolute_secret},
       {"  TUYỆT   MẬT ", SecurityLevel::absolute_secret},
   };
   for (const auto& [text, level] : cases) {
@@ -43,19 +48,19 @@ TEST(SecurityLevel, AnUnknownValueIsAnError) {
 }
 
 TEST(SecretStamp, StandaloneCapitalisedStampsAreFound) {
-  for (const std::string& s : std::vector<std::string>{"MẬT", "TỐI MẬT", "TUYỆT MẬT", "MAT", "TOI MAT", "TUYET MAT", "[MẬT] Báo cáo tình hình",
-                              "Báo cáo tình hình (TỐI MẬT)", "TUYỆT MẬT - Kế hoạch phòng thủ", "Kế hoạch – MẬT",
-                              "Độ mật: MẬT", "MẬT Báo cáo số liệu", "Báo cáo số liệu MẬT", "V/v: TOI MAT",
-                              kMatNfd + " - Báo cáo", "«TỐI MẬT»"}) {
+  for (const std::string& s : std::vector<std::string>{
+           "MẬT", "TỐI MẬT", "TUYỆT MẬT", "MAT", "TOI MAT", "TUYET MAT", "[MẬT] Báo cáo tình hình",
+           "Báo cáo tình hình (TỐI MẬT)", "TUYỆT MẬT - Kế hoạch phòng thủ", "Kế hoạch – MẬT", "Độ mật: MẬT",
+           "MẬT Báo cáo số liệu", "Báo cáo số liệu MẬT", "V/v: TOI MAT", kMatNfd + " - Báo cáo", "«TỐI MẬT»"}) {
     EXPECT_TRUE(has_secret_stamp(s)) << s;
   }
 }
 
 TEST(SecretStamp, TheWordInsideASentenceOrAnotherWordIsNoStamp) {
-  for (const std::string& s : std::vector<std::string>{"", "Về việc bảo vệ bí mật nhà nước", "Tuyệt mật là cấp độ cao nhất", "mật",
-                              "Quy chế Mật mã dân sự", "QUY CHẾ BẢO VỆ BÍ MẬT NHÀ NƯỚC", "TÀI LIỆU MẬT MÃ",
-                              "MẬTX", "XMẬT", "MATERIAL LIST", "TỐIMẬT", "Mật", "Báo cáo Tối mật", "ĐỀ ÁN TỐI MẬT HOÁ",
-                              "Công văn số 12/MAT-BCT", "toi mat"}) {
+  for (const std::string& s : std::vector<std::string>{
+           "", "Về việc bảo vệ bí mật nhà nước", "Tuyệt mật là cấp độ cao nhất", "mật", "Quy chế Mật mã dân sự",
+           "QUY CHẾ BẢO VỆ BÍ MẬT NHÀ NƯỚC", "TÀI LIỆU MẬT MÃ", "MẬTX", "XMẬT", "MATERIAL LIST", "TỐIMẬT", "Mật",
+           "Báo cáo Tối mật", "ĐỀ ÁN TỐI MẬT HOÁ", "Công văn số 12/MAT-BCT", "toi mat"}) {
     EXPECT_FALSE(has_secret_stamp(s)) << s;
   }
 }
@@ -67,11 +72,13 @@ TEST(SecretStamp, InvalidUtf8DoesNotCrash) {
 
 TEST(ForbiddenKind, DenunciationLettersByDefault) {
   const auto kinds = default_forbidden_kinds();
-  for (const std::string& s : std::vector<std::string>{"Đơn thư tố cáo", "ĐƠN THƯ TỐ CÁO", "Don thu to cao", "đơn tố cáo",
-                              "Đơn thư to\xCC\x82\xCC\x81 ca\xCC\x81o" /* NFD */}) {
+  for (const std::string& s :
+       std::vector<std::string>{"Đơn thư tố cáo", "ĐƠN THƯ TỐ CÁO", "Don thu to cao", "đơn tố cáo",
+                                "Đơn thư to\xCC\x82\xCC\x81 ca\xCC\x81o" /* NFD */}) {
     EXPECT_TRUE(is_forbidden_kind(s, kinds)) << s;
   }
-  for (const std::string& s : std::vector<std::string>{"Công văn", "Quyết định", "Đơn đề nghị", "Báo cáo kết quả giải quyết tố cáo"}) {
+  for (const std::string& s :
+       std::vector<std::string>{"Công văn", "Quyết định", "Đơn đề nghị", "Báo cáo kết quả giải quyết tố cáo"}) {
     EXPECT_FALSE(is_forbidden_kind(s, kinds)) << s;
   }
 }

@@ -59,8 +59,7 @@ Result<std::unique_ptr<ScratchDir>> make_scratch(const Context& c) {
 void clean_work_dir(const std::string& work_dir) {
   std::error_code ec;
   std::filesystem::create_directories(work_dir, ec);
-  std::filesystem::permissions(work_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace,
-                               ec);
+  std::filesystem::permissions(work_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
   for (const auto& entry : std::filesystem::directory_iterator(work_dir, ec)) {
     if (entry.path().filename().string().rfind("scratch-", 0) == 0) std::filesystem::remove_all(entry.path(), ec);
   }

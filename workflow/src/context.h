@@ -46,8 +46,8 @@ class AxisHealth {
 };
 
 struct Context {
-  Context(EngineOptions o, store::Store& s, std::shared_ptr<const crypto::Verifier> v, KeyProvider* k,
-          AxisTransport* a, MetricsRegistry& r)
+  Context(EngineOptions o, store::Store& s, std::shared_ptr<const crypto::Verifier> v, KeyProvider* k, AxisTransport* a,
+          MetricsRegistry& r)
       : opt(std::move(o)), store(s), verifier(std::move(v)), keys(k), axis(a), metrics(r) {}
   EngineOptions opt;
   store::Store& store;

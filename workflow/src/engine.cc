@@ -23,8 +23,8 @@ using store::State;
 
 // The shared context, the four paths over it, and the worker thread's state.
 struct Engine::Parts {
-  Parts(EngineOptions o, store::Store& s, std::shared_ptr<const crypto::Verifier> v, KeyProvider* k,
-        AxisTransport* a, MetricsRegistry& r)
+  Parts(EngineOptions o, store::Store& s, std::shared_ptr<const crypto::Verifier> v, KeyProvider* k, AxisTransport* a,
+        MetricsRegistry& r)
       : c(std::move(o), s, std::move(v), k, a, r),
         outgoing(c),
         status(c),
@@ -146,9 +146,8 @@ void Engine::refresh_gauges() {
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
-  m.outbox_oldest.set({}, s->outbox_oldest_created_ms == 0
-                              ? 0.0
-                              : static_cast<double>(now_ms - s->outbox_oldest_created_ms) / 1000.0);
+  m.outbox_oldest.set(
+      {}, s->outbox_oldest_created_ms == 0 ? 0.0 : static_cast<double>(now_ms - s->outbox_oldest_created_ms) / 1000.0);
 }
 
 void Engine::wake() {

@@ -37,8 +37,8 @@ Result<Accepted> Incoming::accept(IncomingDelivery& d) {
     return make_error(ErrorKind::io, "io.write", "cannot create a temp directory in " + c_.opt.work_dir);
   }
   crypto::VerifiedEnvelope read = c_.verifier->read_and_verify(blobs.path_of(envelope->sha256), ro);
-  if (!read.envelope.ok() && (read.envelope.error().kind == ErrorKind::io ||
-                              read.envelope.error().kind == ErrorKind::unavailable)) {
+  if (!read.envelope.ok() &&
+      (read.envelope.error().kind == ErrorKind::io || read.envelope.error().kind == ErrorKind::unavailable)) {
     // Our own trouble (a disk, a temp file), not the envelope's: the delivery
     // fails and is retried, nothing is quarantined for it.
     c_.metrics.incoming.inc({"error"});
@@ -103,7 +103,8 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
       // Audited once per envelope (a redelivery is stored once, so is its refusal).
       AuditEvent ev{"axis", "policy.refuse", "incoming " + m.document_id + " from " + nd.sender, "failed",
                     problem_code + ": envelope sha256:" + envelope.sha256};
-      if (auto st = c_.store.append(ev); !st.ok()) log::warn("policy refusal not audited", {{"error", st.error().message}});
+      if (auto st = c_.store.append(ev); !st.ok())
+        log::warn("policy refusal not audited", {{"error", st.error().message}});
     } else {
       c_.metrics.verifications.inc({v.valid ? "ok" : v.code});
       nd.signer_summary = signer_summary(v);
@@ -139,14 +140,13 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
   auto sent = c_.store.status_messages(created->id);
   if (!sent.ok()) return sent.error();
   if (sent->empty() && env && !nd.sender.empty()) {
-    Status st = problem_code.empty()
-                    ? status_.send(*doc, ex::StatusCode::arrived,
-                                   std::string(ex::status_code_meaning(ex::StatusCode::arrived)), "", "", std::nullopt,
-                                   "system:engine")
-                    : status_.send(*doc, ex::StatusCode::refused,
-                                   "Từ chối tiếp nhận: " + problem + " [" + problem_code + "] (envelope sha256:" +
-                                       envelope.sha256 + ")",
-                                   "", "", std::nullopt, "system:engine");
+    Status st = problem_code.empty() ? status_.send(*doc, ex::StatusCode::arrived,
+                                                    std::string(ex::status_code_meaning(ex::StatusCode::arrived)), "",
+                                                    "", std::nullopt, "system:engine")
+                                     : status_.send(*doc, ex::StatusCode::refused,
+                                                    "Từ chối tiếp nhận: " + problem + " [" + problem_code +
+                                                        "] (envelope sha256:" + envelope.sha256 + ")",
+                                                    "", "", std::nullopt, "system:engine");
     if (!st.ok()) {
       // The document is stored; the answer is retried at the next delivery or
       // by an operator. Never fail the delivery for it.

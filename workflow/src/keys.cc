@@ -44,7 +44,8 @@ class HsmKeyProvider final : public KeyProvider {
   // and the unattended key is opened per use instead of kept open.
   Result<SigningKey> open(const std::string& key_uri, const SecretString* pin) override {
     const std::string uri_text = key_uri.empty() ? cfg_.key_uri : key_uri;
-    if (uri_text.empty()) return make_error(ErrorKind::invalid, "sign.no_key", "no key is configured ([hsm] key_uri) or given");
+    if (uri_text.empty())
+      return make_error(ErrorKind::invalid, "sign.no_key", "no key is configured ([hsm] key_uri) or given");
     auto uri = hsm::Pkcs11Uri::parse(uri_text);
     if (!uri.ok()) return uri.error();
     const bool configured_key = key_uri.empty() || key_uri == cfg_.key_uri;
@@ -53,8 +54,8 @@ class HsmKeyProvider final : public KeyProvider {
       if (!configured_key || !has_unattended_key()) {
         return make_error(ErrorKind::invalid, "pin.missing", "a PIN is needed to sign with this key");
       }
-      auto p = !cfg_.pin_file.empty() ? hsm::read_pin_file(cfg_.pin_file)
-                                      : hsm::read_pin_credential(cfg_.pin_credential);
+      auto p =
+          !cfg_.pin_file.empty() ? hsm::read_pin_file(cfg_.pin_file) : hsm::read_pin_credential(cfg_.pin_credential);
       if (!p.ok()) return p.error();
       configured_pin.emplace(std::move(p.value()));
       pin = &*configured_pin;
@@ -97,7 +98,9 @@ class HsmKeyProvider final : public KeyProvider {
     auto tokens = hsm::list_tokens(*module_);
     if (!tokens.ok()) return tokens.error();
     auto session = hsm::TokenSession::open(module_, *uri);
-    if (!session.ok()) return make_error(ErrorKind::unavailable, "ready.token", "the signing token is not reachable: " + session.error().message);
+    if (!session.ok())
+      return make_error(ErrorKind::unavailable, "ready.token",
+                        "the signing token is not reachable: " + session.error().message);
     return {};
   }
 
@@ -110,7 +113,8 @@ class HsmKeyProvider final : public KeyProvider {
     }
     auto cert = hsm::token_certificate(module_, uri, key_id);
     if (cert.ok() || cert.error().code != "cert.missing") return cert;
-    return make_error(ErrorKind::invalid, "sign.certificate", "the token holds no certificate for this key and [hsm] cert is not set");
+    return make_error(ErrorKind::invalid, "sign.certificate",
+                      "the token holds no certificate for this key and [hsm] cert is not set");
   }
 
   Result<SigningKey> finish(std::unique_ptr<crypto::Signer> signer, const crypto::Certificate& cert) {

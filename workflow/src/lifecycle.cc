@@ -101,7 +101,8 @@ Result<store::Document> Lifecycle::sendable_original(DocumentId id, const std::s
 
 Result<ex::Envelope> Lifecycle::read_original(const store::Document& doc, const std::string& dir) {
   if (!doc.envelope) {
-    return make_error(ErrorKind::conflict, "lifecycle.state", "document " + std::to_string(doc.id) + " has no envelope");
+    return make_error(ErrorKind::conflict, "lifecycle.state",
+                      "document " + std::to_string(doc.id) + " has no envelope");
   }
   EDX_TRY(c_.store.blobs().verify(*doc.envelope));
   ex::ReadOptions ro = c_.opt.read;
@@ -128,9 +129,8 @@ Result<Submitted> Lifecycle::submit_linked(const store::Document& original, Subm
     (void)c_.store.transition(made->id, State::cancelled, r.submitter, "not linked: " + linked.error().message);
     return linked.error();
   }
-  log::info("lifecycle request submitted", {{"original", std::to_string(original.id)},
-                                            {"document", std::to_string(made->id)},
-                                            {"kind", new_marker}});
+  log::info("lifecycle request submitted",
+            {{"original", std::to_string(original.id)}, {"document", std::to_string(made->id)}, {"kind", new_marker}});
   return made;
 }
 
@@ -216,7 +216,8 @@ Result<Submitted> Lifecycle::replace(DocumentId id, const LifecycleRequest& r, S
   }
   bj::object& header = sub.header.as_object();
   if (header.contains("trace")) {
-    return make_error(ErrorKind::invalid, "lifecycle.changes", "a replacement's Bussiness block is the gateway's to write");
+    return make_error(ErrorKind::invalid, "lifecycle.changes",
+                      "a replacement's Bussiness block is the gateway's to write");
   }
   if (const auto* m = header.if_contains("message"); m && m->is_object()) {
     if (const auto* d = m->as_object().if_contains("document_id");
@@ -321,17 +322,19 @@ void Lifecycle::apply_incoming(DocumentId id, const ex::Envelope& env) {
     log::warn("lifecycle request not applied", {{"document", std::to_string(id)}, {"error", s.error().message}});
     return;
   }
-  log::info("lifecycle request received", {{"document", std::to_string(id)}, {"kind", carrier},
-                                           {"from", m.from.organ_id}, {"targets", std::to_string(events.size() - 1)}});
+  log::info("lifecycle request received", {{"document", std::to_string(id)},
+                                           {"kind", carrier},
+                                           {"from", m.from.organ_id},
+                                           {"targets", std::to_string(events.size() - 1)}});
 }
 
 Result<Accepted> Lifecycle::receive_recall_request(const ex::Envelope& env, const crypto::Verification& verification,
                                                    const store::BlobRef& envelope, const std::string& axis_from) {
   const ex::StatusMessage& s = *env.status;
   if (!axis_from.empty() && axis_from != s.from.organ_id) {
-    return make_error(ErrorKind::forbidden, "status.sender",
-                      "the status message says it is from " + s.from.organ_id + " but the axis delivered it from " +
-                          axis_from);
+    return make_error(
+        ErrorKind::forbidden, "status.sender",
+        "the status message says it is from " + s.from.organ_id + " but the axis delivered it from " + axis_from);
   }
   if (env.signature == ex::SignaturePresence::dsig && !verification.valid) {
     return make_error(ErrorKind::invalid, verification.code,
@@ -352,9 +355,9 @@ Result<Accepted> Lifecycle::receive_recall_request(const ex::Envelope& env, cons
     break;
   }
   if (s.response_for.document_id.empty() || !found) {
-    return make_error(ErrorKind::not_found, "status.unknown_document",
-                      "no incoming document from " + s.from.organ_id + " has DocumentId '" +
-                          s.response_for.document_id + "'");
+    return make_error(
+        ErrorKind::not_found, "status.unknown_document",
+        "no incoming document from " + s.from.organ_id + " has DocumentId '" + s.response_for.document_id + "'");
   }
   auto known = c_.store.status_messages(found->id);
   if (!known.ok()) return known.error();
@@ -371,8 +374,7 @@ Result<Accepted> Lifecycle::receive_recall_request(const ex::Envelope& env, cons
   sm.envelope = envelope;
   EDX_TRY(c_.store.add_status_message(found->id, sm));
   if (found->lifecycle != kRecallRequested && found->lifecycle != kRevoked) {
-    LifecycleEvent e = event(found->id, kRecallRequested, std::nullopt, "", "organ:" + s.from.organ_id,
-                             s.description);
+    LifecycleEvent e = event(found->id, kRecallRequested, std::nullopt, "", "organ:" + s.from.organ_id, s.description);
     e.expected_lifecycle = std::vector<std::string>{found->lifecycle};
     if (Status st = c_.store.record_lifecycle(std::span<const LifecycleEvent>(&e, 1)); !st.ok()) {
       return st.error();
@@ -402,8 +404,8 @@ void Lifecycle::after_status(DocumentId id, ex::StatusCode code, const std::stri
       (void)c_.store.transition(id, to, actor, agreed ? "recall agreed (15)" : "recall refused (16)", doc->state);
     }
   }
-  LifecycleEvent e = event(original, agreed ? kRevoked : kRecallRefused, std::nullopt, "", actor,
-                           agreed ? "status 15" : "status 16");
+  LifecycleEvent e =
+      event(original, agreed ? kRevoked : kRecallRefused, std::nullopt, "", actor, agreed ? "status 15" : "status 16");
   e.expected_lifecycle = std::vector<std::string>{kRecallRequested};
   if (Status s = c_.store.record_lifecycle(std::span<const LifecycleEvent>(&e, 1)); !s.ok()) {
     log::warn("recall answer not applied", {{"document", std::to_string(original)}, {"error", s.error().message}});

@@ -43,9 +43,9 @@ Result<size_t> OutboxWorker::run_once() {
       }
       c_.metrics.sends.inc({item.kind, "ok"});
       ++sent;
-      log::info("sent to the axis", {{"item", std::to_string(item.id)},
-                                     {"document", std::to_string(item.document_id)},
-                                     {"kind", item.kind}});
+      log::info(
+          "sent to the axis",
+          {{"item", std::to_string(item.id)}, {"document", std::to_string(item.document_id)}, {"kind", item.kind}});
     } else {
       c_.metrics.sends.inc({item.kind, "failed"});
       auto f = c_.store.fail_outbox(item.id, item.lease_token, result.error().code + ": " + result.error().message);

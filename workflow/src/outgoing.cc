@@ -72,7 +72,8 @@ void Outgoing::audit_refusal(const Error& e, const std::string& submitter, const
   }
 }
 
-Status Outgoing::check_policy(policy::SecurityLevel level, const edxml::MessageHeader& m, const std::string& submitter) {
+Status Outgoing::check_policy(policy::SecurityLevel level, const edxml::MessageHeader& m,
+                              const std::string& submitter) {
   Status st = policy::check_outgoing(level, m, c_.opt.forbidden_kinds);
   if (!st.ok()) {
     audit_refusal(st.error(), submitter, "outgoing " + m.code.number + "/" + m.code.notation);
@@ -131,7 +132,8 @@ Status Outgoing::check_same_submission(const store::NewDocument& nd, const store
 // Organization mode: the agency's key signs what a system submitted.
 Result<Submitted> Outgoing::sign_for_organization(Submitted s, const std::string& submitter) {
   if (c_.opt.signing != SigningMode::organization || s.state != State::pending_signature) return s;
-  auto signed_state = sign_with(s.id, "", nullptr, "system:organization", "signed by the organization for " + submitter);
+  auto signed_state =
+      sign_with(s.id, "", nullptr, "system:organization", "signed by the organization for " + submitter);
   if (!signed_state.ok()) return signed_state.error();
   s.state = *signed_state;
   return s;
@@ -256,8 +258,8 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
   auto created = c_.store.create_document(nd);
   if (!created.ok()) return created.error();
   if (verified && !created->existing) {
-    auto moved = c_.store.transition(created->id, State::signed_, submitter,
-                                     "submitted signed: " + nd.signer_summary, State::pending_signature);
+    auto moved = c_.store.transition(created->id, State::signed_, submitter, "submitted signed: " + nd.signer_summary,
+                                     State::pending_signature);
     if (!moved.ok()) return moved.error();
     auto queued = c_.store.transition(created->id, State::queued, submitter, "", State::signed_,
                                       store::OutboxRequest{"edoc", join_list(nd.recipients), *envelope});
@@ -361,8 +363,8 @@ Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, con
 }
 
 Result<crypto::PreparedSignature> Outgoing::prepare_remote(DocumentId id,
-                                                          const std::vector<crypto::Certificate>& certificates,
-                                                          std::optional<crypto::SignatureAlgorithm> algorithm) {
+                                                           const std::vector<crypto::Certificate>& certificates,
+                                                           std::optional<crypto::SignatureAlgorithm> algorithm) {
   if (c_.opt.signing == SigningMode::organization) {
     return make_error(ErrorKind::conflict, "sign.mode",
                       "this gateway signs with the organization's key when a document is submitted ([signing] mode)");

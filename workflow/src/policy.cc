@@ -92,7 +92,8 @@ constexpr std::array<std::string_view, 6> kStamps = {"MẬT", "TỐI MẬT", "TU
 
 Result<SecurityLevel> parse_security_level(std::string_view text) {
   std::string spaced(text);
-  std::replace_if(spaced.begin(), spaced.end(), [](char c) { return c == '_' || c == '-'; }, ' ');
+  std::replace_if(
+      spaced.begin(), spaced.end(), [](char c) { return c == '_' || c == '-'; }, ' ');
   const std::string f = folded_words(spaced);
   if (f.empty() || f == "normal" || f == "thường" || f == "thuong" || f == "bình thường" || f == "binh thuong") {
     return SecurityLevel::normal;
@@ -137,10 +138,12 @@ bool is_forbidden_kind(std::string_view text, const std::vector<std::string>& ki
   return false;
 }
 
-Status check_outgoing(SecurityLevel level, const edxml::MessageHeader& m, const std::vector<std::string>& forbidden_kinds) {
+Status check_outgoing(SecurityLevel level, const edxml::MessageHeader& m,
+                      const std::vector<std::string>& forbidden_kinds) {
   if (level != SecurityLevel::normal) {
-    return make_error(ErrorKind::invalid, "policy.secret",
-                      "secret documents (mật, tối mật, tuyệt mật) may not be sent on this system (Decision 2226/QĐ-BCT)");
+    return make_error(
+        ErrorKind::invalid, "policy.secret",
+        "secret documents (mật, tối mật, tuyệt mật) may not be sent on this system (Decision 2226/QĐ-BCT)");
   }
   if (has_secret_stamp(m.subject) || has_secret_stamp(m.type_name) || has_secret_stamp(m.type_detail)) {
     return make_error(ErrorKind::invalid, "policy.secret",

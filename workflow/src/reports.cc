@@ -25,13 +25,14 @@ std::string utc_time(int64_t ms) {
 }
 
 bj::object incoming_counts(const store::IncomingUnitCounts& c) {
-  return bj::object{{"received", c.received},       {"in_progress", c.in_progress}, {"done_on_time", c.done_on_time},
-                    {"done_late", c.done_late},     {"refused", c.refused},         {"overdue", c.overdue}};
+  return bj::object{{"received", c.received},   {"in_progress", c.in_progress}, {"done_on_time", c.done_on_time},
+                    {"done_late", c.done_late}, {"refused", c.refused},         {"overdue", c.overdue}};
 }
 
 bj::object outgoing_counts(const store::OutgoingOrganCounts& c) {
-  return bj::object{{"sent", c.sent},           {"delivered", c.delivered}, {"accepted", c.accepted},
-                    {"in_progress", c.in_progress}, {"completed", c.completed}, {"refused", c.refused},
+  return bj::object{{"sent", c.sent},           {"delivered", c.delivered},
+                    {"accepted", c.accepted},   {"in_progress", c.in_progress},
+                    {"completed", c.completed}, {"refused", c.refused},
                     {"no_answer", c.no_answer}, {"waiting", c.waiting}};
 }
 
@@ -59,7 +60,8 @@ Result<ReportDays> report_days(std::string_view from, std::string_view to, int64
     return make_error(ErrorKind::malformed, "report.date", "\"from\" must be a day written YYYY-MM-DD");
   }
   if (*from_end > *to_end) {
-    return make_error(ErrorKind::invalid, "report.range", "the period starts (" + d.from + ") after it ends (" + d.to + ")");
+    return make_error(ErrorKind::invalid, "report.range",
+                      "the period starts (" + d.from + ") after it ends (" + d.to + ")");
   }
   d.period.from_ms = *from_end + 1 - kDayMs;
   d.period.to_ms = *to_end + 1;

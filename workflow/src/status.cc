@@ -15,24 +15,37 @@ using store::State;
 
 std::optional<State> state_for_status(ex::StatusCode code) {
   switch (code) {
-    case ex::StatusCode::arrived: return State::delivered;
-    case ex::StatusCode::refused: return State::refused;
-    case ex::StatusCode::accepted: return State::accepted;
-    case ex::StatusCode::assigned: return State::assigned;
-    case ex::StatusCode::processing: return State::processing;
-    case ex::StatusCode::completed: return State::completed;
-    default: return std::nullopt;
+    case ex::StatusCode::arrived:
+      return State::delivered;
+    case ex::StatusCode::refused:
+      return State::refused;
+    case ex::StatusCode::accepted:
+      return State::accepted;
+    case ex::StatusCode::assigned:
+      return State::assigned;
+    case ex::StatusCode::processing:
+      return State::processing;
+    case ex::StatusCode::completed:
+      return State::completed;
+    default:
+      return std::nullopt;
   }
 }
 
 std::optional<ex::StatusCode> status_for_state(State state) {
   switch (state) {
-    case State::registered: return ex::StatusCode::accepted;
-    case State::refused: return ex::StatusCode::refused;
-    case State::assigned: return ex::StatusCode::assigned;
-    case State::processing: return ex::StatusCode::processing;
-    case State::completed: return ex::StatusCode::completed;
-    default: return std::nullopt;
+    case State::registered:
+      return ex::StatusCode::accepted;
+    case State::refused:
+      return ex::StatusCode::refused;
+    case State::assigned:
+      return ex::StatusCode::assigned;
+    case State::processing:
+      return ex::StatusCode::processing;
+    case State::completed:
+      return ex::StatusCode::completed;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -42,8 +55,7 @@ Result<DocumentId> StatusMessages::receive(const ex::Envelope& env, const crypto
                                            const store::BlobRef& envelope, const std::string& axis_from) {
   const ex::StatusMessage& s = *env.status;
   if (s.response_for.document_id.empty()) {
-    return make_error(ErrorKind::invalid, "status.document",
-                      "the status message names no DocumentId in ResponseFor");
+    return make_error(ErrorKind::invalid, "status.document", "the status message names no DocumentId in ResponseFor");
   }
   // The document is ours (we are its sender), has this DocumentId and names
   // the status message's sender among its recipients: DocumentId alone may
@@ -65,9 +77,9 @@ Result<DocumentId> StatusMessages::receive(const ex::Envelope& env, const crypto
     }
   }
   if (!found && !page->documents.empty()) {
-    return make_error(ErrorKind::forbidden, "status.sender",
-                      "organ '" + s.from.organ_id + "' is not a recipient of our document '" +
-                          s.response_for.document_id + "'");
+    return make_error(
+        ErrorKind::forbidden, "status.sender",
+        "organ '" + s.from.organ_id + "' is not a recipient of our document '" + s.response_for.document_id + "'");
   }
   if (!found) {
     return make_error(ErrorKind::not_found, "status.unknown_document",
@@ -78,9 +90,9 @@ Result<DocumentId> StatusMessages::receive(const ex::Envelope& env, const crypto
   // message names: otherwise any system on the axis could report (unsigned)
   // in a recipient's name.
   if (!axis_from.empty() && !same_organ(axis_from, s.from.organ_id)) {
-    return make_error(ErrorKind::forbidden, "status.sender",
-                      "the status message says it is from " + s.from.organ_id + " but the axis delivered it from " +
-                          axis_from);
+    return make_error(
+        ErrorKind::forbidden, "status.sender",
+        "the status message says it is from " + s.from.organ_id + " but the axis delivered it from " + axis_from);
   }
   if (std::find(doc->recipients.begin(), doc->recipients.end(), s.from.organ_id) == doc->recipients.end()) {
     return make_error(ErrorKind::forbidden, "status.sender",
@@ -175,8 +187,7 @@ Status StatusMessages::send(const store::Document& doc, ex::StatusCode code, con
       crypto::SignOptions so;
       so.algorithm = key->algorithm;
       so.include_chain = !key->chain.empty();
-      auto signed_doc =
-          crypto::sign(std::move(*parsed), *key->signer, key->certificate, key->chain, so, *c_.verifier);
+      auto signed_doc = crypto::sign(std::move(*parsed), *key->signer, key->certificate, key->chain, so, *c_.verifier);
       if (signed_doc.ok()) {
         file = **scratch / "status-signed.xml";
         EDX_TRY(save_document(signed_doc->get(), file));
@@ -253,7 +264,8 @@ Result<State> StatusMessages::report(DocumentId id, const ProcessingReport& r, c
   if (!store::is_legal(Direction::incoming, doc->state, r.state)) {
     return make_error(ErrorKind::conflict, "store.illegal_transition",
                       "document " + std::to_string(id) + " cannot go from " +
-                          std::string(store::state_name(doc->state)) + " to " + std::string(store::state_name(r.state)));
+                          std::string(store::state_name(doc->state)) + " to " +
+                          std::string(store::state_name(r.state)));
   }
   EDX_TRY(send(*doc, *code, r.reason, r.staff, r.department, r.state, actor));
   return r.state;

@@ -36,9 +36,9 @@ class Decoder {
  private:
   Mode mode_;
   char quad_[4] = {};
-  int have_ = 0;     // characters in quad_
-  int pad_ = 0;      // '=' in the current quantum
-  bool ended_ = false;   // a padded quantum ended the data
+  int have_ = 0;        // characters in quad_
+  int pad_ = 0;         // '=' in the current quantum
+  bool ended_ = false;  // a padded quantum ended the data
   bool failed_ = false;
 };
 

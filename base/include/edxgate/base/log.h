@@ -29,21 +29,12 @@ struct Field {
 // Writes `ts=... level=... msg="..." k=v ...` as one write(2) call.
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields);
 
-inline void debug(std::string_view msg, std::initializer_list<Field> f = {}) {
-  write(Level::debug, msg, f);
-}
-inline void info(std::string_view msg, std::initializer_list<Field> f = {}) {
-  write(Level::info, msg, f);
-}
-inline void warn(std::string_view msg, std::initializer_list<Field> f = {}) {
-  write(Level::warn, msg, f);
-}
-inline void error(std::string_view msg, std::initializer_list<Field> f = {}) {
-  write(Level::error, msg, f);
-}
+inline void debug(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::debug, msg, f); }
+inline void info(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::info, msg, f); }
+inline void warn(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::warn, msg, f); }
+inline void error(std::string_view msg, std::initializer_list<Field> f = {}) { write(Level::error, msg, f); }
 
 // Formats one line without writing it (used by write and by tests).
-std::string format_line(Level level, std::string_view msg,
-                        std::initializer_list<Field> fields);
+std::string format_line(Level level, std::string_view msg, std::initializer_list<Field> fields);
 
 }  // namespace edxgate::log

@@ -63,9 +63,10 @@ class Histogram {
     uint64_t count = 0;
     double sum = 0;
   };
-  Histogram(std::string name, std::string help, std::vector<std::string> label_names,
-            std::vector<double> bounds)
-      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)),
+  Histogram(std::string name, std::string help, std::vector<std::string> label_names, std::vector<double> bounds)
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        label_names_(std::move(label_names)),
         bounds_(std::move(bounds)) {}
   void render(std::string& out) const;
   std::string name_, help_;

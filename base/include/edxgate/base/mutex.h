@@ -53,14 +53,12 @@ class SCOPED_CAPABILITY MutexLock {
   }
   // As wait, until `deadline` at most (cv_status::timeout when it passed).
   template <class Clock, class Duration>
-  std::cv_status wait_until(std::condition_variable& cv,
-                            const std::chrono::time_point<Clock, Duration>& deadline) {
+  std::cv_status wait_until(std::condition_variable& cv, const std::chrono::time_point<Clock, Duration>& deadline) {
     return cv.wait_until(lock_, deadline);
   }
   // As wait, up to `timeout`; false if it ran out with `pred` still false.
   template <class Rep, class Period, class Pred>
-  bool wait_for(std::condition_variable& cv, std::chrono::duration<Rep, Period> timeout,
-                Pred pred) {
+  bool wait_for(std::condition_variable& cv, std::chrono::duration<Rep, Period> timeout, Pred pred) {
     return cv.wait_for(lock_, timeout, std::move(pred));
   }
 

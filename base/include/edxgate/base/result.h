@@ -57,7 +57,7 @@ inline Error make_error(ErrorKind kind, std::string code, std::string message, i
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
   Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -97,8 +97,8 @@ using Status = Result<void>;
 }  // namespace edxgate
 
 // Propagates an error from an expression yielding a Result.
-#define EDX_TRY(expr)                          \
-  do {                                         \
-    auto edx_try_r_ = (expr);                  \
+#define EDX_TRY(expr)                                \
+  do {                                               \
+    auto edx_try_r_ = (expr);                        \
     if (!edx_try_r_.ok()) return edx_try_r_.error(); \
   } while (0)

@@ -68,9 +68,9 @@ struct Store {
   // string with its password. Exactly one of them.
   std::string dsn;
   std::string dsn_file;
-  uint32_t pool_size = 8;                      // connections at most
-  uint32_t statement_timeout_ms = 30000;       // every statement
-  std::string node;                            // this gateway's name in a cluster; "" = host name
+  uint32_t pool_size = 8;                 // connections at most
+  uint32_t statement_timeout_ms = 30000;  // every statement
+  std::string node;                       // this gateway's name in a cluster; "" = host name
 };
 
 // [hsm]: the PKCS#11 token the gateway signs with.
@@ -160,8 +160,8 @@ enum class Role { system, axis, officer, leader };
 struct Client {
   std::string name;
   Role role = Role::system;
-  std::string subject;      // RFC 2253 subject DN, or
-  std::string fingerprint;  // "sha256:<hex>" of the DER certificate
+  std::string subject;                 // RFC 2253 subject DN, or
+  std::string fingerprint;             // "sha256:<hex>" of the DER certificate
   std::vector<std::string> organ_ids;  // for role "system": organ ids it may send as (and sees)
   // For role "leader": the pkcs11: URIs of the token keys it may sign with on
   // the gateway; empty: only [hsm] key_uri.

@@ -31,7 +31,7 @@ class Fetcher {
 };
 
 struct HttpFetcherOptions {
-  uint32_t timeout_s = 10;               // connect + whole exchange
+  uint32_t timeout_s = 10;                // connect + whole exchange
   uint64_t max_bytes = 32 * 1024 * 1024;  // answer body limit
 };
 // A plain blocking HTTP/1.1 client for http:// URLs (CRL and OCSP are signed
@@ -39,8 +39,8 @@ struct HttpFetcherOptions {
 std::unique_ptr<Fetcher> make_http_fetcher(HttpFetcherOptions options = {});
 
 struct OnlineRevocationOptions {
-  bool fetch_crl = true;  // from the CRL distribution point
-  bool ocsp = true;       // from the AIA OCSP responder
+  bool fetch_crl = true;    // from the CRL distribution point
+  bool ocsp = true;         // from the AIA OCSP responder
   uint32_t cache_s = 3600;  // upper bound on how long an answer is reused
 };
 
@@ -73,7 +73,7 @@ class RevocationSource {
   };
   std::shared_ptr<Fetcher> fetcher_;
   OnlineRevocationOptions options_;
-  Mutex mu_;  // guards the caches (the fetches run outside it)
+  Mutex mu_;                                                      // guards the caches (the fetches run outside it)
   std::map<std::string, CachedCrls> crl_cache_ GUARDED_BY(mu_);   // by URL
   std::map<std::string, CachedOcsp> ocsp_cache_ GUARDED_BY(mu_);  // by issuer fingerprint + serial
 };

@@ -45,8 +45,7 @@ class Signer {
   // in XML-DSig form: PKCS#1 v1.5 bytes for RSA, r||s of fixed width for ECDSA
   // (RFC 4050 / XML-DSig 1.1), not DER.
   // Errors: "token.absent" ("token not present"), "pin.*", "sign.failed", ...
-  virtual Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data,
-                                            SignatureAlgorithm alg) = 0;
+  virtual Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, SignatureAlgorithm alg) = 0;
 };
 
 }  // namespace edxgate::crypto

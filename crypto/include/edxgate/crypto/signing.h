@@ -40,8 +40,7 @@ class PreparedSignature {
  private:
   friend Result<PreparedSignature> prepare(edxml::XmlDocPtr, const Certificate&, std::span<const Certificate>,
                                            const SignOptions&);
-  friend Result<edxml::XmlDocPtr> complete(PreparedSignature, std::span<const uint8_t>, const Verifier&,
-                                           Verification*);
+  friend Result<edxml::XmlDocPtr> complete(PreparedSignature, std::span<const uint8_t>, const Verifier&, Verification*);
   edxml::XmlDocPtr doc_;
   xmlNode* value_node_ = nullptr;  // ds:SignatureValue inside doc_
   std::vector<uint8_t> signed_info_;
@@ -52,8 +51,8 @@ class PreparedSignature {
 // Errors: "sign.envelope" (not an edXML envelope with an edXMLHeader),
 // "sign.already_signed", "sig.algorithm"/"sig.key_size" (the certificate's key
 // does not fit the algorithm or the policy), "c14n.failed".
-Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
-                                  std::span<const Certificate> chain, const SignOptions& options);
+Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert, std::span<const Certificate> chain,
+                                  const SignOptions& options);
 
 // An ECDSA value may be r||s (XML-DSig) or the DER ECDSA-Sig-Value most tools
 // write; the document always carries r||s.
@@ -70,7 +69,7 @@ SignatureAlgorithm default_algorithm(const Certificate& cert);
 
 // prepare + signer.sign + complete.
 Result<edxml::XmlDocPtr> sign(edxml::XmlDocPtr doc, Signer& signer, const Certificate& cert,
-                              std::span<const Certificate> chain, const SignOptions& options,
-                              const Verifier& verifier, Verification* report = nullptr);
+                              std::span<const Certificate> chain, const SignOptions& options, const Verifier& verifier,
+                              Verification* report = nullptr);
 
 }  // namespace edxgate::crypto

@@ -88,7 +88,7 @@ struct Verification {
   std::string canonicalization;     // the SignedInfo C14N URI
   std::vector<CertSummary> chain;   // leaf first, anchor last (when validated)
   std::vector<std::string> warnings;
-  bool dual_checked = false;        // the DOM verifier checked it too, and agreed
+  bool dual_checked = false;  // the DOM verifier checked it too, and agreed
 };
 
 // What one streaming pass over an envelope file gives: the signature verdict

@@ -118,8 +118,8 @@ enum class StatusCode : int {
   recall_refused = 16,    // 16 từ chối lấy lại / cập nhật
 };
 Result<StatusCode> parse_status_code(std::string_view text);  // "01".."16"
-std::string format_status_code(StatusCode code);               // "01"
-std::string_view status_code_meaning(StatusCode code);         // Vietnamese
+std::string format_status_code(StatusCode code);              // "01"
+std::string_view status_code_meaning(StatusCode code);        // Vietnamese
 
 // An element the reader did not know, kept as self-contained XML text (its
 // namespaces declared on it). Written back only when it was read.
@@ -129,8 +129,7 @@ struct RawElement {
 };
 
 struct Organization {
-  std::string organ_id, organization_in_charge, organ_name, organ_add, email, telephone, fax,
-      website;
+  std::string organ_id, organization_in_charge, organ_name, organ_add, email, telephone, fax, website;
   bool operator==(const Organization&) const = default;
 };
 
@@ -200,7 +199,7 @@ struct Business {
   std::string reason;
   std::string document_id;
   std::string document_info, document_receiver;  // BussinessDocumentInfo
-  std::vector<RawElement> receivers;              // ReceiverList/Receiver, kept whole
+  std::vector<RawElement> receivers;             // ReceiverList/Receiver, kept whole
   std::vector<ReplacementInfo> replacements;
   bool paper = false;
   StaffInfo staff;
@@ -271,8 +270,7 @@ Status check_attachment_name(std::string_view name);
 // for what we send (the writer always checks so); with Strictness::receive
 // the deviations real peers send are appended to `warnings` (if given)
 // instead of refused.
-Status check_envelope(const Envelope& env, const FormatOptions& format,
-                      Strictness strictness = Strictness::outgoing,
+Status check_envelope(const Envelope& env, const FormatOptions& format, Strictness strictness = Strictness::outgoing,
                       std::vector<Warning>* warnings = nullptr);
 
 }  // namespace edxgate::edxml

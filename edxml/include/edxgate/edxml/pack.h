@@ -20,8 +20,7 @@ Status complete_for_pack(Envelope& env, const std::vector<std::string>& files);
 
 // As complete_for_pack, but the attachment names come from `names` (used when
 // the files are spool files whose own names mean nothing).
-Status complete_for_pack(Envelope& env, const std::vector<std::string>& files,
-                         const std::vector<std::string>& names);
+Status complete_for_pack(Envelope& env, const std::vector<std::string>& files, const std::vector<std::string>& names);
 
 // A random (version 4) UUID, lower-case.
 std::string new_uuid();

@@ -82,8 +82,7 @@ struct StreamedEnvelope {
   Envelope envelope;
   XmlDocPtr doc;
 };
-Result<StreamedEnvelope> read_envelope_file_with_doc(const std::string& path,
-                                                     const ReadOptions& options);
+Result<StreamedEnvelope> read_envelope_file_with_doc(const std::string& path, const ReadOptions& options);
 // The same for an envelope held in memory.
 Result<StreamedEnvelope> read_envelope_with_doc(std::string_view bytes, const ReadOptions& options);
 

@@ -39,8 +39,7 @@ using ByteSink = std::function<Status(std::string_view)>;
 
 Status write_envelope(const Envelope& env, const WriteOptions& options, const ByteSink& out);
 // Writes to `path` durably (temp file, fsync, rename): never a partial file.
-Status write_envelope_file(const Envelope& env, const WriteOptions& options,
-                           const std::string& path);
+Status write_envelope_file(const Envelope& env, const WriteOptions& options, const std::string& path);
 Result<std::string> write_envelope_string(const Envelope& env, const WriteOptions& options);
 
 }  // namespace edxgate::edxml

@@ -55,7 +55,6 @@ class XmlObserver {
 // neither decoded nor kept), so the returned document is the skeleton and
 // memory stays bounded by the header. Same limits and errors as
 // parse_xml_file.
-Result<XmlDocPtr> parse_xml_file_observed(const std::string& path, const Limits& limits,
-                                          XmlObserver& observer);
+Result<XmlDocPtr> parse_xml_file_observed(const std::string& path, const Limits& limits, XmlObserver& observer);
 
 }  // namespace edxgate::edxml

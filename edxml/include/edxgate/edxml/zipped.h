@@ -45,12 +45,10 @@ namespace edxgate::edxml {
 
 // Whether an attachment is zipped, from its declared name and content type
 // and its first bytes (`head`: at least 4 bytes when the file has them).
-bool is_zipped_attachment(std::string_view name, std::string_view content_type,
-                          std::string_view head);
+bool is_zipped_attachment(std::string_view name, std::string_view content_type, std::string_view head);
 
 // The same for a stored attachment file (reads its first bytes).
-Result<bool> is_zipped_attachment_file(const std::string& path, std::string_view name,
-                                       std::string_view content_type);
+Result<bool> is_zipped_attachment_file(const std::string& path, std::string_view name, std::string_view content_type);
 
 // Unzips the one entry of the ZIP at `zip_path` into `<out_dir>/<out_name>`
 // (atomically: a temp file in out_dir, fsync'd, renamed; nothing is left on

@@ -27,8 +27,8 @@
 // ids), and only incoming documents addressed to one of its organ ids that
 // passed verification (quarantined ones are for officers); anything else is
 // 404. A leader signs only with its own PIN and its configured keys
-// ([[clients]] sign_keys, else [hsm] key_uri); officers never sign. A leader reads only the outgoing documents awaiting a signature
-// (the ones it is asked to sign). Errors are application/problem+json.
+// ([[clients]] sign_keys, else [hsm] key_uri); officers never sign. A leader reads only the outgoing documents awaiting
+// a signature (the ones it is asked to sign). Errors are application/problem+json.
 //
 // A request that a browser marks as sent by a page of another site
 // (Sec-Fetch-Site other than same-origin/none, or an Origin that is not the
@@ -42,19 +42,19 @@
 #include <string>
 
 #include "edxgate/gateway/console.h"
-#include "edxgate/workflow/engine.h"
 #include "edxgate/gateway/multipart.h"
 #include "edxgate/gateway/router.h"
 #include "edxgate/store/store.h"
+#include "edxgate/workflow/engine.h"
 
 namespace edxgate::gateway {
 
 struct ApiOptions {
-  std::string spool_dir;            // where request bodies are written before the store takes them
+  std::string spool_dir;  // where request bodies are written before the store takes them
   uint64_t max_json_bytes = 1024 * 1024;
   MultipartLimits multipart;
-  int report_no_answer_days = 7;    // [reports] no_answer_days
-  std::string key_uri;  // [hsm] key_uri: the key a leader without sign_keys may use
+  int report_no_answer_days = 7;  // [reports] no_answer_days
+  std::string key_uri;            // [hsm] key_uri: the key a leader without sign_keys may use
 };
 
 // Adds the routes above. `engine` and `store` must outlive the router.
@@ -68,6 +68,5 @@ void add_api_routes(Router& router, workflow::Engine& engine, store::Store& stor
 // included (default: the 30 days up to today); from > to is 422
 // report.range, a malformed day 400 report.date. `store` must outlive the router.
 void add_report_routes(Router& router, store::Store& store, int no_answer_days);
-
 
 }  // namespace edxgate::gateway

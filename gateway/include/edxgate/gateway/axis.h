@@ -46,11 +46,11 @@ std::string_view axis_message_type_name(AxisMessageType t);
 std::string_view axis_item_status_name(AxisItemStatus s);
 
 struct VdxpOptions {
-  std::string endpoint;   // https://... base URL; calls go to {endpoint}/<name>
-  std::string organ_id;   // ours, registered for system_id (sent as `from` with sendEdoc)
+  std::string endpoint;  // https://... base URL; calls go to {endpoint}/<name>
+  std::string organ_id;  // ours, registered for system_id (sent as `from` with sendEdoc)
   std::string system_id;
   std::shared_ptr<const SecretString> secret;
-  ClientOptions client;   // TLS and the per-call timeout
+  ClientOptions client;  // TLS and the per-call timeout
   uint64_t max_envelope_bytes = 512ull * 1024 * 1024;
   std::string spool_dir = "/tmp";  // getEdoc answers are spooled here before decoding
 };

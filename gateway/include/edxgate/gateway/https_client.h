@@ -30,8 +30,8 @@ struct ClientRequest {
   std::string path;  // appended to the base URL's path
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type;
-  std::string body;       // sent when body_file is empty
-  std::string body_file;  // streamed from this file when set
+  std::string body;              // sent when body_file is empty
+  std::string body_file;         // streamed from this file when set
   std::string body_file_suffix;  // sent after body_file's bytes (the axis SDK's CRLF after a file)
 };
 

@@ -25,8 +25,8 @@ namespace edxgate::gateway {
 
 struct MultipartLimits {
   uint32_t max_parts = 210;
-  uint32_t max_part_header_bytes = 8 * 1024;  // all header lines of one part, CRLFs included
-  uint64_t max_field_bytes = 1024 * 1024;     // a part without filename (kept in memory)
+  uint32_t max_part_header_bytes = 8 * 1024;       // all header lines of one part, CRLFs included
+  uint64_t max_field_bytes = 1024 * 1024;          // a part without filename (kept in memory)
   uint64_t max_file_bytes = 512ull * 1024 * 1024;  // one file part
   // All plain fields together: without it max_parts fields of max_field_bytes
   // would all sit in memory at once.
@@ -83,18 +83,16 @@ struct MultipartProbe {
 
 // Parses a whole request body, in memory or spooled to a file (read in chunks
 // of 64 KiB). `spool_dir` receives the file parts.
-Result<MultipartForm> parse_multipart(const Body& body, std::string_view content_type,
-                                      const std::string& spool_dir, const MultipartLimits& limits);
-Result<MultipartForm> parse_multipart(const Body& body, std::string_view content_type,
-                                      const std::string& spool_dir, const MultipartLimits& limits,
-                                      MultipartProbe& probe);
+Result<MultipartForm> parse_multipart(const Body& body, std::string_view content_type, const std::string& spool_dir,
+                                      const MultipartLimits& limits);
+Result<MultipartForm> parse_multipart(const Body& body, std::string_view content_type, const std::string& spool_dir,
+                                      const MultipartLimits& limits, MultipartProbe& probe);
 
 // The same over bytes in memory with a known boundary (tests, fuzzing).
 Result<MultipartForm> parse_multipart_bytes(std::string_view bytes, std::string_view boundary,
-                                            const std::string& spool_dir,
-                                            const MultipartLimits& limits);
+                                            const std::string& spool_dir, const MultipartLimits& limits);
 Result<MultipartForm> parse_multipart_bytes(std::string_view bytes, std::string_view boundary,
-                                            const std::string& spool_dir,
-                                            const MultipartLimits& limits, MultipartProbe& probe);
+                                            const std::string& spool_dir, const MultipartLimits& limits,
+                                            MultipartProbe& probe);
 
 }  // namespace edxgate::gateway

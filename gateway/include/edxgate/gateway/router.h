@@ -53,8 +53,8 @@ struct Route {
 struct RouteMatch {
   const Route* route = nullptr;  // set when status == 0
   PathParams params;
-  unsigned status = 0;           // 0 = allowed, else 403 / 404 / 405
-  std::string label;             // metrics label: the pattern, or "unmatched"
+  unsigned status = 0;  // 0 = allowed, else 403 / 404 / 405
+  std::string label;    // metrics label: the pattern, or "unmatched"
 };
 
 // Built once before the server starts; read-only (and so thread-safe) after.

@@ -57,9 +57,9 @@
 #include <string>
 #include <vector>
 
+#include "edxgate/base/metrics.h"
 #include "edxgate/base/result.h"
 #include "edxgate/config/config.h"
-#include "edxgate/base/metrics.h"
 #include "edxgate/gateway/router.h"
 
 namespace edxgate::gateway {
@@ -76,7 +76,7 @@ struct ListenerOptions {
   // The roles that count as authenticated on this listener when a slot is
   // reclaimed (the axis listener: only the axis); empty = any configured client.
   std::vector<config::Role> authenticated_roles;
-  std::string spool_dir = "/tmp";       // where large bodies are spooled
+  std::string spool_dir = "/tmp";  // where large bodies are spooled
   uint64_t memory_body_bytes = 256 * 1024;
   unsigned io_threads = 1;
   unsigned worker_threads = 2;
@@ -85,33 +85,31 @@ struct ListenerOptions {
 // The HTTP metric families, registered once and shared by every listener.
 struct HttpMetrics {
   explicit HttpMetrics(MetricsRegistry& r);
-  Counter& requests;      // {listener, route, method, status}
-  Histogram& latency;     // {listener, route}
-  Gauge& connections;     // {listener}
-  Counter& refused;       // {listener, reason}: connections refused or cut
+  Counter& requests;   // {listener, route, method, status}
+  Histogram& latency;  // {listener, route}
+  Gauge& connections;  // {listener}
+  Counter& refused;    // {listener, reason}: connections refused or cut
 };
 
 // How full a listener is: a snapshot for /readyz (see health.h) and tests.
 struct ListenerLoad {
-  std::string name;                   // ListenerOptions::name
-  size_t open = 0;                    // connections holding a slot
-  size_t max = 0;                     // limits.max_connections
-  uint64_t evicted_last_minute = 0;   // slots reclaimed from other connections
-  uint64_t refused_last_minute = 0;   // newcomers refused: every slot was serving a request
+  std::string name;                  // ListenerOptions::name
+  size_t open = 0;                   // connections holding a slot
+  size_t max = 0;                    // limits.max_connections
+  uint64_t evicted_last_minute = 0;  // slots reclaimed from other connections
+  uint64_t refused_last_minute = 0;  // newcomers refused: every slot was serving a request
   // At the cap now, or a slot reclaimed or refused in the last few seconds
   // (so a flood that keeps the listener just under its cap still shows).
   bool saturated = false;
 };
 
 // Maps a TLS peer certificate (DER) to a caller. Exposed for tests.
-Caller identify_certificate(const unsigned char* der, size_t der_len,
-                            const std::vector<config::Client>& clients);
+Caller identify_certificate(const unsigned char* der, size_t der_len, const std::vector<config::Client>& clients);
 
 class Server {
  public:
   // Binds, starts the I/O threads and begins accepting.
-  static Result<std::unique_ptr<Server>> start(ListenerOptions options,
-                                               std::shared_ptr<const Router> router,
+  static Result<std::unique_ptr<Server>> start(ListenerOptions options, std::shared_ptr<const Router> router,
                                                HttpMetrics* metrics);
   ~Server();  // stop(0) if still running
   Server(const Server&) = delete;

@@ -42,8 +42,8 @@ struct TokenInfo {
   bool login_required = false;
   bool user_pin_initialized = false;
   bool read_only = false;
-  bool pin_count_low = false;   // a wrong PIN was entered since the last good one
-  bool pin_final_try = false;   // the next wrong PIN locks the user PIN
+  bool pin_count_low = false;  // a wrong PIN was entered since the last good one
+  bool pin_final_try = false;  // the next wrong PIN locks the user PIN
   bool pin_locked = false;
   bool pin_to_be_changed = false;
   // pkcs11:token=...;serial=... selecting this token.
@@ -111,13 +111,13 @@ struct KeyInfo {
 struct CertInfo {
   std::string label;
   std::vector<uint8_t> id;
-  std::string subject, issuer;      // RFC 2253 with UTF-8 values
-  std::string serial;               // hex
+  std::string subject, issuer;        // RFC 2253 with UTF-8 values
+  std::string serial;                 // hex
   std::string not_before, not_after;  // ISO 8601 UTC
   std::time_t not_after_time = 0;
-  long days_to_expiry = 0;          // whole days left, rounded down; negative once expired
+  long days_to_expiry = 0;             // whole days left, rounded down; negative once expired
   std::vector<std::string> key_usage;  // "digitalSignature", "nonRepudiation", ...
-  bool has_private_key = false;     // a private key with the same CKA_ID is on the token
+  bool has_private_key = false;        // a private key with the same CKA_ID is on the token
   std::string uri;
   std::string pem;
 };
@@ -134,8 +134,7 @@ class TokenSession {
  public:
   // Opens a session on the one token `selector` names (any token fields; an
   // empty selector works when the module has exactly one token).
-  static Result<TokenSession> open(std::shared_ptr<Module> module, const Pkcs11Uri& selector,
-                                   Actor actor = {});
+  static Result<TokenSession> open(std::shared_ptr<Module> module, const Pkcs11Uri& selector, Actor actor = {});
   ~TokenSession();
   TokenSession(TokenSession&&) noexcept;
   TokenSession& operator=(TokenSession&&) = delete;
@@ -152,8 +151,7 @@ class TokenSession {
   // CKA_SENSITIVE, !CKA_EXTRACTABLE, CKA_SIGN only; the attributes are read
   // back and the key destroyed if the token did not honour them. An empty
   // `id` picks 16 random bytes. Refuses a label or id already in use.
-  Result<KeyInfo> generate_key(const KeySpec& spec, const std::string& label,
-                               std::vector<uint8_t> id = {});
+  Result<KeyInfo> generate_key(const KeySpec& spec, const std::string& label, std::vector<uint8_t> id = {});
   // Private keys (needs login).
   Result<std::vector<KeyInfo>> keys();
   // The one private key `selector` names (object=, id=).
@@ -164,22 +162,18 @@ class TokenSession {
   // A PKCS#10 request signed by the token key. `subject` is an RFC 4514
   // string ("CN=Trần Hữu Linh,O=Bộ Công Thương,C=VN") or the OpenSSL slash
   // form ("/C=VN/O=.../CN=..."); values are UTF-8. Returns PEM.
-  Result<std::string> make_csr(const Pkcs11Uri& key, std::string_view subject,
-                               std::string_view email = {});
+  Result<std::string> make_csr(const Pkcs11Uri& key, std::string_view subject, std::string_view email = {});
 
   // Stores a certificate (PEM or DER) next to its key (same CKA_ID and
   // label), refusing one whose public key is not the key's ("cert.key_mismatch")
   // and, unless `replace`, a key that already has a certificate.
-  Result<CertInfo> import_certificate(const Pkcs11Uri& key, std::string_view cert_bytes,
-                                      bool replace = false);
+  Result<CertInfo> import_certificate(const Pkcs11Uri& key, std::string_view cert_bytes, bool replace = false);
   // Certificate objects (public; has_private_key is only known after login).
   Result<std::vector<CertInfo>> certificates();
 
  private:
-  TokenSession(std::shared_ptr<Module> module, TokenInfo token, unsigned long session,
-               Actor actor);
-  Status audit(std::string_view action, std::string_view object, std::string_view outcome,
-               std::string_view detail);
+  TokenSession(std::shared_ptr<Module> module, TokenInfo token, unsigned long session, Actor actor);
+  Status audit(std::string_view action, std::string_view object, std::string_view outcome, std::string_view detail);
   std::shared_ptr<Module> module_;
   TokenInfo token_;
   unsigned long session_ = 0;  // CK_SESSION_HANDLE, 0 after a move

@@ -25,16 +25,15 @@ class TokenSigner : public crypto::Signer {
   // Opens the key `key_uri` names (a private key: object= and/or id=, plus
   // token fields when the module has several tokens), logs in and checks the
   // key may sign. A token at its final PIN try is not risked.
-  static Result<std::unique_ptr<TokenSigner>> open(std::shared_ptr<Module> module,
-                                                   const Pkcs11Uri& key_uri, SecretString pin,
-                                                   Actor actor = {"gateway", nullptr});
+  static Result<std::unique_ptr<TokenSigner>> open(std::shared_ptr<Module> module, const Pkcs11Uri& key_uri,
+                                                   SecretString pin, Actor actor = {"gateway", nullptr});
   ~TokenSigner() override;
 
   // Returns PKCS#1 v1.5 bytes (RSA) or r||s of fixed width (ECDSA). Errors:
   // "token.absent", "pin.*", "sign.algorithm" (alg does not fit the key),
   // "sign.failed".
-  Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data,
-                                    crypto::SignatureAlgorithm alg) override EXCLUDES(mu_);
+  Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) override
+      EXCLUDES(mu_);
 
   const KeyInfo& key() const { return key_; }
   // The key's SubjectPublicKeyInfo (DER), read from the token at open.
@@ -42,8 +41,7 @@ class TokenSigner : public crypto::Signer {
 
  private:
   struct State;
-  TokenSigner(std::shared_ptr<Module> module, Pkcs11Uri token_uri, KeyInfo key,
-              SecretString pin, Actor actor);
+  TokenSigner(std::shared_ptr<Module> module, Pkcs11Uri token_uri, KeyInfo key, SecretString pin, Actor actor);
   Status reopen_locked() REQUIRES(mu_);
   void drop_session_locked() REQUIRES(mu_);
 

@@ -27,8 +27,8 @@ struct Pkcs11Uri {
   std::optional<std::vector<uint8_t>> id;   // CKA_ID (raw bytes)
   std::optional<std::string> type;          // "private" | "public" | "cert" | ...
   // Query attributes.
-  std::optional<std::string> module_path;   // "module-path"
-  std::optional<std::string> pin_source;    // "pin-source" (a file path or file: URI)
+  std::optional<std::string> module_path;  // "module-path"
+  std::optional<std::string> pin_source;   // "pin-source" (a file path or file: URI)
 
   // Parses "pkcs11:token=A;object=B;id=%01?module-path=/x.so".
   static Result<Pkcs11Uri> parse(std::string_view text);

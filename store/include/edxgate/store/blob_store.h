@@ -74,8 +74,7 @@ class BlobStore {
   Result<std::string> read(std::string_view sha256, uint64_t max_bytes) const;
   // Streams a blob to `sink` in chunks, then checks the hash. The caller must
   // not act on the bytes until this returns ok.
-  Status read_to(std::string_view sha256,
-                 const std::function<Status(std::string_view)>& sink) const;
+  Status read_to(std::string_view sha256, const std::function<Status(std::string_view)>& sink) const;
   // Re-hashes a blob; ok when present with the right size and content.
   Status verify(const BlobRef& ref) const;
   // Size of an existing blob file (no hashing): "store.blob_missing" otherwise.

@@ -68,9 +68,9 @@ struct Attachment {
 // carries them (normalised to YYYY-MM-DD by the caller when it can).
 struct NewDocument {
   Direction direction = Direction::outgoing;
-  State state = State::draft;     // must satisfy is_initial(direction, state)
-  std::string envelope_id;        // edXML DocumentId (or the axis docId)
-  std::string sender;             // organ id of From
+  State state = State::draft;           // must satisfy is_initial(direction, state)
+  std::string envelope_id;              // edXML DocumentId (or the axis docId)
+  std::string sender;                   // organ id of From
   std::vector<std::string> recipients;  // organ ids of To
   std::string code_number;
   std::string code_notation;
@@ -81,12 +81,12 @@ struct NewDocument {
   std::string due_date;
   std::optional<BlobRef> envelope;  // the edXML file, when there is one yet
   std::vector<Attachment> attachments;
-  std::string signer_summary;     // e.g. subject DN and verification outcome
+  std::string signer_summary;  // e.g. subject DN and verification outcome
   // Outgoing submissions: a retried submission with the same (submitter,
   // idempotency_key) returns the first document instead of a new one.
   std::string submitter;
   std::string idempotency_key;
-  std::string actor;              // recorded in the first transition and audit row
+  std::string actor;  // recorded in the first transition and audit row
 };
 
 struct Document {
@@ -138,12 +138,12 @@ struct Transition {
 // replacement "replaces" 7).
 struct LifecycleEvent {
   DocumentId document_id = 0;
-  std::string lifecycle;                // the new marker; "" keeps the current one
-  std::optional<DocumentId> related;    // the other document, if any
-  std::string relation;                 // revocation_of, revoked_by, update_of, updated_by, replaces, replaced_by
+  std::string lifecycle;              // the new marker; "" keeps the current one
+  std::optional<DocumentId> related;  // the other document, if any
+  std::string relation;               // revocation_of, revoked_by, update_of, updated_by, replaces, replaced_by
   std::string actor;
   std::string reason;
-  int64_t at_ms = 0;                    // set by the store
+  int64_t at_ms = 0;  // set by the store
   // When set, the document's current marker must be one of these
   // ("store.conflict" otherwise, and nothing of the batch is written).
   std::optional<std::vector<std::string>> expected_lifecycle;
@@ -183,9 +183,9 @@ struct OutboxItem {
   int attempts = 0;
   int64_t next_attempt_ms = 0;
   std::string last_error;
-  std::string lease_owner;   // set while claimed
+  std::string lease_owner;  // set while claimed
   int64_t lease_until_ms = 0;
-  std::string lease_token;   // only in items returned by claim_outbox
+  std::string lease_token;  // only in items returned by claim_outbox
   int64_t created_ms = 0;
 };
 
@@ -201,7 +201,7 @@ struct DocumentQuery {
   std::string subject_contains;             // case-insensitive (Unicode simple folding)
   std::string lifecycle;                    // exact lifecycle marker (LifecycleEvent)
   std::optional<DocumentId> before_id;
-  uint32_t limit = 50;                      // capped at 1000
+  uint32_t limit = 50;  // capped at 1000
 };
 
 struct DocumentPage {
@@ -221,8 +221,8 @@ struct AuditCheck {
   bool ok = true;
   uint64_t rows = 0;
   int64_t first_bad_seq = 0;
-  std::string problem;       // one sentence when !ok
-  std::string head_sha256;   // hash of the last row (record it elsewhere to detect truncation)
+  std::string problem;      // one sentence when !ok
+  std::string head_sha256;  // hash of the last row (record it elsewhere to detect truncation)
 };
 
 struct AuditRow {
@@ -248,10 +248,10 @@ struct StoreStats {
 // One entry of the axis' agency directory (getAgenciesList), as the axis
 // names its fields: `code` is the organ id documents are addressed to.
 struct Agency {
-  std::string code;      // organ id (mã định danh), e.g. 000.00.00.H41
-  std::string name;      // Vietnamese name, as the axis gives it
-  std::string id;        // the axis' own id of the entry
-  std::string pid;       // the axis id of the parent entry ("" for a root)
+  std::string code;  // organ id (mã định danh), e.g. 000.00.00.H41
+  std::string name;  // Vietnamese name, as the axis gives it
+  std::string id;    // the axis' own id of the entry
+  std::string pid;   // the axis id of the parent entry ("" for a root)
   std::string mail;
   std::string old_code;  // the entry's former organ id, when it had one
 };
@@ -288,8 +288,8 @@ std::string_view backend_name(Backend b);  // "sqlite" | "postgresql"
 
 struct StoreOptions {
   Backend backend = Backend::sqlite;
-  std::string state_dir;        // SQLite: holds edxgate.db; both: blobs/ unless blob_dir is set
-  std::string db_path;          // SQLite: default <state_dir>/edxgate.db
+  std::string state_dir;  // SQLite: holds edxgate.db; both: blobs/ unless blob_dir is set
+  std::string db_path;    // SQLite: default <state_dir>/edxgate.db
   // The content-addressed blob directory (default <state_dir>/blobs). Nodes
   // of a cluster share one (e.g. an NFS mount): a blob's name is its hash, it
   // is written to a temp file and renamed, so nodes never overwrite each other.
@@ -303,7 +303,7 @@ struct StoreOptions {
   uint32_t connect_timeout_s = 10;
   std::string application_name = "edxgate";  // shown in pg_stat_activity
   uint64_t max_blob_bytes = 512ull * 1024 * 1024;
-  bool read_only = false;       // no migrations, no writes (inspection tools)
+  bool read_only = false;  // no migrations, no writes (inspection tools)
   BackoffPolicy backoff;
   // Blobs and temp files younger than this are never collected: a blob must
   // be referenced by a committed row within this time after it was written.

@@ -18,7 +18,7 @@ struct TransferReport {
   uint64_t status_messages = 0;
   uint64_t outbox_items = 0;
   uint64_t audit_rows = 0;
-  uint64_t blobs_copied = 0;   // 0 when both stores use one blob directory
+  uint64_t blobs_copied = 0;      // 0 when both stores use one blob directory
   std::string audit_head_sha256;  // the same in both stores after the move
 };
 

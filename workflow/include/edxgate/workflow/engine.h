@@ -57,18 +57,18 @@ namespace edxgate::workflow {
 enum class SigningMode { personal, organization };
 
 struct EngineOptions {
-  std::string organ_id;       // ours: the From of what we send, checked on submissions
+  std::string organ_id;  // ours: the From of what we send, checked on submissions
   SigningMode signing = SigningMode::personal;
   // Document types refused at submission (policy.h, policy.kind).
   std::vector<std::string> forbidden_kinds = policy::default_forbidden_kinds();
-  std::string organ_name;     // for status messages
-  std::string work_dir;       // temp files (same filesystem as the store's blobs)
-  edxml::ReadOptions read;    // limits and format (attachment_dir is set per use)
+  std::string organ_name;   // for status messages
+  std::string work_dir;     // temp files (same filesystem as the store's blobs)
+  edxml::ReadOptions read;  // limits and format (attachment_dir is set per use)
   edxml::WriteOptions write;
   std::string worker = "engine";
   int64_t lease_ms = 15 * 60 * 1000;  // must exceed the axis call timeout
   std::chrono::milliseconds outbox_interval{1000};
-  bool pull = false;          // poll the axis for deliveries
+  bool pull = false;  // poll the axis for deliveries
   std::chrono::milliseconds poll_interval{30'000};
   std::chrono::milliseconds gc_interval{3'600'000};
   // Reports ([reports]): an outgoing document unanswered this long counts as
@@ -81,9 +81,9 @@ struct EngineOptions {
 // shape) and the attachment files, which the engine moves into the store.
 struct Submission {
   json::bj::value header;
-  std::vector<std::string> files;  // spool files, consumed
-  std::vector<std::string> names;  // the names the submitter gave them
-  std::string submitter;           // caller name
+  std::vector<std::string> files;            // spool files, consumed
+  std::vector<std::string> names;            // the names the submitter gave them
+  std::string submitter;                     // caller name
   std::vector<std::string> allowed_senders;  // organ ids the caller may send as
   std::string idempotency_key;
 };
@@ -175,9 +175,8 @@ class Engine {
   // `changes`: message fields in META.json's names (edxml/README.md) that
   // replace the original's; `files` (consumed), when given, replace its
   // attachments. At least one of the two.
-  Result<Submitted> update(store::DocumentId original, const LifecycleRequest& request,
-                           const json::bj::object& changes, std::vector<std::string> files,
-                           std::vector<std::string> names);
+  Result<Submitted> update(store::DocumentId original, const LifecycleRequest& request, const json::bj::object& changes,
+                           std::vector<std::string> files, std::vector<std::string> names);
   // `replacement`: the new document, submitted as by submit().
   Result<Submitted> replace(store::DocumentId original, const LifecycleRequest& request, Submission replacement);
   // The internal system's answer to a recall request on an incoming

@@ -10,7 +10,7 @@ namespace edxgate::workflow {
 
 // One delivery from the axis (pushed to our endpoint, or pulled).
 struct IncomingDelivery {
-  std::string file;          // the envelope (without the SDK's CRLF), in a spool file the engine may consume
+  std::string file;  // the envelope (without the SDK's CRLF), in a spool file the engine may consume
   uint64_t size = 0;
   std::string message_type;  // edoc | status (as signed; the envelope's content decides)
   std::string from;          // sender organ id as the axis authenticated it ("" if unknown)

@@ -55,7 +55,8 @@ bool is_forbidden_kind(std::string_view text, const std::vector<std::string>& ki
 // The outgoing rules for a document being submitted. Errors: invalid
 // "policy.secret" (a secret level or stamp), "policy.kind" (a forbidden
 // document type).
-Status check_outgoing(SecurityLevel level, const edxml::MessageHeader& m, const std::vector<std::string>& forbidden_kinds);
+Status check_outgoing(SecurityLevel level, const edxml::MessageHeader& m,
+                      const std::vector<std::string>& forbidden_kinds);
 
 // The incoming rule: invalid "policy.secret" when the subject or the document
 // type carries a stamp.
