@@ -221,6 +221,12 @@ TEST_F(E2e, DocumentTravelsFromAToBAndStatusesComeBack) {
   Reply env = w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + in_id + "/envelope", "", "", "", env_file);
   ASSERT_EQ(env.status, 200u) << env.error;
   EXPECT_EQ(sha256_hex_of_file(env_file), str(out.as_object().at("envelope"), "sha256"));
+  // A streamed the 20 MB envelope through its signer; xmlsec1 (a DOM verifier) agrees.
+  int xmlsec_rc = -1;
+  const std::string xmlsec =
+      run_capture("xmlsec1 --verify --trusted-pem '" + w().signing_ca() + "' '" + env_file + "' 2>&1", &xmlsec_rc);
+  EXPECT_EQ(xmlsec_rc, 0) << xmlsec;
+  EXPECT_NE(xmlsec.find("OK"), std::string::npos) << xmlsec;
   const std::vector<std::pair<std::string, std::string>> sent = {{"phu-luc.bin", big}, {vn_name, vn}};
   for (size_t i = 0; i < 2; ++i) {
     const std::string got = w().path("b-att-" + std::to_string(i));
