@@ -825,7 +825,7 @@ TEST_F(E2e, ConcurrentSigningChecksEveryPin) {
   // Six leaders sign at once on A's token, every other one with a wrong PIN.
   std::vector<std::string> ids;
   for (int i = 0; i < 6; ++i) {
-    ids.push_back(submit(std::to_string(30 + i) + "/BA-VP", "V/v ký đồng thời " + std::to_string(i),
+    ids.push_back(submit(std::to_string(70 + i) + "/BA-VP", "V/v ký đồng thời " + std::to_string(i),
                          {{"c.txt", small_file("conc-" + std::to_string(i), "nội dung " + std::to_string(i))}}));
     ASSERT_FALSE(ids.back().empty());
   }
