@@ -1,6 +1,7 @@
 // edxgate commands of the crypto part: verify and sign.
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "cli.h"
@@ -181,16 +182,6 @@ Result<crypto::Certificate> certificate_on_token(std::shared_ptr<hsm::Module> mo
   return cert;
 }
 
-Status write_document(xmlDoc* doc, const std::string& out) {
-  xmlChar* mem = nullptr;
-  int size = 0;
-  xmlDocDumpMemoryEnc(doc, &mem, &size, "UTF-8");
-  edxml::XmlCharPtr owned(mem);
-  if (!mem) return make_error(ErrorKind::internal, "io.write", "cannot serialize the signed document");
-  std::string data(reinterpret_cast<char*>(mem), static_cast<size_t>(size));
-  return fs::write_file_atomic(out, data, 0644);
-}
-
 int run_sign(const std::vector<std::string>& argv) {
   auto args = Args::parse(argv, {{"--module", "", true},
                                  {"--key", "", true},
@@ -241,17 +232,19 @@ int run_sign(const std::vector<std::string>& argv) {
     chain = std::move(c.value());
     options.include_chain = true;
   }
-  auto doc = edxml::parse_xml_file(args->positional()[0], setup->limits);
-  if (!doc.ok()) return fail_coded(doc.error());
-
   // The self-check validates the chain when trust is configured.
   crypto::VerifyPolicy policy = setup->policy;
   policy.validate_chain = setup->any_anchor;
   crypto::Verifier verifier(std::move(setup->trust), policy, setup->online);
-  auto signed_doc = crypto::sign(std::move(doc.value()), **signer, *cert, chain, options, verifier);
-  if (!signed_doc.ok()) return fail_coded(signed_doc.error());
-  auto st = write_document(signed_doc->get(), args->get("--out"));
-  if (!st.ok()) return fail_coded(st.error());
+  // Streamed (memory bounded by the header) into a temp file beside OUT,
+  // renamed over it once signed and checked.
+  const std::filesystem::path out(args->get("--out"));
+  auto file = fs::AtomicFile::create(out.parent_path().empty() ? "." : out.parent_path().string(), 0644);
+  if (!file.ok()) return fail_coded(file.error());
+  auto signed_ok = crypto::sign_file(args->positional()[0], file->temp_path(), **signer, *cert, chain, options,
+                                     verifier, setup->limits);
+  if (!signed_ok.ok()) return fail_coded(signed_ok.error());
+  if (auto st = file->commit(out.filename().string()); !st.ok()) return fail_coded(st.error());
   std::cout << "signed: " << args->get("--out") << " (" << crypto::signature_name(options.algorithm) << ", "
             << cert->subject() << ")\n";
   if (!setup->any_anchor) std::cout << "note: no trust anchor given; the chain was not validated\n";

@@ -7,6 +7,7 @@
 
 #include "dsig.h"
 #include "edxgate/base/base64.h"
+#include "signing_parts.h"
 
 namespace edxgate::crypto {
 
@@ -24,8 +25,10 @@ const dsig::SignatureMethod& method_of(SignatureAlgorithm alg) {
   return *dsig::find_signature_method(signature_uri(alg));
 }
 
-// Builds ds:Signature (empty SignatureValue) as the last child of `header`;
-// returns the SignatureValue node.
+}  // namespace
+
+namespace detail {
+
 xmlNode* insert_skeleton(xmlNode* header, const std::vector<uint8_t>& digest, const SignOptions& o,
                          const Certificate& cert, std::span<const Certificate> chain) {
   xmlNode* sig = xmlNewNode(nullptr, X("Signature"));
@@ -53,24 +56,45 @@ xmlNode* insert_skeleton(xmlNode* header, const std::vector<uint8_t>& digest, co
   return value;
 }
 
-}  // namespace
-
-Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert, std::span<const Certificate> chain,
-                                  const SignOptions& options) {
+Status check_unsigned(xmlDoc* doc, const Certificate& cert, const SignOptions& options) {
   if (!doc || doc->intSubset || doc->extSubset) {
     return make_error(ErrorKind::invalid, "sign.envelope",
                       "the document has a DOCTYPE; parse it with the hardened parser");
   }
-  xmlNode* header = dsig::find_edxml_header(doc.get());
-  if (!header)
+  if (!dsig::find_edxml_header(doc))
     return make_error(ErrorKind::invalid, "sign.envelope", "the document is not an edXML envelope with an edXMLHeader");
-  if (!dsig::find_signatures(doc.get()).empty()) {
+  if (!dsig::find_signatures(doc).empty()) {
     return make_error(ErrorKind::conflict, "sign.already_signed", "the document already carries an XML-DSig signature");
   }
-  const auto& method = method_of(options.algorithm);
   EVP_PKEY* pub = X509_get0_pubkey(cert.get());
   if (!pub) return make_error(ErrorKind::invalid, "sig.keyinfo", "the signing certificate's public key is unreadable");
-  EDX_TRY(dsig::check_key(pub, method));
+  return dsig::check_key(pub, method_of(options.algorithm));
+}
+
+Result<std::string> checked_value(const PreparedParts& p, std::span<const uint8_t> signature_value) {
+  const auto& method = method_of(p.algorithm);
+  EVP_PKEY* key = X509_get0_pubkey(p.cert.get());
+  // An ECDSA value in the DER form most tools write (openssl dgst, CNG,
+  // Java) becomes the r||s that XML-DSig carries.
+  std::optional<std::vector<uint8_t>> raw;
+  const size_t width = static_cast<size_t>((EVP_PKEY_get_bits(key) + 7) / 8);
+  if (method.ecdsa && signature_value.size() != 2 * width) {
+    raw = dsig::ecdsa_der_to_raw(signature_value, width);
+    if (raw) signature_value = *raw;
+  }
+  if (!dsig::verify_raw(key, method, p.signed_info, signature_value)) {
+    return make_error(ErrorKind::invalid, "sign.value",
+                      "the signature value does not verify with the signing certificate's key");
+  }
+  return base64::encode(signature_value);
+}
+
+}  // namespace detail
+
+Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert, std::span<const Certificate> chain,
+                                  const SignOptions& options) {
+  EDX_TRY(detail::check_unsigned(doc.get(), cert, options));
+  xmlNode* header = dsig::find_edxml_header(doc.get());
 
   // The reference digest: exclusive C14N (no comments) of the document as it
   // is now, which is exactly the document after the enveloped-signature
@@ -80,7 +104,7 @@ Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
   if (!value.ok()) return value.error();
 
   PreparedSignature p;
-  p.value_node_ = insert_skeleton(header, *value, options, cert, chain);
+  p.value_node_ = detail::insert_skeleton(header, *value, options, cert, chain);
   xmlNode* signed_info = p.value_node_->prev;
   auto bytes = dsig::c14n_subtree(doc.get(), signed_info, *dsig::find_c14n(dsig::kExcC14n));
   if (!bytes.ok()) return bytes.error();
@@ -93,22 +117,9 @@ Result<PreparedSignature> prepare(edxml::XmlDocPtr doc, const Certificate& cert,
 
 Result<edxml::XmlDocPtr> complete(PreparedSignature prepared, std::span<const uint8_t> signature_value,
                                   const Verifier& verifier, Verification* report) {
-  const auto& method = method_of(prepared.algorithm_);
-  EVP_PKEY* key = X509_get0_pubkey(prepared.cert_.get());
-  // An ECDSA value in the DER form most tools write (openssl dgst, CNG,
-  // Java) becomes the r||s that XML-DSig carries.
-  std::optional<std::vector<uint8_t>> raw;
-  const size_t width = static_cast<size_t>((EVP_PKEY_get_bits(key) + 7) / 8);
-  if (method.ecdsa && signature_value.size() != 2 * width) {
-    raw = dsig::ecdsa_der_to_raw(signature_value, width);
-    if (raw) signature_value = *raw;
-  }
-  if (!dsig::verify_raw(key, method, prepared.signed_info_, signature_value)) {
-    return make_error(ErrorKind::invalid, "sign.value",
-                      "the signature value does not verify with the signing certificate's key");
-  }
-  std::string b64 = base64::encode(signature_value);
-  xmlNodeSetContent(prepared.value_node_, X(b64.c_str()));
+  auto b64 = detail::checked_value({prepared.signed_info_, prepared.algorithm_, prepared.cert_}, signature_value);
+  if (!b64.ok()) return b64.error();
+  xmlNodeSetContent(prepared.value_node_, X(b64->c_str()));
   Verification v = verifier.verify(prepared.doc_.get());
   if (report) *report = v;
   if (!v.valid) {

@@ -201,6 +201,7 @@ struct Gateway {
   Process proc;
   std::string store_extra;  // more [store] keys (e.g. a PostgreSQL cluster's)
   uint32_t axis_timeout_s = 10;
+  uint32_t push_timeout_ms = 3000;  // B: the simulator's pushes to it (large-document benches raise it)
 
   std::string state_dir() const { return dir + "/state"; }
 };
@@ -301,7 +302,7 @@ class World {
                                   "--push-key",
                                   tls_.key("axis"),
                                   "--push-timeout-ms",
-                                  "3000",
+                                  std::to_string(b_.push_timeout_ms),
                                   "--push-retry-ms",
                                   "500"};
     if (std::filesystem::exists(path("sim-agencies.json"))) {

@@ -272,7 +272,7 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
   return sign_for_organization(Submitted{created->id, doc->state, created->existing}, submitter);
 }
 
-Result<ex::XmlDocPtr> Outgoing::load_unsigned(const store::Document& doc) {
+Result<std::string> Outgoing::unsigned_file(const store::Document& doc) {
   const std::string which = "document " + std::to_string(doc.id);
   if (doc.direction != Direction::outgoing) {
     return make_error(ErrorKind::not_found, "store.not_found", which + " is not an outgoing document");
@@ -283,15 +283,11 @@ Result<ex::XmlDocPtr> Outgoing::load_unsigned(const store::Document& doc) {
   }
   if (!doc.envelope) return make_error(ErrorKind::conflict, "store.conflict", which + " has no envelope");
   EDX_TRY(c_.store.blobs().verify(*doc.envelope));
-  return ex::parse_xml_file(c_.store.blobs().path_of(doc.envelope->sha256), c_.opt.read.limits);
+  return c_.store.blobs().path_of(doc.envelope->sha256);
 }
 
-Result<State> Outgoing::store_signed(DocumentId id, xmlDoc* doc, const crypto::Verification& v,
+Result<State> Outgoing::store_signed(DocumentId id, const std::string& file, const crypto::Verification& v,
                                      const std::string& actor, const std::string& how) {
-  auto scratch = make_scratch(c_);
-  if (!scratch.ok()) return scratch.error();
-  const std::string file = **scratch / "signed.xml";
-  EDX_TRY(save_document(doc, file));
   auto ref = c_.store.blobs().put_file(file);
   if (!ref.ok()) return ref.error();
   const std::string summary = signer_summary(v);
@@ -340,8 +336,8 @@ Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, con
   if (!c_.keys) return make_error(ErrorKind::unavailable, "sign.no_token", "this gateway has no token configured");
   auto doc = c_.store.get_document(id);
   if (!doc.ok()) return doc.error();
-  auto unsigned_doc = load_unsigned(*doc);
-  if (!unsigned_doc.ok()) return unsigned_doc.error();
+  auto unsigned_envelope = unsigned_file(*doc);
+  if (!unsigned_envelope.ok()) return unsigned_envelope.error();
   auto key = c_.keys->open(key_uri, pin);
   if (!key.ok()) {
     c_.metrics.signatures.inc({"failed"});
@@ -350,14 +346,17 @@ Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, con
   crypto::SignOptions so;
   so.algorithm = key->algorithm;
   so.include_chain = !key->chain.empty();
+  auto scratch = make_scratch(c_);
+  if (!scratch.ok()) return scratch.error();
+  const std::string signed_file = **scratch / "signed.xml";
   crypto::Verification v;
-  auto signed_doc =
-      crypto::sign(std::move(*unsigned_doc), *key->signer, key->certificate, key->chain, so, *c_.verifier, &v);
-  if (!signed_doc.ok()) {
+  auto signed_ok = crypto::sign_file(*unsigned_envelope, signed_file, *key->signer, key->certificate, key->chain, so,
+                                     *c_.verifier, c_.opt.read.limits, &v);
+  if (!signed_ok.ok()) {
     c_.metrics.signatures.inc({"failed"});
-    return signed_doc.error();
+    return signed_ok.error();
   }
-  auto stored = store_signed(id, signed_doc->get(), v, actor, how);
+  auto stored = store_signed(id, signed_file, v, actor, how);
   if (stored.ok() && !pin) audit_sign(id, actor, "ok", how);
   return stored;
 }
@@ -374,13 +373,13 @@ Result<crypto::PreparedSignature> Outgoing::prepare_remote(DocumentId id,
   }
   auto doc = c_.store.get_document(id);
   if (!doc.ok()) return doc.error();
-  auto unsigned_doc = load_unsigned(*doc);
-  if (!unsigned_doc.ok()) return unsigned_doc.error();
+  auto unsigned_envelope = unsigned_file(*doc);
+  if (!unsigned_envelope.ok()) return unsigned_envelope.error();
   crypto::SignOptions so;
   so.algorithm = algorithm.value_or(crypto::default_algorithm(certificates.front()));
   so.include_chain = certificates.size() > 1;
   std::span<const crypto::Certificate> chain(certificates.data() + 1, certificates.size() - 1);
-  return crypto::prepare(std::move(*unsigned_doc), certificates.front(), chain, so);
+  return crypto::prepare_file(*unsigned_envelope, c_.opt.read.limits, certificates.front(), chain, so);
 }
 
 Result<ToSign> Outgoing::to_sign(DocumentId id, const std::vector<crypto::Certificate>& certificates,
@@ -397,13 +396,17 @@ Result<State> Outgoing::complete_signature(DocumentId id, const std::vector<cryp
   // prepare() is deterministic: the same bytes the agent signed.
   auto prepared = prepare_remote(id, certificates, algorithm);
   if (!prepared.ok()) return prepared.error();
+  auto scratch = make_scratch(c_);
+  if (!scratch.ok()) return scratch.error();
+  const std::string signed_file = **scratch / "signed.xml";
   crypto::Verification v;
-  auto signed_doc = crypto::complete(std::move(*prepared), signature, *c_.verifier, &v);
-  if (!signed_doc.ok()) {
+  auto signed_ok =
+      crypto::complete_file(std::move(*prepared), signature, signed_file, *c_.verifier, c_.opt.read.limits, &v);
+  if (!signed_ok.ok()) {
     c_.metrics.signatures.inc({"failed"});
-    return signed_doc.error();
+    return signed_ok.error();
   }
-  auto stored = store_signed(id, signed_doc->get(), v, actor, "signed by " + actor + " (remote agent)");
+  auto stored = store_signed(id, signed_file, v, actor, "signed by " + actor + " (remote agent)");
   audit_sign(id, actor, stored.ok() ? "ok" : "failed", stored.ok() ? "remote signature" : stored.error().code);
   return stored;
 }

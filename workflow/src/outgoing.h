@@ -25,13 +25,16 @@ class Outgoing {
   void requeue_signed();
 
  private:
-  Result<edxml::XmlDocPtr> load_unsigned(const store::Document& doc);
+  // The path of the document's unsigned envelope blob (checked against its
+  // hash). Signing streams it: memory does not grow with the envelope.
+  Result<std::string> unsigned_file(const store::Document& doc);
   Result<crypto::PreparedSignature> prepare_remote(store::DocumentId id,
                                                    const std::vector<crypto::Certificate>& certificates,
                                                    std::optional<crypto::SignatureAlgorithm> algorithm);
   // `how` opens the history line ("signed by <leader>", "signed by the
   // organization for <client>"); the certificate follows it.
-  Result<store::State> store_signed(store::DocumentId id, xmlDoc* doc, const crypto::Verification& v,
+  // `file` is the signed envelope (a scratch file the blob store copies).
+  Result<store::State> store_signed(store::DocumentId id, const std::string& file, const crypto::Verification& v,
                                     const std::string& actor, const std::string& how);
   // Signs on the gateway's token, whatever the mode (callers check it).
   Result<store::State> sign_with(store::DocumentId id, const std::string& key_uri, const SecretString* pin,

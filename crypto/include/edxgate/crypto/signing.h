@@ -41,7 +41,12 @@ class PreparedSignature {
   friend Result<PreparedSignature> prepare(edxml::XmlDocPtr, const Certificate&, std::span<const Certificate>,
                                            const SignOptions&);
   friend Result<edxml::XmlDocPtr> complete(PreparedSignature, std::span<const uint8_t>, const Verifier&, Verification*);
-  edxml::XmlDocPtr doc_;
+  friend Result<PreparedSignature> prepare_file(const std::string&, const edxml::Limits&, const Certificate&,
+                                                std::span<const Certificate>, const SignOptions&);
+  friend Status complete_file(PreparedSignature, std::span<const uint8_t>, const std::string&, const Verifier&,
+                              const edxml::Limits&, Verification*);
+  edxml::XmlDocPtr doc_;           // the document (file forms: its skeleton, no attachment content)
+  std::string source_file_;        // file forms: the unsigned envelope
   xmlNode* value_node_ = nullptr;  // ds:SignatureValue inside doc_
   std::vector<uint8_t> signed_info_;
   SignatureAlgorithm algorithm_ = SignatureAlgorithm::rsa_sha256;
@@ -71,5 +76,21 @@ SignatureAlgorithm default_algorithm(const Certificate& cert);
 Result<edxml::XmlDocPtr> sign(edxml::XmlDocPtr doc, Signer& signer, const Certificate& cert,
                               std::span<const Certificate> chain, const SignOptions& options, const Verifier& verifier,
                               Verification* report = nullptr);
+
+// The file forms. `envelope_file` must not change between prepare_file and
+// complete_file (a blob does not). complete_file writes the signed envelope
+// to `signed_file` (replaced; not fsync'd: the caller stores it) and checks
+// it with verifier.verify_file under `limits`.
+// Errors: those of prepare/complete, the hardened parser's (xml.*), io.*.
+Result<PreparedSignature> prepare_file(const std::string& envelope_file, const edxml::Limits& limits,
+                                       const Certificate& cert, std::span<const Certificate> chain,
+                                       const SignOptions& options);
+Status complete_file(PreparedSignature prepared, std::span<const uint8_t> signature_value,
+                     const std::string& signed_file, const Verifier& verifier, const edxml::Limits& limits,
+                     Verification* report = nullptr);
+// prepare_file + signer.sign + complete_file.
+Status sign_file(const std::string& envelope_file, const std::string& signed_file, Signer& signer,
+                 const Certificate& cert, std::span<const Certificate> chain, const SignOptions& options,
+                 const Verifier& verifier, const edxml::Limits& limits, Verification* report = nullptr);
 
 }  // namespace edxgate::crypto
