@@ -742,7 +742,8 @@ SendResult run_send(World& w) {
       std::cerr << "send: submit failed: " << submitted.error().message << "\n";
       return -1;
     }
-    auto signed_state = w.engine->sign(submitted->id, "", nullptr, "bench");
+    const SecretString pin(w.token->pin());  // a personal signature needs its PIN (issue 13)
+    auto signed_state = w.engine->sign(submitted->id, "", &pin, "bench");
     const auto c = Clock::now();
     if (!signed_state.ok()) {
       std::cerr << "send: sign failed: " << signed_state.error().message << "\n";
