@@ -130,30 +130,23 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
                                 {"from", nd.sender},
                                 {"reason", problem_code},
                                 {"duplicate", created->existing ? "true" : "false"}});
+  bool changed = created->existing;  // the stored state may not be nd.state
   if (!created->existing && nd.state == State::verified && env->trace.business &&
       env->trace.business->doc_type != ex::BusinessDocType::new_document) {
     lifecycle_.apply_incoming(created->id, *env);  // a recall, update or replacement
+    changed = true;
   }
-  // Tell the sender (once: a duplicate delivery whose answer is queued gets none).
-  auto doc = c_.store.get_document(created->id);
-  if (!doc.ok()) return doc.error();
-  auto sent = c_.store.status_messages(created->id);
-  if (!sent.ok()) return sent.error();
-  if (sent->empty() && env && !nd.sender.empty()) {
-    Status st = problem_code.empty() ? status_.send(*doc, ex::StatusCode::arrived,
-                                                    std::string(ex::status_code_meaning(ex::StatusCode::arrived)), "",
-                                                    "", std::nullopt, "system:engine")
-                                     : status_.send(*doc, ex::StatusCode::refused,
-                                                    "Từ chối tiếp nhận: " + problem + " [" + problem_code +
-                                                        "] (envelope sha256:" + envelope.sha256 + ")",
-                                                    "", "", std::nullopt, "system:engine");
-    if (!st.ok()) {
-      // The document is stored; the answer is retried at the next delivery or
-      // by an operator. Never fail the delivery for it.
-      log::warn("status not queued", {{"document", std::to_string(created->id)}, {"error", st.error().message}});
-    }
+  // Tell the sender (01 or 02), off the request path (answers.h): the
+  // delivery is answered now that the document is durable. Once: a duplicate
+  // delivery whose answer is queued gets none.
+  if (env && !nd.sender.empty()) answers_.owe(created->id);
+  State state = nd.state;
+  if (changed) {
+    auto doc = c_.store.get_document(created->id);
+    if (!doc.ok()) return doc.error();
+    state = doc->state;
   }
-  return Accepted{Accepted::Kind::document, created->id, doc->state, created->existing};
+  return Accepted{Accepted::Kind::document, created->id, state, created->existing};
 }
 
 }  // namespace edxgate::workflow::detail
