@@ -840,5 +840,48 @@ TEST_F(EngineTest, DocumentsStoredButNotAnsweredBeforeACrashAreAnsweredAfterTheR
   EXPECT_EQ(a.doc(id).state, State::delivered);
 }
 
+TEST_F(EngineTest, AReportRightAfterTheDeliveryStillReachesTheSenderAfterIts01) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  answers::GatedKeys keys("good2");
+  MetricsRegistry metrics;
+  EngineOptions eo;
+  eo.organ_id = kB;
+  eo.organ_name = "Bộ " + std::string(kB);
+  eo.work_dir = b.root + "/work-running";
+  eo.worker = "engine-running@" + std::string(kB);
+  Engine running(eo, *b.db, b.verifier, &keys, &b.axis, metrics);
+  running.start();
+  const std::string file = b.root + "/delivery-running";
+  write_file(file, bytes);
+  IncomingDelivery d;
+  d.file = file;
+  d.size = bytes.size();
+  d.from = kA;
+  auto accepted = running.accept(d);
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+  // The clerk registers it while its 01 still waits for the key.
+  std::thread opener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    keys.open_gate();
+  });
+  ProcessingReport r;
+  r.state = State::registered;
+  auto reported = running.report(accepted->document, r, "clerk");
+  opener.join();
+  ASSERT_TRUE(reported.ok()) << reported.error().message;
+  auto sent = answers::collect(b.axis, 2, std::chrono::seconds(15));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more comes
+  for (auto& s : b.axis.take()) sent.push_back(std::move(s));
+  running.stop();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(answers::status_code_of(sent[0].bytes), "01");
+  EXPECT_EQ(answers::status_code_of(sent[1].bytes), "03");
+  auto messages = b.db->status_messages(accepted->document);
+  ASSERT_EQ(messages->size(), 2u);
+  EXPECT_EQ((*messages)[0].code, "01");
+  EXPECT_EQ((*messages)[1].code, "03");
+}
+
 }  // namespace
 }  // namespace edxgate::workflow

@@ -110,6 +110,7 @@ void Answers::recover() {
 }
 
 void Answers::answer(DocumentId id) {
+  MutexLock lock(answer_mu_);
   auto doc = c_.store.get_document(id);
   if (!doc.ok()) {
     log::warn("status not queued", {{"document", std::to_string(id)}, {"error", doc.error().message}});

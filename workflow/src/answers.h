@@ -48,16 +48,22 @@ class Answers {
   void stop() EXCLUDES(mu_);
   // Owed answers not yet queued in the outbox.
   size_t pending() const EXCLUDES(mu_);
+  // Answers `id` now if it is still owed its answer: called before any later
+  // status about it (03 and on, a recall's answer) is sent, so that the
+  // sender always hears 01 first.
+  void settle(store::DocumentId id) { answer(id); }
 
  private:
   void run();
-  // Answers one document if it is still owed its answer.
-  void answer(store::DocumentId id);
+  // Answers one document if it is still owed its answer. One at a time: the
+  // check that none was sent and the sending go together.
+  void answer(store::DocumentId id) EXCLUDES(answer_mu_);
   // Queues the documents a previous run stored and never answered.
   void recover();
 
   Context& c_;
   StatusMessages& status_;
+  Mutex answer_mu_;
   mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<store::DocumentId> queue_ GUARDED_BY(mu_);

@@ -91,6 +91,7 @@ Status Engine::acknowledge(DocumentId id, const std::string& actor) { return p_-
 
 Result<State> Engine::report(DocumentId id, const ProcessingReport& report, const std::string& actor,
                              const std::string& deadline) {
+  p_->answers.settle(id);  // the sender hears 01 before anything later
   return p_->status.report(id, report, actor, deadline);
 }
 
@@ -109,6 +110,7 @@ Result<Submitted> Engine::replace(DocumentId original, const LifecycleRequest& r
 
 Result<std::string> Engine::answer_recall(DocumentId incoming, bool agree, const ProcessingReport& report,
                                           const std::string& actor) {
+  p_->answers.settle(incoming);  // the sender hears 01 before anything later
   return p_->lifecycle.answer_recall(incoming, agree, report, actor);
 }
 
