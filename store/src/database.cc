@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <exception>
 #include <thread>
 
 namespace edxgate::store {
@@ -67,7 +68,15 @@ void SqliteDatabase::run_batch(std::vector<Member*> batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
       Member* m = batch[i];
       Status s = c.exec(kSavepoint);
-      if (s.ok()) s = (*m->body)(c);
+      if (s.ok()) {
+        // A body runs on the leader's thread: an exception must not leave
+        // the other callers waiting forever.
+        try {
+          s = (*m->body)(c);
+        } catch (const std::exception&) {
+          s = make_error(ErrorKind::internal, "store.db", "a write transaction failed unexpectedly");
+        }
+      }
       if (s.ok()) s = c.exec(kRelease);
       if (s.ok()) {
         committed.push_back(m);
