@@ -74,6 +74,7 @@
 #include "edxgate/gateway/vdxp.h"
 #include "edxgate/hsm/hsm.h"
 #include "edxgate/store/store.h"
+#include "edxgate/store/write_stats.h"
 #include "edxgate/workflow/engine.h"
 #include "edxgate/workflow/keys.h"
 #include "pg_server.h"
@@ -592,6 +593,8 @@ struct ReceiveResult {
   size_t envelope_bytes = 0;
   double verify_1t = 0, verify_ct = 0;  // raw Verifier::verify per second
   double parse_verify_1t = 0;           // hardened parse + verify per second
+  double answers_drained_s = 0;         // after the last delivery, until every 01 was queued
+  store::WriteStats writes;             // the store's write transactions and commits during the load
 };
 
 ReceiveResult run_receive(World& w, size_t count, size_t attachment_bytes, unsigned seed_base) {
@@ -653,6 +656,14 @@ ReceiveResult run_receive(World& w, size_t count, size_t attachment_bytes, unsig
   };
   if (!deliver(pool.back())) die("the warm-up delivery failed");  // not timed
 
+  workflow::Engine& sink_engine = w.receive_engine ? *w.receive_engine : *w.engine;
+  auto drain = [&] {
+    const auto give_up = Clock::now() + std::chrono::seconds(120);
+    while (sink_engine.answers_pending() > 0 && Clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+  drain();  // the warm-up's answer
+  const store::WriteStats writes0 = store::write_stats(*w.store);
   std::atomic<size_t> next{0};
   std::atomic<size_t> errors{0};
   std::vector<std::vector<double>> lat(o.concurrency);
@@ -676,6 +687,11 @@ ReceiveResult run_receive(World& w, size_t count, size_t attachment_bytes, unsig
   }
   for (auto& t : ts) t.join();
   const double wall = seconds_since(t0);
+  const store::WriteStats writes1 = store::write_stats(*w.store);
+  r.writes = {writes1.writes - writes0.writes, writes1.commits - writes0.commits};
+  const auto t1 = Clock::now();
+  drain();
+  r.answers_drained_s = seconds_since(t1);
   std::vector<double> all;
   for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
   r.load = summarize(std::move(all), errors, wall);
@@ -742,7 +758,8 @@ SendResult run_send(World& w) {
       std::cerr << "send: submit failed: " << submitted.error().message << "\n";
       return -1;
     }
-    auto signed_state = w.engine->sign(submitted->id, "", nullptr, "bench");
+    const SecretString pin(w.token->pin());  // a personal signature needs its PIN (issue 13)
+    auto signed_state = w.engine->sign(submitted->id, "", &pin, "bench");
     const auto c = Clock::now();
     if (!signed_state.ok()) {
       std::cerr << "send: sign failed: " << signed_state.error().message << "\n";
@@ -837,6 +854,11 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
   // the send path's outbox passes would otherwise also deliver.
   std::cerr << "send path ...\n";
   SendResult send = run_send(w);
+  // The receiving engine runs as in the daemon: the 01s are signed and
+  // queued by its answer thread and sent by its outbox thread, off the
+  // request path.
+  workflow::Engine& sink_engine = w.receive_engine ? *w.receive_engine : *w.engine;
+  sink_engine.start();
   std::cerr << "receive path, " << opt.attachment_kb << " KB ...\n";
   ReceiveResult small = run_receive(w, opt.docs, opt.attachment_kb * 1024, 1);
   ReceiveResult large;
@@ -844,6 +866,7 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
     std::cerr << "receive path, " << opt.large_kb << " KB ...\n";
     large = run_receive(w, opt.large_docs, opt.large_kb * 1024, 1'000'000);
   }
+  sink_engine.stop();
 
   // Sanity: what the store holds (a quarantined envelope would be a bench bug).
   uint64_t verified = 0, quarantined = 0, sent = 0;
@@ -887,6 +910,11 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
   std::printf("  send / software RSA sign:         %.3f\n", ratio(send.load.rate, send.soft_ct));
   std::printf("  send phases, mean ms: submit %.1f, sign %.1f, outbox to sent %.1f\n", send.submit_ms, send.sign_ms,
               send.outbox_ms);
+  std::printf(
+      "  receive %zu KB: %llu store writes in %llu commits (group commit); every 01 queued %.2f s after the "
+      "last delivery\n",
+      opt.attachment_kb, static_cast<unsigned long long>(small.writes.writes),
+      static_cast<unsigned long long>(small.writes.commits), small.answers_drained_s);
   std::printf("\nstore: %llu verified, %llu quarantined, %llu sent; VmHWM bench %ld KB, sim %ld KB\n",
               static_cast<unsigned long long>(verified), static_cast<unsigned long long>(quarantined),
               static_cast<unsigned long long>(sent), hwm, sim_hwm);
@@ -904,7 +932,10 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
                 {"verify_1t_per_s", small.verify_1t},
                 {"verify_ct_per_s", small.verify_ct},
                 {"parse_verify_1t_per_s", small.parse_verify_1t},
-                {"ratio_vs_verify_ct", ratio(small.load.rate, small.verify_ct)}};
+                {"ratio_vs_verify_ct", ratio(small.load.rate, small.verify_ct)},
+                {"store_writes", small.writes.writes},
+                {"store_commits", small.writes.commits},
+                {"answers_drained_s", small.answers_drained_s}};
   j["receive_small"] = rs;
   if (opt.large_docs > 0) {
     j["receive_large"] = bj::object{

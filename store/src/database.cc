@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <exception>
 #include <thread>
 
 namespace edxgate::store {
@@ -15,11 +16,99 @@ SqliteDatabase::SqliteDatabase(std::string path, uint32_t busy_timeout_ms, std::
 
 Status SqliteDatabase::write(const TxBody& body, bool /*lock_audit*/) {
   if (!writer_) return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
-  MutexLock lock(write_mu_);
-  auto tx = sql::Tx::begin(*writer_, sql::Tx::Kind::write);
-  if (!tx.ok()) return tx.error();
-  EDX_TRY(body(*writer_));  // ~Tx rolls back
-  return tx->commit();
+  Member me;
+  me.body = &body;
+  MutexLock lock(queue_mu_);
+  while (queue_.size() >= kMaxQueued) lock.wait(queue_cv_);
+  queue_.push_back(&me);
+  while (!me.done) {
+    if (leading_) {
+      lock.wait(queue_cv_);
+      continue;
+    }
+    // Lead: run batches of what is queued (this call's body among them,
+    // in queue order) until this call's own batch has committed.
+    leading_ = true;
+    while (!me.done) {
+      std::vector<Member*> batch;
+      while (!queue_.empty() && batch.size() < kMaxBatch) {
+        batch.push_back(queue_.front());
+        queue_.pop_front();
+      }
+      queue_cv_.notify_all();  // room in the queue
+      lock.unlock();
+      {
+        MutexLock w(write_mu_);
+        run_batch(batch);
+      }
+      lock.lock();
+      for (Member* m : batch) m->done = true;
+      queue_cv_.notify_all();
+    }
+    leading_ = false;
+    queue_cv_.notify_all();  // a waiter takes the lead
+  }
+  writes_.fetch_add(1);
+  return me.result;
+}
+
+void SqliteDatabase::run_batch(std::vector<Member*> batch) {
+  static constexpr const char* kSavepoint = "SAVEPOINT edx_member";
+  static constexpr const char* kRelease = "RELEASE edx_member";
+  static constexpr const char* kRollbackTo = "ROLLBACK TO edx_member";
+  sql::SqliteConn& c = *writer_;
+  while (!batch.empty()) {
+    auto tx = sql::Tx::begin(c, sql::Tx::Kind::write);
+    if (!tx.ok()) {
+      for (Member* m : batch) m->result = tx.error();
+      return;
+    }
+    std::vector<Member*> committed;  // bodies that ran ok, in order
+    std::vector<Member*> again;      // run in a new transaction: this one was lost under them
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Member* m = batch[i];
+      Status s = c.exec(kSavepoint);
+      if (s.ok()) {
+        // A body runs on the leader's thread: an exception must not leave
+        // the other callers waiting forever.
+        try {
+          s = (*m->body)(c);
+        } catch (const std::exception&) {
+          s = make_error(ErrorKind::internal, "store.db", "a write transaction failed unexpectedly");
+        }
+      }
+      if (s.ok()) s = c.exec(kRelease);
+      if (s.ok()) {
+        committed.push_back(m);
+        continue;
+      }
+      m->result = s;
+      if (c.in_transaction()) {
+        // Undo this body alone; the others' work stays.
+        if (!c.exec(kRollbackTo).ok() || !c.exec(kRelease).ok()) {
+          again = committed;
+          committed.clear();
+          again.insert(again.end(), batch.begin() + static_cast<std::ptrdiff_t>(i) + 1, batch.end());
+          break;
+        }
+        continue;
+      }
+      // SQLite rolled the whole transaction back (a full disk, an I/O error):
+      // the bodies that had succeeded in it run again (a body may run more
+      // than once, see Database::write) with those not yet run.
+      again = committed;
+      committed.clear();
+      again.insert(again.end(), batch.begin() + static_cast<std::ptrdiff_t>(i) + 1, batch.end());
+      break;
+    }
+    if (!committed.empty()) {
+      Status s = tx->commit();
+      if (s.ok()) commits_.fetch_add(1);
+      for (Member* m : committed) m->result = s;
+    }
+    // Tx's destructor rolls back what was not committed.
+    batch = std::move(again);
+  }
 }
 
 Status SqliteDatabase::read(const TxBody& body) {
@@ -129,7 +218,10 @@ Status PgDatabase::run(const TxBody& body, bool write, bool lock_audit) {
 
 Status PgDatabase::write(const TxBody& body, bool lock_audit) {
   if (options_.read_only) return make_error(ErrorKind::io, "store.read_only", "the store was opened read-only");
-  return run(body, /*write=*/true, lock_audit);
+  Status s = run(body, /*write=*/true, lock_audit);
+  writes_.fetch_add(1);
+  if (s.ok()) commits_.fetch_add(1);
+  return s;
 }
 
 Status PgDatabase::read(const TxBody& body) { return run(body, /*write=*/false, false); }

@@ -204,3 +204,12 @@ Result<GcReport> SqlStore::collect_garbage() {
 }
 
 }  // namespace edxgate::store
+
+namespace edxgate::store {
+
+WriteStats write_stats(const Store& store) {
+  const auto* sql = dynamic_cast<const SqlStore*>(&store);
+  return sql ? sql->write_stats() : WriteStats{};
+}
+
+}  // namespace edxgate::store

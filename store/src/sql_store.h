@@ -10,6 +10,7 @@
 #include "database.h"
 #include "edxgate/store/store.h"
 #include "edxgate/store/transfer.h"
+#include "edxgate/store/write_stats.h"
 
 namespace edxgate::store {
 
@@ -63,6 +64,7 @@ class SqlStore final : public Store {
   Result<uint64_t> blob_references(std::string_view sha256) override;
   Result<GcReport> collect_garbage() override;
   Result<StoreStats> stats() override;
+  WriteStats write_stats() const { return db_->write_stats(); }
   int schema_version() const override { return schema_version_; }
 
  private:

@@ -5,12 +5,16 @@
 //   C <id> <envelope sha:size> <attachment sha:size>...   a document committed
 //   T <id> <state>                                         a transition committed
 // The parent kills it with SIGKILL at random moments and checks that every
-// printed line is in the store.
+// printed line is in the store. Three threads write at once, each its own
+// documents, so that SQLite's group commit batches their transactions and
+// the kills land in the middle of batches.
 #include <unistd.h>
 
 #include <cstdio>
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "edxgate/store/store.h"
 
@@ -73,22 +77,11 @@ void report_created(const NewDocument& d, DocumentId id) {
   say(line);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: store_crash_writer STATE_DIR SEED\n");
-    return 2;
-  }
-  StoreOptions o;
-  o.state_dir = argv[1];
-  auto opened = open_store(o);
-  if (!opened.ok()) die(opened.error());
-  Store& store = **opened;
-  std::mt19937_64 rng(std::stoull(argv[2]));
+[[noreturn]] void write_forever(Store& store, uint64_t seed) {
+  std::mt19937_64 rng(seed);
   for (int n = 0;; ++n) {
     std::vector<NewDocument> docs;
-    const int batch = rng() % 4 == 0 ? 3 : 1;  // sometimes a group commit
+    const int batch = rng() % 4 == 0 ? 3 : 1;  // sometimes several documents in one call
     for (int i = 0; i < batch; ++i) docs.push_back(make_doc(store.blobs(), rng, n));
     auto created = store.create_documents(docs);
     if (!created.ok()) die(created.error());
@@ -114,4 +107,23 @@ int main(int argc, char** argv) {
     auto a = store.append({"crash-writer", "loop", "round:" + std::to_string(n), "ok", ""});
     if (!a.ok()) die(a.error());
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: store_crash_writer STATE_DIR SEED\n");
+    return 2;
+  }
+  StoreOptions o;
+  o.state_dir = argv[1];
+  auto opened = open_store(o);
+  if (!opened.ok()) die(opened.error());
+  Store& store = **opened;
+  const uint64_t seed = std::stoull(argv[2]);
+  constexpr int kWriters = 3;
+  std::vector<std::thread> writers;
+  for (int k = 0; k < kWriters; ++k) writers.emplace_back([&store, seed, k] { write_forever(store, seed + k); });
+  for (auto& t : writers) t.join();  // never: killed by the parent
 }

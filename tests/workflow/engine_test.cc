@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "../support/temp_dir.h"
 #include "../support/workflow_doubles.h"
@@ -695,6 +697,190 @@ TEST_F(EngineTest, TheAxisFromIsComparedWithoutCase) {
   auto got = b.deliver(bytes, lower);
   ASSERT_TRUE(got.ok()) << got.error().message;
   EXPECT_EQ(b.doc(got->document).state, State::verified) << b.doc(got->document).signer_summary;
+}
+
+namespace answers {
+
+// A key whose opening waits for the test to open the gate (at most 10 s):
+// signing the 01 cannot finish before the test says so.
+class GatedKeys final : public KeyProvider {
+ public:
+  explicit GatedKeys(std::string name) : keys_(std::move(name)), gate_(opened_.get_future().share()) {}
+  void open_gate() { opened_.set_value(); }
+  Result<SigningKey> open(const std::string& uri, const SecretString* pin) override {
+    gate_.wait_for(std::chrono::seconds(10));
+    return keys_.open(uri, pin);
+  }
+  bool has_unattended_key() const override { return true; }
+  std::optional<crypto::Certificate> configured_certificate() const override { return keys_.configured_certificate(); }
+  Status check() const override { return {}; }
+
+ private:
+  SoftwareKeys keys_;
+  std::promise<void> opened_;
+  std::shared_future<void> gate_;
+};
+
+// What `axis` sent before `deadline` passes or `want` items came.
+std::vector<RecordingAxis::Sent> collect(RecordingAxis& axis, size_t want, std::chrono::seconds within) {
+  std::vector<RecordingAxis::Sent> all;
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (all.size() < want && std::chrono::steady_clock::now() < deadline) {
+    for (auto& s : axis.take()) all.push_back(std::move(s));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return all;
+}
+
+std::string status_code_of(const std::string& bytes) {
+  const auto at = bytes.find("StatusCode>");
+  return at == std::string::npos ? "" : bytes.substr(at + 11, 2);
+}
+
+}  // namespace answers
+
+TEST_F(EngineTest, AStartedEngineAnswersTheSenderOffTheRequestPath) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  // B's gateway, running, whose token is slow to give its key.
+  answers::GatedKeys keys("good2");
+  MetricsRegistry metrics;
+  EngineOptions eo;
+  eo.organ_id = kB;
+  eo.organ_name = "Bộ " + std::string(kB);
+  eo.work_dir = b.root + "/work-running";
+  eo.worker = "engine-running@" + std::string(kB);
+  Engine running(eo, *b.db, b.verifier, &keys, &b.axis, metrics);
+  running.start();
+  const std::string file = b.root + "/delivery-running";
+  write_file(file, bytes);
+  IncomingDelivery d;
+  d.file = file;
+  d.size = bytes.size();
+  d.from = kA;
+  auto accepted = running.accept(d);
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+  EXPECT_EQ(accepted->state, State::verified);
+  // The delivery was answered (the document durable) before its 01 was signed.
+  EXPECT_TRUE(b.db->status_messages(accepted->document)->empty());
+  EXPECT_EQ(running.answers_pending(), 1u);
+  keys.open_gate();
+  auto sent = answers::collect(b.axis, 1, std::chrono::seconds(15));
+  running.stop();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].kind, "status");
+  EXPECT_EQ(sent[0].to, std::vector<std::string>{kA});
+  EXPECT_EQ(answers::status_code_of(sent[0].bytes), "01");
+  EXPECT_EQ(running.answers_pending(), 0u);
+  EXPECT_EQ(b.db->status_messages(accepted->document)->size(), 1u);
+  // A takes it as from B: its document was delivered.
+  auto r = a.deliver(sent[0].bytes, kB, "status");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(a.doc(id).state, State::delivered);
+}
+
+TEST_F(EngineTest, DocumentsStoredButNotAnsweredBeforeACrashAreAnsweredAfterTheRestart) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  const store::Document ours = a.doc(id);
+  // What B's store holds when its process died after committing deliveries
+  // and before queueing their answers (as the incoming path stores them).
+  auto envelope = b.db->blobs().put(bytes);
+  ASSERT_TRUE(envelope.ok());
+  auto stored = [&](State state, std::vector<std::string> recipients, const std::string& summary,
+                    const std::string& envelope_id) {
+    store::NewDocument nd;
+    nd.direction = Direction::incoming;
+    nd.state = state;
+    nd.envelope = *envelope;
+    nd.envelope_id = envelope_id;
+    nd.sender = kA;
+    nd.recipients = std::move(recipients);
+    nd.code_number = ours.code_number;
+    nd.code_notation = ours.code_notation;
+    nd.promulgation_date = ours.promulgation_date;
+    nd.subject = ours.subject;
+    nd.signer_summary = summary;
+    nd.actor = "axis";
+    auto c = b.db->create_document(nd);
+    EXPECT_TRUE(c.ok()) << c.error().message;
+    return c.ok() ? c->id : 0;
+  };
+  const auto verified = stored(State::verified, {kB}, "CN=good2", ours.envelope_id);
+  const auto quarantined =
+      stored(State::quarantined, {kB}, "quarantined: sig.digest: the digest does not match", "OTHER-DOC-1");
+  // Unreadable (no recipients known): nobody is answered, as before a crash.
+  const auto unreadable =
+      stored(State::quarantined, {}, "quarantined: xml.parse: not XML", "sha256:" + envelope->sha256);
+  // Answered already: not again.
+  const auto answered = stored(State::verified, {kB}, "CN=good2", "OTHER-DOC-2");
+  store::StatusMessage sm;
+  sm.direction = Direction::outgoing;
+  sm.code = "01";
+  ASSERT_TRUE(b.db->add_status_message(answered, sm).ok());
+  ASSERT_TRUE(verified && quarantined && unreadable);
+
+  b.engine->start();  // the restart
+  auto sent = answers::collect(b.axis, 2, std::chrono::seconds(15));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more comes
+  for (auto& s : b.axis.take()) sent.push_back(std::move(s));
+  b.engine->stop();
+  ASSERT_EQ(sent.size(), 2u);
+  std::map<std::string, std::string> by_code;
+  for (const auto& s : sent) by_code[answers::status_code_of(s.bytes)] = s.bytes;
+  ASSERT_TRUE(by_code.count("01") && by_code.count("02"));
+  EXPECT_NE(by_code["02"].find("[sig.digest]"), std::string::npos);
+  EXPECT_EQ(b.db->status_messages(verified)->size(), 1u);
+  EXPECT_EQ(b.db->status_messages(quarantined)->size(), 1u);
+  EXPECT_TRUE(b.db->status_messages(unreadable)->empty());
+  EXPECT_EQ(b.db->status_messages(answered)->size(), 1u);
+  // The 01 is about A's document: A takes it.
+  auto r = a.deliver(by_code["01"], kB, "status");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(a.doc(id).state, State::delivered);
+}
+
+TEST_F(EngineTest, AReportRightAfterTheDeliveryStillReachesTheSenderAfterIts01) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  answers::GatedKeys keys("good2");
+  MetricsRegistry metrics;
+  EngineOptions eo;
+  eo.organ_id = kB;
+  eo.organ_name = "Bộ " + std::string(kB);
+  eo.work_dir = b.root + "/work-running";
+  eo.worker = "engine-running@" + std::string(kB);
+  Engine running(eo, *b.db, b.verifier, &keys, &b.axis, metrics);
+  running.start();
+  const std::string file = b.root + "/delivery-running";
+  write_file(file, bytes);
+  IncomingDelivery d;
+  d.file = file;
+  d.size = bytes.size();
+  d.from = kA;
+  auto accepted = running.accept(d);
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+  // The clerk registers it while its 01 still waits for the key.
+  std::thread opener([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    keys.open_gate();
+  });
+  ProcessingReport r;
+  r.state = State::registered;
+  auto reported = running.report(accepted->document, r, "clerk");
+  opener.join();
+  ASSERT_TRUE(reported.ok()) << reported.error().message;
+  auto sent = answers::collect(b.axis, 2, std::chrono::seconds(15));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more comes
+  for (auto& s : b.axis.take()) sent.push_back(std::move(s));
+  running.stop();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(answers::status_code_of(sent[0].bytes), "01");
+  EXPECT_EQ(answers::status_code_of(sent[1].bytes), "03");
+  auto messages = b.db->status_messages(accepted->document);
+  ASSERT_EQ(messages->size(), 2u);
+  EXPECT_EQ((*messages)[0].code, "01");
+  EXPECT_EQ((*messages)[1].code, "03");
 }
 
 }  // namespace

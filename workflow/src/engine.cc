@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "answers.h"
 #include "context.h"
 #include "edxgate/base/log.h"
 #include "edxgate/base/mutex.h"
@@ -29,13 +30,15 @@ struct Engine::Parts {
         outgoing(c),
         status(c),
         lifecycle(c, outgoing, status),
-        incoming(c, status, lifecycle),
+        answers(c, status),
+        incoming(c, status, lifecycle, answers),
         outbox(c, incoming),
         overdue(r, c.opt.no_answer_days) {}
   detail::Context c;
   detail::Outgoing outgoing;
   detail::StatusMessages status;
   detail::Lifecycle lifecycle;
+  detail::Answers answers;  // the 01/02 owed for incoming documents, off the request path
   detail::Incoming incoming;
   detail::OutboxWorker outbox;
   OverdueGauges overdue;
@@ -88,6 +91,7 @@ Status Engine::acknowledge(DocumentId id, const std::string& actor) { return p_-
 
 Result<State> Engine::report(DocumentId id, const ProcessingReport& report, const std::string& actor,
                              const std::string& deadline) {
+  p_->answers.settle(id);  // the sender hears 01 before anything later
   return p_->status.report(id, report, actor, deadline);
 }
 
@@ -106,10 +110,13 @@ Result<Submitted> Engine::replace(DocumentId original, const LifecycleRequest& r
 
 Result<std::string> Engine::answer_recall(DocumentId incoming, bool agree, const ProcessingReport& report,
                                           const std::string& actor) {
+  p_->answers.settle(incoming);  // the sender hears 01 before anything later
   return p_->lifecycle.answer_recall(incoming, agree, report, actor);
 }
 
 Result<size_t> Engine::run_outbox_once() { return p_->outbox.run_once(); }
+
+size_t Engine::answers_pending() const { return p_->answers.pending(); }
 
 Result<size_t> Engine::poll_once() { return p_->outbox.poll_once(); }
 
@@ -164,9 +171,11 @@ void Engine::start() {
     log::info("outbox leases of a previous run released", {{"count", std::to_string(*r)}});
   }
   p_->thread = std::thread([this] { loop(); });
+  p_->answers.start();
 }
 
 void Engine::stop() {
+  p_->answers.stop();
   {
     MutexLock lock(p_->mu);
     p_->stop = true;

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <future>
+#include <system_error>
 
 #include "edxgate/base/log.h"
 #include "edxgate/workflow/policy.h"
@@ -19,12 +21,18 @@ Result<Accepted> Incoming::accept(IncomingDelivery& d) {
     c_.metrics.incoming.inc({"error"});
     return scratch.error();
   }
-  // The bytes as received are kept first, whatever they turn out to be.
+  // The bytes as received are kept, whatever they turn out to be: copied
+  // into the blob store and synced while they are read and verified (the
+  // sync costs about as much as the verification; both only read the file).
+  // The copy is durable before anything names it.
   const auto& blobs = c_.store.blobs();
-  auto envelope = blobs.put_file(d.file);
-  if (!envelope.ok()) {
-    c_.metrics.incoming.inc({"error"});
-    return envelope.error();
+  std::future<Result<store::BlobRef>> kept;
+  try {
+    kept = std::async(std::launch::async, [&blobs, file = d.file] { return blobs.put_file(file); });
+  } catch (const std::system_error&) {  // no thread to spare: one after the other
+    std::promise<Result<store::BlobRef>> now;
+    now.set_value(blobs.put_file(d.file));
+    kept = now.get_future();
   }
   // One pass: the hardened reader builds the model and decodes the
   // attachments (zipped ones unzipped beside them) while the streaming
@@ -34,9 +42,15 @@ Result<Accepted> Incoming::accept(IncomingDelivery& d) {
   ro.unzip_dir = **scratch / "unzipped";
   if (::mkdir(ro.unzip_dir.c_str(), 0700) != 0) {
     c_.metrics.incoming.inc({"error"});
+    kept.wait();
     return make_error(ErrorKind::io, "io.write", "cannot create a temp directory in " + c_.opt.work_dir);
   }
-  crypto::VerifiedEnvelope read = c_.verifier->read_and_verify(blobs.path_of(envelope->sha256), ro);
+  crypto::VerifiedEnvelope read = c_.verifier->read_and_verify(d.file, ro);
+  auto envelope = kept.get();
+  if (!envelope.ok()) {
+    c_.metrics.incoming.inc({"error"});
+    return envelope.error();
+  }
   if (!read.envelope.ok() &&
       (read.envelope.error().kind == ErrorKind::io || read.envelope.error().kind == ErrorKind::unavailable)) {
     // Our own trouble (a disk, a temp file), not the envelope's: the delivery
@@ -130,30 +144,23 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
                                 {"from", nd.sender},
                                 {"reason", problem_code},
                                 {"duplicate", created->existing ? "true" : "false"}});
+  bool changed = created->existing;  // the stored state may not be nd.state
   if (!created->existing && nd.state == State::verified && env->trace.business &&
       env->trace.business->doc_type != ex::BusinessDocType::new_document) {
     lifecycle_.apply_incoming(created->id, *env);  // a recall, update or replacement
+    changed = true;
   }
-  // Tell the sender (once: a duplicate delivery whose answer is queued gets none).
-  auto doc = c_.store.get_document(created->id);
-  if (!doc.ok()) return doc.error();
-  auto sent = c_.store.status_messages(created->id);
-  if (!sent.ok()) return sent.error();
-  if (sent->empty() && env && !nd.sender.empty()) {
-    Status st = problem_code.empty() ? status_.send(*doc, ex::StatusCode::arrived,
-                                                    std::string(ex::status_code_meaning(ex::StatusCode::arrived)), "",
-                                                    "", std::nullopt, "system:engine")
-                                     : status_.send(*doc, ex::StatusCode::refused,
-                                                    "Từ chối tiếp nhận: " + problem + " [" + problem_code +
-                                                        "] (envelope sha256:" + envelope.sha256 + ")",
-                                                    "", "", std::nullopt, "system:engine");
-    if (!st.ok()) {
-      // The document is stored; the answer is retried at the next delivery or
-      // by an operator. Never fail the delivery for it.
-      log::warn("status not queued", {{"document", std::to_string(created->id)}, {"error", st.error().message}});
-    }
+  // Tell the sender (01 or 02), off the request path (answers.h): the
+  // delivery is answered now that the document is durable. Once: a duplicate
+  // delivery whose answer is queued gets none.
+  if (env && !nd.sender.empty()) answers_.owe(created->id);
+  State state = nd.state;
+  if (changed) {
+    auto doc = c_.store.get_document(created->id);
+    if (!doc.ok()) return doc.error();
+    state = doc->state;
   }
-  return Accepted{Accepted::Kind::document, created->id, doc->state, created->existing};
+  return Accepted{Accepted::Kind::document, created->id, state, created->existing};
 }
 
 }  // namespace edxgate::workflow::detail

@@ -1,8 +1,10 @@
 // The incoming path: a delivery is kept as received, read and verified in one
 // pass, and becomes either a stored document (verified or quarantined, the
-// sender told with 01 or 02) or a status message about one of ours.
+// sender told with 01 or 02 off the request path, answers.h) or a status
+// message about one of ours.
 #pragma once
 
+#include "answers.h"
 #include "context.h"
 #include "lifecycle.h"
 #include "status.h"
@@ -11,7 +13,8 @@ namespace edxgate::workflow::detail {
 
 class Incoming {
  public:
-  Incoming(Context& c, StatusMessages& status, Lifecycle& lifecycle) : c_(c), status_(status), lifecycle_(lifecycle) {}
+  Incoming(Context& c, StatusMessages& status, Lifecycle& lifecycle, Answers& answers)
+      : c_(c), status_(status), lifecycle_(lifecycle), answers_(answers) {}
   Result<Accepted> accept(IncomingDelivery& delivery);
 
  private:
@@ -20,6 +23,7 @@ class Incoming {
   Context& c_;
   StatusMessages& status_;
   Lifecycle& lifecycle_;
+  Answers& answers_;
 };
 
 }  // namespace edxgate::workflow::detail

@@ -12,9 +12,11 @@
 // state, its transition row and its audit row together, or none of them.
 //
 // Concurrency: a Store is thread-safe; call it from any thread. SQLite: writes
-// are serialised (one writer connection behind a mutex, as SQLite allows one
-// writer at a time); reads run in parallel on pooled connections, each in one
-// snapshot. Several processes (the daemon and the CLI) may open the same
+// are serialised (one writer connection, as SQLite allows one writer at a
+// time) with group commit: concurrent writes are batched into one commit, one
+// fsync, each still all or nothing and each caller back only once its own is
+// durable (write_stats.h counts them); reads run in parallel on pooled
+// connections, each in one snapshot. Several processes (the daemon and the CLI) may open the same
 // state directory; SQLite's locks and the busy timeout coordinate them.
 //
 // Cluster (PostgreSQL): several processes on several machines open one

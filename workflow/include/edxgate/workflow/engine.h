@@ -192,7 +192,13 @@ class Engine {
   Result<size_t> run_outbox_once();
   // One poll of the axis (pull mode); returns how many deliveries were stored.
   Result<size_t> poll_once();
-  // Starts/stops the worker thread (outbox, poller, metrics refresh, gc).
+  // The answers (status 01/02) owed for stored incoming documents and not
+  // yet queued in the outbox. Once start()ed, a second thread answers them
+  // off the request path (and, at start, those a crash left unanswered);
+  // before, accept() answers itself.
+  size_t answers_pending() const;
+  // Starts/stops the worker threads (outbox, poller, metrics refresh, gc;
+  // the answers to incoming documents).
   void start();
   void stop();
   // Wakes the worker (a new outbox item).
