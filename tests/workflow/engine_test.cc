@@ -571,7 +571,7 @@ TEST_F(EngineTest, PersonalSigningNeedsTheSignersPin) {
 
 TEST(EngineSigning, OrganizationModeSignsWhatASystemSubmitsWithTheAgencyKey) {
   TempDir dir{"edxgate-engine-org"};
-  Ministry org{kA, "good", dir, {.signing = SigningMode::organization}};
+  Ministry org{kA, "good", dir, {.signing = SigningMode::organization, .now_ms = {}, .tune_engine = {}}};
   auto sub = org.submit({kB}, {{"a.txt", "x"}});
   ASSERT_TRUE(sub.ok()) << sub.error().message;
   EXPECT_EQ(sub->state, State::queued);
