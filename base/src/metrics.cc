@@ -61,51 +61,33 @@ void check_arity(const std::vector<std::string>& names, const Labels& values) {
 
 }  // namespace
 
-void Counter::inc(const Labels& labels, double by) {
+void ScalarMetric::add_to(const Labels& labels, double by) {
   check_arity(label_names_, labels);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   series_[labels] += by;
 }
 
-double Counter::value(const Labels& labels) const {
-  std::lock_guard lock(mu_);
-  auto it = series_.find(labels);
-  return it == series_.end() ? 0 : it->second;
-}
-
-void Counter::render(std::string& out) const {
-  header(out, name_, help_, "counter");
-  std::lock_guard lock(mu_);
-  for (const auto& [l, v] : series_) out += name_ + label_text(label_names_, l) + " " + number(v) + "\n";
-}
-
-void Gauge::set(const Labels& labels, double v) {
+void ScalarMetric::assign(const Labels& labels, double v) {
   check_arity(label_names_, labels);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   series_[labels] = v;
 }
 
-void Gauge::add(const Labels& labels, double by) {
-  check_arity(label_names_, labels);
-  std::lock_guard lock(mu_);
-  series_[labels] += by;
-}
-
-double Gauge::value(const Labels& labels) const {
-  std::lock_guard lock(mu_);
+double ScalarMetric::value(const Labels& labels) const {
+  MutexLock lock(mu_);
   auto it = series_.find(labels);
   return it == series_.end() ? 0 : it->second;
 }
 
-void Gauge::render(std::string& out) const {
-  header(out, name_, help_, "gauge");
-  std::lock_guard lock(mu_);
+void ScalarMetric::render(std::string& out) const {
+  header(out, name_, help_, type_);
+  MutexLock lock(mu_);
   for (const auto& [l, v] : series_) out += name_ + label_text(label_names_, l) + " " + number(v) + "\n";
 }
 
 void Histogram::observe(const Labels& labels, double v) {
   check_arity(label_names_, labels);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto& s = series_[labels];
   if (s.buckets.empty()) s.buckets.assign(bounds_.size(), 0);
   for (size_t i = 0; i < bounds_.size(); ++i) {
@@ -119,14 +101,14 @@ void Histogram::observe(const Labels& labels, double v) {
 }
 
 uint64_t Histogram::count(const Labels& labels) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = series_.find(labels);
   return it == series_.end() ? 0 : it->second.count;
 }
 
 void Histogram::render(std::string& out) const {
   header(out, name_, help_, "histogram");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [l, s] : series_) {
     uint64_t cumulative = 0;
     for (size_t i = 0; i < bounds_.size(); ++i) {
@@ -141,14 +123,14 @@ void Histogram::render(std::string& out) const {
 }
 
 Counter& MetricsRegistry::counter(const std::string& name, const std::string& help, std::vector<std::string> labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   counters_.push_back(std::unique_ptr<Counter>(new Counter(name, help, std::move(labels))));
   order_.emplace_back(0, counters_.size() - 1);
   return *counters_.back();
 }
 
 Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help, std::vector<std::string> labels) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   gauges_.push_back(std::unique_ptr<Gauge>(new Gauge(name, help, std::move(labels))));
   order_.emplace_back(1, gauges_.size() - 1);
   return *gauges_.back();
@@ -156,14 +138,14 @@ Gauge& MetricsRegistry::gauge(const std::string& name, const std::string& help, 
 
 Histogram& MetricsRegistry::histogram(const std::string& name, const std::string& help, std::vector<std::string> labels,
                                       std::vector<double> bounds) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   histograms_.push_back(std::unique_ptr<Histogram>(new Histogram(name, help, std::move(labels), std::move(bounds))));
   order_.emplace_back(2, histograms_.size() - 1);
   return *histograms_.back();
 }
 
 std::string MetricsRegistry::render() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string out;
   for (auto [kind, i] : order_) {
     if (kind == 0)

@@ -60,6 +60,7 @@
 #include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
 #include "edxgate/base/metrics.h"
+#include "edxgate/base/ossl.h"
 #include "edxgate/config/config.h"
 #include "edxgate/crypto/signing.h"
 #include "edxgate/crypto/verifier.h"
@@ -273,30 +274,26 @@ class SoftwareSigner final : public crypto::Signer {
   explicit SoftwareSigner(const std::string& pem) {
     FILE* f = std::fopen(pem.c_str(), "r");
     if (!f) die("cannot read " + pem);
-    key_ = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+    key_.reset(PEM_read_PrivateKey(f, nullptr, nullptr, nullptr));
     std::fclose(f);
     if (!key_) die("cannot parse " + pem);
   }
-  ~SoftwareSigner() override { EVP_PKEY_free(key_); }
-  SoftwareSigner(const SoftwareSigner&) = delete;
-  SoftwareSigner& operator=(const SoftwareSigner&) = delete;
 
   Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) override {
     if (alg != crypto::SignatureAlgorithm::rsa_sha256)
       return make_error(ErrorKind::invalid, "sign.algorithm", "rsa-sha256 only");
     std::vector<uint8_t> sig(512);
     size_t len = sig.size();
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const bool ok = EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key_) == 1 &&
-                    EVP_DigestSign(ctx, sig.data(), &len, data.data(), data.size()) == 1;
-    EVP_MD_CTX_free(ctx);
+    ossl::EvpMdCtxPtr ctx(EVP_MD_CTX_new());
+    const bool ok = ctx && EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.get()) == 1 &&
+                    EVP_DigestSign(ctx.get(), sig.data(), &len, data.data(), data.size()) == 1;
     if (!ok) return make_error(ErrorKind::internal, "sign.failed", "EVP_DigestSign failed");
     sig.resize(len);
     return sig;
   }
 
  private:
-  EVP_PKEY* key_ = nullptr;
+  ossl::EvpPkeyPtr key_;
 };
 
 // ------------------------------------------------------------------ transports

@@ -99,16 +99,9 @@ int run(const Options& o) {
     threads.emplace_back([&, t] {
       for (size_t i = next++; i < o.docs; i = next++) {
         const std::string code = std::to_string(i + 1) + "/RSS-VP";
-        Form f = make_form(w.path("form-" + std::to_string(t)), metadata_json(code, "V/v đo bộ nhớ " + code),
-                           {{"phu-luc.bin", file}});
-        Reply r = w.call(w.a(), "sys-a", "POST", "/v1/outgoing", "", f.content_type, f.file);
-        const std::string id = str(r.json(), "id");
-        if (r.status != 202 || id.empty()) {
-          ++failed;
-          continue;
-        }
-        Reply s = w.call(w.a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
-        if (s.status != 200) ++failed;
+        const auto r = submit_and_sign(w, w.path("form-" + std::to_string(t)), code, "V/v đo bộ nhớ " + code,
+                                       {{"phu-luc.bin", file}});
+        if (r.id.empty() || r.signed_reply.status != 200) ++failed;
       }
     });
   }

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <ctime>
 
+#include "api_common.h"
 #include "api_lifecycle.h"
 #include "edxgate/base/base64.h"
 #include "edxgate/base/fs.h"
@@ -29,13 +30,6 @@ using workflow::Submitted;
 
 namespace {
 
-Response error_response(const Error& e) {
-  const unsigned status = http_status(e.kind);
-  if (status >= 500) log::error("request failed", {{"code", e.code}, {"error", e.message}});
-  // A 500 says what failed, not the internals (paths) behind it.
-  return Response::problem(status, e.code, status >= 500 ? "the gateway could not complete the request" : e.message);
-}
-
 std::optional<DocumentId> parse_id(const PathParams& p) {
   auto it = p.find("id");
   if (it == p.end() || it->second.empty() || it->second.size() > 18) return std::nullopt;
@@ -43,36 +37,6 @@ std::optional<DocumentId> parse_id(const PathParams& p) {
   auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), id);
   if (ec != std::errc() || end != it->second.data() + it->second.size() || id <= 0) return std::nullopt;
   return id;
-}
-
-std::string url_decode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
-}
-
-// The value of query parameter `name` (first occurrence), decoded.
-std::optional<std::string> query_param(const std::string& query, std::string_view name) {
-  size_t start = 0;
-  while (start <= query.size()) {
-    size_t end = query.find('&', start);
-    if (end == std::string::npos) end = query.size();
-    std::string_view kv(query.data() + start, end - start);
-    size_t eq = kv.find('=');
-    if (kv.substr(0, eq) == name) return url_decode(eq == std::string_view::npos ? "" : kv.substr(eq + 1));
-    start = end + 1;
-  }
-  return std::nullopt;
 }
 
 Result<std::string> decode_base64(std::string_view text, bool url) {
@@ -137,22 +101,6 @@ bool may_see(const Caller& c, const store::Document& d) {
 bool may_read(const Caller& c, const store::Document& d) {
   if (!c.role || *c.role != config::Role::leader) return may_see(c, d);
   return d.direction == Direction::outgoing && d.state == State::pending_signature;
-}
-
-// A browser marks the requests it sends for a page (Sec-Fetch-Site, Origin);
-// one made by a page of another site must not act with the certificate the
-// browser holds. See api.h.
-bool cross_site(const Request& req) {
-  if (req.headers.count("Sec-Fetch-Site") > 0) {
-    auto site = req.headers.get("Sec-Fetch-Site");
-    if (!site || (*site != "same-origin" && *site != "none")) return true;
-  }
-  if (req.headers.count("Origin") > 0) {
-    auto origin = req.headers.get("Origin");
-    auto host = req.headers.get("Host");
-    if (!origin || !host || *origin != "https://" + *host) return true;
-  }
-  return false;
 }
 
 // Loads a document of `direction` the caller may see; 404 otherwise (a
@@ -560,9 +508,7 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
     void add(Route route) {
       if (route.method == "POST") {
         route.handler = [inner = std::move(route.handler)](Request& q, const Caller& c, const PathParams& p) {
-          if (cross_site(q)) {
-            return Response::problem(403, "api.cross_site", "a request sent for a page of another site is refused");
-          }
+          if (cross_site(q)) return cross_site_refusal();
           return inner(q, c, p);
         };
       }

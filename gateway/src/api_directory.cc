@@ -3,6 +3,7 @@
 #include <charconv>
 #include <ctime>
 
+#include "api_common.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
 #include "edxgate/gateway/http.h"
@@ -62,73 +63,20 @@ constexpr uint32_t kDefaultLimit = 20;
 constexpr uint32_t kMaxLimit = 1000;
 constexpr size_t kMaxQueryBytes = 256;
 
-Response error_response(const Error& e) {
-  const unsigned status = http_status(e.kind);
-  if (status >= 500) log::error("request failed", {{"code", e.code}, {"error", e.message}});
-  return Response::problem(status, e.code, status >= 500 ? "the gateway could not complete the request" : e.message);
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// The decoded value of query parameter `name` (first occurrence).
-std::optional<std::string> query_value(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view kv = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    size_t eq = kv.find('=');
-    if (kv.substr(0, eq) != name) continue;
-    std::string_view raw = eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1);
-    std::string out;
-    for (size_t i = 0; i < raw.size(); ++i) {
-      if (raw[i] == '+') {
-        out.push_back(' ');
-      } else if (raw[i] == '%' && i + 2 < raw.size() && hex_value(raw[i + 1]) >= 0 && hex_value(raw[i + 2]) >= 0) {
-        out.push_back(static_cast<char>(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2])));
-        i += 2;
-      } else {
-        out.push_back(raw[i]);
-      }
-    }
-    return out;
-  }
-  return std::nullopt;
-}
-
-// A request a browser sent for a page of another site (as api.cc refuses
-// on every POST route).
-bool cross_site(const Request& req) {
-  if (req.headers.count("Sec-Fetch-Site") > 0) {
-    auto site = req.headers.get("Sec-Fetch-Site");
-    if (!site || (*site != "same-origin" && *site != "none")) return true;
-  }
-  if (req.headers.count("Origin") > 0) {
-    auto origin = req.headers.get("Origin");
-    auto host = req.headers.get("Host");
-    if (!origin || !host || *origin != "https://" + *host) return true;
-  }
-  return false;
-}
-
 std::string iso_time(int64_t ms) {
   time_t t = static_cast<time_t>(ms / 1000);
   struct tm tm {};
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "";
   return buf;
 }
 
 Response search(store::Store& store, const Request& req) {
-  const std::string q = query_value(req.query, "q").value_or("");
+  const std::string q = query_param(req.query, "q").value_or("");
   if (q.size() > kMaxQueryBytes) return Response::problem(400, "api.query", "q is at most 256 bytes");
   uint32_t limit = kDefaultLimit;
-  if (auto s = query_value(req.query, "limit"); s && !s->empty()) {
+  if (auto s = query_param(req.query, "limit"); s && !s->empty()) {
     auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), limit);
     if (ec != std::errc() || end != s->data() + s->size() || limit == 0 || limit > kMaxLimit) {
       return Response::problem(400, "api.limit", "limit must be 1..1000");
@@ -152,16 +100,13 @@ Response search(store::Store& store, const Request& req) {
 
 }  // namespace
 
-void add_directory_routes(Router& router, store::Store& store, std::shared_ptr<DirectorySync> sync) {
+void add_directory_routes(Router& router, store::Store& store, const std::shared_ptr<DirectorySync>& sync) {
   using config::Role;
   router.add({"GET", "/v1/agencies", Access::only({Role::system, Role::officer, Role::leader}),
               [&store](Request& q, const Caller&, const PathParams&) { return search(store, q); }});
   router.add({"POST", "/v1/agencies/sync", Access::only({Role::officer}),
               [sync](Request& q, const Caller& c, const PathParams&) {
-                if (cross_site(q)) {
-                  return Response::problem(403, "api.cross_site",
-                                           "a request sent for a page of another site is refused");
-                }
+                if (cross_site(q)) return cross_site_refusal();
                 auto n = sync->sync_now(c.name);
                 if (!n.ok()) return error_response(n.error());
                 return Response::json(200, bj::object{{"entries", *n}});

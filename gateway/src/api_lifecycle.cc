@@ -1,5 +1,7 @@
 #include "api_lifecycle.h"
 
+#include "api_common.h"
+
 #include "edxgate/store/json.h"
 
 #include <algorithm>
@@ -22,12 +24,6 @@ namespace {
 
 constexpr std::string_view kMarkers[] = {"recall_requested", "revoked",    "recall_refused", "updated",
                                          "replaced",         "revocation", "update",         "replacement"};
-
-Response error_response(const Error& e) {
-  const unsigned status = http_status(e.kind);
-  if (status >= 500) log::error("request failed", {{"code", e.code}, {"error", e.message}});
-  return Response::problem(status, e.code, status >= 500 ? "the gateway could not complete the request" : e.message);
-}
 
 std::string string_of(const bj::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -92,7 +88,7 @@ class LifecycleApi {
           names.push_back(part.filename);
           files.push_back(form->take_file(i));
         } else if (!known_field(part.name, "changes")) {
-          for (const auto& f : files) std::remove(f.c_str());
+          for (const auto& f : files) (void)std::remove(f.c_str());  // best effort: the request is refused
           return Response::problem(400, "api.form", "unexpected form part '" + part.name + "'");
         }
       }
@@ -127,7 +123,7 @@ class LifecycleApi {
         s.names.push_back(part.filename);
         s.files.push_back(form->take_file(i));
       } else if (!known_field(part.name, "metadata")) {
-        for (const auto& f : s.files) std::remove(f.c_str());
+        for (const auto& f : s.files) (void)std::remove(f.c_str());  // best effort: the request is refused
         return Response::problem(400, "api.form", "unexpected form part '" + part.name + "'");
       }
     }

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "api_common.h"
 #include "edxgate/base/log.h"
 #include "edxgate/gateway/api.h"
 #include "edxgate/workflow/reports.h"
@@ -12,11 +13,7 @@
 namespace edxgate::gateway {
 namespace {
 
-Response report_error(const Error& e) {
-  const unsigned status = http_status(e.kind);
-  if (status >= 500) log::error("report failed", {{"code", e.code}, {"error", e.message}});
-  return Response::problem(status, e.code, status >= 500 ? "the gateway could not compute the report" : e.message);
-}
+constexpr std::string_view kReportFailed = "the gateway could not compute the report";
 
 // The raw value of `name` in a query string ("" when absent). Days need no
 // decoding; anything encoded is refused as a malformed day.
@@ -48,17 +45,17 @@ void add_report_routes(Router& router, store::Store& store, int no_answer_days) 
   store::Store* s = &store;
   router.add({"GET", "/v1/reports/incoming", officers, [s](Request& q, const Caller&, const PathParams&) {
                 auto days = days_of(q);
-                if (!days.ok()) return report_error(days.error());
+                if (!days.ok()) return error_response(days.error(), kReportFailed);
                 auto report = s->incoming_report(days->period);
-                if (!report.ok()) return report_error(report.error());
+                if (!report.ok()) return error_response(report.error(), kReportFailed);
                 return Response::json(200, workflow::incoming_report_json(*days, *report));
               }});
   router.add(
       {"GET", "/v1/reports/outgoing", officers, [s, no_answer_days](Request& q, const Caller&, const PathParams&) {
          auto days = days_of(q);
-         if (!days.ok()) return report_error(days.error());
+         if (!days.ok()) return error_response(days.error(), kReportFailed);
          auto report = s->outgoing_report(days->period, no_answer_days);
-         if (!report.ok()) return report_error(report.error());
+         if (!report.ok()) return error_response(report.error(), kReportFailed);
          return Response::json(200, workflow::outgoing_report_json(*days, *report));
        }});
 }

@@ -81,7 +81,7 @@ void ConnectionSlots::drop_address(const std::string& address) {
 ConnectionSlots::Admission ConnectionSlots::admit(const std::string& address, bool tls, bool sent_something,
                                                   SteadyClock::time_point now) {
   Admission a;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto held = per_address_.find(address);
   if (held != per_address_.end() && held->second >= limits_.max_connections_per_client)
     a.refuse = 429;
@@ -118,7 +118,7 @@ ConnectionSlots::Admission ConnectionSlots::admit(const std::string& address, bo
 }
 
 void ConnectionSlots::attach(uint64_t id, const std::shared_ptr<SessionBase>& session, SteadyClock::time_point now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Conn& c = conns_.at(id);
   c.session = session;
   if (c.holds_slot) {
@@ -129,7 +129,7 @@ void ConnectionSlots::attach(uint64_t id, const std::shared_ptr<SessionBase>& se
 }
 
 void ConnectionSlots::set_phase(uint64_t id, Phase phase, bool authenticated) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = conns_.find(id);
   if (it == conns_.end() || !it->second.holds_slot) return;
   Conn& c = it->second;
@@ -171,7 +171,7 @@ bool ConnectionSlots::evict_one(SteadyClock::time_point now, std::shared_ptr<Ses
 }
 
 void ConnectionSlots::release(uint64_t id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
   Conn& c = it->second;
@@ -188,12 +188,12 @@ void ConnectionSlots::release(uint64_t id) {
 }
 
 size_t ConnectionSlots::connections() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return active_ + refusing_;
 }
 
 ListenerLoad ConnectionSlots::load(SteadyClock::time_point now) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ListenerLoad l;
   l.name = name_;
   l.open = active_;
@@ -207,7 +207,7 @@ ListenerLoad ConnectionSlots::load(SteadyClock::time_point now) const {
 void ConnectionSlots::for_each_session(const std::function<void(SessionBase&)>& fn) const {
   std::vector<std::shared_ptr<SessionBase>> live;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [id, c] : conns_)
       if (auto p = c.session.lock()) live.push_back(std::move(p));
   }
@@ -215,8 +215,13 @@ void ConnectionSlots::for_each_session(const std::function<void(SessionBase&)>& 
 }
 
 bool ConnectionSlots::wait_empty(std::chrono::milliseconds limit) const {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, limit, [this] { return active_ + refusing_ == 0; });
+  const auto deadline = SteadyClock::now() + limit;
+  MutexLock lock(mu_);
+  // A loop rather than a predicate: the analysis sees the fields read under the lock.
+  while (active_ + refusing_ != 0) {
+    if (lock.wait_until(cv_, deadline) == std::cv_status::timeout) return active_ + refusing_ == 0;
+  }
+  return true;
 }
 
 }  // namespace edxgate::gateway

@@ -19,13 +19,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "edxgate/base/mutex.h"
 #include "edxgate/gateway/server.h"
 
 namespace edxgate::gateway {
@@ -112,29 +112,29 @@ class ConnectionSlots {
     SteadyClock::time_point since{};  // when it entered that rank
   };
 
-  // REQUIRES: mu_ held.
-  bool evict_one(SteadyClock::time_point now, std::shared_ptr<SessionBase>& victim);
-  void drop_address(const std::string& address);
-  void metric_connections();
+  bool evict_one(SteadyClock::time_point now, std::shared_ptr<SessionBase>& victim) REQUIRES(mu_);
+  void drop_address(const std::string& address) REQUIRES(mu_);
+  void metric_connections() REQUIRES(mu_);
 
   const std::string name_;
   const config::Limits limits_;
   HttpMetrics* const metrics_;
 
-  mutable std::mutex mu_;  // guards the fields below
-  mutable std::condition_variable cv_;
-  size_t active_ = 0;                          // connections holding a slot
-  size_t refusing_ = 0;                        // connections being answered 503/429
-  std::map<std::string, size_t> per_address_;  // slots held, by client address
+  mutable Mutex mu_;                                           // guards the fields below
+  mutable std::condition_variable cv_;                         // signalled when a connection is released
+  size_t active_ GUARDED_BY(mu_) = 0;                          // connections holding a slot
+  size_t refusing_ GUARDED_BY(mu_) = 0;                        // connections being answered 503/429
+  std::map<std::string, size_t> per_address_ GUARDED_BY(mu_);  // slots held, by client address
   // Every live session (holding a slot, refused, or evicted and closing).
-  std::map<uint64_t, Conn> conns_;
+  std::map<uint64_t, Conn> conns_ GUARDED_BY(mu_);
   // The slot holders that may be evicted: (rank, since, id), the first goes first.
   // Only the accept loop evicts, so a Conn always has its session when chosen.
-  std::set<std::tuple<int, SteadyClock::time_point, uint64_t>> evictable_;
-  uint64_t next_id_ = 0;
-  MinuteCount evictions_, refusals_;
-  std::optional<SteadyClock::time_point> last_pressure_;  // last eviction or 503 refusal
-  std::optional<SteadyClock::time_point> last_saturation_log_;
+  std::set<std::tuple<int, SteadyClock::time_point, uint64_t>> evictable_ GUARDED_BY(mu_);
+  uint64_t next_id_ GUARDED_BY(mu_) = 0;
+  MinuteCount evictions_ GUARDED_BY(mu_);
+  MinuteCount refusals_ GUARDED_BY(mu_);
+  std::optional<SteadyClock::time_point> last_pressure_ GUARDED_BY(mu_);  // last eviction or 503 refusal
+  std::optional<SteadyClock::time_point> last_saturation_log_ GUARDED_BY(mu_);
 };
 
 }  // namespace edxgate::gateway

@@ -2,15 +2,10 @@
 
 #include <charconv>
 
+#include "edxgate/base/hex.h"
+
 namespace edxgate::hsm {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 Result<std::string> percent_decode(std::string_view in, std::string_view attr) {
   std::string out;
@@ -20,8 +15,8 @@ Result<std::string> percent_decode(std::string_view in, std::string_view attr) {
       out.push_back(in[i]);
       continue;
     }
-    int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
-    int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
+    int hi = i + 2 < in.size() ? hex_digit(in[i + 1]) : -1;
+    int lo = i + 2 < in.size() ? hex_digit(in[i + 2]) : -1;
     if (hi < 0 || lo < 0) {
       return make_error(ErrorKind::usage, "uri.encoding",
                         "bad percent-encoding in pkcs11 URI attribute '" + std::string(attr) + "'");
@@ -219,7 +214,7 @@ Result<std::vector<uint8_t>> parse_hex_id(std::string_view hex) {
   }
   std::vector<uint8_t> out;
   for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
+    int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
     if (hi < 0 || lo < 0) {
       return make_error(ErrorKind::usage, "usage.id", "a key id is an even number of hex digits (e.g. 01ab)");
     }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "../support/run_cli.h"
 #include "edxgate/base/base64.h"
 #include "edxgate/base/digest.h"
 #include "edxgate/base/hex.h"
@@ -13,16 +14,8 @@
 namespace edxgate {
 namespace {
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+// What `cmd` writes on stdout.
+std::string run(const std::string& cmd) { return test::run_command(cmd, test::Output::stdout_only).out; }
 
 std::string random_bytes(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
@@ -38,6 +31,13 @@ TEST(Hex, EncodesLowerCaseAndDecodesEitherCase) {
   EXPECT_EQ(*d, (std::vector<uint8_t>{0x00, 0x0a, 0xff}));
   EXPECT_FALSE(from_hex("abc"));
   EXPECT_FALSE(from_hex("zz"));
+}
+
+TEST(Hex, OneDigitHasItsValueInEitherCaseAndNothingElseHasOne) {
+  const std::string digits = "0123456789abcdef", upper = "ABCDEF";
+  for (size_t i = 0; i < digits.size(); ++i) EXPECT_EQ(hex_digit(digits[i]), static_cast<int>(i));
+  for (size_t i = 0; i < upper.size(); ++i) EXPECT_EQ(hex_digit(upper[i]), static_cast<int>(10 + i));
+  for (char c : std::string("gG/:@`%x \0\xff", 11)) EXPECT_EQ(hex_digit(c), -1) << static_cast<int>(c);
 }
 
 TEST(Base64, Rfc4648Vectors) {

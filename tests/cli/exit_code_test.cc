@@ -1,7 +1,6 @@
 // The one mapping from an error's kind to the exit code of every edxgate
 // command, and the command-line cases where a command sets the kind itself.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/run_cli.h"
 #include "cli.h"
 
 namespace edxgate::cli {
@@ -56,23 +56,9 @@ TEST(Args, ItsErrorsAreUsageErrors) {
 
 // The edxgate binary, for the cases where a command gives an error the kind
 // its own job implies.
-struct CliRun {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
-
-CliRun edxgate(const std::string& args) {
-  CliRun r;
-  const std::string cmd = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate " + args + " 2>&1 </dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using edxgate::test::CliRun;
+// stdin is /dev/null: no command may wait for a PIN on the terminal.
+CliRun edxgate(const std::string& args) { return edxgate::test::run_edxgate(args + " </dev/null"); }
 
 class CliKinds : public ::testing::Test {
  protected:

@@ -1,36 +1,20 @@
 // `edxgate config check` and `edxgated --check-config`, through the real binaries.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "../support/run_cli.h"
+
 namespace {
 
-struct Outcome {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Outcome run(const std::string& cmd) {
-  std::string full = cmd + " 2>&1";
-  FILE* p = popen(full.c_str(), "r");
-  Outcome r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
-
-std::string bin(const char* name) { return std::string(EDXGATE_BINARY_DIR) + "/bin/" + name; }
+using Outcome = edxgate::test::CliRun;
+using edxgate::test::program_path;
+Outcome run(const std::string& cmd) { return edxgate::test::run_command(cmd); }
 
 class ConfigCli : public ::testing::Test {
  protected:
@@ -50,10 +34,10 @@ class ConfigCli : public ::testing::Test {
 
 // Both programs must give the same verdict and one line per problem.
 void expect_both(const std::string& path, int code, const std::string& output) {
-  Outcome a = run(bin("edxgate") + " config check " + path);
+  Outcome a = run(program_path("edxgate") + " config check " + path);
   EXPECT_EQ(a.code, code) << a.out;
   EXPECT_EQ(a.out, output);
-  Outcome b = run(bin("edxgated") + " --check-config " + path);
+  Outcome b = run(program_path("edxgated") + " --check-config " + path);
   EXPECT_EQ(b.code, code) << b.out;
   EXPECT_EQ(b.out, output);
 }
@@ -91,26 +75,26 @@ TEST_F(ConfigCli, UnreadableFileGivesOneLineAndExitOne) {
 }
 
 TEST_F(ConfigCli, UsageErrorsExitTwo) {
-  EXPECT_EQ(run(bin("edxgate") + " config check").code, 2);
-  EXPECT_EQ(run(bin("edxgate") + " --bogus").code, 2);
-  EXPECT_EQ(run(bin("edxgated") + " --bogus").code, 2);
-  EXPECT_EQ(run(bin("edxgated") + " --check-config").code, 2);
+  EXPECT_EQ(run(program_path("edxgate") + " config check").code, 2);
+  EXPECT_EQ(run(program_path("edxgate") + " --bogus").code, 2);
+  EXPECT_EQ(run(program_path("edxgated") + " --bogus").code, 2);
+  EXPECT_EQ(run(program_path("edxgated") + " --check-config").code, 2);
 }
 
 TEST_F(ConfigCli, VersionAndHelp) {
-  Outcome v = run(bin("edxgate") + " --version");
+  Outcome v = run(program_path("edxgate") + " --version");
   EXPECT_EQ(v.code, 0);
   EXPECT_EQ(v.out.rfind("edxgate ", 0), 0u);
-  Outcome dv = run(bin("edxgated") + " --version");
+  Outcome dv = run(program_path("edxgated") + " --version");
   EXPECT_EQ(dv.code, 0);
   EXPECT_EQ(dv.out.rfind("edxgated ", 0), 0u);
-  Outcome h = run(bin("edxgate") + " --help");
+  Outcome h = run(program_path("edxgate") + " --help");
   EXPECT_EQ(h.code, 0);
   EXPECT_NE(h.out.find("config check"), std::string::npos);
-  Outcome ch = run(bin("edxgate") + " config check --help");
+  Outcome ch = run(program_path("edxgate") + " config check --help");
   EXPECT_EQ(ch.code, 0);
   EXPECT_NE(ch.out.find("usage: edxgate config check FILE"), std::string::npos);
-  EXPECT_EQ(run(bin("edxgated") + " --help").code, 0);
+  EXPECT_EQ(run(program_path("edxgated") + " --help").code, 0);
 }
 
 }  // namespace

@@ -4,12 +4,12 @@
 #include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdlib>
 
-#include "test_pki.h"
+#include "../support/run_cli.h"
+#include "../support/test_pki.h"
 
 extern char** environ;
 
@@ -18,21 +18,8 @@ namespace {
 
 const std::string kEdxgate = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate";
 
-struct CliRun {
-  int code;
-  std::string out;
-};
-
-CliRun run(const std::string& cmd) {
-  std::string full = cmd + " 2>&1";
-  FILE* p = popen(full.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
+using edxgate::test::CliRun;
+CliRun run(const std::string& cmd) { return edxgate::test::run_command(cmd); }
 
 // Runs argv (stdout to /dev/null); its exit code in `code`, its peak RSS in MiB.
 double peak_mb(const std::vector<std::string>& argv, int& code) {

@@ -5,8 +5,8 @@
 // reason so that a caller tells "no verdict" from "refused".
 #include <gtest/gtest.h>
 
+#include "../support/test_pki.h"
 #include "edxgate/crypto/signing.h"
-#include "test_pki.h"
 
 namespace edxgate::crypto::test {
 namespace {

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/test_pki.h"
 #include "edxgate/crypto/signing.h"
-#include "test_pki.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EDXGATE_TEST_SANITIZED 1

@@ -1,8 +1,8 @@
 // prepare / complete / sign: the two-step remote signing API.
 #include <gtest/gtest.h>
 
+#include "../support/test_pki.h"
 #include "edxgate/crypto/signing.h"
-#include "test_pki.h"
 
 namespace edxgate::crypto::test {
 namespace {

@@ -15,9 +15,9 @@
 #include <random>
 #include <set>
 
+#include "../support/test_pki.h"
 #include "edxgate/edxml/xml_observer.h"
 #include "stream_c14n.h"
-#include "test_pki.h"
 
 namespace edxgate::crypto::test {
 namespace {

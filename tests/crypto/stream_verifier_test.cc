@@ -12,9 +12,9 @@
 
 #include <fstream>
 
+#include "../support/test_pki.h"
 #include "edxgate/crypto/signing.h"
 #include "edxgate/crypto/verifier.h"
-#include "test_pki.h"
 #include "verify_steps.h"
 
 namespace edxgate::crypto::test {

@@ -5,9 +5,9 @@
 #include <atomic>
 #include <thread>
 
+#include "../support/test_pki.h"
 #include "edxgate/crypto/signing.h"
 #include "edxgate/crypto/verifier.h"
-#include "test_pki.h"
 
 namespace edxgate::crypto::test {
 namespace {

@@ -25,6 +25,7 @@
 namespace edxgate::gateway {
 namespace {
 
+using testing::AxisSimulator;
 using testing::read_text;
 using testing::TempDir;
 using testing::TestPki;
@@ -71,36 +72,21 @@ class AxisTest : public ::testing::Test {
     if (!s.ok()) throw std::runtime_error(s.error().message);
     push_server_ = s->release();
 
-    const std::string port_file = *dir_ / "sim.port";
-    sim_pid_ = ::fork();
-    if (sim_pid_ == 0) {
-      const std::string exe = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate-axis-sim";
-      const std::string a = "id=SYS-A,organ=" + std::string(kOrganA) + ",secret-file=" + (*dir_ / "a.secret");
-      const std::string b = "id=SYS-B,organ=" + std::string(kOrganB) + ",secret-file=" + (*dir_ / "b.secret");
-      const std::string c = "id=SYS-C,organ=" + std::string(kOrganC) + ",secret-file=" + (*dir_ / "c.secret") +
-                            ",push=https://127.0.0.1:" + std::to_string(push_server_->port());
-      const std::string data = *dir_ / "sim";
-      const std::string cert = pki_->cert("server"), key = pki_->key("server"), ca = pki_->cert("ca");
-      const std::string pcert = pki_->cert("axis"), pkey = pki_->key("axis");
-      const std::string directory = *dir_ / "agencies.json";
-      ::execl(exe.c_str(), exe.c_str(), "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), "--data", data.c_str(),
-              "--directory", directory.c_str(), "--port-file", port_file.c_str(), "--system", a.c_str(), "--system",
-              b.c_str(), "--system", c.c_str(), "--push-ca", ca.c_str(), "--push-cert", pcert.c_str(), "--push-key",
-              pkey.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    for (int i = 0; i < 300 && port_.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::string p = read_text(port_file);
-      if (!p.empty() && p.back() == '\n') port_ = p.substr(0, p.size() - 1);
-    }
+    const std::string push = "https://127.0.0.1:" + std::to_string(push_server_->port());
+    sim_ = new AxisSimulator();
+    sim_->start(dir_->path(), {"--tls-cert",  pki_->cert("server"),
+                               "--tls-key",   pki_->key("server"),
+                               "--data",      *dir_ / "sim",
+                               "--directory", *dir_ / "agencies.json",
+                               "--system",    AxisSimulator::system("SYS-A", kOrganA, *dir_ / "a.secret"),
+                               "--system",    AxisSimulator::system("SYS-B", kOrganB, *dir_ / "b.secret"),
+                               "--system",    AxisSimulator::system("SYS-C", kOrganC, *dir_ / "c.secret", push),
+                               "--push-ca",   pki_->cert("ca"),
+                               "--push-cert", pki_->cert("axis"),
+                               "--push-key",  pki_->key("axis")});
   }
   static void TearDownTestSuite() {
-    if (sim_pid_ > 0) {
-      ::kill(sim_pid_, SIGTERM);
-      int st = 0;
-      ::waitpid(sim_pid_, &st, 0);
-    }
+    delete sim_;  // stops it
     push_server_->stop(std::chrono::seconds(1));
     delete push_server_;
     delete push_;
@@ -109,14 +95,14 @@ class AxisTest : public ::testing::Test {
     delete dir_;
   }
 
-  void SetUp() override { ASSERT_FALSE(port_.empty()) << "the simulator did not start"; }
+  void SetUp() override { ASSERT_FALSE(sim_->port().empty()) << "the simulator did not start:\n" << sim_->log(); }
 
   static ClientOptions ca_only() {
     ClientOptions o;
     o.ca_file = pki_->cert("ca");
     return o;
   }
-  static std::string url() { return "https://127.0.0.1:" + port_; }
+  static std::string url() { return sim_->url(); }
 
   std::unique_ptr<AxisTransport> transport(const std::string& system, const std::string& organ,
                                            const std::string& secret,
@@ -164,8 +150,7 @@ class AxisTest : public ::testing::Test {
   static SpoolSink* sink_;
   static PushEndpoint* push_;
   static Server* push_server_;
-  static pid_t sim_pid_;
-  static std::string port_;
+  static AxisSimulator* sim_;
 };
 
 TempDir* AxisTest::dir_ = nullptr;
@@ -173,8 +158,7 @@ TestPki* AxisTest::pki_ = nullptr;
 SpoolSink* AxisTest::sink_ = nullptr;
 PushEndpoint* AxisTest::push_ = nullptr;
 Server* AxisTest::push_server_ = nullptr;
-pid_t AxisTest::sim_pid_ = -1;
-std::string AxisTest::port_;
+AxisSimulator* AxisTest::sim_ = nullptr;
 
 TEST_F(AxisTest, SendsListsFetchesAndMarksAnEnvelope) {
   const std::string body = envelope(3 * 1024 * 1024 + 5, 1);

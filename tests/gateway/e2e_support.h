@@ -36,6 +36,7 @@
 namespace edxgate::e2e {
 
 namespace bj = json::bj;
+using testing::Process;
 using testing::read_text;
 using testing::run_capture;
 using testing::write_text;
@@ -102,75 +103,6 @@ inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseco
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
-
-// A child process, its stderr appended to a log file.
-class Process {
- public:
-  Process() = default;
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-  ~Process() { stop(); }
-
-  void start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-             const std::string& log) {
-    stop();
-    log_ = log;
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-      if (fd >= 0) {
-        ::dup2(fd, 2);
-        ::dup2(fd, 1);
-      }
-      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      ::execv(args[0], args.data());
-      ::_exit(127);
-    }
-  }
-  bool running() {
-    if (pid_ <= 0) return false;
-    int st = 0;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  void signal(int sig) {
-    if (pid_ > 0) ::kill(pid_, sig);
-  }
-  // SIGKILL and reap.
-  void kill() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  // SIGTERM, then SIGKILL after 10 s.
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGCONT);
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill();
-  }
-  pid_t pid() const { return pid_; }
-  std::string log() const { return read_text(log_); }
-
- private:
-  pid_t pid_ = -1;
-  std::string log_;
-};
 
 struct Reply {
   unsigned status = 0;
@@ -530,6 +462,28 @@ inline std::string metadata_json(const std::string& code, const std::string& sub
        bj::object{{"competence", "KT. BỘ TRƯỞNG"}, {"position", "Thứ trưởng"}, {"full_name", "Nguyễn Văn Đức"}}},
       {"to_places", bj::array{"Như trên", "Lưu: VT"}}};
   return bj::serialize(bj::object{{"message", m}});
+}
+
+// What A's system and A's leader were answered when a document was submitted
+// (POST /v1/outgoing, multipart: metadata_json(code, subject) and `files`)
+// and then signed on A's token (POST /v1/outgoing/{id}/sign with the PIN).
+// Signing is not tried when the submission gave no id.
+struct SubmittedAndSigned {
+  Reply submitted;
+  std::string id;  // A's id of the document; empty when the submission failed
+  Reply signed_reply;
+};
+inline SubmittedAndSigned submit_and_sign(World& w, const std::string& form_path, const std::string& code,
+                                          const std::string& subject,
+                                          const std::vector<std::pair<std::string, std::string>>& files) {
+  SubmittedAndSigned r;
+  const Form f = make_form(form_path, metadata_json(code, subject), files);
+  r.submitted = w.call(w.a(), "sys-a", "POST", "/v1/outgoing", "", f.content_type, f.file);
+  std::filesystem::remove(f.file);
+  if (r.submitted.status == 202) r.id = str(r.submitted.json(), "id");
+  if (r.id.empty()) return r;
+  r.signed_reply = w.call(w.a(), "leader-a", "POST", "/v1/outgoing/" + r.id + "/sign", R"({"pin":"1234"})");
+  return r;
 }
 
 inline void random_file(const std::string& path, size_t bytes, unsigned seed) {

@@ -148,12 +148,14 @@ class E2e : public ::testing::Test {
   }
   // Submits and signs on A's token; returns {id, document_id}.
   std::pair<std::string, std::string> submit_and_sign(const std::string& code, const std::string& subject) {
-    std::string id = submit(code, subject, {{"to-trinh.txt", small_file("small-" + code.substr(0, 2), subject)}});
-    if (id.empty()) return {};
-    Reply s = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/sign", R"({"pin":"1234"})");
-    EXPECT_EQ(s.status, 200u) << s.error << s.body;
-    EXPECT_EQ(str(s.json(), "state"), "queued") << s.body;
-    return {id, str(outgoing(id), "document_id")};
+    static int n = 0;
+    const auto r = e2e::submit_and_sign(w(), w().path("signed-form-" + std::to_string(++n)), code, subject,
+                                        {{"to-trinh.txt", small_file("small-" + code.substr(0, 2), subject)}});
+    EXPECT_EQ(r.submitted.status, 202u) << r.submitted.error << r.submitted.body;
+    if (r.id.empty()) return {};
+    EXPECT_EQ(r.signed_reply.status, 200u) << r.signed_reply.error << r.signed_reply.body;
+    EXPECT_EQ(str(r.signed_reply.json(), "state"), "queued") << r.signed_reply.body;
+    return {r.id, str(outgoing(r.id), "document_id")};
   }
 
   static World* world_;

@@ -29,6 +29,7 @@
 namespace edxgate::gateway {
 namespace {
 
+using testing::AxisSimulator;
 using testing::read_text;
 using testing::sdk_document;
 using testing::sdk_document_id;
@@ -118,45 +119,25 @@ class SdkClientVsSimulator : public ::testing::Test {
     if (!s.ok()) throw std::runtime_error(s.error().message);
     push_server_ = s->release();
 
-    const std::string port_file = *dir_ / "sim.port";
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open((*dir_ / "sim.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(fd, 2);
-      const std::string exe = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate-axis-sim";
-      const std::string a = "id=SYS-A,organ=" + std::string(kOrganA) + ",secret-file=" + (*dir_ / "a.secret");
-      const std::string b = "id=SYS-B,organ=" + std::string(kOrganB) + ",secret-file=" + (*dir_ / "b.secret");
-      const std::string c = "id=SYS-C,organ=" + std::string(kOrganC) + ",secret-file=" + (*dir_ / "c.secret") +
-                            ",push=https://127.0.0.1:" + std::to_string(push_server_->port());
-      const std::string data = *dir_ / "sim";
-      const std::string cert = pki_->cert("server"), key = pki_->key("server"), ca = pki_->cert("ca");
-      ::execl(exe.c_str(), exe.c_str(), "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), "--data", data.c_str(),
-              "--port-file", port_file.c_str(), "--system", a.c_str(), "--system", b.c_str(), "--system", c.c_str(),
-              "--push-ca", ca.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    for (int i = 0; i < 300 && port_.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::string p = read_text(port_file);
-      if (!p.empty() && p.back() == '\n') port_ = p.substr(0, p.size() - 1);
-    }
+    const std::string push = "https://127.0.0.1:" + std::to_string(push_server_->port());
+    sim_ = new AxisSimulator();
+    sim_->start(dir_->path(),
+                {"--tls-cert", pki_->cert("server"), "--tls-key", pki_->key("server"), "--data", *dir_ / "sim",
+                 "--system", AxisSimulator::system("SYS-A", kOrganA, *dir_ / "a.secret"), "--system",
+                 AxisSimulator::system("SYS-B", kOrganB, *dir_ / "b.secret"), "--system",
+                 AxisSimulator::system("SYS-C", kOrganC, *dir_ / "c.secret", push), "--push-ca", pki_->cert("ca")});
   }
   static void TearDownTestSuite() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
+    delete sim_;  // stops it
     push_server_->stop(std::chrono::seconds(1));
     delete push_server_;
     delete recorder_;
     delete pki_;
     delete dir_;
   }
-  void SetUp() override {
-    ASSERT_FALSE(port_.empty()) << "the simulator did not start:\n" << read_text(*dir_ / "sim.log");
-  }
+  void SetUp() override { ASSERT_FALSE(sim_->port().empty()) << "the simulator did not start:\n" << sim_->log(); }
 
-  static std::string url() { return "https://127.0.0.1:" + port_; }
+  static std::string url() { return sim_->url(); }
   static ClientOptions tls() {
     ClientOptions o;
     o.ca_file = pki_->cert("ca");
@@ -192,16 +173,14 @@ class SdkClientVsSimulator : public ::testing::Test {
   static TestPki* pki_;
   static PushRecorder* recorder_;
   static Server* push_server_;
-  static pid_t pid_;
-  static std::string port_;
+  static AxisSimulator* sim_;
 };
 
 TempDir* SdkClientVsSimulator::dir_ = nullptr;
 TestPki* SdkClientVsSimulator::pki_ = nullptr;
 PushRecorder* SdkClientVsSimulator::recorder_ = nullptr;
 Server* SdkClientVsSimulator::push_server_ = nullptr;
-pid_t SdkClientVsSimulator::pid_ = -1;
-std::string SdkClientVsSimulator::port_;
+AxisSimulator* SdkClientVsSimulator::sim_ = nullptr;
 
 TEST_F(SdkClientVsSimulator, SendsListsGetsAndMarksAsTheSdkDoes) {
   const SdkClient a = client("SYS-A", "secret-a"), b = client("SYS-B", "secret-b");

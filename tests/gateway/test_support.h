@@ -6,10 +6,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -19,10 +21,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "../support/run_cli.h"
 
 namespace edxgate::testing {
 
@@ -33,15 +39,9 @@ inline const bool kSigpipeIgnored = [] {
 }();
 
 inline std::string run_capture(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = ::pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
+  auto r = edxgate::test::run_command(cmd);
+  if (status) *status = r.code;
+  return r.out;
 }
 
 inline void write_text(const std::string& path, const std::string& text) {
@@ -55,6 +55,112 @@ inline std::string read_text(const std::string& path) {
   ss << f.rdbuf();
   return ss.str();
 }
+
+// A child process, its stdout and stderr appended to a log file.
+class Process {
+ public:
+  Process() = default;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  ~Process() { stop(); }
+
+  void start(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+             const std::string& log) {
+    stop();
+    log_ = log;
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+      if (fd >= 0) {
+        ::dup2(fd, 2);
+        ::dup2(fd, 1);
+      }
+      for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  bool running() {
+    if (pid_ <= 0) return false;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    return true;
+  }
+  void signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+  // SIGKILL and reap.
+  void kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  // SIGTERM, then SIGKILL after 10 s.
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGCONT);
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 100; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill();
+  }
+  pid_t pid() const { return pid_; }
+  std::string log() const { return read_text(log_); }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+// The axis simulator (edxgate-axis-sim) as a child of a test suite, on a port
+// it picks itself. Its output goes to DIR/sim.log.
+class AxisSimulator {
+ public:
+  // Starts it with `options` (all but --port-file) and waits up to 15 s for
+  // its port; false if it did not come up (log() says why).
+  bool start(const std::string& dir, const std::vector<std::string>& options) {
+    const std::string port_file = dir + "/sim.port";
+    std::vector<std::string> argv{std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate-axis-sim", "--port-file", port_file};
+    argv.insert(argv.end(), options.begin(), options.end());
+    port_.clear();
+    process_.start(argv, {}, dir + "/sim.log");
+    for (int i = 0; i < 300 && port_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const std::string p = read_text(port_file);
+      if (!p.empty() && p.back() == '\n') port_ = p.substr(0, p.size() - 1);
+    }
+    return !port_.empty();
+  }
+  const std::string& port() const { return port_; }  // empty until it started
+  std::string url() const { return "https://127.0.0.1:" + port_; }
+  std::string log() const { return process_.log(); }
+  void stop() { process_.stop(); }
+
+  // The value of a --system option: system `id` of `organ`, its secret in
+  // `secret_file`; with `push_url`, the simulator pushes its documents there.
+  static std::string system(const std::string& id, const std::string& organ, const std::string& secret_file,
+                            const std::string& push_url = "") {
+    return "id=" + id + ",organ=" + organ + ",secret-file=" + secret_file +
+           (push_url.empty() ? "" : ",push=" + push_url);
+  }
+
+ private:
+  Process process_;
+  std::string port_;
+};
 
 class TempDir {
  public:

@@ -31,6 +31,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "../support/run_cli.h"
+
 namespace edxgate::testing {
 
 inline constexpr const char* kSoftHsmModule = "/usr/lib/softhsm/libsofthsm2.so";
@@ -90,16 +92,10 @@ class SoftHsmToken {
   // Runs `cmd` under sh with this token's environment; returns the exit code
   // and, when `out` is given, stdout and stderr together.
   int run(const std::string& cmd, std::string* out = nullptr) const {
-    std::string full = "SOFTHSM2_CONF='" + conf_ + "' EDXGATE_P11_FAULT_CONTROL='" + dir_ + "/fault' " + cmd + " 2>&1";
-    FILE* p = ::popen(full.c_str(), "r");
-    if (!p) return -1;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) {
-      if (out) out->append(buf.data(), n);
-    }
-    int status = ::pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::string full = "SOFTHSM2_CONF='" + conf_ + "' EDXGATE_P11_FAULT_CONTROL='" + dir_ + "/fault' " + cmd;
+    auto r = edxgate::test::run_command(full);
+    if (out) out->append(r.out);
+    return r.code;
   }
 
   static void write(const std::string& path, const std::string& content, mode_t mode = 0600) {

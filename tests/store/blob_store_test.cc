@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/run_cli.h"
 #include "store_test_util.h"
 
 namespace edxgate::store {
@@ -16,14 +17,7 @@ using testing::TempDir;
 // sha256sum, as an independent implementation of the hash.
 std::string sha256sum_of(const std::string& path) {
   std::string cmd = "sha256sum '" + path + "'";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  char buf[65] = {};
-  if (p) {
-    size_t n = fread(buf, 1, 64, p);
-    buf[n] = 0;
-    ::pclose(p);
-  }
-  return buf;
+  return edxgate::test::run_command(cmd, edxgate::test::Output::stdout_only).out.substr(0, 64);
 }
 
 size_t count_temps(const std::string& dir) {

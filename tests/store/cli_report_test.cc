@@ -1,11 +1,11 @@
 // edxgate report incoming|outgoing over a store the test fills through the
 // API, its clock set relative to now (the command judges "overdue" and "no
 // answer" at the real clock): the table, --json and --csv, and bad periods.
-#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
 
+#include "../support/run_cli.h"
 #include "edxgate/base/json.h"
 #include "store_test_util.h"
 
@@ -16,23 +16,8 @@ using testing::TempDir;
 
 constexpr int64_t kDay = 86'400'000;
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-CliRun edxgate(const std::string& args) {
-  const std::string cmd = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate " + args + " 2>&1";
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using edxgate::test::CliRun;
+CliRun edxgate(const std::string& args) { return edxgate::test::run_edxgate(args); }
 
 int64_t wall_ms() {
   using namespace std::chrono;

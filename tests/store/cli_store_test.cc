@@ -1,9 +1,9 @@
 // The store's CLI commands, run as an operator would: audit verify, queue
 // list, doc show, over a store the test fills through the API.
-#include <sys/wait.h>
 
 #include <cstdio>
 
+#include "../support/run_cli.h"
 #include "edxgate/base/json.h"
 #include "store_test_util.h"
 
@@ -12,23 +12,8 @@ namespace {
 
 using testing::TempDir;
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-CliRun edxgate(const std::string& args) {
-  std::string cmd = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate " + args + " 2>&1";
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using edxgate::test::CliRun;
+CliRun edxgate(const std::string& args) { return edxgate::test::run_edxgate(args); }
 
 struct CliStore : ::testing::Test {
   TempDir dir;

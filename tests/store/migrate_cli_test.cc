@@ -1,34 +1,19 @@
 // `edxgate store migrate`: a single gateway's SQLite state moved into an
 // empty PostgreSQL database, run as an operator would, then checked through
 // the PostgreSQL store and `edxgate audit verify`.
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
 
+#include "../support/run_cli.h"
 #include "backend_fixture.h"
 #include "edxgate/base/json.h"
 
 namespace edxgate::store {
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out;
-};
-
-CliRun edxgate(const std::string& args) {
-  std::string cmd = std::string(EDXGATE_BINARY_DIR) + "/bin/edxgate " + args + " 2>&1";
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using edxgate::test::CliRun;
+CliRun edxgate(const std::string& args) { return edxgate::test::run_edxgate(args); }
 
 // The PostgreSQL side is the parameter; the source is always SQLite.
 struct StoreMigrate : testing::BackendTest {

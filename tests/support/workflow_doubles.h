@@ -8,10 +8,10 @@
 #include <utility>
 #include <vector>
 
-#include "../crypto/test_pki.h"
 #include "edxgate/workflow/keys.h"
 #include "edxgate/workflow/transport.h"
 #include "temp_dir.h"
+#include "test_pki.h"
 
 namespace edxgate::test {
 

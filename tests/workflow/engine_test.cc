@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../support/ministry.h"
 #include "../support/temp_dir.h"
 #include "../support/workflow_doubles.h"
 #include "../support/zip.h"
@@ -35,6 +36,7 @@ namespace {
 using crypto::test::Pki;
 using store::Direction;
 using store::State;
+using test::Ministry;
 using test::read_file;
 using test::RecordingAxis;
 using test::SoftwareKeys;
@@ -44,100 +46,6 @@ using test::write_file;
 constexpr const char* kA = "000.00.00.G01";
 constexpr const char* kB = "000.00.00.G02";
 constexpr const char* kC = "000.00.00.G03";
-
-// One ministry: its store, engine, keys and outgoing recorder.
-struct Ministry {
-  Ministry(const std::string& organ, const std::string& key, const TempDir& dir,
-           SigningMode signing = SigningMode::personal)
-      : root(dir / organ), keys(key) {
-    std::filesystem::create_directories(root);
-    store::StoreOptions so;
-    so.state_dir = root + "/state";
-    so.backoff = {1, 1, 1};
-    auto s = store::open_store(so);
-    if (!s.ok()) throw std::runtime_error(s.error().message);
-    db = std::move(*s);
-    crypto::VerifyPolicy policy;
-    policy.chain.revocation = crypto::RevocationMode::hard;  // the PKI's CRLs are in the trust store
-    verifier = std::make_shared<crypto::Verifier>(Pki::get().trust(true), policy);
-    EngineOptions eo;
-    eo.organ_id = organ;
-    eo.organ_name = "Bộ " + organ;
-    eo.work_dir = root + "/work";
-    eo.worker = "engine@" + organ;
-    eo.signing = signing;
-    engine = std::make_unique<Engine>(eo, *db, verifier, &keys, &axis, metrics);
-  }
-
-  // Submits a document from this ministry to `to` with one attachment per entry of `files`.
-  // Each call gets its own document code (so its own DocumentId) unless `code` is given.
-  Result<Submitted> submit(const std::vector<std::string>& to, const std::map<std::string, std::string>& files,
-                           const std::string& subject = "Về việc thử nghiệm liên thông", const std::string& key = "",
-                           const std::string& code = "", const json::bj::object& extra = {}) {
-    json::bj::array recipients;
-    for (const auto& t : to) recipients.push_back(json::bj::object{{"organ_id", t}});
-    json::bj::object message{{"from", json::bj::object{{"organ_id", engine_organ()}}},
-                             {"to", std::move(recipients)},
-                             {"code", code.empty() ? std::to_string(7 + codes++) + "/BTN-VP" : code},
-                             {"promulgation_date", "2026/11/23"},
-                             {"subject", subject}};
-    for (const auto& [k, v] : extra) message[k] = v;
-    Submission s;
-    s.header = json::bj::object{{"message", std::move(message)}};
-    int i = 0;
-    for (const auto& [name, bytes] : files) {
-      std::string path = root + "/upload-" + std::to_string(++uploads) + "-" + std::to_string(i++);
-      write_file(path, bytes);
-      s.files.push_back(path);
-      s.names.push_back(name);
-    }
-    s.submitter = "eoffice";
-    s.allowed_senders = {engine_organ()};
-    s.idempotency_key = key;
-    return engine->submit(std::move(s));
-  }
-  std::string engine_organ() const { return std::filesystem::path(root).filename().string(); }
-
-  // Delivers bytes as the axis would.
-  Result<Accepted> deliver(const std::string& bytes, const std::string& from, const std::string& type = "edoc") {
-    std::string file = root + "/delivery-" + std::to_string(++uploads);
-    write_file(file, bytes);
-    IncomingDelivery d;
-    d.file = file;
-    d.size = bytes.size();
-    d.from = from;
-    d.message_type = type;
-    auto r = engine->accept(d);
-    ::unlink(file.c_str());
-    return r;
-  }
-
-  store::Document doc(store::DocumentId id) {
-    auto d = db->get_document(id);
-    if (!d.ok()) throw std::runtime_error(d.error().message);
-    return *d;
-  }
-
-  std::string root;
-  RecordingAxis axis;
-  SoftwareKeys keys;
-  MetricsRegistry metrics;
-  std::unique_ptr<store::Store> db;
-  std::shared_ptr<crypto::Verifier> verifier;
-  std::unique_ptr<Engine> engine;
-  int uploads = 0;
-  int codes = 0;
-
-  // Whether the audit log holds an event with this action whose detail contains `needle`.
-  bool audited(const std::string& action, const std::string& needle) {
-    auto rows = db->audit_rows(0, 1000);
-    if (!rows.ok()) return false;
-    for (const auto& r : *rows) {
-      if (r.event.action == action && r.event.detail.find(needle) != std::string::npos) return true;
-    }
-    return false;
-  }
-};
 
 struct EngineTest : ::testing::Test {
   TempDir dir{"edxgate-engine"};
@@ -665,7 +573,7 @@ TEST_F(EngineTest, PersonalSigningNeedsTheSignersPin) {
 
 TEST(EngineSigning, OrganizationModeSignsWhatASystemSubmitsWithTheAgencyKey) {
   TempDir dir{"edxgate-engine-org"};
-  Ministry org{kA, "good", dir, SigningMode::organization};
+  Ministry org{kA, "good", dir, {.signing = SigningMode::organization, .now_ms = {}, .tune_engine = {}}};
   auto sub = org.submit({kB}, {{"a.txt", "x"}});
   ASSERT_TRUE(sub.ok()) << sub.error().message;
   EXPECT_EQ(sub->state, State::queued);

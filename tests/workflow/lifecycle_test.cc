@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 
+#include "../support/ministry.h"
 #include "../support/temp_dir.h"
 #include "../support/workflow_doubles.h"
 #include "edxgate/base/json.h"
@@ -19,11 +20,8 @@ namespace edxgate::workflow {
 namespace {
 
 namespace bj = json::bj;
-using crypto::test::Pki;
 using store::Direction;
 using store::State;
-using test::RecordingAxis;
-using test::SoftwareKeys;
 using test::TempDir;
 using test::write_file;
 
@@ -31,27 +29,10 @@ constexpr const char* kA = "000.00.00.G01";
 constexpr const char* kB = "000.00.00.G02";
 constexpr const char* kC = "000.00.00.G03";
 
-// One ministry: its store, engine, keys and outgoing recorder.
-struct Ministry {
-  Ministry(const std::string& organ, const std::string& key, const TempDir& dir)
-      : organ(organ), root(dir / organ), keys(key) {
-    std::filesystem::create_directories(root);
-    store::StoreOptions so;
-    so.state_dir = root + "/state";
-    so.backoff = {1, 1, 1};
-    auto s = store::open_store(so);
-    if (!s.ok()) throw std::runtime_error(s.error().message);
-    db = std::move(*s);
-    crypto::VerifyPolicy policy;
-    policy.chain.revocation = crypto::RevocationMode::hard;
-    verifier = std::make_shared<crypto::Verifier>(Pki::get().trust(true), policy);
-    EngineOptions eo;
-    eo.organ_id = organ;
-    eo.organ_name = "Bộ " + organ;
-    eo.work_dir = root + "/work";
-    eo.worker = "engine@" + organ;
-    engine = std::make_unique<Engine>(eo, *db, verifier, &keys, &axis, metrics);
-  }
+// A ministry (tests/support/ministry.h) that also builds submissions to B,
+// signs and sends, and lists the lifecycle links of a document.
+struct Ministry : test::Ministry {
+  using test::Ministry::Ministry;
 
   Submission submission(const std::string& code, const std::string& subject,
                         const std::map<std::string, std::string>& files) {
@@ -86,25 +67,6 @@ struct Ministry {
     return sent[0].bytes;
   }
 
-  Result<Accepted> deliver(const std::string& bytes, const std::string& from) {
-    std::string file = root + "/delivery-" + std::to_string(++uploads);
-    write_file(file, bytes);
-    IncomingDelivery d;
-    d.file = file;
-    d.size = bytes.size();
-    d.from = from;
-    d.message_type = "edoc";
-    auto r = engine->accept(d);
-    std::filesystem::remove(file);
-    return r;
-  }
-
-  store::Document doc(store::DocumentId id) {
-    auto d = db->get_document(id);
-    if (!d.ok()) throw std::runtime_error(d.error().message);
-    return *d;
-  }
-
   // "relation:id" of each linked lifecycle event of `id`.
   std::vector<std::string> links(store::DocumentId id) {
     std::vector<std::string> out;
@@ -115,16 +77,6 @@ struct Ministry {
     }
     return out;
   }
-
-  std::string organ;
-  std::string root;
-  RecordingAxis axis;
-  SoftwareKeys keys;
-  MetricsRegistry metrics;
-  std::unique_ptr<store::Store> db;
-  std::shared_ptr<crypto::Verifier> verifier;
-  std::unique_ptr<Engine> engine;
-  int uploads = 0;
 };
 
 edxml::Envelope read_bytes(const std::string& bytes) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "../support/ministry.h"
 #include "../support/temp_dir.h"
 #include "../support/workflow_doubles.h"
 #include "edxgate/base/metrics.h"
@@ -20,8 +21,7 @@ namespace edxgate::workflow {
 namespace {
 
 using store::State;
-using test::RecordingAxis;
-using test::SoftwareKeys;
+using test::Ministry;
 using test::TempDir;
 using test::write_file;
 
@@ -31,57 +31,23 @@ constexpr int64_t kDay = 86'400'000;
 constexpr int64_t kHour = 3'600'000;
 constexpr int64_t kNov2Vietnam = 1'793'552'400'000;  // 2026-11-02 00:00 in Vietnam
 
-// One ministry whose store runs on `clock`.
-struct Ministry {
-  Ministry(const std::string& organ, const std::string& key, const TempDir& dir,
-           std::shared_ptr<std::atomic<int64_t>> clock)
-      : root(dir / organ), keys(key) {
-    std::filesystem::create_directories(root);
-    store::StoreOptions so;
-    so.state_dir = root + "/state";
-    so.backoff = {1, 1, 1};
-    so.now_ms = [clock] { return clock->load(); };
-    auto s = store::open_store(so);
-    if (!s.ok()) throw std::runtime_error(s.error().message);
-    db = std::move(*s);
-    verifier = std::make_shared<crypto::Verifier>(crypto::test::Pki::get().trust(true), crypto::VerifyPolicy{});
-    EngineOptions eo;
-    eo.organ_id = organ;
-    eo.organ_name = "Bộ " + organ;
-    eo.work_dir = root + "/work";
-    eo.worker = "engine@" + organ;
+// A ministry (tests/support/ministry.h) whose store runs on `clock`, that
+// reports a document unanswered after 7 days and refreshes its gauges at once.
+test::MinistryOptions on_clock(std::shared_ptr<std::atomic<int64_t>> clock) {
+  test::MinistryOptions o;
+  o.now_ms = [clock] { return clock->load(); };
+  o.tune_engine = [](EngineOptions& eo) {
     eo.no_answer_days = 7;
     eo.report_gauge_interval = std::chrono::milliseconds(0);
-    engine = std::make_unique<Engine>(eo, *db, verifier, &keys, &axis, metrics);
-  }
-  Result<Accepted> deliver(const std::string& bytes, const std::string& from, const std::string& type) {
-    const std::string file = root + "/delivery-" + std::to_string(++deliveries);
-    write_file(file, bytes);
-    IncomingDelivery d;
-    d.file = file;
-    d.size = bytes.size();
-    d.from = from;
-    d.message_type = type;
-    auto r = engine->accept(d);
-    ::unlink(file.c_str());
-    return r;
-  }
-
-  std::string root;
-  RecordingAxis axis;
-  SoftwareKeys keys;
-  MetricsRegistry metrics;
-  std::unique_ptr<store::Store> db;
-  std::shared_ptr<crypto::Verifier> verifier;
-  std::unique_ptr<Engine> engine;
-  int deliveries = 0;
-};
+  };
+  return o;
+}
 
 struct TrackingTest : ::testing::Test {
   TempDir dir{"edxgate-tracking"};
   std::shared_ptr<std::atomic<int64_t>> clock = std::make_shared<std::atomic<int64_t>>(kNov2Vietnam + 9 * kHour);
-  Ministry a{kA, "good", dir, clock};
-  Ministry b{kB, "good2", dir, clock};
+  Ministry a{kA, "good", dir, on_clock(clock)};
+  Ministry b{kB, "good2", dir, on_clock(clock)};
   int sends = 0;
 
   // A sends B a signed document due on `due` (SDK form yyyy/MM/dd, or none);

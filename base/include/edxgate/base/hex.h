@@ -20,4 +20,7 @@ inline std::string to_hex(const unsigned char* p, size_t n) { return to_hex(std:
 // nullopt when the text is not that.
 std::optional<std::vector<uint8_t>> from_hex(std::string_view text);
 
+// The value of one hex digit (either case); -1 for any other character.
+int hex_digit(char c);
+
 }  // namespace edxgate

@@ -10,45 +10,56 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "edxgate/base/mutex.h"
 
 namespace edxgate {
 
 using Labels = std::vector<std::string>;  // values, in the family's label order
 
-class Counter {
+// A family of one number per label set: what a counter and a gauge share
+// (they differ only in how the number may change, and in their TYPE line).
+class ScalarMetric {
  public:
-  void inc(const Labels& labels, double by = 1);
   double value(const Labels& labels) const;
+
+ protected:
+  ScalarMetric(std::string name, std::string help, std::vector<std::string> label_names, const char* type)
+      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)), type_(type) {}
+  void add_to(const Labels& labels, double by);
+  void assign(const Labels& labels, double v);
+
+ private:
+  friend class MetricsRegistry;
+  void render(std::string& out) const;
+  const std::string name_, help_;
+  const std::vector<std::string> label_names_;
+  const char* const type_;  // "counter" or "gauge"
+  mutable Mutex mu_;
+  std::map<Labels, double> series_ GUARDED_BY(mu_);
+};
+
+class Counter : public ScalarMetric {
+ public:
+  void inc(const Labels& labels, double by = 1) { add_to(labels, by); }
 
  private:
   friend class MetricsRegistry;
   Counter(std::string name, std::string help, std::vector<std::string> label_names)
-      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
-  void render(std::string& out) const;
-  std::string name_, help_;
-  std::vector<std::string> label_names_;
-  mutable std::mutex mu_;
-  std::map<Labels, double> series_;
+      : ScalarMetric(std::move(name), std::move(help), std::move(label_names), "counter") {}
 };
 
-class Gauge {
+class Gauge : public ScalarMetric {
  public:
-  void set(const Labels& labels, double v);
-  void add(const Labels& labels, double by);
-  double value(const Labels& labels) const;
+  void set(const Labels& labels, double v) { assign(labels, v); }
+  void add(const Labels& labels, double by) { add_to(labels, by); }
 
  private:
   friend class MetricsRegistry;
   Gauge(std::string name, std::string help, std::vector<std::string> label_names)
-      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)) {}
-  void render(std::string& out) const;
-  std::string name_, help_;
-  std::vector<std::string> label_names_;
-  mutable std::mutex mu_;
-  std::map<Labels, double> series_;
+      : ScalarMetric(std::move(name), std::move(help), std::move(label_names), "gauge") {}
 };
 
 class Histogram {
@@ -72,8 +83,8 @@ class Histogram {
   std::string name_, help_;
   std::vector<std::string> label_names_;
   std::vector<double> bounds_;  // ascending; +Inf is implicit
-  mutable std::mutex mu_;
-  std::map<Labels, Series> series_;
+  mutable Mutex mu_;
+  std::map<Labels, Series> series_ GUARDED_BY(mu_);
 };
 
 class MetricsRegistry {
@@ -89,11 +100,11 @@ class MetricsRegistry {
   static std::vector<double> latency_buckets();
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Counter>> counters_;
-  std::vector<std::unique_ptr<Gauge>> gauges_;
-  std::vector<std::unique_ptr<Histogram>> histograms_;
-  std::vector<std::pair<int, size_t>> order_;  // (kind, index) in registration order
+  mutable Mutex mu_;
+  std::vector<std::unique_ptr<Counter>> counters_ GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Gauge>> gauges_ GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Histogram>> histograms_ GUARDED_BY(mu_);
+  std::vector<std::pair<int, size_t>> order_ GUARDED_BY(mu_);  // (kind, index) in registration order
 };
 
 }  // namespace edxgate

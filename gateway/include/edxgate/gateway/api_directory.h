@@ -48,6 +48,6 @@ class DirectorySync {
 
 // GET /v1/agencies?q=&limit= (system, officer, leader) and
 // POST /v1/agencies/sync (officer). `sync` must outlive the router.
-void add_directory_routes(Router& router, store::Store& store, std::shared_ptr<DirectorySync> sync);
+void add_directory_routes(Router& router, store::Store& store, const std::shared_ptr<DirectorySync>& sync);
 
 }  // namespace edxgate::gateway

@@ -18,20 +18,14 @@
 #include <sstream>
 
 #include "edxgate/crypto/signing.h"
+#include "run_cli.h"
 
 namespace edxgate::crypto::test {
 
 std::string sh(const std::string& cmd) {
-  std::string full = cmd + " 2>&1";
-  FILE* p = popen(full.c_str(), "r");
-  if (!p) throw std::runtime_error("popen failed: " + cmd);
-  std::string out;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int rc = pclose(p);
-  if (rc != 0) throw std::runtime_error("command failed (" + std::to_string(rc) + "): " + cmd + "\n" + out);
-  return out;
+  auto r = edxgate::test::run_command(cmd);
+  if (r.code != 0) throw std::runtime_error("command failed (" + std::to_string(r.code) + "): " + cmd + "\n" + r.out);
+  return r.out;
 }
 
 std::string read_text(const std::string& path) {

@@ -1,0 +1,62 @@
+#include "api_common.h"
+
+#include "edxgate/base/hex.h"
+#include "edxgate/base/log.h"
+
+namespace edxgate::gateway {
+
+Response error_response(const Error& e, std::string_view internal_message) {
+  const unsigned status = http_status(e.kind);
+  if (status >= 500) log::error("request failed", {{"code", e.code}, {"error", e.message}});
+  return Response::problem(status, e.code, status >= 500 ? std::string(internal_message) : e.message);
+}
+
+bool cross_site(const Request& req) {
+  if (req.headers.count("Sec-Fetch-Site") > 0) {
+    auto site = req.headers.get("Sec-Fetch-Site");
+    if (!site || (*site != "same-origin" && *site != "none")) return true;
+  }
+  if (req.headers.count("Origin") > 0) {
+    auto origin = req.headers.get("Origin");
+    auto host = req.headers.get("Host");
+    if (!origin || !host || *origin != "https://" + *host) return true;
+  }
+  return false;
+}
+
+Response cross_site_refusal() {
+  return Response::problem(403, "api.cross_site", "a request sent for a page of another site is refused");
+}
+
+namespace {
+
+std::string url_decode(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out.push_back(' ');
+    } else if (in[i] == '%' && i + 2 < in.size() && hex_digit(in[i + 1]) >= 0 && hex_digit(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view kv = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const size_t eq = kv.find('=');
+    if (kv.substr(0, eq) != name) continue;
+    return url_decode(eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1));
+  }
+  return std::nullopt;
+}
+
+}  // namespace edxgate::gateway
