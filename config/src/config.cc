@@ -285,6 +285,7 @@ void read_store(TableReader& r, Store& s) {
   r.integer("pool_size", s.pool_size, 1, 1000);
   r.integer("statement_timeout_ms", s.statement_timeout_ms, 100, 3600000);
   r.str("node", s.node);
+  r.integer("min_free_mb", s.min_free_mb, 0, 1 << 30);
 }
 
 // A password written into a connection string ("password=..." or a URI's

@@ -214,6 +214,16 @@ TEST(Config, ForbiddenKindsAreUnsetByDefaultAndMayBeReplaced) {
   EXPECT_TRUE(none->policy.forbidden_kinds.has_value() && none->policy.forbidden_kinds->empty());
 }
 
+TEST(Config, MinFreeDiskSpaceHasADefaultAndMayBeTurnedOff) {
+  auto d = parse("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->store.min_free_mb, 512u);
+  auto off = parse("[store]\nmin_free_mb = 0\n", "t.toml");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->store.min_free_mb, 0u);
+  EXPECT_NE(error_of("[store]\nmin_free_mb = -1\n").find("min_free_mb"), std::string::npos);
+}
+
 TEST(Config, ExampleConfigIsValid) {
   auto r = edxgate::config::load(std::string(EDXGATE_SOURCE_DIR) + "/config/edxgate.example.toml");
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -287,6 +287,11 @@ TEST_F(E2e, SigningChecksThePinTheStateAndIdempotency) {
   const std::string id = str(first.json(), "id");
   EXPECT_EQ(str(again.json(), "id"), id);
   EXPECT_TRUE(again.json().as_object().at("existing").as_bool());
+  // The same key with another body is 422, not the first document's id.
+  f = make_form(w().path("form-idem2"), meta, {{"a.txt", small_file("idem2.txt", "nội dung khác")}});
+  Reply changed = post();
+  EXPECT_EQ(changed.status, 422u) << changed.body;
+  EXPECT_NE(changed.body.find("idempotency.mismatch"), std::string::npos) << changed.body;
   // A system may not send as another organ.
   Form other = make_form(w().path("form-other"), metadata_json("19/BA-VP", "V/v giả danh", kOrganB, kOrganA),
                          {{"a.txt", small_file("other.txt", "x")}});

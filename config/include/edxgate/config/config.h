@@ -71,6 +71,9 @@ struct Store {
   uint32_t pool_size = 8;                 // connections at most
   uint32_t statement_timeout_ms = 30000;  // every statement
   std::string node;                       // this gateway's name in a cluster; "" = host name
+  // MiB: /readyz fails ("disk") while the state (and spool) or blob
+  // directory has less free space than this; 0 = no check.
+  uint32_t min_free_mb = 512;
 };
 
 // [hsm]: the PKCS#11 token the gateway signs with.
