@@ -2,6 +2,8 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
+#include <cctype>
 #include <functional>
 #include <limits>
 #include <regex>
@@ -249,6 +251,7 @@ void read_clients(const toml::array& arr, std::vector<Client>& out, std::vector<
     r.str("fingerprint", c.fingerprint);
     r.str_list("organ_ids", c.organ_ids);
     r.str_list("sign_keys", c.sign_keys);
+    r.str_list("remote_signing_certs", c.remote_signing_certs);
     r.finish();
     if (role == "axis")
       c.role = Role::axis;
@@ -263,10 +266,20 @@ void read_clients(const toml::array& arr, std::vector<Client>& out, std::vector<
     for (const auto& k : c.sign_keys) {
       if (k.rfind("pkcs11:", 0) != 0) r.add(n, "sign_keys", "\"" + k + "\" is not a pkcs11: URI");
     }
+    if (!c.remote_signing_certs.empty() && c.role != Role::leader) {
+      r.add(n, "remote_signing_certs", "only a leader signs documents (client \"" + c.name + "\")");
+    }
+    static const std::regex fp(R"(^sha256:[0-9a-fA-F]{64}$)");
+    for (auto& f : c.remote_signing_certs) {
+      if (!std::regex_match(f, fp)) {
+        r.add(n, "remote_signing_certs", "\"" + f + "\" must be \"sha256:\" followed by 64 hex digits");
+      }
+      std::transform(f.begin(), f.end(), f.begin(),
+                     [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    }
     if (c.subject.empty() == c.fingerprint.empty()) {
       r.add(n, "subject", "give exactly one of subject or fingerprint for client \"" + c.name + "\"");
     }
-    static const std::regex fp(R"(^sha256:[0-9a-fA-F]{64}$)");
     if (!c.fingerprint.empty() && !std::regex_match(c.fingerprint, fp)) {
       r.add(n, "fingerprint", "must be \"sha256:\" followed by 64 hex digits");
     }
@@ -285,6 +298,7 @@ void read_store(TableReader& r, Store& s) {
   r.integer("pool_size", s.pool_size, 1, 1000);
   r.integer("statement_timeout_ms", s.statement_timeout_ms, 100, 3600000);
   r.str("node", s.node);
+  r.integer("min_free_mb", s.min_free_mb, 0, 1 << 30);
 }
 
 // A password written into a connection string ("password=..." or a URI's

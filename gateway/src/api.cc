@@ -16,6 +16,7 @@
 #include "edxgate/crypto/signer.h"
 #include "edxgate/edxml/pack.h"
 #include "edxgate/store/json.h"
+#include "remote_signers.h"
 
 namespace edxgate::gateway {
 
@@ -288,6 +289,8 @@ class Api {
     auto cert = crypto::Certificate::from_der(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(der->data()), der->size()));
     if (!cert.ok()) return error_response(cert.error());
+    if (Status allowed = check_remote_signer(store_, c, d->id, *cert); !allowed.ok())
+      return error_response(allowed.error());
     auto alg = algorithm_from(query_param(req.query, "alg"));
     if (!alg.ok()) return error_response(alg.error());
     auto r = engine_.to_sign(d->id, {*cert}, *alg);
@@ -311,6 +314,10 @@ class Api {
     if (!sig.ok()) return error_response(sig.error());
     auto certs = certificates_from_json(*body);
     if (!certs.ok()) return error_response(certs.error());
+    if (certs->empty()) return Response::problem(400, "api.certificates", "\"certificates\" holds no certificate");
+    // The leaf signs (the rest is its chain): checked before the value is.
+    if (Status allowed = check_remote_signer(store_, c, d->id, certs->front()); !allowed.ok())
+      return error_response(allowed.error());
     auto alg = algorithm_from(string_field(*body, "algorithm"));
     if (!alg.ok()) return error_response(alg.error());
     std::vector<uint8_t> value(sig->begin(), sig->end());

@@ -230,6 +230,8 @@ Status open_store(const config::Config& cfg, Running& run) {
       return make_error(ErrorKind::unavailable, "ready.state_dir", "the state directory is not writable");
     return {};
   });
+  add_disk_check(run.readiness, {state_dir, cfg.store.blob_dir.empty() ? state_dir : cfg.store.blob_dir},
+                 uint64_t{cfg.store.min_free_mb} << 20);
   return {};
 }
 

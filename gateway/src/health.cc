@@ -1,5 +1,7 @@
 #include "edxgate/gateway/health.h"
 
+#include <sys/statvfs.h>
+
 #include "edxgate/gateway/server.h"
 
 namespace edxgate::gateway {
@@ -32,6 +34,25 @@ Response Readiness::evaluate() const {
   body["ready"] = ready;
   body["checks"] = std::move(results);
   return Response::json(ready ? 200 : 503, body);
+}
+
+void add_disk_check(Readiness& readiness, std::vector<std::string> dirs, uint64_t min_free_bytes) {
+  if (min_free_bytes == 0) return;
+  readiness.add("disk", [dirs = std::move(dirs), min_free_bytes]() -> Status {
+    for (const auto& dir : dirs) {
+      struct statvfs v {};
+      if (::statvfs(dir.c_str(), &v) != 0) {
+        return make_error(ErrorKind::unavailable, "ready.disk", "cannot read the free space of " + dir);
+      }
+      const uint64_t free_bytes = uint64_t{v.f_bavail} * v.f_frsize;
+      if (free_bytes < min_free_bytes) {
+        return make_error(ErrorKind::unavailable, "ready.disk",
+                          dir + " has " + std::to_string(free_bytes >> 20) + " MiB free, below [store] min_free_mb (" +
+                              std::to_string(min_free_bytes >> 20) + ")");
+      }
+    }
+    return {};
+  });
 }
 
 void add_listener_check(Readiness& readiness, const Server& server) {

@@ -49,6 +49,7 @@ Caller identify_certificate(const unsigned char* der, size_t der_len, const std:
     c.role = cl.role;
     c.organ_ids = cl.organ_ids;
     c.sign_keys = cl.sign_keys;
+    c.remote_signing_certs = cl.remote_signing_certs;
     break;
   }
   return c;

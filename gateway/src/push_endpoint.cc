@@ -84,6 +84,8 @@ Response PushEndpoint::handle(Request& req) {
     return vdxp_answer(401, call.error().code, call.error().message);
   }
   if (req.body.size() == 0) return vdxp_answer(400, "vdxp.empty", "the delivery has no envelope");
+  // The sender organ is what the envelope's From is checked against.
+  if (call->param("from").empty()) return vdxp_answer(400, "vdxp.from", "the delivery has no from header");
   const std::string hash_file = call->param("hash-file");
   auto sent = req.body.in_file() ? vdxp::match_sent_file(req.body.path(), hash_file)
                                  : vdxp::match_sent_bytes(req.body.memory(), hash_file);

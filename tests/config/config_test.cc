@@ -201,6 +201,38 @@ TEST(Config, SignKeysAreForLeadersAndArePkcs11Uris) {
             std::string::npos);
 }
 
+// Issue 13: the certificates a leader may sign with remotely, by fingerprint.
+TEST(Config, RemoteSigningCertsAreForLeadersAndAreSha256Fingerprints) {
+  const std::string leader =
+      "[[clients]]\nname = \"l\"\nrole = \"leader\"\nfingerprint = \"sha256:" + std::string(64, 'a') + "\"\n";
+  auto none = parse(leader, "t.toml");
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->clients[0].remote_signing_certs.empty());  // the default: no remote signing
+  auto r = parse(leader + "remote_signing_certs = [\"SHA256:" + std::string(64, 'B') +
+                     "\", \"sha256:" + std::string(64, 'c') + "\"]\n",
+                 "t.toml");
+  EXPECT_FALSE(r.ok());  // the prefix is lowercase, as in fingerprint
+  r = parse(leader + "remote_signing_certs = [\"sha256:" + std::string(64, 'B') +
+                "\", \"sha256:" + std::string(64, 'c') + "\"]\n",
+            "t.toml");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  // Lowercase once read, as the gateway computes them.
+  EXPECT_EQ(r->clients[0].remote_signing_certs,
+            (std::vector<std::string>{"sha256:" + std::string(64, 'b'), "sha256:" + std::string(64, 'c')}));
+  for (const std::string& bad : {std::string("sha256:abc"), std::string(64, 'a'), "sha1:" + std::string(40, 'a'),
+                                 std::string("CN=Nguyen Van A,O=Bo,C=VN")}) {
+    EXPECT_NE(error_of(leader + "remote_signing_certs = [\"" + bad + "\"]\n").find("remote_signing_certs"),
+              std::string::npos)
+        << bad;
+  }
+  const std::string system =
+      "[[clients]]\nname = \"s\"\nrole = \"system\"\nfingerprint = \"sha256:" + std::string(64, 'a') +
+      "\"\norgan_ids = [\"000.00.00.G01\"]\n";
+  EXPECT_NE(error_of(system + "remote_signing_certs = [\"sha256:" + std::string(64, 'a') + "\"]\n")
+                .find("only a leader signs"),
+            std::string::npos);
+}
+
 TEST(Config, ForbiddenKindsAreUnsetByDefaultAndMayBeReplaced) {
   auto d = parse("", "t.toml");
   ASSERT_TRUE(d.ok());
@@ -212,6 +244,16 @@ TEST(Config, ForbiddenKindsAreUnsetByDefaultAndMayBeReplaced) {
   auto none = parse("[policy]\nforbidden_kinds = []\n", "t.toml");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->policy.forbidden_kinds.has_value() && none->policy.forbidden_kinds->empty());
+}
+
+TEST(Config, MinFreeDiskSpaceHasADefaultAndMayBeTurnedOff) {
+  auto d = parse("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->store.min_free_mb, 512u);
+  auto off = parse("[store]\nmin_free_mb = 0\n", "t.toml");
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->store.min_free_mb, 0u);
+  EXPECT_NE(error_of("[store]\nmin_free_mb = -1\n").find("min_free_mb"), std::string::npos);
 }
 
 TEST(Config, ExampleConfigIsValid) {

@@ -12,6 +12,7 @@
 #include <regex>
 #include <thread>
 
+#include "edxgate/base/json.h"
 #include "edxgate/gateway/https_client.h"
 #include "edxgate/gateway/notify.h"
 #include "test_support.h"
@@ -156,6 +157,70 @@ TEST(Edxgated, NotifiesSystemdServesAndStopsGracefullyOnSigterm) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_NE(read_text(log_path).find("edxgated stopped"), std::string::npos) << read_text(log_path);
+}
+
+// Issue 13: with less free space than [store] min_free_mb under the state
+// directory, /readyz is 503 and names the check "disk"; /healthz stays 200
+// (the process serves; it is the disk that is short).
+TEST(Edxgated, ReadyzSaysDiskBelowMinFreeMbWhileHealthzStaysOk) {
+  TempDir dir;
+  TestPki pki(dir.path());
+  // 2^30 MiB (1 PiB): more than this disk has.
+  write_text(dir / "edxgate.toml",
+             "[server]\ninternal_listen = \"127.0.0.1:0\"\nhealth_listen = \"127.0.0.1:0\"\n"
+             "tls_cert = \"" +
+                 pki.cert("server") + "\"\ntls_key = \"" + pki.key("server") + "\"\nclient_ca = \"" + pki.cert("ca") +
+                 "\"\nshutdown_grace_s = 2\n"
+                 "[store]\nmin_free_mb = 1073741824\nstate_dir = \"" +
+                 (dir / "state") + "\"\n");
+  const std::string log_path = dir / "edxgated.log";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    ::unsetenv("NOTIFY_SOCKET");
+    const std::string exe = bin("edxgated");
+    const std::string cfg = dir / "edxgate.toml";
+    ::execl(exe.c_str(), exe.c_str(), "--config", cfg.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{pid};
+  std::smatch m;
+  std::string log;
+  for (int i = 0; i < 200; ++i) {
+    log = read_text(log_path);
+    if (std::regex_search(log, m, std::regex("msg=listening listener=health address=\"?(http://[0-9.:]+)"))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_FALSE(m.empty()) << log;
+  auto client = HttpsClient::create(m[1].str(), {});
+  ASSERT_TRUE(client.ok());
+  auto get = [&](const std::string& path) {
+    ClientRequest req;
+    req.method = "GET";
+    req.path = path;
+    auto r = client->send(req);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : ClientResponse{};
+  };
+  EXPECT_EQ(get("/healthz").status, 200u);
+  ClientResponse ready = get("/readyz");
+  EXPECT_EQ(ready.status, 503u) << ready.body;
+  auto body = json::parse(ready.body);
+  ASSERT_TRUE(body.ok() && body->is_object()) << ready.body;
+  const auto& checks = body->as_object().at("checks").as_object();
+  ASSERT_TRUE(checks.contains("disk")) << ready.body;
+  EXPECT_FALSE(checks.at("disk").as_object().at("ok").as_bool());
+  EXPECT_EQ(checks.at("disk").as_object().at("error").as_string(), "ready.disk");
+  // Only the disk: the store and the state directory are fine.
+  EXPECT_TRUE(checks.at("store").as_object().at("ok").as_bool()) << ready.body;
 }
 
 TEST(SystemdUnit, HasAnExposureOfAtMostTwo) {

@@ -185,6 +185,9 @@ TEST_F(DirectoryAgent, AgentSignsTwoDocumentsOnTheLeadersTokenAndTheyAreDelivere
       common);
   w().issue_signer_csr(w().path("leader.csr"), w().path("leader.pem"));
   run(bin("edxgate") + " cert import --label leader --cert " + w().path("leader.pem") + common);
+  // The security officer lists the token's certificate for leader-a (issue 13: none listed, none signs remotely).
+  w().a().remote_signing_certs["leader-a"] = {World::certificate_fingerprint(w().path("leader.pem"))};
+  w().reconfigure(w().a());
 
   write_text(w().path("to-trinh.txt"), "Tờ trình về việc ký số từ xa");
   const std::string sha = sha256_hex_of_file(w().path("to-trinh.txt"));

@@ -30,6 +30,7 @@
 #include "../hsm/softhsm_fixture.h"
 #include "edxgate/base/digest.h"
 #include "edxgate/base/json.h"
+#include "edxgate/crypto/x509.h"
 #include "edxgate/gateway/https_client.h"
 #include "test_support.h"
 
@@ -121,6 +122,13 @@ inline std::string str(const bj::value& v, std::string_view key) {
   return x && x->is_string() ? std::string(x->as_string()) : std::string();
 }
 
+// The reason code of a problem answer (its type is urn:edxgate:problem:<code>).
+inline std::string problem_code(const Reply& r) {
+  const std::string type = str(r.json(), "type");
+  const std::string prefix = "urn:edxgate:problem:";
+  return type.rfind(prefix, 0) == 0 ? type.substr(prefix.size()) : type;
+}
+
 // One gateway: its token, config, ports and process.
 struct Gateway {
   std::string name;  // "a" | "b"
@@ -131,7 +139,10 @@ struct Gateway {
   uint16_t internal_port = 0, axis_port = 0, health_port = 0;
   std::string config;
   Process proc;
-  std::string store_extra;  // more [store] keys (e.g. a PostgreSQL cluster's)
+  std::string store_extra;   // more [store] keys (e.g. a PostgreSQL cluster's)
+  std::string signing_mode;  // [signing] mode; "" = the default (personal)
+  // [[clients]] remote_signing_certs by client name ("sha256:<hex>" of the DER).
+  std::map<std::string, std::vector<std::string>> remote_signing_certs;
   uint32_t axis_timeout_s = 10;
   uint32_t push_timeout_ms = 3000;  // B: the simulator's pushes to it (large-document benches raise it)
 
@@ -193,6 +204,20 @@ class World {
   const testing::TestPki& tls() const { return tls_; }
   std::string signing_ca() const { return path("signca.pem"); }
   std::string sim_url() const { return "https://127.0.0.1:" + std::to_string(sim_port_); }
+
+  // Rewrites g's config from its fields (after a change to them) and restarts it.
+  void reconfigure(Gateway& g) {
+    g.proc.stop();
+    write_config(g, g.axis_port ? "push" : "pull");
+    start(g);
+  }
+
+  // "sha256:<hex>" of a certificate file's DER, as [[clients]] lists certificates.
+  static std::string certificate_fingerprint(const std::string& pem) {
+    auto certs = crypto::Certificate::load_file(pem);
+    if (!certs.ok() || certs->empty()) throw std::runtime_error("cannot read the certificate " + pem);
+    return "sha256:" + certs->front().sha256_hex();
+  }
 
   // Issues a certificate of the signing CA for a CSR (a leader's own token key).
   void issue_signer_csr(const std::string& csr, const std::string& out) { issue(csr, out); }
@@ -380,8 +405,13 @@ class World {
   void write_config(Gateway& g, const std::string& mode) {
     auto q = [](const std::string& s) { return "\"" + s + "\""; };
     auto client = [&](const std::string& name, const std::string& role, const std::string& organs) {
+      std::string certs;
+      if (auto it = g.remote_signing_certs.find(name); it != g.remote_signing_certs.end()) {
+        for (const auto& f : it->second) certs += (certs.empty() ? "" : ", ") + q(f);
+        certs = "remote_signing_certs = [" + certs + "]\n";
+      }
       return "[[clients]]\nname = " + q(name) + "\nrole = " + q(role) + "\nfingerprint = " + q(tls_.fingerprint(name)) +
-             "\n" + (organs.empty() ? "" : "organ_ids = [" + q(organs) + "]\n");
+             "\n" + (organs.empty() ? "" : "organ_ids = [" + q(organs) + "]\n") + certs;
     };
     std::string c;
     c += "[server]\ninternal_listen = " + q("127.0.0.1:" + std::to_string(g.internal_port)) + "\n";
@@ -399,6 +429,7 @@ class World {
     c += "ca_file = " + q(tls_.cert("ca")) + "\npoll_interval_s = 1\ntimeout_s = " + std::to_string(g.axis_timeout_s) +
          "\n";
     c += "retry_base_s = 1\nretry_max_s = 2\n";
+    if (!g.signing_mode.empty()) c += "[signing]\nmode = " + q(g.signing_mode) + "\n";
     c += "[log]\nlevel = \"info\"\n";
     c += client("sys-" + g.name, "system", g.organ);
     // A second system on A's gateway, of another organ (kOrganD): it sees none of A's documents.

@@ -295,6 +295,11 @@ TEST_F(E2e, SigningChecksThePinTheStateAndIdempotency) {
   const std::string id = str(first.json(), "id");
   EXPECT_EQ(str(again.json(), "id"), id);
   EXPECT_TRUE(again.json().as_object().at("existing").as_bool());
+  // The same key with another body is 422, not the first document's id.
+  f = make_form(w().path("form-idem2"), meta, {{"a.txt", small_file("idem2.txt", "nội dung khác")}});
+  Reply changed = post();
+  EXPECT_EQ(changed.status, 422u) << changed.body;
+  EXPECT_NE(changed.body.find("idempotency.mismatch"), std::string::npos) << changed.body;
   // A system may not send as another organ.
   Form other = make_form(w().path("form-other"), metadata_json("19/BA-VP", "V/v giả danh", kOrganB, kOrganA),
                          {{"a.txt", small_file("other.txt", "x")}});
@@ -488,44 +493,91 @@ TEST_F(E2e, ForgedEnvelopeIsQuarantinedAtBAndRefusedToA) {
 
 TEST_F(E2e, RemoteSigningWithASoftwareKey) {
   w().issue_software_signer("remote", "Trần Hữu Linh");
+  // Another civil servant's certificate of the same CA: a valid chain, not the leader's.
+  w().issue_software_signer("stranger", "Lê Văn Khách");
   const std::string id = submit("14/BA-VP", "V/v ký số từ xa", {{"bao-cao.txt", small_file("remote.txt", "báo cáo")}});
   ASSERT_FALSE(id.empty());
-  // The certificate as base64url of its DER.
-  int st = 0;
-  std::string der_b64 =
-      run_capture("openssl x509 -in " + w().path("remote.pem") + " -outform DER | openssl base64 -A", &st);
-  ASSERT_EQ(st, 0);
-  for (char& c : der_b64) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!der_b64.empty() && (der_b64.back() == '=' || der_b64.back() == '\n')) der_b64.pop_back();
+  // A certificate as base64url of its DER.
+  auto der_b64 = [&](const std::string& name) {
+    int st = 0;
+    std::string b64 =
+        run_capture("openssl x509 -in " + w().path(name + ".pem") + " -outform DER | openssl base64 -A", &st);
+    EXPECT_EQ(st, 0);
+    for (char& c : b64) {
+      if (c == '+') c = '-';
+      if (c == '/') c = '_';
+    }
+    while (!b64.empty() && (b64.back() == '=' || b64.back() == '\n')) b64.pop_back();
+    return b64;
+  };
+  const std::string to_sign = "/v1/outgoing/" + id + "/to-sign?cert=";
+  // Issue 13: no certificate listed for leader-a (the default): no remote signing at all.
+  Reply unlisted = w().call(w().a(), "leader-a", "GET", to_sign + der_b64("remote"));
+  EXPECT_EQ(unlisted.status, 403u) << unlisted.body;
+  EXPECT_EQ(problem_code(unlisted), "sign.cert_not_allowed") << unlisted.body;
+  // The security officer lists the leader's own certificate.
+  w().a().remote_signing_certs["leader-a"] = {World::certificate_fingerprint(w().path("remote.pem"))};
+  w().reconfigure(w().a());
+
   const std::string tbs = w().path("to-sign.bin");
-  Reply r = w().call(w().a(), "leader-a", "GET", "/v1/outgoing/" + id + "/to-sign?cert=" + der_b64, "", "", "", tbs);
+  Reply r = w().call(w().a(), "leader-a", "GET", to_sign + der_b64("remote"), "", "", "", tbs);
   ASSERT_EQ(r.status, 200u) << r.error << read_text(tbs);
   EXPECT_EQ(r.headers.get("X-Edxgate-Signature-Algorithm").value_or(""), "rsa-sha256");
   // A system may not fetch it.
-  EXPECT_EQ(w().call(w().a(), "sys-a", "GET", "/v1/outgoing/" + id + "/to-sign?cert=" + der_b64).status, 403u);
+  EXPECT_EQ(w().call(w().a(), "sys-a", "GET", to_sign + der_b64("remote")).status, 403u);
+  // Nor the leader for another certificate, though it chains to the trust anchor.
+  Reply stranger_tbs = w().call(w().a(), "leader-a", "GET", to_sign + der_b64("stranger"));
+  EXPECT_EQ(stranger_tbs.status, 403u) << stranger_tbs.body;
+  EXPECT_EQ(problem_code(stranger_tbs), "sign.cert_not_allowed") << stranger_tbs.body;
 
-  auto sign = [&](const std::string& file) {
+  auto sign = [&](const std::string& key, const std::string& file) {
     int rc = 0;
     std::string b64 =
-        run_capture("openssl dgst -sha256 -sign " + w().path("remote.key") + " " + file + " | openssl base64 -A", &rc);
+        run_capture("openssl dgst -sha256 -sign " + w().path(key + ".key") + " " + file + " | openssl base64 -A", &rc);
     EXPECT_EQ(rc, 0) << b64;
     return b64;
   };
-  auto body = [&](const std::string& sig) {
+  auto body = [&](const std::string& sig, const std::string& cert) {
     return bj::serialize(
-        bj::object{{"signature", sig}, {"certificates", bj::array{bj::value(read_text(w().path("remote.pem")))}}});
+        bj::object{{"signature", sig}, {"certificates", bj::array{bj::value(read_text(w().path(cert + ".pem")))}}});
   };
   // A signature over other bytes: refused, still pending.
   write_text(w().path("other.bin"), read_text(tbs) + " ");
-  Reply bad =
-      w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature", body(sign(w().path("other.bin"))));
+  Reply bad = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature",
+                       body(sign("remote", w().path("other.bin")), "remote"));
   EXPECT_EQ(bad.status, 422u) << bad.body;
   EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
+  // A genuine signature by the stranger's key over the bytes prepared for it: refused
+  // before the value is looked at, audited, still pending.
+  const std::string stranger_file = w().path("to-sign-stranger.bin");
+  {
+    // The bytes for the stranger's certificate, prepared as if it were allowed.
+    w().a().remote_signing_certs["leader-a"].push_back(World::certificate_fingerprint(w().path("stranger.pem")));
+    w().reconfigure(w().a());
+    Reply s = w().call(w().a(), "leader-a", "GET", to_sign + der_b64("stranger"), "", "", "", stranger_file);
+    ASSERT_EQ(s.status, 200u) << read_text(stranger_file);
+    w().a().remote_signing_certs["leader-a"].pop_back();
+    w().reconfigure(w().a());
+  }
+  Reply refused = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature",
+                           body(sign("stranger", stranger_file), "stranger"));
+  EXPECT_EQ(refused.status, 403u) << refused.body;
+  EXPECT_EQ(problem_code(refused), "sign.cert_not_allowed") << refused.body;
+  EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
+  const std::string stranger_fp = World::certificate_fingerprint(w().path("stranger.pem"));
+  Reply summary = w().call(w().a(), "officer-a", "GET", "/v1/summary");
+  ASSERT_EQ(summary.status, 200u) << summary.body;
+  size_t audited = 0;
+  const bj::value recent = summary.json();
+  for (const auto& row : recent.as_object().at("audit").as_object().at("recent").as_array()) {
+    if (str(row, "action") == "document.sign" && str(row, "actor") == "leader-a" && str(row, "outcome") == "failed" &&
+        str(row, "detail").find("sign.cert_not_allowed: " + stranger_fp) != std::string::npos)
+      ++audited;
+  }
+  EXPECT_EQ(audited, 2u) << summary.body;  // at to-sign and at signature
 
-  Reply good = w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature", body(sign(tbs)));
+  Reply good =
+      w().call(w().a(), "leader-a", "POST", "/v1/outgoing/" + id + "/signature", body(sign("remote", tbs), "remote"));
   ASSERT_EQ(good.status, 200u) << good.body;
   EXPECT_EQ(str(good.json(), "state"), "queued");
   const std::string document_id = str(outgoing(id), "document_id");
@@ -669,6 +721,84 @@ TEST_F(E2e, RecipientStoppedMidPushIsRetriedAndStoresOnce) {
   EXPECT_EQ(resp->status, 200u) << resp->body;
   EXPECT_NE(resp->body.find("\"DocId\":\"" + str(docs[0], "id") + "\""), std::string::npos) << resp->body;
   EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
+}
+
+// Issue 13: a push must say whom it is from (the envelope's From is checked
+// against it), and the check ignores case: an axis that writes the organ id
+// in lower case is still the sender's. The envelope is one B has never
+// stored: taken from the axis while B is stopped, and marked done there so
+// that the axis does not push it itself.
+TEST_F(E2e, APushWithoutFromIsRefusedAndFromIsComparedWithoutCase) {
+  w().b().proc.signal(SIGSTOP);
+  auto [id, document_id] = submit_and_sign("44/BA-VP", "V/v người gửi viết thường");
+  ASSERT_FALSE(id.empty());
+  std::string secret = read_text(w().b().dir + "/axis.secret");
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  gateway::VdxpOptions vo;
+  vo.endpoint = w().sim_url();
+  vo.organ_id = kOrganB;
+  vo.system_id = "SYS-B";
+  vo.secret = std::make_shared<SecretString>(secret);
+  vo.client.ca_file = w().tls().cert("ca");
+  vo.spool_dir = w().dir();
+  auto as_b = gateway::make_vdxp_transport(vo);
+  ASSERT_TRUE(as_b.ok()) << as_b.error().message;
+  // The newest edoc from A waiting for B at the axis is ours.
+  std::string axis_id;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto items = (*as_b)->list_received({});
+        if (!items.ok()) return false;
+        for (const auto& it : *items)
+          if (it.from == kOrganA && it.message_type == "edoc") axis_id = it.doc_id;
+        return !axis_id.empty();
+      },
+      std::chrono::seconds(20)));
+  const std::string env_file = w().path("from-case.xml");
+  ASSERT_TRUE((*as_b)->get(axis_id, env_file).ok());
+  ASSERT_TRUE((*as_b)->update_status(axis_id, gateway::AxisItemStatus::done).ok());
+  // A push begun before the mark times out (3 s) on the stopped B.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  w().b().proc.signal(SIGCONT);
+
+  SecretString key(secret);
+  auto hash = gateway::vdxp::hash_file_hex(env_file);
+  ASSERT_TRUE(hash.ok());
+  auto push = [&](const std::string& from) {
+    auto headers =
+        gateway::vdxp::sign({{"from", from}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"hash-file", *hash}},
+                            gateway::vdxp::kContentTypeFile, "SYS-B", key, gateway::vdxp::Clock::now());
+    EXPECT_TRUE(headers.ok());
+    gateway::ClientOptions o;
+    o.ca_file = w().tls().cert("ca");
+    o.client_cert = w().tls().cert("axis");
+    o.client_key = w().tls().key("axis");
+    auto c = gateway::HttpsClient::create("https://127.0.0.1:" + std::to_string(w().b().axis_port), o);
+    EXPECT_TRUE(c.ok());
+    gateway::ClientRequest req;
+    req.path = "/vdxp/sendEdoc";
+    req.body_file = env_file;
+    req.body_file_suffix = std::string(gateway::vdxp::kFileTrailer);
+    req.content_type = std::string(gateway::vdxp::kContentTypeFile);
+    for (auto& h : *headers) req.headers.emplace_back(h.name, h.value);
+    auto resp = c->send(req);
+    EXPECT_TRUE(resp.ok()) << resp.error().message;
+    return resp.ok() ? *resp : gateway::ClientResponse{};
+  };
+  // Signed, but from nobody: refused before anything is stored.
+  auto nobody = push("");
+  EXPECT_EQ(nobody.status, 400u) << nobody.body;
+  EXPECT_NE(nobody.body.find("vdxp.from"), std::string::npos) << nobody.body;
+  EXPECT_TRUE(incoming_at_b(document_id).empty());
+  // From A, in lower case: A's document, verified, not quarantined as from another sender.
+  std::string lower = kOrganA;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  ASSERT_NE(lower, kOrganA);
+  auto lowercase = push(lower);
+  EXPECT_EQ(lowercase.status, 200u) << lowercase.body;
+  auto docs = incoming_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(str(docs[0], "state"), "verified") << bj::serialize(docs[0]);
 }
 
 TEST_F(E2e, RecipientKilledMidPushStoresTheRetryOnceAndLeavesNoSpool) {
@@ -990,13 +1120,6 @@ TEST_F(E2e, ReportsCountDeadlinesMetMissedAndOverdue) {
 }
 
 // --- issue 13: who signs, secret documents, DocumentId, each system its own ---
-
-// The reason code of a problem answer (its type is urn:edxgate:problem:<code>).
-std::string problem_code(const Reply& r) {
-  const std::string type = str(r.json(), "type");
-  const std::string prefix = "urn:edxgate:problem:";
-  return type.rfind(prefix, 0) == 0 ? type.substr(prefix.size()) : type;
-}
 
 TEST_F(E2e, OnlyALeaderWithItsPinSignsAndTheHistoryNamesTheCertificate) {
   const std::string id = submit("40/BA-VP", "V/v quy tắc ký", {{"k.txt", small_file("pin-rule.txt", "ký")}});

@@ -7,6 +7,7 @@
 #include <future>
 #include <thread>
 
+#include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
 #include "edxgate/gateway/health.h"
 #include "edxgate/gateway/https_client.h"
@@ -150,6 +151,29 @@ class ServerTest : public ::testing::Test {
 
 TempDir* ServerTest::dir_ = nullptr;
 TestPki* ServerTest::pki_ = nullptr;
+
+// Issue 13: /readyz says "disk" before the store finds the disk full.
+TEST(Readiness, ReportsADiskBelowTheFreeSpaceThreshold) {
+  TempDir dir;
+  Readiness low, ok, off, missing;
+  add_disk_check(low, {dir.path()}, uint64_t{1} << 62);  // more than any disk has
+  add_disk_check(ok, {dir.path()}, 1);
+  add_disk_check(off, {dir / "absent"}, 0);  // 0: no check at all
+  add_disk_check(missing, {dir.path(), dir / "absent"}, 1);
+  Response r = low.evaluate();
+  EXPECT_EQ(r.status, 503u);
+  auto body = json::parse(r.body);
+  ASSERT_TRUE(body.ok()) << r.body;
+  const auto& disk = body->as_object().at("checks").as_object().at("disk").as_object();
+  EXPECT_FALSE(disk.at("ok").as_bool());
+  EXPECT_EQ(disk.at("error").as_string(), "ready.disk");
+  EXPECT_NE(std::string(disk.at("detail").as_string()).find("min_free_mb"), std::string::npos) << r.body;
+  EXPECT_EQ(ok.evaluate().status, 200u) << ok.evaluate().body;
+  EXPECT_EQ(off.evaluate().status, 200u);
+  EXPECT_EQ(off.evaluate().body.find("disk"), std::string::npos);  // no check added
+  // A directory that cannot be measured is not assumed to have room.
+  EXPECT_EQ(missing.evaluate().status, 503u);
+}
 
 TEST_F(ServerTest, MapsSubjectOfClientCertificateToItsRole) { expect_serving(); }
 

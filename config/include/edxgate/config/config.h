@@ -71,6 +71,9 @@ struct Store {
   uint32_t pool_size = 8;                 // connections at most
   uint32_t statement_timeout_ms = 30000;  // every statement
   std::string node;                       // this gateway's name in a cluster; "" = host name
+  // MiB: /readyz fails ("disk") while the state (and spool) or blob
+  // directory has less free space than this; 0 = no check.
+  uint32_t min_free_mb = 512;
 };
 
 // [hsm]: the PKCS#11 token the gateway signs with.
@@ -166,6 +169,12 @@ struct Client {
   // For role "leader": the pkcs11: URIs of the token keys it may sign with on
   // the gateway; empty: only [hsm] key_uri.
   std::vector<std::string> sign_keys;
+  // For role "leader": the certificates it may sign with remotely (its own
+  // token, `edxgate agent`), as "sha256:<hex>" of their DER, lowercase once
+  // read. A chain to a trust anchor is not enough: a national CA certifies
+  // every civil servant, and only these certificates sign for this leader.
+  // Empty: this leader may not sign remotely (403 sign.cert_not_allowed).
+  std::vector<std::string> remote_signing_certs;
 };
 
 // [reports]: processing reports (GET /v1/reports/*, edxgate report).

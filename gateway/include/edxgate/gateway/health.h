@@ -43,6 +43,13 @@ class Server;
 // "saturated: N connections (max M), E evicted and R refused in the last minute".
 void add_listener_check(Readiness& readiness, const Server& server);
 
+// Adds the check "disk": fails (ready.disk) while a filesystem holding one of
+// `dirs` (the state directory with its spool, the blob directory) has less
+// than `min_free_bytes` free for the gateway's user ([store] min_free_mb), or
+// cannot be measured, so that a load balancer or operator sees the gateway
+// about to refuse writes (io.disk_full, 503) before it does. 0 adds nothing.
+void add_disk_check(Readiness& readiness, std::vector<std::string> dirs, uint64_t min_free_bytes);
+
 // Adds GET /healthz, /readyz, /metrics as public routes.
 void add_health_routes(Router& router, const Readiness& readiness, const MetricsRegistry& metrics);
 

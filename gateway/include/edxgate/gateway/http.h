@@ -85,8 +85,11 @@ struct Caller {
   std::optional<config::Role> role;
   std::vector<std::string> organ_ids;  // role system: organ ids it may send as
   std::vector<std::string> sign_keys;  // role leader: token keys it may sign with ([[clients]] sign_keys)
-  std::string subject;                 // RFC 2253, "" if no certificate
-  std::string fingerprint;             // "sha256:<hex>", "" if no certificate
+  // role leader: "sha256:<hex>" of the certificates it may sign with remotely
+  // ([[clients]] remote_signing_certs); empty: none.
+  std::vector<std::string> remote_signing_certs;
+  std::string subject;      // RFC 2253, "" if no certificate
+  std::string fingerprint;  // "sha256:<hex>", "" if no certificate
   bool has_certificate() const { return !fingerprint.empty(); }
 };
 
