@@ -450,7 +450,14 @@ class VdxpTransport final : public AxisTransport {
       return make_error(ErrorKind::unavailable, "axis.malformed",
                         std::string("the axis answer to ") + name + " is not a JSON object");
     }
-    EDX_TRY(check_vdxp_answer(*parsed));
+    if (Status refused = check_vdxp_answer(*parsed); !refused.ok()) {
+      // A refusal under a 5xx (or 408/429) is the axis unable to serve now,
+      // not a verdict on the call: transient (same code, kind unavailable).
+      if (!answered(resp->status) && http_error(name, resp->status).kind == ErrorKind::unavailable) {
+        return make_error(ErrorKind::unavailable, refused.error().code, refused.error().message);
+      }
+      return refused.error();
+    }
     if (!answered(resp->status)) return http_error(name, resp->status);
     return parsed;
   }
