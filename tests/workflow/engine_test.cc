@@ -697,7 +697,6 @@ TEST_F(EngineTest, TheAxisFromIsComparedWithoutCase) {
   EXPECT_EQ(b.doc(got->document).state, State::verified) << b.doc(got->document).signer_summary;
 }
 
-
 // Issue 13: a permanent refusal by the axis stops after max_permanent_failures.
 struct OutboxRefusalTest : EngineTest {
   // A signed, queued document of A for B.
