@@ -70,7 +70,7 @@ Result<StoreOptions> store_location(const std::string& where, const std::string&
 }
 
 // --db names the store to inspect (see store_location); it is opened read-only.
-Result<std::unique_ptr<Store>> open_db(const Args& args) {
+Result<std::unique_ptr<Store>> open_db(const Args& args, bool writable = false) {
   const std::string db = args.get("--db");
   if (db.empty()) {
     return make_error(ErrorKind::usage, "usage.db",
@@ -78,7 +78,7 @@ Result<std::unique_ptr<Store>> open_db(const Args& args) {
   }
   auto o = store_location(db, args.get("--dsn-file"), args.get("--blob-dir"));
   if (!o.ok()) return o.error();
-  o->read_only = true;
+  o->read_only = !writable;
   return open_store(*o);
 }
 
@@ -206,8 +206,10 @@ int list_outbox(Store& store, const Args& a) {
       q.state = OutboxState::done;
     else if (s == "cancelled")
       q.state = OutboxState::cancelled;
+    else if (s == "failed")
+      q.state = OutboxState::failed;
     else
-      return fail(kExitUsage, "--outbox-state is pending, done or cancelled");
+      return fail(kExitUsage, "--outbox-state is pending, done, cancelled or failed");
   }
   auto items = store.list_outbox(q);
   if (!items.ok()) return fail(items.error());
@@ -269,6 +271,28 @@ int queue_list(const std::vector<std::string>& argv) {
   if (page->next_before_id) {
     std::printf("(more: --before %lld)\n", static_cast<long long>(*page->next_before_id));
   }
+  return kExitOk;
+}
+
+// --- queue retry ---
+
+// Re-queues a document the axis refused permanently (state failed), as
+// POST /v1/outgoing/{id}/retry does; the running gateway sends it at its
+// next outbox pass. Audited (outbox.requeue) with the operator's name.
+int queue_retry(const std::vector<std::string>& argv) {
+  auto args =
+      Args::parse(argv, {{"--db", "", true}, {"--dsn-file", "", true}, {"--blob-dir", "", true}, {"--by", "", true}});
+  if (!args.ok()) return fail(args.error());
+  if (args->positional().size() != 1) return fail(kExitUsage, "queue retry needs exactly one document ID");
+  auto id = parse_int(args->positional()[0], "the document ID");
+  if (!id.ok()) return fail(id.error());
+  auto store = open_db(*args, /*writable=*/true);
+  if (!store.ok()) return fail(store.error());
+  const char* user = std::getenv("USER");
+  const std::string by = args->has("--by") ? args->get("--by") : std::string(user && *user ? user : "operator");
+  const std::string actor = "cli:" + by;
+  if (Status s = (*store)->requeue_failed(*id, actor, "re-queued by " + actor); !s.ok()) return fail(s.error());
+  std::printf("document %lld re-queued\n", static_cast<long long>(*id));
   return kExitOk;
 }
 
@@ -414,7 +438,7 @@ constexpr Command kCommands[] = {
      audit_verify},
     {"queue list", "list documents (or outbox items) in the store",
      "usage: edxgate queue list --db PATH [filters] [--limit N] [--before ID] [--json]\n"
-     "       edxgate queue list --db PATH --outbox [--outbox-state pending|done|cancelled] [--json]\n\n"
+     "       edxgate queue list --db PATH --outbox [--outbox-state pending|done|cancelled|failed] [--json]\n\n"
      "Lists documents newest first. Filters:\n"
      "  --direction incoming|outgoing   --state STATE   --sender ORGAN_ID\n"
      "  --since DATE   --until DATE     (created time; YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)\n"
@@ -425,6 +449,15 @@ constexpr Command kCommands[] = {
      "edxgate.db, or postgresql:DSN (--dsn-file FILE for a connection string with a\n"
      "password); the store is opened read-only.\n",
      queue_list},
+    {"queue retry", "re-queue an outgoing document the axis refused permanently",
+     "usage: edxgate queue retry ID --db PATH [--by NAME]\n\n"
+     "A document the axis refused [axis] max_permanent_failures times is failed\n"
+     "(queue list --state failed; its outbox item's last error says why). This\n"
+     "puts it back in the outbox with its refusals forgotten; the running gateway\n"
+     "sends it at its next pass. Audited as outbox.requeue by cli:NAME (default\n"
+     "$USER). Exit 1 when the document is not failed or does not exist. PATH as\n"
+     "for queue list (opened for writing).\n",
+     queue_retry},
     {"doc show", "show one document: fields, files, history, status, outbox",
      "usage: edxgate doc show ID --db PATH [--verify] [--json]\n\n"
      "Prints the document's header fields, envelope and attachments (name, type,\n"

@@ -49,7 +49,8 @@ Control (no authentication: keep it on loopback):
                    "call":NAME,"system":ID}
        the next N axis calls (all when count is absent; only calls NAME, e.g.
        "sendEdoc", when call is given; only sendEdoc calls of system ID when
-       system is given) fail that way
+       system is given) fail that way; "http_status":S answers a refusal
+       with HTTP S (default 503, the axis busy; 200 is the axis' verdict)
   GET  /_sim/items  every routed item and its status
   GET  /_sim/calls  authenticated sendEdoc calls begun, per system ("sendEdoc:ID": N)
   GET  /_sim/requests  the last 2000 axis calls received: call, method, headers,

@@ -201,7 +201,9 @@ std::optional<Response> Simulator::inject_fault(std::string_view call, std::stri
     f = fault_;
   }
   if (f.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.delay_ms));
-  if (f.mode == "refuse") return vdxp_answer(503, "SIM_REFUSE", "the simulator refuses this call on purpose");
+  if (f.mode == "refuse") {
+    return vdxp_answer(f.http_status, "SIM_REFUSE", "the simulator refuses this call on purpose");
+  }
   if (f.mode == "drop") {
     Response r;
     r.drop_connection = true;
@@ -462,6 +464,11 @@ Response Simulator::control_fault(Request& req) {
   if (const auto* c = o.if_contains("system"); c && c->is_string()) f.system = c->get_string();
   if (const auto* d = o.if_contains("delay_ms"); d && d->is_int64())
     f.delay_ms = static_cast<int>(std::clamp<int64_t>(d->get_int64(), 0, 600000));
+  if (const auto* h = o.if_contains("http_status"); h && h->is_int64()) {
+    if (h->get_int64() < 200 || h->get_int64() > 599)
+      return Response::problem(400, "sim.fault", "http_status is an HTTP status (200..599)");
+    f.http_status = static_cast<unsigned>(h->get_int64());
+  }
   {
     MutexLock lock(mu_);
     fault_ = f;

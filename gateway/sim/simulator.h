@@ -113,6 +113,7 @@ class Simulator {
     std::string system;         // only calls of this system id (sendEdoc only); "" = any
     int remaining = 0;          // calls affected; -1 = until reset
     int delay_ms = 0;
+    unsigned http_status = 503;  // refuse: the HTTP status of the FAIL answer (200: the axis' verdict)
   };
 
   Result<gateway::vdxp::VerifiedCall> authenticate(const gateway::Request& req,

@@ -9,6 +9,7 @@
 
 #include "api_common.h"
 #include "api_lifecycle.h"
+#include "api_outbox.h"
 #include "edxgate/base/base64.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
@@ -554,6 +555,7 @@ void add_api_routes(Router& router, Engine& engine, store::Store& store, ApiOpti
   r.add({"GET", "/v1/summary", Access::only({Role::officer}),
          [api](Request&, const Caller&, const PathParams&) { return api->summary(); }});
   add_lifecycle_routes([&r](Route route) { r.add(std::move(route)); }, engine, store, lifecycle_options);
+  add_outbox_routes([&r](Route route) { r.add(std::move(route)); }, engine);
   add_report_routes(router, store, no_answer_days);
 }
 

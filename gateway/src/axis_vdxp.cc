@@ -411,6 +411,14 @@ class VdxpTransport final : public AxisTransport {
   // The SDK reads an answer on 200 and 201 alike.
   static bool answered(unsigned http_status) { return http_status == 200 || http_status == 201; }
 
+  // A 4xx (but 408 timeout, 429 too many) says the call itself is refused:
+  // a permanent refusal (workflow::is_permanent_refusal); the rest is transient.
+  static Error http_error(const char* name, unsigned http_status) {
+    const bool refused = http_status >= 400 && http_status < 500 && http_status != 408 && http_status != 429;
+    return make_error(refused ? ErrorKind::invalid : ErrorKind::unavailable, refused ? "axis.rejected" : "axis.http",
+                      std::string("the axis answered ") + name + " with HTTP " + std::to_string(http_status));
+  }
+
   // One request: fresh signed headers and the body.
   Result<ClientRequest> request(const char* name, const vdxp::Params& params, std::string_view content_type,
                                 const Body& body) const {
@@ -438,16 +446,19 @@ class VdxpTransport final : public AxisTransport {
     if (!resp.ok()) return axis_error(resp.error());
     auto parsed = json::parse(resp->body, 8);
     if (!parsed.ok() || !parsed->is_object()) {
-      if (!answered(resp->status))
-        return make_error(ErrorKind::unavailable, "axis.http",
-                          std::string("the axis answered ") + name + " with HTTP " + std::to_string(resp->status));
+      if (!answered(resp->status)) return http_error(name, resp->status);
       return make_error(ErrorKind::unavailable, "axis.malformed",
                         std::string("the axis answer to ") + name + " is not a JSON object");
     }
-    EDX_TRY(check_vdxp_answer(*parsed));
-    if (!answered(resp->status))
-      return make_error(ErrorKind::unavailable, "axis.http",
-                        std::string("the axis answered ") + name + " with HTTP " + std::to_string(resp->status));
+    if (Status refused = check_vdxp_answer(*parsed); !refused.ok()) {
+      // A refusal under a 5xx (or 408/429) is the axis unable to serve now,
+      // not a verdict on the call: transient (same code, kind unavailable).
+      if (!answered(resp->status) && http_error(name, resp->status).kind == ErrorKind::unavailable) {
+        return make_error(ErrorKind::unavailable, refused.error().code, refused.error().message);
+      }
+      return refused.error();
+    }
+    if (!answered(resp->status)) return http_error(name, resp->status);
     return parsed;
   }
 

@@ -101,6 +101,7 @@ constexpr Names kStates[] = {
     {"delivered", "Đã đến nơi nhận"},
     {"accepted", "Đã tiếp nhận"},
     {"cancelled", "Đã hủy"},
+    {"failed", "Gửi thất bại"},  // refused by the axis [axis] max_permanent_failures times
     {"received", "Đang tiếp nhận"},
     {"verified", "Đã xác thực"},
     {"quarantined", "Bị cách ly"},

@@ -313,6 +313,7 @@ Status start_engine(const config::Config& cfg, Running& run) {
   // Outbox leases are held under this name: nodes of a cluster need distinct ones.
   eo.worker = std::string("engine@") + (cfg.store.node.empty() ? std::string(host) : cfg.store.node);
   eo.lease_ms = int64_t{cfg.axis.timeout_s} * 2000 + 30'000;
+  eo.max_permanent_failures = static_cast<int>(cfg.axis.max_permanent_failures);
   eo.pull = run.axis && cfg.axis.mode == "pull";
   eo.poll_interval = std::chrono::seconds(cfg.axis.poll_interval_s);
   eo.no_answer_days = cfg.reports.no_answer_days;

@@ -98,6 +98,17 @@ Result<std::optional<DocumentId>> find_existing(sql::Conn& c, const NewDocument&
   return std::optional<DocumentId>();
 }
 
+// True when `e` is the database refusing `d` for the unique index on live
+// outgoing DocumentIds (migration 8). The index is the only constraint of an
+// outgoing row named by these columns (SQLite) or this name (PostgreSQL); the
+// failed transaction cannot be asked further (PostgreSQL aborts it).
+bool is_live_document_id_violation(const NewDocument& d, const Error& e) {
+  if (e.code != "store.constraint" || d.direction != Direction::outgoing) return false;
+  const std::string_view m = e.message;
+  return m.find("documents_live_document_id") != std::string_view::npos ||
+         m.ends_with("UNIQUE constraint failed: documents.sender, documents.envelope_id");
+}
+
 }  // namespace
 
 Status SqlStore::claim_blobs(const NewDocument& doc) const {
@@ -118,7 +129,7 @@ Result<Created> SqlStore::insert_document(sql::Conn& c, const NewDocument& d, in
       "INSERT INTO documents(direction, state, envelope_id, sender, code_number, code_notation,"
       " promulgation_date, subject, document_type, priority, due_date, envelope_sha256,"
       " envelope_size, signer_summary, submitter, idempotency_key, created_ms, updated_ms,"
-      " subject_folded) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
+      " subject_folded, business_doc_type) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
   if (!st.ok()) return st.error();
   st->bind(1, direction_name(d.direction)).bind(2, state_name(d.state)).bind(3, d.envelope_id);
   st->bind(4, d.sender).bind(5, d.code_number).bind(6, d.code_notation);
@@ -128,9 +139,16 @@ Result<Created> SqlStore::insert_document(sql::Conn& c, const NewDocument& d, in
     st->bind(12, d.envelope->sha256).bind(13, static_cast<int64_t>(d.envelope->size));
   }
   st->bind(14, d.signer_summary).bind(15, d.submitter).bind(16, d.idempotency_key);
-  st->bind(17, at).bind(18, at).bind(19, sql::fold(d.subject));
+  st->bind(17, at).bind(18, at).bind(19, sql::fold(d.subject)).bind(20, int64_t{d.business_doc_type});
   auto inserted = st->step();
-  if (!inserted.ok()) return inserted.error();
+  if (!inserted.ok()) {
+    if (is_live_document_id_violation(d, inserted.error())) {
+      return make_error(ErrorKind::conflict, "document.duplicate_id",
+                        "organ " + d.sender + " already has a live document with DocumentId '" + d.envelope_id +
+                            "'; give the new document another code or date");
+    }
+    return inserted.error();
+  }
   if (!*inserted) return make_error(ErrorKind::internal, "store.db", "the new document got no id");
   const DocumentId id = st->i64(0);
   EDX_TRY(st->run());  // ends the statement

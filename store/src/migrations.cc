@@ -193,6 +193,66 @@ UPDATE status_messages SET organ_id = (
   WHERE direction = 'incoming'
     AND (SELECT count(*) FROM recipients r WHERE r.document_id = status_messages.document_id) = 1;
 )sql",
+    // 8 (issue 13): a DocumentId is unique per sending organ among its live
+    // outgoing documents (not cancelled, not refused by the recipient), in the
+    // database, so two submissions at once cannot both pass. Recall and update
+    // envelopes (BussinessDocType 1, 2) reuse their document's DocumentId on
+    // purpose: each document keeps its BussinessDocType (backfilled from the
+    // lifecycle marker). Duplicates stored before this version are kept: the
+    // newest live one holds the id, each older one is marked with it
+    // (duplicate_id_of) and left out of the rule; none changes state.
+    // The outbox counts the axis' permanent refusals of an item apart from its
+    // other failures; at [axis] max_permanent_failures the item (and its
+    // document) is `failed` (SQLite cannot change a CHECK: the table is rebuilt).
+    R"sql(
+ALTER TABLE documents ADD COLUMN business_doc_type INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE documents ADD COLUMN duplicate_id_of INTEGER;
+UPDATE documents SET business_doc_type = CASE lifecycle
+    WHEN 'revocation' THEN 1 WHEN 'update' THEN 2 WHEN 'replacement' THEN 3 ELSE 0 END
+  WHERE direction = 'outgoing';
+UPDATE documents SET duplicate_id_of = (
+    SELECT max(n.id) FROM documents n
+    WHERE n.direction = 'outgoing' AND n.sender = documents.sender AND n.envelope_id = documents.envelope_id
+      AND n.business_doc_type NOT IN (1, 2) AND n.state NOT IN ('cancelled', 'refused'))
+  WHERE direction = 'outgoing' AND envelope_id <> '' AND business_doc_type NOT IN (1, 2)
+    AND state NOT IN ('cancelled', 'refused')
+    AND id < (SELECT max(n.id) FROM documents n
+              WHERE n.direction = 'outgoing' AND n.sender = documents.sender
+                AND n.envelope_id = documents.envelope_id AND n.business_doc_type NOT IN (1, 2)
+                AND n.state NOT IN ('cancelled', 'refused'));
+CREATE UNIQUE INDEX documents_live_document_id ON documents(sender, envelope_id)
+  WHERE direction = 'outgoing' AND envelope_id <> '' AND business_doc_type NOT IN (1, 2)
+    AND state NOT IN ('cancelled', 'refused') AND duplicate_id_of IS NULL;
+CREATE TABLE outbox_v8(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  payload_sha256 TEXT,
+  payload_size INTEGER,
+  state TEXT NOT NULL CHECK(state IN ('pending','done','cancelled','failed')),
+  attempts INTEGER NOT NULL,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  lease_owner TEXT NOT NULL,
+  lease_token TEXT NOT NULL,
+  lease_until_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  refusals INTEGER NOT NULL DEFAULT 0);
+INSERT INTO outbox_v8(id, document_id, kind, destination, payload_sha256, payload_size, state, attempts,
+                      next_attempt_ms, last_error, lease_owner, lease_token, lease_until_ms, created_ms)
+  SELECT id, document_id, kind, destination, payload_sha256, payload_size, state, attempts,
+         next_attempt_ms, last_error, lease_owner, lease_token, lease_until_ms, created_ms FROM outbox;
+-- AUTOINCREMENT: the new table goes on from the old one's last id, never reusing a purged one.
+UPDATE sqlite_sequence SET seq = (SELECT seq FROM sqlite_sequence WHERE name = 'outbox') WHERE name = 'outbox_v8';
+INSERT INTO sqlite_sequence(name, seq) SELECT 'outbox_v8', seq FROM sqlite_sequence
+  WHERE name = 'outbox' AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'outbox_v8');
+DROP TABLE outbox;
+ALTER TABLE outbox_v8 RENAME TO outbox;
+CREATE INDEX outbox_due ON outbox(next_attempt_ms) WHERE state = 'pending';
+CREATE INDEX outbox_document ON outbox(document_id);
+CREATE INDEX outbox_payload ON outbox(payload_sha256) WHERE payload_sha256 IS NOT NULL;
+)sql",
 };
 static_assert(std::size(kMigrations) == kLatestSchemaVersion);
 
@@ -380,6 +440,27 @@ UPDATE status_messages SET organ_id = (
     SELECT r.organ_id FROM recipients r WHERE r.document_id = status_messages.document_id)
   WHERE direction = 'incoming'
     AND (SELECT count(*) FROM recipients r WHERE r.document_id = status_messages.document_id) = 1;
+)sql",
+    // 8
+    R"sql(
+ALTER TABLE documents ADD COLUMN business_doc_type BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE documents ADD COLUMN duplicate_id_of BIGINT;
+UPDATE documents SET business_doc_type = CASE lifecycle
+    WHEN 'revocation' THEN 1 WHEN 'update' THEN 2 WHEN 'replacement' THEN 3 ELSE 0 END
+  WHERE direction = 'outgoing';
+UPDATE documents d SET duplicate_id_of = k.newest
+  FROM (SELECT sender, envelope_id, max(id) AS newest FROM documents
+        WHERE direction = 'outgoing' AND envelope_id <> '' AND business_doc_type NOT IN (1, 2)
+          AND state NOT IN ('cancelled', 'refused')
+        GROUP BY sender, envelope_id HAVING count(*) > 1) k
+  WHERE d.direction = 'outgoing' AND d.sender = k.sender AND d.envelope_id = k.envelope_id
+    AND d.business_doc_type NOT IN (1, 2) AND d.state NOT IN ('cancelled', 'refused') AND d.id < k.newest;
+CREATE UNIQUE INDEX documents_live_document_id ON documents(sender, envelope_id)
+  WHERE direction = 'outgoing' AND envelope_id <> '' AND business_doc_type NOT IN (1, 2)
+    AND state NOT IN ('cancelled', 'refused') AND duplicate_id_of IS NULL;
+ALTER TABLE outbox ADD COLUMN refusals BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE outbox DROP CONSTRAINT outbox_state_check;
+ALTER TABLE outbox ADD CONSTRAINT outbox_state_check CHECK(state IN ('pending','done','cancelled','failed'));
 )sql",
 };
 static_assert(std::size(kPgMigrations) == kLatestSchemaVersion);

@@ -9,7 +9,7 @@
 
 namespace edxgate::store {
 
-constexpr int kLatestSchemaVersion = 7;
+constexpr int kLatestSchemaVersion = 8;
 
 // Reads the version (0 for a fresh database).
 Result<int> read_schema_version(sql::Conn& conn);

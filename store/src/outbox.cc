@@ -8,14 +8,16 @@ namespace edxgate::store {
 namespace {
 
 constexpr size_t kMaxErrorBytes = 2000;
+constexpr size_t kMaxReasonBytes = 64 * 1024;  // an actor or reason, as for transitions
 
 constexpr const char* kOutboxColumns =
     "id, document_id, kind, destination, payload_sha256, payload_size, state, attempts,"
-    " next_attempt_ms, last_error, lease_owner, lease_until_ms, created_ms, lease_token";
+    " next_attempt_ms, last_error, lease_owner, lease_until_ms, created_ms, lease_token, refusals";
 
 OutboxState parse_outbox_state(const std::string& s) {
   if (s == "done") return OutboxState::done;
   if (s == "cancelled") return OutboxState::cancelled;
+  if (s == "failed") return OutboxState::failed;
   return OutboxState::pending;
 }
 
@@ -34,6 +36,7 @@ OutboxItem item_at(const sql::Stmt& st, bool with_token) {
   it.lease_until_ms = st.i64(11);
   it.created_ms = st.i64(12);
   if (with_token) it.lease_token = st.text(13);
+  it.refusals = static_cast<int>(st.i64(14));
   return it;
 }
 
@@ -63,6 +66,8 @@ std::string_view outbox_state_name(OutboxState s) {
       return "done";
     case OutboxState::cancelled:
       return "cancelled";
+    case OutboxState::failed:
+      return "failed";
   }
   return "pending";
 }
@@ -209,6 +214,88 @@ Status SqlStore::fail_outbox(OutboxId id, const std::string& lease_token, const 
         return {};
       },
       /*lock_audit=*/false);
+}
+
+Result<bool> SqlStore::refuse_outbox(OutboxId id, const std::string& lease_token, const std::string& error,
+                                     int max_refusals) {
+  return write_tx<bool>([&](sql::Conn& c) -> Result<bool> {
+    const int64_t at = now();
+    auto cur = c.prepare(
+        "SELECT attempts, refusals, document_id, kind FROM outbox WHERE id = ? AND lease_token = ?"
+        " AND state = 'pending' AND ? <> ''");
+    if (!cur.ok()) return cur.error();
+    cur->bind(1, id).bind(2, lease_token).bind(3, lease_token);
+    auto row = cur->step();
+    if (!row.ok()) return row.error();
+    if (!*row) return lease_problem(c, id);
+    const int64_t attempts = cur->i64(0);
+    const int64_t refusals = cur->i64(1) + 1;
+    const DocumentId document = cur->i64(2);
+    const std::string kind = cur->text(3);
+    EDX_TRY(cur->run());  // ends the statement
+    const bool failed = refusals >= std::max(max_refusals, 1);
+    const int64_t next =
+        failed ? at : at + backoff_delay_ms(options_.backoff, static_cast<int>(attempts) + 1, random64());
+    const std::string err = error.substr(0, kMaxErrorBytes);
+    auto st = c.prepare(
+        "UPDATE outbox SET state = ?, attempts = ?, refusals = ?, next_attempt_ms = ?, last_error = ?,"
+        " lease_owner = '', lease_token = '', lease_until_ms = 0 WHERE id = ? AND lease_token = ?"
+        " AND state = 'pending' AND attempts = ?");
+    if (!st.ok()) return st.error();
+    st->bind(1, failed ? "failed" : "pending").bind(2, attempts + 1).bind(3, refusals).bind(4, next);
+    EDX_TRY(st->bind(5, err).bind(6, id).bind(7, lease_token).bind(8, attempts).run());
+    if (c.changes() == 0) return lease_problem(c, id);
+    if (!failed) return false;
+    const std::string why = "refused by the axis " + std::to_string(refusals) + " time(s): " + err;
+    EDX_TRY(append_audit(c,
+                         {"system:outbox", "outbox.failed", "document:" + std::to_string(document), "refused",
+                          "item " + std::to_string(id) + " " + kind + ": " + why},
+                         at));
+    if (kind == "edoc") {
+      auto doc = c.prepare("SELECT state FROM documents WHERE id = ? AND direction = 'outgoing'");
+      if (!doc.ok()) return doc.error();
+      doc->bind(1, document);
+      auto found = doc->step();
+      if (!found.ok()) return found.error();
+      const bool queued = *found && doc->text(0) == state_name(State::queued);
+      EDX_TRY(doc->run());
+      if (queued) EDX_TRY(move_document(c, document, State::failed, "system:outbox", why, State::queued, at));
+    }
+    return true;
+  });
+}
+
+Status SqlStore::requeue_failed(DocumentId id, const std::string& actor, const std::string& reason) {
+  if (actor.size() > kMaxReasonBytes || reason.size() > kMaxReasonBytes) {
+    return make_error(ErrorKind::too_large, "store.field_too_long", "the actor or reason is too long");
+  }
+  return write_tx<void>([&](sql::Conn& c) -> Status {
+    const int64_t at = now();
+    auto doc = c.prepare("SELECT state FROM documents WHERE id = ? AND direction = 'outgoing'");
+    if (!doc.ok()) return doc.error();
+    doc->bind(1, id);
+    auto found = doc->step();
+    if (!found.ok()) return found.error();
+    if (!*found)
+      return make_error(ErrorKind::not_found, "store.not_found", "no outgoing document " + std::to_string(id));
+    const std::string state = doc->text(0);
+    EDX_TRY(doc->run());
+    if (state != state_name(State::failed)) {
+      return make_error(ErrorKind::conflict, "store.conflict",
+                        "document " + std::to_string(id) + " is " + state + ": only a failed document is re-queued");
+    }
+    EDX_TRY(move_document(c, id, State::queued, actor, reason.empty() ? "re-queued" : reason, State::failed, at));
+    auto up = c.prepare(
+        "UPDATE outbox SET state = 'pending', refusals = 0, next_attempt_ms = ?, lease_owner = '',"
+        " lease_token = '', lease_until_ms = 0 WHERE document_id = ? AND state = 'failed'");
+    if (!up.ok()) return up.error();
+    EDX_TRY(up->bind(1, at).bind(2, id).run());
+    const int64_t items = c.changes();
+    return append_audit(c,
+                        {actor, "outbox.requeue", "document:" + std::to_string(id), "ok",
+                         std::to_string(items) + " item(s) pending again" + (reason.empty() ? "" : ": " + reason)},
+                        at);
+  });
 }
 
 Status SqlStore::cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) {

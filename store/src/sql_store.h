@@ -48,6 +48,9 @@ class SqlStore final : public Store {
   Status complete_outbox(OutboxId id, const std::string& lease_token, std::optional<State> advance_to,
                          const std::string& actor) override;
   Status fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) override;
+  Result<bool> refuse_outbox(OutboxId id, const std::string& lease_token, const std::string& error,
+                             int max_refusals) override;
+  Status requeue_failed(DocumentId id, const std::string& actor, const std::string& reason) override;
   Status cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) override;
   Result<std::vector<OutboxItem>> list_outbox(const OutboxQuery& query) override;
   Result<uint64_t> release_leases(const std::string& worker) override;

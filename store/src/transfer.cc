@@ -21,7 +21,7 @@ constexpr Table kTables[] = {
     {"documents",
      "id, direction, state, envelope_id, sender, code_number, code_notation, promulgation_date, subject,"
      " document_type, priority, due_date, envelope_sha256, envelope_size, signer_summary, submitter,"
-     " idempotency_key, created_ms, updated_ms, subject_folded, lifecycle",
+     " idempotency_key, created_ms, updated_ms, subject_folded, lifecycle, business_doc_type, duplicate_id_of",
      "id"},
     {"recipients", "document_id, ordinal, organ_id", "document_id, ordinal"},
     {"attachments", "document_id, ordinal, name, content_type, sha256, size, unzipped_sha256, unzipped_size, note",
@@ -33,7 +33,7 @@ constexpr Table kTables[] = {
     {"tracking", "document_id, deadline_ms, deadline_source, unit, handler, updated_ms", "document_id"},
     {"outbox",
      "id, document_id, kind, destination, payload_sha256, payload_size, state, attempts, next_attempt_ms,"
-     " last_error, lease_owner, lease_token, lease_until_ms, created_ms",
+     " last_error, lease_owner, lease_token, lease_until_ms, created_ms, refusals",
      "id"},
     {"lifecycle_events", "id, document_id, lifecycle, related_id, relation, actor, reason, at_ms", "id"},
     {"audit_log", "seq, at_ms, actor, action, object, outcome, detail, prev_sha256, sha256", "seq"},

@@ -28,6 +28,9 @@ constexpr Edge kEdges[] = {
     {kOut, signed_, cancelled},
     {kOut, queued, sent},
     {kOut, queued, cancelled},  // an operator stops the retries
+    {kOut, queued, failed},     // the axis refused it permanently, max_permanent_failures times
+    {kOut, failed, queued},     // an officer re-queues it (Store::requeue_failed)
+    {kOut, failed, cancelled},
     // Outgoing: the recipient's status messages (01..06) move it forward;
     // one may be skipped or arrive late, so forward jumps are legal.
     {kOut, sent, delivered},
@@ -63,13 +66,14 @@ constexpr Edge kEdges[] = {
     {kIn, processing, completed},
 };
 
-constexpr std::array<State, 16> kAll = {draft,    pending_signature, signed_,    queued,   sent,        delivered,
-                                        accepted, cancelled,         received,   verified, quarantined, registered,
-                                        refused,  assigned,          processing, completed};
+constexpr std::array<State, 17> kAll = {draft,    pending_signature, signed_,    queued,    sent,        delivered,
+                                        accepted, cancelled,         received,   verified,  quarantined, registered,
+                                        refused,  assigned,          processing, completed, failed};
 
 constexpr std::string_view kNames[] = {
-    "draft",    "pending_signature", "signed",      "queued",     "sent",    "delivered", "accepted",   "cancelled",
-    "received", "verified",          "quarantined", "registered", "refused", "assigned",  "processing", "completed"};
+    "draft",    "pending_signature", "signed",     "queued",    "sent",        "delivered",
+    "accepted", "cancelled",         "received",   "verified",  "quarantined", "registered",
+    "refused",  "assigned",          "processing", "completed", "failed"};
 static_assert(std::size(kNames) == kAll.size());
 
 }  // namespace

@@ -45,10 +45,11 @@ Status SqlStore::move_document(sql::Conn& c, DocumentId id, State to, const std:
   t->bind(1, id).bind(2, state_name(*from)).bind(3, state_name(to));
   EDX_TRY(t->bind(4, actor).bind(5, reason).bind(6, at).run());
   if (to == State::cancelled) {
-    // A cancelled document is never sent: its pending outbox items go with it.
+    // A cancelled document is never sent: its pending (or failed, so that
+    // no re-queue revives them) outbox items go with it.
     auto ob = c.prepare(
         "UPDATE outbox SET state = 'cancelled', lease_owner = '', lease_token = '',"
-        " lease_until_ms = 0 WHERE document_id = ? AND state = 'pending'");
+        " lease_until_ms = 0 WHERE document_id = ? AND state IN ('pending', 'failed')");
     if (!ob.ok()) return ob.error();
     EDX_TRY(ob->bind(1, id).run());
   }

@@ -171,6 +171,17 @@ TEST(Config, AxisTimestampWindowIsOffByDefaultAndNamedForWhatItChecks) {
             "(0, the default, checks no timestamp)");
 }
 
+// Issue 13: a permanent refusal by the axis stops after a bounded number.
+TEST(Config, AxisMaxPermanentFailuresIsBoundedAndThreeByDefault) {
+  auto d = parse("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->axis.max_permanent_failures, 3u);
+  auto five = parse("[axis]\nmax_permanent_failures = 5\n", "t.toml");
+  ASSERT_TRUE(five.ok()) << five.error().message;
+  EXPECT_EQ(five->axis.max_permanent_failures, 5u);
+  EXPECT_NE(error_of("[axis]\nmax_permanent_failures = 0\n").find("axis.max_permanent_failures"), std::string::npos);
+}
+
 // Issue 13: who signs is explicit; personal (a leader with the PIN) unless set.
 TEST(Config, SigningModeIsPersonalUnlessTheOrganizationKeyIsConfigured) {
   auto d = parse("", "t.toml");

@@ -296,6 +296,16 @@ TEST_F(AxisTest, ReportsInjectedRefusalDropAndDelayAsErrors) {
   auto r = a->list_received({});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "axis.refused");
+  EXPECT_FALSE(workflow::is_permanent_refusal(r.error()));  // under a 503: the axis busy, retried
+  // Issue 13: a refusal under HTTP 200 (the axis' verdict) or a 4xx is
+  // permanent and counts towards [axis] max_permanent_failures.
+  for (const char* status : {"200", "403"}) {
+    fault(std::string(R"({"mode":"refuse","count":1,"http_status":)") + status + "}");
+    r = a->list_received({});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, "axis.refused") << status;
+    EXPECT_TRUE(workflow::is_permanent_refusal(r.error())) << status;
+  }
   fault(R"({"mode":"drop","count":1})");
   r = a->list_received({});
   ASSERT_FALSE(r.ok());

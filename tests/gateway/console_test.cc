@@ -341,6 +341,7 @@ TEST(ConsoleText, EscapesMarkupRepairsUtf8AndNormalisesToNfc) {
   EXPECT_EQ(h.finish(), "<p>Nguy\xE1\xBB\x85n</p>");
   EXPECT_TRUE(console::is_nfc(h.finish()));
   EXPECT_EQ(console::state_label("pending_signature"), "Chờ ký số");
+  EXPECT_EQ(console::state_label("failed"), "Gửi thất bại");  // issue 13: refused by the axis
   EXPECT_TRUE(console::is_nfc(console::state_label("quarantined")));
 }
 

@@ -1258,5 +1258,37 @@ TEST_F(E2e, TwoSystemsOfDifferentOrgansOnOneGatewaySeeOnlyTheirOwn) {
   EXPECT_EQ(w().call(w().a(), "officer-a", "GET", in).status, 200u);
 }
 
+// Issue 13: the axis' verdict (a FAIL answer under HTTP 200) is not retried
+// forever: after [axis] max_permanent_failures (3) the document is failed,
+// officers list it and re-queue it, and it is then delivered once.
+TEST_F(E2e, AnAxisRefusalFailsTheDocumentAndAnOfficerReQueuesIt) {
+  ASSERT_TRUE(w().sim_fault(R"({"mode":"refuse","call":"sendEdoc","system":"SYS-A","http_status":200})"));
+  auto [id, document_id] = submit_and_sign("44/BA-VP", "V/v bị trục từ chối");
+  ASSERT_FALSE(id.empty());
+  bj::value last;
+  const bool failed =
+      wait_until([&] { return str(last = outgoing(id), "state") == "failed"; }, std::chrono::seconds(30));
+  const int64_t calls = w().sim_send_calls("SYS-A");
+  ASSERT_TRUE(w().sim_fault(R"({"mode":"none"})"));
+  ASSERT_TRUE(failed) << bj::serialize(last);
+  // It has left the outbox: no further attempt.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(w().sim_send_calls("SYS-A"), calls);
+  Reply list = w().call(w().a(), "officer-a", "GET", "/v1/outgoing?state=failed");
+  ASSERT_EQ(list.status, 200u) << list.body;
+  EXPECT_NE(list.body.find("\"" + id + "\""), std::string::npos) << list.body;
+  const std::string retry = "/v1/outgoing/" + id + "/retry";
+  EXPECT_EQ(w().call(w().a(), "sys-a", "POST", retry).status, 403u);
+  EXPECT_EQ(w().call(w().a(), "leader-a", "POST", retry).status, 403u);
+  Reply r = w().call(w().a(), "officer-a", "POST", retry);
+  ASSERT_EQ(r.status, 200u) << r.error << r.body;
+  EXPECT_EQ(str(r.json(), "state"), "queued");
+  EXPECT_EQ(w().call(w().a(), "officer-a", "POST", retry).status, 409u);  // no longer failed
+  auto docs = wait_at_b(document_id);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_TRUE(wait_until([&] { return str(last = outgoing(id), "state") != "queued"; }, std::chrono::seconds(20)))
+      << bj::serialize(last);
+}
+
 }  // namespace
 }  // namespace edxgate::e2e

@@ -111,6 +111,45 @@ TEST_F(CliStore, DocShowPrintsFieldsFilesHistoryAndStatus) {
   EXPECT_EQ(edxgate("doc show abc --db " + db()).code, 2);
 }
 
+// Issue 13: a document the axis refused permanently is found and re-queued.
+TEST_F(CliStore, AFailedDocumentIsListedShownAndReQueued) {
+  {
+    auto store = testing::open_or_die(testing::options_for(dir.path()));
+    ASSERT_TRUE(store);
+    auto items = store->claim_outbox("engine@test", 60'000, 10);
+    ASSERT_TRUE(items.ok() && items->size() == 1u);
+    auto failed = store->refuse_outbox((*items)[0].id, (*items)[0].lease_token,
+                                       "axis.refused: the axis refused the call (status FAIL, ErrorCode 5)", 1);
+    ASSERT_TRUE(failed.ok() && *failed);
+  }
+  CliRun list = edxgate("queue list --db " + db() + " --state failed --json");
+  ASSERT_EQ(list.code, 0) << list.out;
+  auto v = json::parse(list.out);
+  ASSERT_TRUE(v.ok()) << list.out;
+  ASSERT_EQ(v->at("documents").as_array().size(), 1u);
+  CliRun outbox = edxgate("queue list --db " + db() + " --outbox --outbox-state failed");
+  ASSERT_EQ(outbox.code, 0) << outbox.out;
+  EXPECT_NE(outbox.out.find("ErrorCode 5"), std::string::npos) << outbox.out;
+  CliRun show = edxgate("doc show " + std::to_string(out_id) + " --db " + db());
+  ASSERT_EQ(show.code, 0) << show.out;
+  EXPECT_NE(show.out.find("state failed"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("axis.refused"), std::string::npos) << show.out;
+  CliRun retry = edxgate("queue retry " + std::to_string(out_id) + " --db " + db() + " --by an");
+  ASSERT_EQ(retry.code, 0) << retry.out;
+  CliRun again = edxgate("queue list --db " + db() + " --state queued --json");
+  ASSERT_EQ(again.code, 0);
+  EXPECT_EQ(json::parse(again.out)->at("documents").as_array().size(), 1u);
+  EXPECT_NE(edxgate("queue retry " + std::to_string(out_id) + " --db " + db()).code, 0);  // no longer failed
+  EXPECT_NE(edxgate("queue retry " + std::to_string(in_id) + " --db " + db()).code, 0);   // not outgoing
+  auto store = testing::open_or_die(testing::options_for(dir.path()));
+  ASSERT_TRUE(store);
+  auto rows = store->audit_rows(0, 1000);
+  ASSERT_TRUE(rows.ok());
+  bool audited = false;
+  for (const auto& r : *rows) audited |= r.event.action == "outbox.requeue" && r.event.actor == "cli:an";
+  EXPECT_TRUE(audited);
+}
+
 TEST_F(CliStore, DocShowVerifyFindsACorruptAttachment) {
   {
     FILE* f = std::fopen((dir.path() + "/blobs/" + attachment.sha256).c_str(), "r+");

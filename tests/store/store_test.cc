@@ -19,7 +19,7 @@ TEST(Migrations, AFreshDatabaseGetsTheLatestSchemaInWalMode) {
   EXPECT_EQ(store->schema_version(), latest_schema_version());
   store.reset();
   EXPECT_EQ(testing::raw_query(db_of(dir), "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(testing::raw_query(db_of(dir), "SELECT group_concat(version) FROM schema_version"), "1,2,3,4,5,6,7");
+  EXPECT_EQ(testing::raw_query(db_of(dir), "SELECT group_concat(version) FROM schema_version"), "1,2,3,4,5,6,7,8");
   // Reopening applies nothing twice.
   store = testing::open_or_die(testing::options_for(dir.path()));
   ASSERT_TRUE(store);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,10 +45,13 @@ class RecordingAxis final : public workflow::AxisTransport {
     return std::exchange(sent_, {});
   }
   bool down = false;
+  // When set, every send fails with this error (e.g. the axis refusing).
+  std::optional<Error> fail_with;
 
  private:
   Result<std::string> record(const char* kind, const std::string& file, const std::vector<std::string>& to) {
     if (down) return make_error(ErrorKind::unavailable, "axis.connect", "the axis is down (test)");
+    if (fail_with) return *fail_with;
     std::lock_guard lock(mu_);
     sent_.push_back({kind, to, read_file(file)});
     return std::to_string(sent_.size());

@@ -791,5 +791,134 @@ TEST_F(EngineTest, AReportRightAfterTheDeliveryStillReachesTheSenderAfterIts01) 
   EXPECT_EQ((*messages)[1].code, "03");
 }
 
+// Issue 13: a permanent refusal by the axis stops after max_permanent_failures.
+struct OutboxRefusalTest : EngineTest {
+  // A signed, queued document of A for B.
+  store::DocumentId queued_document() {
+    auto sub = a.submit({kB}, {{"a.txt", "x"}});
+    EXPECT_TRUE(sub.ok());
+    if (!sub.ok()) return 0;
+    SecretString pin("1234");
+    EXPECT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
+    EXPECT_EQ(a.doc(sub->id).state, State::queued);
+    return sub->id;
+  }
+  void run_outbox() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // backoff is 1 ms here
+    auto n = a.engine->run_outbox_once();
+    ASSERT_TRUE(n.ok());
+  }
+  store::OutboxItem only_item(store::DocumentId id) {
+    store::OutboxQuery q;
+    q.document_id = id;
+    auto items = a.db->list_outbox(q);
+    EXPECT_TRUE(items.ok() && items->size() == 1u);
+    return items.ok() && !items->empty() ? items->front() : store::OutboxItem{};
+  }
+  static Error refusal() {
+    return make_error(ErrorKind::invalid, "axis.refused",
+                      "the axis refused the call (status FAIL, ErrorCode 5): the receiver organ is unknown");
+  }
+};
+
+TEST_F(OutboxRefusalTest, ADocumentRefusedPermanentlyFailsAfterExactlyTheMaximum) {
+  const auto id = queued_document();
+  a.axis.fail_with = refusal();
+  for (int i = 1; i < 3; ++i) {  // the default maximum is 3
+    run_outbox();
+    EXPECT_EQ(a.doc(id).state, State::queued) << "after refusal " << i;
+    EXPECT_EQ(only_item(id).state, store::OutboxState::pending);
+    EXPECT_EQ(only_item(id).refusals, i);
+  }
+  run_outbox();
+  EXPECT_EQ(a.doc(id).state, State::failed);
+  const auto item = only_item(id);
+  EXPECT_EQ(item.state, store::OutboxState::failed);
+  EXPECT_EQ(item.attempts, 3);
+  EXPECT_NE(item.last_error.find("axis.refused"), std::string::npos);
+  EXPECT_NE(item.last_error.find("the receiver organ is unknown"), std::string::npos);
+  // It has left the outbox: no further attempt.
+  for (int i = 0; i < 3; ++i) run_outbox();
+  EXPECT_EQ(only_item(id).attempts, 3);
+  EXPECT_EQ(a.db->stats()->outbox_pending, 0u);
+  EXPECT_TRUE(a.audited("outbox.failed", "axis.refused"));
+  auto history = a.db->history(id);
+  ASSERT_TRUE(history.ok());
+  ASSERT_FALSE(history->empty());
+  EXPECT_EQ(history->back().to, State::failed);
+  EXPECT_NE(history->back().reason.find("ErrorCode 5"), std::string::npos);
+  // A refusal is the axis answering: it is not "unreachable".
+  EXPECT_TRUE(a.engine->axis_check().ok());
+  // Officers find it by its state.
+  store::DocumentQuery q;
+  q.state = State::failed;
+  auto page = a.db->list_documents(q);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->documents.size(), 1u);
+  EXPECT_EQ(page->documents[0].id, id);
+}
+
+TEST_F(OutboxRefusalTest, TransientFailuresAreRetriedWithoutACount) {
+  const auto id = queued_document();
+  a.axis.down = true;  // unreachable
+  for (int i = 0; i < 5; ++i) run_outbox();
+  a.axis.down = false;
+  a.axis.fail_with = make_error(ErrorKind::unavailable, "axis.http", "the axis answered sendEdoc with HTTP 503");
+  for (int i = 0; i < 5; ++i) run_outbox();
+  a.axis.fail_with = make_error(ErrorKind::unavailable, "axis.timeout", "no answer within 60 s");
+  for (int i = 0; i < 5; ++i) run_outbox();
+  EXPECT_EQ(a.doc(id).state, State::queued);
+  EXPECT_EQ(only_item(id).state, store::OutboxState::pending);
+  EXPECT_EQ(only_item(id).attempts, 15);
+  EXPECT_EQ(only_item(id).refusals, 0);
+  a.axis.fail_with.reset();
+  run_outbox();
+  EXPECT_EQ(a.doc(id).state, State::sent);
+}
+
+TEST_F(OutboxRefusalTest, OnlyPermanentRefusalsCountTowardsTheMaximum) {
+  const auto id = queued_document();
+  for (int round = 0; round < 2; ++round) {
+    a.axis.fail_with = refusal();
+    run_outbox();
+    a.axis.fail_with = make_error(ErrorKind::unavailable, "axis.unreachable", "connection refused");
+    run_outbox();
+    run_outbox();
+  }
+  EXPECT_EQ(a.doc(id).state, State::queued);
+  EXPECT_EQ(only_item(id).refusals, 2);
+  a.axis.fail_with = make_error(ErrorKind::invalid, "axis.rejected", "the axis answered sendEdoc with HTTP 403");
+  run_outbox();
+  EXPECT_EQ(a.doc(id).state, State::failed);
+}
+
+TEST_F(OutboxRefusalTest, AnOfficerReQueuesAFailedDocumentAndItIsSent) {
+  const auto id = queued_document();
+  EXPECT_EQ(a.engine->retry_failed(id, "officer").error().code, "store.conflict");  // not failed
+  a.axis.fail_with = refusal();
+  for (int i = 0; i < 3; ++i) run_outbox();
+  ASSERT_EQ(a.doc(id).state, State::failed);
+  a.axis.take();
+  ASSERT_TRUE(a.engine->retry_failed(id, "officer").ok());
+  EXPECT_EQ(a.doc(id).state, State::queued);
+  EXPECT_TRUE(a.audited("outbox.requeue", "re-queued by officer"));
+  EXPECT_EQ(only_item(id).refusals, 0);  // the count starts again
+  a.axis.fail_with.reset();
+  run_outbox();
+  EXPECT_EQ(a.doc(id).state, State::sent);
+  EXPECT_EQ(a.axis.take().size(), 1u);
+  EXPECT_EQ(a.engine->retry_failed(999999, "officer").error().code, "store.not_found");
+}
+
+TEST_F(OutboxRefusalTest, ACancelledFailedDocumentCannotBeReQueued) {
+  const auto id = queued_document();
+  a.axis.fail_with = refusal();
+  for (int i = 0; i < 3; ++i) run_outbox();
+  ASSERT_EQ(a.doc(id).state, State::failed);
+  ASSERT_TRUE(a.db->transition(id, State::cancelled, "officer", "wrong recipient").ok());
+  EXPECT_EQ(only_item(id).state, store::OutboxState::cancelled);
+  EXPECT_FALSE(a.engine->retry_failed(id, "officer").ok());
+}
+
 }  // namespace
 }  // namespace edxgate::workflow

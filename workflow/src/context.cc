@@ -128,6 +128,7 @@ Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const stor
   const ex::MessageHeader& m = *env.message;
   nd.envelope_id = m.document_id;
   nd.sender = m.from.organ_id;
+  if (env.trace.business) nd.business_doc_type = static_cast<int>(env.trace.business->doc_type);
   for (const auto& t : m.to) nd.recipients.push_back(t.organ_id);
   nd.code_number = m.code.number;
   nd.code_notation = m.code.notation;

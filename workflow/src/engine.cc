@@ -118,6 +118,12 @@ Result<size_t> Engine::run_outbox_once() { return p_->outbox.run_once(); }
 
 size_t Engine::answers_pending() const { return p_->answers.pending(); }
 
+Status Engine::retry_failed(DocumentId id, const std::string& actor) {
+  EDX_TRY(p_->c.store.requeue_failed(id, actor, "re-queued by " + actor));
+  wake();
+  return {};
+}
+
 Result<size_t> Engine::poll_once() { return p_->outbox.poll_once(); }
 
 Status Engine::axis_check() const {

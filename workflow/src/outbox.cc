@@ -20,8 +20,28 @@ Status OutboxWorker::send_item(const store::OutboxItem& item) {
     return {};
   }
   // A refusal is the axis answering; anything else means it is unreachable.
-  if (r.error().code != "axis.refused") c_.axis_health.failed(r.error().message);
+  if (!is_permanent_refusal(r.error())) c_.axis_health.failed(r.error().message);
   return r.error();
+}
+
+// A permanent refusal counts towards max_permanent_failures (then the item
+// and its document are failed); any other failure is retried with backoff.
+void OutboxWorker::record_failure(const store::OutboxItem& item, const Error& e) {
+  const std::string why = e.code + ": " + e.message;
+  Status recorded;
+  if (is_permanent_refusal(e)) {
+    auto failed = c_.store.refuse_outbox(item.id, item.lease_token, why, c_.opt.max_permanent_failures);
+    if (failed.ok() && *failed) {
+      log::warn("the axis refused a document permanently: it is failed until an officer re-queues it",
+                {{"item", std::to_string(item.id)}, {"document", std::to_string(item.document_id)}, {"error", why}});
+    }
+    if (!failed.ok()) recorded = failed.error();
+  } else {
+    recorded = c_.store.fail_outbox(item.id, item.lease_token, why);
+  }
+  if (!recorded.ok()) {
+    log::warn("outbox failure not recorded", {{"item", std::to_string(item.id)}, {"error", recorded.error().message}});
+  }
 }
 
 Result<size_t> OutboxWorker::run_once() {
@@ -48,10 +68,7 @@ Result<size_t> OutboxWorker::run_once() {
           {{"item", std::to_string(item.id)}, {"document", std::to_string(item.document_id)}, {"kind", item.kind}});
     } else {
       c_.metrics.sends.inc({item.kind, "failed"});
-      auto f = c_.store.fail_outbox(item.id, item.lease_token, result.error().code + ": " + result.error().message);
-      if (!f.ok()) {
-        log::warn("outbox failure not recorded", {{"item", std::to_string(item.id)}, {"error", f.error().message}});
-      }
+      record_failure(item, result.error());
       log::warn("send to the axis failed", {{"item", std::to_string(item.id)},
                                             {"attempt", std::to_string(item.attempts + 1)},
                                             {"error", result.error().message}});

@@ -18,6 +18,7 @@ class OutboxWorker {
 
  private:
   Status send_item(const store::OutboxItem& item);
+  void record_failure(const store::OutboxItem& item, const Error& e);
   Context& c_;
   Incoming& incoming_;
 };

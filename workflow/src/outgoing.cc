@@ -193,7 +193,13 @@ Result<Submitted> Outgoing::submit(Submission sub) {
   nd.idempotency_key = sub.idempotency_key;
   nd.actor = sub.submitter;
   auto created = c_.store.create_document(nd);
-  if (!created.ok()) return created.error();
+  if (!created.ok()) {
+    // Two submissions of one DocumentId at once: both passed the check
+    // above, the database let one in.
+    if (created.error().code == "document.duplicate_id")
+      audit_refusal(created.error(), sub.submitter, "outgoing " + nd.envelope_id);
+    return created.error();
+  }
   auto doc = c_.store.get_document(created->id);
   if (!doc.ok()) return doc.error();
   if (created->existing) EDX_TRY(check_same_submission(nd, *doc));
@@ -256,7 +262,13 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
   nd.idempotency_key = idempotency_key;
   nd.actor = submitter;
   auto created = c_.store.create_document(nd);
-  if (!created.ok()) return created.error();
+  if (!created.ok()) {
+    // Two submissions of one DocumentId at once: both passed the check
+    // above, the database let one in.
+    if (created.error().code == "document.duplicate_id")
+      audit_refusal(created.error(), submitter, "outgoing " + nd.envelope_id);
+    return created.error();
+  }
   if (verified && !created->existing) {
     auto moved = c_.store.transition(created->id, State::signed_, submitter, "submitted signed: " + nd.signer_summary,
                                      State::pending_signature);

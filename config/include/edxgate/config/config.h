@@ -144,6 +144,10 @@ struct Axis {
   uint32_t timeout_s = 60;
   uint32_t retry_base_s = 5;
   uint32_t retry_max_s = 3600;
+  // Permanent refusals by the axis (its ErrorCode, an HTTP 4xx) after which
+  // an outgoing document stops being sent and is `failed` until an officer
+  // re-queues it. Transient failures are retried without a count.
+  uint32_t max_permanent_failures = 3;
   // Largest accepted age of the signed timestamp of a call pushed to our axis
   // listener; 0 = no check. Off by default: the axis SDK signs one timestamp
   // for its whole process life, and a redelivery is harmless (stored once).

@@ -89,6 +89,12 @@ struct NewDocument {
   std::string submitter;
   std::string idempotency_key;
   std::string actor;  // recorded in the first transition and audit row
+  // Outgoing: the envelope's BussinessDocType (0 new, 1 revocation, 2 update,
+  // 3 replacement). A DocumentId is unique per sender among live outgoing
+  // documents (not cancelled, not refused), revocations and updates aside:
+  // they carry their document's id. A second one is refused with
+  // "document.duplicate_id" (conflict), decided by the database.
+  int business_doc_type = 0;
 };
 
 struct Document {
@@ -172,7 +178,9 @@ struct OutboxRequest {
   std::optional<BlobRef> payload;
 };
 
-enum class OutboxState { pending, done, cancelled };
+// failed: the axis refused the item permanently max_refusals times (see
+// refuse_outbox); it is no longer sent until requeue_failed.
+enum class OutboxState { pending, done, cancelled, failed };
 std::string_view outbox_state_name(OutboxState s);
 
 struct OutboxItem {
@@ -183,6 +191,7 @@ struct OutboxItem {
   std::optional<BlobRef> payload;
   OutboxState state = OutboxState::pending;
   int attempts = 0;
+  int refusals = 0;  // permanent refusals by the axis among the attempts
   int64_t next_attempt_ms = 0;
   std::string last_error;
   std::string lease_owner;  // set while claimed
@@ -388,6 +397,19 @@ class Store : public AuditSink {
                                  const std::string& actor = "system:outbox") = 0;
   // Records a failed attempt and schedules the next one (BackoffPolicy).
   virtual Status fail_outbox(OutboxId id, const std::string& lease_token, const std::string& error) = 0;
+  // Records a permanent refusal by the axis (an answer that will not change
+  // by retrying): counted apart from other failures. Below `max_refusals` the
+  // next attempt is scheduled as fail_outbox does; at `max_refusals` the item
+  // becomes failed and leaves the outbox, and an edoc item's queued document
+  // moves to State::failed with `error` as the reason, in one transaction,
+  // audited ("outbox.failed"). Returns true when the item failed.
+  virtual Result<bool> refuse_outbox(OutboxId id, const std::string& lease_token, const std::string& error,
+                                     int max_refusals) = 0;
+  // Re-queues a failed outgoing document: failed -> queued, its failed items
+  // pending again with their refusals forgotten, due now; audited
+  // ("outbox.requeue"). "store.not_found" for no such outgoing document,
+  // "store.conflict" when it is not failed.
+  virtual Status requeue_failed(DocumentId id, const std::string& actor, const std::string& reason) = 0;
   virtual Status cancel_outbox(OutboxId id, const std::string& actor, const std::string& reason) = 0;
   virtual Result<std::vector<OutboxItem>> list_outbox(const OutboxQuery& query) = 0;
   // Releases every live lease held by `worker`: a worker restarted after a

@@ -6,6 +6,8 @@
 // 03, assigned 04, processing 05, completed 06). Status messages may arrive
 // late or be skipped by the recipient's system, so a forward jump along that
 // chain is legal; a step back is not. An operator may cancel before `sent`.
+// A document the axis refuses permanently ([axis] max_permanent_failures
+// times) leaves the outbox as `failed`; an officer re-queues or cancels it.
 // Incoming: received -> verified | quarantined -> registered -> assigned ->
 // processing -> completed, or refused before registration.
 //
@@ -41,6 +43,8 @@ enum class State {
   assigned,
   processing,
   completed,
+  // outgoing, appended: the axis refused it permanently (see the outbox)
+  failed,
 };
 
 // Every state, in declaration order (for exhaustive tests and listings).

@@ -67,6 +67,10 @@ struct EngineOptions {
   edxml::WriteOptions write;
   std::string worker = "engine";
   int64_t lease_ms = 15 * 60 * 1000;  // must exceed the axis call timeout
+  // [axis] max_permanent_failures: after this many permanent refusals by the
+  // axis (is_permanent_refusal) an outbox item stops and its document is
+  // `failed`; other failures are retried with backoff, without a count.
+  int max_permanent_failures = 3;
   std::chrono::milliseconds outbox_interval{1000};
   bool pull = false;  // poll the axis for deliveries
   std::chrono::milliseconds poll_interval{30'000};
@@ -185,6 +189,11 @@ class Engine {
   // recall was asked.
   Result<std::string> answer_recall(store::DocumentId incoming, bool agree, const ProcessingReport& report,
                                     const std::string& actor);
+
+  // Re-queues an outgoing document the axis refused permanently (state
+  // failed): it is sent again at once; audited. "store.conflict" when the
+  // document is not failed.
+  Status retry_failed(store::DocumentId id, const std::string& actor);
 
   // --- background work ---
   // One pass of the outbox: sends what is due; returns how many items were

@@ -65,6 +65,18 @@ struct AxisDirectoryLimits {
   uint64_t max_bytes = 128ull << 20;
 };
 
+// True when `e` is the axis answering that it will not take the call as it
+// is (a refusal with the axis' ErrorCode, an HTTP 4xx other than 408/429, a
+// call we cannot even make): sending it again unchanged cannot succeed, so
+// the outbox counts these towards [axis] max_permanent_failures. Such
+// errors are of kind `invalid`. Anything else (unreachable, timeout, 5xx,
+// 408/429, a refusal answered with a 5xx, a malformed answer) is transient
+// and retried with backoff, without a count.
+inline bool is_permanent_refusal(const Error& e) {
+  return e.kind == ErrorKind::invalid &&
+         (e.code == "axis.refused" || e.code == "axis.rejected" || e.code == "axis.param");
+}
+
 class AxisTransport {
  public:
   virtual ~AxisTransport() = default;
