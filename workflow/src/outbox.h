@@ -18,6 +18,9 @@ class OutboxWorker {
 
  private:
   Status send_item(const store::OutboxItem& item);
+  // Sends `items` with up to opt.outbox_in_flight in flight; the items of one
+  // document in their order. results[i] is items[i]'s.
+  std::vector<Status> send_all(const std::vector<store::OutboxItem>& items);
   Context& c_;
   Incoming& incoming_;
 };

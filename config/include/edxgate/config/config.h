@@ -141,6 +141,9 @@ struct Axis {
   uint32_t timeout_s = 60;
   uint32_t retry_base_s = 5;
   uint32_t retry_max_s = 3600;
+  // Sends to the axis in flight at once (the outbox; one document's messages
+  // still go one after another).
+  uint32_t max_in_flight = 4;
   // Largest accepted age of the signed timestamp of a call pushed to our axis
   // listener; 0 = no check. Off by default: the axis SDK signs one timestamp
   // for its whole process life, and a redelivery is harmless (stored once).

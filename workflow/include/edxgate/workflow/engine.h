@@ -68,6 +68,9 @@ struct EngineOptions {
   std::string worker = "engine";
   int64_t lease_ms = 15 * 60 * 1000;  // must exceed the axis call timeout
   std::chrono::milliseconds outbox_interval{1000};
+  // Sends to the axis in flight at once within one outbox pass ([axis]
+  // max_in_flight); the items of one document still go one after another.
+  size_t outbox_in_flight = 4;
   bool pull = false;  // poll the axis for deliveries
   std::chrono::milliseconds poll_interval{30'000};
   std::chrono::milliseconds gc_interval{3'600'000};
