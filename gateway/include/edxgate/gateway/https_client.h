@@ -69,7 +69,9 @@ struct ClientResponse {
   std::string body;  // empty when the body went to a file
 };
 
-// Immutable after create(); send() may be called from several threads.
+// Immutable after create() but for its connection pool, which is locked;
+// send() may be called from several threads (each call has a connection of
+// its own while it runs). Copies share the pool.
 class HttpsClient {
  public:
   // base_url: "https://HOST:PORT[/prefix]" (or "http://" for loopback tests).
