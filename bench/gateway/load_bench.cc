@@ -27,6 +27,7 @@
 //   gateway_load_bench [--docs N] [--large-docs M] [--large-kb K] [--concurrency C]
 //                      [--seconds S] [--attachment-kb K] [--transport sim|noop]
 //                      [--status-unsigned] [--store sqlite|postgresql] [--quick]
+//                      [--no-keep-alive] [--in-flight K]
 // Each path stops at S seconds or N envelopes, whichever comes first; the
 // send path runs first (the receive path queues status messages in the
 // outbox, which the send path's outbox passes would otherwise deliver too).
@@ -139,6 +140,8 @@ struct Options {
   double seconds = 3.0;  // per path, upper bound
   std::string transport = "sim";
   bool status_unsigned = false;
+  bool keep_alive = true;        // --no-keep-alive: a connection per axis call (as before issue 15)
+  size_t in_flight = 4;          // the outbox's sends in flight ([axis] max_in_flight)
   std::string store = "sqlite";  // or "postgresql": both, side by side
 };
 
@@ -168,6 +171,10 @@ Options parse_args(int argc, char** argv) {
       o.status_unsigned = true;
     else if (a[i] == "--store")
       o.store = next();
+    else if (a[i] == "--no-keep-alive")
+      o.keep_alive = false;
+    else if (a[i] == "--in-flight")
+      o.in_flight = std::stoul(next());
     else if (a[i] == "--quick") {
       o.docs = 60;
       o.large_docs = 4;
@@ -175,7 +182,7 @@ Options parse_args(int argc, char** argv) {
     } else if (a[i] == "--help" || a[i] == "-h") {
       std::cout << "usage: gateway_load_bench [--docs N] [--large-docs M] [--large-kb K] [--attachment-kb K]\n"
                    "       [--concurrency C] [--seconds S] [--transport sim|noop] [--status-unsigned]\n"
-                   "       [--store sqlite|postgresql] [--quick]\n"
+                   "       [--store sqlite|postgresql] [--quick] [--no-keep-alive] [--in-flight K]\n"
                    "Each path runs until S seconds or its N envelopes are used up, whichever comes first.\n";
       std::exit(0);
     } else {
@@ -496,6 +503,7 @@ struct World {
     eo.organ_name = "Bench gateway";
     eo.work_dir = dir / (sub + "/work");
     eo.worker = "load-bench";
+    eo.outbox_in_flight = opt.in_flight;
     registries.push_back(std::make_unique<MetricsRegistry>());
     engine = std::make_unique<workflow::Engine>(eo, *store, verifier, keys.get(), axis.get(), *registries.back());
     if (opt.status_unsigned) {
@@ -577,6 +585,7 @@ struct World {
     vo.secret = secret;
     vo.client.ca_file = tls->cert("ca");
     vo.client.timeout = std::chrono::seconds(30);
+    vo.client.keep_alive = opt.keep_alive;
     vo.spool_dir = dir / "spool";
     axis = must(gateway::make_vdxp_transport(vo), "VDXP transport");
     transport_used = "edxgate-axis-sim over loopback HTTPS (VDXP)";
@@ -879,8 +888,9 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
   const unsigned C = opt.concurrency;
   std::printf(
       "\ngateway load bench (store: %s): C=%u, <=%.1f s and <=%zu docs per path, RSA-2048 (SoftHSM2 token), "
-      "transport: %s, status 01: %s\n",
+      "transport: %s (%s, outbox in flight %zu), status 01: %s\n",
       backend.c_str(), C, opt.seconds, opt.docs, w.transport_used.c_str(),
+      opt.keep_alive ? "kept-alive connections" : "a connection per call", opt.in_flight,
       opt.status_unsigned ? "unsigned" : "signed on the token");
   std::printf("%-26s %7s %5s %9s %8s %8s %8s %8s\n", "path", "n", "err", "env/s", "p50 ms", "p95 ms", "p99 ms",
               "max ms");
@@ -920,6 +930,8 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
   j["bench"] = "gateway_load";
   j["backend"] = backend;
   j["concurrency"] = C;
+  j["axis_keep_alive"] = opt.keep_alive;
+  j["outbox_in_flight"] = opt.in_flight;
   j["seconds"] = opt.seconds;
   j["transport"] = opt.transport;
   j["status_signed"] = !opt.status_unsigned;

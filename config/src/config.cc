@@ -234,6 +234,7 @@ void read_axis(TableReader& r, Axis& a) {
   r.integer("retry_base_s", a.retry_base_s, 1, 86400);
   r.integer("retry_max_s", a.retry_max_s, 1, 7 * 86400);
   r.integer("max_permanent_failures", a.max_permanent_failures, 1, 100);
+  r.integer("max_in_flight", a.max_in_flight, 1, 64);
   r.integer("timestamp_window_s", a.timestamp_window_s, 0, 86400);
   r.integer("directory_refresh_h", a.directory_refresh_h, 0, 24 * 365);
   r.integer("directory_max_entries", a.directory_max_entries, 1, 10'000'000);

@@ -342,6 +342,7 @@ class VdxpTransport final : public AxisTransport {
     if (!req.ok()) return req.error();
     ClientOptions co = opt_.client;
     co.max_response_bytes = limits.max_bytes;
+    co.keep_alive = false;  // a client for this one call
     auto client = HttpsClient::create(opt_.endpoint, co);
     if (!client.ok()) return client.error();
     auto resp = client->send(*req);
@@ -426,6 +427,11 @@ class VdxpTransport final : public AxisTransport {
     if (!headers.ok()) return headers.error();
     ClientRequest req;
     req.path = std::string("/") + name;
+    // Every call but sendEdoc may be repeated without effect (reads, a status
+    // set to what it already is): those may be re-sent when a kept-alive
+    // connection dies under them. A sendEdoc is never re-sent by the client;
+    // the outbox retries it with its backoff.
+    req.idempotent = std::string_view(name) != "sendEdoc";
     req.content_type = std::string(content_type);
     for (auto& h : *headers) req.headers.emplace_back(std::move(h.name), std::move(h.value));
     if (body.file.empty()) {

@@ -280,6 +280,7 @@ Status open_axis(const config::Config& cfg, const std::string& spool, Running& r
   vo.client.client_cert = cfg.axis.client_cert;
   vo.client.client_key = cfg.axis.client_key;
   vo.client.timeout = std::chrono::seconds(cfg.axis.timeout_s);
+  vo.client.keep_alive = true;  // the outbox and the poller call the axis back to back
   vo.max_envelope_bytes = store_options(cfg).max_blob_bytes;
   vo.spool_dir = spool;
   auto t = make_vdxp_transport(vo);
@@ -316,6 +317,7 @@ Status start_engine(const config::Config& cfg, Running& run) {
   eo.max_permanent_failures = static_cast<int>(cfg.axis.max_permanent_failures);
   eo.pull = run.axis && cfg.axis.mode == "pull";
   eo.poll_interval = std::chrono::seconds(cfg.axis.poll_interval_s);
+  eo.outbox_in_flight = cfg.axis.max_in_flight;
   eo.no_answer_days = cfg.reports.no_answer_days;
   run.engine = std::make_unique<Engine>(eo, *run.store, *verifier, run.keys.get(), run.axis.get(), run.registry);
   if (run.axis) {

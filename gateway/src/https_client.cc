@@ -1,9 +1,14 @@
 // Blocking HTTP(S) client over Beast (see https_client.h). Each step runs on
-// a private io_context with the stream's deadline, so a silent or slow peer
-// costs at most `timeout`.
+// the connection's private io_context with the stream's deadline, so a silent
+// or slow peer costs at most `timeout`.
 #include "edxgate/gateway/https_client.h"
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <deque>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,6 +21,9 @@
 #include <optional>
 #include <vector>
 
+#include "edxgate/base/mutex.h"
+#include "edxgate/base/ossl.h"
+
 namespace edxgate::gateway {
 
 namespace net = boost::asio;
@@ -24,6 +32,32 @@ namespace http = beast::http;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
+namespace {
+
+using SslSessionPtr = ossl::Ptr<SSL_SESSION, SSL_SESSION_free>;
+using Clock = std::chrono::steady_clock;
+
+// One connection with its own io_context (the streams are declared after it,
+// so they are destroyed first).
+struct Connection {
+  net::io_context ioc;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  Clock::time_point idle_since;
+  beast::tcp_stream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+};
+
+// Whether a kept connection can carry another request: the peer has neither
+// closed it nor sent anything (a close_notify, a stray answer) since the last
+// exchange. Checked without blocking.
+bool still_open(Connection& c) {
+  char b;
+  const ssize_t n = ::recv(c.tcp().socket().native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
 struct HttpsClient::Impl {
   bool tls = true;
   std::string host;
@@ -31,6 +65,63 @@ struct HttpsClient::Impl {
   std::string prefix;
   ClientOptions opt;
   std::shared_ptr<ssl::context> ctx;
+
+  // The pool (keep_alive only): idle connections, newest last, and the TLS
+  // session the next new connection offers to resume.
+  mutable Mutex mu;
+  mutable std::deque<std::unique_ptr<Connection>> idle GUARDED_BY(mu);
+  mutable SslSessionPtr session GUARDED_BY(mu);
+  mutable std::atomic<uint64_t> connections{0}, resumed{0}, reused{0}, retried{0};
+
+  // The newest idle connection still open, or null; closes the stale ones.
+  std::unique_ptr<Connection> take_idle() const {
+    std::deque<std::unique_ptr<Connection>> stale;  // closed outside the lock
+    std::unique_ptr<Connection> out;
+    {
+      MutexLock lock(mu);
+      const auto now = Clock::now();
+      while (!idle.empty()) {
+        std::unique_ptr<Connection> c = std::move(idle.back());
+        idle.pop_back();
+        if (now - c->idle_since < opt.idle_timeout && still_open(*c)) {
+          out = std::move(c);
+          break;
+        }
+        stale.push_back(std::move(c));
+      }
+    }
+    return out;
+  }
+
+  void put_idle(std::unique_ptr<Connection> c) const {
+    c->idle_since = Clock::now();
+    std::unique_ptr<Connection> evicted;
+    MutexLock lock(mu);
+    idle.push_back(std::move(c));
+    if (idle.size() > opt.max_idle_connections) {
+      evicted = std::move(idle.front());
+      idle.pop_front();
+    }
+  }
+
+  SslSessionPtr session_to_resume() const {
+    MutexLock lock(mu);
+    if (!session) return nullptr;
+    SSL_SESSION_up_ref(session.get());
+    return SslSessionPtr(session.get());
+  }
+
+  // A copy: OpenSSL marks a connection's own session not resumable when the
+  // connection is freed without a TLS shutdown, as a kept connection the
+  // server closed is.
+  void remember_session(SSL* ssl) const {
+    SslSessionPtr live(SSL_get1_session(ssl));
+    if (!live || SSL_SESSION_is_resumable(live.get()) != 1) return;
+    SslSessionPtr s(SSL_SESSION_dup(live.get()));
+    if (!s) return;
+    MutexLock lock(mu);
+    session = std::move(s);
+  }
 };
 
 namespace {
@@ -51,20 +142,36 @@ beast::error_code run(net::io_context& ioc, Start&& start) {
   return result;
 }
 
+// How an exchange ended, beyond its result: whether the request went out
+// whole, whether any byte of the answer came back, and whether the connection
+// can carry another request.
+struct Outcome {
+  bool written = false;
+  bool answered = false;
+  bool reusable = false;
+};
+
 template <class Stream, class Body>
-Result<ClientResponse> exchange(net::io_context& ioc, Stream& stream, beast::tcp_stream& tcp_layer,
-                                http::request<Body>& req, const HttpsClient::Impl& c,
-                                const std::string& response_file) {
+Result<ClientResponse> exchange(net::io_context& ioc, Stream& stream, http::request<Body>& req,
+                                const HttpsClient::Impl& c, const std::string& response_file, Outcome& outcome) {
   auto ec = run(ioc, [&](auto h) { http::async_write(stream, req, h); });
   if (ec) return io_error(ec, "sending the request");
+  outcome.written = true;
   beast::flat_buffer buffer;
   ClientResponse out;
   auto finish = [&](auto& parser) -> Result<ClientResponse> {
     parser.header_limit(64 * 1024);
     parser.body_limit(c.opt.max_response_bytes);
     auto e = run(ioc, [&](auto h) { http::async_read(stream, buffer, parser, h); });
+    outcome.answered = parser.got_some();
+    // Another request may follow only on a connection whose answer was read
+    // to its end, with nothing after it, and that the server keeps open.
+    outcome.reusable = !e && parser.is_done() && parser.keep_alive() && buffer.size() == 0;
     if (e == http::error::body_limit)
       return make_error(ErrorKind::too_large, "client.too_large", "the response is larger than allowed");
+    if (e && e != beast::error::timeout && !outcome.answered)
+      return make_error(ErrorKind::unavailable, "client.io",
+                        "the server closed the connection without answering: " + e.message());
     if (e && e != http::error::end_of_stream) {
       if (e == beast::error::timeout) return io_error(e, "reading the response");
       return make_error(ErrorKind::unavailable, "client.malformed", "the response could not be read: " + e.message());
@@ -88,7 +195,6 @@ Result<ClientResponse> exchange(net::io_context& ioc, Stream& stream, beast::tcp
     r = finish(p);
     p.get().body().close();
   }
-  tcp_layer.expires_after(std::chrono::seconds(1));
   return r;
 }
 
@@ -142,7 +248,7 @@ void fill_request(http::request<Body>& req, const ClientRequest& r, const HttpsC
   req.target(c.prefix + r.path);
   req.version(11);
   req.set(http::field::host, c.host);
-  req.set(http::field::connection, "close");
+  if (!c.opt.keep_alive) req.set(http::field::connection, "close");
   if (!r.content_type.empty()) req.set(http::field::content_type, r.content_type);
   for (const auto& [k, v] : r.headers) req.set(k, v);
 }
@@ -202,53 +308,66 @@ Result<HttpsClient> HttpsClient::create(const std::string& base_url, ClientOptio
 
 const std::string& HttpsClient::host() const { return impl_->host; }
 
-Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::string& response_file) const {
-  const Impl& c = *impl_;
-  net::io_context ioc;
-  tcp::resolver resolver(ioc);
+ClientStats HttpsClient::stats() const {
+  return ClientStats{impl_->connections.load(), impl_->resumed.load(), impl_->reused.load(), impl_->retried.load()};
+}
+
+namespace {
+
+// A new connection to the client's host: TCP, then the TLS handshake, which
+// offers the last session for resumption when connections are kept alive.
+Result<std::unique_ptr<Connection>> open_connection(const HttpsClient::Impl& c, Clock::time_point deadline) {
+  auto conn = std::make_unique<Connection>();
+  tcp::resolver resolver(conn->ioc);
   beast::error_code ec;
   auto endpoints = resolver.resolve(c.host, c.port, tcp::resolver::numeric_service, ec);
   if (ec) return make_error(ErrorKind::unavailable, "client.connect", "cannot resolve " + c.host + ": " + ec.message());
-  const auto deadline = std::chrono::steady_clock::now() + c.opt.timeout;
-
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-  beast::tcp_stream* tcp_layer = nullptr;
   if (c.tls) {
-    secure.emplace(ioc, *c.ctx);
-    tcp_layer = &beast::get_lowest_layer(*secure);
+    conn->secure.emplace(conn->ioc, *c.ctx);
   } else {
-    plain.emplace(ioc);
-    tcp_layer = &*plain;
+    conn->plain.emplace(conn->ioc);
   }
-  tcp_layer->expires_at(deadline);
-  ec = run(ioc, [&](auto h) { tcp_layer->async_connect(endpoints, h); });
+  conn->tcp().expires_at(deadline);
+  ec = run(conn->ioc, [&](auto h) { conn->tcp().async_connect(endpoints, h); });
   if (ec) {
     if (ec == beast::error::timeout) return io_error(ec, "connecting");
     return make_error(ErrorKind::unavailable, "client.connect",
                       "cannot connect to " + c.host + ":" + c.port + ": " + ec.message());
   }
+  ++c.connections;
   if (c.tls) {
-    SSL* ssl_handle = secure->native_handle();
+    SSL* ssl_handle = conn->secure->native_handle();
     boost::system::error_code ip_ec;
     net::ip::make_address(c.host, ip_ec);
     if (ip_ec) SSL_set_tlsext_host_name(ssl_handle, c.host.c_str());
-    secure->set_verify_callback(ssl::host_name_verification(c.host));
-    ec = run(ioc, [&](auto h) { secure->async_handshake(ssl::stream_base::client, h); });
+    conn->secure->set_verify_callback(ssl::host_name_verification(c.host));
+    // A resumed session was verified (chain and host name) when this client
+    // first made it with the same host.
+    if (c.opt.keep_alive) {
+      if (SslSessionPtr resume = c.session_to_resume()) SSL_set_session(ssl_handle, resume.get());
+    }
+    ec = run(conn->ioc, [&](auto h) { conn->secure->async_handshake(ssl::stream_base::client, h); });
     if (ec) {
       if (ec == beast::error::timeout) return io_error(ec, "the TLS handshake");
       return make_error(ErrorKind::unavailable, "client.tls",
                         "TLS handshake with " + c.host + " failed: " + ec.message());
     }
+    if (SSL_session_reused(ssl_handle) == 1) ++c.resumed;
   }
+  return conn;
+}
+
+// One request on `conn`, its body built afresh (a file is reopened, so a
+// second attempt sends it from its start).
+Result<ClientResponse> send_on(const HttpsClient::Impl& c, Connection& conn, const ClientRequest& r,
+                               const std::string& response_file, Outcome& outcome) {
   auto go = [&](auto& req) -> Result<ClientResponse> {
     fill_request(req, r, c);
     req.prepare_payload();
-    Result<ClientResponse> res = c.tls ? exchange(ioc, *secure, *tcp_layer, req, c, response_file)
-                                       : exchange(ioc, *plain, *tcp_layer, req, c, response_file);
-    if (c.tls) run(ioc, [&](auto h) { secure->async_shutdown(h); });
-    return res;
+    return c.tls ? exchange(conn.ioc, *conn.secure, req, c, response_file, outcome)
+                 : exchange(conn.ioc, *conn.plain, req, c, response_file, outcome);
   };
+  beast::error_code ec;
   if (!r.body_file.empty() && !r.body_file_suffix.empty()) {
     http::request<FileThenBytesBody> req;
     req.body().file.open(r.body_file.c_str(), beast::file_mode::scan, ec);
@@ -266,6 +385,48 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
   http::request<http::string_body> req;
   req.body() = r.body;
   return go(req);
+}
+
+}  // namespace
+
+Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::string& response_file) const {
+  const Impl& c = *impl_;
+  const auto deadline = Clock::now() + c.opt.timeout;
+  const bool idempotent = r.idempotent || r.method == "GET" || r.method == "HEAD";
+  for (int attempt = 0;; ++attempt) {
+    std::unique_ptr<Connection> conn;
+    if (c.opt.keep_alive && attempt == 0) conn = c.take_idle();
+    const bool reused = conn != nullptr;
+    if (reused) {
+      ++c.reused;
+      conn->tcp().expires_at(deadline);
+    } else {
+      auto made = open_connection(c, deadline);
+      if (!made.ok()) return made.error();
+      conn = std::move(*made);
+    }
+    Outcome outcome;
+    Result<ClientResponse> res = send_on(c, *conn, r, response_file, outcome);
+    if (!c.opt.keep_alive) {
+      if (c.tls) {
+        conn->tcp().expires_after(std::chrono::seconds(1));
+        run(conn->ioc, [&](auto h) { conn->secure->async_shutdown(h); });
+      }
+      return res;
+    }
+    if (res.ok()) {
+      if (c.tls && !reused) c.remember_session(conn->secure->native_handle());
+      if (outcome.reusable) c.put_idle(std::move(conn));
+      return res;
+    }
+    // A kept connection the peer dropped under this request: once more on a
+    // fresh one, if that cannot deliver the request twice (https_client.h).
+    const bool retry = reused && !outcome.answered && (!outcome.written || idempotent) &&
+                       res.error().code != "client.timeout" && res.error().code != "client.too_large" &&
+                       Clock::now() < deadline;
+    if (!retry) return res;
+    ++c.retried;
+  }
 }
 
 }  // namespace edxgate::gateway

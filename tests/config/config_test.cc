@@ -182,6 +182,18 @@ TEST(Config, AxisMaxPermanentFailuresIsBoundedAndThreeByDefault) {
   EXPECT_NE(error_of("[axis]\nmax_permanent_failures = 0\n").find("axis.max_permanent_failures"), std::string::npos);
 }
 
+// Issue 15: the outbox keeps up to max_in_flight sends to the axis in flight.
+TEST(Config, AxisMaxInFlightDefaultsToFourAndIsBounded) {
+  auto d = parse("", "t.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->axis.max_in_flight, 4u);
+  auto w = parse("[axis]\nmax_in_flight = 8\n", "t.toml");
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->axis.max_in_flight, 8u);
+  EXPECT_NE(error_of("[axis]\nmax_in_flight = 0\n").find("axis.max_in_flight"), std::string::npos);
+  EXPECT_NE(error_of("[axis]\nmax_in_flight = 65\n").find("axis.max_in_flight"), std::string::npos);
+}
+
 // Issue 13: who signs is explicit; personal (a leader with the PIN) unless set.
 TEST(Config, SigningModeIsPersonalUnlessTheOrganizationKeyIsConfigured) {
   auto d = parse("", "t.toml");

@@ -3,9 +3,12 @@
 // token path is tested by the hsm and e2e tests).
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -44,18 +47,28 @@ class RecordingAxis final : public workflow::AxisTransport {
     std::lock_guard lock(mu_);
     return std::exchange(sent_, {});
   }
-  bool down = false;
   // When set, every send fails with this error (e.g. the axis refusing).
   std::optional<Error> fail_with;
+  std::atomic<bool> down{false};
+  // Each send takes this long (a slow axis), and the most sends seen in
+  // flight at once.
+  std::chrono::milliseconds delay{0};
+  std::atomic<int> max_in_flight{0};
 
  private:
   Result<std::string> record(const char* kind, const std::string& file, const std::vector<std::string>& to) {
+    const int now = ++in_flight_;
+    for (int seen = max_in_flight; now > seen && !max_in_flight.compare_exchange_weak(seen, now);) {
+    }
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    --in_flight_;
     if (down) return make_error(ErrorKind::unavailable, "axis.connect", "the axis is down (test)");
     if (fail_with) return *fail_with;
     std::lock_guard lock(mu_);
     sent_.push_back({kind, to, read_file(file)});
     return std::to_string(sent_.size());
   }
+  std::atomic<int> in_flight_{0};
   std::mutex mu_;
   std::vector<Sent> sent_;
 };

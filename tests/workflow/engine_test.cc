@@ -459,6 +459,62 @@ TEST_F(EngineTest, TheOutboxRetriesWhileTheAxisIsDownAndSendsOnce) {
   EXPECT_TRUE(a.engine->axis_check().ok());
 }
 
+// The outbox keeps several sends in flight (EngineOptions::outbox_in_flight,
+// 4 by default), and each document is still sent exactly once.
+TEST_F(EngineTest, TheOutboxKeepsSeveralSendsInFlightAndSendsEachDocumentOnce) {
+  SecretString pin("1234");
+  std::vector<store::DocumentId> ids;
+  for (int i = 0; i < 8; ++i) {
+    auto sub = a.submit({kB}, {{"a.txt", "document " + std::to_string(i)}});
+    ASSERT_TRUE(sub.ok()) << sub.error().message;
+    ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
+    ids.push_back(sub->id);
+  }
+  a.axis.delay = std::chrono::milliseconds(100);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto n = a.engine->run_outbox_once();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(*n, 8u);
+  EXPECT_EQ(a.axis.max_in_flight.load(), 4);
+  EXPECT_LT(took, std::chrono::milliseconds(8 * 100));  // one at a time would take 800 ms
+  EXPECT_EQ(*a.engine->run_outbox_once(), 0u);
+  auto sent = a.axis.take();
+  ASSERT_EQ(sent.size(), 8u);
+  std::set<std::string> bodies;
+  for (const auto& s : sent) bodies.insert(s.bytes);
+  EXPECT_EQ(bodies.size(), 8u);  // none twice, none lost
+  for (auto id : ids) EXPECT_EQ(a.doc(id).state, State::sent);
+}
+
+// Sends that fail in flight together are each recorded as one failed attempt
+// and retried with the backoff, as one at a time.
+TEST_F(EngineTest, FailedSendsInFlightAreEachRetriedOnce) {
+  SecretString pin("1234");
+  std::vector<store::DocumentId> ids;
+  for (int i = 0; i < 6; ++i) {
+    auto sub = a.submit({kB}, {{"a.txt", "document " + std::to_string(i)}});
+    ASSERT_TRUE(sub.ok()) << sub.error().message;
+    ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
+    ids.push_back(sub->id);
+  }
+  a.axis.delay = std::chrono::milliseconds(20);
+  a.axis.down = true;
+  auto n = a.engine->run_outbox_once();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  EXPECT_GE(a.axis.max_in_flight.load(), 2);
+  auto items = a.db->list_outbox({});
+  ASSERT_EQ(items->size(), 6u);
+  for (const auto& it : *items) EXPECT_EQ(it.attempts, 1) << it.id;
+  for (auto id : ids) EXPECT_EQ(a.doc(id).state, State::queued);
+  a.axis.down = false;
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // backoff is 1 ms here
+  EXPECT_EQ(*a.engine->run_outbox_once(), 6u);
+  EXPECT_EQ(a.axis.take().size(), 6u);
+  for (auto id : ids) EXPECT_EQ(a.doc(id).state, State::sent);
+}
+
 TEST_F(EngineTest, ReportsFollowTheWorkflowAndRefusalsNeedAReason) {
   auto [id, bytes] = send_a_to_b();
   auto got = b.deliver(bytes, kA);

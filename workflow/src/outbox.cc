@@ -1,6 +1,11 @@
 #include "outbox.h"
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
+#include <map>
+#include <thread>
+#include <vector>
 
 #include "edxgate/base/log.h"
 
@@ -44,13 +49,41 @@ void OutboxWorker::record_failure(const store::OutboxItem& item, const Error& e)
   }
 }
 
+std::vector<Status> OutboxWorker::send_all(const std::vector<store::OutboxItem>& items) {
+  std::vector<Status> results(items.size());
+  // One lane per document, its items in the order claimed: a status message
+  // never overtakes the one before it.
+  std::vector<std::vector<size_t>> lanes;
+  std::map<store::DocumentId, size_t> lane_of;
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto [it, added] = lane_of.try_emplace(items[i].document_id, lanes.size());
+    if (added) lanes.emplace_back();
+    lanes[it->second].push_back(i);
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t l = next++; l < lanes.size(); l = next++) {
+      for (size_t i : lanes[l]) results[i] = send_item(items[i]);
+    }
+  };
+  const size_t width = std::min(std::max<size_t>(c_.opt.outbox_in_flight, 1), lanes.size());
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < width; ++t) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  return results;
+}
+
 Result<size_t> OutboxWorker::run_once() {
   if (!c_.axis) return size_t{0};
   auto items = c_.store.claim_outbox(c_.opt.worker, c_.opt.lease_ms, kBatch);
   if (!items.ok()) return items.error();
+  // The sends overlap; the store learns their outcomes one by one, in order.
+  const std::vector<Status> results = send_all(*items);
   size_t sent = 0;
-  for (const auto& item : *items) {
-    Status result = send_item(item);
+  for (size_t n = 0; n < items->size(); ++n) {
+    const store::OutboxItem& item = (*items)[n];
+    const Status& result = results[n];
     if (result.ok()) {
       std::optional<State> advance;
       if (item.kind == "edoc") {

@@ -19,6 +19,9 @@ class OutboxWorker {
  private:
   Status send_item(const store::OutboxItem& item);
   void record_failure(const store::OutboxItem& item, const Error& e);
+  // Sends `items` with up to opt.outbox_in_flight in flight; the items of one
+  // document in their order. results[i] is items[i]'s.
+  std::vector<Status> send_all(const std::vector<store::OutboxItem>& items);
   Context& c_;
   Incoming& incoming_;
 };

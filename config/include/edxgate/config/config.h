@@ -148,6 +148,9 @@ struct Axis {
   // an outgoing document stops being sent and is `failed` until an officer
   // re-queues it. Transient failures are retried without a count.
   uint32_t max_permanent_failures = 3;
+  // Sends to the axis in flight at once (the outbox; one document's messages
+  // still go one after another).
+  uint32_t max_in_flight = 4;
   // Largest accepted age of the signed timestamp of a call pushed to our axis
   // listener; 0 = no check. Off by default: the axis SDK signs one timestamp
   // for its whole process life, and a redelivery is harmless (stored once).

@@ -72,6 +72,9 @@ struct EngineOptions {
   // `failed`; other failures are retried with backoff, without a count.
   int max_permanent_failures = 3;
   std::chrono::milliseconds outbox_interval{1000};
+  // Sends to the axis in flight at once within one outbox pass ([axis]
+  // max_in_flight); the items of one document still go one after another.
+  size_t outbox_in_flight = 4;
   bool pull = false;  // poll the axis for deliveries
   std::chrono::milliseconds poll_interval{30'000};
   std::chrono::milliseconds gc_interval{3'600'000};
