@@ -73,12 +73,19 @@ bool plain_byte(unsigned char c) {
   return (c >= 0x20 && c <= 0x7E && c != '&' && c != '<' && c != ']') || c == '\t' || c == '\n';
 }
 
-// The length of the longest prefix of `s` made of plain bytes and CR LF
-// pairs (whose CR libxml2 drops). A CR at the very end, a lone CR or any
-// other byte ends it. This runs over every byte of attachment text: 16 bytes
-// at a time where SSE2 is there.
-size_t plain_text_prefix(std::string_view s) {
+// The longest prefix of `s` made of plain bytes and CR LF pairs (whose CR
+// libxml2 drops): a CR at the very end, a lone CR or any other byte ends it.
+// Its LFs are counted and its CRs noted on the way. This runs over every byte
+// of attachment text: 16 bytes at a time where SSE2 is there.
+struct PlainText {
+  size_t length = 0;
+  int newlines = 0;
+  bool has_cr = false;
+};
+
+PlainText plain_text_prefix(std::string_view s) {
   const size_t n = s.size();
+  PlainText out;
   size_t i = 0;
   for (;;) {
 #if defined(__SSE2__)
@@ -86,26 +93,41 @@ size_t plain_text_prefix(std::string_view s) {
     const __m128i above = _mm_set1_epi8(0x1F), below = _mm_set1_epi8(0x7F);
     const __m128i amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'), bracket = _mm_set1_epi8(']');
     const __m128i lf = _mm_set1_epi8('\n'), tab = _mm_set1_epi8('\t');
+    // LFs counted per byte lane (a match is -1: subtracting it adds 1),
+    // summed every 255 blocks before a lane can wrap.
+    __m128i lanes = _mm_setzero_si128();
+    int blocks = 0;
+    auto sum_lanes = [&] {
+      const __m128i sums = _mm_sad_epu8(lanes, _mm_setzero_si128());
+      out.newlines += _mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4);
+      lanes = _mm_setzero_si128();
+      blocks = 0;
+    };
     for (; i + 16 <= n; i += 16) {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
       const __m128i printable = _mm_and_si128(_mm_cmpgt_epi8(v, above), _mm_cmplt_epi8(v, below));
       const __m128i markup =
           _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, lt)), _mm_cmpeq_epi8(v, bracket));
-      const __m128i plain = _mm_or_si128(_mm_andnot_si128(markup, printable),
-                                         _mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, tab)));
-      const int mask = _mm_movemask_epi8(plain);
-      if (mask != 0xFFFF) {
-        i += static_cast<size_t>(__builtin_ctz(~mask & 0xFFFF));
-        break;
-      }
+      const __m128i is_lf = _mm_cmpeq_epi8(v, lf);
+      const __m128i plain =
+          _mm_or_si128(_mm_andnot_si128(markup, printable), _mm_or_si128(is_lf, _mm_cmpeq_epi8(v, tab)));
+      if (_mm_movemask_epi8(plain) != 0xFFFF) break;  // the scalar loop below finds where
+      lanes = _mm_sub_epi8(lanes, is_lf);
+      if (++blocks == 255) sum_lanes();
     }
+    sum_lanes();
 #endif
-    while (i < n && plain_byte(static_cast<unsigned char>(s[i]))) ++i;
+    for (; i < n && plain_byte(static_cast<unsigned char>(s[i])); ++i) {
+      if (s[i] == '\n') ++out.newlines;
+    }
     if (i + 1 < n && s[i] == '\r' && s[i + 1] == '\n') {
+      out.has_cr = true;
+      ++out.newlines;
       i += 2;
       continue;
     }
-    return i;
+    out.length = i;
+    return out;
   }
 }
 
@@ -430,19 +452,22 @@ bool plain_text_may_pass(const HardenedParser::State& s) {
 
 // Hands plain text (plain_text_prefix) to the characters callback as libxml2
 // would: the same bytes, the CR of each CR LF pair dropped, and libxml2's line
-// count moved on past `newlines` (for the lines of later errors).
-void pass_plain_text(HardenedParser::State& s, std::string_view text, int newlines) {
-  while (!text.empty() && !s.error) {
-    const size_t cr = text.find('\r');
-    const std::string_view run = text.substr(0, cr);
-    if (!run.empty()) {
-      on_characters(s.ctxt.get(), reinterpret_cast<const xmlChar*>(run.data()), static_cast<int>(run.size()));
+// count moved on past its LFs (for the lines of later errors).
+void pass_plain_text(HardenedParser::State& s, std::string_view text, const PlainText& plain) {
+  auto characters = [&s](std::string_view run) {
+    on_characters(s.ctxt.get(), reinterpret_cast<const xmlChar*>(run.data()), static_cast<int>(run.size()));
+  };
+  if (!plain.has_cr) {
+    characters(text);
+  } else {
+    for (size_t cr = text.find('\r'); !s.error; cr = text.find('\r')) {
+      if (const std::string_view run = text.substr(0, cr); !run.empty()) characters(run);
+      if (cr == std::string_view::npos) break;
+      text.remove_prefix(cr + 1);
     }
-    if (cr == std::string_view::npos) break;
-    text.remove_prefix(cr + 1);
   }
-  if (newlines > 0) {
-    s.ctxt->input->line += newlines;
+  if (plain.newlines > 0) {
+    s.ctxt->input->line += plain.newlines;
     s.ctxt->input->col = 1;
   }
 }
@@ -459,9 +484,9 @@ Status HardenedParser::feed(std::string_view chunk) {
   while (!chunk.empty()) {
     if (s.error) return *s.error;
     if (s.xml_error) return *s.xml_error;
-    size_t plain = 0;
+    PlainText plain;
     if (plain_text_may_pass(s)) plain = plain_text_prefix(chunk.substr(0, kPlainPiece));
-    size_t n = plain > 0 ? plain : std::min(chunk.size(), kFeedPiece);
+    const size_t n = plain.length > 0 ? plain.length : std::min(chunk.size(), kFeedPiece);
     std::string_view piece = chunk.substr(0, n);
     chunk.remove_prefix(n);
     s.total += n;
@@ -475,14 +500,16 @@ Status HardenedParser::feed(std::string_view chunk) {
              "Parsing took longer than the limit of " + std::to_string(s.limits.parse_timeout_s) + " seconds.");
       return *s.error;
     }
-    const int line_before = s.scanner.line();
-    if (auto st = s.scanner.scan(piece); !st) {
-      s.fail(st.error());
-      return *s.error;
+    // Plain text has no '<': the scanner only counts its lines.
+    if (plain.length == 0 || !s.scanner.skip_text(plain.newlines)) {
+      if (auto st = s.scanner.scan(piece); !st) {
+        s.fail(st.error());
+        return *s.error;
+      }
     }
-    if (plain > 0) {
+    if (plain.length > 0) {
       s.plain_bytes += n;
-      pass_plain_text(s, piece, s.scanner.line() - line_before);
+      pass_plain_text(s, piece, plain);
     } else {
       xmlParseChunk(s.ctxt.get(), piece.data(), static_cast<int>(piece.size()), 0);
     }
