@@ -48,6 +48,10 @@ class HardenedParser {
   // Ends the input and returns the document.
   Result<XmlDocPtr> finish();
 
+  // Bytes of attachment text handed to the sink without passing through
+  // libxml2 (feed's fast path); for tests and benchmarks.
+  uint64_t plain_text_bytes() const;
+
   struct State;
 
  private:

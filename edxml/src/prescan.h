@@ -27,6 +27,14 @@ class PreScanner {
  public:
   explicit PreScanner(const Limits& limits) : limits_(limits) {}
   Status scan(std::string_view chunk);
+  // Text known to hold no '<' and `newlines` LFs (the parser's plain
+  // attachment text): the same as scan() would do, without reading it again.
+  // False, and nothing done, unless the scanner stands in text.
+  bool skip_text(int newlines) {
+    if (st_ != St::text) return false;
+    line_ += newlines;
+    return true;
+  }
   int line() const { return line_; }
 
  private:
