@@ -269,7 +269,14 @@ class Api {
     const std::string& used = key_uri.empty() ? opt_.key_uri : key_uri;
     const auto& allowed = c.sign_keys;
     if (allowed.empty() ? used != opt_.key_uri : std::find(allowed.begin(), allowed.end(), used) == allowed.end()) {
-      return Response::problem(403, "sign.key_not_allowed", "you may not sign with this key (" + used + ")");
+      // Audited like every refused signature; the URI up to its query only
+      // (a query may carry pin-source or a refused pin-value).
+      const std::string shown = used.substr(0, std::min(used.find('?'), size_t{300}));
+      AuditEvent ev{c.name, "document.sign", "document " + std::to_string(d->id), "failed",
+                    "sign.key_not_allowed: " + shown};
+      if (auto st = store_.append(ev); !st.ok())
+        log::warn("signature refusal not audited", {{"error", st.error().message}});
+      return Response::problem(403, "sign.key_not_allowed", "you may not sign with this key (" + shown + ")");
     }
     auto r = engine_.sign(d->id, key_uri, pin ? &*pin : nullptr, c.name);
     if (!r.ok()) return error_response(r.error());

@@ -1135,7 +1135,20 @@ TEST_F(E2e, OnlyALeaderWithItsPinSignsAndTheHistoryNamesTheCertificate) {
   Reply other_key =
       w().call(w().a(), "leader-a", "POST", path, R"({"pin":"1234","key_uri":"pkcs11:token=gw-a;object=other"})");
   EXPECT_EQ(other_key.status, 403u) << other_key.body;
+  EXPECT_EQ(problem_code(other_key), "sign.key_not_allowed") << other_key.body;
   EXPECT_EQ(str(outgoing(id), "state"), "pending_signature");
+  // The refusal is audited, naming the key.
+  Reply summary = w().call(w().a(), "officer-a", "GET", "/v1/summary");
+  ASSERT_EQ(summary.status, 200u) << summary.body;
+  bool audited = false;
+  const bj::value audit = summary.json();
+  for (const auto& row : audit.as_object().at("audit").as_object().at("recent").as_array()) {
+    audited =
+        audited ||
+        (str(row, "action") == "document.sign" && str(row, "actor") == "leader-a" && str(row, "outcome") == "failed" &&
+         str(row, "detail").find("sign.key_not_allowed: pkcs11:token=gw-a;object=other") != std::string::npos);
+  }
+  EXPECT_TRUE(audited) << summary.body;
   Reply ok = w().call(w().a(), "leader-a", "POST", path, R"({"pin":"1234"})");
   ASSERT_EQ(ok.status, 200u) << ok.body;
   sh("openssl x509 -in " + w().a().dir + "/sign.pem -outform DER -out " + w().a().dir + "/sign.der");
