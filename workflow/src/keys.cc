@@ -30,6 +30,22 @@ class LockedSigner final : public crypto::Signer {
   std::unique_ptr<crypto::Signer> s_;
 };
 
+// The organization's kept signer, lent for one use: holds the token lock for
+// as long as it lives, like LockedSigner, but the session stays open after.
+class LentSigner final : public crypto::Signer {
+ public:
+  LentSigner(std::shared_ptr<std::mutex> mu, std::unique_lock<std::mutex> lock, crypto::Signer* s)
+      : mu_(std::move(mu)), lock_(std::move(lock)), s_(s) {}
+  Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) override {
+    return s_->sign(data, alg);
+  }
+
+ private:
+  std::shared_ptr<std::mutex> mu_;     // outlives the lock
+  std::unique_lock<std::mutex> lock_;  // the kept signer is used under it only
+  crypto::Signer* s_;                  // owned by the provider (kept_), closed only under the lock
+};
+
 class HsmKeyProvider final : public KeyProvider {
  public:
   HsmKeyProvider(config::Hsm cfg, std::shared_ptr<hsm::Module> module, AuditSink* audit)
@@ -40,8 +56,12 @@ class HsmKeyProvider final : public KeyProvider {
   // checking the PIN (which hsm::login takes as success). So a session kept
   // open with the configured PIN, or another request's signing session, would
   // let any PIN through. Every use of the token therefore holds token_mu_
-  // from login until its session is closed (the token is then logged out),
-  // and the unattended key is opened per use instead of kept open.
+  // from login until its session is closed (the token is then logged out).
+  // The unattended key's session (the configured PIN) is kept open between
+  // uses, so status messages and organization signatures skip the login, but
+  // it is closed, under the same lock, before any login with a person's PIN:
+  // that PIN is then really checked by the token. No other code of the
+  // daemon opens sessions on the token.
   Result<SigningKey> open(const std::string& key_uri, const SecretString* pin) override {
     const std::string uri_text = key_uri.empty() ? cfg_.key_uri : key_uri;
     if (uri_text.empty())
@@ -61,6 +81,21 @@ class HsmKeyProvider final : public KeyProvider {
       pin = &*configured_pin;
     }
     std::unique_lock token_lock(*token_mu_);
+    if (configured_pin) {
+      if (!kept_) {
+        SecretString copy(configured_pin->view());
+        auto signer = hsm::TokenSigner::open(module_, *uri, std::move(copy), {"gateway", audit_});
+        if (!signer.ok()) return signer.error();
+        auto cert = certificate_for(*uri, (*signer)->key().id);
+        if (!cert.ok()) return cert.error();
+        kept_ = std::move(signer.value());
+        kept_signer_cert_ = *cert;
+        MutexLock lock(mu_);
+        kept_cert_ = *cert;
+      }
+      return finish(std::make_unique<LentSigner>(token_mu_, std::move(token_lock), kept_.get()), *kept_signer_cert_);
+    }
+    kept_.reset();  // closes the organization's session: the token logs out, and checks the PIN below
     SecretString copy(pin->view());
     auto signer = hsm::TokenSigner::open(module_, *uri, std::move(copy), {"gateway", audit_});
     if (!signer.ok()) return signer.error();
@@ -139,6 +174,10 @@ class HsmKeyProvider final : public KeyProvider {
   // handed to the LockedSigner and held for that signer's life, beyond any
   // scope the analysis could follow.
   std::shared_ptr<std::mutex> token_mu_ = std::make_shared<std::mutex>();
+  // The unattended key's open session and its certificate; used and changed
+  // only under *token_mu_ (outside the analysis, see above).
+  std::unique_ptr<hsm::TokenSigner> kept_;
+  std::optional<crypto::Certificate> kept_signer_cert_;
 };
 
 }  // namespace
