@@ -186,9 +186,7 @@ class World {
     if (configure) configure(a_, b_);
     write_config(a_, "pull");
     write_config(b_, "push");
-    start_sim();
-    start(a_);
-    start(b_);
+    start_first();
   }
   ~World() {
     a_.proc.stop();
@@ -270,6 +268,35 @@ class World {
     if (!wait_until([&] { return port_open(sim_port_) || !sim_.running(); }, std::chrono::seconds(20)) ||
         !sim_.running()) {
       throw std::runtime_error("the simulator did not start:\n" + sim_.log());
+    }
+  }
+
+  // The first start of the simulator and both gateways. free_port() checks a
+  // port is free when it picks it, but a parallel test may bind it before
+  // our process does (seconds later, under ASan): when a listener finds its
+  // port taken, everything is stopped and started again on new ports (the
+  // configs and the simulator's arguments name them), a few times.
+  void start_first() {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        start_sim();
+        start(a_);
+        start(b_);
+        return;
+      } catch (const std::runtime_error& e) {
+        if (attempt >= 4 || std::string(e.what()).find("Address already in use") == std::string::npos) throw;
+        a_.proc.stop();
+        b_.proc.stop();
+        sim_.stop();
+        sim_port_ = free_port();
+        for (Gateway* g : {&a_, &b_}) {
+          g->internal_port = free_port();
+          g->health_port = free_port();
+        }
+        b_.axis_port = free_port();
+        write_config(a_, "pull");
+        write_config(b_, "push");
+      }
     }
   }
 
