@@ -57,19 +57,24 @@ edxgate::Result<XmlDocPtr> parse_in_pieces(std::string_view bytes, const Limits&
   return parser.finish();
 }
 
+bool timed_out(const edxgate::Result<XmlDocPtr>& r) { return !r.ok() && r.error().code == "xml.timeout"; }
+
 void check_plain_text_fast_path(std::string_view bytes, const Limits& limits) {
   const size_t piece = bytes.empty() ? 1 : 1 + static_cast<unsigned char>(bytes[bytes.size() / 2]) % 127;
   auto dom = parse_in_pieces(bytes, limits, nullptr, piece);
   Texts sink;
   auto streamed = parse_in_pieces(bytes, limits, &sink, piece);
+  // A time limit is the one verdict that may differ from run to run (a
+  // starved CI machine): the harness sets it far above libFuzzer's own
+  // -timeout, which reports a truly slow input itself, and never counts it.
+  if (timed_out(dom) || timed_out(streamed)) return;
   if (dom.ok() != streamed.ok()) {
     std::fprintf(stderr, "DOM mode says %s, streaming says %s\n", dom.ok() ? "ok" : dom.error().code.c_str(),
                  streamed.ok() ? "ok" : streamed.error().code.c_str());
     std::abort();
   }
   if (!dom.ok()) {
-    if (dom.error().code != streamed.error().code && dom.error().code != "xml.timeout" &&
-        streamed.error().code != "xml.timeout") {
+    if (dom.error().code != streamed.error().code) {
       std::fprintf(stderr, "DOM mode: %s, streaming: %s\n", dom.error().code.c_str(), streamed.error().code.c_str());
       std::abort();
     }
@@ -93,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ro.limits.max_text_bytes = 64 * 1024;
   ro.limits.max_attachment_bytes = 256 * 1024;
   ro.limits.max_total_bytes = 1024 * 1024;
-  ro.limits.parse_timeout_s = 5;
+  ro.limits.parse_timeout_s = 60;  // above libFuzzer's -timeout (10 s): a slow input is its finding
 
   check_plain_text_fast_path(bytes, ro.limits);
   auto doc = parse_xml(bytes, ro.limits);
