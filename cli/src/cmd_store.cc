@@ -413,6 +413,7 @@ int store_migrate(const std::vector<std::string>& argv) {
                                           {"transitions", r.transitions},
                                           {"status_messages", r.status_messages},
                                           {"outbox_items", r.outbox_items},
+                                          {"agencies", r.agencies},
                                           {"audit_rows", r.audit_rows},
                                           {"audit_head_sha256", r.audit_head_sha256},
                                           {"blobs_copied", r.blobs_copied}})
@@ -420,8 +421,9 @@ int store_migrate(const std::vector<std::string>& argv) {
   } else {
     std::cout << "moved " << r.documents << " documents (" << r.idempotency_keys << " with an idempotency key), "
               << r.transitions << " transitions, " << r.status_messages << " status messages, " << r.outbox_items
-              << " outbox items, " << r.audit_rows << " audit rows; " << r.blobs_copied
-              << " blobs copied\naudit chain verified on the target, head " << r.audit_head_sha256 << "\n";
+              << " outbox items, " << r.agencies << " agency directory entries, " << r.audit_rows << " audit rows; "
+              << r.blobs_copied << " blobs copied\naudit chain verified on the target, head " << r.audit_head_sha256
+              << "\n";
   }
   return kExitOk;
 }

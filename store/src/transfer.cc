@@ -37,7 +37,36 @@ constexpr Table kTables[] = {
      "id"},
     {"lifecycle_events", "id, document_id, lifecycle, related_id, relation, actor, reason, at_ms", "id"},
     {"audit_log", "seq, at_ms, actor, action, object, outcome, detail, prev_sha256, sha256", "seq"},
+    {"agencies", "code, code_folded, name, name_folded, axis_id, pid, mail, old_code", "code"},
+    {"agency_directory", "singleton, entries, synced_ms", "singleton"},
 };
+
+// Tables of the schema that are not data: the version the migrations keep.
+constexpr const char* kNotCopied[] = {"schema_version"};
+
+// Every table of the source's schema must be copied or named above as not
+// data: a migration that adds a table and forgets this list fails here (and
+// in the migrate tests) instead of leaving its rows behind.
+Status check_every_table_known(sql::Conn& c) {
+  auto st = c.prepare(c.is_postgresql()
+                          ? "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                            " AND table_type = 'BASE TABLE'"
+                          : "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+  if (!st.ok()) return st.error();
+  for (;;) {
+    auto row = st->step();
+    if (!row.ok()) return row.error();
+    if (!*row) return {};
+    const std::string name = st->text(0);
+    bool known = false;
+    for (const Table& t : kTables) known = known || name == t.name;
+    for (const char* n : kNotCopied) known = known || name == n;
+    if (!known) {
+      return make_error(ErrorKind::internal, "store.transfer_unknown_table",
+                        "the source store has a table '" + name + "' that store migrate does not know how to copy");
+    }
+  }
+}
 
 // Tables whose ids the target must go on from (PostgreSQL identities).
 constexpr const char* kIdentityTables[] = {"documents", "transitions", "status_messages", "outbox", "lifecycle_events"};
@@ -77,6 +106,7 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
   auto& to = static_cast<SqlStore&>(**to_store);
 
   TransferReport report;
+  EDX_TRY(from.db_->read([&](sql::Conn& c) -> Status { return check_every_table_known(c); }));
   // The target must be empty.
   EDX_TRY(to.db_->read([&](sql::Conn& c) -> Status {
     for (const Table& t : kTables) {
@@ -192,6 +222,7 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
     EDX_TRY(count("SELECT count(*) FROM transitions", report.transitions));
     EDX_TRY(count("SELECT count(*) FROM status_messages", report.status_messages));
     EDX_TRY(count("SELECT count(*) FROM outbox", report.outbox_items));
+    EDX_TRY(count("SELECT count(*) FROM agencies", report.agencies));
     return {};
   }));
   auto source_chain = from.verify_audit();

@@ -65,6 +65,12 @@ struct StoreMigrate : testing::BackendTest {
     purged_id = gone->id;
     ASSERT_TRUE(store->transition(purged_id, State::cancelled, "officer:b", "").ok());
     ASSERT_TRUE(store->purge_document(purged_id, "officer:b", "retention").ok());
+    ASSERT_TRUE(
+        store
+            ->replace_agencies({{"000.00.00.H41", "Ủy ban nhân dân tỉnh Nghệ An", "41", "", "ubnd@nghean.gov.vn", ""},
+                                {"000.01.00.H41", "Sở Nội vụ tỉnh Nghệ An", "4101", "41", "", "H41.01"}},
+                               "system:directory")
+            .ok());
     source_chain = *store->verify_audit();
     ASSERT_TRUE(source_chain.ok);
   }
@@ -83,6 +89,7 @@ TEST_P(StoreMigrate, MovesEveryRowKeepsTheAuditChainAndCopiesTheBlobs) {
   EXPECT_EQ(r->at("outbox_items").as_int64(), 1);
   EXPECT_EQ(r->at("status_messages").as_int64(), 1);
   EXPECT_EQ(r->at("blobs_copied").as_int64(), 4);
+  EXPECT_EQ(r->at("agencies").as_int64(), 2);
   EXPECT_EQ(static_cast<uint64_t>(r->at("audit_rows").as_int64()), source_chain.rows);
   EXPECT_EQ(r->at("audit_head_sha256").as_string(), source_chain.head_sha256);
 
@@ -131,6 +138,17 @@ TEST_P(StoreMigrate, MovesEveryRowKeepsTheAuditChainAndCopiesTheBlobs) {
   auto next = pg->create_document(testing::outgoing_doc());
   ASSERT_TRUE(next.ok());
   EXPECT_GT(next->id, purged_id);
+  // The agency directory came along: its entries and when it was synced.
+  auto agency = pg->find_agency("000.01.00.H41");
+  ASSERT_TRUE(agency.ok() && agency->has_value());
+  EXPECT_EQ((*agency)->name, "Sở Nội vụ tỉnh Nghệ An");
+  EXPECT_EQ((*agency)->pid, "41");
+  EXPECT_EQ((*agency)->old_code, "H41.01");
+  auto info = pg->agency_directory_info();
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->count, 2u);
+  EXPECT_GT(info->synced_ms, 0);
+  EXPECT_EQ(pg->search_agencies("noi vu", 10)->size(), 1u);  // the folded names came too
   // The operator's check on the new store.
   auto verify = edxgate("audit verify --db " + target());
   EXPECT_EQ(verify.code, 0) << verify.out;
@@ -143,6 +161,20 @@ TEST_P(StoreMigrate, RefusesATargetThatAlreadyHoldsRows) {
   auto second = edxgate("store migrate --from sqlite:" + source.path() + " --to " + target());
   EXPECT_EQ(second.code, 1) << second.out;
   EXPECT_NE(second.out.find("already holds rows"), std::string::npos) << second.out;
+}
+
+TEST_P(StoreMigrate, RefusesASourceTableItDoesNotKnowRatherThanLeaveItsRowsBehind) {
+  auto added = edxgate::test::run_command("sqlite3 " + source.path() +
+                                          "/edxgate.db 'CREATE TABLE signing_notes(id INTEGER PRIMARY KEY, note TEXT);"
+                                          " INSERT INTO signing_notes(note) VALUES (1);'");
+  ASSERT_EQ(added.code, 0) << added.out;
+  auto run = edxgate("store migrate --from sqlite:" + source.path() + " --to " + target());
+  EXPECT_NE(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("signing_notes"), std::string::npos) << run.out;
+  StoreOptions o = base_options();
+  auto pg = testing::open_or_die(o);
+  ASSERT_TRUE(pg);
+  EXPECT_FALSE(pg->get_document(out_id).ok());  // nothing was moved
 }
 
 TEST_P(StoreMigrate, TakesThePasswordFromAFileAndNeverPrintsIt) {
