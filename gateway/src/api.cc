@@ -70,18 +70,6 @@ std::optional<std::string> string_field(const bj::object& o, std::string_view ke
   return std::string(it->value().as_string());
 }
 
-// Idempotency-Key: at most 128 visible ASCII characters.
-Result<std::string> idempotency_key(const Request& req) {
-  if (req.headers.count("Idempotency-Key") == 0) return std::string();
-  auto k = req.headers.get("Idempotency-Key");
-  if (!k || k->empty() || k->size() > 128 ||
-      !std::all_of(k->begin(), k->end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
-    return make_error(ErrorKind::malformed, "api.idempotency_key",
-                      "Idempotency-Key must be 1 to 128 visible ASCII characters, given once");
-  }
-  return *k;
-}
-
 // A system acts only within its organ ids: the incoming documents addressed
 // to one of them (verified ones: quarantined are for officers) and the
 // outgoing documents it submitted itself. `d` must be a full document

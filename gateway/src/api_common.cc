@@ -1,5 +1,7 @@
 #include "api_common.h"
 
+#include <algorithm>
+
 #include "edxgate/base/hex.h"
 #include "edxgate/base/log.h"
 
@@ -57,6 +59,17 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     return url_decode(eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1));
   }
   return std::nullopt;
+}
+
+Result<std::string> idempotency_key(const Request& req) {
+  if (req.headers.count("Idempotency-Key") == 0) return std::string();
+  auto k = req.headers.get("Idempotency-Key");
+  if (!k || k->empty() || k->size() > 128 ||
+      !std::all_of(k->begin(), k->end(), [](char c) { return c > 0x20 && c < 0x7f; })) {
+    return make_error(ErrorKind::malformed, "api.idempotency_key",
+                      "Idempotency-Key must be 1 to 128 visible ASCII characters, given once");
+  }
+  return *k;
 }
 
 }  // namespace edxgate::gateway

@@ -31,4 +31,9 @@ Response cross_site_refusal();
 // ('+' is a space, %XX a byte; a malformed % escape is kept as it is).
 std::optional<std::string> query_param(std::string_view query, std::string_view name);
 
+// The Idempotency-Key header: "" when absent; at most 128 visible ASCII
+// characters, given once ("api.idempotency_key", 400, otherwise). A retry
+// with the same key answers as the first request did.
+Result<std::string> idempotency_key(const Request& req);
+
 }  // namespace edxgate::gateway

@@ -43,6 +43,8 @@ class LifecycleApi {
   LifecycleApi(workflow::Engine& e, store::Store& s, ApiOptions o) : engine_(e), store_(s), opt_(std::move(o)) {}
 
   Response revoke(Request& req, const Caller& c, const PathParams& p) {
+    auto key = idempotency_key(req);
+    if (!key.ok()) return error_response(key.error());
     auto d = original(c, p);
     if (!d.ok()) return error_response(d.error());
     auto text = req.body.read_all(64 * 1024);
@@ -50,11 +52,15 @@ class LifecycleApi {
     auto v = json::parse(*text);
     if (!v.ok() || !v->is_object()) return Response::problem(400, "api.json", "the body must be a JSON object");
     const bj::object& o = v->as_object();
-    auto r = engine_.revoke(d->id, request_from(o, c));
-    return answer(r, d->id);
+    LifecycleRequest r = request_from(o, c);
+    r.idempotency_key = *key;
+    auto made = engine_.revoke(d->id, r);
+    return answer(made, d->id);
   }
 
   Response update(Request& req, const Caller& c, const PathParams& p) {
+    auto key = idempotency_key(req);
+    if (!key.ok()) return error_response(key.error());
     auto d = original(c, p);
     if (!d.ok()) return error_response(d.error());
     const std::string media = media_type(req);
@@ -95,11 +101,14 @@ class LifecycleApi {
     } else {
       return Response::problem(415, "api.content_type", "send application/json or multipart/form-data");
     }
+    r.idempotency_key = *key;
     auto made = engine_.update(d->id, r, changes, std::move(files), std::move(names));
     return answer(made, d->id);
   }
 
   Response replace(Request& req, const Caller& c, const PathParams& p) {
+    auto key = idempotency_key(req);
+    if (!key.ok()) return error_response(key.error());
     auto d = original(c, p);
     if (!d.ok()) return error_response(d.error());
     if (media_type(req) != "multipart/form-data") {
@@ -127,7 +136,9 @@ class LifecycleApi {
         return Response::problem(400, "api.form", "unexpected form part '" + part.name + "'");
       }
     }
-    auto made = engine_.replace(d->id, request_from(*form, c), std::move(s));
+    LifecycleRequest r = request_from(*form, c);
+    r.idempotency_key = *key;
+    auto made = engine_.replace(d->id, r, std::move(s));
     return answer(made, d->id);
   }
 
@@ -188,7 +199,8 @@ class LifecycleApi {
     if (!r.ok()) return error_response(r.error());
     Response resp = Response::json(202, bj::object{{"id", std::to_string(r->id)},
                                                    {"state", std::string(store::state_name(r->state))},
-                                                   {"original", std::to_string(original)}});
+                                                   {"original", std::to_string(original)},
+                                                   {"existing", r->existing}});
     resp.headers.add("Location", "/v1/outgoing/" + std::to_string(r->id));
     return resp;
   }

@@ -261,6 +261,7 @@ Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
   if (q.before_id) sql += " AND id < ?7";
   if (!q.envelope_id.empty()) sql += " AND envelope_id = ?9";
   if (!q.lifecycle.empty()) sql += " AND lifecycle = ?10";
+  if (!q.idempotency_key.empty()) sql += " AND submitter = ?11 AND idempotency_key = ?12";
   sql += " ORDER BY id DESC LIMIT ?8";
   const uint32_t limit = q.limit == 0 ? 50 : std::min<uint32_t>(q.limit, 1000);
   return read_tx<DocumentPage>([&](sql::Conn& c) -> Result<DocumentPage> {
@@ -275,6 +276,7 @@ Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
     if (q.before_id) st->bind(7, *q.before_id);
     if (!q.envelope_id.empty()) st->bind(9, q.envelope_id);
     if (!q.lifecycle.empty()) st->bind(10, q.lifecycle);
+    if (!q.idempotency_key.empty()) st->bind(11, q.submitter).bind(12, q.idempotency_key);
     st->bind(8, int64_t{limit} + 1);  // one more tells whether a next page exists
     DocumentPage page;
     for (;;) {

@@ -315,7 +315,8 @@ class World {
   // Calls g's internal API as `who` (a TLS client name).
   Reply call(const Gateway& g, const std::string& who, const std::string& method, const std::string& path,
              const std::string& body = "", const std::string& content_type = "application/json",
-             const std::string& body_file = "", const std::string& response_file = "") const {
+             const std::string& body_file = "", const std::string& response_file = "",
+             const std::vector<std::pair<std::string, std::string>>& headers = {}) const {
     gateway::ClientOptions o;
     o.ca_file = tls_.cert("ca");
     o.client_cert = tls_.cert(who);
@@ -336,6 +337,7 @@ class World {
       r.body = body;
       r.body_file = body_file;
     }
+    for (const auto& [name, value] : headers) r.headers.emplace_back(name, value);
     auto resp = c->send(r, response_file);
     if (!resp.ok()) {
       out.error = resp.error().code + ": " + resp.error().message;

@@ -202,6 +202,30 @@ TEST_F(LifecycleE2e, ARecallRefusedLeavesTheDocumentInForce) {
   EXPECT_EQ(str(outgoing(s.id), "state"), "delivered");
 }
 
+TEST_F(LifecycleE2e, ARetriedRecallWithItsIdempotencyKeyGetsTheFirstAnswer) {
+  const Sent s = send("38/BA-VP", "V/v thu hồi gửi lại");
+  ASSERT_FALSE(s.at_b.empty());
+  const std::string path = "/v1/outgoing/" + s.id + "/revoke";
+  const std::string body = R"({"reason":"Gửi nhầm"})";
+  auto keyed = [&](const std::string& key) {
+    return w().call(w().a(), "sys-a", "POST", path, body, "application/json", "", "", {{"Idempotency-Key", key}});
+  };
+  Reply bad = keyed(std::string(129, 'k'));
+  EXPECT_EQ(bad.status, 400u) << bad.body;
+  EXPECT_EQ(str(bad.json(), "type"), "urn:edxgate:problem:api.idempotency_key") << bad.body;
+  EXPECT_EQ(str(outgoing(s.id), "lifecycle"), "");
+  Reply first = keyed("thu-hoi-38");
+  ASSERT_EQ(first.status, 202u) << first.body;
+  EXPECT_FALSE(first.json().as_object().at("existing").as_bool());
+  Reply again = keyed("thu-hoi-38");
+  ASSERT_EQ(again.status, 202u) << again.body;
+  EXPECT_EQ(str(again.json(), "id"), str(first.json(), "id"));
+  EXPECT_TRUE(again.json().as_object().at("existing").as_bool());
+  Reply unkeyed = w().call(w().a(), "sys-a", "POST", path, body);
+  EXPECT_EQ(unkeyed.status, 409u) << unkeyed.body;
+  EXPECT_EQ(links(outgoing(s.id)), std::vector<std::string>{"revoked_by:" + str(first.json(), "id")});
+}
+
 TEST_F(LifecycleE2e, AnUpdateReachesBWithTheChangedHeaderAndAttachment) {
   const Sent s = send("33/BA-VP", "V/v cập nhật thử nghiệm");
   ASSERT_FALSE(s.at_b.empty());

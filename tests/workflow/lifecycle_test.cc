@@ -225,6 +225,45 @@ TEST_F(LifecycleTest, OnlyASentDocumentCanBeRecalled) {
   EXPECT_EQ(no_answer.error().code, "lifecycle.state");
 }
 
+TEST_F(LifecycleTest, ARetriedRequestWithItsIdempotencyKeyAnswersAsTheFirstTime) {
+  LifecycleRequest r = request("Gửi nhầm");
+  r.idempotency_key = "recall-7-BTN";
+  auto first = a.engine->revoke(sent_id, r);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_FALSE(first->existing);
+  // The answer was lost: the system sends the same request again. Without the
+  // key the original is taken (409); with it, the first recall comes back.
+  auto unkeyed = a.engine->revoke(sent_id, request("Gửi nhầm"));
+  ASSERT_FALSE(unkeyed.ok());
+  EXPECT_EQ(unkeyed.error().code, "lifecycle.state");
+  auto again = a.engine->revoke(sent_id, r);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(a.links(sent_id), std::vector<std::string>{"revoked_by:" + std::to_string(first->id)});
+  // The key names that recall: another kind of request, or the same kind for
+  // another document, is refused rather than answered with it.
+  auto as_update = a.engine->update(sent_id, r, bj::object{{"subject", "khác"}}, {}, {});
+  ASSERT_FALSE(as_update.ok());
+  EXPECT_EQ(as_update.error().code, "idempotency.mismatch");
+  auto other = a.engine->submit(a.submission("9/BTN-VP", "Văn bản khác", {{"y.txt", "y"}}));
+  ASSERT_TRUE(other.ok());
+  auto other_sent = b.deliver(a.sign_and_send(other->id), kA);
+  ASSERT_TRUE(other_sent.ok());
+  relay_b_to_a();
+  auto elsewhere = a.engine->revoke(other->id, r);
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.error().code, "idempotency.mismatch");
+  EXPECT_EQ(a.doc(other->id).lifecycle, "");
+  // Another system's same key is its own.
+  LifecycleRequest theirs = r;
+  theirs.submitter = "qlvb";
+  auto own = a.engine->revoke(other->id, theirs);
+  ASSERT_TRUE(own.ok()) << own.error().message;
+  EXPECT_FALSE(own->existing);
+  EXPECT_NE(own->id, first->id);
+}
+
 TEST_F(LifecycleTest, AnUpdateCarriesTheChangedHeaderAndTheOriginalAttachments) {
   auto update =
       a.engine->update(sent_id, request("Sửa trích yếu"), bj::object{{"subject", "Về việc thử nghiệm (sửa)"}}, {}, {});

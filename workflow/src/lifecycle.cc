@@ -134,8 +134,36 @@ Result<Submitted> Lifecycle::submit_linked(const store::Document& original, Subm
   return made;
 }
 
+Result<std::optional<Submitted>> Lifecycle::earlier_request(DocumentId original, const LifecycleRequest& r,
+                                                            const std::string& relation, const std::string& what) {
+  if (r.idempotency_key.empty()) return std::optional<Submitted>();
+  store::DocumentQuery q;
+  q.direction = Direction::outgoing;
+  q.submitter = r.submitter;
+  q.idempotency_key = r.idempotency_key;
+  q.limit = 1;
+  auto page = c_.store.list_documents(q);
+  if (!page.ok()) return page.error();
+  if (page->documents.empty()) return std::optional<Submitted>();
+  const store::Document& first = page->documents.front();
+  auto events = c_.store.lifecycle_events(first.id);
+  if (!events.ok()) return events.error();
+  for (const auto& e : *events) {
+    if (e.relation == relation && e.related == original) {
+      return std::optional<Submitted>(Submitted{first.id, first.state, /*existing=*/true});
+    }
+  }
+  return make_error(ErrorKind::invalid, "idempotency.mismatch",
+                    "this Idempotency-Key was used for document " + std::to_string(first.id) + ", not for " + what +
+                        " of document " + std::to_string(original) + "; a retry must repeat the same request");
+}
+
 Result<Submitted> Lifecycle::revoke(DocumentId id, const LifecycleRequest& r) {
   if (r.reason.empty()) return make_error(ErrorKind::invalid, "lifecycle.reason", "a recall needs a reason");
+  if (auto earlier = earlier_request(id, r, "revocation_of", "a recall"); !earlier.ok() || earlier->has_value()) {
+    if (!earlier.ok()) return earlier.error();
+    return **earlier;  // answered as the first time
+  }
   auto original = sendable_original(id, "recalled");
   if (!original.ok()) return original.error();
   auto scratch = make_scratch(c_);
@@ -169,6 +197,10 @@ Result<Submitted> Lifecycle::update(DocumentId id, const LifecycleRequest& r, co
       return make_error(ErrorKind::invalid, "lifecycle.changes",
                         std::string("an update keeps the document's \"") + fixed + "\"; send a replacement instead");
     }
+  }
+  if (auto earlier = earlier_request(id, r, "update_of", "an update"); !earlier.ok() || earlier->has_value()) {
+    if (!earlier.ok()) return earlier.error();
+    return **earlier;  // answered as the first time
   }
   auto original = sendable_original(id, "updated");
   if (!original.ok()) return original.error();
@@ -209,6 +241,10 @@ Result<Submitted> Lifecycle::replace(DocumentId id, const LifecycleRequest& r, S
     }
   } cleanup{sub.files};
   if (r.reason.empty()) return make_error(ErrorKind::invalid, "lifecycle.reason", "a replacement needs a reason");
+  if (auto earlier = earlier_request(id, r, "replaces", "a replacement"); !earlier.ok() || earlier->has_value()) {
+    if (!earlier.ok()) return earlier.error();
+    return **earlier;  // answered as the first time
+  }
   auto original = sendable_original(id, "replaced");
   if (!original.ok()) return original.error();
   if (!sub.header.is_object()) {

@@ -51,6 +51,12 @@ class Lifecycle {
   Result<store::Document> sendable_original(store::DocumentId id, const std::string& what);
   // The original's envelope read back (attachments decoded into `dir`).
   Result<edxml::Envelope> read_original(const store::Document& doc, const std::string& dir);
+  // A retried request (the same submitter and Idempotency-Key as an earlier
+  // one): the document the first one made and linked to `original` with
+  // `relation`; none when the key is new; "idempotency.mismatch" when the
+  // key made something else.
+  Result<std::optional<Submitted>> earlier_request(store::DocumentId original, const LifecycleRequest& r,
+                                                   const std::string& relation, const std::string& what);
   // Submits `sub` and links it to `original` (cancelled again if the link fails).
   Result<Submitted> submit_linked(const store::Document& original, Submission sub, const std::string& original_marker,
                                   const std::string& original_relation, const std::string& new_marker,

@@ -211,6 +211,10 @@ struct DocumentQuery {
   std::optional<int64_t> created_until_ms;  // exclusive
   std::string subject_contains;             // case-insensitive (Unicode simple folding)
   std::string lifecycle;                    // exact lifecycle marker (LifecycleEvent)
+  // The document a submission with this (submitter, idempotency_key) made;
+  // both are matched when the key is not empty.
+  std::string submitter;
+  std::string idempotency_key;
   std::optional<DocumentId> before_id;
   uint32_t limit = 50;  // capped at 1000
 };
