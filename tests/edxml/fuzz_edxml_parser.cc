@@ -57,6 +57,11 @@ edxgate::Result<XmlDocPtr> parse_in_pieces(std::string_view bytes, const Limits&
   return parser.finish();
 }
 
+// The codes the pre-scanner (prescan.h) refuses with ahead of libxml2.
+bool prescanner_code(const std::string& code) {
+  return code == "xml.doctype" || code == "xml.attributes" || code == "xml.text_size" || code == "xml.encoding";
+}
+
 bool timed_out(const edxgate::Result<XmlDocPtr>& r) { return !r.ok() && r.error().code == "xml.timeout"; }
 
 void check_plain_text_fast_path(std::string_view bytes, const Limits& limits) {
@@ -74,7 +79,14 @@ void check_plain_text_fast_path(std::string_view bytes, const Limits& limits) {
     std::abort();
   }
   if (!dom.ok()) {
-    if (dom.error().code != streamed.error().code) {
+    // With two faults in the input, which is reported may differ: the
+    // pre-scanner refuses as soon as a piece arrives, while libxml2 reports
+    // some faults only once it holds more input (short text in content waits
+    // for a '<'), and the fast path changes how much it holds back. The
+    // scanner sees the same bytes in both modes, and so does libxml2 but for
+    // plain text: two codes of the same side must be equal.
+    const std::string &d = dom.error().code, &s = streamed.error().code;
+    if (d != s && !prescanner_code(d) && !prescanner_code(s)) {
       std::fprintf(stderr, "DOM mode: %s, streaming: %s\n", dom.error().code.c_str(), streamed.error().code.c_str());
       std::abort();
     }
