@@ -70,6 +70,20 @@ struct EngineTest : ::testing::Test {
     return {sub->id, sent[0].bytes};
   }
 
+  // `n` documents of A for B, each submitted and signed (queued), in order.
+  std::vector<store::DocumentId> queued_documents(int n) {
+    SecretString pin("1234");
+    std::vector<store::DocumentId> ids;
+    for (int i = 0; i < n; ++i) {
+      auto sub = a.submit({kB}, {{"a.txt", "document " + std::to_string(i)}});
+      EXPECT_TRUE(sub.ok()) << sub.error().message;
+      if (!sub.ok()) break;
+      EXPECT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
+      ids.push_back(sub->id);
+    }
+    return ids;
+  }
+
   // Relays what B queued for A back to A; returns how many were relayed.
   size_t relay_statuses_b_to_a() {
     EXPECT_TRUE(b.engine->run_outbox_once().ok());
@@ -468,14 +482,8 @@ TEST_F(EngineTest, TheOutboxRetriesWhileTheAxisIsDownAndSendsOnce) {
 // The outbox keeps several sends in flight (EngineOptions::outbox_in_flight,
 // 4 by default), and each document is still sent exactly once.
 TEST_F(EngineTest, TheOutboxKeepsSeveralSendsInFlightAndSendsEachDocumentOnce) {
-  SecretString pin("1234");
-  std::vector<store::DocumentId> ids;
-  for (int i = 0; i < 8; ++i) {
-    auto sub = a.submit({kB}, {{"a.txt", "document " + std::to_string(i)}});
-    ASSERT_TRUE(sub.ok()) << sub.error().message;
-    ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
-    ids.push_back(sub->id);
-  }
+  const auto ids = queued_documents(8);
+  ASSERT_EQ(ids.size(), 8u);
   a.axis.delay = std::chrono::milliseconds(100);
   const auto t0 = std::chrono::steady_clock::now();
   auto n = a.engine->run_outbox_once();
@@ -496,14 +504,8 @@ TEST_F(EngineTest, TheOutboxKeepsSeveralSendsInFlightAndSendsEachDocumentOnce) {
 // Sends that fail in flight together are each recorded as one failed attempt
 // and retried with the backoff, as one at a time.
 TEST_F(EngineTest, FailedSendsInFlightAreEachRetriedOnce) {
-  SecretString pin("1234");
-  std::vector<store::DocumentId> ids;
-  for (int i = 0; i < 6; ++i) {
-    auto sub = a.submit({kB}, {{"a.txt", "document " + std::to_string(i)}});
-    ASSERT_TRUE(sub.ok()) << sub.error().message;
-    ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
-    ids.push_back(sub->id);
-  }
+  const auto ids = queued_documents(6);
+  ASSERT_EQ(ids.size(), 6u);
   a.axis.delay = std::chrono::milliseconds(20);
   a.axis.down = true;
   auto n = a.engine->run_outbox_once();
