@@ -165,8 +165,9 @@ Result<std::string> read_line_terminal(std::string_view prompt) {
     return make_error(ErrorKind::usage, "usage.no_terminal",
                       "no terminal to ask which documents to sign: give --sign ID or --sign all");
   }
-  std::fwrite(prompt.data(), 1, prompt.size(), tty.get());
-  std::fflush(tty.get());
+  // A prompt that could not be shown still lets the leader type the answer.
+  (void)std::fwrite(prompt.data(), 1, prompt.size(), tty.get());
+  (void)std::fflush(tty.get());
   std::string line;
   for (int c; (c = std::fgetc(tty.get())) != EOF && c != '\n';) {
     if (line.size() < 4096) line.push_back(static_cast<char>(c));
