@@ -14,6 +14,7 @@
 #include "edxgate/base/fs.h"
 #include "edxgate/base/hex.h"
 #include "edxgate/base/ossl.h"
+#include "edxgate/base/url.h"
 
 namespace edxgate {
 
@@ -48,6 +49,44 @@ std::optional<std::vector<uint8_t>> from_hex(std::string_view text) {
     const int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- URLs
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kDigits[c >> 4]);
+      out.push_back(kDigits[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string form_decode(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '+') {
+      out.push_back(' ');
+    } else if (value[i] == '%' && i + 2 < value.size() && hex_digit(value[i + 1]) >= 0 &&
+               hex_digit(value[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex_digit(value[i + 1]) * 16 + hex_digit(value[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(value[i]);
+    }
   }
   return out;
 }

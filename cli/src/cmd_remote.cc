@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "edxgate/base/base64.h"
 #include "edxgate/base/json.h"
+#include "edxgate/base/url.h"
 #include "edxgate/crypto/signer.h"
 #include "edxgate/crypto/x509.h"
 #include "edxgate/hsm/hsm.h"
@@ -43,21 +44,6 @@ Result<HttpsOptions> connection(const Args& args) {
   if (o.url.empty() || o.cert.empty() || o.key.empty())
     return make_error(ErrorKind::usage, "usage.missing_option", "--url, --cert and --key are required");
   return o;
-}
-
-std::string percent_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 // One call whose answer must be 2xx JSON.
@@ -179,8 +165,9 @@ Result<std::string> read_line_terminal(std::string_view prompt) {
     return make_error(ErrorKind::usage, "usage.no_terminal",
                       "no terminal to ask which documents to sign: give --sign ID or --sign all");
   }
-  std::fwrite(prompt.data(), 1, prompt.size(), tty.get());
-  std::fflush(tty.get());
+  // A prompt that could not be shown still lets the leader type the answer.
+  (void)std::fwrite(prompt.data(), 1, prompt.size(), tty.get());
+  (void)std::fflush(tty.get());
   std::string line;
   for (int c; (c = std::fgetc(tty.get())) != EOF && c != '\n';) {
     if (line.size() < 4096) line.push_back(static_cast<char>(c));

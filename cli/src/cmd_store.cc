@@ -481,7 +481,8 @@ constexpr Command kCommands[] = {
      "directory: the blobs the rows name are copied there and re-hashed (default:\n"
      "DIR/blobs, nothing copied). Afterwards the audit chain is verified on the\n"
      "target and must end at the source's head hash. Exit 0 moved, 1 refused (target\n"
-     "not empty, source corrupt, check failed), 2 usage or connection error.\n",
+     "not empty, a source blob corrupt, check failed), 2 usage or connection error\n"
+     "or a corrupt source database (store.corrupt).\n",
      store_migrate},
 };
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "edxgate/base/hex.h"
 #include "edxgate/base/log.h"
+#include "edxgate/base/url.h"
 
 namespace edxgate::gateway {
 
@@ -30,25 +30,6 @@ Response cross_site_refusal() {
   return Response::problem(403, "api.cross_site", "a request sent for a page of another site is refused");
 }
 
-namespace {
-
-std::string url_decode(std::string_view in) {
-  std::string out;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size() && hex_digit(in[i + 1]) >= 0 && hex_digit(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_digit(in[i + 1]) * 16 + hex_digit(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(in[i]);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::optional<std::string> query_param(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     const size_t amp = query.find('&');
@@ -56,7 +37,7 @@ std::optional<std::string> query_param(std::string_view query, std::string_view 
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     const size_t eq = kv.find('=');
     if (kv.substr(0, eq) != name) continue;
-    return url_decode(eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1));
+    return form_decode(eq == std::string_view::npos ? std::string_view{} : kv.substr(eq + 1));
   }
   return std::nullopt;
 }

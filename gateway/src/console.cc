@@ -4,12 +4,12 @@
 #include "edxgate/gateway/console.h"
 
 #include <algorithm>
-#include <cctype>
 #include <string>
 
 #include "console_assets.h"
 #include "console_page.h"
 #include "console_text.h"
+#include "edxgate/base/url.h"
 #include "edxgate/base/version.h"
 
 namespace edxgate::gateway {
@@ -54,27 +54,10 @@ ApiAnswer call_api(const Router& router, const Caller& caller, const std::string
   return a;
 }
 }  // namespace console
-namespace {
-
-std::string url_encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace
 namespace console {
 
-// The decoded value of query parameter `name`, "" when absent.
+// The decoded value of query parameter `name`, "" when absent. A key without
+// '=' is skipped (a later `name=value` still counts).
 std::string query_value(const std::string& query, std::string_view name) {
   size_t start = 0;
   while (start <= query.size()) {
@@ -82,22 +65,7 @@ std::string query_value(const std::string& query, std::string_view name) {
     if (end == std::string::npos) end = query.size();
     std::string_view kv(query.data() + start, end - start);
     const size_t eq = kv.find('=');
-    if (kv.substr(0, eq) == name && eq != std::string_view::npos) {
-      std::string out;
-      std::string_view v = kv.substr(eq + 1);
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (v[i] == '+') {
-          out += ' ';
-        } else if (v[i] == '%' && i + 2 < v.size() && std::isxdigit(static_cast<unsigned char>(v[i + 1])) &&
-                   std::isxdigit(static_cast<unsigned char>(v[i + 2]))) {
-          out += static_cast<char>(std::stoi(std::string(v.substr(i + 1, 2)), nullptr, 16));
-          i += 2;
-        } else {
-          out += v[i];
-        }
-      }
-      return out;
-    }
+    if (kv.substr(0, eq) == name && eq != std::string_view::npos) return form_decode(kv.substr(eq + 1));
     start = end + 1;
   }
   return "";
@@ -263,7 +231,7 @@ void states_table(Html& h, const bj::value& counts, std::string_view direction, 
   }
   h.raw("<table class=\"counts\" data-direction=\"").text(direction).raw("\"><tbody>\n");
   for (const auto& [state, n] : counts.as_object()) {
-    h.raw("<tr><td><a href=\"/console/").text(direction).raw("?state=").text(url_encode(state)).raw("\">");
+    h.raw("<tr><td><a href=\"/console/").text(direction).raw("?state=").text(percent_encode(state)).raw("\">");
     state_badge(h, std::string(state));
     h.raw("</a></td><td class=\"n\" data-state=\"").text(state).raw("\">");
     h.number(n.is_int64() ? n.as_int64() : n.is_uint64() ? static_cast<int64_t>(n.as_uint64()) : 0);
@@ -514,8 +482,8 @@ Response list_page(const Router& router, const Caller& caller, std::string_view 
   const std::string state = query_value(req.query, "state");
   const std::string cursor = query_value(req.query, "cursor");
   std::string query = "limit=50";
-  if (!state.empty()) query += "&state=" + url_encode(state);
-  if (!cursor.empty()) query += "&cursor=" + url_encode(cursor);
+  if (!state.empty()) query += "&state=" + percent_encode(state);
+  if (!cursor.empty()) query += "&cursor=" + percent_encode(cursor);
   ApiAnswer a = call_api(router, caller, "/v1/" + std::string(direction), query);
   if (!a.ok()) return error_page(caller, a);
   Html h;
@@ -527,8 +495,8 @@ Response list_page(const Router& router, const Caller& caller, std::string_view 
   documents_table(h, list(a.json, "documents"), direction);
   if (const std::string next = str(a.json, "next_cursor"); !next.empty()) {
     h.raw("<p><a class=\"next\" href=\"/console/").text(direction).raw("?");
-    if (!state.empty()) h.raw("state=").text(url_encode(state)).raw("&amp;");
-    h.raw("cursor=").text(url_encode(next)).raw("\">Trang sau</a></p>\n");
+    if (!state.empty()) h.raw("state=").text(percent_encode(state)).raw("&amp;");
+    h.raw("cursor=").text(percent_encode(next)).raw("\">Trang sau</a></p>\n");
   }
   return page(caller, 200, direction, direction == "outgoing" ? "Văn bản đi" : "Văn bản đến", h);
 }

@@ -56,6 +56,36 @@ Error lease_problem(sql::Conn& c, OutboxId id) {
                     "the lease on outbox item " + std::to_string(id) + " expired and another worker holds it now");
 }
 
+// What a worker reads of the item it holds before it records the outcome of
+// a send. The UPDATE that follows is guarded by the same lease and attempt
+// count, so what was read here is what it changes.
+struct LeasedItem {
+  int64_t attempts = 0;
+  int64_t refusals = 0;
+  DocumentId document = 0;
+  std::string kind;
+};
+
+// The pending item `id` while `lease_token` still holds it; otherwise the
+// lease_problem (gone, finished, or leased to another worker since).
+Result<LeasedItem> leased_item(sql::Conn& c, OutboxId id, const std::string& lease_token) {
+  auto cur = c.prepare(
+      "SELECT attempts, refusals, document_id, kind FROM outbox WHERE id = ? AND lease_token = ?"
+      " AND state = 'pending' AND ? <> ''");
+  if (!cur.ok()) return cur.error();
+  cur->bind(1, id).bind(2, lease_token).bind(3, lease_token);
+  auto row = cur->step();
+  if (!row.ok()) return row.error();
+  if (!*row) return lease_problem(c, id);
+  LeasedItem item;
+  item.attempts = cur->i64(0);
+  item.refusals = cur->i64(1);
+  item.document = cur->i64(2);
+  item.kind = cur->text(3);
+  EDX_TRY(cur->run());  // ends the statement
+  return item;
+}
+
 }  // namespace
 
 std::string_view outbox_state_name(OutboxState s) {
@@ -189,15 +219,9 @@ Status SqlStore::fail_outbox(OutboxId id, const std::string& lease_token, const 
   return write_tx<void>(
       [&](sql::Conn& c) -> Status {
         const int64_t at = now();
-        auto cur = c.prepare(
-            "SELECT attempts FROM outbox WHERE id = ? AND lease_token = ? AND state = 'pending'"
-            " AND ? <> ''");
-        if (!cur.ok()) return cur.error();
-        cur->bind(1, id).bind(2, lease_token).bind(3, lease_token);
-        auto row = cur->step();
-        if (!row.ok()) return row.error();
-        if (!*row) return lease_problem(c, id);
-        const int64_t attempts = cur->i64(0);
+        auto item = leased_item(c, id, lease_token);
+        if (!item.ok()) return item.error();
+        const int64_t attempts = item->attempts;
         const int failures = static_cast<int>(attempts) + 1;
         const int64_t next = at + backoff_delay_ms(options_.backoff, failures, random64());
         // Guarded by the lease again: without the audit lock, another node may
@@ -220,19 +244,12 @@ Result<bool> SqlStore::refuse_outbox(OutboxId id, const std::string& lease_token
                                      int max_refusals) {
   return write_tx<bool>([&](sql::Conn& c) -> Result<bool> {
     const int64_t at = now();
-    auto cur = c.prepare(
-        "SELECT attempts, refusals, document_id, kind FROM outbox WHERE id = ? AND lease_token = ?"
-        " AND state = 'pending' AND ? <> ''");
-    if (!cur.ok()) return cur.error();
-    cur->bind(1, id).bind(2, lease_token).bind(3, lease_token);
-    auto row = cur->step();
-    if (!row.ok()) return row.error();
-    if (!*row) return lease_problem(c, id);
-    const int64_t attempts = cur->i64(0);
-    const int64_t refusals = cur->i64(1) + 1;
-    const DocumentId document = cur->i64(2);
-    const std::string kind = cur->text(3);
-    EDX_TRY(cur->run());  // ends the statement
+    auto item = leased_item(c, id, lease_token);
+    if (!item.ok()) return item.error();
+    const int64_t attempts = item->attempts;
+    const int64_t refusals = item->refusals + 1;
+    const DocumentId document = item->document;
+    const std::string& kind = item->kind;
     const bool failed = refusals >= std::max(max_refusals, 1);
     const int64_t next =
         failed ? at : at + backoff_delay_ms(options_.backoff, static_cast<int>(attempts) + 1, random64());

@@ -29,7 +29,7 @@ Error db_error(sqlite3* db, std::string_view what) {
       break;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      code = "store.corrupt", kind = ErrorKind::invalid;
+      code = "store.corrupt", kind = ErrorKind::io;  // our own damaged file, never the client's input
       break;
     case SQLITE_FULL:
       code = "store.full", kind = ErrorKind::unavailable;

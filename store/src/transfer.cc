@@ -141,7 +141,7 @@ Result<TransferReport> transfer_store(const StoreOptions& from_options, const St
   }));
   for (const std::string& name : names) {
     if (!is_blob_name(name))
-      return make_error(ErrorKind::invalid, "store.corrupt", "the source names a blob '" + name + "'");
+      return make_error(ErrorKind::io, "store.corrupt", "the source names a blob '" + name + "'");
     if (same_blobs) {
       auto size = from.blobs().stat(name);
       if (!size.ok()) return size.error();

@@ -23,7 +23,7 @@ Status SqlStore::move_document(sql::Conn& c, DocumentId id, State to, const std:
   auto direction = parse_direction(st->text(0));
   auto from = parse_state(st->text(1));
   if (!direction || !from) {
-    return make_error(ErrorKind::invalid, "store.corrupt", "document " + std::to_string(id) + " has an unknown state");
+    return make_error(ErrorKind::io, "store.corrupt", "document " + std::to_string(id) + " has an unknown state");
   }
   if (expected_from && *expected_from != *from) {
     return make_error(ErrorKind::conflict, "store.conflict",

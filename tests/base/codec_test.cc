@@ -1,5 +1,6 @@
 // The shared codecs: hex, base64 (OpenSSL's, with the whitespace rule of
-// base64.h) and SHA-256, checked against the openssl CLI and RFC 4648.
+// base64.h), SHA-256, checked against the openssl CLI and RFC 4648, and the
+// URL codings (url.h).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "edxgate/base/base64.h"
 #include "edxgate/base/digest.h"
 #include "edxgate/base/hex.h"
+#include "edxgate/base/url.h"
 
 namespace edxgate {
 namespace {
@@ -38,6 +40,37 @@ TEST(Hex, OneDigitHasItsValueInEitherCaseAndNothingElseHasOne) {
   for (size_t i = 0; i < digits.size(); ++i) EXPECT_EQ(hex_digit(digits[i]), static_cast<int>(i));
   for (size_t i = 0; i < upper.size(); ++i) EXPECT_EQ(hex_digit(upper[i]), static_cast<int>(10 + i));
   for (char c : std::string("gG/:@`%x \0\xff", 11)) EXPECT_EQ(hex_digit(c), -1) << static_cast<int>(c);
+}
+
+// RFC 3986 2.3: only the unreserved characters stand as themselves; every
+// other byte (reserved, space, control, each byte of UTF-8) is %XX, upper case.
+TEST(Url, PercentEncodingKeepsOnlyTheUnreservedCharacters) {
+  const std::string unreserved = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
+  EXPECT_EQ(percent_encode(unreserved), unreserved);
+  EXPECT_EQ(percent_encode(""), "");
+  EXPECT_EQ(percent_encode("a b+c&d=e/f?g#h%i"), "a%20b%2Bc%26d%3De%2Ff%3Fg%23h%25i");
+  EXPECT_EQ(percent_encode("Bộ"), "B%E1%BB%99");
+  EXPECT_EQ(percent_encode(std::string_view("\0\x7f\xff", 3)), "%00%7F%FF");
+  // Every byte other than the unreserved ones is escaped.
+  for (int c = 0; c < 256; ++c) {
+    const std::string one(1, static_cast<char>(c));
+    const bool kept = unreserved.find(static_cast<char>(c)) != std::string::npos && c != 0;
+    EXPECT_EQ(percent_encode(one).size(), kept ? 1u : 3u) << c;
+  }
+}
+
+TEST(Url, FormDecodingTakesPlusAsSpaceAndKeepsAMalformedEscape) {
+  EXPECT_EQ(form_decode("a+b%20c"), "a b c");
+  EXPECT_EQ(form_decode("%e1%BB%99"), "ộ");
+  EXPECT_EQ(form_decode("100%"), "100%");
+  EXPECT_EQ(form_decode("%4"), "%4");
+  EXPECT_EQ(form_decode("%zz%41"), "%zzA");
+  EXPECT_EQ(form_decode("%2B"), "+");
+  EXPECT_EQ(form_decode("%00"), std::string(1, '\0'));
+  // What percent_encode writes, form_decode reads back, for every byte.
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  EXPECT_EQ(form_decode(percent_encode(all)), all);
 }
 
 TEST(Base64, Rfc4648Vectors) {

@@ -159,39 +159,11 @@ TEST(Config, AxisEndpointMustBeHttps) {
 }
 
 // The SDK reuses one signed timestamp for its life: no window unless asked.
-TEST(Config, AxisTimestampWindowIsOffByDefaultAndNamedForWhatItChecks) {
-  auto d = parse("", "t.toml");
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->axis.timestamp_window_s, 0u);
-  auto w = parse("[axis]\ntimestamp_window_s = 600\n", "t.toml");
-  ASSERT_TRUE(w.ok()) << w.error().message;
-  EXPECT_EQ(w->axis.timestamp_window_s, 600u);
+// (Its default, off, and its bounds are in BoundedIntegersHaveADefaultAndARange.)
+TEST(Config, AxisTimestampWindowIsNamedForWhatItChecks) {
   EXPECT_EQ(error_of("[axis]\nreplay_window_s = 300\n"),
             "t.toml:2: axis.replay_window_s: renamed: use axis.timestamp_window_s "
             "(0, the default, checks no timestamp)");
-}
-
-// Issue 13: a permanent refusal by the axis stops after a bounded number.
-TEST(Config, AxisMaxPermanentFailuresIsBoundedAndThreeByDefault) {
-  auto d = parse("", "t.toml");
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->axis.max_permanent_failures, 3u);
-  auto five = parse("[axis]\nmax_permanent_failures = 5\n", "t.toml");
-  ASSERT_TRUE(five.ok()) << five.error().message;
-  EXPECT_EQ(five->axis.max_permanent_failures, 5u);
-  EXPECT_NE(error_of("[axis]\nmax_permanent_failures = 0\n").find("axis.max_permanent_failures"), std::string::npos);
-}
-
-// Issue 15: the outbox keeps up to max_in_flight sends to the axis in flight.
-TEST(Config, AxisMaxInFlightDefaultsToFourAndIsBounded) {
-  auto d = parse("", "t.toml");
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->axis.max_in_flight, 4u);
-  auto w = parse("[axis]\nmax_in_flight = 8\n", "t.toml");
-  ASSERT_TRUE(w.ok()) << w.error().message;
-  EXPECT_EQ(w->axis.max_in_flight, 8u);
-  EXPECT_NE(error_of("[axis]\nmax_in_flight = 0\n").find("axis.max_in_flight"), std::string::npos);
-  EXPECT_NE(error_of("[axis]\nmax_in_flight = 65\n").find("axis.max_in_flight"), std::string::npos);
 }
 
 // Issue 13: who signs is explicit; personal (a leader with the PIN) unless set.
@@ -269,14 +241,52 @@ TEST(Config, ForbiddenKindsAreUnsetByDefaultAndMayBeReplaced) {
   EXPECT_TRUE(none->policy.forbidden_kinds.has_value() && none->policy.forbidden_kinds->empty());
 }
 
-TEST(Config, MinFreeDiskSpaceHasADefaultAndMayBeTurnedOff) {
+// Every bounded integer key of that shape: its default, a valid value taken,
+// and one below its minimum and one above its maximum refused with an error
+// naming the key and the range.
+//   axis.max_permanent_failures  issue 13: a permanent refusal by the axis stops after a bounded number
+//   axis.max_in_flight           issue 15: the outbox keeps up to that many sends in flight
+//   axis.timestamp_window_s      the SDK reuses one signed timestamp for its life: off unless asked
+//   store.min_free_mb            0 turns the free disk space check off
+//   reports.no_answer_days       a week by default
+struct BoundedInteger {
+  const char* key;  // "table.name"
+  int64_t by_default, valid, min, max;
+  int64_t (*read)(const edxgate::config::Config&);
+};
+
+TEST(Config, BoundedIntegersHaveADefaultAndARange) {
+  using edxgate::config::Config;
+  const BoundedInteger cases[] = {
+      {"axis.max_permanent_failures", 3, 5, 1, 100,
+       [](const Config& c) -> int64_t { return c.axis.max_permanent_failures; }},
+      {"axis.max_in_flight", 4, 8, 1, 64, [](const Config& c) -> int64_t { return c.axis.max_in_flight; }},
+      {"axis.timestamp_window_s", 0, 600, 0, 86400,
+       [](const Config& c) -> int64_t { return c.axis.timestamp_window_s; }},
+      {"store.min_free_mb", 512, 0, 0, int64_t{1} << 30,
+       [](const Config& c) -> int64_t { return c.store.min_free_mb; }},
+      {"reports.no_answer_days", 7, 14, 1, 3650, [](const Config& c) -> int64_t { return c.reports.no_answer_days; }},
+  };
   auto d = parse("", "t.toml");
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->store.min_free_mb, 512u);
-  auto off = parse("[store]\nmin_free_mb = 0\n", "t.toml");
-  ASSERT_TRUE(off.ok()) << off.error().message;
-  EXPECT_EQ(off->store.min_free_mb, 0u);
-  EXPECT_NE(error_of("[store]\nmin_free_mb = -1\n").find("min_free_mb"), std::string::npos);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.key);
+    const std::string key = k.key;
+    const std::string table = key.substr(0, key.find('.'));
+    const std::string name = key.substr(key.find('.') + 1);
+    auto toml = [&](int64_t v) { return "[" + table + "]\n" + name + " = " + std::to_string(v) + "\n"; };
+    auto refusal = [&](int64_t v) {
+      return "t.toml:2: " + key + ": must be between " + std::to_string(k.min) + " and " + std::to_string(k.max) +
+             ", not " + std::to_string(v);
+    };
+    EXPECT_EQ(k.read(*d), k.by_default);
+    ASSERT_NE(k.valid, k.by_default);  // else taking the value proves nothing
+    auto valid = parse(toml(k.valid), "t.toml");
+    ASSERT_TRUE(valid.ok()) << valid.error().message;
+    EXPECT_EQ(k.read(*valid), k.valid);
+    EXPECT_EQ(error_of(toml(k.min - 1)), refusal(k.min - 1));
+    EXPECT_EQ(error_of(toml(k.max + 1)), refusal(k.max + 1));
+  }
 }
 
 TEST(Config, ExampleConfigIsValid) {
@@ -290,17 +300,6 @@ TEST(Config, MissingFileIsOneClearError) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "config.unreadable");
   EXPECT_EQ(r.error().message, "cannot read config: cannot open /nonexistent/edxgate.toml: No such file or directory");
-}
-
-TEST(Config, ReportsNoAnswerDaysDefaultsToAWeekAndIsBounded) {
-  auto d = edxgate::config::parse("", "t.toml");
-  ASSERT_TRUE(d.ok());
-  EXPECT_EQ(d->reports.no_answer_days, 7);
-  auto c = edxgate::config::parse("[reports]\nno_answer_days = 14\n", "t.toml");
-  ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_EQ(c->reports.no_answer_days, 14);
-  EXPECT_EQ(error_of("[reports]\nno_answer_days = 0\n"),
-            "t.toml:2: reports.no_answer_days: must be between 1 and 3650, not 0");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 
+#include "../../gateway/src/console_page.h"
 #include "../../gateway/src/console_text.h"
 #include "../support/temp_dir.h"
 #include "../support/workflow_doubles.h"
@@ -343,6 +344,18 @@ TEST(ConsoleText, EscapesMarkupRepairsUtf8AndNormalisesToNfc) {
   EXPECT_EQ(console::state_label("pending_signature"), "Chờ ký số");
   EXPECT_EQ(console::state_label("failed"), "Gửi thất bại");  // issue 13: refused by the axis
   EXPECT_TRUE(console::is_nfc(console::state_label("quarantined")));
+}
+
+// The console's query values (the list filters, the paging cursor): decoded
+// as a form would send them; a key without '=' is skipped, not taken as "".
+TEST(ConsoleQuery, ValuesAreDecodedAndAKeyWithoutAValueIsSkipped) {
+  EXPECT_EQ(console::query_value("state=pending_signature&cursor=a%2Bb+c", "cursor"), "a+b c");
+  EXPECT_EQ(console::query_value("state=queued", "cursor"), "");
+  EXPECT_EQ(console::query_value("states=x&state=queued", "state"), "queued");
+  EXPECT_EQ(console::query_value("state&state=signed", "state"), "signed");
+  EXPECT_EQ(console::query_value("state", "state"), "");
+  EXPECT_EQ(console::query_value("state=a&state=b", "state"), "a");
+  EXPECT_EQ(console::query_value("state=100%", "state"), "100%");
 }
 
 TEST_F(ConsoleTest, TheOutgoingListFiltersByStateAndLeadersSeeOnlyWhatAwaitsThem) {

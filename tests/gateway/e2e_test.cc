@@ -158,6 +158,66 @@ class E2e : public ::testing::Test {
     return {r.id, str(outgoing(r.id), "document_id")};
   }
 
+  // The VDXP secret a gateway's system shares with the axis (its secret file without the newline).
+  std::string axis_secret(const Gateway& g) {
+    std::string secret = read_text(g.dir + "/axis.secret");
+    while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    return secret;
+  }
+  // A VDXP client of the simulated axis speaking as the given system: how the
+  // tests inject what another sender (or a forger) writes to the axis.
+  Result<std::unique_ptr<gateway::AxisTransport>> axis_client(const std::string& organ, const std::string& system_id,
+                                                              const std::string& secret) {
+    gateway::VdxpOptions vo;
+    vo.endpoint = w().sim_url();
+    vo.organ_id = organ;
+    vo.system_id = system_id;
+    vo.secret = std::make_shared<SecretString>(secret);
+    vo.client.ca_file = w().tls().cert("ca");
+    vo.spool_dir = w().dir();
+    return gateway::make_vdxp_transport(vo);
+  }
+  // Pushes an envelope to B's axis listener as the axis does (sendEdoc, the
+  // file + CRLF body, VDXP headers signed with SYS-B's secret, the axis' TLS
+  // client certificate), naming `from` as the sender. Status 0 if it could
+  // not be sent (the failure is recorded).
+  gateway::ClientResponse push_as_axis(const std::string& envelope_file, const std::string& from) {
+    SecretString key(axis_secret(w().b()));
+    auto hash = gateway::vdxp::hash_file_hex(envelope_file);
+    if (!hash.ok()) {
+      ADD_FAILURE() << hash.error().message;
+      return {};
+    }
+    auto headers =
+        gateway::vdxp::sign({{"from", from}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"hash-file", *hash}},
+                            gateway::vdxp::kContentTypeFile, "SYS-B", key, gateway::vdxp::Clock::now());
+    if (!headers.ok()) {
+      ADD_FAILURE() << headers.error().message;
+      return {};
+    }
+    gateway::ClientOptions o;
+    o.ca_file = w().tls().cert("ca");
+    o.client_cert = w().tls().cert("axis");
+    o.client_key = w().tls().key("axis");
+    auto c = gateway::HttpsClient::create("https://127.0.0.1:" + std::to_string(w().b().axis_port), o);
+    if (!c.ok()) {
+      ADD_FAILURE() << c.error().message;
+      return {};
+    }
+    gateway::ClientRequest req;
+    req.path = "/vdxp/sendEdoc";
+    req.body_file = envelope_file;
+    req.body_file_suffix = std::string(gateway::vdxp::kFileTrailer);
+    req.content_type = std::string(gateway::vdxp::kContentTypeFile);
+    for (auto& h : *headers) req.headers.emplace_back(h.name, h.value);
+    auto resp = c->send(req);
+    if (!resp.ok()) {
+      ADD_FAILURE() << resp.error().message;
+      return {};
+    }
+    return *resp;
+  }
+
   static World* world_;
   static std::string setup_error_;
 };
@@ -446,16 +506,7 @@ TEST_F(E2e, ForgedEnvelopeIsQuarantinedAtBAndRefusedToA) {
   write_text(w().path("forged.xml"), xml);
 
   // Injected at the axis with A's own VDXP credentials.
-  gateway::VdxpOptions vo;
-  vo.endpoint = w().sim_url();
-  vo.organ_id = kOrganA;
-  vo.system_id = "SYS-A";
-  std::string secret = read_text(w().a().dir + "/axis.secret");
-  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
-  vo.secret = std::make_shared<SecretString>(secret);
-  vo.client.ca_file = w().tls().cert("ca");
-  vo.spool_dir = w().dir();
-  auto axis = gateway::make_vdxp_transport(vo);
+  auto axis = axis_client(kOrganA, "SYS-A", axis_secret(w().a()));
   ASSERT_TRUE(axis.ok()) << axis.error().message;
   auto sent = (*axis)->send_envelope(w().path("forged.xml"), {kOrganB}, gateway::AxisMessageType::edoc);
   ASSERT_TRUE(sent.ok()) << sent.error().message;
@@ -695,31 +746,9 @@ TEST_F(E2e, RecipientStoppedMidPushIsRetriedAndStoresOnce) {
   ASSERT_EQ(w().call(w().b(), "sys-b", "GET", "/v1/incoming/" + str(docs[0], "id") + "/envelope", "", "", "", env_file)
                 .status,
             200u);
-  std::string secret = read_text(w().b().dir + "/axis.secret");
-  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
-  SecretString key(secret);
-  auto hash = gateway::vdxp::hash_file_hex(env_file);
-  ASSERT_TRUE(hash.ok());
-  auto headers =
-      gateway::vdxp::sign({{"from", kOrganA}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"hash-file", *hash}},
-                          gateway::vdxp::kContentTypeFile, "SYS-B", key, gateway::vdxp::Clock::now());
-  ASSERT_TRUE(headers.ok());
-  gateway::ClientOptions o;
-  o.ca_file = w().tls().cert("ca");
-  o.client_cert = w().tls().cert("axis");
-  o.client_key = w().tls().key("axis");
-  auto c = gateway::HttpsClient::create("https://127.0.0.1:" + std::to_string(w().b().axis_port), o);
-  ASSERT_TRUE(c.ok());
-  gateway::ClientRequest req;
-  req.path = "/vdxp/sendEdoc";
-  req.body_file = env_file;
-  req.body_file_suffix = std::string(gateway::vdxp::kFileTrailer);
-  req.content_type = std::string(gateway::vdxp::kContentTypeFile);
-  for (auto& h : *headers) req.headers.emplace_back(h.name, h.value);
-  auto resp = c->send(req);
-  ASSERT_TRUE(resp.ok()) << resp.error().message;
-  EXPECT_EQ(resp->status, 200u) << resp->body;
-  EXPECT_NE(resp->body.find("\"DocId\":\"" + str(docs[0], "id") + "\""), std::string::npos) << resp->body;
+  const auto resp = push_as_axis(env_file, kOrganA);
+  EXPECT_EQ(resp.status, 200u) << resp.body;
+  EXPECT_NE(resp.body.find("\"DocId\":\"" + str(docs[0], "id") + "\""), std::string::npos) << resp.body;
   EXPECT_EQ(incoming_at_b(document_id).size(), 1u);
 }
 
@@ -732,16 +761,7 @@ TEST_F(E2e, APushWithoutFromIsRefusedAndFromIsComparedWithoutCase) {
   w().b().proc.signal(SIGSTOP);
   auto [id, document_id] = submit_and_sign("44/BA-VP", "V/v người gửi viết thường");
   ASSERT_FALSE(id.empty());
-  std::string secret = read_text(w().b().dir + "/axis.secret");
-  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
-  gateway::VdxpOptions vo;
-  vo.endpoint = w().sim_url();
-  vo.organ_id = kOrganB;
-  vo.system_id = "SYS-B";
-  vo.secret = std::make_shared<SecretString>(secret);
-  vo.client.ca_file = w().tls().cert("ca");
-  vo.spool_dir = w().dir();
-  auto as_b = gateway::make_vdxp_transport(vo);
+  auto as_b = axis_client(kOrganB, "SYS-B", axis_secret(w().b()));
   ASSERT_TRUE(as_b.ok()) << as_b.error().message;
   // The newest edoc from A waiting for B at the axis is ours.
   std::string axis_id;
@@ -761,32 +781,8 @@ TEST_F(E2e, APushWithoutFromIsRefusedAndFromIsComparedWithoutCase) {
   std::this_thread::sleep_for(std::chrono::milliseconds(3500));
   w().b().proc.signal(SIGCONT);
 
-  SecretString key(secret);
-  auto hash = gateway::vdxp::hash_file_hex(env_file);
-  ASSERT_TRUE(hash.ok());
-  auto push = [&](const std::string& from) {
-    auto headers =
-        gateway::vdxp::sign({{"from", from}, {"servicetype", "eDoc"}, {"messagetype", "edoc"}, {"hash-file", *hash}},
-                            gateway::vdxp::kContentTypeFile, "SYS-B", key, gateway::vdxp::Clock::now());
-    EXPECT_TRUE(headers.ok());
-    gateway::ClientOptions o;
-    o.ca_file = w().tls().cert("ca");
-    o.client_cert = w().tls().cert("axis");
-    o.client_key = w().tls().key("axis");
-    auto c = gateway::HttpsClient::create("https://127.0.0.1:" + std::to_string(w().b().axis_port), o);
-    EXPECT_TRUE(c.ok());
-    gateway::ClientRequest req;
-    req.path = "/vdxp/sendEdoc";
-    req.body_file = env_file;
-    req.body_file_suffix = std::string(gateway::vdxp::kFileTrailer);
-    req.content_type = std::string(gateway::vdxp::kContentTypeFile);
-    for (auto& h : *headers) req.headers.emplace_back(h.name, h.value);
-    auto resp = c->send(req);
-    EXPECT_TRUE(resp.ok()) << resp.error().message;
-    return resp.ok() ? *resp : gateway::ClientResponse{};
-  };
   // Signed, but from nobody: refused before anything is stored.
-  auto nobody = push("");
+  auto nobody = push_as_axis(env_file, "");
   EXPECT_EQ(nobody.status, 400u) << nobody.body;
   EXPECT_NE(nobody.body.find("vdxp.from"), std::string::npos) << nobody.body;
   EXPECT_TRUE(incoming_at_b(document_id).empty());
@@ -794,7 +790,7 @@ TEST_F(E2e, APushWithoutFromIsRefusedAndFromIsComparedWithoutCase) {
   std::string lower = kOrganA;
   for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   ASSERT_NE(lower, kOrganA);
-  auto lowercase = push(lower);
+  auto lowercase = push_as_axis(env_file, lower);
   EXPECT_EQ(lowercase.status, 200u) << lowercase.body;
   auto docs = incoming_at_b(document_id);
   ASSERT_EQ(docs.size(), 1u);
@@ -870,14 +866,7 @@ TEST_F(E2e, StatusFromAnotherSystemClaimingToBeTheRecipientIsRefused) {
                                     " --code 06 -o " + w().path("fake-06.xml"),
                                 &st);
   ASSERT_EQ(st, 0) << out;
-  gateway::VdxpOptions vo;
-  vo.endpoint = w().sim_url();
-  vo.organ_id = kOrganC;
-  vo.system_id = "SYS-C";
-  vo.secret = std::make_shared<SecretString>("secret-c-0123456789");
-  vo.client.ca_file = w().tls().cert("ca");
-  vo.spool_dir = w().dir();
-  auto axis = gateway::make_vdxp_transport(vo);
+  auto axis = axis_client(kOrganC, "SYS-C", "secret-c-0123456789");
   ASSERT_TRUE(axis.ok()) << axis.error().message;
   auto sent = (*axis)->send_status(w().path("fake-06.xml"), {kOrganA});
   ASSERT_TRUE(sent.ok()) << sent.error().message;
@@ -1197,16 +1186,7 @@ TEST_F(E2e, SecretDocumentsAreRefusedAtSubmissionAndOnArrival) {
   ASSERT_NE(at, std::string::npos);
   xml.replace(at, from.size(), "TỐI MẬT - " + from);
   write_text(w().path("stamped.xml"), xml);
-  gateway::VdxpOptions vo;
-  vo.endpoint = w().sim_url();
-  vo.organ_id = kOrganA;
-  vo.system_id = "SYS-A";
-  std::string secret = read_text(w().a().dir + "/axis.secret");
-  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
-  vo.secret = std::make_shared<SecretString>(secret);
-  vo.client.ca_file = w().tls().cert("ca");
-  vo.spool_dir = w().dir();
-  auto axis = gateway::make_vdxp_transport(vo);
+  auto axis = axis_client(kOrganA, "SYS-A", axis_secret(w().a()));
   ASSERT_TRUE(axis.ok()) << axis.error().message;
   ASSERT_TRUE((*axis)->send_envelope(w().path("stamped.xml"), {kOrganB}, gateway::AxisMessageType::edoc).ok());
   docs = wait_at_b(document_id, 2);

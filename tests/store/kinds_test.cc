@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "../base/small_tmpfs.h"
@@ -100,6 +101,37 @@ TEST(Kinds, WhatTheStoreRefusesSaysWhy) {
   ASSERT_FALSE(write.ok());
   EXPECT_EQ(write.error().code, "store.read_only");
   EXPECT_EQ(write.error().kind, ErrorKind::io);
+}
+
+// A damaged database is the gateway's own fault (io: HTTP 500, CLI exit 2),
+// never the caller's input (invalid: 422, exit 1): a state no edxgate writes
+// in a document's row, and a database file that is not one.
+TEST(Kinds, ACorruptDatabaseIsAnIoFaultNotBadInput) {
+  TempDir dir;
+  auto store = testing::open_or_die(testing::options_for(dir.path()));
+  ASSERT_TRUE(store);
+  auto doc = store->create_document(testing::outgoing_doc());
+  ASSERT_TRUE(doc.ok()) << doc.error().message;
+  std::string err;
+  ASSERT_EQ(testing::raw_exec(dir.path() + "/edxgate.db",
+                              "UPDATE documents SET state = 'lost' WHERE id = " + std::to_string(doc->id), &err),
+            SQLITE_OK)
+      << err;
+  auto moved = store->transition(doc->id, State::cancelled, "test", "a corrupt row");
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().code, "store.corrupt") << moved.error().message;
+  EXPECT_EQ(moved.error().kind, ErrorKind::io);
+  store.reset();
+
+  TempDir garbage;
+  {
+    std::ofstream f(garbage.path() + "/edxgate.db", std::ios::binary);
+    f << std::string(8192, 'x');
+  }
+  auto opened = open_store(testing::options_for(garbage.path()));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.error().code, "store.corrupt") << opened.error().message;
+  EXPECT_EQ(opened.error().kind, ErrorKind::io);
 }
 
 TEST(Kinds, ACorruptBlobIsInvalidData) {

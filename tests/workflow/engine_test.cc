@@ -70,6 +70,20 @@ struct EngineTest : ::testing::Test {
     return {sub->id, sent[0].bytes};
   }
 
+  // `n` documents of A for B, each submitted and signed (queued), in order.
+  std::vector<store::DocumentId> queued_documents(int n) {
+    SecretString pin("1234");
+    std::vector<store::DocumentId> ids;
+    for (int i = 0; i < n; ++i) {
+      auto sub = a.submit({kB}, {{"a.txt", "document " + std::to_string(i)}});
+      EXPECT_TRUE(sub.ok()) << sub.error().message;
+      if (!sub.ok()) break;
+      EXPECT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
+      ids.push_back(sub->id);
+    }
+    return ids;
+  }
+
   // Relays what B queued for A back to A; returns how many were relayed.
   size_t relay_statuses_b_to_a() {
     EXPECT_TRUE(b.engine->run_outbox_once().ok());
@@ -86,6 +100,12 @@ struct EngineTest : ::testing::Test {
     }
     return n;
   }
+
+  // B's gateway running an engine of its own (started: its answers are
+  // signed and sent in the background) on a token that holds B's key back
+  // until keys.open_gate(). Defined after answers::GatedKeys.
+  struct RunningB;
+  std::unique_ptr<RunningB> start_b_with_gated_key();
 };
 
 TEST_F(EngineTest, ADocumentGoesFromAToBAndTheStatusesComeBack) {
@@ -462,14 +482,8 @@ TEST_F(EngineTest, TheOutboxRetriesWhileTheAxisIsDownAndSendsOnce) {
 // The outbox keeps several sends in flight (EngineOptions::outbox_in_flight,
 // 4 by default), and each document is still sent exactly once.
 TEST_F(EngineTest, TheOutboxKeepsSeveralSendsInFlightAndSendsEachDocumentOnce) {
-  SecretString pin("1234");
-  std::vector<store::DocumentId> ids;
-  for (int i = 0; i < 8; ++i) {
-    auto sub = a.submit({kB}, {{"a.txt", "document " + std::to_string(i)}});
-    ASSERT_TRUE(sub.ok()) << sub.error().message;
-    ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
-    ids.push_back(sub->id);
-  }
+  const auto ids = queued_documents(8);
+  ASSERT_EQ(ids.size(), 8u);
   a.axis.delay = std::chrono::milliseconds(100);
   const auto t0 = std::chrono::steady_clock::now();
   auto n = a.engine->run_outbox_once();
@@ -490,14 +504,8 @@ TEST_F(EngineTest, TheOutboxKeepsSeveralSendsInFlightAndSendsEachDocumentOnce) {
 // Sends that fail in flight together are each recorded as one failed attempt
 // and retried with the backoff, as one at a time.
 TEST_F(EngineTest, FailedSendsInFlightAreEachRetriedOnce) {
-  SecretString pin("1234");
-  std::vector<store::DocumentId> ids;
-  for (int i = 0; i < 6; ++i) {
-    auto sub = a.submit({kB}, {{"a.txt", "document " + std::to_string(i)}});
-    ASSERT_TRUE(sub.ok()) << sub.error().message;
-    ASSERT_TRUE(a.engine->sign(sub->id, "", &pin, "leader").ok());
-    ids.push_back(sub->id);
-  }
+  const auto ids = queued_documents(6);
+  ASSERT_EQ(ids.size(), 6u);
   a.axis.delay = std::chrono::milliseconds(20);
   a.axis.down = true;
   auto n = a.engine->run_outbox_once();
@@ -703,32 +711,48 @@ std::string status_code_of(const std::string& bytes) {
 
 }  // namespace answers
 
+struct EngineTest::RunningB {
+  explicit RunningB(EngineTest& t) : b(t.b) {
+    EngineOptions eo;
+    eo.organ_id = kB;
+    eo.organ_name = "Bộ " + std::string(kB);
+    eo.work_dir = b.root + "/work-running";
+    eo.worker = "engine-running@" + std::string(kB);
+    engine = std::make_unique<Engine>(eo, *b.db, b.verifier, &keys, &b.axis, metrics);
+    engine->start();
+  }
+  // Hands `bytes` from A to the running engine as the axis' delivery would.
+  Result<Accepted> accept_from_a(const std::string& bytes) {
+    const std::string file = b.root + "/delivery-running";
+    write_file(file, bytes);
+    IncomingDelivery d;
+    d.file = file;
+    d.size = bytes.size();
+    d.from = kA;
+    return engine->accept(d);
+  }
+
+  Ministry& b;
+  answers::GatedKeys keys{"good2"};
+  MetricsRegistry metrics;
+  std::unique_ptr<Engine> engine;  // last: it uses the keys and the metrics above
+};
+
+std::unique_ptr<EngineTest::RunningB> EngineTest::start_b_with_gated_key() { return std::make_unique<RunningB>(*this); }
+
 TEST_F(EngineTest, AStartedEngineAnswersTheSenderOffTheRequestPath) {
   auto [id, bytes] = send_a_to_b();
   ASSERT_FALSE(bytes.empty());
   // B's gateway, running, whose token is slow to give its key.
-  answers::GatedKeys keys("good2");
-  MetricsRegistry metrics;
-  EngineOptions eo;
-  eo.organ_id = kB;
-  eo.organ_name = "Bộ " + std::string(kB);
-  eo.work_dir = b.root + "/work-running";
-  eo.worker = "engine-running@" + std::string(kB);
-  Engine running(eo, *b.db, b.verifier, &keys, &b.axis, metrics);
-  running.start();
-  const std::string file = b.root + "/delivery-running";
-  write_file(file, bytes);
-  IncomingDelivery d;
-  d.file = file;
-  d.size = bytes.size();
-  d.from = kA;
-  auto accepted = running.accept(d);
+  auto b_running = start_b_with_gated_key();
+  Engine& running = *b_running->engine;
+  auto accepted = b_running->accept_from_a(bytes);
   ASSERT_TRUE(accepted.ok()) << accepted.error().message;
   EXPECT_EQ(accepted->state, State::verified);
   // The delivery was answered (the document durable) before its 01 was signed.
   EXPECT_TRUE(b.db->status_messages(accepted->document)->empty());
   EXPECT_EQ(running.answers_pending(), 1u);
-  keys.open_gate();
+  b_running->keys.open_gate();
   auto sent = answers::collect(b.axis, 1, std::chrono::seconds(15));
   running.stop();
   ASSERT_EQ(sent.size(), 1u);
@@ -807,27 +831,14 @@ TEST_F(EngineTest, DocumentsStoredButNotAnsweredBeforeACrashAreAnsweredAfterTheR
 TEST_F(EngineTest, AReportRightAfterTheDeliveryStillReachesTheSenderAfterIts01) {
   auto [id, bytes] = send_a_to_b();
   ASSERT_FALSE(bytes.empty());
-  answers::GatedKeys keys("good2");
-  MetricsRegistry metrics;
-  EngineOptions eo;
-  eo.organ_id = kB;
-  eo.organ_name = "Bộ " + std::string(kB);
-  eo.work_dir = b.root + "/work-running";
-  eo.worker = "engine-running@" + std::string(kB);
-  Engine running(eo, *b.db, b.verifier, &keys, &b.axis, metrics);
-  running.start();
-  const std::string file = b.root + "/delivery-running";
-  write_file(file, bytes);
-  IncomingDelivery d;
-  d.file = file;
-  d.size = bytes.size();
-  d.from = kA;
-  auto accepted = running.accept(d);
+  auto b_running = start_b_with_gated_key();
+  Engine& running = *b_running->engine;
+  auto accepted = b_running->accept_from_a(bytes);
   ASSERT_TRUE(accepted.ok()) << accepted.error().message;
   // The clerk registers it while its 01 still waits for the key.
   std::thread opener([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    keys.open_gate();
+    b_running->keys.open_gate();
   });
   ProcessingReport r;
   r.state = State::registered;
