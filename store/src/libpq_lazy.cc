@@ -37,7 +37,8 @@ constexpr const char* kLibpq = "libpq.so.5";
 // The real functions, looked up in libpq's own handle (never in the global
 // scope, where these forwarders would be found).
 struct Libpq {
-#define EDX_LIBPQ_POINTER(name) decltype(&::name) name = nullptr;
+// `name` is a declarator here, not an expression: it cannot be parenthesised.
+#define EDX_LIBPQ_POINTER(name) decltype(&::name) name = nullptr;  // NOLINT(bugprone-macro-parentheses)
   EDX_LIBPQ_FUNCTIONS(EDX_LIBPQ_POINTER)
 #undef EDX_LIBPQ_POINTER
 };
@@ -74,7 +75,7 @@ void load_once() {
 const Libpq& libpq() {
   std::call_once(g_once, load_once);
   if (!g_loaded) {
-    std::fprintf(stderr, "edxgate: a libpq function was called but %s is not loaded\n", kLibpq);
+    (void)std::fprintf(stderr, "edxgate: a libpq function was called but %s is not loaded\n", kLibpq);
     std::abort();
   }
   return g_libpq;
