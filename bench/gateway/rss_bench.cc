@@ -9,12 +9,18 @@
 // (`--docs 4 --concurrency 4 --attachment-kb 102400`) within 256 MB peak.
 // A program, not a ctest. Prints a table and one JSON line.
 //
-//   gateway_rss_bench [--docs N] [--concurrency C] [--attachment-kb K] [--settle S]
+// --maps also prints where each daemon's idle RSS goes (/proc/PID/smaps
+// summed per library, the heap, anonymous mappings and thread stacks).
+//
+//   gateway_rss_bench [--docs N] [--concurrency C] [--attachment-kb K] [--settle S] [--maps]
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "e2e_support.h"
@@ -27,6 +33,7 @@ struct Options {
   unsigned concurrency = 4;
   size_t attachment_kb = 100;
   unsigned settle_s = 60;
+  bool maps = false;
 };
 
 [[noreturn]] void die(const std::string& why) {
@@ -50,8 +57,10 @@ Options parse(int argc, char** argv) {
       o.attachment_kb = std::stoul(next());
     else if (a == "--settle")
       o.settle_s = static_cast<unsigned>(std::stoul(next()));
+    else if (a == "--maps")
+      o.maps = true;
     else if (a == "--help" || a == "-h") {
-      std::cout << "usage: gateway_rss_bench [--docs N] [--concurrency C] [--attachment-kb K] [--settle S]\n";
+      std::cout << "usage: gateway_rss_bench [--docs N] [--concurrency C] [--attachment-kb K] [--settle S] [--maps]\n";
       std::exit(0);
     } else {
       die("unknown option " + a);
@@ -69,6 +78,45 @@ double status_mb(pid_t pid, const std::string& field) {
     if (line.rfind(field + ":", 0) == 0) return std::stod(line.substr(field.size() + 1)) / 1024.0;
   }
   return -1;
+}
+
+// Resident KB per mapping name in /proc/PID/smaps: a library by its file
+// name (text, data and relro together), "[heap]", "[stack]", "[anon]" for
+// unnamed mappings (thread stacks, malloc arenas, mmap'ed buffers).
+std::vector<std::pair<std::string, size_t>> rss_by_mapping(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/smaps");
+  std::map<std::string, size_t> kb;
+  std::string line, name;
+  while (std::getline(f, line)) {
+    if (line.rfind("Rss:", 0) == 0) {
+      kb[name] += std::stoul(line.substr(4));
+      continue;
+    }
+    // A mapping's first line: "start-end perms offset dev inode [path]".
+    std::istringstream in(line);
+    std::string range, perms, offset, dev, inode, path;
+    if (!(in >> range >> perms >> offset >> dev >> inode) || range.find('-') == std::string::npos) continue;
+    std::getline(in >> std::ws, path);
+    if (path.empty())
+      name = "[anon]";
+    else if (path[0] == '[')
+      name = path;
+    else
+      name = path.substr(path.rfind('/') + 1);
+  }
+  std::vector<std::pair<std::string, size_t>> out(kb.begin(), kb.end());
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+  return out;
+}
+
+void print_maps(const char* who, pid_t pid) {
+  const auto maps = rss_by_mapping(pid);
+  size_t total = 0;
+  for (const auto& [name, kb] : maps) total += kb;
+  std::printf("%s idle RSS by mapping (%.1f MB):\n", who, static_cast<double>(total) / 1024.0);
+  for (const auto& [name, kb] : maps) {
+    if (kb >= 64) std::printf("  %8zu KB  %s\n", kb, name.c_str());
+  }
 }
 
 size_t count_at_b(World& w) {
@@ -89,6 +137,10 @@ int run(const Options& o) {
   std::this_thread::sleep_for(std::chrono::seconds(3));
   const pid_t a = w.a().proc.pid(), b = w.b().proc.pid();
   const double idle_a = status_mb(a, "VmRSS"), idle_b = status_mb(b, "VmRSS");
+  if (o.maps) {
+    print_maps("A", a);
+    print_maps("B", b);
+  }
 
   const std::string file = w.path("attachment.bin");
   random_file(file, o.attachment_kb * 1024, 42);

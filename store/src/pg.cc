@@ -1,4 +1,5 @@
 #include "pg.h"
+#include "libpq_lazy.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -115,6 +116,7 @@ void PgStmt::reset() {
 }
 
 Result<std::unique_ptr<PgConn>> PgConn::open(const PgSettings& s) {
+  EDX_TRY(load_libpq());  // libpq is loaded on first use (libpq_lazy.h)
   // libpq's own parse errors quote the string, which may hold a password.
   char* parse_error = nullptr;
   PgConninfoPtr parsed(PQconninfoParse(s.dsn.c_str(), &parse_error));

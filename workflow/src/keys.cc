@@ -1,5 +1,7 @@
 #include "edxgate/workflow/keys.h"
 
+#include <unistd.h>
+
 #include <mutex>
 #include <optional>
 
@@ -48,8 +50,7 @@ class LentSigner final : public crypto::Signer {
 
 class HsmKeyProvider final : public KeyProvider {
  public:
-  HsmKeyProvider(config::Hsm cfg, std::shared_ptr<hsm::Module> module, AuditSink* audit)
-      : cfg_(std::move(cfg)), module_(std::move(module)), audit_(audit) {}
+  HsmKeyProvider(config::Hsm cfg, AuditSink* audit) : cfg_(std::move(cfg)), audit_(audit) {}
 
   // PKCS#11 login state is per application, shared by all its sessions, and
   // C_Login while logged in answers CKR_USER_ALREADY_LOGGED_IN without
@@ -80,13 +81,15 @@ class HsmKeyProvider final : public KeyProvider {
       configured_pin.emplace(std::move(p.value()));
       pin = &*configured_pin;
     }
+    auto module = loaded_module();
+    if (!module.ok()) return module.error();
     std::unique_lock token_lock(*token_mu_);
     if (configured_pin) {
       if (!kept_) {
         SecretString copy(configured_pin->view());
-        auto signer = hsm::TokenSigner::open(module_, *uri, std::move(copy), {"gateway", audit_});
+        auto signer = hsm::TokenSigner::open(*module, *uri, std::move(copy), {"gateway", audit_});
         if (!signer.ok()) return signer.error();
-        auto cert = certificate_for(*uri, (*signer)->key().id);
+        auto cert = certificate_for(*module, *uri, (*signer)->key().id);
         if (!cert.ok()) return cert.error();
         kept_ = std::move(signer.value());
         kept_signer_cert_ = *cert;
@@ -97,9 +100,9 @@ class HsmKeyProvider final : public KeyProvider {
     }
     kept_.reset();  // closes the organization's session: the token logs out, and checks the PIN below
     SecretString copy(pin->view());
-    auto signer = hsm::TokenSigner::open(module_, *uri, std::move(copy), {"gateway", audit_});
+    auto signer = hsm::TokenSigner::open(*module, *uri, std::move(copy), {"gateway", audit_});
     if (!signer.ok()) return signer.error();
-    auto cert = certificate_for(*uri, (*signer)->key().id);
+    auto cert = certificate_for(*module, *uri, (*signer)->key().id);
     if (!cert.ok()) return cert.error();
     if (configured_key) {
       MutexLock lock(mu_);
@@ -128,11 +131,13 @@ class HsmKeyProvider final : public KeyProvider {
     if (!uri.ok()) return uri.error();
     // A token in use (a signing session open) is present; opening another
     // session now could keep it logged in after that one closes.
+    auto module = loaded_module();
+    if (!module.ok()) return module.error();
     std::unique_lock token_lock(*token_mu_, std::try_to_lock);
     if (!token_lock.owns_lock()) return {};
-    auto tokens = hsm::list_tokens(*module_);
+    auto tokens = hsm::list_tokens(**module);
     if (!tokens.ok()) return tokens.error();
-    auto session = hsm::TokenSession::open(module_, *uri);
+    auto session = hsm::TokenSession::open(*module, *uri);
     if (!session.ok())
       return make_error(ErrorKind::unavailable, "ready.token",
                         "the signing token is not reachable: " + session.error().message);
@@ -140,13 +145,28 @@ class HsmKeyProvider final : public KeyProvider {
   }
 
  private:
-  Result<crypto::Certificate> certificate_for(const hsm::Pkcs11Uri& uri, const std::vector<uint8_t>& key_id) {
+  // The PKCS#11 module, loaded on first use (a signature or the readiness
+  // check), not at start: an idle daemon does not carry the module and what
+  // it allocates (issue 15; ~1 MB for SoftHSM2). Kept loaded from then on; a
+  // failed load is retried at the next use.
+  Result<std::shared_ptr<hsm::Module>> loaded_module() const {
+    MutexLock lock(module_mu_);
+    if (!module_) {
+      auto m = hsm::Module::load(cfg_.module);
+      if (!m.ok()) return m.error();
+      module_ = std::move(m.value());
+    }
+    return module_;
+  }
+
+  Result<crypto::Certificate> certificate_for(const std::shared_ptr<hsm::Module>& module, const hsm::Pkcs11Uri& uri,
+                                              const std::vector<uint8_t>& key_id) {
     if (!cfg_.cert.empty()) {
       auto c = crypto::Certificate::load_file(cfg_.cert);
       if (!c.ok()) return c.error();
       return c->front();
     }
-    auto cert = hsm::token_certificate(module_, uri, key_id);
+    auto cert = hsm::token_certificate(module, uri, key_id);
     if (cert.ok() || cert.error().code != "cert.missing") return cert;
     return make_error(ErrorKind::invalid, "sign.certificate",
                       "the token holds no certificate for this key and [hsm] cert is not set");
@@ -166,7 +186,8 @@ class HsmKeyProvider final : public KeyProvider {
   }
 
   config::Hsm cfg_;
-  std::shared_ptr<hsm::Module> module_;
+  mutable Mutex module_mu_;
+  mutable std::shared_ptr<hsm::Module> module_ GUARDED_BY(module_mu_);
   AuditSink* audit_;
   mutable Mutex mu_;
   std::optional<crypto::Certificate> kept_cert_ GUARDED_BY(mu_);
@@ -183,9 +204,15 @@ class HsmKeyProvider final : public KeyProvider {
 }  // namespace
 
 Result<std::unique_ptr<KeyProvider>> make_hsm_key_provider(const config::Hsm& cfg, AuditSink* audit) {
-  auto module = hsm::Module::load(cfg.module);
-  if (!module.ok()) return module.error();
-  return std::unique_ptr<KeyProvider>(std::make_unique<HsmKeyProvider>(cfg, std::move(module.value()), audit));
+  // The module is loaded on first use; what can be told without loading it
+  // is still an error now (the messages and codes of hsm::Module::load).
+  if (cfg.module.empty() || cfg.module.front() != '/') {
+    return make_error(ErrorKind::usage, "module.load", "the PKCS#11 module must be given by absolute path");
+  }
+  if (::access(cfg.module.c_str(), R_OK) != 0) {
+    return make_error(ErrorKind::io, "module.load", "cannot load the PKCS#11 module " + cfg.module);
+  }
+  return std::unique_ptr<KeyProvider>(std::make_unique<HsmKeyProvider>(cfg, audit));
 }
 
 }  // namespace edxgate::workflow

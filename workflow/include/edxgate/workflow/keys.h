@@ -1,7 +1,9 @@
 // Signing keys for the engine: the KeyProvider seam and its PKCS#11 form.
 //
 // make_hsm_key_provider is the KeyProvider of a gateway with a PKCS#11 token
-// ([hsm] in the config). The module is loaded once. A signing call with a PIN
+// ([hsm] in the config). The module is loaded once, on first use (a signature
+// or the readiness check: an idle daemon does not map it); a module path that
+// is not absolute or not readable is refused at creation. A signing call with a PIN
 // opens a TokenSigner for that one call (the PIN lives in locked memory and is
 // wiped when the call ends; it is never stored). With no PIN in the request,
 // the configured PIN (pin_file or pin_credential) is used when there is one
