@@ -99,6 +99,7 @@ constexpr const char* kPeer = "000.00.00.H41";       // who sends to us
 constexpr const char* kRecipient = "000.00.00.G07";  // whom we send to (at the sim, pull mode)
 constexpr const char* kUsSystem = "SYS-US";
 constexpr const char* kRecipientSystem = "SYS-G07";
+constexpr const char* kPeerSystem = "SYS-H41";  // the sender's system at the sim: our 01s reach it (pull mode)
 
 pid_t g_sim_pid = -1;  // the simulator, stopped on every way out
 
@@ -597,6 +598,7 @@ struct World {
     if (::access(exe.c_str(), X_OK) != 0) die(exe + " is not built; build edxgate-axis-sim or use --transport noop");
     testing::write_text(dir / "us.secret", std::string(secret->view()) + "\n");
     testing::write_text(dir / "g07.secret", "bench-secret-G07\n");
+    testing::write_text(dir / "h41.secret", "bench-secret-H41\n");
     std::filesystem::create_directories(dir / "sim");
     const std::string port_file = dir / "sim.port";
     const std::string log_file = dir / "sim.log";
@@ -608,11 +610,14 @@ struct World {
       const std::string us = std::string("id=") + kUsSystem + ",organ=" + kUs + ",secret-file=" + (dir / "us.secret");
       const std::string g07 =
           std::string("id=") + kRecipientSystem + ",organ=" + kRecipient + ",secret-file=" + (dir / "g07.secret");
+      // Without the peer at the sim, each 01 to it would be refused and retried.
+      const std::string h41 =
+          std::string("id=") + kPeerSystem + ",organ=" + kPeer + ",secret-file=" + (dir / "h41.secret");
       const std::string data = dir / "sim";
       const std::string cert = tls->cert("server"), key = tls->key("server");
       ::execl(exe.c_str(), exe.c_str(), "--tls-cert", cert.c_str(), "--tls-key", key.c_str(), "--data", data.c_str(),
-              "--port-file", port_file.c_str(), "--system", us.c_str(), "--system", g07.c_str(),
-              static_cast<char*>(nullptr));
+              "--port-file", port_file.c_str(), "--system", us.c_str(), "--system", g07.c_str(), "--system",
+              h41.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     g_sim_pid = sim_pid;
