@@ -99,6 +99,7 @@ Response PushEndpoint::handle(Request& req) {
   }
   IncomingDelivery d;
   d.size = sent->size;
+  d.sha256 = sent->sha256_hex;
   d.message_type = call->param("messagetype");
   d.from = call->param("from");
   d.system_id = call->system_id;

@@ -6,8 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <random>
 #include <vector>
 
 #include "edxgate/base/digest.h"
@@ -65,13 +69,99 @@ bool is_blob_name(std::string_view text) {
   return true;
 }
 
+// The group sync of the blob directory. A caller takes a ticket after its
+// renames; a leader fsyncs the directory for every ticket taken before its
+// fsync began, the others wait for it. So each caller's renames are covered
+// by an fsync that began after them, and N concurrent callers cost about one
+// fsync instead of N in a row.
+class BlobStore::DirSync {
+ public:
+  explicit DirSync(std::string dir) : dir_(std::move(dir)) {}
+
+  Status sync() {
+    std::unique_lock lock(mu_);
+    const uint64_t ticket = ++asked_;
+    for (;;) {
+      if (synced_ >= ticket) return {};
+      if (failed_upto_ >= ticket) return failure_;
+      if (!running_) break;
+      cv_.wait(lock);
+    }
+    // Leader: one fsync for every ticket taken so far.
+    running_ = true;
+    const uint64_t upto = asked_;
+    lock.unlock();
+    Status st = fs::fsync_dir(dir_);
+    lock.lock();
+    running_ = false;
+    ++done_;
+    if (st.ok()) {
+      synced_ = std::max(synced_, upto);
+    } else {
+      failed_upto_ = std::max(failed_upto_, upto);
+      failure_ = st;
+    }
+    cv_.notify_all();
+    return st;
+  }
+
+  void count_content_sync() {
+    std::lock_guard lock(mu_);
+    ++content_syncs_;
+  }
+
+  BlobSyncStats stats() {
+    std::lock_guard lock(mu_);
+    return {content_syncs_, asked_, done_};
+  }
+
+ private:
+  const std::string dir_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint64_t asked_ = 0;        // tickets taken
+  uint64_t synced_ = 0;       // every ticket up to this one is durable
+  uint64_t failed_upto_ = 0;  // the tickets a failed fsync was for
+  Status failure_;
+  bool running_ = false;
+  uint64_t done_ = 0;  // fsyncs of the directory
+  uint64_t content_syncs_ = 0;
+};
+
+namespace {
+
+// A name no other temp file of any process has: pid, a per-process random
+// value and a counter.
+std::string unique_suffix() {
+  static const uint64_t seed = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  static std::atomic<uint64_t> counter{0};
+  return std::to_string(::getpid()) + "-" + std::to_string(seed) + "-" + std::to_string(++counter);
+}
+
+// Syncs a file's content and size (not its timestamps).
+Status sync_content(int fd, const std::string& what) {
+  if (::fdatasync(fd) != 0) return sys_error("io.fsync", "cannot sync " + what);
+  return {};
+}
+
+}  // namespace
+
 struct BlobWriter::Impl {
   std::string dir;
   uint64_t max_bytes = 0;
-  fs::AtomicFile file;
+  std::shared_ptr<BlobStore::DirSync> sync;
+  std::string temp_path;
+  fs::UniqueFd fd;
   Sha256 md;
   uint64_t size = 0;
   bool broken = false;
+  bool renamed = false;
+  ~Impl() {
+    if (!renamed && !temp_path.empty()) ::unlink(temp_path.c_str());
+  }
 };
 
 BlobWriter::BlobWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -86,26 +176,46 @@ Status BlobWriter::write(std::string_view bytes) {
     return make_error(ErrorKind::too_large, "store.too_large",
                       "the file is larger than the limit of " + std::to_string(w.max_bytes) + " bytes");
   }
-  Status s = w.file.write(bytes);
-  if (!s.ok()) {
-    w.broken = true;
-    return s;
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(w.fd.get(), p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      w.broken = true;
+      return sys_error("io.write", "cannot write " + w.temp_path);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
   }
   w.md.update(bytes);
   w.size += bytes.size();
   return {};
 }
 
-Result<BlobRef> BlobWriter::commit() {
+Result<BlobRef> BlobWriter::commit(NameSync names) {
   Impl& w = *impl_;
   if (w.broken) return make_error(ErrorKind::internal, "store.blob_broken", "this blob writer failed earlier");
   w.broken = true;  // one commit only
   BlobRef ref{w.md.finish_hex(), w.size};
-  auto lock = DirLock::take(w.dir, LOCK_SH);
-  if (!lock.ok()) return lock.error();
-  EDX_TRY(w.file.commit(ref.sha256));  // fsync file, rename to its hash, fsync dir
+  EDX_TRY(sync_content(w.fd.get(), w.temp_path));
+  w.sync->count_content_sync();
+  w.fd.reset();
+  {
+    auto lock = DirLock::take(w.dir, LOCK_SH);
+    if (!lock.ok()) return lock.error();
+    const std::string final_path = w.dir + "/" + ref.sha256;
+    if (::rename(w.temp_path.c_str(), final_path.c_str()) != 0) {
+      return sys_error("io.rename", "cannot rename into " + final_path);
+    }
+    w.renamed = true;
+  }
+  if (names == NameSync::now) EDX_TRY(w.sync->sync());
   return ref;
 }
+
+BlobStore::BlobStore(std::string dir, uint64_t max_bytes)
+    : dir_(std::move(dir)), max_bytes_(max_bytes), sync_(std::make_shared<DirSync>(dir_)) {}
 
 Result<BlobStore> BlobStore::open(std::string dir, uint64_t max_bytes, bool create) {
   if (create) EDX_TRY(fs::make_dirs(dir));
@@ -113,10 +223,16 @@ Result<BlobStore> BlobStore::open(std::string dir, uint64_t max_bytes, bool crea
 }
 
 Result<BlobWriter> BlobStore::begin() const {
-  auto file = fs::AtomicFile::create(dir_, 0600);
-  if (!file.ok()) return file.error();
-  auto impl = std::unique_ptr<BlobWriter::Impl>(
-      new BlobWriter::Impl{dir_, max_bytes_, std::move(file.value()), Sha256(), 0, false});
+  auto impl = std::make_unique<BlobWriter::Impl>();
+  impl->dir = dir_;
+  impl->max_bytes = max_bytes_;
+  impl->sync = sync_;
+  std::string tmpl = dir_ + "/.tmp-XXXXXX";
+  int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) return sys_error("io.create", "cannot create a temporary file in " + dir_);
+  impl->fd.reset(fd);
+  impl->temp_path = std::move(tmpl);
+  if (::fchmod(fd, 0600) != 0) return sys_error("io.create", "cannot set the mode of " + impl->temp_path);
   return BlobWriter(std::move(impl));
 }
 
@@ -127,7 +243,7 @@ Result<BlobRef> BlobStore::put(std::string_view bytes) const {
   return w->commit();
 }
 
-Result<BlobRef> BlobStore::put_file(const std::string& path) const {
+Result<BlobRef> BlobStore::put_file(const std::string& path, NameSync names) const {
   fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return sys_error("store.io", "cannot open " + path);
   auto w = begin();
@@ -140,8 +256,75 @@ Result<BlobRef> BlobStore::put_file(const std::string& path) const {
     if (n == 0) break;
     EDX_TRY(w->write(std::string_view(buf.data(), static_cast<size_t>(n))));
   }
-  return w->commit();
+  return w->commit(names);
 }
+
+Result<BlobRef> BlobStore::adopt_file(const std::string& path, const BlobRef* known, NameSync names) const {
+  fs::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return sys_error("store.io", "cannot open " + path);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return sys_error("store.io", "cannot stat " + path);
+  if (!S_ISREG(st.st_mode)) {
+    return make_error(ErrorKind::invalid, "store.blob_corrupt", path + " is not a regular file");
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size > max_bytes_) {
+    return make_error(ErrorKind::too_large, "store.too_large",
+                      "the file is larger than the limit of " + std::to_string(max_bytes_) + " bytes");
+  }
+  BlobRef ref;
+  if (known) {
+    if (!is_blob_name(known->sha256)) return bad_name(known->sha256);
+    if (known->size != size) {
+      return make_error(
+          ErrorKind::internal, "store.blob_corrupt",
+          path + " has " + std::to_string(size) + " bytes, its writer counted " + std::to_string(known->size));
+    }
+    ref = *known;
+  } else {
+    Sha256 md;
+    std::vector<char> buf(kChunk);
+    for (;;) {
+      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return sys_error("store.io", "cannot read " + path);
+      if (n == 0) break;
+      md.update(std::string_view(buf.data(), static_cast<size_t>(n)));
+      ref.size += static_cast<uint64_t>(n);
+    }
+    if (ref.size != size) return put_file(path, names);  // it changed while read: copy what is there
+    ref.sha256 = md.finish_hex();
+  }
+  if (::fchmod(fd.get(), 0600) != 0) return sys_error("store.io", "cannot set the mode of " + path);
+  EDX_TRY(sync_content(fd.get(), path));
+  sync_->count_content_sync();
+  // Linked under a temp name first, then renamed over the final name: a
+  // damaged file under that name is replaced, as put_file does.
+  const std::string temp = dir_ + "/.tmp-" + unique_suffix();
+  if (::link(path.c_str(), temp.c_str()) != 0) {
+    if (errno == EXDEV || errno == EPERM || errno == EMLINK) return put_file(path, names);  // copy it
+    return sys_error("store.io", "cannot link " + path + " into the blob store");
+  }
+  {
+    auto lock = DirLock::take(dir_, LOCK_SH);
+    if (!lock.ok()) {
+      ::unlink(temp.c_str());
+      return lock.error();
+    }
+    const std::string final_path = path_of(ref.sha256);
+    if (::rename(temp.c_str(), final_path.c_str()) != 0) {
+      Error e = sys_error("io.rename", "cannot rename into " + final_path);
+      ::unlink(temp.c_str());
+      return e;
+    }
+  }
+  if (names == NameSync::now) EDX_TRY(sync_->sync());
+  return ref;
+}
+
+Status BlobStore::sync_names() const { return sync_->sync(); }
+
+BlobSyncStats BlobStore::sync_stats() const { return sync_->stats(); }
 
 Status BlobStore::read_to(std::string_view sha256, const std::function<Status(std::string_view)>& sink) const {
   if (!is_blob_name(sha256)) return bad_name(sha256);

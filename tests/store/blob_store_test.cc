@@ -1,10 +1,13 @@
 // The content-addressed attachment directory.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "../support/run_cli.h"
 #include "store_test_util.h"
@@ -167,6 +170,139 @@ TEST(BlobStore, StreamsALargeFileInAndOut) {
   auto too_big = blobs->read(ref->sha256, 1 << 20);
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().code, "store.too_large");
+}
+
+TEST(BlobStore, AdoptsAFinishedFileByLinkingItNotCopyingIt) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  const std::string file = dir.path() + "/delivered.edxml";
+  std::ofstream(file) << "<edXMLEnvelope>received as is</edXMLEnvelope>";
+  ::chmod(file.c_str(), 0644);
+  auto ref = blobs->adopt_file(file, nullptr);
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  EXPECT_EQ(ref->sha256, sha256sum_of(file));
+  struct stat a {
+  }, b{};
+  ASSERT_EQ(::stat(file.c_str(), &a), 0);
+  ASSERT_EQ(::stat(blobs->path_of(ref->sha256).c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);  // the same file: no copy
+  EXPECT_EQ(b.st_mode & 0777, 0600u);
+  EXPECT_EQ(count_temps(blobs->dir()), 0u);
+  // The caller's own name may go; the blob stays, hash-checked.
+  ASSERT_EQ(::unlink(file.c_str()), 0);
+  EXPECT_TRUE(blobs->verify(*ref).ok());
+  EXPECT_EQ(blobs->sync_stats().content_syncs, 1u);
+}
+
+TEST(BlobStore, AdoptTakesTheWritersHashButChecksTheSize) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  const std::string file = dir.path() + "/attachment.bin";
+  std::ofstream(file) << "0123456789";
+  const BlobRef right{sha256sum_of(file), 10};
+  const BlobRef wrong_size{right.sha256, 11};
+  auto bad = blobs->adopt_file(file, &wrong_size);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "store.blob_corrupt");
+  EXPECT_EQ(blobs->stat(right.sha256).error().code, "store.blob_missing");
+  const BlobRef not_a_name{"../x", 10};
+  EXPECT_EQ(blobs->adopt_file(file, &not_a_name).error().code, "store.blob_name");
+  auto ref = blobs->adopt_file(file, &right);
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  EXPECT_EQ(*ref, right);
+  EXPECT_TRUE(blobs->verify(right).ok());
+}
+
+TEST(BlobStore, AdoptReplacesADamagedBlobOfTheSameName) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  auto ref = blobs->put(std::string(1000, 'a'));
+  ASSERT_TRUE(ref.ok());
+  ASSERT_EQ(::truncate(blobs->path_of(ref->sha256).c_str(), 10), 0);
+  ASSERT_FALSE(blobs->verify(*ref).ok());
+  const std::string file = dir.path() + "/again.bin";
+  std::ofstream(file) << std::string(1000, 'a');
+  auto again = blobs->adopt_file(file, nullptr);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(*again, *ref);
+  EXPECT_TRUE(blobs->verify(*ref).ok());
+}
+
+TEST(BlobStore, AdoptRefusesAFileOverTheSizeLimit) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 100);
+  ASSERT_TRUE(blobs.ok());
+  const std::string file = dir.path() + "/big.bin";
+  std::ofstream(file) << std::string(101, 'x');
+  EXPECT_EQ(blobs->adopt_file(file, nullptr).error().code, "store.too_large");
+  EXPECT_EQ(blobs->adopt_file(dir.path(), nullptr).error().code, "store.blob_corrupt");  // not a regular file
+}
+
+// Group sync: concurrent writers whose names wait for a directory sync share
+// fsyncs of the directory (one per writer in a row before), and every blob
+// each writer got back is there.
+TEST(BlobStore, ConcurrentWritersShareDirectorySyncs) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  constexpr int kThreads = 8, kEach = 25;
+  std::vector<std::vector<BlobRef>> got(kThreads);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        auto ref = blobs->put("writer " + std::to_string(t) + " blob " + std::to_string(i));
+        if (ref.ok()) got[t].push_back(*ref);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(got[t].size(), static_cast<size_t>(kEach));
+    for (const auto& ref : got[t]) EXPECT_TRUE(blobs->verify(ref).ok());
+  }
+  const BlobSyncStats st = blobs->sync_stats();
+  EXPECT_EQ(st.content_syncs, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_EQ(st.name_syncs_asked, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_LT(st.name_syncs_done, st.name_syncs_asked);
+  EXPECT_GT(st.name_syncs_done, 0u);
+}
+
+// A writer of several blobs (a delivery: its envelope and attachments) syncs
+// their names once; with NameSync::now each commit syncs the directory.
+TEST(BlobStore, DeferredNamesAreSyncedByOneCallForAllOfThem) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  const std::string file = dir.path() + "/envelope.xml";
+  std::ofstream(file) << "<envelope/>";
+  ASSERT_TRUE(blobs->adopt_file(file, nullptr, NameSync::deferred).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto w = blobs->begin();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w->write("attachment " + std::to_string(i)).ok());
+    ASSERT_TRUE(w->commit(NameSync::deferred).ok());
+  }
+  EXPECT_EQ(blobs->sync_stats().name_syncs_asked, 0u);
+  EXPECT_EQ(blobs->sync_stats().content_syncs, 4u);
+  ASSERT_TRUE(blobs->sync_names().ok());
+  EXPECT_EQ(blobs->sync_stats().name_syncs_done, 1u);
+  ASSERT_TRUE(blobs->put("now").ok());
+  EXPECT_EQ(blobs->sync_stats().name_syncs_done, 2u);
+}
+
+// A failed directory sync is every waiter's failure, not a silent success.
+TEST(BlobStore, AFailedDirectorySyncIsReported) {
+  TempDir dir;
+  auto blobs = BlobStore::open(dir.path() + "/blobs", 1 << 20);
+  ASSERT_TRUE(blobs.ok());
+  std::filesystem::remove_all(blobs->dir());  // the directory is gone: its fsync cannot open it
+  auto st = blobs->sync_names();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, "io.open");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -90,6 +92,36 @@ TEST_F(HsmKeysTest, ConcurrentOrganizationAndPersonalUsesKeepCheckingThePin) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(wrong_refused.load() + org_ok.load(), 24);
   EXPECT_EQ(wrong_refused.load(), 8);  // (t + i) % 3 == 0 for 8 of the 24 uses
+}
+
+// The organization's key, once opened, takes the token only for each of its
+// signatures: the engine builds, verifies and stores the envelope around the
+// signature while other signatures run. A person's PIN used in between closes
+// the kept session (and is checked); the open key then signs on a new one.
+TEST_F(HsmKeysTest, AnOpenOrganizationKeyHoldsTheTokenOnlyWhileItSigns) {
+  auto org = keys_->open("", nullptr);
+  ASSERT_TRUE(org.ok()) << org.error().message;
+  ASSERT_TRUE(org->signer->sign(kData, crypto::SignatureAlgorithm::rsa_sha256).ok());
+  const SecretString wrong("0000"), right(token_.pin());
+  // Another thread's uses while `org` is open: they must not wait for it.
+  auto others = std::async(std::launch::async, [&] {
+    Status org_again = sign_with(nullptr);
+    Status bad = sign_with(&wrong);
+    return std::make_pair(org_again, bad);
+  });
+  const bool blocked = others.wait_for(std::chrono::seconds(30)) != std::future_status::ready;
+  if (blocked) org->signer.reset();  // lets the other thread finish
+  ASSERT_FALSE(blocked) << "an open organization key held the token lock";
+  auto [org_again, bad] = others.get();
+  EXPECT_TRUE(org_again.ok()) << org_again.error().message;
+  ASSERT_FALSE(bad.ok()) << "a wrong PIN signed while the organization's key was open";
+  EXPECT_EQ(bad.error().code, "pin.incorrect");
+  // The kept session was closed for that PIN: the open key signs on a new one.
+  auto sig = org->signer->sign(kData, crypto::SignatureAlgorithm::rsa_sha256);
+  ASSERT_TRUE(sig.ok()) << sig.error().message;
+  EXPECT_FALSE(sig->empty());
+  EXPECT_FALSE(sign_with(&wrong).ok());
+  EXPECT_TRUE(sign_with(&right).ok());
 }
 
 }  // namespace

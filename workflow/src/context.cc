@@ -8,6 +8,7 @@
 #include <charconv>
 #include <filesystem>
 
+#include "edxgate/base/hex.h"
 #include "edxgate/edxml/pack.h"
 
 namespace edxgate::workflow::detail {
@@ -124,7 +125,7 @@ int parse_priority(const std::string& text) {
 
 }  // namespace
 
-Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const store::BlobStore& blobs) {
+Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const store::BlobStore& blobs, bool from_reader) {
   const ex::MessageHeader& m = *env.message;
   nd.envelope_id = m.document_id;
   nd.sender = m.from.organ_id;
@@ -137,13 +138,18 @@ Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const stor
   nd.document_type = m.type_name.empty() ? m.type : m.type_name;
   nd.priority = parse_priority(m.priority);
   if (m.due_date) nd.due_date = iso_date(*m.due_date);
+  auto keep = [&](const std::string& path, const std::array<uint8_t, 32>& sha256, uint64_t size) {
+    if (!from_reader) return blobs.put_file(path);
+    const store::BlobRef known{to_hex(std::span<const uint8_t>(sha256)), size};
+    return blobs.adopt_file(path, &known, store::NameSync::deferred);
+  };
   for (const auto& a : env.attachments) {
-    auto ref = blobs.put_file(a.path);
+    auto ref = keep(a.path, a.sha256, a.size);
     if (!ref.ok()) return ref.error();
     store::Attachment sa{a.name, a.content_type, *ref, std::nullopt, {}};
     if (a.unzipped) {
       // The clerk gets the file inside; the ZIP as received stays (it was signed).
-      auto inner = blobs.put_file(a.unzipped->path);
+      auto inner = keep(a.unzipped->path, a.unzipped->sha256, a.unzipped->size);
       if (!inner.ok()) return inner.error();
       sa.unzipped = *inner;
     } else if (a.unzip_error) {

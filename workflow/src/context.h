@@ -86,7 +86,11 @@ Status save_document(xmlDoc* doc, const std::string& path);
 std::string signer_summary(const crypto::Verification& v);
 // The searchable header fields of a document from its envelope, and its
 // attachments moved into the blob store (with their unzipped files).
-Status fill_document(store::NewDocument& nd, const edxml::Envelope& env, const store::BlobStore& blobs);
+// `from_reader`: the attachment files are the reader's own decoded files
+// (hashed as they were written): they are linked into the blob store, not
+// copied, and their names synced only by the caller's blobs.sync_names().
+Status fill_document(store::NewDocument& nd, const edxml::Envelope& env, const store::BlobStore& blobs,
+                     bool from_reader = false);
 // Whether two organ ids name the same organ: the axis and peers do not agree
 // on the case of the letter ("000.00.00.G01" / "000.00.00.g01").
 bool same_organ(std::string_view a, std::string_view b);

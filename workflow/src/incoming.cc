@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 #include <system_error>
 
 #include "edxgate/base/log.h"
@@ -21,17 +22,25 @@ Result<Accepted> Incoming::accept(IncomingDelivery& d) {
     c_.metrics.incoming.inc({"error"});
     return scratch.error();
   }
-  // The bytes as received are kept, whatever they turn out to be: copied
-  // into the blob store and synced while they are read and verified (the
-  // sync costs about as much as the verification; both only read the file).
-  // The copy is durable before anything names it.
+  // The bytes as received are kept, whatever they turn out to be: the
+  // delivered file itself is linked into the blob store (no copy; named by
+  // the hash the receiver computed on the way in, if any) and its content
+  // synced while it is read and verified. Its name, and those of the
+  // attachments, are synced once, together (sync_names, shared with the
+  // concurrent deliveries), before any row names them: the delivery is
+  // durable, blobs and row, before it is answered.
   const auto& blobs = c_.store.blobs();
+  std::optional<store::BlobRef> known;
+  if (store::is_blob_name(d.sha256)) known = store::BlobRef{d.sha256, d.size};
+  auto keep = [&blobs, file = d.file, known] {
+    return blobs.adopt_file(file, known ? &*known : nullptr, store::NameSync::deferred);
+  };
   std::future<Result<store::BlobRef>> kept;
   try {
-    kept = std::async(std::launch::async, [&blobs, file = d.file] { return blobs.put_file(file); });
+    kept = std::async(std::launch::async, keep);
   } catch (const std::system_error&) {  // no thread to spare: one after the other
     std::promise<Result<store::BlobRef>> now;
-    now.set_value(blobs.put_file(d.file));
+    now.set_value(keep());
     kept = now.get_future();
   }
   // One pass: the hardened reader builds the model and decodes the
@@ -60,6 +69,10 @@ Result<Accepted> Incoming::accept(IncomingDelivery& d) {
   }
 
   if (read.envelope.ok() && read.envelope->envelope.status) {
+    if (Status st = blobs.sync_names(); !st.ok()) {  // the envelope's name, before a row names it
+      c_.metrics.incoming.inc({"error"});
+      return st.error();
+    }
     const ex::Envelope& env = read.envelope->envelope;
     if (env.status->code == ex::StatusCode::recall_requested) {
       // 13: the sender of one of our incoming documents asks it back.
@@ -97,7 +110,7 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
     nd.sender = d.from.empty() ? "unknown" : d.from;
   } else {
     const ex::MessageHeader& m = *env->message;
-    EDX_TRY(fill_document(nd, *env, blobs));
+    EDX_TRY(fill_document(nd, *env, blobs, /*from_reader=*/true));
     if (nd.envelope_id.empty()) nd.envelope_id = "sha256:" + envelope.sha256;
     const crypto::Verification& v = read.verification;
     // The policy, cheapest first: addressed to us, from whom the axis says,
@@ -132,6 +145,9 @@ Result<Accepted> Incoming::store_document(const IncomingDelivery& d, const store
                 {{"sender", nd.sender}, {"code", w.code}, {"warning", w.message}});
     }
   }
+  // The names of the envelope and attachments kept above, in one directory
+  // sync (shared with concurrent deliveries), before the row names them.
+  EDX_TRY(blobs.sync_names());
   nd.state = problem_code.empty() ? State::verified : State::quarantined;
   if (!problem_code.empty()) {
     nd.signer_summary = ("quarantined: " + problem_code + ": " + problem).substr(0, 4000);

@@ -32,20 +32,21 @@ class LockedSigner final : public crypto::Signer {
   std::unique_ptr<crypto::Signer> s_;
 };
 
-// The organization's kept signer, lent for one use: holds the token lock for
-// as long as it lives, like LockedSigner, but the session stays open after.
+class HsmKeyProvider;
+
+// The organization's kept session, lent for one use: it takes the token lock
+// for each signature only (not for its own life, as LockedSigner does), so
+// the caller's work around the signature (canonicalizing, verifying, storing
+// the signed envelope) runs in parallel with other signatures. The session may
+// have been closed since (a person's PIN was used): it is opened again, under
+// the same lock, with the configured PIN.
 class LentSigner final : public crypto::Signer {
  public:
-  LentSigner(std::shared_ptr<std::mutex> mu, std::unique_lock<std::mutex> lock, crypto::Signer* s)
-      : mu_(std::move(mu)), lock_(std::move(lock)), s_(s) {}
-  Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) override {
-    return s_->sign(data, alg);
-  }
+  explicit LentSigner(HsmKeyProvider& provider) : provider_(provider) {}
+  Result<std::vector<uint8_t>> sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) override;
 
  private:
-  std::shared_ptr<std::mutex> mu_;     // outlives the lock
-  std::unique_lock<std::mutex> lock_;  // the kept signer is used under it only
-  crypto::Signer* s_;                  // owned by the provider (kept_), closed only under the lock
+  HsmKeyProvider& provider_;  // outlives the keys it opens
 };
 
 class HsmKeyProvider final : public KeyProvider {
@@ -59,9 +60,12 @@ class HsmKeyProvider final : public KeyProvider {
   // let any PIN through. Every use of the token therefore holds token_mu_
   // from login until its session is closed (the token is then logged out).
   // The unattended key's session (the configured PIN) is kept open between
-  // uses, so status messages and organization signatures skip the login, but
-  // it is closed, under the same lock, before any login with a person's PIN:
-  // that PIN is then really checked by the token. No other code of the
+  // uses, so status messages and organization signatures skip the login, and
+  // the lock is taken for each of its signatures only (LentSigner), not while
+  // the caller builds, verifies and stores the envelope around it. It is
+  // closed, under the same lock, before any login with a person's PIN: that
+  // PIN is then really checked by the token, and the next organization
+  // signature opens the session again. No other code of the
   // daemon opens sessions on the token.
   Result<SigningKey> open(const std::string& key_uri, const SecretString* pin) override {
     const std::string uri_text = key_uri.empty() ? cfg_.key_uri : key_uri;
@@ -70,34 +74,20 @@ class HsmKeyProvider final : public KeyProvider {
     auto uri = hsm::Pkcs11Uri::parse(uri_text);
     if (!uri.ok()) return uri.error();
     const bool configured_key = key_uri.empty() || key_uri == cfg_.key_uri;
-    std::optional<SecretString> configured_pin;
     if (!pin) {
       if (!configured_key || !has_unattended_key()) {
         return make_error(ErrorKind::invalid, "pin.missing", "a PIN is needed to sign with this key");
       }
-      auto p =
-          !cfg_.pin_file.empty() ? hsm::read_pin_file(cfg_.pin_file) : hsm::read_pin_credential(cfg_.pin_credential);
-      if (!p.ok()) return p.error();
-      configured_pin.emplace(std::move(p.value()));
-      pin = &*configured_pin;
+      std::unique_lock token_lock(*token_mu_);
+      auto kept = kept_signer();
+      if (!kept.ok()) return kept.error();
+      const crypto::Certificate cert = *kept_signer_cert_;
+      token_lock.unlock();  // taken again for each signature (LentSigner)
+      return finish(std::make_unique<LentSigner>(*this), cert);
     }
     auto module = loaded_module();
     if (!module.ok()) return module.error();
     std::unique_lock token_lock(*token_mu_);
-    if (configured_pin) {
-      if (!kept_) {
-        SecretString copy(configured_pin->view());
-        auto signer = hsm::TokenSigner::open(*module, *uri, std::move(copy), {"gateway", audit_});
-        if (!signer.ok()) return signer.error();
-        auto cert = certificate_for(*module, *uri, (*signer)->key().id);
-        if (!cert.ok()) return cert.error();
-        kept_ = std::move(signer.value());
-        kept_signer_cert_ = *cert;
-        MutexLock lock(mu_);
-        kept_cert_ = *cert;
-      }
-      return finish(std::make_unique<LentSigner>(token_mu_, std::move(token_lock), kept_.get()), *kept_signer_cert_);
-    }
     kept_.reset();  // closes the organization's session: the token logs out, and checks the PIN below
     SecretString copy(pin->view());
     auto signer = hsm::TokenSigner::open(*module, *uri, std::move(copy), {"gateway", audit_});
@@ -109,6 +99,14 @@ class HsmKeyProvider final : public KeyProvider {
       kept_cert_ = *cert;
     }
     return finish(std::make_unique<LockedSigner>(token_mu_, std::move(token_lock), std::move(signer.value())), *cert);
+  }
+
+  // One signature with the organization's session, under the token lock.
+  Result<std::vector<uint8_t>> sign_kept(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) {
+    std::lock_guard token_lock(*token_mu_);
+    auto kept = kept_signer();
+    if (!kept.ok()) return kept.error();
+    return (*kept)->sign(data, alg);
   }
 
   bool has_unattended_key() const override {
@@ -159,6 +157,28 @@ class HsmKeyProvider final : public KeyProvider {
     return module_;
   }
 
+  // The organization's session, opened (logged in with the configured PIN)
+  // if it is not. REQUIRES: *token_mu_ held.
+  Result<hsm::TokenSigner*> kept_signer() {
+    if (kept_) return kept_.get();
+    auto module = loaded_module();
+    if (!module.ok()) return module.error();
+    auto uri = hsm::Pkcs11Uri::parse(cfg_.key_uri);
+    if (!uri.ok()) return uri.error();
+    auto pin =
+        !cfg_.pin_file.empty() ? hsm::read_pin_file(cfg_.pin_file) : hsm::read_pin_credential(cfg_.pin_credential);
+    if (!pin.ok()) return pin.error();
+    auto signer = hsm::TokenSigner::open(*module, *uri, std::move(pin.value()), {"gateway", audit_});
+    if (!signer.ok()) return signer.error();
+    auto cert = certificate_for(*module, *uri, (*signer)->key().id);
+    if (!cert.ok()) return cert.error();
+    kept_ = std::move(signer.value());
+    kept_signer_cert_ = *cert;
+    MutexLock lock(mu_);
+    kept_cert_ = *cert;
+    return kept_.get();
+  }
+
   Result<crypto::Certificate> certificate_for(const std::shared_ptr<hsm::Module>& module, const hsm::Pkcs11Uri& uri,
                                               const std::vector<uint8_t>& key_id) {
     if (!cfg_.cert.empty()) {
@@ -200,6 +220,10 @@ class HsmKeyProvider final : public KeyProvider {
   std::unique_ptr<hsm::TokenSigner> kept_;
   std::optional<crypto::Certificate> kept_signer_cert_;
 };
+
+Result<std::vector<uint8_t>> LentSigner::sign(std::span<const uint8_t> data, crypto::SignatureAlgorithm alg) {
+  return provider_.sign_kept(data, alg);
+}
 
 }  // namespace
 

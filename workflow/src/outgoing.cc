@@ -364,6 +364,7 @@ Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, con
   crypto::Verification v;
   auto signed_ok = crypto::sign_file(*unsigned_envelope, signed_file, *key->signer, key->certificate, key->chain, so,
                                      *c_.verifier, c_.opt.read.limits, &v);
+  key->signer.reset();  // the token (its lock, a person's session) is not held while the envelope is stored
   if (!signed_ok.ok()) {
     c_.metrics.signatures.inc({"failed"});
     return signed_ok.error();

@@ -2,9 +2,14 @@
 // attachments, one file per distinct content, named by its SHA-256 in hex.
 //
 // Writing streams the bytes through a SHA-256 hasher into a temp file in the
-// same directory; commit() fsyncs it, renames it to its hash and fsyncs the
-// directory, so a BlobRef returned by commit() names a durable file. Reads
-// verify the hash before returning anything. Identical contents share one
+// same directory; commit() syncs its content (fdatasync), renames it to its
+// hash and syncs the directory, so a BlobRef returned by commit() names a
+// durable file. The directory syncs of concurrent writers are shared (group
+// sync): a writer waits for one fsync of the directory that began after its
+// rename, and one fsync serves every writer waiting then. A writer of several
+// blobs (a delivery: its envelope and attachments) commits them with
+// NameSync::deferred and then calls sync_names() once. Reads verify the hash
+// before returning anything. Identical contents share one
 // file. The directory knows nothing of who refers to a file: the Store counts
 // references and collects unreferenced files (see Store::collect_garbage).
 //
@@ -34,6 +39,21 @@ bool is_blob_name(std::string_view text);
 
 class BlobStore;
 
+// When a committed blob's name (its directory entry) is made durable: before
+// commit returns (now), or by the writer's later BlobStore::sync_names()
+// (deferred), which must return ok before anything durable names the blob.
+// Its content is synced before commit returns either way.
+enum class NameSync { now, deferred };
+
+// The blob directory's syncs, counted since the BlobStore was opened (shared
+// by its copies): content syncs (one per committed or adopted file) and
+// directory syncs asked for and done (fewer done than asked = shared).
+struct BlobSyncStats {
+  uint64_t content_syncs = 0;
+  uint64_t name_syncs_asked = 0;
+  uint64_t name_syncs_done = 0;
+};
+
 // One blob being written. Destroying it without commit() removes the temp
 // file. REQUIRES: used by one thread at a time.
 class BlobWriter {
@@ -47,8 +67,9 @@ class BlobWriter {
   // Appends bytes; fails with "store.too_large" past the store's size limit
   // (the writer is then unusable).
   Status write(std::string_view bytes);
-  // Makes the blob durable under its hash and returns it.
-  Result<BlobRef> commit();
+  // Makes the blob durable under its hash (its name only once
+  // BlobStore::sync_names returned, with NameSync::deferred) and returns it.
+  Result<BlobRef> commit(NameSync names = NameSync::now);
 
  private:
   friend class BlobStore;
@@ -67,7 +88,20 @@ class BlobStore {
   // Convenience: begin + write + commit.
   Result<BlobRef> put(std::string_view bytes) const;
   // Streams a file in (e.g. an envelope unpacked to disk).
-  Result<BlobRef> put_file(const std::string& path) const;
+  Result<BlobRef> put_file(const std::string& path, NameSync names = NameSync::now) const;
+  // Takes a finished file in without copying it: syncs its content and
+  // hard-links it under its hash (the file must not change afterwards; the
+  // caller may unlink its own name). `known`, when given, is the file's
+  // SHA-256 and size as its writer computed them while writing it (the size
+  // is checked, the content not re-read); otherwise the file is hashed. Falls
+  // back to put_file when the file is on another filesystem or cannot be
+  // linked. The file is made 0600.
+  Result<BlobRef> adopt_file(const std::string& path, const BlobRef* known, NameSync names = NameSync::now) const;
+  // Makes durable every blob name committed (with NameSync::deferred) before
+  // this call: one fsync of the directory, shared with the callers that wait
+  // at the same time. Thread-safe.
+  Status sync_names() const;
+  BlobSyncStats sync_stats() const;
 
   // Reads a whole blob (refusing one larger than `max_bytes`) and checks that
   // its content hashes to `sha256`: "store.blob_missing", "store.blob_corrupt".
@@ -100,9 +134,12 @@ class BlobStore {
   Status for_each(const std::function<void(std::string_view sha256)>& fn) const;
 
  private:
-  BlobStore(std::string dir, uint64_t max_bytes) : dir_(std::move(dir)), max_bytes_(max_bytes) {}
+  friend class BlobWriter;
+  class DirSync;
+  BlobStore(std::string dir, uint64_t max_bytes);
   std::string dir_;
   uint64_t max_bytes_;
+  std::shared_ptr<DirSync> sync_;  // the directory's group sync, shared by copies
 };
 
 }  // namespace edxgate::store

@@ -12,6 +12,10 @@ namespace edxgate::workflow {
 struct IncomingDelivery {
   std::string file;  // the envelope (without the SDK's CRLF), in a spool file the engine may consume
   uint64_t size = 0;
+  // The file's SHA-256 (lower-case hex) when the receiver computed it on the
+  // way in (the push endpoint does, for VDXP's hash-file); "" otherwise. The
+  // engine names the kept envelope by it without reading the file again.
+  std::string sha256;
   std::string message_type;  // edoc | status (as signed; the envelope's content decides)
   std::string from;          // sender organ id as the axis authenticated it ("" if unknown)
   std::string system_id;

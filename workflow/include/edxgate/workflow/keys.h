@@ -7,11 +7,13 @@
 // opens a TokenSigner for that one call (the PIN lives in locked memory and is
 // wiped when the call ends; it is never stored). With no PIN in the request,
 // the configured PIN (pin_file or pin_credential) is used when there is one
-// ("unattended", e.g. the agency's HSM key that signs status messages); it is
-// read and the key opened for each use. Every use of the token holds one lock
-// from login until its session is closed (which logs the token out): PKCS#11
-// login is shared by all sessions of the process, so a session left logged in
-// would let a request's wrong PIN through. Signing on the token is serialised.
+// ("unattended", e.g. the agency's HSM key that signs status messages); its
+// session is kept open between uses and the token lock taken for each of its
+// signatures only. A use with a person's PIN holds the lock from login until
+// its session is closed (which logs the token out), and closes the kept
+// session first: PKCS#11 login is shared by all sessions of the process, so a
+// session left logged in would let a request's wrong PIN through. Signing on
+// the token is serialised.
 // The certificate comes from [hsm] cert, else from the token (the certificate
 // object with the key's CKA_ID).
 #pragma once
