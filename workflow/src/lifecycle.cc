@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
+#include <utility>
 
 #include "edxgate/base/log.h"
 #include "edxgate/edxml/json.h"
@@ -268,8 +269,8 @@ Result<Submitted> Lifecycle::replace(DocumentId id, const LifecycleRequest& r, S
   business["replacements"] =
       bj::array{bj::object{{"document_id", original->envelope_id}, {"organ_ids", std::move(organs)}}};
   header["trace"] = bj::object{{"business", std::move(business)}};
-  Submission moved = std::move(sub);
-  sub.files.clear();
+  Submission moved;
+  std::swap(moved, sub);  // leaves `sub` (whose files the cleanup removes) empty
   return submit_linked(*original, std::move(moved), kReplaced, "replaced_by", kReplacement, "replaces", r);
 }
 
