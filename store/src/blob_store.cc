@@ -141,6 +141,19 @@ std::string unique_suffix() {
   return std::to_string(::getpid()) + "-" + std::to_string(seed) + "-" + std::to_string(++counter);
 }
 
+// Reads `fd` (the file `path`) to its end, handing each piece to `chunk`.
+template <typename Chunk>
+Status read_chunks(int fd, const std::string& path, Chunk&& chunk) {
+  std::vector<char> buf(kChunk);
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("store.io", "cannot read " + path);
+    if (n == 0) return {};
+    EDX_TRY(chunk(std::string_view(buf.data(), static_cast<size_t>(n))));
+  }
+}
+
 // Syncs a file's content and size (not its timestamps).
 Status sync_content(int fd, const std::string& what) {
   if (::fdatasync(fd) != 0) return sys_error("io.fsync", "cannot sync " + what);
@@ -248,14 +261,7 @@ Result<BlobRef> BlobStore::put_file(const std::string& path, NameSync names) con
   if (!fd.valid()) return sys_error("store.io", "cannot open " + path);
   auto w = begin();
   if (!w.ok()) return w.error();
-  std::vector<char> buf(kChunk);
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error("store.io", "cannot read " + path);
-    if (n == 0) break;
-    EDX_TRY(w->write(std::string_view(buf.data(), static_cast<size_t>(n))));
-  }
+  EDX_TRY(read_chunks(fd.get(), path, [&](std::string_view piece) { return w->write(piece); }));
   return w->commit(names);
 }
 
@@ -283,15 +289,11 @@ Result<BlobRef> BlobStore::adopt_file(const std::string& path, const BlobRef* kn
     ref = *known;
   } else {
     Sha256 md;
-    std::vector<char> buf(kChunk);
-    for (;;) {
-      ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return sys_error("store.io", "cannot read " + path);
-      if (n == 0) break;
-      md.update(std::string_view(buf.data(), static_cast<size_t>(n)));
-      ref.size += static_cast<uint64_t>(n);
-    }
+    EDX_TRY(read_chunks(fd.get(), path, [&](std::string_view piece) -> Status {
+      md.update(piece);
+      ref.size += piece.size();
+      return {};
+    }));
     if (ref.size != size) return put_file(path, names);  // it changed while read: copy what is there
     ref.sha256 = md.finish_hex();
   }
@@ -342,16 +344,10 @@ Status BlobStore::read_to(std::string_view sha256, const std::function<Status(st
                       "blob " + std::string(sha256) + " is not a regular file");
   }
   Sha256 md;
-  std::vector<char> buf(kChunk);
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error("store.io", "cannot read " + path);
-    if (n == 0) break;
-    std::string_view chunk(buf.data(), static_cast<size_t>(n));
-    md.update(chunk);
-    EDX_TRY(sink(chunk));
-  }
+  EDX_TRY(read_chunks(fd.get(), path, [&](std::string_view piece) {
+    md.update(piece);
+    return sink(piece);
+  }));
   if (md.finish_hex() != sha256) {
     return make_error(ErrorKind::invalid, "store.blob_corrupt",
                       "blob " + std::string(sha256) + " does not match its hash (the file is corrupt)");
