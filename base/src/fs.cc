@@ -66,15 +66,16 @@ Status AtomicFile::write(const void* data, size_t size) {
   return {};
 }
 
-Status AtomicFile::commit(const std::string& name) {
-  if (::fsync(fd_.get()) != 0) return sys_error("io.fsync", "cannot fsync", temp_path_);
+Status AtomicFile::commit(const std::string& name, Durability durability) {
+  const bool sync = durability == Durability::synced;
+  if (sync && ::fsync(fd_.get()) != 0) return sys_error("io.fsync", "cannot fsync", temp_path_);
   fd_.reset();
   const std::string final_path = dir_ + "/" + name;
   if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) {
     return sys_error("io.rename", "cannot rename into", final_path);
   }
   committed_ = true;
-  return fsync_dir(dir_);
+  return sync ? fsync_dir(dir_) : Status{};
 }
 
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {

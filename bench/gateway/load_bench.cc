@@ -3,7 +3,8 @@
 //
 //   receive: signed envelopes POSTed by C client threads to the push endpoint
 //            (POST /vdxp/sendEdoc over loopback HTTPS, VDXP-signed headers,
-//            one TLS connection per call, as the axis does) whose sink is the
+//            kept-alive TLS connections, as the SDK's pooled client keeps them;
+//            --push-per-call: a full handshake per delivery) whose sink is the
 //            Engine: parse + verify + store, and the status 01 the engine
 //            queues (signed on the token when an unattended key is set).
 //            Floor: crypto::Verifier::verify of the same envelope (pre-parsed).
@@ -31,7 +32,8 @@
 //   gateway_load_bench [--docs N] [--large-docs M] [--large-kb K] [--concurrency C]
 //                      [--seconds S] [--attachment-kb K] [--transport sim|noop]
 //                      [--status-unsigned] [--store sqlite|postgresql] [--quick]
-//                      [--no-keep-alive] [--in-flight K]
+//                      [--no-keep-alive] [--in-flight K] [--paths receive|send|both]
+//                      [--push-per-call]
 // Each path stops at S seconds or N envelopes, whichever comes first; the
 // send path runs first (the receive path queues status messages in the
 // outbox, which the send path's outbox passes would otherwise deliver too).
@@ -176,8 +178,10 @@ struct Options {
   std::string transport = "sim";
   bool status_unsigned = false;
   bool keep_alive = true;        // --no-keep-alive: a connection per axis call (as before issue 15)
+  bool push_keep_alive = true;   // --push-per-call: a TLS connection per delivery, no resumption
   size_t in_flight = 4;          // the outbox's sends in flight ([axis] max_in_flight)
   std::string store = "sqlite";  // or "postgresql": both, side by side
+  std::string paths = "both";    // --paths receive|send|both (a profile of one path)
 };
 
 Options parse_args(int argc, char** argv) {
@@ -210,6 +214,10 @@ Options parse_args(int argc, char** argv) {
       o.keep_alive = false;
     else if (a[i] == "--in-flight")
       o.in_flight = std::stoul(next());
+    else if (a[i] == "--push-per-call")
+      o.push_keep_alive = false;
+    else if (a[i] == "--paths")
+      o.paths = next();
     else if (a[i] == "--quick") {
       o.docs = 60;
       o.large_docs = 4;
@@ -218,6 +226,7 @@ Options parse_args(int argc, char** argv) {
       std::cout << "usage: gateway_load_bench [--docs N] [--large-docs M] [--large-kb K] [--attachment-kb K]\n"
                    "       [--concurrency C] [--seconds S] [--transport sim|noop] [--status-unsigned]\n"
                    "       [--store sqlite|postgresql] [--quick] [--no-keep-alive] [--in-flight K]\n"
+                   "       [--paths receive|send|both] [--push-per-call]\n"
                    "Each path runs until S seconds or its N envelopes are used up, whichever comes first.\n";
       std::exit(0);
     } else {
@@ -227,6 +236,7 @@ Options parse_args(int argc, char** argv) {
   if (o.concurrency == 0 || o.docs == 0 || o.seconds <= 0) die("--docs, --concurrency and --seconds must be > 0");
   if (o.transport != "sim" && o.transport != "noop") die("--transport is sim or noop");
   if (o.store != "sqlite" && o.store != "postgresql") die("--store is sqlite or postgresql");
+  if (o.paths != "both" && o.paths != "receive" && o.paths != "send") die("--paths is receive, send or both");
   return o;
 }
 
@@ -690,6 +700,9 @@ ReceiveResult run_receive(World& w, size_t count, size_t attachment_bytes, unsig
   co.client_cert = pki.cert("axis");
   co.client_key = pki.key("axis");
   co.timeout = std::chrono::seconds(60);
+  // As the SDK's pooled client: connections kept alive (and TLS sessions
+  // resumed) unless --push-per-call asks for a full handshake per delivery.
+  co.keep_alive = o.push_keep_alive;
   auto client = must(gateway::HttpsClient::create("https://127.0.0.1:" + std::to_string(w.push_server->port()), co),
                      "push client");
   auto deliver = [&](const Incoming& in) -> bool {
@@ -935,11 +948,14 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
   // Send first: each received envelope queues a status 01 in the outbox, which
   // the send path's outbox passes would otherwise also deliver.
   std::cerr << "send path ...\n";
-  SendResult floors;
+  const bool do_send = opt.paths != "receive", do_receive = opt.paths != "send";
+  SendResult floors, send, org;
   measure_sign_floors(w, floors);
-  SendResult send = run_send(w, workflow::SigningMode::personal, 0);
-  std::cerr << "send path, organization mode ...\n";
-  SendResult org = run_send(w, workflow::SigningMode::organization, 1'000'000);
+  if (do_send) {
+    send = run_send(w, workflow::SigningMode::personal, 0);
+    std::cerr << "send path, organization mode ...\n";
+    org = run_send(w, workflow::SigningMode::organization, 1'000'000);
+  }
   for (SendResult* s : {&send, &org}) {
     s->token_1t = floors.token_1t;
     s->token_ct_shared = floors.token_ct_shared;
@@ -952,10 +968,12 @@ bool run_round(World& w, const std::string& sub, const std::string& backend, std
   // request path.
   workflow::Engine& sink_engine = w.receive_engine ? *w.receive_engine : *w.engine;
   sink_engine.start();
-  std::cerr << "receive path, " << opt.attachment_kb << " KB ...\n";
-  ReceiveResult small = run_receive(w, opt.docs, opt.attachment_kb * 1024, 1);
-  ReceiveResult large;
-  if (opt.large_docs > 0) {
+  ReceiveResult small, large;
+  if (do_receive) {
+    std::cerr << "receive path, " << opt.attachment_kb << " KB ...\n";
+    small = run_receive(w, opt.docs, opt.attachment_kb * 1024, 1);
+  }
+  if (do_receive && opt.large_docs > 0) {
     std::cerr << "receive path, " << opt.large_kb << " KB ...\n";
     large = run_receive(w, opt.large_docs, opt.large_kb * 1024, 1'000'000);
   }

@@ -5,9 +5,12 @@
 
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <unordered_map>
 
 #include "edxgate/base/fs.h"
 #include "edxgate/base/hex.h"
+#include "edxgate/base/mutex.h"
 #include "edxgate/base/ossl.h"
 
 namespace edxgate::crypto {
@@ -42,6 +45,53 @@ Result<std::string> read_all(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// Parsing a certificate costs far more than comparing its bytes (OpenSSL 3
+// decodes its public key through the provider decoders), and the same few
+// certificates arrive again and again: a peer's signer and CA in every
+// envelope's KeyInfo, our own in every status message we sign. The last
+// kCapacity distinct DER encodings parsed keep their X509, shared read-only
+// by every Certificate made from the same bytes; the oldest is dropped first.
+class DerCache {
+ public:
+  static constexpr size_t kCapacity = 64;
+  static constexpr size_t kMaxDer = 64 * 1024;  // a larger encoding is parsed, not kept
+
+  std::shared_ptr<X509> find(std::string_view der) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    auto it = map_.find(der);
+    return it == map_.end() ? nullptr : it->second;
+  }
+
+  void keep(std::string_view der, const std::shared_ptr<X509>& x) EXCLUDES(mu_) {
+    if (der.size() > kMaxDer) return;
+    MutexLock lock(mu_);
+    if (!map_.try_emplace(std::string(der), x).second) return;  // a racing parse kept it first
+    order_.emplace_back(der);
+    if (order_.size() > kCapacity) {
+      map_.erase(order_.front());
+      order_.pop_front();
+    }
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  Mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<X509>, Hash, std::equal_to<>> map_ GUARDED_BY(mu_);
+  std::deque<std::string> order_ GUARDED_BY(mu_);  // oldest first
+};
+
+DerCache& der_cache() {
+  static DerCache* cache = new DerCache;  // never destroyed: used until exit
+  return *cache;
+}
+
+}  // namespace
+
 // --- Certificate -----------------------------------------------------------
 
 Certificate Certificate::adopt(X509* x) {
@@ -51,13 +101,19 @@ Certificate Certificate::adopt(X509* x) {
 }
 
 Result<Certificate> Certificate::from_der(std::span<const uint8_t> der) {
+  const std::string_view key(reinterpret_cast<const char*>(der.data()), der.size());
+  Certificate c;
+  c.x_ = der_cache().find(key);
+  if (c.x_) return c;
   const unsigned char* p = der.data();
   ossl::X509Ptr x(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!x || p != der.data() + der.size()) {
     ERR_clear_error();
     return make_error(ErrorKind::invalid, "cert.parse", "the certificate is not valid DER");
   }
-  return adopt(x.release());
+  c = adopt(x.release());
+  der_cache().keep(key, c.x_);
+  return c;
 }
 
 Result<std::vector<Certificate>> Certificate::parse(std::string_view bytes) {
@@ -219,7 +275,7 @@ std::optional<time_t> parse_time(std::string_view s) {
     if (sep != 'T' && sep != ' ') return std::nullopt;
     int m = 0;
     if (std::sscanf(str.c_str() + n + 1, "%2d:%2d:%2d%n", &h, &mi, &se, &m) != 3) return std::nullopt;
-    size_t end = static_cast<size_t>(n + 1 + m);
+    const size_t end = static_cast<size_t>(n) + 1 + static_cast<size_t>(m);
     if (end < str.size()) tail = str[end];
     if (end + (tail ? 1 : 0) != str.size() || (tail && tail != 'Z')) return std::nullopt;
   }
@@ -237,7 +293,7 @@ std::string format_time(time_t t) {
   struct tm tm {};
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "";
   return buf;
 }
 

@@ -76,7 +76,7 @@ Result<std::string> AttachmentFiles::commit(const xmlNode* element, const std::s
     unique = name.substr(0, dot) + " (" + std::to_string(k) + ")" + name.substr(dot);
   }
   used_names_.insert(unique);
-  EDX_TRY(c->file->commit(unique));
+  EDX_TRY(c->file->commit(unique, durability_));
   return dir_ + "/" + unique;
 }
 

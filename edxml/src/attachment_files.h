@@ -34,8 +34,13 @@ struct DecodedContent {
 class AttachmentFiles : public ContentSink {
  public:
   // `dir` empty: decode and hash only.
-  AttachmentFiles(std::string dir, const Limits& limits, const std::vector<std::string>& reserved_names = {})
-      : dir_(std::move(dir)), limits_(limits), used_names_(reserved_names.begin(), reserved_names.end()) {}
+  // `durability`: whether commit() syncs each file and the directory.
+  AttachmentFiles(std::string dir, const Limits& limits, const std::vector<std::string>& reserved_names = {},
+                  fs::Durability durability = fs::Durability::synced)
+      : dir_(std::move(dir)),
+        limits_(limits),
+        durability_(durability),
+        used_names_(reserved_names.begin(), reserved_names.end()) {}
 
   Status begin(xmlNode* element) override;
   Status data(std::string_view chunk) override;
@@ -53,6 +58,7 @@ class AttachmentFiles : public ContentSink {
 
   std::string dir_;
   const Limits& limits_;
+  fs::Durability durability_;
   std::map<const xmlNode*, DecodedContent> done_;
   std::set<std::string> used_names_;
   // The content being decoded.

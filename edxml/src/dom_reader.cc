@@ -2,8 +2,11 @@
 #include "dom_reader.h"
 
 #include <libxml/xmlsave.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <set>
@@ -296,7 +299,7 @@ Status read_message_header(WalkContext& cx, const xmlNode* n, MessageHeader& m) 
           return {};
         }}},
       keep_into(m.extensions), Order::as_listed);
-  EDX_TRY(s);
+  if (!s.ok()) return s;
   m.code = DocumentCode{code_number, code_notation};
   if (promulgation) m.promulgation_date = *promulgation;
   return {};
@@ -599,14 +602,30 @@ Status DomReader::check_manifest() const {
   return {};
 }
 
+namespace {
+
+Status make_unzip_dir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return {};
+  return make_error(ErrorKind::io, "io.write",
+                    "Cannot create the unzip directory " + dir + ": " + std::strerror(errno) + ".");
+}
+
+}  // namespace
+
 // Each zipped attachment unzipped next to the others (ReadOptions::unzip_dir).
 // A failure belongs to that attachment: recorded, warned, the read goes on.
 void DomReader::unzip(Envelope& env) {
   if (options_.unzip_dir.empty()) return;
+  const fs::Durability durability = options_.sync_attachments ? fs::Durability::synced : fs::Durability::unsynced;
+  bool made = false;
   for (Attachment& a : env.attachments) {
     if (!a.zipped || a.path.empty()) continue;
     const std::string file = a.path.substr(a.path.rfind('/') + 1);
-    auto r = unzip_attachment(a.path, options_.unzip_dir, file, options_.limits);
+    // The directory, made at the first zipped attachment (ReadOptions).
+    Status dir = made ? Status{} : make_unzip_dir(options_.unzip_dir);
+    made = dir.ok();
+    auto r = made ? unzip_attachment(a.path, options_.unzip_dir, file, options_.limits, durability)
+                  : Result<UnzippedFile>(dir.error());
     if (r.ok()) {
       a.unzipped = std::move(r.value());
       a.unzipped->name = a.name;

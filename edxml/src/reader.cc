@@ -15,6 +15,10 @@ namespace {
 
 bool is_dir(const std::string& path, struct stat& st) { return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode); }
 
+fs::Durability durability(const ReadOptions& options) {
+  return options.sync_attachments ? fs::Durability::synced : fs::Durability::unsynced;
+}
+
 Status check_dir(const ReadOptions& options) {
   struct stat att {
   }, unz{};
@@ -26,9 +30,8 @@ Status check_dir(const ReadOptions& options) {
   if (options.attachment_dir.empty()) {
     return make_error(ErrorKind::usage, "usage.unzip_dir", "Unzipping attachments needs an attachment directory.");
   }
-  if (!is_dir(options.unzip_dir, unz)) {
-    return make_error(ErrorKind::io, "io.write", "The unzip directory " + options.unzip_dir + " does not exist.");
-  }
+  // A directory not there yet is made when the first zipped attachment needs it.
+  if (!is_dir(options.unzip_dir, unz)) return {};
   if (unz.st_dev == att.st_dev && unz.st_ino == att.st_ino) {
     return make_error(ErrorKind::usage, "usage.unzip_dir",
                       "The unzip directory must not be the attachment directory: "
@@ -42,7 +45,7 @@ Status check_dir(const ReadOptions& options) {
 template <class FeedAll>
 Result<StreamedEnvelope> stream(const ReadOptions& options, FeedAll&& feed_all) {
   EDX_TRY(check_dir(options));
-  detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names);
+  detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names, durability(options));
   detail::HardenedParser parser(options.limits, &files, options.observer);
   EDX_TRY(feed_all(parser));
   auto doc = parser.finish();
@@ -92,7 +95,7 @@ Result<Envelope> read_envelope(std::string_view bytes, const ReadOptions& option
 
 Result<Envelope> envelope_from_doc(const xmlDoc* doc, const ReadOptions& options) {
   EDX_TRY(check_dir(options));
-  detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names);
+  detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names, durability(options));
   detail::DomReader reader(options, files);
   return reader.read(doc);
 }

@@ -235,7 +235,7 @@ Result<bool> is_zipped_attachment_file(const std::string& path, std::string_view
 }
 
 Result<UnzippedFile> unzip_attachment(const std::string& zip_path, const std::string& out_dir,
-                                      const std::string& out_name, const Limits& limits) {
+                                      const std::string& out_name, const Limits& limits, fs::Durability durability) {
   EDX_TRY(check_attachment_name(out_name));
   fs::UniqueFd fd(::open(zip_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid())
@@ -276,7 +276,7 @@ Result<UnzippedFile> unzip_attachment(const std::string& zip_path, const std::st
     sha.update(buf.data(), static_cast<size_t>(n));
     EDX_TRY(out->write(buf.data(), static_cast<size_t>(n)));
   }
-  EDX_TRY(out->commit(out_name));
+  EDX_TRY(out->commit(out_name, durability));
   result.sha256 = sha.finish();
   result.path = out_dir + "/" + out_name;
   result.name = out_name;

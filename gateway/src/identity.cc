@@ -22,18 +22,16 @@ HttpMetrics::HttpMetrics(MetricsRegistry& r)
       refused(r.counter("edxgate_http_connections_refused_total", "Connections refused or cut, by listener and reason.",
                         {"listener", "reason"})) {}
 
-Caller identify_certificate(const unsigned char* der, size_t der_len, const std::vector<config::Client>& clients) {
+Caller identify_certificate(const X509* cert, const std::vector<config::Client>& clients) {
   Caller c;
-  const unsigned char* p = der;
-  ossl::X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der_len)));
   if (!cert) return c;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
-  if (X509_digest(cert.get(), EVP_sha256(), md, &md_len) != 1) return c;
+  if (X509_digest(cert, EVP_sha256(), md, &md_len) != 1) return c;
   c.fingerprint = "sha256:" + to_hex(md, md_len);
   ossl::BioPtr bio(BIO_new(BIO_s_mem()));
   // RFC 2253 order and escaping, but UTF-8 left as is (Vietnamese names).
-  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
   char* data = nullptr;
   long n = BIO_get_mem_data(bio.get(), &data);
   c.subject.assign(data, static_cast<size_t>(n));

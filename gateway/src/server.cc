@@ -227,10 +227,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     if constexpr (Tls) {
       ossl::X509Ptr peer(SSL_get1_peer_certificate(stream_.native_handle()));
       if (peer && SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
-        unsigned char* raw = nullptr;
-        const int len = i2d_X509(peer.get(), &raw);
-        ossl::OpensslBytesPtr der(raw);
-        if (len > 0) caller_ = identify_certificate(der.get(), static_cast<size_t>(len), srv_->opt.clients);
+        caller_ = identify_certificate(peer.get(), srv_->opt.clients);
       }
     }
     after_handshake();
@@ -584,6 +581,10 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
     });
     return;
   }
+  // No Nagle: a response written in pieces (head, body, TLS records) must
+  // not wait for the peer's delayed ACK on a kept-alive connection (~40 ms).
+  beast::error_code nd_ec;
+  socket.set_option(tcp::no_delay(true), nd_ec);
   beast::error_code ep_ec;
   auto ep = socket.remote_endpoint(ep_ec);
   std::string address = ep_ec ? "?" : ep.address().to_string();
@@ -603,10 +604,11 @@ void Server::Impl::on_accept(beast::error_code ec, tcp::socket socket) {
   const uint64_t id = admission.id;
   const unsigned refuse = admission.refuse;
   std::shared_ptr<SessionBase> session;
-  if (tls)
+  if (tls) {
     session = std::make_shared<Session<true>>(this, std::move(socket), id, address, refuse, now);
-  else
+  } else {
     session = std::make_shared<Session<false>>(this, std::move(socket), id, address, refuse, now);
+  }
   slots->attach(id, session, now);  // evictable only from now on, with its session to close
   session->start();
   if (!stopping) do_accept();
@@ -649,7 +651,12 @@ Result<std::unique_ptr<Server>> Server::start(ListenerOptions options, std::shar
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
-Server::~Server() { stop(std::chrono::milliseconds(0)); }
+Server::~Server() {
+  try {
+    stop(std::chrono::milliseconds(0));
+  } catch (...) {  // a destructor must not throw: the listener is going away either way
+  }
+}
 
 std::string Server::local_address() const { return impl_->bound; }
 uint16_t Server::port() const { return impl_->bound_port; }

@@ -136,6 +136,7 @@ Result<OutboxId> SqlStore::insert_outbox(sql::Conn& c, DocumentId id, const Outb
   if (!*inserted) return make_error(ErrorKind::internal, "store.db", "the new outbox item got no id");
   const OutboxId item = st->i64(0);
   EDX_TRY(st->run());  // ends the statement
+  if (r.record) EDX_TRY(insert_status_message(c, id, *r.record, at));
   EDX_TRY(append_audit(c,
                        {"system", "outbox.enqueue", "document:" + std::to_string(id), "ok",
                         "item " + std::to_string(item) + " " + r.kind + " to " + r.destination},
@@ -145,6 +146,7 @@ Result<OutboxId> SqlStore::insert_outbox(sql::Conn& c, DocumentId id, const Outb
 
 Result<OutboxId> SqlStore::enqueue(DocumentId id, const OutboxRequest& request) {
   if (request.payload) EDX_TRY(blobs_.claim(*request.payload));
+  if (request.record) EDX_TRY(check_status_message(*request.record));
   return write_tx<OutboxId>([&](sql::Conn& c) { return insert_outbox(c, id, request, now()); });
 }
 

@@ -95,6 +95,10 @@ class SqlStore final : public Store {
   Result<Created> insert_document(sql::Conn& c, const NewDocument& doc, int64_t at);
   Status append_audit(sql::Conn& c, const AuditEvent& event, int64_t at);
   Result<OutboxId> insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r, int64_t at);
+  // A status message's fields checked and its envelope claimed (before the
+  // transaction); its row and audit entry (inside one).
+  Status check_status_message(const StatusMessage& m);
+  Status insert_status_message(sql::Conn& c, DocumentId id, const StatusMessage& m, int64_t now_ms);
   Status move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor, const std::string& reason,
                        std::optional<State> expected_from, int64_t at);
   Status claim_blobs(const NewDocument& doc) const;

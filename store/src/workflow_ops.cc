@@ -65,6 +65,7 @@ Result<std::optional<OutboxId>> SqlStore::transition(DocumentId id, State to, co
     return make_error(ErrorKind::too_large, "store.field_too_long", "the actor or reason is too long");
   }
   if (enqueue && enqueue->payload) EDX_TRY(blobs_.claim(*enqueue->payload));
+  if (enqueue && enqueue->record) EDX_TRY(check_status_message(*enqueue->record));
   return write_tx<std::optional<OutboxId>>([&](sql::Conn& c) -> Result<std::optional<OutboxId>> {
     const int64_t at = now();
     EDX_TRY(move_document(c, id, to, actor, reason, expected_from, at));
@@ -99,33 +100,40 @@ Result<std::vector<Transition>> SqlStore::history(DocumentId id) {
   });
 }
 
-Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
+Status SqlStore::check_status_message(const StatusMessage& m) {
   if (m.code.size() > 16 || m.description.size() > kMaxTextBytes || m.staff.size() > kMaxTextBytes ||
       m.unit.size() > kMaxTextBytes || m.organ_id.size() > kMaxTextBytes) {
     return make_error(ErrorKind::too_large, "store.field_too_long", "a status message field is too long");
   }
   if (m.envelope) EDX_TRY(blobs_.claim(*m.envelope));
-  return write_tx<void>([&](sql::Conn& c) -> Status {
-    const int64_t at = m.at_ms ? m.at_ms : now();
-    auto st = c.prepare(
-        "INSERT INTO status_messages(document_id, direction, code, description, staff,"
-        " envelope_sha256, envelope_size, at_ms, unit, organ_id) VALUES(?,?,?,?,?,?,?,?,?,?)");
-    if (!st.ok()) return st.error();
-    st->bind(1, id).bind(2, direction_name(m.direction)).bind(3, m.code);
-    st->bind(4, m.description).bind(5, m.staff).bind(8, at).bind(9, m.unit).bind(10, m.organ_id);
-    if (m.envelope) st->bind(6, m.envelope->sha256).bind(7, static_cast<int64_t>(m.envelope->size));
-    Status s = st->run();
-    if (!s.ok()) {
-      if (s.error().code == "store.constraint") {
-        return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
-      }
-      return s;
+  return {};
+}
+
+Status SqlStore::add_status_message(DocumentId id, const StatusMessage& m) {
+  EDX_TRY(check_status_message(m));
+  return write_tx<void>([&](sql::Conn& c) -> Status { return insert_status_message(c, id, m, now()); });
+}
+
+Status SqlStore::insert_status_message(sql::Conn& c, DocumentId id, const StatusMessage& m, int64_t now_ms) {
+  const int64_t at = m.at_ms ? m.at_ms : now_ms;
+  auto st = c.prepare(
+      "INSERT INTO status_messages(document_id, direction, code, description, staff,"
+      " envelope_sha256, envelope_size, at_ms, unit, organ_id) VALUES(?,?,?,?,?,?,?,?,?,?)");
+  if (!st.ok()) return st.error();
+  st->bind(1, id).bind(2, direction_name(m.direction)).bind(3, m.code);
+  st->bind(4, m.description).bind(5, m.staff).bind(8, at).bind(9, m.unit).bind(10, m.organ_id);
+  if (m.envelope) st->bind(6, m.envelope->sha256).bind(7, static_cast<int64_t>(m.envelope->size));
+  Status s = st->run();
+  if (!s.ok()) {
+    if (s.error().code == "store.constraint") {
+      return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
     }
-    return append_audit(c,
-                        {"system", m.direction == Direction::incoming ? "status.received" : "status.sent",
-                         doc_object(id), "ok", "status " + m.code},
-                        now());
-  });
+    return s;
+  }
+  return append_audit(c,
+                      {"system", m.direction == Direction::incoming ? "status.received" : "status.sent", doc_object(id),
+                       "ok", "status " + m.code},
+                      now_ms);
 }
 
 Result<std::vector<StatusMessage>> SqlStore::status_messages(DocumentId id) {

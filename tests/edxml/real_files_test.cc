@@ -488,6 +488,35 @@ TEST(RealFiles, UnzipsTheZippedAttachmentWhenAskedAndKeepsTheBytesAsReceived) {
   EXPECT_EQ(code_of(read_envelope(fixture("axis_2025.xml"), same)), "usage.unzip_dir");
 }
 
+TEST(RealFiles, TheUnzipDirectoryIsMadeOnlyWhenAZippedAttachmentNeedsIt) {
+  TempDir dir;
+  ReadOptions ro;
+  ro.attachment_dir = dir.make_sub("received");
+  ro.unzip_dir = dir.str() + "/unzipped";  // not there yet
+  ro.sync_attachments = false;             // the caller syncs them where it keeps them
+  auto plain = read_envelope(vnpt_envelope({{"to trinh.pdf", "application/pdf", kPdf}}), ro);
+  ASSERT_TRUE(plain.ok()) << plain.error().to_string();
+  EXPECT_EQ(testing::read_text(plain->attachments[0].path), kPdf);
+  EXPECT_FALSE(std::filesystem::exists(ro.unzip_dir));  // nothing zipped: no directory
+  auto zipped = read_envelope(fixture("axis_2025.xml"), ro);
+  ASSERT_TRUE(zipped.ok()) << zipped.error().to_string();
+  ASSERT_TRUE(zipped->attachments[0].unzipped.has_value());
+  EXPECT_EQ(zipped->attachments[0].unzipped->path, ro.unzip_dir + "/GUIDE.SIGNED.PDF");
+  EXPECT_EQ(testing::read_text(zipped->attachments[0].unzipped->path).substr(0, 5), "%PDF-");
+  EXPECT_EQ(std::filesystem::status(ro.unzip_dir).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_all);
+  // A directory that cannot be made is that attachment's unzip error; the
+  // envelope is still read, the bytes as received kept.
+  ReadOptions orphan = ro;
+  orphan.attachment_dir = dir.make_sub("received2");
+  orphan.unzip_dir = dir.str() + "/no/such/parent";
+  auto kept = read_envelope(fixture("axis_2025.xml"), orphan);
+  ASSERT_TRUE(kept.ok()) << kept.error().to_string();
+  ASSERT_TRUE(kept->attachments[0].unzip_error.has_value());
+  EXPECT_EQ(kept->attachments[0].unzip_error->code, "io.write");
+  EXPECT_EQ(testing::read_text(kept->attachments[0].path).substr(0, 2), "PK");
+}
+
 TEST(RealFiles, AnAttachmentThatCannotBeUnzippedIsKeptAndTheRestIsRead) {
   TempDir dir;
   std::string two = testing::make_zip(dir, {{"a.pdf", kPdf}, {"b.pdf", kPdf}});

@@ -217,6 +217,46 @@ TEST_P(OutboxFixture, AnIllegalTransitionEnqueuesNothing) {
   EXPECT_TRUE(store->list_outbox({})->empty());
 }
 
+TEST_P(OutboxFixture, AStatusMessageIsQueuedAndRecordedTogetherOrNotAtAll) {
+  auto id = store->create_document(testing::outgoing_doc());
+  ASSERT_TRUE(id.ok());
+  auto blob = store->blobs().put("<edXMLEnvelope>01</edXMLEnvelope>");
+  ASSERT_TRUE(blob.ok());
+  StatusMessage sm;
+  sm.direction = Direction::outgoing;
+  sm.code = "01";
+  sm.description = "Đã đến";
+  sm.organ_id = "000.00.00.G06";
+  sm.envelope = *blob;
+  auto item = store->enqueue(id->id, OutboxRequest{"status", "000.00.00.H41", *blob, sm});
+  ASSERT_TRUE(item.ok()) << item.error().to_string();
+  auto listed = store->status_messages(id->id);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].code, "01");
+  EXPECT_EQ((*listed)[0].description, "Đã đến");
+  EXPECT_EQ((*listed)[0].envelope->sha256, blob->sha256);
+  EXPECT_EQ(store->list_outbox({})->size(), 1u);
+  // A record the store refuses queues nothing; an item for no document
+  // records nothing.
+  sm.code = std::string(17, '0');
+  EXPECT_EQ(store->enqueue(id->id, OutboxRequest{"status", "000.00.00.H41", *blob, sm}).error().code,
+            "store.field_too_long");
+  sm.code = "02";
+  EXPECT_EQ(store->enqueue(id->id + 1000, OutboxRequest{"status", "000.00.00.H41", *blob, sm}).error().code,
+            "store.not_found");
+  EXPECT_EQ(store->list_outbox({})->size(), 1u);
+  EXPECT_EQ(store->status_messages(id->id)->size(), 1u);
+  // With a transition, in its transaction too.
+  ASSERT_TRUE(store->transition(id->id, State::pending_signature, "t", "").ok());
+  ASSERT_TRUE(store->transition(id->id, State::signed_, "t", "").ok());
+  auto moved = store->transition(id->id, State::queued, "t", "", State::signed_,
+                                 OutboxRequest{"status", "000.00.00.H41", *blob, sm});
+  ASSERT_TRUE(moved.ok()) << moved.error().to_string();
+  EXPECT_EQ(store->status_messages(id->id)->size(), 2u);
+  EXPECT_EQ(store->list_outbox({})->size(), 2u);
+}
+
 TEST_P(OutboxFixture, ACancelledItemIsNeverClaimed) {
   OutboxId id = queued_item();
   ASSERT_TRUE(store->cancel_outbox(id, "officer:b", "recipient withdrawn").ok());

@@ -87,13 +87,16 @@ std::string join_list(const std::vector<std::string>& items) {
   return out;
 }
 
-Status save_document(xmlDoc* doc, const std::string& path) {
-  xmlSaveCtxtPtr ctx = xmlSaveToFilename(path.c_str(), "UTF-8", 0);
-  if (!ctx) return make_error(ErrorKind::io, "io.write", "cannot write " + path);
+Result<std::string> document_bytes(xmlDoc* doc) {
+  std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buf(xmlBufferCreate(), xmlBufferFree);
+  if (!buf) return make_error(ErrorKind::internal, "xml.write", "out of memory");
+  xmlSaveCtxtPtr ctx = xmlSaveToBuffer(buf.get(), "UTF-8", 0);
+  if (!ctx) return make_error(ErrorKind::internal, "xml.write", "cannot serialize the document");
   const long r = xmlSaveDoc(ctx, doc);
-  const int closed = xmlSaveClose(ctx);  // frees ctx
-  if (r < 0 || closed < 0) return make_error(ErrorKind::io, "io.write", "cannot write " + path);
-  return {};
+  const int closed = xmlSaveClose(ctx);  // frees ctx, flushes into buf
+  if (r < 0 || closed < 0) return make_error(ErrorKind::internal, "xml.write", "cannot serialize the document");
+  return std::string(reinterpret_cast<const char*>(xmlBufferContent(buf.get())),
+                     static_cast<size_t>(xmlBufferLength(buf.get())));
 }
 
 bool same_organ(std::string_view a, std::string_view b) {

@@ -80,8 +80,8 @@ void clean_work_dir(const std::string& work_dir);
 
 std::vector<std::string> split_list(const std::string& text);
 std::string join_list(const std::vector<std::string>& items);
-// Writes a document as it is (no reformatting: the signature covers it).
-Status save_document(xmlDoc* doc, const std::string& path);
+// A document's bytes as it is (no reformatting: the signature covers it).
+Result<std::string> document_bytes(xmlDoc* doc);
 // "subject (serial, issuer), algorithm" or the refusal, for history and lists.
 std::string signer_summary(const crypto::Verification& v);
 // The searchable header fields of a document from its envelope, and its

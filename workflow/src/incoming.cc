@@ -1,7 +1,5 @@
 #include "incoming.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <future>
 #include <optional>
@@ -46,14 +44,13 @@ Result<Accepted> Incoming::accept(IncomingDelivery& d) {
   // One pass: the hardened reader builds the model and decodes the
   // attachments (zipped ones unzipped beside them) while the streaming
   // verifier digests the same events.
+  // The decoded files are not synced where they are written: the blob store
+  // syncs their content when it takes them (fill_document), and the scratch
+  // directory is thrown away. The unzip directory is made only if needed.
   ex::ReadOptions ro = c_.opt.read;
   ro.attachment_dir = (*scratch)->path();
   ro.unzip_dir = **scratch / "unzipped";
-  if (::mkdir(ro.unzip_dir.c_str(), 0700) != 0) {
-    c_.metrics.incoming.inc({"error"});
-    kept.wait();
-    return make_error(ErrorKind::io, "io.write", "cannot create a temp directory in " + c_.opt.work_dir);
-  }
+  ro.sync_attachments = false;
   crypto::VerifiedEnvelope read = c_.verifier->read_and_verify(d.file, ro);
   auto envelope = kept.get();
   if (!envelope.ok()) {

@@ -175,22 +175,23 @@ Status StatusMessages::send(const store::Document& doc, ex::StatusCode code, con
   s.timestamp = ex::now_vietnam();
   env.trace.traces.push_back({c_.opt.organ_id, s.timestamp});
 
-  auto scratch = make_scratch(c_);
-  if (!scratch.ok()) return scratch.error();
-  std::string file = **scratch / "status.xml";
-  EDX_TRY(ex::write_envelope_file(env, c_.opt.write, file));
+  // A status message is small: built, signed and stored from memory.
+  auto written = ex::write_envelope_string(env, c_.opt.write);
+  if (!written.ok()) return written.error();
+  std::string bytes = std::move(*written);
   if (c_.keys && c_.keys->has_unattended_key()) {
     // Signed when the gateway holds a key it may use on its own.
     auto key = c_.keys->open("", nullptr);
-    auto parsed = ex::parse_xml_file(file, c_.opt.read.limits);
+    auto parsed = ex::parse_xml(bytes, c_.opt.read.limits);
     if (key.ok() && parsed.ok()) {
       crypto::SignOptions so;
       so.algorithm = key->algorithm;
       so.include_chain = !key->chain.empty();
       auto signed_doc = crypto::sign(std::move(*parsed), *key->signer, key->certificate, key->chain, so, *c_.verifier);
       if (signed_doc.ok()) {
-        file = **scratch / "status-signed.xml";
-        EDX_TRY(save_document(signed_doc->get(), file));
+        auto saved = document_bytes(signed_doc->get());
+        if (!saved.ok()) return saved.error();
+        bytes = std::move(*saved);
       } else {
         log::warn("status message sent unsigned", {{"error", signed_doc.error().message}});
       }
@@ -198,17 +199,11 @@ Status StatusMessages::send(const store::Document& doc, ex::StatusCode code, con
       log::warn("status message sent unsigned", {{"error", key.ok() ? parsed.error().message : key.error().message}});
     }
   }
-  auto ref = c_.store.blobs().put_file(file);
+  auto ref = c_.store.blobs().put(bytes);
   if (!ref.ok()) return ref.error();
-  store::OutboxRequest out{"status", doc.sender, *ref};
-  if (move_to) {
-    auto moved = c_.store.transition(doc.id, *move_to, actor, description, doc.state, out);
-    if (!moved.ok()) return moved.error();
-  } else {
-    auto q = c_.store.enqueue(doc.id, out);
-    if (!q.ok()) return q.error();
-  }
-  store::StatusMessage sm;
+  // Queued and recorded in one transaction (with the document's move, if any).
+  store::OutboxRequest out{"status", doc.sender, *ref, store::StatusMessage{}};
+  store::StatusMessage& sm = *out.record;
   sm.direction = Direction::outgoing;
   sm.code = ex::format_status_code(code);
   sm.description = s.description;
@@ -216,7 +211,13 @@ Status StatusMessages::send(const store::Document& doc, ex::StatusCode code, con
   sm.unit = department;
   sm.organ_id = c_.opt.organ_id;
   sm.envelope = *ref;
-  EDX_TRY(c_.store.add_status_message(doc.id, sm));
+  if (move_to) {
+    auto moved = c_.store.transition(doc.id, *move_to, actor, description, doc.state, out);
+    if (!moved.ok()) return moved.error();
+  } else {
+    auto q = c_.store.enqueue(doc.id, out);
+    if (!q.ok()) return q.error();
+  }
   c_.wake();
   return {};
 }

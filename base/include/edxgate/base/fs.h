@@ -55,6 +55,11 @@ class UniqueFd {
 // A file being written under a temporary name in `dir`. commit() makes it
 // durable under its final name; destroying an uncommitted AtomicFile removes
 // the temp file.
+// Whether AtomicFile::commit makes the file durable itself (fsync of the
+// file, rename, fsync of the directory) or only renames it, for a caller that
+// syncs the content where it keeps it (e.g. a file linked into the blob store).
+enum class Durability { synced, unsynced };
+
 class AtomicFile {
  public:
   // Creates `<dir>/.tmp-XXXXXX` with mode 0600 (or `mode`).
@@ -67,8 +72,9 @@ class AtomicFile {
 
   Status write(const void* data, size_t size);
   Status write(std::string_view data) { return write(data.data(), data.size()); }
-  // fsync, rename to `<dir>/<name>` (replacing any file there), fsync dir.
-  Status commit(const std::string& name);
+  // fsync, rename to `<dir>/<name>` (replacing any file there), fsync dir;
+  // Durability::unsynced: the rename only.
+  Status commit(const std::string& name, Durability durability = Durability::synced);
   const std::string& temp_path() const { return temp_path_; }
   int fd() const { return fd_.get(); }
 

@@ -58,13 +58,19 @@ struct ReadOptions {
   // Directory for decoded attachments (must exist). Empty: attachments are
   // decoded and hashed only, and Attachment::path stays empty.
   std::string attachment_dir;
+  // Whether each decoded attachment (and unzipped file) is made durable
+  // (fsync of the file and of attachment_dir) when it gets its final name.
+  // False for a caller that syncs them where it keeps them (the gateway links
+  // them into its blob store, which syncs their content).
+  bool sync_attachments = true;
   // File names in attachment_dir an attachment may not take (e.g. the
   // caller's own "header.json"); such an attachment gets " (2)" instead.
   std::vector<std::string> reserved_names;
-  // Directory (must exist, not attachment_dir) where each zipped attachment
+  // Directory (not attachment_dir) where each zipped attachment
   // (Attachment::zipped) is unzipped under its attachment's file name, within
-  // Limits (zipped.h). Empty: zipped attachments are only flagged. Needs
-  // attachment_dir. A failure is Attachment::unzip_error plus a warning; the
+  // Limits (zipped.h). Made (mode 0700) when the first zipped attachment
+  // needs it, if it does not exist; its parent must exist. Empty: zipped
+  // attachments are only flagged. Needs attachment_dir. A failure is Attachment::unzip_error plus a warning; the
   // envelope is still read.
   std::string unzip_dir;
 };

@@ -37,6 +37,7 @@
 #include <string>
 #include <string_view>
 
+#include "edxgate/base/fs.h"
 #include "edxgate/base/result.h"
 #include "edxgate/edxml/limits.h"
 #include "edxgate/edxml/model.h"
@@ -52,9 +53,11 @@ Result<bool> is_zipped_attachment_file(const std::string& path, std::string_view
 
 // Unzips the one entry of the ZIP at `zip_path` into `<out_dir>/<out_name>`
 // (atomically: a temp file in out_dir, fsync'd, renamed; nothing is left on
-// failure). `out_name` is checked as an attachment name. Returns the file
+// failure; Durability::unsynced: not fsync'd, for a caller that syncs it where
+// it keeps it). `out_name` is checked as an attachment name. Returns the file
 // written (UnzippedFile::name is out_name).
 Result<UnzippedFile> unzip_attachment(const std::string& zip_path, const std::string& out_dir,
-                                      const std::string& out_name, const Limits& limits);
+                                      const std::string& out_name, const Limits& limits,
+                                      fs::Durability durability = fs::Durability::synced);
 
 }  // namespace edxgate::edxml

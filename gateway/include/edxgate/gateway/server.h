@@ -62,6 +62,8 @@
 #include "edxgate/config/config.h"
 #include "edxgate/gateway/router.h"
 
+struct x509_st;  // OpenSSL's X509
+
 namespace edxgate::gateway {
 
 struct ListenerOptions {
@@ -103,8 +105,9 @@ struct ListenerLoad {
   bool saturated = false;
 };
 
-// Maps a TLS peer certificate (DER) to a caller. Exposed for tests.
-Caller identify_certificate(const unsigned char* der, size_t der_len, const std::vector<config::Client>& clients);
+// Maps a TLS peer certificate (OpenSSL's X509, as the handshake left it) to a
+// caller.
+Caller identify_certificate(const x509_st* cert, const std::vector<config::Client>& clients);
 
 class Server {
  public:

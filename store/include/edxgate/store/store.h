@@ -173,9 +173,20 @@ struct StatusMessage {
 // Something the outbox must deliver: the document's envelope to the axis
 // ("edoc") or a status message about it ("status").
 struct OutboxRequest {
+  OutboxRequest() = default;
+  OutboxRequest(std::string kind_, std::string destination_, std::optional<BlobRef> payload_ = std::nullopt,
+                std::optional<StatusMessage> record_ = std::nullopt)
+      : kind(std::move(kind_)),
+        destination(std::move(destination_)),
+        payload(std::move(payload_)),
+        record(std::move(record_)) {}
+
   std::string kind = "edoc";
   std::string destination;  // organ id(s) or an endpoint name
   std::optional<BlobRef> payload;
+  // A status message we send: recorded (as add_status_message does) in the
+  // same transaction that queues it, so it is queued and listed, or neither.
+  std::optional<StatusMessage> record;
 };
 
 // failed: the axis refused the item permanently max_refusals times (see
