@@ -141,8 +141,10 @@ Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const stor
   nd.document_type = m.type_name.empty() ? m.type : m.type_name;
   nd.priority = parse_priority(m.priority);
   if (m.due_date) nd.due_date = iso_date(*m.due_date);
+  // The files are ours (spool or scratch, consumed): linked into the blob
+  // store, not copied (a new file costs an inode, the slow part on ext4).
   auto keep = [&](const std::string& path, const std::array<uint8_t, 32>& sha256, uint64_t size) {
-    if (!from_reader) return blobs.put_file(path);
+    if (!from_reader) return blobs.adopt_file(path, nullptr, store::NameSync::now);
     const store::BlobRef known{to_hex(std::span<const uint8_t>(sha256)), size};
     return blobs.adopt_file(path, &known, store::NameSync::deferred);
   };

@@ -86,9 +86,10 @@ Result<std::string> document_bytes(xmlDoc* doc);
 std::string signer_summary(const crypto::Verification& v);
 // The searchable header fields of a document from its envelope, and its
 // attachments moved into the blob store (with their unzipped files).
-// `from_reader`: the attachment files are the reader's own decoded files
-// (hashed as they were written): they are linked into the blob store, not
-// copied, and their names synced only by the caller's blobs.sync_names().
+// The attachment files are the engine's own (spool or scratch files, consumed):
+// they are linked into the blob store, not copied. `from_reader`: they are the
+// reader's decoded files (hashed as they were written, not hashed again), and
+// their names are synced only by the caller's blobs.sync_names().
 Status fill_document(store::NewDocument& nd, const edxml::Envelope& env, const store::BlobStore& blobs,
                      bool from_reader = false);
 // Whether two organ ids name the same organ: the axis and peers do not agree

@@ -185,7 +185,7 @@ Result<Submitted> Outgoing::submit(Submission sub) {
   store::NewDocument nd;
   nd.direction = Direction::outgoing;
   nd.state = State::pending_signature;
-  auto envelope = blobs.put_file(envelope_file);
+  auto envelope = blobs.adopt_file(envelope_file, nullptr, store::NameSync::now);  // ours: linked, not copied
   if (!envelope.ok()) return envelope.error();
   nd.envelope = *envelope;
   EDX_TRY(fill_document(nd, *env, blobs));
@@ -300,7 +300,7 @@ Result<std::string> Outgoing::unsigned_file(const store::Document& doc) {
 
 Result<State> Outgoing::store_signed(DocumentId id, const std::string& file, const crypto::Verification& v,
                                      const std::string& actor, const std::string& how) {
-  auto ref = c_.store.blobs().put_file(file);
+  auto ref = c_.store.blobs().adopt_file(file, nullptr, store::NameSync::now);  // a scratch file: linked
   if (!ref.ok()) return ref.error();
   const std::string summary = signer_summary(v);
   EDX_TRY(c_.store.set_envelope(id, *ref, summary, actor));
