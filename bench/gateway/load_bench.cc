@@ -33,7 +33,7 @@
 //                      [--seconds S] [--attachment-kb K] [--transport sim|noop]
 //                      [--status-unsigned] [--store sqlite|postgresql] [--quick]
 //                      [--no-keep-alive] [--in-flight K] [--paths receive|send|both]
-//                      [--push-per-call]
+//                      [--push-per-call] [--max-dual-bytes N]
 // Each path stops at S seconds or N envelopes, whichever comes first; the
 // send path runs first (the receive path queues status messages in the
 // outbox, which the send path's outbox passes would otherwise deliver too).
@@ -179,6 +179,7 @@ struct Options {
   bool status_unsigned = false;
   bool keep_alive = true;        // --no-keep-alive: a connection per axis call (as before issue 15)
   bool push_keep_alive = true;   // --push-per-call: a TLS connection per delivery, no resumption
+  long long max_dual_bytes = -1;  // --max-dual-bytes N: [verify] max_dual_bytes (-1: the default)
   size_t in_flight = 4;          // the outbox's sends in flight ([axis] max_in_flight)
   std::string store = "sqlite";  // or "postgresql": both, side by side
   std::string paths = "both";    // --paths receive|send|both (a profile of one path)
@@ -216,6 +217,8 @@ Options parse_args(int argc, char** argv) {
       o.in_flight = std::stoul(next());
     else if (a[i] == "--push-per-call")
       o.push_keep_alive = false;
+    else if (a[i] == "--max-dual-bytes")
+      o.max_dual_bytes = std::stoll(next());
     else if (a[i] == "--paths")
       o.paths = next();
     else if (a[i] == "--quick") {
@@ -226,7 +229,7 @@ Options parse_args(int argc, char** argv) {
       std::cout << "usage: gateway_load_bench [--docs N] [--large-docs M] [--large-kb K] [--attachment-kb K]\n"
                    "       [--concurrency C] [--seconds S] [--transport sim|noop] [--status-unsigned]\n"
                    "       [--store sqlite|postgresql] [--quick] [--no-keep-alive] [--in-flight K]\n"
-                   "       [--paths receive|send|both] [--push-per-call]\n"
+                   "       [--paths receive|send|both] [--push-per-call] [--max-dual-bytes N]\n"
                    "Each path runs until S seconds or its N envelopes are used up, whichever comes first.\n";
       std::exit(0);
     } else {
@@ -486,6 +489,7 @@ struct World {
     must(trust.add_anchor_file(sign_ca), "trust anchor");
     crypto::VerifyPolicy policy;
     policy.chain.revocation = crypto::RevocationMode::off;
+    if (opt.max_dual_bytes >= 0) policy.max_dual_bytes = static_cast<uint64_t>(opt.max_dual_bytes);
     verifier = std::make_shared<crypto::Verifier>(std::move(trust), policy);
   }
 

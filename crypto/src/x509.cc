@@ -56,7 +56,7 @@ namespace {
 class DerCache {
  public:
   static constexpr size_t kCapacity = 64;
-  static constexpr size_t kMaxDer = 64 * 1024;  // a larger encoding is parsed, not kept
+  static constexpr size_t kMaxDer = 16 * 1024;  // a larger encoding is parsed, not kept
 
   std::shared_ptr<X509> find(std::string_view der) EXCLUDES(mu_) {
     MutexLock lock(mu_);
