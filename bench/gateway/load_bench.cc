@@ -177,12 +177,12 @@ struct Options {
   double seconds = 3.0;  // per path, upper bound
   std::string transport = "sim";
   bool status_unsigned = false;
-  bool keep_alive = true;        // --no-keep-alive: a connection per axis call (as before issue 15)
-  bool push_keep_alive = true;   // --push-per-call: a TLS connection per delivery, no resumption
+  bool keep_alive = true;         // --no-keep-alive: a connection per axis call (as before issue 15)
+  bool push_keep_alive = true;    // --push-per-call: a TLS connection per delivery, no resumption
   long long max_dual_bytes = -1;  // --max-dual-bytes N: [verify] max_dual_bytes (-1: the default)
-  size_t in_flight = 4;          // the outbox's sends in flight ([axis] max_in_flight)
-  std::string store = "sqlite";  // or "postgresql": both, side by side
-  std::string paths = "both";    // --paths receive|send|both (a profile of one path)
+  size_t in_flight = 4;           // the outbox's sends in flight ([axis] max_in_flight)
+  std::string store = "sqlite";   // or "postgresql": both, side by side
+  std::string paths = "both";     // --paths receive|send|both (a profile of one path)
 };
 
 Options parse_args(int argc, char** argv) {
