@@ -347,9 +347,7 @@ Result<std::unique_ptr<Connection>> open_connection(const HttpsClient::Impl& c, 
     conn->secure->set_verify_callback(ssl::host_name_verification(c.host));
     // A resumed session was verified (chain and host name) when this client
     // first made it with the same host.
-    if (c.opt.keep_alive) {
-      if (SslSessionPtr resume = c.session_to_resume()) SSL_set_session(ssl_handle, resume.get());
-    }
+    if (SslSessionPtr resume = c.session_to_resume()) SSL_set_session(ssl_handle, resume.get());
     ec = run(conn->ioc, [&](auto h) { conn->secure->async_handshake(ssl::stream_base::client, h); });
     if (ec) {
       if (ec == beast::error::timeout) return io_error(ec, "the TLS handshake");
@@ -413,6 +411,7 @@ Result<ClientResponse> HttpsClient::send(const ClientRequest& r, const std::stri
     Result<ClientResponse> res = send_on(c, *conn, r, response_file, outcome);
     if (!c.opt.keep_alive) {
       if (c.tls) {
+        if (res.ok()) c.remember_session(conn->secure->native_handle());  // the next connection resumes it
         conn->tcp().expires_after(std::chrono::seconds(1));
         run(conn->ioc, [&](auto h) { conn->secure->async_shutdown(h); });
       }

@@ -220,6 +220,9 @@ TEST_F(HttpsPoolTest, WithoutKeepAliveEveryRequestHasItsOwnConnection) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.send(post("x")).ok());
   EXPECT_EQ(server.accepted(), 3);
   EXPECT_EQ(c.stats().reused, 0u);
+  // Each new connection resumed the TLS session of the one before.
+  EXPECT_EQ(c.stats().resumed, 2u);
+  EXPECT_EQ(server.resumed(), 2);
 }
 
 TEST_F(HttpsPoolTest, ConcurrentCallersShareABoundedPool) {

@@ -6,8 +6,9 @@
 //
 // By default every call opens its own connection and closes it. With
 // ClientOptions::keep_alive (the axis transport) a finished exchange leaves its
-// connection in a small pool shared by the copies of one client (one host),
-// and a new connection resumes the last TLS session when the server allows.
+// connection in a small pool shared by the copies of one client (one host).
+// Either way a new connection resumes the client's last TLS session when the
+// server allows (an abbreviated handshake: no certificates, no signatures).
 // A kept connection is reused only if the peer has not closed it meanwhile;
 // when a reused connection still fails before any byte of the answer came
 // back, the request is sent again once on a fresh connection only if that
