@@ -767,6 +767,51 @@ TEST_F(EngineTest, AStartedEngineAnswersTheSenderOffTheRequestPath) {
   EXPECT_EQ(a.doc(id).state, State::delivered);
 }
 
+TEST_F(EngineTest, ADocumentOwedByManyDeliveriesAtOnceIsAnsweredOnceByTheWorkers) {
+  auto [id, bytes] = send_a_to_b();
+  ASSERT_FALSE(bytes.empty());
+  auto b_running = start_b_with_gated_key();  // two answer workers, the token slow to give its key
+  Engine& running = *b_running->engine;
+  // The axis delivers it four times: each owes the same document its answer,
+  // so both workers take it at once while the first waits for the token.
+  store::DocumentId doc = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto accepted = b_running->accept_from_a(bytes);
+    ASSERT_TRUE(accepted.ok()) << accepted.error().message;
+    EXPECT_EQ(accepted->duplicate, i > 0);
+    doc = accepted->document;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // both workers hold one
+  // A clerk registers it meanwhile: the 03 waits for the worker answering
+  // the 01 (the sender hears 01 first), and no second 01 is made for it.
+  Result<State> registered = State::draft;
+  std::thread clerk([&] {
+    ProcessingReport r;
+    r.state = State::registered;
+    r.staff = "Văn thư";
+    registered = running.report(doc, r, "clerk");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  b_running->keys.open_gate();
+  clerk.join();
+  ASSERT_TRUE(registered.ok()) << registered.error().message;
+  auto sent = answers::collect(b.axis, 2, std::chrono::seconds(15));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (running.answers_pending() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more comes
+  for (auto& s : b.axis.take()) sent.push_back(std::move(s));
+  running.stop();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(answers::status_code_of(sent[0].bytes), "01");
+  EXPECT_EQ(answers::status_code_of(sent[1].bytes), "03");
+  auto recorded = b.db->status_messages(doc);
+  ASSERT_TRUE(recorded.ok());
+  ASSERT_EQ(recorded->size(), 2u);
+  EXPECT_EQ((*recorded)[0].code, "01");
+  EXPECT_EQ((*recorded)[1].code, "03");
+}
+
 TEST_F(EngineTest, DocumentsStoredButNotAnsweredBeforeACrashAreAnsweredAfterTheRestart) {
   auto [id, bytes] = send_a_to_b();
   ASSERT_FALSE(bytes.empty());

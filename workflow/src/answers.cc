@@ -38,10 +38,10 @@ void Answers::owe(DocumentId id) {
 
 void Answers::start() {
   MutexLock lock(mu_);
-  if (thread_.joinable()) return;
+  if (!threads_.empty()) return;
   stop_ = false;
   running_ = true;
-  thread_ = std::thread([this] { run(); });
+  for (size_t k = 0; k < kWorkers; ++k) threads_.emplace_back([this, k] { run(k == 0); });
 }
 
 void Answers::stop() {
@@ -50,7 +50,8 @@ void Answers::stop() {
     stop_ = true;
     cv_.notify_all();
   }
-  if (thread_.joinable()) thread_.join();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
   MutexLock lock(mu_);
   running_ = false;
   queue_.clear();  // still owed in the store: the next start() finds them
@@ -61,20 +62,21 @@ size_t Answers::pending() const {
   return queue_.size() + in_hand_;
 }
 
-void Answers::run() {
-  recover();
+void Answers::run(bool recover_first) {
+  if (recover_first) recover();
   for (;;) {
     DocumentId id = 0;
     {
       MutexLock lock(mu_);
-      in_hand_ = 0;
       while (!stop_ && queue_.empty()) lock.wait(cv_);
       if (stop_) return;
       id = queue_.front();
       queue_.pop_front();
-      in_hand_ = 1;
+      ++in_hand_;
     }
     answer(id);
+    MutexLock lock(mu_);
+    --in_hand_;
   }
 }
 
@@ -110,7 +112,21 @@ void Answers::recover() {
 }
 
 void Answers::answer(DocumentId id) {
-  MutexLock lock(answer_mu_);
+  {
+    MutexLock lock(answer_mu_);
+    while (answering_.count(id) != 0) lock.wait(answer_cv_);
+    answering_.insert(id);
+  }
+  // Released however the answer ends.
+  struct Done {
+    Answers& a;
+    DocumentId id;
+    ~Done() {
+      MutexLock lock(a.answer_mu_);
+      a.answering_.erase(id);
+      a.answer_cv_.notify_all();
+    }
+  } done{*this, id};
   auto doc = c_.store.get_document(id);
   if (!doc.ok()) {
     log::warn("status not queued", {{"document", std::to_string(id)}, {"error", doc.error().message}});

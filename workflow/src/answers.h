@@ -3,7 +3,8 @@
 // reason when it was quarantined. Building, signing (on the token when the
 // gateway holds an unattended key) and queueing it takes longer than storing
 // the document, so it runs off the request path: the delivery is answered as
-// soon as the document is durable, and a worker thread answers the senders.
+// soon as the document is durable, and worker threads answer the senders
+// (two, so that one's token signature overlaps the other's building and storing).
 //
 // Nothing is lost in a crash: the owed answer is not a separate record but a
 // fact of the store (an incoming document, verified or quarantined, that
@@ -11,12 +12,15 @@
 // for such documents when it starts, so a document stored just before a
 // crash gets its answer after the restart. An answer is sent once: the
 // worker checks, just before sending, that the document has no outgoing
-// status message yet (a duplicate delivery, or a clerk's 03 first, gets none).
+// status message yet (a duplicate delivery, or a clerk's 03 first, gets none),
+// and one document is answered by one thread at a time.
 #pragma once
 
 #include <cstddef>
 #include <deque>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "context.h"
 #include "status.h"
@@ -28,6 +32,7 @@ class Answers {
   // Owed answers waiting in memory at most; beyond, the request path
   // answers itself (as when the worker is not running).
   static constexpr size_t kMaxQueued = 4096;
+  static constexpr size_t kWorkers = 2;
 
   Answers(Context& c, StatusMessages& status) : c_(c), status_(status) {}
   ~Answers() { stop(); }
@@ -40,11 +45,11 @@ class Answers {
   // the document is stored whatever happens to its answer.
   void owe(store::DocumentId id) EXCLUDES(mu_);
 
-  // Starts the worker: it first looks for documents stored but never
-  // answered (a crash), then answers what owe() queues.
+  // Starts the workers: the first looks for documents stored but never
+  // answered (a crash); both answer what owe() queues.
   void start() EXCLUDES(mu_);
-  // Stops the worker after the answer in hand; what is still queued is found
-  // again by the next start().
+  // Stops the workers after the answers in hand; what is still queued is
+  // found again by the next start().
   void stop() EXCLUDES(mu_);
   // Owed answers not yet queued in the outbox.
   size_t pending() const EXCLUDES(mu_);
@@ -54,9 +59,10 @@ class Answers {
   void settle(store::DocumentId id) { answer(id); }
 
  private:
-  void run();
-  // Answers one document if it is still owed its answer. One at a time: the
-  // check that none was sent and the sending go together.
+  void run(bool recover_first);
+  // Answers one document if it is still owed its answer. One thread at a
+  // time per document: the check that none was sent and the sending go
+  // together (settle() waits for a worker answering the same document).
   void answer(store::DocumentId id) EXCLUDES(answer_mu_);
   // Queues the documents a previous run stored and never answered.
   void recover();
@@ -64,13 +70,15 @@ class Answers {
   Context& c_;
   StatusMessages& status_;
   Mutex answer_mu_;
+  std::condition_variable answer_cv_;                             // a document's answer is done
+  std::set<store::DocumentId> answering_ GUARDED_BY(answer_mu_);  // being answered now
   mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<store::DocumentId> queue_ GUARDED_BY(mu_);
-  size_t in_hand_ GUARDED_BY(mu_) = 0;  // being answered by the worker
+  size_t in_hand_ GUARDED_BY(mu_) = 0;  // being answered by the workers
   bool running_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace edxgate::workflow::detail
