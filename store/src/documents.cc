@@ -299,30 +299,61 @@ Status SqlStore::set_envelope(DocumentId id, const BlobRef& envelope, const std:
     return make_error(ErrorKind::too_large, "store.field_too_long", "the signer summary is too long");
   }
   EDX_TRY(blobs_.claim(envelope));
+  return write_tx<void>(
+      [&](sql::Conn& c) -> Status { return update_envelope(c, id, envelope, signer_summary, actor, now()); });
+}
+
+Status SqlStore::update_envelope(sql::Conn& c, DocumentId id, const BlobRef& envelope,
+                                 const std::string& signer_summary, const std::string& actor, int64_t at) {
+  // Only an outgoing document that has not left may get a new envelope.
+  auto st = c.prepare(
+      "UPDATE documents SET envelope_sha256 = ?, envelope_size = ?, signer_summary = ?,"
+      " updated_ms = ? WHERE id = ? AND direction = 'outgoing'"
+      " AND state IN ('draft', 'pending_signature', 'signed')");
+  if (!st.ok()) return st.error();
+  st->bind(1, envelope.sha256).bind(2, static_cast<int64_t>(envelope.size));
+  EDX_TRY(st->bind(3, signer_summary).bind(4, at).bind(5, id).run());
+  if (c.changes() == 0) {
+    auto exists = c.prepare("SELECT state FROM documents WHERE id = ?");
+    if (!exists.ok()) return exists.error();
+    exists->bind(1, id);
+    auto row = exists->step();
+    if (!row.ok()) return row.error();
+    if (!*row) return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
+    return make_error(ErrorKind::conflict, "store.conflict",
+                      "the envelope of document " + std::to_string(id) + " can no longer change (state " +
+                          exists->text(0) + " or incoming)");
+  }
+  return append_audit(
+      c, {actor, "document.envelope", "document:" + std::to_string(id), "ok", "envelope sha256 " + envelope.sha256},
+      at);
+}
+
+Status SqlStore::queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
+                              const std::string& actor, const std::string& signed_reason, const OutboxRequest& item) {
+  if (signer_summary.size() > kMaxTextBytes || actor.size() > kMaxTextBytes || signed_reason.size() > kMaxTextBytes) {
+    return make_error(ErrorKind::too_large, "store.field_too_long", "the signer summary, actor or reason is too long");
+  }
+  EDX_TRY(blobs_.claim(envelope));
+  if (item.payload) EDX_TRY(blobs_.claim(*item.payload));
+  if (item.record) EDX_TRY(check_status_message(*item.record));
   return write_tx<void>([&](sql::Conn& c) -> Status {
     const int64_t at = now();
-    // Only an outgoing document that has not left may get a new envelope.
-    auto st = c.prepare(
-        "UPDATE documents SET envelope_sha256 = ?, envelope_size = ?, signer_summary = ?,"
-        " updated_ms = ? WHERE id = ? AND direction = 'outgoing'"
-        " AND state IN ('draft', 'pending_signature', 'signed')");
+    EDX_TRY(update_envelope(c, id, envelope, signer_summary, actor, at));
+    // A draft is first waiting for its signature, as transition() would move it.
+    auto st = c.prepare("SELECT state FROM documents WHERE id = ?");
     if (!st.ok()) return st.error();
-    st->bind(1, envelope.sha256).bind(2, static_cast<int64_t>(envelope.size));
-    EDX_TRY(st->bind(3, signer_summary).bind(4, at).bind(5, id).run());
-    if (c.changes() == 0) {
-      auto exists = c.prepare("SELECT state FROM documents WHERE id = ?");
-      if (!exists.ok()) return exists.error();
-      exists->bind(1, id);
-      auto row = exists->step();
-      if (!row.ok()) return row.error();
-      if (!*row) return make_error(ErrorKind::not_found, "store.not_found", "no document " + std::to_string(id));
-      return make_error(ErrorKind::conflict, "store.conflict",
-                        "the envelope of document " + std::to_string(id) + " can no longer change (state " +
-                            exists->text(0) + " or incoming)");
-    }
-    return append_audit(
-        c, {actor, "document.envelope", "document:" + std::to_string(id), "ok", "envelope sha256 " + envelope.sha256},
-        at);
+    st->bind(1, id);
+    auto row = st->step();
+    if (!row.ok()) return row.error();
+    const bool draft = *row && st->text(0) == state_name(State::draft);
+    EDX_TRY(st->run());  // ends the statement
+    if (draft) EDX_TRY(move_document(c, id, State::pending_signature, actor, "", State::draft, at));
+    EDX_TRY(move_document(c, id, State::signed_, actor, signed_reason, State::pending_signature, at));
+    EDX_TRY(move_document(c, id, State::queued, actor, "", State::signed_, at));
+    auto queued = insert_outbox(c, id, item, at);
+    if (!queued.ok()) return queued.error();
+    return {};
   });
 }
 

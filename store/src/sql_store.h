@@ -26,6 +26,8 @@ class SqlStore final : public Store {
   Result<DocumentPage> list_documents(const DocumentQuery& query) override;
   Status set_envelope(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
                       const std::string& actor) override;
+  Status queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
+                      const std::string& actor, const std::string& signed_reason, const OutboxRequest& item) override;
   Status purge_document(DocumentId id, const std::string& actor, const std::string& reason) override;
 
   Result<std::optional<OutboxId>> transition(DocumentId id, State to, const std::string& actor,
@@ -95,6 +97,9 @@ class SqlStore final : public Store {
   Result<Created> insert_document(sql::Conn& c, const NewDocument& doc, int64_t at);
   Status append_audit(sql::Conn& c, const AuditEvent& event, int64_t at);
   Result<OutboxId> insert_outbox(sql::Conn& c, DocumentId id, const OutboxRequest& r, int64_t at);
+  // set_envelope's update and audit row, inside a transaction.
+  Status update_envelope(sql::Conn& c, DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
+                         const std::string& actor, int64_t at);
   // A status message's fields checked and its envelope claimed (before the
   // transaction); its row and audit entry (inside one).
   Status check_status_message(const StatusMessage& m);

@@ -257,6 +257,51 @@ TEST_P(OutboxFixture, AStatusMessageIsQueuedAndRecordedTogetherOrNotAtAll) {
   EXPECT_EQ(store->list_outbox({})->size(), 2u);
 }
 
+TEST_P(OutboxFixture, ASignedDocumentIsStoredMovedAndQueuedInOneTransaction) {
+  auto blob = store->blobs().put("<edXMLEnvelope>signed</edXMLEnvelope>");
+  ASSERT_TRUE(blob.ok());
+  // From pending_signature, and from draft (moved through pending_signature).
+  for (State start : {State::pending_signature, State::draft}) {
+    auto id = store->create_document(testing::outgoing_doc());
+    ASSERT_TRUE(id.ok());
+    if (start == State::pending_signature) {
+      ASSERT_TRUE(store->transition(id->id, State::pending_signature, "t", "").ok());
+    }
+    auto q = store->queue_signed(id->id, *blob, "CN=Signer", "clerk", "signed by clerk",
+                                 OutboxRequest{"edoc", "000.00.00.H41", *blob});
+    ASSERT_TRUE(q.ok()) << q.error().to_string();
+    auto doc = store->get_document(id->id);
+    EXPECT_EQ(doc->state, State::queued);
+    EXPECT_EQ(doc->envelope->sha256, blob->sha256);
+    EXPECT_EQ(doc->signer_summary, "CN=Signer");
+    auto h = store->history(id->id);
+    ASSERT_TRUE(h.ok());
+    ASSERT_GE(h->size(), 3u);
+    const auto& last = h->back();
+    EXPECT_EQ(last.to, State::queued);
+    EXPECT_EQ((*h)[h->size() - 2].to, State::signed_);
+    EXPECT_EQ((*h)[h->size() - 2].reason, "signed by clerk");
+  }
+  EXPECT_EQ(store->list_outbox({})->size(), 2u);
+  // A document already queued: nothing changes, nothing more is queued.
+  auto other = store->blobs().put("<edXMLEnvelope>other</edXMLEnvelope>");
+  ASSERT_TRUE(other.ok());
+  OutboxId queued = queued_item();
+  auto item = store->list_outbox({});
+  DocumentId queued_doc = 0;
+  for (const auto& i : *item) {
+    if (i.id == queued) queued_doc = i.document_id;
+  }
+  ASSERT_NE(queued_doc, 0);
+  auto again = store->queue_signed(queued_doc, *other, "CN=Other", "clerk", "again",
+                                   OutboxRequest{"edoc", "000.00.00.H41", *other});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, "store.conflict");
+  EXPECT_FALSE(store->get_document(queued_doc)->envelope.has_value() &&
+               store->get_document(queued_doc)->envelope->sha256 == other->sha256);
+  EXPECT_EQ(store->list_outbox({})->size(), 3u);
+}
+
 TEST_P(OutboxFixture, ACancelledItemIsNeverClaimed) {
   OutboxId id = queued_item();
   ASSERT_TRUE(store->cancel_outbox(id, "officer:b", "recipient withdrawn").ok());

@@ -302,21 +302,13 @@ Result<State> Outgoing::store_signed(DocumentId id, const std::string& file, con
                                      const std::string& actor, const std::string& how) {
   auto ref = c_.store.blobs().adopt_file(file, nullptr, store::NameSync::now);  // a scratch file: linked
   if (!ref.ok()) return ref.error();
-  const std::string summary = signer_summary(v);
-  EDX_TRY(c_.store.set_envelope(id, *ref, summary, actor));
   auto current = c_.store.get_document(id);
   if (!current.ok()) return current.error();
-  if (current->state == State::draft) {
-    auto r = c_.store.transition(id, State::pending_signature, actor, "", State::draft);
-    if (!r.ok()) return r.error();
-  }
-  auto s = c_.store.transition(id, State::signed_, actor, how + " with the certificate " + certificate_named(v),
-                               State::pending_signature);
-  if (!s.ok()) return s.error();
-  // A crash here leaves it signed; the worker queues signed documents it finds.
-  auto q = c_.store.transition(id, State::queued, actor, "", State::signed_,
-                               store::OutboxRequest{"edoc", join_list(current->recipients), *ref});
-  if (!q.ok()) return q.error();
+  // The envelope, the moves to signed and queued, and the outbox item: one
+  // transaction.
+  EDX_TRY(c_.store.queue_signed(id, *ref, signer_summary(v), actor,
+                                how + " with the certificate " + certificate_named(v),
+                                store::OutboxRequest{"edoc", join_list(current->recipients), *ref}));
   c_.metrics.signatures.inc({"ok"});
   c_.wake();
   return State::queued;

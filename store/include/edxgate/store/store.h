@@ -361,6 +361,14 @@ class Store : public AuditSink {
   // signed); "store.conflict" otherwise. Audited.
   virtual Status set_envelope(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
                               const std::string& actor) = 0;
+  // A document just signed, in one transaction: its signed envelope (as
+  // set_envelope), its moves from draft or pending_signature through signed
+  // (`signed_reason`) to queued (each recorded and audited), and `item` in
+  // the outbox. All or nothing: "store.conflict" when it is no longer
+  // waiting for a signature.
+  virtual Status queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
+                              const std::string& actor, const std::string& signed_reason,
+                              const OutboxRequest& item) = 0;
   // Removes a document in a terminal state with its rows (the audit log keeps
   // its trace); its blobs become collectable when nothing else refers to them.
   virtual Status purge_document(DocumentId id, const std::string& actor, const std::string& reason) = 0;
