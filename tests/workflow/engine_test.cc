@@ -704,6 +704,19 @@ std::vector<RecordingAxis::Sent> collect(RecordingAxis& axis, size_t want, std::
   return all;
 }
 
+// collect(), then what still comes once the owed answers are made and a
+// moment passes (nothing more should); `engine` is stopped afterwards.
+std::vector<RecordingAxis::Sent> collect_all(RecordingAxis& axis, size_t want, Engine& engine) {
+  auto all = collect(axis, want, std::chrono::seconds(15));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (engine.answers_pending() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (auto& s : axis.take()) all.push_back(std::move(s));
+  engine.stop();
+  return all;
+}
+
 std::string status_code_of(const std::string& bytes) {
   const auto at = bytes.find("StatusCode>");
   return at == std::string::npos ? "" : bytes.substr(at + 11, 2);
@@ -795,13 +808,7 @@ TEST_F(EngineTest, ADocumentOwedByManyDeliveriesAtOnceIsAnsweredOnceByTheWorkers
   b_running->keys.open_gate();
   clerk.join();
   ASSERT_TRUE(registered.ok()) << registered.error().message;
-  auto sent = answers::collect(b.axis, 2, std::chrono::seconds(15));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (running.answers_pending() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more comes
-  for (auto& s : b.axis.take()) sent.push_back(std::move(s));
-  running.stop();
+  auto sent = answers::collect_all(b.axis, 2, running);
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(answers::status_code_of(sent[0].bytes), "01");
   EXPECT_EQ(answers::status_code_of(sent[1].bytes), "03");
@@ -854,10 +861,7 @@ TEST_F(EngineTest, DocumentsStoredButNotAnsweredBeforeACrashAreAnsweredAfterTheR
   ASSERT_TRUE(verified && quarantined && unreadable);
 
   b.engine->start();  // the restart
-  auto sent = answers::collect(b.axis, 2, std::chrono::seconds(15));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more comes
-  for (auto& s : b.axis.take()) sent.push_back(std::move(s));
-  b.engine->stop();
+  auto sent = answers::collect_all(b.axis, 2, *b.engine);
   ASSERT_EQ(sent.size(), 2u);
   std::map<std::string, std::string> by_code;
   for (const auto& s : sent) by_code[answers::status_code_of(s.bytes)] = s.bytes;
@@ -890,10 +894,7 @@ TEST_F(EngineTest, AReportRightAfterTheDeliveryStillReachesTheSenderAfterIts01) 
   auto reported = running.report(accepted->document, r, "clerk");
   opener.join();
   ASSERT_TRUE(reported.ok()) << reported.error().message;
-  auto sent = answers::collect(b.axis, 2, std::chrono::seconds(15));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nothing more comes
-  for (auto& s : b.axis.take()) sent.push_back(std::move(s));
-  running.stop();
+  auto sent = answers::collect_all(b.axis, 2, running);
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(answers::status_code_of(sent[0].bytes), "01");
   EXPECT_EQ(answers::status_code_of(sent[1].bytes), "03");
