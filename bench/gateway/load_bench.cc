@@ -33,7 +33,9 @@
 //                      [--seconds S] [--attachment-kb K] [--transport sim|noop]
 //                      [--status-unsigned] [--store sqlite|postgresql] [--quick]
 //                      [--no-keep-alive] [--in-flight K] [--paths receive|send|both]
-//                      [--push-per-call] [--max-dual-bytes N]
+//                      [--push-per-call] [--max-dual-bytes N] [--same-attachment]
+// Each received document carries its own attachment (--same-attachment: all
+// the same file, which the blob store keeps once and replaces each time).
 // Each path stops at S seconds or N envelopes, whichever comes first; the
 // send path runs first (the receive path queues status messages in the
 // outbox, which the send path's outbox passes would otherwise deliver too).
@@ -55,6 +57,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -179,6 +182,7 @@ struct Options {
   bool status_unsigned = false;
   bool keep_alive = true;         // --no-keep-alive: a connection per axis call (as before issue 15)
   bool push_keep_alive = true;    // --push-per-call: a TLS connection per delivery, no resumption
+  bool same_attachment = false;   // --same-attachment: every received document carries the same file
   long long max_dual_bytes = -1;  // --max-dual-bytes N: [verify] max_dual_bytes (-1: the default)
   size_t in_flight = 4;           // the outbox's sends in flight ([axis] max_in_flight)
   std::string store = "sqlite";   // or "postgresql": both, side by side
@@ -215,6 +219,8 @@ Options parse_args(int argc, char** argv) {
       o.keep_alive = false;
     else if (a[i] == "--in-flight")
       o.in_flight = std::stoul(next());
+    else if (a[i] == "--same-attachment")
+      o.same_attachment = true;
     else if (a[i] == "--push-per-call")
       o.push_keep_alive = false;
     else if (a[i] == "--max-dual-bytes")
@@ -230,6 +236,7 @@ Options parse_args(int argc, char** argv) {
                    "       [--concurrency C] [--seconds S] [--transport sim|noop] [--status-unsigned]\n"
                    "       [--store sqlite|postgresql] [--quick] [--no-keep-alive] [--in-flight K]\n"
                    "       [--paths receive|send|both] [--push-per-call] [--max-dual-bytes N]\n"
+                   "       [--same-attachment]\n"
                    "Each path runs until S seconds or its N envelopes are used up, whichever comes first.\n";
       std::exit(0);
     } else {
@@ -679,8 +686,17 @@ ReceiveResult run_receive(World& w, size_t count, size_t attachment_bytes, unsig
   auto peer_cert = must(crypto::Certificate::load_file(w.peer_cert), "peer certificate").front();
   std::vector<Incoming> pool;
   pool.reserve(count + 1);
-  for (size_t i = 0; i <= count; ++i)
+  // Each document's attachment is its own file, as real documents' are (its
+  // first bytes are the document's number), unless --same-attachment: then
+  // the store keeps one blob for all of them and replaces it each time.
+  std::string content = testing::read_text(attachment);
+  for (size_t i = 0; i <= count; ++i) {
+    if (!o.same_attachment && attachment_bytes >= sizeof(size_t)) {
+      std::memcpy(content.data(), &i, sizeof i);
+      testing::write_text(attachment, content);
+    }
     pool.push_back(make_incoming(seed_base + i, attachment, peer, peer_cert, *w.verifier));
+  }
   r.envelope_bytes = pool.front().bytes.size();
 
   // The floor, in this run: Verifier::verify of the same envelope, pre-parsed.
