@@ -78,6 +78,15 @@ Status AtomicFile::commit(const std::string& name, Durability durability) {
   return sync ? fsync_dir(dir_) : Status{};
 }
 
+Result<std::string> AtomicFile::keep(Durability durability) {
+  const bool sync = durability == Durability::synced;
+  if (sync && ::fsync(fd_.get()) != 0) return sys_error("io.fsync", "cannot fsync", temp_path_);
+  fd_.reset();
+  if (sync) EDX_TRY(fsync_dir(dir_));
+  committed_ = true;
+  return temp_path_;
+}
+
 Status write_file_atomic(const std::string& path, std::string_view data, unsigned mode) {
   std::filesystem::path p(path);
   std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";

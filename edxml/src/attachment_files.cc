@@ -69,6 +69,7 @@ DecodedContent* AttachmentFiles::find(const xmlNode* element) {
 Result<std::string> AttachmentFiles::commit(const xmlNode* element, const std::string& name) {
   DecodedContent* c = find(element);
   if (!c || !c->file) return std::string();
+  if (temp_names_) return c->file->keep(durability_);
   std::string unique = name;
   size_t dot = name.rfind('.');
   if (dot == 0 || dot == std::string::npos) dot = name.size();

@@ -35,11 +35,13 @@ class AttachmentFiles : public ContentSink {
  public:
   // `dir` empty: decode and hash only.
   // `durability`: whether commit() syncs each file and the directory.
+  // `temp_names`: commit() keeps each file under its temp name (ReadOptions).
   AttachmentFiles(std::string dir, const Limits& limits, const std::vector<std::string>& reserved_names = {},
-                  fs::Durability durability = fs::Durability::synced)
+                  fs::Durability durability = fs::Durability::synced, bool temp_names = false)
       : dir_(std::move(dir)),
         limits_(limits),
         durability_(durability),
+        temp_names_(temp_names),
         used_names_(reserved_names.begin(), reserved_names.end()) {}
 
   Status begin(xmlNode* element) override;
@@ -50,6 +52,7 @@ class AttachmentFiles : public ContentSink {
   DecodedContent* find(const xmlNode* element);
   // Moves the file of `element` to `<dir>/<name>`, made unique within this
   // envelope by " (2)", " (3)"... before the extension; returns its path.
+  // With temp names the file stays where it is, the caller's from now on.
   Result<std::string> commit(const xmlNode* element, const std::string& name);
 
  private:
@@ -59,6 +62,7 @@ class AttachmentFiles : public ContentSink {
   std::string dir_;
   const Limits& limits_;
   fs::Durability durability_;
+  bool temp_names_;
   std::map<const xmlNode*, DecodedContent> done_;
   std::set<std::string> used_names_;
   // The content being decoded.

@@ -620,7 +620,8 @@ void DomReader::unzip(Envelope& env) {
   bool made = false;
   for (Attachment& a : env.attachments) {
     if (!a.zipped || a.path.empty()) continue;
-    const std::string file = a.path.substr(a.path.rfind('/') + 1);
+    std::string file = a.path.substr(a.path.rfind('/') + 1);
+    if (options_.temp_names) file.erase(0, 1);  // ".tmp-XXXXXX": unique, but a dot name is not a file name
     // The directory, made at the first zipped attachment (ReadOptions).
     Status dir = made ? Status{} : make_unzip_dir(options_.unzip_dir);
     made = dir.ok();

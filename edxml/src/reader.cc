@@ -45,7 +45,8 @@ Status check_dir(const ReadOptions& options) {
 template <class FeedAll>
 Result<StreamedEnvelope> stream(const ReadOptions& options, FeedAll&& feed_all) {
   EDX_TRY(check_dir(options));
-  detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names, durability(options));
+  detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names, durability(options),
+                                options.temp_names);
   detail::HardenedParser parser(options.limits, &files, options.observer);
   EDX_TRY(feed_all(parser));
   auto doc = parser.finish();
@@ -95,7 +96,8 @@ Result<Envelope> read_envelope(std::string_view bytes, const ReadOptions& option
 
 Result<Envelope> envelope_from_doc(const xmlDoc* doc, const ReadOptions& options) {
   EDX_TRY(check_dir(options));
-  detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names, durability(options));
+  detail::AttachmentFiles files(options.attachment_dir, options.limits, options.reserved_names, durability(options),
+                                options.temp_names);
   detail::DomReader reader(options, files);
   return reader.read(doc);
 }

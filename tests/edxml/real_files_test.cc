@@ -517,6 +517,53 @@ TEST(RealFiles, TheUnzipDirectoryIsMadeOnlyWhenAZippedAttachmentNeedsIt) {
   EXPECT_EQ(testing::read_text(kept->attachments[0].path).substr(0, 2), "PK");
 }
 
+TEST(RealFiles, WithTempNamesManyReadsShareOneDirectoryAndTheFilesAreTheCallers) {
+  TempDir dir;
+  ReadOptions ro;
+  ro.attachment_dir = dir.make_sub("incoming");
+  ro.temp_names = true;
+  ro.sync_attachments = false;
+  ro.reserved_names = {"to trinh.pdf"};  // does not apply: no file takes a declared name
+  const std::string xml =
+      vnpt_envelope({{"to trinh.pdf", "application/pdf", kPdf}, {"to trinh.pdf", "application/pdf", "%PDF-2"}});
+  auto first = read_envelope(xml, ro);
+  ASSERT_TRUE(first.ok()) << first.error().to_string();
+  auto second = read_envelope(xml, ro);  // the same names again, in the same directory
+  ASSERT_TRUE(second.ok()) << second.error().to_string();
+  std::set<std::string> paths;
+  for (const auto* env : {&*first, &*second}) {
+    ASSERT_EQ(env->attachments.size(), 2u);
+    EXPECT_EQ(env->attachments[0].name, "to trinh.pdf");  // the declared name stays in the model
+    EXPECT_EQ(testing::read_text(env->attachments[0].path), kPdf);
+    EXPECT_EQ(testing::read_text(env->attachments[1].path), "%PDF-2");
+    for (const auto& a : env->attachments) {
+      EXPECT_EQ(std::filesystem::path(a.path).parent_path(), ro.attachment_dir);
+      EXPECT_EQ(std::filesystem::path(a.path).filename().string().rfind(".tmp-", 0), 0u) << a.path;
+      paths.insert(a.path);
+    }
+  }
+  EXPECT_EQ(paths.size(), 4u);  // four files, none replaced another
+  size_t in_dir = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(ro.attachment_dir)) ++in_dir;
+  EXPECT_EQ(in_dir, 4u);  // kept after the reads returned: the caller's now
+  // A read that fails removes what it wrote.
+  std::string bad = xml;
+  bad.replace(bad.find("</edXML>"), 8, "</edXML><x/>");
+  EXPECT_FALSE(read_envelope(bad, ro).ok());
+  in_dir = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(ro.attachment_dir)) ++in_dir;
+  EXPECT_EQ(in_dir, 4u);
+  // A zipped attachment is unzipped under its temp name (without the dot).
+  ro.unzip_dir = dir.str() + "/unzipped";
+  auto zipped = read_envelope(fixture("axis_2025.xml"), ro);
+  ASSERT_TRUE(zipped.ok()) << zipped.error().to_string();
+  ASSERT_TRUE(zipped->attachments[0].unzipped.has_value()) << zipped->attachments[0].unzip_error->message;
+  EXPECT_EQ(zipped->attachments[0].unzipped->path,
+            ro.unzip_dir + "/" + std::filesystem::path(zipped->attachments[0].path).filename().string().substr(1));
+  EXPECT_EQ(zipped->attachments[0].unzipped->name, "GUIDE.SIGNED.PDF");
+  EXPECT_EQ(testing::read_text(zipped->attachments[0].unzipped->path).substr(0, 5), "%PDF-");
+}
+
 TEST(RealFiles, AnAttachmentThatCannotBeUnzippedIsKeptAndTheRestIsRead) {
   TempDir dir;
   std::string two = testing::make_zip(dir, {{"a.pdf", kPdf}, {"b.pdf", kPdf}});

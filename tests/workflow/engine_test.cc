@@ -165,6 +165,11 @@ TEST_F(EngineTest, AZippedAttachmentIsStoredWithTheFileInsideAndTheBytesAsReceiv
   ASSERT_TRUE(att.unzipped.has_value());
   EXPECT_EQ(b.db->blobs().read(att.file().sha256, 1 << 20).value(), inner);
   EXPECT_TRUE(att.note.empty());
+  // The unzip directory was made for it and is gone with the delivery; the
+  // shared files directory is empty again.
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(b.root + "/work")) left.push_back(e.path());
+  EXPECT_EQ(left, std::vector<std::string>{b.root + "/work/files"});
   // The sender's own copy is what it sent: nothing unzipped there.
   EXPECT_FALSE(a.doc(id).attachments.at(0).unzipped.has_value());
 }

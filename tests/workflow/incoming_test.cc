@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -120,6 +121,56 @@ TEST_F(IncomingTest, AQuarantinedDeliveryIsKeptWithItsNameSynced) {
   EXPECT_EQ(after.content_syncs - before.content_syncs, 1u);
   EXPECT_GE(after.name_syncs_done - before.name_syncs_done, 1u);
   EXPECT_TRUE(b.db->blobs().verify(*b.doc(got->document).envelope).ok());
+}
+
+// The attachments are decoded into the shared files directory under temp
+// names (no directory per delivery): whatever becomes of a delivery, nothing
+// of it is left in the work dir (EngineTest.AZippedAttachment... checks the
+// same with an unzip directory).
+TEST_F(IncomingTest, ADeliveryLeavesNothingInTheWorkDirWhateverBecomesOfIt) {
+  const std::string work = b.root + "/work";
+  auto left_in_work = [&](const std::string& root = "") {
+    std::vector<std::string> left;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root.empty() ? work : root + "/work")) {
+      if (e.path().filename() != "files") left.push_back(e.path().string());
+    }
+    return left;
+  };
+  ASSERT_TRUE(std::filesystem::is_directory(work + "/files"));
+  const std::string bytes = sent_by_a({{"cv.txt", "nội dung công văn"}, {"phuluc.txt", "phụ lục"}});
+  ASSERT_FALSE(bytes.empty());
+  auto verified = deliver_to_b(bytes, b.root + "/ok.edxml");
+  ASSERT_TRUE(verified.ok()) << verified.error().message;
+  EXPECT_EQ(b.doc(verified->document).state, State::verified);
+  EXPECT_EQ(b.doc(verified->document).attachments.size(), 2u);
+  EXPECT_EQ(left_in_work(), std::vector<std::string>{});
+  // Read whole, attachments decoded, then refused by the signature.
+  std::string tampered = bytes;
+  const size_t at = tampered.find("DocumentId>");
+  ASSERT_NE(at, std::string::npos);
+  tampered.insert(at + 11, "9");
+  auto quarantined = deliver_to_b(tampered, b.root + "/tampered.edxml");
+  ASSERT_TRUE(quarantined.ok()) << quarantined.error().message;
+  EXPECT_EQ(b.doc(quarantined->document).state, State::quarantined);
+  EXPECT_EQ(left_in_work(), std::vector<std::string>{});
+  // Cut short in the attachments: not well-formed.
+  auto cut = deliver_to_b(bytes.substr(0, bytes.size() - 40), b.root + "/cut.edxml");
+  ASSERT_TRUE(cut.ok()) << cut.error().message;
+  EXPECT_EQ(b.doc(cut->document).state, State::quarantined);
+  EXPECT_EQ(left_in_work(), std::vector<std::string>{});
+  // The files directory gone (an operator's cleanup): that delivery fails
+  // as our own trouble, nothing is quarantined, and the next one works.
+  std::filesystem::remove_all(work + "/files");
+  const std::string second = sent_by_a({{"cv2.txt", "văn bản thứ hai"}});
+  auto failed = deliver_to_b(second, b.root + "/second.edxml");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().kind, ErrorKind::io);
+  auto retried = deliver_to_b(second, b.root + "/second-again.edxml");
+  ASSERT_TRUE(retried.ok()) << retried.error().message;
+  EXPECT_EQ(b.doc(retried->document).state, State::verified);
+  EXPECT_EQ(left_in_work(), std::vector<std::string>{});
+  // The sender's side (submit, sign, send) leaves nothing either.
+  EXPECT_EQ(left_in_work(a.root), std::vector<std::string>{});
 }
 
 // Concurrent deliveries each end stored and intact (the shared directory

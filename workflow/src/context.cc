@@ -38,8 +38,9 @@ Status AxisHealth::check() const {
   return make_error(ErrorKind::unavailable, "ready.axis", "the last axis call failed: " + error_);
 }
 
-ScratchDir::ScratchDir(const std::string& parent) {
+ScratchDir::ScratchDir(const std::string& parent, bool make) {
   path_ = parent + "/scratch-" + ex::new_uuid();
+  if (!make) return;
   std::error_code ec;
   std::filesystem::create_directories(path_, ec);
   if (ec) path_.clear();
@@ -57,6 +58,33 @@ Result<std::unique_ptr<ScratchDir>> make_scratch(const Context& c) {
   return d;
 }
 
+std::string files_dir(const std::string& work_dir) { return work_dir + "/files"; }
+
+ScratchFile::ScratchFile(const std::string& work_dir, const std::string& tag)
+    : path_(files_dir(work_dir) + "/" + ex::new_uuid() + "-" + tag) {}
+
+ScratchFile::~ScratchFile() { ::unlink(path_.c_str()); }
+
+DecodedFiles::DecodedFiles(const crypto::VerifiedEnvelope& read) {
+  if (!read.envelope.ok()) return;
+  for (const ex::Attachment& a : read.envelope->envelope.attachments) {
+    if (!a.path.empty()) paths_.push_back(a.path);
+  }
+}
+
+DecodedFiles::~DecodedFiles() {
+  for (const std::string& p : paths_) ::unlink(p.c_str());
+}
+
+ex::ReadOptions shared_dir_read(const Context& c, const ScratchDir& unzip) {
+  ex::ReadOptions ro = c.opt.read;
+  ro.attachment_dir = files_dir(c.opt.work_dir);
+  ro.temp_names = true;
+  ro.sync_attachments = false;
+  ro.unzip_dir = unzip.path();
+  return ro;
+}
+
 void clean_work_dir(const std::string& work_dir) {
   std::error_code ec;
   std::filesystem::create_directories(work_dir, ec);
@@ -64,6 +92,10 @@ void clean_work_dir(const std::string& work_dir) {
   for (const auto& entry : std::filesystem::directory_iterator(work_dir, ec)) {
     if (entry.path().filename().string().rfind("scratch-", 0) == 0) std::filesystem::remove_all(entry.path(), ec);
   }
+  const std::string files = files_dir(work_dir);
+  std::filesystem::remove_all(files, ec);  // the files of requests a crash cut short
+  std::filesystem::create_directory(files, ec);
+  std::filesystem::permissions(files, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
 }
 
 std::vector<std::string> split_list(const std::string& text) {

@@ -60,9 +60,11 @@ struct Context {
 };
 
 // A private temp directory under the work dir, removed with everything in it.
+// `make` false: only named, for a caller that makes it when it needs it (it is
+// removed if it was made).
 class ScratchDir {
  public:
-  explicit ScratchDir(const std::string& parent);
+  explicit ScratchDir(const std::string& parent, bool make = true);
   ~ScratchDir();
   ScratchDir(const ScratchDir&) = delete;
   ScratchDir& operator=(const ScratchDir&) = delete;
@@ -75,7 +77,43 @@ class ScratchDir {
 };
 // The scratch directory, or an io error naming the work dir.
 Result<std::unique_ptr<ScratchDir>> make_scratch(const Context& c);
-// Removes what a crash left in the work dir.
+// The directory under the work dir that the engine's one-off files share,
+// each under a unique name (ScratchFile, ReadOptions::temp_names): a file
+// costs one create, not a directory made and removed around it (on ext4 the
+// inode allocator skips recently freed inodes one by one, so every removal
+// makes later creates slower).
+std::string files_dir(const std::string& work_dir);
+// A unique file name in files_dir (nothing is created), removed with the
+// object if it exists then. `tag` ends the name, for whoever reads a listing.
+class ScratchFile {
+ public:
+  ScratchFile(const std::string& work_dir, const std::string& tag);
+  ~ScratchFile();
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+// The attachment files a read decoded under temp names, removed with the
+// object (by then the blob store holds its own links to those it kept).
+class DecodedFiles {
+ public:
+  explicit DecodedFiles(const crypto::VerifiedEnvelope& read);
+  ~DecodedFiles();
+  DecodedFiles(const DecodedFiles&) = delete;
+  DecodedFiles& operator=(const DecodedFiles&) = delete;
+
+ private:
+  std::vector<std::string> paths_;
+};
+// Read options that decode attachments into files_dir under temp names
+// (their files then are the caller's: keep a DecodedFiles), unsynced (the
+// blob store syncs what it keeps), with zipped ones unzipped into `unzip`
+// (made only if one needs it).
+edxml::ReadOptions shared_dir_read(const Context& c, const ScratchDir& unzip);
+// Removes what a crash left in the work dir, and makes files_dir.
 void clean_work_dir(const std::string& work_dir);
 
 std::vector<std::string> split_list(const std::string& text);

@@ -1,9 +1,12 @@
 #include "incoming.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <future>
 #include <optional>
 #include <system_error>
+#include <vector>
 
 #include "edxgate/base/log.h"
 #include "edxgate/workflow/policy.h"
@@ -15,11 +18,6 @@ using store::Direction;
 using store::State;
 
 Result<Accepted> Incoming::accept(IncomingDelivery& d) {
-  auto scratch = make_scratch(c_);
-  if (!scratch.ok()) {
-    c_.metrics.incoming.inc({"error"});
-    return scratch.error();
-  }
   // The bytes as received are kept, whatever they turn out to be: the
   // delivered file itself is linked into the blob store (no copy; named by
   // the hash the receiver computed on the way in, if any) and its content
@@ -44,14 +42,20 @@ Result<Accepted> Incoming::accept(IncomingDelivery& d) {
   // One pass: the hardened reader builds the model and decodes the
   // attachments (zipped ones unzipped beside them) while the streaming
   // verifier digests the same events.
-  // The decoded files are not synced where they are written: the blob store
-  // syncs their content when it takes them (fill_document), and the scratch
-  // directory is thrown away. The unzip directory is made only if needed.
-  ex::ReadOptions ro = c_.opt.read;
-  ro.attachment_dir = (*scratch)->path();
-  ro.unzip_dir = **scratch / "unzipped";
-  ro.sync_attachments = false;
+  // The decoded files go into the engine's shared files directory under
+  // unique temp names, not into a directory per delivery (files_dir), and
+  // are not synced there: the blob store syncs their content when it links
+  // them (fill_document). A zipped attachment is unzipped into a scratch
+  // directory made only then.
+  const ScratchDir unzipped(c_.opt.work_dir, /*make=*/false);
+  const ex::ReadOptions ro = shared_dir_read(c_, unzipped);
   crypto::VerifiedEnvelope read = c_.verifier->read_and_verify(d.file, ro);
+  const DecodedFiles decoded(read);
+  if (!read.envelope.ok() && read.envelope.error().kind == ErrorKind::io) {
+    // The files directory may be gone (an operator's cleanup): made again
+    // for the retry.
+    ::mkdir(ro.attachment_dir.c_str(), 0700);
+  }
   auto envelope = kept.get();
   if (!envelope.ok()) {
     c_.metrics.incoming.inc({"error"});

@@ -123,9 +123,8 @@ Result<size_t> OutboxWorker::poll_once() {
     }
     c_.axis_health.ok();
     for (const auto& item : *items) {
-      auto scratch = make_scratch(c_);
-      if (!scratch.ok()) return scratch.error();
-      const std::string file = **scratch / "delivery.xml";
+      const ScratchFile scratch(c_.opt.work_dir, "delivery.xml");
+      const std::string& file = scratch.path();
       if (auto g = c_.axis->get(item.doc_id, file); !g.ok()) {
         log::warn("axis get failed", {{"doc_id", item.doc_id}, {"error", g.error().message}});
         continue;  // the next poll tries again

@@ -176,9 +176,8 @@ Result<Submitted> Outgoing::submit(Submission sub) {
       return make_error(ErrorKind::too_large, "http.too_large", "attachment '" + a.name + "' is larger than the limit");
     }
   }
-  auto scratch = make_scratch(c_);
-  if (!scratch.ok()) return scratch.error();
-  const std::string envelope_file = **scratch / "envelope.xml";
+  const ScratchFile scratch(c_.opt.work_dir, "envelope.xml");
+  const std::string& envelope_file = scratch.path();
   EDX_TRY(ex::write_envelope_file(*env, c_.opt.write, envelope_file));
 
   const auto& blobs = c_.store.blobs();
@@ -216,12 +215,11 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
     std::string& f;
     ~Cleanup() { ::unlink(f.c_str()); }
   } cleanup{file};
-  auto scratch = make_scratch(c_);
-  if (!scratch.ok()) return scratch.error();
-  ex::ReadOptions ro = c_.opt.read;
-  ro.attachment_dir = (*scratch)->path();
+  const ScratchDir unzipped(c_.opt.work_dir, /*make=*/false);
+  const ex::ReadOptions ro = shared_dir_read(c_, unzipped);
   // One pass reads the envelope and checks its signature, if it has one.
   crypto::VerifiedEnvelope read = c_.verifier->read_and_verify(file, ro);
+  const DecodedFiles decoded(read);
   if (!read.envelope.ok()) return read.envelope.error();
   const ex::Envelope& env = read.envelope->envelope;
   if (!env.message) {
@@ -350,9 +348,8 @@ Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, con
   crypto::SignOptions so;
   so.algorithm = key->algorithm;
   so.include_chain = !key->chain.empty();
-  auto scratch = make_scratch(c_);
-  if (!scratch.ok()) return scratch.error();
-  const std::string signed_file = **scratch / "signed.xml";
+  const ScratchFile scratch(c_.opt.work_dir, "signed.xml");
+  const std::string& signed_file = scratch.path();
   crypto::Verification v;
   auto signed_ok = crypto::sign_file(*unsigned_envelope, signed_file, *key->signer, key->certificate, key->chain, so,
                                      *c_.verifier, c_.opt.read.limits, &v);
@@ -401,9 +398,8 @@ Result<State> Outgoing::complete_signature(DocumentId id, const std::vector<cryp
   // prepare() is deterministic: the same bytes the agent signed.
   auto prepared = prepare_remote(id, certificates, algorithm);
   if (!prepared.ok()) return prepared.error();
-  auto scratch = make_scratch(c_);
-  if (!scratch.ok()) return scratch.error();
-  const std::string signed_file = **scratch / "signed.xml";
+  const ScratchFile scratch(c_.opt.work_dir, "signed.xml");
+  const std::string& signed_file = scratch.path();
   crypto::Verification v;
   auto signed_ok =
       crypto::complete_file(std::move(*prepared), signature, signed_file, *c_.verifier, c_.opt.read.limits, &v);

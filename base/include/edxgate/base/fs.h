@@ -75,6 +75,10 @@ class AtomicFile {
   // fsync, rename to `<dir>/<name>` (replacing any file there), fsync dir;
   // Durability::unsynced: the rename only.
   Status commit(const std::string& name, Durability durability = Durability::synced);
+  // Keeps the file under its temp name and hands it to the caller, who moves
+  // or removes it: the destructor no longer removes it. Durability::synced
+  // fsyncs the file and its directory first.
+  Result<std::string> keep(Durability durability = Durability::synced);
   const std::string& temp_path() const { return temp_path_; }
   int fd() const { return fd_.get(); }
 

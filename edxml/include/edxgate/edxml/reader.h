@@ -63,6 +63,13 @@ struct ReadOptions {
   // False for a caller that syncs them where it keeps them (the gateway links
   // them into its blob store, which syncs their content).
   bool sync_attachments = true;
+  // Whether each decoded attachment keeps the unique temp name it was written
+  // under (`<attachment_dir>/.tmp-XXXXXX`, Attachment::path) instead of taking
+  // its declared file name. The files are then the caller's once the read
+  // returns them (it moves or removes them; a failed read removes its own),
+  // and many reads can share one attachment_dir: no directory per envelope.
+  // reserved_names do not apply.
+  bool temp_names = false;
   // File names in attachment_dir an attachment may not take (e.g. the
   // caller's own "header.json"); such an attachment gets " (2)" instead.
   std::vector<std::string> reserved_names;
