@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "edxgate/base/fs.h"
+#include "edxgate/base/read_buffer.h"
 #include "edxgate/edxml/xml_observer.h"
 #include "reference_digest.h"
 #include "signing_parts.h"
@@ -27,7 +28,7 @@ namespace edxgate::crypto {
 
 namespace {
 
-const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
+const xmlChar* xml_chars(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
 
 // Finds, in the bytes of a well-formed document (the hardened parser has read
 // it: no DOCTYPE, so no markup declaration), the offset of the end tag of the
@@ -188,13 +189,13 @@ Status write_all(int fd, std::string_view bytes, const std::string& path) {
 }
 
 // `source` with `insert` placed just before the edXMLHeader end tag, into
-// `target`; reads and writes 1 MiB at a time.
+// `target`; reads and writes up to 1 MiB at a time.
 Status copy_inserting(const std::string& source, const std::string& target, std::string_view insert) {
   fs::UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   if (!in.valid()) return fs::file_error(errno, "io.read", "cannot open " + source);
   fs::UniqueFd out(::open(target.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!out.valid()) return fs::file_error(errno, "io.write", "cannot create " + target);
-  std::string buf(1 << 20, '\0');
+  ReadBuffer buf(in.get(), 1 << 20);
   HeaderEndFinder finder;
   uint64_t pos = 0;
   bool inserted = false;
@@ -259,7 +260,7 @@ Status complete_file(PreparedSignature prepared, std::span<const uint8_t> signat
   }
   auto b64 = detail::checked_value({prepared.signed_info_, prepared.algorithm_, prepared.cert_}, signature_value);
   if (!b64.ok()) return b64.error();
-  xmlNodeSetContent(prepared.value_node_, X(b64->c_str()));
+  xmlNodeSetContent(prepared.value_node_, xml_chars(b64->c_str()));
   auto element = serialize(prepared.doc_.get(), prepared.value_node_->parent);
   if (!element.ok()) return element.error();
   EDX_TRY(copy_inserting(prepared.source_file_, signed_file, *element));

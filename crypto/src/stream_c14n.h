@@ -73,9 +73,9 @@ class StreamCanonicalizer {
     size_t cur_end = 0, prev_start = 0, prev_end = 0;
   };
   struct Frame {
-    const xmlNode* element;
-    bool visible;
-    bool parent_was_doc;
+    const xmlNode* element = nullptr;
+    bool visible = false;
+    bool parent_was_doc = false;
     StackState saved;
   };
 

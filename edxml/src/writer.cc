@@ -12,6 +12,7 @@
 #include "edxgate/base/base64.h"
 #include "edxgate/base/fs.h"
 #include "edxgate/base/hex.h"
+#include "edxgate/base/read_buffer.h"
 #include "edxgate/edxml/xml.h"
 #include "text.h"
 
@@ -280,7 +281,7 @@ void write_content(Out& o, const Attachment& a) {
   }
   o.open("ContentTransferEncoded");
   o.raw("\n");
-  std::string block(kEncodeBlock, '\0');
+  ReadBuffer block(fd.get(), kEncodeBlock);
   base64::Encoder encoder(76);  // 76-column lines, each ended by "\n"
   for (;;) {
     size_t got = 0;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "edxgate/base/digest.h"
+#include "edxgate/base/read_buffer.h"
 
 namespace edxgate::store {
 namespace {
@@ -144,7 +145,7 @@ std::string unique_suffix() {
 // Reads `fd` (the file `path`) to its end, handing each piece to `chunk`.
 template <typename Chunk>
 Status read_chunks(int fd, const std::string& path, Chunk&& chunk) {
-  std::vector<char> buf(kChunk);
+  ReadBuffer buf(fd, kChunk);
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0 && errno == EINTR) continue;

@@ -1,7 +1,9 @@
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +12,7 @@
 #include "edxgate/base/fs.h"
 #include "edxgate/base/json.h"
 #include "edxgate/base/log.h"
+#include "edxgate/base/read_buffer.h"
 #include "edxgate/base/result.h"
 #include "edxgate/base/secret.h"
 
@@ -107,6 +110,46 @@ TEST(AtomicFile, CommitPublishesAndAbandonLeavesNothing) {
   }
   EXPECT_FALSE(fsys::exists(temp));
   EXPECT_EQ(std::distance(fsys::directory_iterator(d), fsys::directory_iterator()), 1);
+  fsys::remove_all(d);
+}
+
+TEST(AtomicFile, KeepHandsTheTempFileToTheCaller) {
+  auto d = temp_dir("keep");
+  std::string kept;
+  {
+    auto f = fs::AtomicFile::create(d.string());
+    ASSERT_TRUE(f.ok()) << f.error().message;
+    ASSERT_TRUE(f->write("kept").ok());
+    auto path = f->keep(fs::Durability::unsynced);
+    ASSERT_TRUE(path.ok()) << path.error().message;
+    EXPECT_EQ(*path, f->temp_path());
+    kept = *path;
+  }
+  // Still there under its temp name once the object is gone: the caller's.
+  std::ifstream in(kept);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "kept");
+  EXPECT_EQ(fsys::path(kept).parent_path(), d);
+  fsys::remove_all(d);
+}
+
+TEST(ReadBuffer, IsSizedToTheFileWithinItsBounds) {
+  auto d = temp_dir("readbuf");
+  auto sized = [&](size_t bytes, size_t cap) {
+    const std::string file = (d / ("f" + std::to_string(bytes))).string();
+    EXPECT_TRUE(fs::write_file_atomic(file, std::string(bytes, 'x')).ok());
+    fs::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    ReadBuffer buf(fd.get(), cap);
+    // The whole buffer is usable memory (ASan would catch a short one).
+    std::fill(buf.data(), buf.data() + buf.size(), 'y');
+    return buf.size();
+  };
+  EXPECT_EQ(sized(100 * 1024, 1 << 20), 100 * 1024 + 1u);  // the file and the byte that meets its end
+  EXPECT_EQ(sized(10, 1 << 20), 4096u);                    // at least a page
+  EXPECT_EQ(sized(3 << 20, 1 << 20), size_t{1} << 20);     // at most the cap
+  EXPECT_EQ(sized(10, 100), 100u);                         // a cap below a page wins
+  EXPECT_EQ(ReadBuffer(-1, 65536).size(), 65536u);         // no size known: the cap
   fsys::remove_all(d);
 }
 
