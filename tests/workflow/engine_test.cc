@@ -168,8 +168,9 @@ TEST_F(EngineTest, AZippedAttachmentIsStoredWithTheFileInsideAndTheBytesAsReceiv
   // The unzip directory was made for it and is gone with the delivery; the
   // shared files directory is empty again.
   std::vector<std::string> left;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(b.root + "/work")) left.push_back(e.path());
-  EXPECT_EQ(left, std::vector<std::string>{b.root + "/work/files"});
+  const std::filesystem::path work = std::filesystem::path(b.root) / "work";
+  for (const auto& e : std::filesystem::recursive_directory_iterator(work)) left.push_back(e.path());
+  EXPECT_EQ(left, std::vector<std::string>{work / "files"});
   // The sender's own copy is what it sent: nothing unzipped there.
   EXPECT_FALSE(a.doc(id).attachments.at(0).unzipped.has_value());
 }
@@ -734,7 +735,7 @@ struct EngineTest::RunningB {
     EngineOptions eo;
     eo.organ_id = kB;
     eo.organ_name = "Bộ " + std::string(kB);
-    eo.work_dir = b.root + "/work-running";
+    eo.work_dir = (std::filesystem::path(b.root) / "work-running").string();
     eo.worker = "engine-running@" + std::string(kB);
     engine = std::make_unique<Engine>(eo, *b.db, b.verifier, &keys, &b.axis, metrics);
     engine->start();

@@ -128,15 +128,16 @@ TEST_F(IncomingTest, AQuarantinedDeliveryIsKeptWithItsNameSynced) {
 // of it is left in the work dir (EngineTest.AZippedAttachment... checks the
 // same with an unzip directory).
 TEST_F(IncomingTest, ADeliveryLeavesNothingInTheWorkDirWhateverBecomesOfIt) {
-  const std::string work = b.root + "/work";
+  const std::filesystem::path work = std::filesystem::path(b.root) / "work";
   auto left_in_work = [&](const std::string& root = "") {
     std::vector<std::string> left;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(root.empty() ? work : root + "/work")) {
+    const std::filesystem::path dir = root.empty() ? work : std::filesystem::path(root) / "work";
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
       if (e.path().filename() != "files") left.push_back(e.path().string());
     }
     return left;
   };
-  ASSERT_TRUE(std::filesystem::is_directory(work + "/files"));
+  ASSERT_TRUE(std::filesystem::is_directory(work / "files"));
   const std::string bytes = sent_by_a({{"cv.txt", "nội dung công văn"}, {"phuluc.txt", "phụ lục"}});
   ASSERT_FALSE(bytes.empty());
   auto verified = deliver_to_b(bytes, b.root + "/ok.edxml");
@@ -160,7 +161,7 @@ TEST_F(IncomingTest, ADeliveryLeavesNothingInTheWorkDirWhateverBecomesOfIt) {
   EXPECT_EQ(left_in_work(), std::vector<std::string>{});
   // The files directory gone (an operator's cleanup): that delivery fails
   // as our own trouble, nothing is quarantined, and the next one works.
-  std::filesystem::remove_all(work + "/files");
+  std::filesystem::remove_all(work / "files");
   const std::string second = sent_by_a({{"cv2.txt", "văn bản thứ hai"}});
   auto failed = deliver_to_b(second, b.root + "/second.edxml");
   ASSERT_FALSE(failed.ok());
