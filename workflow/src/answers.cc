@@ -27,7 +27,9 @@ void refusal_reason(const std::string& summary, std::string& code, std::string& 
 void Answers::owe(DocumentId id) {
   {
     MutexLock lock(mu_);
+    if (running_ && !stop_ && owed_.count(id) != 0) return;  // queued or in hand: answered once
     if (running_ && !stop_ && queue_.size() < kMaxQueued) {
+      owed_.insert(id);
       queue_.push_back(id);
       cv_.notify_one();
       return;
@@ -55,11 +57,12 @@ void Answers::stop() {
   MutexLock lock(mu_);
   running_ = false;
   queue_.clear();  // still owed in the store: the next start() finds them
+  owed_.clear();
 }
 
 size_t Answers::pending() const {
   MutexLock lock(mu_);
-  return queue_.size() + in_hand_;
+  return owed_.size();
 }
 
 void Answers::run(bool recover_first) {
@@ -72,11 +75,10 @@ void Answers::run(bool recover_first) {
       if (stop_) return;
       id = queue_.front();
       queue_.pop_front();
-      ++in_hand_;
     }
     answer(id);
     MutexLock lock(mu_);
-    --in_hand_;
+    owed_.erase(id);
   }
 }
 
@@ -101,7 +103,8 @@ void Answers::recover() {
         auto sent = c_.store.status_messages(d.id);
         if (!sent.ok() || !sent->empty()) continue;
         MutexLock lock(mu_);
-        queue_.push_back(d.id);  // may exceed kMaxQueued once, bounded by the backlog
+        if (!owed_.insert(d.id).second) continue;  // a delivery since the start owes it already
+        queue_.push_back(d.id);                    // may exceed kMaxQueued once, bounded by the backlog
         ++found;
       }
       if (!page->next_before_id) break;

@@ -75,7 +75,10 @@ class Answers {
   mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<store::DocumentId> queue_ GUARDED_BY(mu_);
-  size_t in_hand_ GUARDED_BY(mu_) = 0;  // being answered by the workers
+  // Each document queued or in a worker's hands, once: a document owed by a
+  // delivery and by the start's recovery (or by several deliveries) is
+  // queued once, and pending() counts documents.
+  std::set<store::DocumentId> owed_ GUARDED_BY(mu_);
   bool running_ GUARDED_BY(mu_) = false;
   bool stop_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;
