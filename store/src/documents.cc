@@ -357,6 +357,37 @@ Status SqlStore::queue_signed(DocumentId id, const BlobRef& envelope, const std:
   });
 }
 
+Result<Created> SqlStore::create_signed(const NewDocument& doc, const SignedStart& how) {
+  if (doc.direction != Direction::outgoing || doc.state != State::pending_signature || !doc.envelope) {
+    return make_error(ErrorKind::invalid, "store.bad_initial_state",
+                      "a signed document starts outgoing, waiting for its signature, with its envelope");
+  }
+  if (how.actor.size() > kMaxTextBytes || how.signed_reason.size() > kMaxTextBytes ||
+      how.audit_detail.size() > kMaxTextBytes) {
+    return make_error(ErrorKind::too_large, "store.field_too_long", "the actor, reason or audit detail is too long");
+  }
+  EDX_TRY(check_new_document(doc));
+  EDX_TRY(claim_blobs(doc));
+  if (how.item.payload) EDX_TRY(blobs_.claim(*how.item.payload));
+  if (how.item.record) EDX_TRY(check_status_message(*how.item.record));
+  return write_tx<Created>([&](sql::Conn& c) -> Result<Created> {
+    const int64_t at = now();
+    auto created = insert_document(c, doc, at);
+    if (!created.ok() || created->existing) return created;
+    const DocumentId id = created->id;
+    EDX_TRY(move_document(c, id, State::signed_, how.actor, how.signed_reason, State::pending_signature, at));
+    EDX_TRY(move_document(c, id, State::queued, how.actor, "", State::signed_, at));
+    auto queued = insert_outbox(c, id, how.item, at);
+    if (!queued.ok()) return queued.error();
+    if (!how.audit_detail.empty()) {
+      // As the workflow audits a signature it made (outgoing.cc).
+      EDX_TRY(
+          append_audit(c, {how.actor, "document.sign", "document " + std::to_string(id), "ok", how.audit_detail}, at));
+    }
+    return created;
+  });
+}
+
 Status SqlStore::purge_document(DocumentId id, const std::string& actor, const std::string& reason) {
   return write_tx<void>([&](sql::Conn& c) -> Status {
     auto st = c.prepare("SELECT direction, state FROM documents WHERE id = ?");

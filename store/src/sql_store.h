@@ -28,6 +28,7 @@ class SqlStore final : public Store {
                       const std::string& actor) override;
   Status queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
                       const std::string& actor, const std::string& signed_reason, const OutboxRequest& item) override;
+  Result<Created> create_signed(const NewDocument& doc, const SignedStart& how) override;
   Status purge_document(DocumentId id, const std::string& actor, const std::string& reason) override;
 
   Result<std::optional<OutboxId>> transition(DocumentId id, State to, const std::string& actor,

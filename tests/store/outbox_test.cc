@@ -302,6 +302,91 @@ TEST_P(OutboxFixture, ASignedDocumentIsStoredMovedAndQueuedInOneTransaction) {
   EXPECT_EQ(store->list_outbox({})->size(), 3u);
 }
 
+TEST_P(OutboxFixture, ADocumentSignedBeforeItIsStoredIsCreatedQueuedInOneTransaction) {
+  auto blob = store->blobs().put("<edXMLEnvelope>signed first</edXMLEnvelope>");
+  ASSERT_TRUE(blob.ok());
+  NewDocument nd = testing::outgoing_doc();
+  nd.state = State::pending_signature;
+  nd.envelope = *blob;
+  nd.signer_summary = "CN=Agency";
+  nd.envelope_id = "251/TMĐT-TTTH";
+  nd.submitter = "eoffice";
+  nd.idempotency_key = "k-1";
+  const SignedStart how{"system:organization", "signed by the organization",
+                        OutboxRequest{"edoc", "000.00.00.H41", *blob}, "signed for eoffice"};
+  auto created = store->create_signed(nd, how);
+  ASSERT_TRUE(created.ok()) << created.error().to_string();
+  EXPECT_FALSE(created->existing);
+  auto doc = store->get_document(created->id);
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(doc->state, State::queued);
+  EXPECT_EQ(doc->envelope->sha256, blob->sha256);
+  EXPECT_EQ(doc->signer_summary, "CN=Agency");
+  auto h = store->history(created->id);
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 3u);
+  EXPECT_FALSE((*h)[0].from.has_value());
+  EXPECT_EQ((*h)[0].to, State::pending_signature);
+  EXPECT_EQ((*h)[0].actor, "test");
+  EXPECT_EQ((*h)[1].to, State::signed_);
+  EXPECT_EQ((*h)[1].actor, "system:organization");
+  EXPECT_EQ((*h)[1].reason, "signed by the organization");
+  EXPECT_EQ((*h)[2].to, State::queued);
+  auto items = store->list_outbox({});
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].document_id, created->id);
+  EXPECT_EQ((*items)[0].payload->sha256, blob->sha256);
+  auto rows = store->audit_rows(0, 100);
+  ASSERT_TRUE(rows.ok());
+  int signs = 0;
+  for (const auto& r : *rows) {
+    if (r.event.action != "document.sign") continue;
+    ++signs;
+    EXPECT_EQ(r.event.actor, "system:organization");
+    EXPECT_EQ(r.event.detail, "signed for eoffice");
+    EXPECT_EQ(r.event.outcome, "ok");
+  }
+  EXPECT_EQ(signs, 1);
+
+  // The retried submission gets the first document and writes nothing.
+  auto other = store->blobs().put("<edXMLEnvelope>signed again</edXMLEnvelope>");
+  ASSERT_TRUE(other.ok());
+  NewDocument retry = nd;
+  retry.envelope = *other;
+  auto again = store->create_signed(retry, {"system:organization", "again", OutboxRequest{"edoc", "x", *other}, "x"});
+  ASSERT_TRUE(again.ok()) << again.error().to_string();
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(again->id, created->id);
+  EXPECT_EQ(store->get_document(created->id)->envelope->sha256, blob->sha256);
+  EXPECT_EQ(store->history(created->id)->size(), 3u);
+  EXPECT_EQ(store->list_outbox({})->size(), 1u);
+  EXPECT_EQ(store->audit_rows(0, 100)->size(), rows->size());
+
+  // Another live document with the same DocumentId is refused whole: no row,
+  // no outbox item.
+  NewDocument twin = nd;
+  twin.idempotency_key = "k-2";
+  auto dup = store->create_signed(twin, how);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, "document.duplicate_id");
+  EXPECT_EQ(store->list_outbox({})->size(), 1u);
+  EXPECT_EQ(store->list_documents({})->documents.size(), 1u);
+
+  // Only an outgoing document waiting for its signature, with its envelope.
+  NewDocument draft = testing::outgoing_doc("draft");
+  draft.envelope = *blob;
+  EXPECT_EQ(store->create_signed(draft, how).error().code, "store.bad_initial_state");
+  NewDocument bare = testing::outgoing_doc("bare");
+  bare.state = State::pending_signature;
+  EXPECT_EQ(store->create_signed(bare, how).error().code, "store.bad_initial_state");
+  // A blob the store does not hold is refused before anything is written.
+  NewDocument missing = testing::outgoing_doc("missing");
+  missing.state = State::pending_signature;
+  missing.envelope = BlobRef{std::string(64, 'a'), 10};
+  EXPECT_EQ(store->create_signed(missing, how).error().code, "store.blob_missing");
+  EXPECT_EQ(store->list_documents({})->documents.size(), 1u);
+}
+
 TEST_P(OutboxFixture, ACancelledItemIsNeverClaimed) {
   OutboxId id = queued_item();
   ASSERT_TRUE(store->cancel_outbox(id, "officer:b", "recipient withdrawn").ok());

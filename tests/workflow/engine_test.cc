@@ -667,6 +667,54 @@ TEST(EngineSigning, OrganizationModeSignsWhatASystemSubmitsWithTheAgencyKey) {
   EXPECT_EQ(by_hand.error().code, "sign.mode");
 }
 
+// Organization mode signs before it stores: the unsigned envelope never
+// becomes a blob, and a token that fails leaves no document behind, so the
+// same submission (same Idempotency-Key) goes through once the token is back.
+TEST(EngineSigning, OrganizationModeStoresOnlyWhatItSigned) {
+  TempDir dir{"edxgate-engine-org-first"};
+  Ministry org{kA, "good", dir, {.signing = SigningMode::organization, .now_ms = {}, .tune_engine = {}}};
+  auto blob_files = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(org.db->blobs().dir())) {
+      if (e.is_regular_file() && e.path().filename().string().front() != '.') ++n;
+    }
+    return n;
+  };
+  org.keys.unplug(true);
+  auto failed = org.submit({kB}, {{"a.txt", "x"}}, "Về việc ký trước", "key-1", "9/BTN-VP");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, "hsm.no_token");
+  EXPECT_TRUE(org.db->list_documents({})->documents.empty());
+  EXPECT_TRUE(org.db->list_outbox({})->empty());
+  org.keys.unplug(false);
+  auto sub = org.submit({kB}, {{"a.txt", "x"}}, "Về việc ký trước", "key-1", "9/BTN-VP");
+  ASSERT_TRUE(sub.ok()) << sub.error().message;
+  EXPECT_FALSE(sub->existing);
+  EXPECT_EQ(sub->state, State::queued);
+  const store::Document d = org.doc(sub->id);
+  ASSERT_TRUE(d.envelope.has_value());
+  auto envelope = org.db->blobs().read(d.envelope->sha256, 1 << 20);
+  ASSERT_TRUE(envelope.ok());
+  EXPECT_NE(envelope->find("SignatureValue"), std::string::npos);
+  EXPECT_EQ(blob_files(), 2u) << "the signed envelope and the attachment, no unsigned envelope";
+  auto items = org.db->list_outbox({});
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].payload->sha256, d.envelope->sha256);
+  // The retried submission is the same document, queued once.
+  auto again = org.submit({kB}, {{"a.txt", "x"}}, "Về việc ký trước", "key-1", "9/BTN-VP");
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_TRUE(again->existing);
+  EXPECT_EQ(again->id, sub->id);
+  EXPECT_EQ(again->state, State::queued);
+  EXPECT_EQ(org.db->list_outbox({})->size(), 1u);
+  EXPECT_EQ(org.doc(sub->id).envelope->sha256, d.envelope->sha256);
+  // What reaches the axis is the signed envelope, byte for byte.
+  ASSERT_TRUE(org.engine->run_outbox_once().ok());
+  auto sent = org.axis.take();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].bytes, *envelope);
+}
+
 TEST_F(EngineTest, TheAxisFromIsComparedWithoutCase) {
   auto [id, bytes] = send_a_to_b();
   ASSERT_FALSE(bytes.empty());

@@ -160,7 +160,8 @@ int parse_priority(const std::string& text) {
 
 }  // namespace
 
-Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const store::BlobStore& blobs, bool from_reader) {
+Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const store::BlobStore& blobs, bool from_reader,
+                     store::NameSync names) {
   const ex::MessageHeader& m = *env.message;
   nd.envelope_id = m.document_id;
   nd.sender = m.from.organ_id;
@@ -176,7 +177,7 @@ Status fill_document(store::NewDocument& nd, const ex::Envelope& env, const stor
   // The files are ours (spool or scratch, consumed): linked into the blob
   // store, not copied (a new file costs an inode, the slow part on ext4).
   auto keep = [&](const std::string& path, const std::array<uint8_t, 32>& sha256, uint64_t size) {
-    if (!from_reader) return blobs.adopt_file(path, nullptr, store::NameSync::now);
+    if (!from_reader) return blobs.adopt_file(path, nullptr, names);
     const store::BlobRef known{to_hex(std::span<const uint8_t>(sha256)), size};
     return blobs.adopt_file(path, &known, store::NameSync::deferred);
   };

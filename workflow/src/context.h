@@ -127,9 +127,10 @@ std::string signer_summary(const crypto::Verification& v);
 // The attachment files are the engine's own (spool or scratch files, consumed):
 // they are linked into the blob store, not copied. `from_reader`: they are the
 // reader's decoded files (hashed as they were written, not hashed again), and
-// their names are synced only by the caller's blobs.sync_names().
+// their names are synced only by the caller's blobs.sync_names(); otherwise
+// they are hashed, and their names synced as `names` says.
 Status fill_document(store::NewDocument& nd, const edxml::Envelope& env, const store::BlobStore& blobs,
-                     bool from_reader = false);
+                     bool from_reader = false, store::NameSync names = store::NameSync::now);
 // Whether two organ ids name the same organ: the axis and peers do not agree
 // on the case of the letter ("000.00.00.G01" / "000.00.00.g01").
 bool same_organ(std::string_view a, std::string_view b);

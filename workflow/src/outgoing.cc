@@ -180,32 +180,77 @@ Result<Submitted> Outgoing::submit(Submission sub) {
   const std::string& envelope_file = scratch.path();
   EDX_TRY(ex::write_envelope_file(*env, c_.opt.write, envelope_file));
 
-  const auto& blobs = c_.store.blobs();
   store::NewDocument nd;
   nd.direction = Direction::outgoing;
   nd.state = State::pending_signature;
-  auto envelope = blobs.adopt_file(envelope_file, nullptr, store::NameSync::now);  // ours: linked, not copied
-  if (!envelope.ok()) return envelope.error();
-  nd.envelope = *envelope;
-  EDX_TRY(fill_document(nd, *env, blobs));
   nd.submitter = sub.submitter;
   nd.idempotency_key = sub.idempotency_key;
   nd.actor = sub.submitter;
+  if (c_.opt.signing == SigningMode::organization) return submit_for_organization(envelope_file, *env, std::move(nd));
+
+  const auto& blobs = c_.store.blobs();
+  auto envelope = blobs.adopt_file(envelope_file, nullptr, store::NameSync::deferred);  // ours: linked, not copied
+  if (!envelope.ok()) return envelope.error();
+  nd.envelope = *envelope;
+  EDX_TRY(fill_document(nd, *env, blobs, /*from_reader=*/false, store::NameSync::deferred));
+  EDX_TRY(blobs.sync_names());  // one directory sync for the envelope and the attachments
   auto created = c_.store.create_document(nd);
-  if (!created.ok()) {
-    // Two submissions of one DocumentId at once: both passed the check
-    // above, the database let one in.
-    if (created.error().code == "document.duplicate_id")
-      audit_refusal(created.error(), sub.submitter, "outgoing " + nd.envelope_id);
-    return created.error();
-  }
+  if (!created.ok()) return refused_create(created.error(), nd);
   auto doc = c_.store.get_document(created->id);
   if (!doc.ok()) return doc.error();
   if (created->existing) EDX_TRY(check_same_submission(nd, *doc));
-  log::info("outgoing submitted", {{"document", std::to_string(created->id)},
-                                   {"by", sub.submitter},
-                                   {"existing", created->existing ? "true" : "false"}});
-  return sign_for_organization(Submitted{created->id, doc->state, created->existing}, sub.submitter);
+  log_submitted(created->id, sub.submitter, created->existing);
+  return Submitted{created->id, doc->state, created->existing};
+}
+
+// Organization mode: the envelope is signed (and self-checked) before anything
+// is stored, and the document is created signed and queued in one
+// transaction: its unsigned envelope is never stored, a token failure leaves
+// nothing behind, and the submitter may simply retry.
+Result<Submitted> Outgoing::submit_for_organization(const std::string& envelope_file, const ex::Envelope& env,
+                                                    store::NewDocument nd) {
+  const ScratchFile signed_scratch(c_.opt.work_dir, "signed.xml");
+  auto v = sign_into(envelope_file, "", nullptr, signed_scratch.path());
+  if (!v.ok()) return v.error();
+  const auto& blobs = c_.store.blobs();
+  auto envelope = blobs.adopt_file(signed_scratch.path(), nullptr, store::NameSync::deferred);
+  if (!envelope.ok()) return envelope.error();
+  nd.envelope = *envelope;
+  nd.signer_summary = signer_summary(*v);
+  EDX_TRY(fill_document(nd, env, blobs, /*from_reader=*/false, store::NameSync::deferred));
+  EDX_TRY(blobs.sync_names());
+  const std::string how = "signed by the organization for " + nd.submitter;
+  const store::SignedStart start{"system:organization", how + " with the certificate " + certificate_named(*v),
+                                 store::OutboxRequest{"edoc", join_list(nd.recipients), *envelope}, how};
+  auto created = c_.store.create_signed(nd, start);
+  if (!created.ok()) return refused_create(created.error(), nd);
+  if (!created->existing) {
+    c_.metrics.signatures.inc({"ok"});
+    c_.wake();
+    log_submitted(created->id, nd.submitter, false);
+    return Submitted{created->id, State::queued, false};
+  }
+  // A retried submission: the first one's document, whose envelope this
+  // signature does not replace (the new blob is collected).
+  auto doc = c_.store.get_document(created->id);
+  if (!doc.ok()) return doc.error();
+  EDX_TRY(check_same_submission(nd, *doc));
+  log_submitted(created->id, nd.submitter, true);
+  // Stored before this gateway signed at submission (an older version, or
+  // the personal mode then): signed now, from its stored envelope.
+  return sign_for_organization(Submitted{created->id, doc->state, true}, nd.submitter);
+}
+
+Error Outgoing::refused_create(const Error& e, const store::NewDocument& nd) {
+  // Two submissions of one DocumentId at once: both passed the check before
+  // the envelope was written, the database let one in.
+  if (e.code == "document.duplicate_id") audit_refusal(e, nd.submitter, "outgoing " + nd.envelope_id);
+  return e;
+}
+
+void Outgoing::log_submitted(DocumentId id, const std::string& submitter, bool existing) {
+  log::info("outgoing submitted",
+            {{"document", std::to_string(id)}, {"by", submitter}, {"existing", existing ? "true" : "false"}});
 }
 
 Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string& submitter,
@@ -247,35 +292,28 @@ Result<Submitted> Outgoing::submit_envelope(std::string file, const std::string&
     }
     verified = v;
   }
-  const auto& blobs = c_.store.blobs();
   store::NewDocument nd;
   nd.direction = Direction::outgoing;
   nd.state = State::pending_signature;
+  nd.submitter = submitter;
+  nd.idempotency_key = idempotency_key;
+  nd.actor = submitter;
+  if (!verified && c_.opt.signing == SigningMode::organization)
+    return submit_for_organization(file, env, std::move(nd));
+  const auto& blobs = c_.store.blobs();
   auto envelope = blobs.put_file(file);
   if (!envelope.ok()) return envelope.error();
   nd.envelope = *envelope;
   EDX_TRY(fill_document(nd, env, blobs));
+  // Signed by the submitter: stored signed and queued in one transaction.
   if (verified) nd.signer_summary = signer_summary(*verified);
-  nd.submitter = submitter;
-  nd.idempotency_key = idempotency_key;
-  nd.actor = submitter;
-  auto created = c_.store.create_document(nd);
-  if (!created.ok()) {
-    // Two submissions of one DocumentId at once: both passed the check
-    // above, the database let one in.
-    if (created.error().code == "document.duplicate_id")
-      audit_refusal(created.error(), submitter, "outgoing " + nd.envelope_id);
-    return created.error();
-  }
-  if (verified && !created->existing) {
-    auto moved = c_.store.transition(created->id, State::signed_, submitter, "submitted signed: " + nd.signer_summary,
-                                     State::pending_signature);
-    if (!moved.ok()) return moved.error();
-    auto queued = c_.store.transition(created->id, State::queued, submitter, "", State::signed_,
-                                      store::OutboxRequest{"edoc", join_list(nd.recipients), *envelope});
-    if (!queued.ok()) return queued.error();
-    c_.wake();
-  }
+  auto created = verified
+                     ? c_.store.create_signed(nd, {submitter, "submitted signed: " + nd.signer_summary,
+                                                   store::OutboxRequest{"edoc", join_list(nd.recipients), *envelope},
+                                                   /*audit_detail=*/""})
+                     : c_.store.create_document(nd);
+  if (!created.ok()) return refused_create(created.error(), nd);
+  if (verified && !created->existing) c_.wake();
   auto doc = c_.store.get_document(created->id);
   if (!doc.ok()) return doc.error();
   if (created->existing) EDX_TRY(check_same_submission(nd, *doc));
@@ -333,13 +371,9 @@ void Outgoing::audit_sign(DocumentId id, const std::string& actor, const std::st
   if (auto st = c_.store.append(ev); !st.ok()) log::warn("signature not audited", {{"error", st.error().message}});
 }
 
-Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, const SecretString* pin,
-                                  const std::string& actor, const std::string& how) {
+Result<crypto::Verification> Outgoing::sign_into(const std::string& unsigned_envelope, const std::string& key_uri,
+                                                 const SecretString* pin, const std::string& signed_file) {
   if (!c_.keys) return make_error(ErrorKind::unavailable, "sign.no_token", "this gateway has no token configured");
-  auto doc = c_.store.get_document(id);
-  if (!doc.ok()) return doc.error();
-  auto unsigned_envelope = unsigned_file(*doc);
-  if (!unsigned_envelope.ok()) return unsigned_envelope.error();
   auto key = c_.keys->open(key_uri, pin);
   if (!key.ok()) {
     c_.metrics.signatures.inc({"failed"});
@@ -348,17 +382,28 @@ Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, con
   crypto::SignOptions so;
   so.algorithm = key->algorithm;
   so.include_chain = !key->chain.empty();
-  const ScratchFile scratch(c_.opt.work_dir, "signed.xml");
-  const std::string& signed_file = scratch.path();
   crypto::Verification v;
-  auto signed_ok = crypto::sign_file(*unsigned_envelope, signed_file, *key->signer, key->certificate, key->chain, so,
+  auto signed_ok = crypto::sign_file(unsigned_envelope, signed_file, *key->signer, key->certificate, key->chain, so,
                                      *c_.verifier, c_.opt.read.limits, &v);
   key->signer.reset();  // the token (its lock, a person's session) is not held while the envelope is stored
   if (!signed_ok.ok()) {
     c_.metrics.signatures.inc({"failed"});
     return signed_ok.error();
   }
-  auto stored = store_signed(id, signed_file, v, actor, how);
+  return v;
+}
+
+Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, const SecretString* pin,
+                                  const std::string& actor, const std::string& how) {
+  if (!c_.keys) return make_error(ErrorKind::unavailable, "sign.no_token", "this gateway has no token configured");
+  auto doc = c_.store.get_document(id);
+  if (!doc.ok()) return doc.error();
+  auto unsigned_envelope = unsigned_file(*doc);
+  if (!unsigned_envelope.ok()) return unsigned_envelope.error();
+  const ScratchFile scratch(c_.opt.work_dir, "signed.xml");
+  auto v = sign_into(*unsigned_envelope, key_uri, pin, scratch.path());
+  if (!v.ok()) return v.error();
+  auto stored = store_signed(id, scratch.path(), *v, actor, how);
   if (stored.ok() && !pin) audit_sign(id, actor, "ok", how);
   return stored;
 }

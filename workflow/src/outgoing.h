@@ -36,6 +36,15 @@ class Outgoing {
   // `file` is the signed envelope (a scratch file the blob store copies).
   Result<store::State> store_signed(store::DocumentId id, const std::string& file, const crypto::Verification& v,
                                     const std::string& actor, const std::string& how);
+  // Organization mode's submission, once its envelope is written.
+  Result<Submitted> submit_for_organization(const std::string& envelope_file, const edxml::Envelope& env,
+                                            store::NewDocument nd);
+  Error refused_create(const Error& e, const store::NewDocument& nd);
+  void log_submitted(store::DocumentId id, const std::string& submitter, bool existing);
+  // Signs `unsigned_envelope` into `signed_file` on the gateway's token (the
+  // self-check included); the token is released before it returns.
+  Result<crypto::Verification> sign_into(const std::string& unsigned_envelope, const std::string& key_uri,
+                                         const SecretString* pin, const std::string& signed_file);
   // Signs on the gateway's token, whatever the mode (callers check it).
   Result<store::State> sign_with(store::DocumentId id, const std::string& key_uri, const SecretString* pin,
                                  const std::string& actor, const std::string& how);

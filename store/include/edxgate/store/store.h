@@ -189,6 +189,15 @@ struct OutboxRequest {
   std::optional<StatusMessage> record;
 };
 
+// How a document signed before it was stored goes on (Store::create_signed).
+struct SignedStart {
+  std::string actor;          // who signed: the signed and queued transitions
+  std::string signed_reason;  // the signed transition's reason
+  OutboxRequest item;         // queued with it
+  // When not empty, a "document.sign" audit row ("ok") with this detail.
+  std::string audit_detail;
+};
+
 // failed: the axis refused the item permanently max_refusals times (see
 // refuse_outbox); it is no longer sent until requeue_failed.
 enum class OutboxState { pending, done, cancelled, failed };
@@ -369,6 +378,13 @@ class Store : public AuditSink {
   virtual Status queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
                               const std::string& actor, const std::string& signed_reason,
                               const OutboxRequest& item) = 0;
+  // A document signed before it was stored (organization mode, or a signed
+  // envelope submitted as it is), in one transaction: created as
+  // create_document does (`doc.state` pending_signature, `doc.envelope` the
+  // signed envelope), then moved through signed to queued with `how.item` in
+  // the outbox. A retried submission gets its existing document back and
+  // nothing else is written (`existing`; it may still wait for a signature).
+  virtual Result<Created> create_signed(const NewDocument& doc, const SignedStart& how) = 0;
   // Removes a document in a terminal state with its rows (the audit log keeps
   // its trace); its blobs become collectable when nothing else refers to them.
   virtual Status purge_document(DocumentId id, const std::string& actor, const std::string& reason) = 0;
