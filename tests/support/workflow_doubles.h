@@ -81,7 +81,7 @@ class SoftwareKeys final : public workflow::KeyProvider {
       : name_(std::move(name)), unattended_(unattended) {}
   Result<workflow::SigningKey> open(const std::string&, const SecretString* pin) override {
     using crypto::test::Pki;
-    if (unplugged_) return make_error(ErrorKind::unavailable, "hsm.no_token", "the token is not present");
+    if (unplugged_) return make_error(ErrorKind::unavailable, "token.absent", "the token is not present");
     if (!pin && !unattended_) return make_error(ErrorKind::invalid, "pin.missing", "a PIN is needed");
     if (pin && pin->view() != "1234") return make_error(ErrorKind::forbidden, "pin.incorrect", "the PIN is wrong");
     workflow::SigningKey k;

@@ -683,7 +683,7 @@ TEST(EngineSigning, OrganizationModeStoresOnlyWhatItSigned) {
   org.keys.unplug(true);
   auto failed = org.submit({kB}, {{"a.txt", "x"}}, "Về việc ký trước", "key-1", "9/BTN-VP");
   ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.error().code, "hsm.no_token");
+  EXPECT_EQ(failed.error().code, "token.absent");
   EXPECT_TRUE(org.db->list_documents({})->documents.empty());
   EXPECT_TRUE(org.db->list_outbox({})->empty());
   org.keys.unplug(false);
