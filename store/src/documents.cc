@@ -78,7 +78,11 @@ Document document_at(const sql::Stmt& st) {
 
 Result<std::optional<DocumentId>> find_existing(sql::Conn& c, const NewDocument& d) {
   if (!d.idempotency_key.empty()) {
-    auto st = c.prepare("SELECT id FROM documents WHERE submitter = ? AND idempotency_key = ?");
+    // "<> ''" lets the planner use the partial index documents_idempotency
+    // (a bound value does not tell it the key is not empty): without it,
+    // every submission with a key scanned the whole table.
+    auto st =
+        c.prepare("SELECT id FROM documents WHERE submitter = ? AND idempotency_key = ? AND idempotency_key <> ''");
     if (!st.ok()) return st.error();
     st->bind(1, d.submitter).bind(2, d.idempotency_key);
     auto row = st->step();
@@ -260,8 +264,10 @@ Result<DocumentPage> SqlStore::list_documents(const DocumentQuery& q) {
   }
   if (q.before_id) sql += " AND id < ?7";
   if (!q.envelope_id.empty()) sql += " AND envelope_id = ?9";
-  if (!q.lifecycle.empty()) sql += " AND lifecycle = ?10";
-  if (!q.idempotency_key.empty()) sql += " AND submitter = ?11 AND idempotency_key = ?12";
+  // "<> ''": the partial indexes documents_lifecycle and
+  // documents_idempotency are usable only when the query says so.
+  if (!q.lifecycle.empty()) sql += " AND lifecycle = ?10 AND lifecycle <> ''";
+  if (!q.idempotency_key.empty()) sql += " AND submitter = ?11 AND idempotency_key = ?12 AND idempotency_key <> ''";
   sql += " ORDER BY id DESC LIMIT ?8";
   const uint32_t limit = q.limit == 0 ? 50 : std::min<uint32_t>(q.limit, 1000);
   return read_tx<DocumentPage>([&](sql::Conn& c) -> Result<DocumentPage> {

@@ -3,6 +3,8 @@
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
 
+#include <atomic>
+
 namespace edxgate::store::sql {
 namespace {
 
@@ -52,6 +54,18 @@ Error db_error(sqlite3* db, std::string_view what) {
   }
   std::string msg = "database error while " + std::string(what) + ": " + (db ? sqlite3_errmsg(db) : "out of memory");
   return make_error(kind, std::move(code), std::move(msg));
+}
+
+namespace {
+std::atomic<uint64_t> g_full_scan_steps{0};
+}  // namespace
+
+uint64_t full_scan_steps() { return g_full_scan_steps.load(std::memory_order_relaxed); }
+
+void SqliteStmt::count_scans() {
+  if (!s_) return;
+  const int n = sqlite3_stmt_status(s_.get(), SQLITE_STMTSTATUS_FULLSCAN_STEP, /*resetFlg=*/1);
+  if (n > 0) g_full_scan_steps.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
 }
 
 Result<bool> SqliteStmt::step() {

@@ -29,9 +29,17 @@ using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
 // "store.db"), naming what was being done.
 Error db_error(sqlite3* db, std::string_view what);
 
+// The steps SQLite took in full table scans, over every statement of the
+// process, counted as each statement is reset or finalized: lets a test check
+// that a query uses its index (an unindexed lookup grows with the table).
+uint64_t full_scan_steps();
+
 class SqliteStmt final : public StmtImpl {
  public:
   SqliteStmt(sqlite3* db, StmtPtr s) : db_(db), s_(std::move(s)) {}
+  ~SqliteStmt() override { count_scans(); }
+  SqliteStmt(const SqliteStmt&) = delete;
+  SqliteStmt& operator=(const SqliteStmt&) = delete;
   void bind_i64(int i, int64_t v) override { sqlite3_bind_int64(s_.get(), i, v); }
   void bind_text(int i, std::string_view v) override {
     sqlite3_bind_text64(s_.get(), i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
@@ -42,11 +50,13 @@ class SqliteStmt final : public StmtImpl {
   int64_t i64(int c) const override { return sqlite3_column_int64(s_.get(), c); }
   std::string text(int c) const override;
   void reset() override {
+    count_scans();
     sqlite3_reset(s_.get());
     sqlite3_clear_bindings(s_.get());
   }
 
  private:
+  void count_scans();
   sqlite3* db_;
   StmtPtr s_;
 };
