@@ -344,13 +344,14 @@ Status write_envelope(const Envelope& env, const WriteOptions& options, const By
   return o.status();
 }
 
-Status write_envelope_file(const Envelope& env, const WriteOptions& options, const std::string& path) {
+Status write_envelope_file(const Envelope& env, const WriteOptions& options, const std::string& path,
+                           fs::Durability durability) {
   std::filesystem::path p(path);
   std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   auto file = fs::AtomicFile::create(dir, 0644);
   if (!file.ok()) return file.error();
   EDX_TRY(write_envelope(env, options, [&](std::string_view piece) { return file->write(piece); }));
-  return file->commit(p.filename().string());
+  return file->commit(p.filename().string(), durability);
 }
 
 Result<std::string> write_envelope_string(const Envelope& env, const WriteOptions& options) {

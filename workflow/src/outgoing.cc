@@ -178,7 +178,9 @@ Result<Submitted> Outgoing::submit(Submission sub) {
   }
   const ScratchFile scratch(c_.opt.work_dir, "envelope.xml");
   const std::string& envelope_file = scratch.path();
-  EDX_TRY(ex::write_envelope_file(*env, c_.opt.write, envelope_file));
+  // Not synced: it is signed into another file, or linked into the blob
+  // store, which syncs what it keeps.
+  EDX_TRY(ex::write_envelope_file(*env, c_.opt.write, envelope_file, fs::Durability::unsynced));
 
   store::NewDocument nd;
   nd.direction = Direction::outgoing;

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "edxgate/base/fs.h"
 #include "edxgate/base/result.h"
 #include "edxgate/edxml/model.h"
 
@@ -38,8 +39,12 @@ struct WriteOptions {
 using ByteSink = std::function<Status(std::string_view)>;
 
 Status write_envelope(const Envelope& env, const WriteOptions& options, const ByteSink& out);
-// Writes to `path` durably (temp file, fsync, rename): never a partial file.
-Status write_envelope_file(const Envelope& env, const WriteOptions& options, const std::string& path);
+// Writes to `path` through a temp file renamed over it: never a partial file.
+// Durability::synced (the default) fsyncs the file and its directory;
+// unsynced is for a file its caller consumes at once and syncs where it keeps
+// it (the gateway signs it, or links it into its blob store).
+Status write_envelope_file(const Envelope& env, const WriteOptions& options, const std::string& path,
+                           fs::Durability durability = fs::Durability::synced);
 Result<std::string> write_envelope_string(const Envelope& env, const WriteOptions& options);
 
 }  // namespace edxgate::edxml
