@@ -336,16 +336,18 @@ Status SqlStore::update_envelope(sql::Conn& c, DocumentId id, const BlobRef& env
 }
 
 Status SqlStore::queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
-                              const std::string& actor, const std::string& signed_reason, const OutboxRequest& item) {
-  if (signer_summary.size() > kMaxTextBytes || actor.size() > kMaxTextBytes || signed_reason.size() > kMaxTextBytes) {
-    return make_error(ErrorKind::too_large, "store.field_too_long", "the signer summary, actor or reason is too long");
+                              const SignedStart& how) {
+  if (signer_summary.size() > kMaxTextBytes || how.actor.size() > kMaxTextBytes ||
+      how.signed_reason.size() > kMaxTextBytes || how.audit_detail.size() > kMaxTextBytes) {
+    return make_error(ErrorKind::too_large, "store.field_too_long",
+                      "the signer summary, actor, reason or audit detail is too long");
   }
   EDX_TRY(blobs_.claim(envelope));
-  if (item.payload) EDX_TRY(blobs_.claim(*item.payload));
-  if (item.record) EDX_TRY(check_status_message(*item.record));
+  if (how.item.payload) EDX_TRY(blobs_.claim(*how.item.payload));
+  if (how.item.record) EDX_TRY(check_status_message(*how.item.record));
   return write_tx<void>([&](sql::Conn& c) -> Status {
     const int64_t at = now();
-    EDX_TRY(update_envelope(c, id, envelope, signer_summary, actor, at));
+    EDX_TRY(update_envelope(c, id, envelope, signer_summary, how.actor, at));
     // A draft is first waiting for its signature, as transition() would move it.
     auto st = c.prepare("SELECT state FROM documents WHERE id = ?");
     if (!st.ok()) return st.error();
@@ -354,13 +356,19 @@ Status SqlStore::queue_signed(DocumentId id, const BlobRef& envelope, const std:
     if (!row.ok()) return row.error();
     const bool draft = *row && st->text(0) == state_name(State::draft);
     EDX_TRY(st->run());  // ends the statement
-    if (draft) EDX_TRY(move_document(c, id, State::pending_signature, actor, "", State::draft, at));
-    EDX_TRY(move_document(c, id, State::signed_, actor, signed_reason, State::pending_signature, at));
-    EDX_TRY(move_document(c, id, State::queued, actor, "", State::signed_, at));
-    auto queued = insert_outbox(c, id, item, at);
+    if (draft) EDX_TRY(move_document(c, id, State::pending_signature, how.actor, "", State::draft, at));
+    EDX_TRY(move_document(c, id, State::signed_, how.actor, how.signed_reason, State::pending_signature, at));
+    EDX_TRY(move_document(c, id, State::queued, how.actor, "", State::signed_, at));
+    auto queued = insert_outbox(c, id, how.item, at);
     if (!queued.ok()) return queued.error();
-    return {};
+    return audit_signature(c, id, how, at);
   });
+}
+
+Status SqlStore::audit_signature(sql::Conn& c, DocumentId id, const SignedStart& how, int64_t at) {
+  if (how.audit_detail.empty()) return {};
+  // As the workflow audits a signature that failed (outgoing.cc).
+  return append_audit(c, {how.actor, "document.sign", "document " + std::to_string(id), "ok", how.audit_detail}, at);
 }
 
 Result<Created> SqlStore::create_signed(const NewDocument& doc, const SignedStart& how) {
@@ -385,11 +393,7 @@ Result<Created> SqlStore::create_signed(const NewDocument& doc, const SignedStar
     EDX_TRY(move_document(c, id, State::queued, how.actor, "", State::signed_, at));
     auto queued = insert_outbox(c, id, how.item, at);
     if (!queued.ok()) return queued.error();
-    if (!how.audit_detail.empty()) {
-      // As the workflow audits a signature it made (outgoing.cc).
-      EDX_TRY(
-          append_audit(c, {how.actor, "document.sign", "document " + std::to_string(id), "ok", how.audit_detail}, at));
-    }
+    EDX_TRY(audit_signature(c, id, how, at));
     return created;
   });
 }

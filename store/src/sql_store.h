@@ -27,7 +27,7 @@ class SqlStore final : public Store {
   Status set_envelope(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
                       const std::string& actor) override;
   Status queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
-                      const std::string& actor, const std::string& signed_reason, const OutboxRequest& item) override;
+                      const SignedStart& how) override;
   Result<Created> create_signed(const NewDocument& doc, const SignedStart& how) override;
   Status purge_document(DocumentId id, const std::string& actor, const std::string& reason) override;
 
@@ -105,6 +105,8 @@ class SqlStore final : public Store {
   // transaction); its row and audit entry (inside one).
   Status check_status_message(const StatusMessage& m);
   Status insert_status_message(sql::Conn& c, DocumentId id, const StatusMessage& m, int64_t now_ms);
+  // A signature's "document.sign" audit row, when `how` asks for one.
+  Status audit_signature(sql::Conn& c, DocumentId id, const SignedStart& how, int64_t at);
   Status move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor, const std::string& reason,
                        std::optional<State> expected_from, int64_t at);
   Status claim_blobs(const NewDocument& doc) const;

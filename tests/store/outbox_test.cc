@@ -267,8 +267,9 @@ TEST_P(OutboxFixture, ASignedDocumentIsStoredMovedAndQueuedInOneTransaction) {
     if (start == State::pending_signature) {
       ASSERT_TRUE(store->transition(id->id, State::pending_signature, "t", "").ok());
     }
-    auto q = store->queue_signed(id->id, *blob, "CN=Signer", "clerk", "signed by clerk",
-                                 OutboxRequest{"edoc", "000.00.00.H41", *blob});
+    auto q = store->queue_signed(id->id, *blob, "CN=Signer",
+                                 {"clerk", "signed by clerk", OutboxRequest{"edoc", "000.00.00.H41", *blob},
+                                  start == State::draft ? "personal signature" : ""});
     ASSERT_TRUE(q.ok()) << q.error().to_string();
     auto doc = store->get_document(id->id);
     EXPECT_EQ(doc->state, State::queued);
@@ -283,6 +284,18 @@ TEST_P(OutboxFixture, ASignedDocumentIsStoredMovedAndQueuedInOneTransaction) {
     EXPECT_EQ((*h)[h->size() - 2].reason, "signed by clerk");
   }
   EXPECT_EQ(store->list_outbox({})->size(), 2u);
+  // The signature's audit row only where one was asked for, in the same
+  // transaction.
+  int signs = 0;
+  auto rows = store->audit_rows(0, 1000);
+  ASSERT_TRUE(rows.ok());
+  for (const auto& r : *rows) {
+    if (r.event.action != "document.sign") continue;
+    ++signs;
+    EXPECT_EQ(r.event.actor, "clerk");
+    EXPECT_EQ(r.event.detail, "personal signature");
+  }
+  EXPECT_EQ(signs, 1);
   // A document already queued: nothing changes, nothing more is queued.
   auto other = store->blobs().put("<edXMLEnvelope>other</edXMLEnvelope>");
   ASSERT_TRUE(other.ok());
@@ -293,13 +306,15 @@ TEST_P(OutboxFixture, ASignedDocumentIsStoredMovedAndQueuedInOneTransaction) {
     if (i.id == queued) queued_doc = i.document_id;
   }
   ASSERT_NE(queued_doc, 0);
-  auto again = store->queue_signed(queued_doc, *other, "CN=Other", "clerk", "again",
-                                   OutboxRequest{"edoc", "000.00.00.H41", *other});
+  const size_t audited = store->audit_rows(0, 1000)->size();
+  auto again = store->queue_signed(queued_doc, *other, "CN=Other",
+                                   {"clerk", "again", OutboxRequest{"edoc", "000.00.00.H41", *other}, "again"});
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error().code, "store.conflict");
   EXPECT_FALSE(store->get_document(queued_doc)->envelope.has_value() &&
                store->get_document(queued_doc)->envelope->sha256 == other->sha256);
   EXPECT_EQ(store->list_outbox({})->size(), 3u);
+  EXPECT_EQ(store->audit_rows(0, 1000)->size(), audited) << "a refused signature leaves no audit row of its own";
 }
 
 TEST_P(OutboxFixture, ADocumentSignedBeforeItIsStoredIsCreatedQueuedInOneTransaction) {

@@ -132,8 +132,8 @@ Status Outgoing::check_same_submission(const store::NewDocument& nd, const store
 // Organization mode: the agency's key signs what a system submitted.
 Result<Submitted> Outgoing::sign_for_organization(Submitted s, const std::string& submitter) {
   if (c_.opt.signing != SigningMode::organization || s.state != State::pending_signature) return s;
-  auto signed_state =
-      sign_with(s.id, "", nullptr, "system:organization", "signed by the organization for " + submitter);
+  const std::string how = "signed by the organization for " + submitter;
+  auto signed_state = sign_with(s.id, "", nullptr, "system:organization", how, how);
   if (!signed_state.ok()) return signed_state.error();
   s.state = *signed_state;
   return s;
@@ -336,17 +336,16 @@ Result<std::string> Outgoing::unsigned_file(const store::Document& doc) {
   return c_.store.blobs().path_of(doc.envelope->sha256);
 }
 
-Result<State> Outgoing::store_signed(DocumentId id, const std::string& file, const crypto::Verification& v,
-                                     const std::string& actor, const std::string& how) {
+Result<State> Outgoing::store_signed(DocumentId id, const std::vector<std::string>& recipients, const std::string& file,
+                                     const crypto::Verification& v, const std::string& actor, const std::string& how,
+                                     const std::string& audit_detail) {
   auto ref = c_.store.blobs().adopt_file(file, nullptr, store::NameSync::now);  // a scratch file: linked
   if (!ref.ok()) return ref.error();
-  auto current = c_.store.get_document(id);
-  if (!current.ok()) return current.error();
-  // The envelope, the moves to signed and queued, and the outbox item: one
-  // transaction.
-  EDX_TRY(c_.store.queue_signed(id, *ref, signer_summary(v), actor,
-                                how + " with the certificate " + certificate_named(v),
-                                store::OutboxRequest{"edoc", join_list(current->recipients), *ref}));
+  // The envelope, the moves to signed and queued, the outbox item and the
+  // signature's audit row: one transaction.
+  EDX_TRY(c_.store.queue_signed(id, *ref, signer_summary(v),
+                                {actor, how + " with the certificate " + certificate_named(v),
+                                 store::OutboxRequest{"edoc", join_list(recipients), *ref}, audit_detail}));
   c_.metrics.signatures.inc({"ok"});
   c_.wake();
   return State::queued;
@@ -362,8 +361,8 @@ Result<State> Outgoing::sign(DocumentId id, const std::string& key_uri, const Se
     audit_sign(id, actor, "failed", "no PIN given");
     return make_error(ErrorKind::malformed, "sign.pin_required", "give the PIN of your signing key (\"pin\")");
   }
-  auto r = sign_with(id, key_uri, pin, actor, "signed by " + actor);
-  audit_sign(id, actor, r.ok() ? "ok" : "failed", r.ok() ? "personal signature" : r.error().code);
+  auto r = sign_with(id, key_uri, pin, actor, "signed by " + actor, "personal signature");
+  if (!r.ok()) audit_sign(id, actor, "failed", r.error().code);
   return r;
 }
 
@@ -396,7 +395,7 @@ Result<crypto::Verification> Outgoing::sign_into(const std::string& unsigned_env
 }
 
 Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, const SecretString* pin,
-                                  const std::string& actor, const std::string& how) {
+                                  const std::string& actor, const std::string& how, const std::string& audit_detail) {
   if (!c_.keys) return make_error(ErrorKind::unavailable, "sign.no_token", "this gateway has no token configured");
   auto doc = c_.store.get_document(id);
   if (!doc.ok()) return doc.error();
@@ -405,9 +404,7 @@ Result<State> Outgoing::sign_with(DocumentId id, const std::string& key_uri, con
   const ScratchFile scratch(c_.opt.work_dir, "signed.xml");
   auto v = sign_into(*unsigned_envelope, key_uri, pin, scratch.path());
   if (!v.ok()) return v.error();
-  auto stored = store_signed(id, scratch.path(), *v, actor, how);
-  if (stored.ok() && !pin) audit_sign(id, actor, "ok", how);
-  return stored;
+  return store_signed(id, doc->recipients, scratch.path(), *v, actor, how, audit_detail);
 }
 
 Result<crypto::PreparedSignature> Outgoing::prepare_remote(DocumentId id,
@@ -454,8 +451,11 @@ Result<State> Outgoing::complete_signature(DocumentId id, const std::vector<cryp
     c_.metrics.signatures.inc({"failed"});
     return signed_ok.error();
   }
-  auto stored = store_signed(id, signed_file, v, actor, "signed by " + actor + " (remote agent)");
-  audit_sign(id, actor, stored.ok() ? "ok" : "failed", stored.ok() ? "remote signature" : stored.error().code);
+  auto doc = c_.store.get_document(id);
+  auto stored = doc.ok() ? store_signed(id, doc->recipients, signed_file, v, actor,
+                                        "signed by " + actor + " (remote agent)", "remote signature")
+                         : Result<State>(doc.error());
+  if (!stored.ok()) audit_sign(id, actor, "failed", stored.error().code);
   return stored;
 }
 

@@ -33,9 +33,11 @@ class Outgoing {
                                                    std::optional<crypto::SignatureAlgorithm> algorithm);
   // `how` opens the history line ("signed by <leader>", "signed by the
   // organization for <client>"); the certificate follows it.
-  // `file` is the signed envelope (a scratch file the blob store copies).
-  Result<store::State> store_signed(store::DocumentId id, const std::string& file, const crypto::Verification& v,
-                                    const std::string& actor, const std::string& how);
+  // `file` is the signed envelope (a scratch file the blob store links);
+  // `audit_detail` is the signature's audit row, written with it.
+  Result<store::State> store_signed(store::DocumentId id, const std::vector<std::string>& recipients,
+                                    const std::string& file, const crypto::Verification& v, const std::string& actor,
+                                    const std::string& how, const std::string& audit_detail);
   // Organization mode's submission, once its envelope is written.
   Result<Submitted> submit_for_organization(const std::string& envelope_file, const edxml::Envelope& env,
                                             store::NewDocument nd);
@@ -47,7 +49,7 @@ class Outgoing {
                                          const SecretString* pin, const std::string& signed_file);
   // Signs on the gateway's token, whatever the mode (callers check it).
   Result<store::State> sign_with(store::DocumentId id, const std::string& key_uri, const SecretString* pin,
-                                 const std::string& actor, const std::string& how);
+                                 const std::string& actor, const std::string& how, const std::string& audit_detail);
   Result<Submitted> sign_for_organization(Submitted s, const std::string& submitter);
   Status check_policy(policy::SecurityLevel level, const edxml::MessageHeader& m, const std::string& submitter);
   Status check_unique_document_id(const std::string& sender, const std::string& document_id,

@@ -372,12 +372,12 @@ class Store : public AuditSink {
                               const std::string& actor) = 0;
   // A document just signed, in one transaction: its signed envelope (as
   // set_envelope), its moves from draft or pending_signature through signed
-  // (`signed_reason`) to queued (each recorded and audited), and `item` in
-  // the outbox. All or nothing: "store.conflict" when it is no longer
-  // waiting for a signature.
+  // (`how.signed_reason`, by `how.actor`) to queued (each recorded and
+  // audited), `how.item` in the outbox, and the signature's audit row when
+  // `how.audit_detail` is set. All or nothing: "store.conflict" when it is no
+  // longer waiting for a signature.
   virtual Status queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
-                              const std::string& actor, const std::string& signed_reason,
-                              const OutboxRequest& item) = 0;
+                              const SignedStart& how) = 0;
   // A document signed before it was stored (organization mode, or a signed
   // envelope submitted as it is), in one transaction: created as
   // create_document does (`doc.state` pending_signature, `doc.envelope` the
