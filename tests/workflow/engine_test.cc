@@ -684,6 +684,16 @@ TEST(EngineSigning, OrganizationModeStoresOnlyWhatItSigned) {
   auto failed = org.submit({kB}, {{"a.txt", "x"}}, "Về việc ký trước", "key-1", "9/BTN-VP");
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().code, "token.absent");
+  bool audited = false;
+  auto rows = org.db->audit_rows(0, 100);
+  ASSERT_TRUE(rows.ok());
+  for (const auto& r : *rows) {
+    audited |= r.event.action == "document.sign" && r.event.outcome == "failed" &&
+               r.event.detail.find("token.absent") != std::string::npos &&
+               r.event.object.find("9/BTN-VP") != std::string::npos &&
+               r.event.object.find("eoffice") != std::string::npos;
+  }
+  EXPECT_TRUE(audited) << "a failed signature is audited, naming the submission";
   EXPECT_TRUE(org.db->list_documents({})->documents.empty());
   EXPECT_TRUE(org.db->list_outbox({})->empty());
   org.keys.unplug(false);

@@ -213,7 +213,14 @@ Result<Submitted> Outgoing::submit_for_organization(const std::string& envelope_
                                                     store::NewDocument nd) {
   const ScratchFile signed_scratch(c_.opt.work_dir, "signed.xml");
   auto v = sign_into(envelope_file, "", nullptr, signed_scratch.path());
-  if (!v.ok()) return v.error();
+  if (!v.ok()) {
+    // No document yet: the audit row names the submission.
+    AuditEvent ev{"system:organization", "document.sign",
+                  "outgoing " + env.message->document_id + " for " + nd.submitter, "failed",
+                  v.error().code + ": " + v.error().message};
+    if (auto st = c_.store.append(ev); !st.ok()) log::warn("signature not audited", {{"error", st.error().message}});
+    return v.error();
+  }
   const auto& blobs = c_.store.blobs();
   auto envelope = blobs.adopt_file(signed_scratch.path(), nullptr, store::NameSync::deferred);
   if (!envelope.ok()) return envelope.error();
