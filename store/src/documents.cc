@@ -337,14 +337,11 @@ Status SqlStore::update_envelope(sql::Conn& c, DocumentId id, const BlobRef& env
 
 Status SqlStore::queue_signed(DocumentId id, const BlobRef& envelope, const std::string& signer_summary,
                               const SignedStart& how) {
-  if (signer_summary.size() > kMaxTextBytes || how.actor.size() > kMaxTextBytes ||
-      how.signed_reason.size() > kMaxTextBytes || how.audit_detail.size() > kMaxTextBytes) {
-    return make_error(ErrorKind::too_large, "store.field_too_long",
-                      "the signer summary, actor, reason or audit detail is too long");
+  if (signer_summary.size() > kMaxTextBytes) {
+    return make_error(ErrorKind::too_large, "store.field_too_long", "the signer summary is too long");
   }
+  EDX_TRY(check_signed_start(how));
   EDX_TRY(blobs_.claim(envelope));
-  if (how.item.payload) EDX_TRY(blobs_.claim(*how.item.payload));
-  if (how.item.record) EDX_TRY(check_status_message(*how.item.record));
   return write_tx<void>([&](sql::Conn& c) -> Status {
     const int64_t at = now();
     EDX_TRY(update_envelope(c, id, envelope, signer_summary, how.actor, at));
@@ -357,15 +354,25 @@ Status SqlStore::queue_signed(DocumentId id, const BlobRef& envelope, const std:
     const bool draft = *row && st->text(0) == state_name(State::draft);
     EDX_TRY(st->run());  // ends the statement
     if (draft) EDX_TRY(move_document(c, id, State::pending_signature, how.actor, "", State::draft, at));
-    EDX_TRY(move_document(c, id, State::signed_, how.actor, how.signed_reason, State::pending_signature, at));
-    EDX_TRY(move_document(c, id, State::queued, how.actor, "", State::signed_, at));
-    auto queued = insert_outbox(c, id, how.item, at);
-    if (!queued.ok()) return queued.error();
-    return audit_signature(c, id, how, at);
+    return sign_and_queue(c, id, how, at);
   });
 }
 
-Status SqlStore::audit_signature(sql::Conn& c, DocumentId id, const SignedStart& how, int64_t at) {
+Status SqlStore::check_signed_start(const SignedStart& how) {
+  if (how.actor.size() > kMaxTextBytes || how.signed_reason.size() > kMaxTextBytes ||
+      how.audit_detail.size() > kMaxTextBytes) {
+    return make_error(ErrorKind::too_large, "store.field_too_long", "the actor, reason or audit detail is too long");
+  }
+  if (how.item.payload) EDX_TRY(blobs_.claim(*how.item.payload));
+  if (how.item.record) EDX_TRY(check_status_message(*how.item.record));
+  return {};
+}
+
+Status SqlStore::sign_and_queue(sql::Conn& c, DocumentId id, const SignedStart& how, int64_t at) {
+  EDX_TRY(move_document(c, id, State::signed_, how.actor, how.signed_reason, State::pending_signature, at));
+  EDX_TRY(move_document(c, id, State::queued, how.actor, "", State::signed_, at));
+  auto queued = insert_outbox(c, id, how.item, at);
+  if (!queued.ok()) return queued.error();
   if (how.audit_detail.empty()) return {};
   // As the workflow audits a signature that failed (outgoing.cc).
   return append_audit(c, {how.actor, "document.sign", "document " + std::to_string(id), "ok", how.audit_detail}, at);
@@ -376,24 +383,14 @@ Result<Created> SqlStore::create_signed(const NewDocument& doc, const SignedStar
     return make_error(ErrorKind::invalid, "store.bad_initial_state",
                       "a signed document starts outgoing, waiting for its signature, with its envelope");
   }
-  if (how.actor.size() > kMaxTextBytes || how.signed_reason.size() > kMaxTextBytes ||
-      how.audit_detail.size() > kMaxTextBytes) {
-    return make_error(ErrorKind::too_large, "store.field_too_long", "the actor, reason or audit detail is too long");
-  }
   EDX_TRY(check_new_document(doc));
+  EDX_TRY(check_signed_start(how));
   EDX_TRY(claim_blobs(doc));
-  if (how.item.payload) EDX_TRY(blobs_.claim(*how.item.payload));
-  if (how.item.record) EDX_TRY(check_status_message(*how.item.record));
   return write_tx<Created>([&](sql::Conn& c) -> Result<Created> {
     const int64_t at = now();
     auto created = insert_document(c, doc, at);
     if (!created.ok() || created->existing) return created;
-    const DocumentId id = created->id;
-    EDX_TRY(move_document(c, id, State::signed_, how.actor, how.signed_reason, State::pending_signature, at));
-    EDX_TRY(move_document(c, id, State::queued, how.actor, "", State::signed_, at));
-    auto queued = insert_outbox(c, id, how.item, at);
-    if (!queued.ok()) return queued.error();
-    EDX_TRY(audit_signature(c, id, how, at));
+    EDX_TRY(sign_and_queue(c, created->id, how, at));
     return created;
   });
 }

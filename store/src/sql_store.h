@@ -105,8 +105,11 @@ class SqlStore final : public Store {
   // transaction); its row and audit entry (inside one).
   Status check_status_message(const StatusMessage& m);
   Status insert_status_message(sql::Conn& c, DocumentId id, const StatusMessage& m, int64_t now_ms);
-  // A signature's "document.sign" audit row, when `how` asks for one.
-  Status audit_signature(sql::Conn& c, DocumentId id, const SignedStart& how, int64_t at);
+  // A SignedStart's fields checked and its outbox payload claimed (before the
+  // transaction); the document's moves from pending_signature through signed
+  // to queued, its outbox item and the signature's audit row (inside one).
+  Status check_signed_start(const SignedStart& how);
+  Status sign_and_queue(sql::Conn& c, DocumentId id, const SignedStart& how, int64_t at);
   Status move_document(sql::Conn& c, DocumentId id, State to, const std::string& actor, const std::string& reason,
                        std::optional<State> expected_from, int64_t at);
   Status claim_blobs(const NewDocument& doc) const;

@@ -215,10 +215,8 @@ Result<Submitted> Outgoing::submit_for_organization(const std::string& envelope_
   auto v = sign_into(envelope_file, "", nullptr, signed_scratch.path());
   if (!v.ok()) {
     // No document yet: the audit row names the submission.
-    AuditEvent ev{"system:organization", "document.sign",
-                  "outgoing " + env.message->document_id + " for " + nd.submitter, "failed",
-                  v.error().code + ": " + v.error().message};
-    if (auto st = c_.store.append(ev); !st.ok()) log::warn("signature not audited", {{"error", st.error().message}});
+    audit_failed_sign("outgoing " + env.message->document_id + " for " + nd.submitter, "system:organization",
+                      v.error().code + ": " + v.error().message);
     return v.error();
   }
   const auto& blobs = c_.store.blobs();
@@ -365,17 +363,16 @@ Result<State> Outgoing::sign(DocumentId id, const std::string& key_uri, const Se
                       "this gateway signs with the organization's key when a document is submitted ([signing] mode)");
   }
   if (!pin) {
-    audit_sign(id, actor, "failed", "no PIN given");
+    audit_failed_sign("document " + std::to_string(id), actor, "no PIN given");
     return make_error(ErrorKind::malformed, "sign.pin_required", "give the PIN of your signing key (\"pin\")");
   }
   auto r = sign_with(id, key_uri, pin, actor, "signed by " + actor, "personal signature");
-  if (!r.ok()) audit_sign(id, actor, "failed", r.error().code);
+  if (!r.ok()) audit_failed_sign("document " + std::to_string(id), actor, r.error().code);
   return r;
 }
 
-void Outgoing::audit_sign(DocumentId id, const std::string& actor, const std::string& outcome,
-                          const std::string& detail) {
-  AuditEvent ev{actor, "document.sign", "document " + std::to_string(id), outcome, detail};
+void Outgoing::audit_failed_sign(const std::string& object, const std::string& actor, const std::string& detail) {
+  AuditEvent ev{actor, "document.sign", object, "failed", detail};
   if (auto st = c_.store.append(ev); !st.ok()) log::warn("signature not audited", {{"error", st.error().message}});
 }
 
@@ -462,7 +459,7 @@ Result<State> Outgoing::complete_signature(DocumentId id, const std::vector<cryp
   auto stored = doc.ok() ? store_signed(id, doc->recipients, signed_file, v, actor,
                                         "signed by " + actor + " (remote agent)", "remote signature")
                          : Result<State>(doc.error());
-  if (!stored.ok()) audit_sign(id, actor, "failed", stored.error().code);
+  if (!stored.ok()) audit_failed_sign("document " + std::to_string(id), actor, stored.error().code);
   return stored;
 }
 

@@ -57,8 +57,10 @@ class Outgoing {
                                   const edxml::TraceHeaderList& trace);
   Status check_same_submission(const store::NewDocument& nd, const store::Document& existing);
   void audit_refusal(const Error& e, const std::string& submitter, const std::string& what);
-  void audit_sign(store::DocumentId id, const std::string& actor, const std::string& outcome,
-                  const std::string& detail);
+  // A signature that failed ("document.sign", failed); `object` names the
+  // document, or the submission when no document was stored. A successful
+  // one is audited by the store, with the transaction that queues it.
+  void audit_failed_sign(const std::string& object, const std::string& actor, const std::string& detail);
   Context& c_;
 };
 
